@@ -1,0 +1,78 @@
+// What validation hands to compile: one fully resolved, validated configuration per host.
+// Templates are substituted, weight overlays applied, every value checked.
+import type { SourcePos } from './source.js';
+
+export type BalanceMethod = 'random' | 'nth' | 'sticky';
+export type TrafficKind = 'forwarded' | 'local';
+export type IptablesFlavourSetting = 'auto' | 'legacy' | 'nft';
+export type BootSetting = 'auto' | 'systemd' | 'initd' | 'none';
+export type Helper = 'ftp';
+
+export interface ConnectionVars {
+  /** ansible_host, or the inventory name (which ~/.ssh/config may map). */
+  host: string;
+  port?: number;
+  user?: string;
+  privateKeyFile?: string;
+  become: boolean;
+}
+
+export interface HostSettings {
+  stateDir: string;
+  /** multilink_known_hosts, absolute; undefined means ~/.ssh/known_hosts. */
+  knownHosts?: string;
+  markMask: number;
+  tableBase: number;
+  rulePriority: number;
+  boot: BootSetting;
+  iptables: IptablesFlavourSetting;
+}
+
+export interface LinkSpec {
+  name: string;
+  interface: string;
+  gateway: string;
+  /** Whole number >= 0 after the multilink_weights overlay. */
+  weight: number;
+  masquerade: boolean;
+  tier: number;
+  pos: SourcePos;
+}
+
+export interface ExceptionSpec {
+  /** CIDR, host bits zero (e.g. 192.168.1.0/24, 203.0.113.5/32). */
+  destination?: string;
+  protocol?: 'tcp' | 'udp';
+  ports?: number[];
+  /** 'main' (unmarked, normal routing) or a link name. */
+  via: string;
+  pos: SourcePos;
+}
+
+export interface HealthSpec {
+  targets: string[];
+  intervalMs: number;
+  downAfter: number;
+  upAfter: number;
+  quorum: number;
+}
+
+export interface PlayConfig {
+  name: string;
+  pos: SourcePos;
+  method: BalanceMethod;
+  traffic: TrafficKind[];
+  lan: string[];
+  links: LinkSpec[];
+  exceptions: ExceptionSpec[];
+  helpers: Helper[];
+  rpFilter: 'loose' | 'off';
+  health?: HealthSpec;
+}
+
+export interface HostConfig {
+  name: string;
+  connection: ConnectionVars;
+  settings: HostSettings;
+  play: PlayConfig;
+}

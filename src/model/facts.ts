@@ -1,0 +1,56 @@
+// HostFacts: the live state of one router, as gathered in one round trip and parsed.
+import type { NetfilterTable } from './desired.js';
+
+export type IptablesFlavour = 'legacy' | 'nft';
+
+export interface LiveChain {
+  name: string;
+  /** Policy for built-in chains ('ACCEPT'...), '-' for user chains. */
+  policy: string;
+  rules: string[];
+}
+
+export interface LiveTable {
+  /** Chains in the order iptables-save printed them. */
+  chains: LiveChain[];
+}
+
+export interface LiveRule {
+  priority: number;
+  /** The rule text after "PRIO:\t", as `ip rule show` prints it. */
+  text: string;
+  fwmark?: number;
+  mask?: number;
+  /** Table number or name ('main', 'local', 'default'). */
+  table?: string;
+}
+
+export interface LiveRoute {
+  /** The line as `ip route show table T` prints it. */
+  text: string;
+  dst: string;
+  via?: string;
+  dev?: string;
+}
+
+export type ModuleState = 'loaded' | 'builtin' | 'missing' | 'no-module-support';
+
+/** What multilink recorded on the router the last time it applied (its ownership record). */
+export interface OwnedRecord {
+  tables: number[];
+  priorities: number[];
+  chains: { table: NetfilterTable; name: string }[];
+  sysctls: Record<string, string>;
+}
+
+export interface HostFacts {
+  flavour: IptablesFlavour;
+  iptables: Record<NetfilterTable, LiveTable>;
+  ipRules: LiveRule[];
+  /** Routes of the tables multilink owns or is about to own, keyed by table number. */
+  routes: Record<number, LiveRoute[]>;
+  /** Sysctl values keyed by dotted name; null when the key does not exist (e.g. no such interface). */
+  sysctls: Record<string, string | null>;
+  modules: Record<string, ModuleState>;
+  owned: OwnedRecord | null;
+}
