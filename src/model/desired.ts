@@ -38,7 +38,10 @@ export interface RouteSpec {
 }
 
 export interface SysctlSpec {
-  /** Dotted form, e.g. net.ipv4.conf.wan1.rp_filter. */
+  /**
+   * Path under /proc/sys with '/' separators, e.g. net/ipv4/conf/wan1/rp_filter: the dotted
+   * form cannot name interfaces with dots in them (VLANs such as eth0.2).
+   */
   key: string;
   value: string;
 }

@@ -49,7 +49,7 @@ export interface HostFacts {
   ipRules: LiveRule[];
   /** Routes of the tables multilink owns or is about to own, keyed by table number. */
   routes: Record<number, LiveRoute[]>;
-  /** Sysctl values keyed by dotted name; null when the key does not exist (e.g. no such interface). */
+  /** Sysctl values keyed by /proc/sys path (see SysctlSpec.key); null when the key does not exist (e.g. no such interface). */
   sysctls: Record<string, string | null>;
   modules: Record<string, ModuleState>;
   owned: OwnedRecord | null;

@@ -1,0 +1,23 @@
+// Fact: the routes of one routing table, from `ip -4 route show table T`.
+import type { LiveRoute } from '../model/facts.js';
+
+/** A table that does not exist yet makes ip fail ("FIB table does not exist"): that is an empty table. */
+export function ipRouteCommand(table: number): string {
+  return `ip -4 route show table ${table} 2>/dev/null || true`;
+}
+
+export function parseIpRoutes(text: string): LiveRoute[] {
+  const routes: LiveRoute[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('Error:') || line.startsWith('Dump terminated')) continue;
+    const words = line.split(/\s+/);
+    const route: LiveRoute = { text: line, dst: words[0] };
+    const via = words.indexOf('via');
+    if (via >= 0) route.via = words[via + 1];
+    const dev = words.indexOf('dev');
+    if (dev >= 0) route.dev = words[dev + 1];
+    routes.push(route);
+  }
+  return routes;
+}

@@ -1,0 +1,38 @@
+// Fact: the ownership record multilink wrote on the router when it last applied, so objects
+// it created earlier (and no longer wants) can be told apart from other people's.
+import type { OwnedRecord } from '../model/facts.js';
+import { NETFILTER_TABLES, type NetfilterTable } from '../model/desired.js';
+import { quote } from '../quote.js';
+
+export const OWNED_FILE = 'owned.json';
+
+export function ownedCommand(stateDir: string): string {
+  const path = quote(`${stateDir}/${OWNED_FILE}`);
+  return `if [ -r ${path} ]; then cat ${path}; fi`;
+}
+
+function isNumberArray(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((n) => Number.isInteger(n));
+}
+
+/** Empty text: never applied here. A corrupt record is an error, not a silent "nothing owned". */
+export function parseOwned(text: string): OwnedRecord | null {
+  if (text.trim() === '') return null;
+  const data: unknown = JSON.parse(text);
+  if (typeof data !== 'object' || data === null) throw new Error('ownership record is not a JSON object');
+  const r = data as Record<string, unknown>;
+  const chains = Array.isArray(r.chains) ? r.chains : [];
+  const sysctls = typeof r.sysctls === 'object' && r.sysctls !== null ? (r.sysctls as Record<string, unknown>) : {};
+  if (!isNumberArray(r.tables) || !isNumberArray(r.priorities)) throw new Error('ownership record lacks tables/priorities');
+  return {
+    tables: r.tables,
+    priorities: r.priorities,
+    chains: chains.flatMap((c: unknown) => {
+      const o = c as { table?: unknown; name?: unknown };
+      return NETFILTER_TABLES.includes(o.table as NetfilterTable) && typeof o.name === 'string' && o.name.startsWith('ML_')
+        ? [{ table: o.table as NetfilterTable, name: o.name }]
+        : [];
+    }),
+    sysctls: Object.fromEntries(Object.entries(sysctls).filter((e): e is [string, string] => typeof e[1] === 'string')),
+  };
+}

@@ -1,0 +1,25 @@
+// Plans the ownership record: what multilink must remember it owns after this apply.
+import type { DesiredState } from '../model/desired.js';
+import type { OwnedRecord } from '../model/facts.js';
+import type { Change } from '../model/plan.js';
+import { OWNED_FILE } from '../facts/owned.js';
+
+export function ownedRecord(desired: DesiredState, prior: Record<string, string>): OwnedRecord {
+  return {
+    tables: [...new Set(desired.routes.map((r) => r.table))].sort((a, b) => a - b),
+    priorities: desired.rules.map((r) => r.priority).sort((a, b) => a - b),
+    chains: desired.chains.map((c) => ({ table: c.table, name: c.name })),
+    sysctls: prior,
+  };
+}
+
+function summary(r: OwnedRecord): string {
+  const chains = r.chains.map((c) => `${c.table}/${c.name}`).sort();
+  return JSON.stringify({ tables: r.tables, priorities: r.priorities, chains, sysctls: Object.keys(r.sysctls).sort() });
+}
+
+export function planOwned(desired: DesiredState, next: OwnedRecord, live: OwnedRecord | null): Change[] {
+  if (live && summary(live) === summary(next)) return [];
+  const object = `${desired.settings.stateDir}/${OWNED_FILE}`;
+  return [{ kind: 'file', op: live ? 'update' : 'create', object, expected: summary(next), ...(live ? { actual: summary(live) } : {}) }];
+}

@@ -1,0 +1,63 @@
+// The planner: DesiredState × HostFacts → HostPlan. Pure; every no-op says why.
+import { Diagnostics } from '../diagnostics.js';
+import type { DesiredState } from '../model/desired.js';
+import type { HostFacts } from '../model/facts.js';
+import type { HostPlan } from '../model/plan.js';
+import type { GatherRequest } from '../facts/gather.js';
+import { planIptables } from './iptables.js';
+import { planIpRules } from './ip-rules.js';
+import { planModules } from './modules.js';
+import { ownedRecord, planOwned } from './owned.js';
+import { planRoutes } from './routes.js';
+import { planSysctls } from './sysctls.js';
+
+/** What to gather for a desired state. */
+export function gatherRequest(desired: DesiredState): GatherRequest {
+  return {
+    iptables: desired.settings.iptables,
+    tables: [...new Set(desired.routes.map((r) => r.table))],
+    sysctls: desired.sysctls.map((s) => s.key),
+    modules: desired.modules,
+    stateDir: desired.settings.stateDir,
+  };
+}
+
+export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
+  const diags = new Diagnostics();
+  const iptables = planIptables(desired, facts.iptables, diags);
+  const rules = planIpRules(desired, facts, diags);
+  const routes = planRoutes(desired, facts, diags);
+  const sysctls = planSysctls(desired, facts, diags);
+  const modules = planModules(desired, facts);
+  const owned = ownedRecord(desired, sysctls.prior);
+  const file = planOwned(desired, owned, facts.owned);
+  const changes = [...modules.changes, ...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...file];
+  const base = { host: desired.host, changes, diagnostics: diags.items };
+  if (diags.hasErrors) {
+    return { ...base, action: 'refused', reason: diags.items.find((d) => d.severity === 'error')?.summary };
+  }
+  if (changes.length === 0) {
+    const n = desired.chains.length + desired.jumps.length + desired.rules.length + desired.routes.length + desired.sysctls.length;
+    return {
+      ...base,
+      action: 'noop',
+      reason: `all ${n} owned objects match (${desired.chains.length} chains, ${desired.jumps.length} jumps, ${desired.rules.length} ip rules, ${desired.routes.length} routes, ${desired.sysctls.length} sysctls; ${desired.modules.length} modules present)`,
+    };
+  }
+  return {
+    ...base,
+    action: 'change',
+    ops: {
+      flavour: facts.flavour,
+      modules: modules.load,
+      sysctls: sysctls.set,
+      rulesDelete: rules.remove,
+      rulesAdd: rules.add,
+      routesFlush: routes.flush,
+      routesReplace: routes.replace,
+      routesDelete: routes.remove,
+      iptables: iptables.payloads,
+      owned,
+    },
+  };
+}

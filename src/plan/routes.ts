@@ -1,0 +1,50 @@
+// Plans the routes in multilink's routing tables (one per link). A table that already holds
+// routes multilink did not put there is a clash.
+import type { Diagnostics } from '../diagnostics.js';
+import type { DesiredState, RouteSpec } from '../model/desired.js';
+import type { HostFacts } from '../model/facts.js';
+import type { Change } from '../model/plan.js';
+import { routeShowText } from '../render/ip.js';
+
+export interface RoutesPlan {
+  changes: Change[];
+  flush: number[];
+  replace: RouteSpec[];
+  remove: { table: number; text: string }[];
+}
+
+export function planRoutes(desired: DesiredState, facts: HostFacts, diags: Diagnostics): RoutesPlan {
+  const plan: RoutesPlan = { changes: [], flush: [], replace: [], remove: [] };
+  const owned = new Set(facts.owned?.tables ?? []);
+  const tables = [...new Set(desired.routes.map((r) => r.table))];
+  for (const table of tables) {
+    const wanted = desired.routes.filter((r) => r.table === table);
+    const wantedText = wanted.map(routeShowText);
+    const live = facts.routes[table] ?? [];
+    const liveText = live.map((l) => l.text);
+    const same = wantedText.length === liveText.length && wantedText.every((t) => liveText.includes(t));
+    if (same) continue;
+    if (live.length > 0 && !owned.has(table)) {
+      diags.error(`routing table ${table} already holds routes multilink did not create: "${liveText.join('; ')}"`, {
+        host: desired.host,
+        detail: 'choose another multilink_table_base, or empty that table',
+      });
+      continue;
+    }
+    wanted.forEach((r, i) => {
+      if (liveText.includes(wantedText[i])) return;
+      plan.replace.push(r);
+      plan.changes.push({ kind: 'route', op: 'create', object: `table ${table}`, expected: wantedText[i] });
+    });
+    for (const t of liveText.filter((t) => !wantedText.includes(t))) {
+      plan.remove.push({ table, text: t });
+      plan.changes.push({ kind: 'route', op: 'delete', object: `table ${table}`, actual: t });
+    }
+  }
+  for (const table of owned) {
+    if (tables.includes(table)) continue;
+    plan.flush.push(table);
+    plan.changes.push({ kind: 'route', op: 'delete', object: `table ${table}`, actual: 'every route (table no longer used)' });
+  }
+  return plan;
+}

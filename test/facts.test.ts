@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseIptablesSave, jumpTarget } from '../src/facts/iptables-save.js';
+import { parseIpRules } from '../src/facts/ip-rule.js';
+import { parseIpRoutes } from '../src/facts/ip-route.js';
+import { parseSysctl, sysctlCommand, isSysctlKey } from '../src/facts/sysctl.js';
+import { parseModule } from '../src/facts/modules.js';
+import { parseOwned } from '../src/facts/owned.js';
+import { gatherScript, parseGather, splitSections } from '../src/facts/gather.js';
+
+const fixture = (name: string): string => readFileSync(new URL(`./fixtures/facts/${name}`, import.meta.url), 'utf8');
+
+describe('iptables-save parser', () => {
+  for (const flavour of ['legacy', 'nft']) {
+    it(`reads mangle chains and rules from iptables-${flavour}-save`, () => {
+      const t = parseIptablesSave(fixture(`iptables-${flavour}-mangle.txt`));
+      expect(t.chains.map((c) => c.name)).toEqual(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING', 'FOREIGN', 'ML_BALANCE', 'ML_MARK', 'ML_NEW']);
+      const pre = t.chains.find((c) => c.name === 'PREROUTING')!;
+      expect(pre.policy).toBe('ACCEPT');
+      expect(pre.rules).toEqual(['-i lan0 -j ML_MARK', '-p tcp -m tcp --dport 8080 -j MARK --set-xmark 0x5/0xffffffff']);
+      expect(t.chains.find((c) => c.name === 'ML_BALANCE')!.rules[0]).toBe(
+        '-m mark --mark 0x0/0xff00 -m statistic --mode random --probability 0.33333333302 -j MARK --set-xmark 0x100/0xff00',
+      );
+      expect(t.chains.find((c) => c.name === 'ML_MARK')!.policy).toBe('-');
+    });
+    it(`reads nat and raw from iptables-${flavour}-save`, () => {
+      expect(parseIptablesSave(fixture(`iptables-${flavour}-nat.txt`)).chains.find((c) => c.name === 'ML_MASQ')!.rules).toEqual(['-o wan2 -j MASQUERADE']);
+      expect(parseIptablesSave(fixture(`iptables-${flavour}-raw.txt`)).chains.find((c) => c.name === 'ML_HELPERS')!.rules).toEqual([
+        '-p tcp -m tcp --dport 21 -j CT --helper ftp',
+      ]);
+    });
+  }
+  it('strips -c counters and treats empty output as an empty table', () => {
+    const t = parseIptablesSave('*mangle\n:PREROUTING ACCEPT [12:345]\n[3:180] -A PREROUTING -i lan0 -j ML_MARK\nCOMMIT\n');
+    expect(t.chains[0].rules).toEqual(['-i lan0 -j ML_MARK']);
+    expect(parseIptablesSave('').chains).toEqual([]);
+  });
+  it('finds ML_ jump targets only', () => {
+    expect(jumpTarget('-i lan0 -j ML_MARK')).toBe('ML_MARK');
+    expect(jumpTarget('-g ML_X')).toBe('ML_X');
+    expect(jumpTarget('-j MARK --set-xmark 0x1/0x1')).toBeUndefined();
+    expect(jumpTarget('-j FOREIGN')).toBeUndefined();
+  });
+});
+
+describe('ip rule parser', () => {
+  it('reads priorities, fwmark/mask and tables', () => {
+    const rules = parseIpRules(fixture('ip-rule.txt'));
+    expect(rules.map((r) => r.priority)).toEqual([0, 1000, 1001, 1500, 32766, 32767]);
+    expect(rules[1]).toEqual({ priority: 1000, text: 'from all fwmark 0x100/0xff00 lookup 101', fwmark: 0x100, mask: 0xff00, table: '101' });
+    expect(rules[3]).toEqual({ priority: 1500, text: 'from 192.0.2.0/24 lookup 200', table: '200' });
+    expect(parseIpRules('5:\tfrom all fwmark 0x7 lookup 7\n')[0].mask).toBe(0xffffffff);
+  });
+});
+
+describe('ip route parser', () => {
+  it('reads routes and trims the trailing space ip prints', () => {
+    expect(parseIpRoutes(fixture('ip-route-102.txt'))).toEqual([
+      { text: 'default via 100.64.2.1 dev wan2', dst: 'default', via: '100.64.2.1', dev: 'wan2' },
+      { text: '203.0.113.0/24 via 100.64.2.1 dev wan2 metric 5', dst: '203.0.113.0/24', via: '100.64.2.1', dev: 'wan2' },
+    ]);
+  });
+  it('treats a table that does not exist as empty', () => {
+    expect(parseIpRoutes(fixture('ip-route-empty.txt'))).toEqual([]);
+  });
+});
+
+describe('small facts', () => {
+  it('sysctl: value or absent', () => {
+    expect(parseSysctl('2\n')).toBe('2');
+    expect(parseSysctl('@@ML-absent\n')).toBeNull();
+    expect(sysctlCommand('net/ipv4/conf/eth0.2/rp_filter')).toContain('/proc/sys/net/ipv4/conf/eth0.2/rp_filter');
+    expect(isSysctlKey('net/ipv4/conf/eth0.2/rp_filter')).toBe(true);
+    expect(isSysctlKey('net/../../etc/passwd')).toBe(false);
+    expect(isSysctlKey("net/ipv4/x'; reboot")).toBe(false);
+  });
+  it('module states', () => {
+    expect(parseModule('builtin\n')).toBe('builtin');
+    expect(parseModule('no-module-support')).toBe('no-module-support');
+    expect(() => parseModule('weird')).toThrow(/unexpected module state/);
+  });
+  it('ownership record: absent, valid, corrupt', () => {
+    expect(parseOwned('')).toBeNull();
+    expect(parseOwned('{"tables":[101],"priorities":[1000],"chains":[{"table":"mangle","name":"ML_MARK"},{"table":"filter","name":"X"}],"sysctls":{"net/ipv4/ip_forward":"0"}}')).toEqual({
+      tables: [101],
+      priorities: [1000],
+      chains: [{ table: 'mangle', name: 'ML_MARK' }],
+      sysctls: { 'net/ipv4/ip_forward': '0' },
+    });
+    expect(() => parseOwned('{"tables": "x"}')).toThrow();
+    expect(() => parseOwned('not json')).toThrow();
+  });
+});
+
+describe('gather script and its output', () => {
+  const req = { iptables: 'auto' as const, tables: [101, 102], sysctls: ['net/ipv4/ip_forward'], modules: ['nf_conntrack_ftp'], stateDir: '/var/lib/multilink' };
+  it('has one section per fact', () => {
+    const script = gatherScript(req);
+    for (const s of ['flavour', 'iptables mangle', 'iptables nat', 'iptables raw', 'ip-rule', 'route 101', 'route 102', 'sysctl net/ipv4/ip_forward', 'module nf_conntrack_ftp', 'owned']) {
+      expect(script).toContain(`echo '@@ML ${s}'`);
+    }
+  });
+  it('refuses values that could inject shell', () => {
+    expect(() => gatherScript({ ...req, modules: ['x; reboot'] })).toThrow();
+    expect(() => gatherScript({ ...req, sysctls: ['a/$(reboot)'] })).toThrow();
+  });
+  const output = [
+    '@@ML flavour', 'nft', '@@ML-rc 0',
+    '@@ML iptables mangle', fixture('iptables-nft-mangle.txt'), '@@ML-rc 0',
+    '@@ML iptables nat', fixture('iptables-nft-nat.txt'), '@@ML-rc 0',
+    '@@ML iptables raw', '', '@@ML-rc 0',
+    '@@ML ip-rule', fixture('ip-rule.txt'), '@@ML-rc 0',
+    '@@ML route 101', fixture('ip-route-101.txt'), '@@ML-rc 0',
+    '@@ML route 102', fixture('ip-route-102.txt'), '@@ML-rc 0',
+    '@@ML sysctl net/ipv4/ip_forward', '1', '@@ML-rc 0',
+    '@@ML module nf_conntrack_ftp', 'no-module-support', '@@ML-rc 0',
+    '@@ML owned', '', '@@ML-rc 0',
+  ].join('\n');
+  it('parses every section', () => {
+    const facts = parseGather(output, req);
+    expect(facts.flavour).toBe('nft');
+    expect(facts.iptables.raw.chains).toEqual([]);
+    expect(facts.routes[102]).toHaveLength(2);
+    expect(facts.sysctls['net/ipv4/ip_forward']).toBe('1');
+    expect(facts.modules.nf_conntrack_ftp).toBe('no-module-support');
+    expect(facts.owned).toBeNull();
+    expect(splitSections(output)).toHaveLength(10);
+  });
+  it('names a failed or missing section', () => {
+    expect(() => parseGather(output.replace('@@ML ip-rule\n', '@@ML ip-rule\nx\n').replace(/(@@ML ip-rule[\s\S]*?)@@ML-rc 0/, '$1@@ML-rc 2'), req)).toThrow(/"ip-rule" failed with exit code 2/);
+    expect(() => parseGather(output.replace('@@ML owned', '@@ML other'), req)).toThrow(/lacks section "owned"/);
+  });
+});

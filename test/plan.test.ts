@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { planHost } from '../src/plan/plan.js';
+import { convergedFacts, pristineFacts, twoLinkDesired } from './helpers/desired.js';
+
+describe('planHost', () => {
+  it('plans every object on a pristine router, in apply order, keeping prior sysctls', () => {
+    const plan = planHost(twoLinkDesired(), pristineFacts());
+    expect(plan.action).toBe('change');
+    expect(plan.changes.map((c) => `${c.kind}:${c.op}:${c.object}`)).toEqual([
+      'sysctl:update:net/ipv4/ip_forward',
+      'sysctl:update:net/ipv4/conf/wan1/rp_filter',
+      'route:create:table 101',
+      'route:create:table 102',
+      'rule:create:rule 1000',
+      'rule:create:rule 1001',
+      'iptables:create:mangle ML_MARK',
+      'iptables:create:mangle ML_BALANCE',
+      'iptables:create:mangle PREROUTING -i lan0 -j ML_MARK',
+      'iptables:create:nat ML_MASQ',
+      'iptables:create:nat POSTROUTING -j ML_MASQ',
+      'file:create:/var/lib/multilink/owned.json',
+    ]);
+    expect(plan.ops!.owned.sysctls).toEqual({ 'net/ipv4/ip_forward': '0', 'net/ipv4/conf/wan1/rp_filter': '1', 'net/ipv4/conf/wan2/rp_filter': '2' });
+    expect(plan.ops!.modules).toEqual([]);
+    expect(plan.ops!.iptables.mangle).toBe(
+      [
+        '*mangle',
+        ':ML_MARK - [0:0]',
+        ':ML_BALANCE - [0:0]',
+        ...twoLinkDesired().chains.filter((c) => c.table === 'mangle').flatMap((c) => c.rules.map((r) => `-A ${c.name} ${r}`)),
+        '-I PREROUTING 1 -i lan0 -j ML_MARK',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+    expect(plan.ops!.iptables.raw).toBeUndefined();
+  });
+
+  it('is a no-op with a reason on a converged router', () => {
+    const plan = planHost(twoLinkDesired(), convergedFacts());
+    expect(plan.action).toBe('noop');
+    expect(plan.changes).toEqual([]);
+    expect(plan.reason).toMatch(/^all \d+ owned objects match/);
+  });
+
+  it('repairs only what drifted: a rule deleted by hand inside an ML_ chain', () => {
+    const facts = convergedFacts();
+    const bal = facts.iptables.mangle.chains.find((c) => c.name === 'ML_BALANCE')!;
+    bal.rules.shift();
+    const plan = planHost(twoLinkDesired(), facts);
+    expect(plan.changes).toHaveLength(1);
+    expect(plan.changes[0]).toMatchObject({ kind: 'iptables', op: 'update', object: 'mangle ML_BALANCE' });
+    expect(plan.ops!.iptables.mangle).toContain(':ML_BALANCE - [0:0]');
+    expect(plan.ops!.iptables.mangle).not.toContain(':ML_MARK');
+    expect(plan.ops!.iptables.nat).toBeUndefined();
+  });
+
+  it('removes duplicate jumps and stale ML_ chains, and never touches foreign rules', () => {
+    const facts = convergedFacts();
+    facts.iptables.mangle.chains.find((c) => c.name === 'PREROUTING')!.rules.push('-i lan0 -j ML_MARK', '-i lan9 -j ML_OLD');
+    facts.iptables.mangle.chains.push({ name: 'ML_OLD', policy: '-', rules: ['-j RETURN'] });
+    const plan = planHost(twoLinkDesired(), facts);
+    const payload = plan.ops!.iptables.mangle!;
+    expect(payload.split('\n')).toEqual(['*mangle', ':ML_OLD - [0:0]', '-D PREROUTING -i lan0 -j ML_MARK', '-D PREROUTING -i lan9 -j ML_OLD', '-X ML_OLD', 'COMMIT', '']);
+    expect(payload).not.toContain('8080');
+  });
+
+  it('refuses to overwrite a foreign ip rule at its priority', () => {
+    const facts = pristineFacts();
+    facts.ipRules.push({ priority: 1000, text: 'from 198.51.100.0/24 lookup 50', table: '50' });
+    const plan = planHost(twoLinkDesired(), facts);
+    expect(plan.action).toBe('refused');
+    expect(plan.reason).toMatch(/ip rule at priority 1000 is not multilink's/);
+    expect(plan.ops).toBeUndefined();
+  });
+
+  it('takes over its own drifted rule at an owned priority', () => {
+    const facts = convergedFacts();
+    facts.ipRules[1] = { priority: 1000, text: 'from all fwmark 0x100/0xff00 lookup 109', fwmark: 0x100, mask: 0xff00, table: '109' };
+    const plan = planHost(twoLinkDesired(), facts);
+    expect(plan.action).toBe('change');
+    expect(plan.ops!.rulesDelete).toEqual([1000]);
+    expect(plan.ops!.rulesAdd).toEqual([twoLinkDesired().rules[0]]);
+  });
+
+  it('reports clashes: foreign rule in our table, overlapping marks, foreign routes, missing interface', () => {
+    const facts = pristineFacts();
+    facts.ipRules.push({ priority: 2000, text: 'from 198.51.100.0/24 lookup 101', table: '101' });
+    facts.ipRules.push({ priority: 2001, text: 'from all fwmark 0x300/0x300 lookup 60', fwmark: 0x300, mask: 0x300, table: '60' });
+    facts.iptables.mangle.chains[0].rules.push('-j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff');
+    facts.routes[102] = [{ text: '203.0.113.0/24 via 100.64.2.9 dev wan2', dst: '203.0.113.0/24' }];
+    facts.sysctls['net/ipv4/conf/wan2/rp_filter'] = null;
+    const plan = planHost(twoLinkDesired(), facts);
+    expect(plan.action).toBe('refused');
+    const text = plan.diagnostics.map((d) => d.summary).join('\n');
+    expect(text).toMatch(/uses routing table 101, which multilink owns/);
+    expect(text).toMatch(/matches mark bits that overlap/);
+    expect(text).toMatch(/copies mark bits 0xffffffff/);
+    expect(text).toMatch(/routing table 102 already holds routes/);
+    expect(text).toMatch(/net\/ipv4\/conf\/wan2\/rp_filter does not exist on the host: is there an interface wan2\?/);
+  });
+
+  it('cleans up what it owned and no longer wants, restoring prior sysctls', () => {
+    const facts = convergedFacts();
+    facts.owned!.tables.push(103);
+    facts.owned!.priorities.push(1002);
+    facts.owned!.sysctls['net/ipv4/conf/wan3/rp_filter'] = '1';
+    facts.ipRules.push({ priority: 1002, text: 'from all fwmark 0x300/0xff00 lookup 103', fwmark: 0x300, mask: 0xff00, table: '103' });
+    const plan = planHost(twoLinkDesired(), facts);
+    expect(plan.action).toBe('change');
+    expect(plan.ops!.routesFlush).toEqual([103]);
+    expect(plan.ops!.rulesDelete).toEqual([1002]);
+    expect(plan.ops!.sysctls).toEqual([{ key: 'net/ipv4/conf/wan3/rp_filter', value: '1' }]);
+    expect(plan.ops!.owned.tables).toEqual([101, 102]);
+    expect(Object.keys(plan.ops!.owned.sysctls)).not.toContain('net/ipv4/conf/wan3/rp_filter');
+  });
+
+  it('loads a missing module, but not one built in or on a kernel without modules', () => {
+    for (const [state, n] of [['missing', 1], ['loaded', 0], ['builtin', 0], ['no-module-support', 0]] as const) {
+      const facts = convergedFacts();
+      facts.modules.nf_conntrack_ftp = state;
+      const plan = planHost(twoLinkDesired(), facts);
+      expect(plan.ops?.modules ?? []).toHaveLength(n);
+    }
+  });
+});
