@@ -1,0 +1,39 @@
+// What every command shares: loading the project, choosing a view, parsing numbers.
+import type { HostConfig } from '../model/config.js';
+import type { DesiredState } from '../model/desired.js';
+import { InputError, UsageError } from '../errors.js';
+import { loadProject, assertNoErrors } from '../load/resolve.js';
+import { compileHost } from '../compile/desired-state.js';
+import { formatDiagnostic } from '../diagnostics.js';
+import { JsonView } from '../report/json-view.js';
+import { ListrView } from '../report/listr-view.js';
+import { PlainView } from '../report/plain-view.js';
+import type { Output, RunView } from '../report/view.js';
+
+export interface Target {
+  cfg: HostConfig;
+  desired: DesiredState;
+}
+
+/** Load, validate and compile: everything that happens before any host is contacted. */
+export function loadTargets(inventory: string, limit: string | undefined, output: Output): Target[] {
+  const project = loadProject(inventory, { limit });
+  assertNoErrors(project);
+  for (const d of project.diagnostics) output.err(formatDiagnostic(d));
+  if (project.untargeted.length) output.err(`note: no play targets ${project.untargeted.join(', ')}; left alone`);
+  if (project.hosts.length === 0) throw new InputError([{ severity: 'error', summary: `no host to act on${limit ? ` (--limit ${limit})` : ''}` }]);
+  return project.hosts.map((cfg) => ({ cfg, desired: compileHost(cfg) }));
+}
+
+export function chooseView(command: string, opts: { json?: boolean; diff?: boolean; verbose?: boolean }, output: Output): RunView {
+  if (opts.json) return new JsonView(output, command);
+  if (process.stdout.isTTY && !process.env.CI) return new ListrView(output, { diff: Boolean(opts.diff) });
+  return new PlainView(output, { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) });
+}
+
+export function positiveInt(name: string): (value: string) => number {
+  return (value) => {
+    if (!/^[1-9][0-9]*$/.test(value)) throw new UsageError(`${name} takes a whole number ≥ 1, not ${JSON.stringify(value)}`);
+    return Number(value);
+  };
+}

@@ -1,0 +1,41 @@
+// `multilink deploy INVENTORY`: converge every targeted host to its compiled state.
+import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { Output } from '../report/view.js';
+import { deployHost } from '../deploy/host.js';
+import { runFleet } from '../deploy/fleet.js';
+import { chooseView, loadTargets } from './common.js';
+
+export interface DeployCommandOptions {
+  limit?: string;
+  check: boolean;
+  diff: boolean;
+  forks: number;
+  json: boolean;
+  verbose: boolean;
+  acceptNewHostKeys: boolean;
+  connectTimeout: number;
+  commandTimeout: number;
+}
+
+export async function deployCommand(inventory: string, opts: DeployCommandOptions, transport: Transport, output: Output): Promise<number> {
+  const targets = loadTargets(inventory, opts.limit, output);
+  const byName = new Map(targets.map((t) => [t.cfg.name, t]));
+  const view = chooseView(opts.check ? 'deploy --check' : 'deploy', opts, output);
+  const runOpts = {
+    check: opts.check,
+    acceptNewHostKeys: opts.acceptNewHostKeys,
+    connectTimeoutMs: opts.connectTimeout * 1000,
+    commandTimeoutMs: opts.commandTimeout * 1000,
+  };
+  const results = await runFleet(
+    targets.map((t) => t.cfg),
+    opts.forks,
+    view,
+    (cfg) => deployHost(cfg, byName.get(cfg.name)!.desired, transport, runOpts, view),
+  );
+  const ok = results.every((r) => r.outcome === 'unchanged' || r.outcome === 'changed' || r.outcome === 'would_change');
+  if (!ok) return EXIT_ERROR;
+  if (opts.check && results.some((r) => r.outcome === 'would_change')) return EXIT_CHANGES;
+  return EXIT_OK;
+}

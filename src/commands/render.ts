@@ -1,0 +1,12 @@
+// `multilink render INVENTORY --host NAME`: what would be applied, connecting nowhere.
+import { InputError } from '../errors.js';
+import type { Output } from '../report/view.js';
+import { renderHost } from '../render/host.js';
+import { loadTargets } from './common.js';
+
+export function renderCommand(inventory: string, host: string, output: Output): number {
+  const target = loadTargets(inventory, host, output).find((t) => t.cfg.name === host);
+  if (!target) throw new InputError([{ severity: 'error', summary: `host ${host} is in no play of ${inventory}` }]);
+  output.out(renderHost(target.desired));
+  return 0;
+}
