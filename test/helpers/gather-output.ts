@@ -1,0 +1,20 @@
+// Formats HostFacts the way the gather script prints them, so the engine can be driven
+// through a fake transport with the real parser in the loop.
+import type { HostFacts } from '../../src/model/facts.js';
+import { NETFILTER_TABLES } from '../../src/model/desired.js';
+
+export function gatherOutput(f: HostFacts): string {
+  const sec = (name: string, body: string): string => `@@ML ${name}\n${body}${body && !body.endsWith('\n') ? '\n' : ''}@@ML-rc 0`;
+  const parts = [sec('flavour', f.flavour)];
+  for (const t of NETFILTER_TABLES) {
+    const chains = f.iptables[t].chains;
+    const body = [`*${t}`, ...chains.map((c) => `:${c.name} ${c.policy} [0:0]`), ...chains.flatMap((c) => c.rules.map((r) => `-A ${c.name} ${r}`)), 'COMMIT'].join('\n');
+    parts.push(sec(`iptables ${t}`, body));
+  }
+  parts.push(sec('ip-rule', f.ipRules.map((r) => `${r.priority}:\t${r.text}`).join('\n')));
+  for (const [t, routes] of Object.entries(f.routes)) parts.push(sec(`route ${t}`, routes.map((r) => `${r.text} `).join('\n')));
+  for (const [k, v] of Object.entries(f.sysctls)) parts.push(sec(`sysctl ${k}`, v ?? '@@ML-absent'));
+  for (const [m, s] of Object.entries(f.modules)) parts.push(sec(`module ${m}`, s));
+  parts.push(sec('owned', f.owned ? JSON.stringify(f.owned) : ''));
+  return parts.join('\n') + '\n';
+}
