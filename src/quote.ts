@@ -9,9 +9,12 @@ export function quote(value: string | number): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Linux IFNAMSIZ is 16 including NUL; the kernel refuses '/', ':', whitespace, '.' and '..'. */
+/**
+ * Linux IFNAMSIZ is 16 including NUL; the kernel refuses '/', ':', whitespace, '.' and '..'.
+ * '+' is refused too: iptables reads a trailing '+' as a wildcard (-i wan+ matches every wan).
+ */
 export function isInterfaceName(s: string): boolean {
-  return s.length >= 1 && s.length <= 15 && s !== '.' && s !== '..' && /^[A-Za-z0-9_.@+-]+$/.test(s) && !s.includes(':');
+  return s.length >= 1 && s.length <= 15 && s !== '.' && s !== '..' && /^[A-Za-z0-9_.@-]+$/.test(s);
 }
 
 export function isIPv4(s: string): boolean {

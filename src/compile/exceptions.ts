@@ -1,0 +1,72 @@
+// ML_NEW: the exceptions, checked before balancing, first match wins, then ML_BALANCE.
+// `via: main` returns unmarked (normal routing); `via: LINK` sets that link's mark.
+// First-match-wins comes from the mark guard on every rule after the first: once a rule
+// has marked the packet no later rule (nor the jump to ML_BALANCE) matches. A RETURN rule
+// leaves the chain itself. The first rule needs no guard: ML_MARK only enters ML_NEW with
+// our mark bits at zero.
+import type { ExceptionSpec } from '../model/config.js';
+import type { CompiledLink } from '../model/desired.js';
+import { intToIpv4, ipv4ToInt, parseCidr } from '../quote.js';
+import { CHAIN_BALANCE, setMark, unmarked } from './iptables-text.js';
+
+/** multiport takes at most 15 ports per rule. */
+const MULTIPORT_MAX = 15;
+
+/** The match parts of one exception, in iptables-save's order: -d, -p, then -m matches. */
+interface MatchParts {
+  /** `-d A/L -p tcp`: fields of the entry itself, printed before any -m. */
+  head: string[];
+  /** `-m tcp --dport 21` or `-m multiport --dports 21,22`. */
+  tail: string[];
+}
+
+export function newChainRules(exceptions: ExceptionSpec[], links: CompiledLink[], mask: number): string[] {
+  const bodies: { parts: MatchParts; target: string }[] = [];
+  for (const ex of exceptions) {
+    const target = exceptionTarget(ex, links, mask);
+    for (const parts of exceptionMatches(ex)) bodies.push({ parts, target });
+  }
+  bodies.push({ parts: { head: [], tail: [] }, target: `-j ${CHAIN_BALANCE}` });
+  return bodies.map(({ parts, target }, i) => {
+    const guard = i === 0 ? [] : [unmarked(mask)];
+    return [...parts.head, ...guard, ...parts.tail, target].join(' ');
+  });
+}
+
+function exceptionTarget(ex: ExceptionSpec, links: CompiledLink[], mask: number): string {
+  if (ex.via === 'main') return '-j RETURN';
+  const link = links.find((l) => l.name === ex.via);
+  // Validation refuses a `via` naming no link; reaching this is a bug upstream.
+  if (!link) throw new Error(`exception via '${ex.via}' names no link of this play`);
+  return setMark(link.mark, mask);
+}
+
+/** One exception can need several rules: ports without a protocol, or more than 15 ports. */
+export function exceptionMatches(ex: ExceptionSpec): MatchParts[] {
+  const dst = ex.destination === undefined ? [] : destinationMatch(ex.destination);
+  const ports = ex.ports === undefined ? [] : [...new Set(ex.ports)];
+  if (ports.length === 0) {
+    return [{ head: [...dst, ...(ex.protocol ? [`-p ${ex.protocol}`] : [])], tail: [] }];
+  }
+  // Port matches need a protocol; without one, the ports apply to both tcp and udp.
+  const protocols = ex.protocol ? [ex.protocol] : (['tcp', 'udp'] as const);
+  const out: MatchParts[] = [];
+  for (const proto of protocols) {
+    for (let i = 0; i < ports.length; i += MULTIPORT_MAX) {
+      const chunk = ports.slice(i, i + MULTIPORT_MAX);
+      const tail = chunk.length === 1 ? [`-m ${proto} --dport ${chunk[0]}`] : [`-m multiport --dports ${chunk.join(',')}`];
+      out.push({ head: [...dst, `-p ${proto}`], tail });
+    }
+  }
+  return out;
+}
+
+/** `-d A/L` with host bits cleared, as iptables prints it; 0.0.0.0/0 is no match at all. */
+function destinationMatch(cidr: string): string[] {
+  const parsed = parseCidr(cidr);
+  if (!parsed) throw new Error(`exception destination '${cidr}' is not an IPv4 CIDR`);
+  if (parsed.prefix === 0) return [];
+  const hostBits = 2 ** (32 - parsed.prefix);
+  const network = Math.floor(ipv4ToInt(parsed.address) / hostBits) * hostBits;
+  return [`-d ${intToIpv4(network)}/${parsed.prefix}`];
+}

@@ -1,0 +1,52 @@
+// Building blocks of rule text, spelled exactly as iptables-save prints them back
+// (checked against iptables-legacy and iptables-nft 1.8.9), so desired and live rules
+// compare as plain strings.
+
+export const CHAIN_MARK = 'ML_MARK';
+export const CHAIN_NEW = 'ML_NEW';
+export const CHAIN_BALANCE = 'ML_BALANCE';
+export const CHAIN_MASQ = 'ML_MASQ';
+export const CHAIN_HELPERS = 'ML_HELPERS';
+
+/** Name of the xt_recent list that remembers the sources sent over link k (sticky method). */
+export function stickyListName(index: number): string {
+  return `ML_S${index}`;
+}
+
+const FULL_MASK = 0xffffffff;
+
+/** Lower-case hex with 0x, as libxt_mark and libxt_CONNMARK print numbers. */
+export function hex(n: number): string {
+  return `0x${(n >>> 0).toString(16)}`;
+}
+
+/** `-m mark --mark V/M`; libxt_mark leaves out a full mask. */
+export function markMatch(value: number, mask: number, invert = false): string {
+  const v = (mask >>> 0) === FULL_MASK ? hex(value) : `${hex(value)}/${hex(mask)}`;
+  return `-m mark ${invert ? '! ' : ''}--mark ${v}`;
+}
+
+/** The guard that keeps a rule from touching a packet that already has our mark bits set. */
+export function unmarked(mask: number): string {
+  return markMatch(0, mask);
+}
+
+/** MARK always prints the xmark form with its mask, whatever was typed. */
+export function setMark(value: number, mask: number): string {
+  return `-j MARK --set-xmark ${hex(value)}/${hex(mask)}`;
+}
+
+export function connmarkRestore(mask: number): string {
+  return `-j CONNMARK --restore-mark --nfmask ${hex(mask)} --ctmask ${hex(mask)}`;
+}
+
+export function connmarkSave(mask: number): string {
+  return `-j CONNMARK --save-mark --nfmask ${hex(mask)} --ctmask ${hex(mask)}`;
+}
+
+/** Value of the lowest set bit: the step between two link marks. */
+export function lowestBit(mask: number): number {
+  const m = mask >>> 0;
+  if (m === 0) return 0;
+  return (m & -m) >>> 0;
+}

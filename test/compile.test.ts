@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+import { compileHost } from '../src/compile/desired-state.js';
+import type { DesiredState } from '../src/model/desired.js';
+import { exception, hostConfig, link } from './fixtures/render/host-config.js';
+
+const G = '-m mark --mark 0x0/0xff00';
+
+function chain(d: DesiredState, name: string): string[] | undefined {
+  return d.chains.find((c) => c.name === name)?.rules;
+}
+
+describe('compileHost', () => {
+  it('a 3-link 1:2:3 random play with one exception of each kind, ftp and masquerade', () => {
+    const cfg = hostConfig({
+      links: [link('dsl', 1, 1), link('cable', 2, 2, { masquerade: false }), link('lte', 3, 3)],
+      exceptions: [
+        exception({ destination: '192.168.1.0/24', via: 'main' }),
+        exception({ protocol: 'tcp', ports: [21, 22, 80, 443, 6667], via: 'dsl' }),
+        exception({ protocol: 'udp', ports: [53], via: 'dsl' }),
+        exception({ destination: '203.0.113.5/32', protocol: 'tcp', via: 'cable' }),
+      ],
+      helpers: ['ftp'],
+      lan: ['lan0', 'lan1'],
+    });
+    const expected: DesiredState = {
+      host: 'r1',
+      settings: cfg.settings,
+      method: 'random',
+      traffic: ['forwarded', 'local'],
+      links: [
+        { name: 'dsl', index: 1, interface: 'wan1', gateway: '100.64.1.1', weight: 1, tier: 1, masquerade: true, mark: 0x100, table: 101, priority: 1000 },
+        { name: 'cable', index: 2, interface: 'wan2', gateway: '100.64.2.1', weight: 2, tier: 1, masquerade: false, mark: 0x200, table: 102, priority: 1001 },
+        { name: 'lte', index: 3, interface: 'wan3', gateway: '100.64.3.1', weight: 3, tier: 1, masquerade: true, mark: 0x300, table: 103, priority: 1002 },
+      ],
+      chains: [
+        {
+          table: 'mangle',
+          name: 'ML_MARK',
+          rules: [
+            '-m mark ! --mark 0x0/0xff00 -j RETURN',
+            '-j CONNMARK --restore-mark --nfmask 0xff00 --ctmask 0xff00',
+            '-m conntrack --ctstate NEW -m mark --mark 0x0/0xff00 -j ML_NEW',
+            '-m conntrack --ctstate NEW -j CONNMARK --save-mark --nfmask 0xff00 --ctmask 0xff00',
+          ],
+        },
+        {
+          table: 'mangle',
+          name: 'ML_NEW',
+          rules: [
+            '-d 192.168.1.0/24 -j RETURN',
+            `-p tcp ${G} -m multiport --dports 21,22,80,443,6667 -j MARK --set-xmark 0x100/0xff00`,
+            `-p udp ${G} -m udp --dport 53 -j MARK --set-xmark 0x100/0xff00`,
+            `-d 203.0.113.5/32 -p tcp ${G} -j MARK --set-xmark 0x200/0xff00`,
+            `${G} -j ML_BALANCE`,
+          ],
+        },
+        {
+          table: 'mangle',
+          name: 'ML_BALANCE',
+          rules: [
+            `${G} -m statistic --mode random --probability 0.16666666651 -j MARK --set-xmark 0x100/0xff00`,
+            `${G} -m statistic --mode random --probability 0.39999999991 -j MARK --set-xmark 0x200/0xff00`,
+            `${G} -j MARK --set-xmark 0x300/0xff00`,
+          ],
+        },
+        { table: 'nat', name: 'ML_MASQ', rules: ['-o wan1 -j MASQUERADE', '-o wan3 -j MASQUERADE'] },
+        { table: 'raw', name: 'ML_HELPERS', rules: ['-p tcp -m tcp --dport 21 -j CT --helper ftp'] },
+      ],
+      jumps: [
+        { table: 'mangle', chain: 'PREROUTING', rule: '-i lan0 -j ML_MARK' },
+        { table: 'mangle', chain: 'PREROUTING', rule: '-i lan1 -j ML_MARK' },
+        { table: 'mangle', chain: 'OUTPUT', rule: '-j ML_MARK' },
+        { table: 'nat', chain: 'POSTROUTING', rule: '-j ML_MASQ' },
+        { table: 'raw', chain: 'PREROUTING', rule: '-i lan0 -j ML_HELPERS' },
+        { table: 'raw', chain: 'PREROUTING', rule: '-i lan1 -j ML_HELPERS' },
+        { table: 'raw', chain: 'OUTPUT', rule: '-j ML_HELPERS' },
+      ],
+      rules: [
+        { priority: 1000, fwmark: 0x100, mask: 0xff00, table: 101 },
+        { priority: 1001, fwmark: 0x200, mask: 0xff00, table: 102 },
+        { priority: 1002, fwmark: 0x300, mask: 0xff00, table: 103 },
+      ],
+      routes: [
+        { table: 101, dst: 'default', via: '100.64.1.1', dev: 'wan1' },
+        { table: 102, dst: 'default', via: '100.64.2.1', dev: 'wan2' },
+        { table: 103, dst: 'default', via: '100.64.3.1', dev: 'wan3' },
+      ],
+      sysctls: [
+        { key: 'net/ipv4/ip_forward', value: '1' },
+        { key: 'net/ipv4/conf/wan1/rp_filter', value: '2' },
+        { key: 'net/ipv4/conf/wan2/rp_filter', value: '2' },
+        { key: 'net/ipv4/conf/wan3/rp_filter', value: '2' },
+      ],
+      modules: ['nf_conntrack_ftp', 'nf_nat_ftp'],
+      balanceChain: { table: 'mangle', name: 'ML_BALANCE' },
+    };
+    expect(compileHost(cfg)).toEqual(expected);
+  });
+
+  it('is pure: same input, same output, input untouched', () => {
+    const cfg = hostConfig({ exceptions: [exception({ destination: '10.0.0.0/8', via: 'main' })] });
+    const copy = structuredClone(cfg);
+    expect(compileHost(cfg)).toEqual(compileHost(copy));
+    expect(cfg).toEqual(copy);
+  });
+
+  it('without exceptions ML_NEW is one unguarded jump', () => {
+    expect(chain(compileHost(hostConfig()), 'ML_NEW')).toEqual(['-j ML_BALANCE']);
+  });
+
+  it('keeps exception order (first match wins) and guards every rule after the first', () => {
+    const d = compileHost(
+      hostConfig({
+        exceptions: [
+          exception({ protocol: 'tcp', ports: [22], via: 'lte' }),
+          exception({ destination: '10.0.0.0/8', via: 'main' }),
+          exception({ protocol: 'tcp', ports: [22], via: 'dsl' }),
+        ],
+      }),
+    );
+    expect(chain(d, 'ML_NEW')).toEqual([
+      '-p tcp -m tcp --dport 22 -j MARK --set-xmark 0x300/0xff00',
+      `-d 10.0.0.0/8 ${G} -j RETURN`,
+      `-p tcp ${G} -m tcp --dport 22 -j MARK --set-xmark 0x100/0xff00`,
+      `${G} -j ML_BALANCE`,
+    ]);
+  });
+
+  it('spells destinations and ports as iptables-save does', () => {
+    const d = compileHost(
+      hostConfig({
+        exceptions: [
+          exception({ destination: '203.0.113.5', via: 'main' }),
+          exception({ destination: '0.0.0.0/0', protocol: 'udp', via: 'main' }),
+          exception({ destination: '198.51.100.7/24', via: 'main' }),
+          exception({ ports: [53, 53], via: 'dsl' }),
+          exception({ protocol: 'udp', ports: Array.from({ length: 17 }, (_, i) => 5000 + i), via: 'cable' }),
+        ],
+      }),
+    );
+    expect(chain(d, 'ML_NEW')).toEqual([
+      '-d 203.0.113.5/32 -j RETURN',
+      `-p udp ${G} -j RETURN`,
+      `-d 198.51.100.0/24 ${G} -j RETURN`,
+      `-p tcp ${G} -m tcp --dport 53 -j MARK --set-xmark 0x100/0xff00`,
+      `-p udp ${G} -m udp --dport 53 -j MARK --set-xmark 0x100/0xff00`,
+      `-p udp ${G} -m multiport --dports 5000,5001,5002,5003,5004,5005,5006,5007,5008,5009,5010,5011,5012,5013,5014 -j MARK --set-xmark 0x200/0xff00`,
+      `-p udp ${G} -m multiport --dports 5015,5016 -j MARK --set-xmark 0x200/0xff00`,
+      `${G} -j ML_BALANCE`,
+    ]);
+  });
+
+  it('refuses an exception via no link (validation should have)', () => {
+    expect(() => compileHost(hostConfig({ exceptions: [exception({ via: 'nope' })] }))).toThrow(/nope/);
+  });
+
+  it('forwarded only: PREROUTING per lan, no OUTPUT jump', () => {
+    const d = compileHost(hostConfig({ traffic: ['forwarded'], helpers: ['ftp'], lan: ['lan0'] }));
+    expect(d.jumps.filter((j) => j.table !== 'nat')).toEqual([
+      { table: 'mangle', chain: 'PREROUTING', rule: '-i lan0 -j ML_MARK' },
+      { table: 'raw', chain: 'PREROUTING', rule: '-i lan0 -j ML_HELPERS' },
+    ]);
+    expect(d.sysctls[0]).toEqual({ key: 'net/ipv4/ip_forward', value: '1' });
+  });
+
+  it('local only: OUTPUT jumps, no forwarding sysctl, rp_filter off', () => {
+    const d = compileHost(hostConfig({ traffic: ['local'], helpers: ['ftp'], rpFilter: 'off' }));
+    expect(d.jumps.filter((j) => j.table !== 'nat')).toEqual([
+      { table: 'mangle', chain: 'OUTPUT', rule: '-j ML_MARK' },
+      { table: 'raw', chain: 'OUTPUT', rule: '-j ML_HELPERS' },
+    ]);
+    expect(d.sysctls).toEqual([
+      { key: 'net/ipv4/conf/wan1/rp_filter', value: '0' },
+      { key: 'net/ipv4/conf/wan2/rp_filter', value: '0' },
+      { key: 'net/ipv4/conf/wan3/rp_filter', value: '0' },
+    ]);
+  });
+
+  it('no masquerading link: no ML_MASQ and no nat jump; no helper: no raw chain, no modules', () => {
+    const d = compileHost(hostConfig({ links: [link('a', 1, 1, { masquerade: false }), link('b', 2, 1, { masquerade: false })] }));
+    expect(d.chains.map((c) => `${c.table} ${c.name}`)).toEqual(['mangle ML_MARK', 'mangle ML_NEW', 'mangle ML_BALANCE']);
+    expect(d.jumps.every((j) => j.table === 'mangle')).toBe(true);
+    expect(d.modules).toEqual([]);
+  });
+
+  it('numbers links from the settings: mask 0xff, table base, priority', () => {
+    const cfg = hostConfig();
+    cfg.settings = { ...cfg.settings, markMask: 0xff, tableBase: 200, rulePriority: 50 };
+    const d = compileHost(cfg);
+    expect(d.rules).toEqual([
+      { priority: 50, fwmark: 1, mask: 0xff, table: 201 },
+      { priority: 51, fwmark: 2, mask: 0xff, table: 202 },
+      { priority: 52, fwmark: 3, mask: 0xff, table: 203 },
+    ]);
+    expect(chain(d, 'ML_MARK')?.[0]).toBe('-m mark ! --mark 0x0/0xff -j RETURN');
+    expect(chain(d, 'ML_BALANCE')?.[2]).toBe('-m mark --mark 0x0/0xff -j MARK --set-xmark 0x3/0xff');
+  });
+
+  it('a full 32-bit mask is printed without /mask in mark matches, as iptables-save does', () => {
+    const cfg = hostConfig();
+    cfg.settings = { ...cfg.settings, markMask: 0xffffffff };
+    const d = compileHost(cfg);
+    expect(chain(d, 'ML_MARK')).toEqual([
+      '-m mark ! --mark 0x0 -j RETURN',
+      '-j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff',
+      '-m conntrack --ctstate NEW -m mark --mark 0x0 -j ML_NEW',
+      '-m conntrack --ctstate NEW -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff',
+    ]);
+    expect(chain(d, 'ML_BALANCE')?.[2]).toBe('-m mark --mark 0x0 -j MARK --set-xmark 0x3/0xffffffff');
+  });
+
+  it('all weights 0 does not crash: an empty balance chain', () => {
+    const d = compileHost(hostConfig({ links: [link('a', 1, 0), link('b', 2, 0)] }));
+    expect(chain(d, 'ML_BALANCE')).toEqual([]);
+  });
+
+  it('an interface with a dot keeps its sysctl path one component', () => {
+    const d = compileHost(hostConfig({ links: [link('vlan', 1, 1, { interface: 'eth0.100' })], traffic: ['local'] }));
+    expect(d.sysctls).toEqual([{ key: 'net/ipv4/conf/eth0.100/rp_filter', value: '2' }]);
+  });
+});
