@@ -1,0 +1,82 @@
+// The command line. One top-level catch maps errors to exit codes (changesets style).
+// bin.ts runs it; tests call run() with their own output and transport.
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_ERROR, InputError, UsageError } from './errors.js';
+import { formatDiagnostic } from './diagnostics.js';
+import { processOutput, type Output } from './report/view.js';
+import type { Transport } from './transport/transport.js';
+import { deployCommand } from './commands/deploy.js';
+import { renderCommand } from './commands/render.js';
+import { labCommand } from './commands/lab.js';
+import { positiveInt } from './commands/common.js';
+import { Ssh2Transport } from './transport/ssh2-transport.js';
+
+function program(output: Output, transport: () => Transport): Command {
+  const cli = new Command('multilink')
+    .description('Balance outgoing connections of Linux routers over several uplinks; keep a fleet in the declared state.')
+    .exitOverride()
+    .configureOutput({ writeOut: (t) => output.out(t), writeErr: (t) => output.err(t) })
+    .showHelpAfterError();
+
+  cli
+    .command('deploy')
+    .description('converge every targeted host to its compiled state')
+    .argument('<inventory>', 'inventory file (Ansible-style YAML)')
+    .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
+    .option('--check', 'change nothing; exit 0 in sync, 2 changes needed, 1 error', false)
+    .option('--diff', 'show each change as a unified diff', false)
+    .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
+    .option('--json', 'print one JSON document on stdout and nothing else', false)
+    .option('-v, --verbose', 'print every phase of every host (plain output)', false)
+    .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
+    .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
+    .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
+    .action(async (inventory: string, opts) => {
+      process.exitCode = await deployCommand(inventory, opts, transport(), output);
+    });
+
+  cli
+    .command('render')
+    .description('print what would be applied to one host, connecting nowhere')
+    .argument('<inventory>', 'inventory file')
+    .requiredOption('--host <name>', 'the host to render')
+    .action((inventory: string, opts: { host: string }) => {
+      process.exitCode = renderCommand(inventory, opts.host, output);
+    });
+
+  cli
+    .command('lab')
+    .description('simulated routers on this machine (network namespaces with real sshd); needs root')
+    .argument('<action>', 'up | down')
+    .option('--routers <n>', 'number of routers', positiveInt('--routers'), 3)
+    .option('--dir <path>', 'lab folder (keys, known_hosts, inventory)', '.lab')
+    .action(async (action: string, opts: { routers: number; dir: string }) => {
+      process.exitCode = await labCommand(action, opts, output);
+    });
+  return cli;
+}
+
+/** Runs one command line; returns the exit code. */
+export async function run(argv: string[], output: Output = processOutput, transport: () => Transport = () => new Ssh2Transport()): Promise<number> {
+  process.exitCode = undefined;
+  try {
+    await program(output, transport).parseAsync(argv);
+    const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+    process.exitCode = undefined;
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_ERROR;
+    if (e instanceof InputError) {
+      for (const d of e.diagnostics) output.err(formatDiagnostic(d));
+      const n = e.diagnostics.filter((d) => d.severity === 'error').length;
+      output.err(`${n} problem${n === 1 ? '' : 's'} in the input; no host was contacted`);
+      return EXIT_ERROR;
+    }
+    if (e instanceof UsageError) {
+      output.err(`error: ${e.message}`);
+      return EXIT_ERROR;
+    }
+    output.err(`error: ${(e as Error).stack ?? String(e)}`);
+    return EXIT_ERROR;
+  }
+}
