@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Output } from '../report/view.js';
-import { checkShippedInventory, DEFAULT_DIR, DEFAULT_SUBNET, formatLabInfo, labDown, labUp, readLab } from '../lab/lab.js';
+import { DEFAULT_DIR, DEFAULT_SUBNET, formatLabInfo, labDown, labUp, readLab } from '../lab/lab.js';
 
 export interface LabCommandOptions {
   routers: number;
@@ -31,6 +31,5 @@ export async function labCommand(action: string, opts: LabCommandOptions, output
   const isDefault = opts.dir === DEFAULT_DIR;
   const info = await labUp({ routers: opts.routers, dir: opts.dir, log, ...(isDefault ? { subnet: DEFAULT_SUBNET } : {}) });
   output.out(formatLabInfo(info));
-  for (const problem of checkShippedInventory(info)) output.err(`warning: ${problem}`);
   return 0;
 }

@@ -1,0 +1,407 @@
+// `multilink lab`: simulated routers on this machine. Each router is a network namespace
+// with its own netfilter tables and a real OpenSSH server, reachable from the host over a
+// management bridge, with three uplinks into a shared upstream namespace. Everything made is
+// recorded in DIR/lab.json first, so labDown removes exactly that.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { LabError } from './errors.js';
+import { hostSubnetUses, listHostLinks, listNamespacesSync, pickFreeSubnet, usesOf } from './host-net.js';
+import { hostLinkLines, lanLines, namespaceAddLines, routerLinkLines, routerLines, switchLines, upstreamLines } from './ip-batch.js';
+import { checkLabPath, knownHostsLine, renderInventory, renderPlaybook, renderSshdConfig } from './lab-files.js';
+import { readManifest, saveManifest, type LabInfo, type LabRouter } from './manifest.js';
+import { ensureLabPackages } from './packages.js';
+import { ipBatch, ipBatchOrThrow, mapLimit, run } from './run.js';
+import { ensurePrivsepDir, spawnSshd, waitForSshd } from './sshd.js';
+import { teardownSync } from './teardown.js';
+import {
+  checkPrefix,
+  checkRouters,
+  checkSubnet,
+  DEFAULT_DIR,
+  DEFAULT_PREFIX,
+  DEFAULT_ROUTERS,
+  DEFAULT_SUBNET,
+  labNamespaces,
+  planTopology,
+  type TopologyPlan,
+} from './topology.js';
+
+export { LabCommandError, LabError } from './errors.js';
+export { findFreeSubnet } from './host-net.js';
+export type { LabEntry, LabInfo, LabProcess, LabRouter } from './manifest.js';
+export { ensureLabPackages, missingLabPackages } from './packages.js';
+export { DEFAULT_DIR, DEFAULT_PREFIX, DEFAULT_ROUTERS, DEFAULT_SUBNET, LAB_UPLINKS, MAX_ROUTERS } from './topology.js';
+
+/** Steps of labUp, in order; onStep hears each one before it starts. */
+export type LabStep = 'check' | 'files' | 'namespaces' | 'links' | 'addresses' | 'sshd' | 'ready';
+
+export interface LabOptions {
+  /** 1..200, default 3. */
+  routers?: number;
+  /** Default ./.lab relative to the current directory. */
+  dir?: string;
+  /** Name prefix of namespaces and the host link, default 'ml'. */
+  prefix?: string;
+  /** X of the management subnet 198.18.X.0/24; the first free one when undefined. */
+  subnet?: number;
+  log?: (line: string) => void;
+  /** Progress for a UI; an error thrown here aborts labUp, which cleans up like any failure. */
+  onStep?: (step: LabStep) => void | Promise<void>;
+}
+
+const SSH_KEYGEN_PARALLEL = 8;
+const IP_PARALLEL = 8;
+const SSHD_WAIT_PARALLEL = 32;
+
+function requireRoot(): void {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    throw new LabError('multilink lab needs root (it creates network namespaces, links and sshd servers): run it as root or with sudo');
+  }
+}
+
+export function readLab(dir: string): LabInfo | undefined {
+  return readManifest(resolve(dir));
+}
+
+export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
+  const log = opts.log ?? (() => undefined);
+  const routers = opts.routers ?? DEFAULT_ROUTERS;
+  const prefix = opts.prefix ?? DEFAULT_PREFIX;
+  const dir = resolve(opts.dir ?? DEFAULT_DIR);
+  const bad = checkRouters(routers) ?? checkPrefix(prefix) ?? (opts.subnet === undefined ? undefined : checkSubnet(opts.subnet)) ?? checkLabPath(dir);
+  if (bad) throw new LabError(bad);
+  requireRoot();
+  const step = async (s: LabStep): Promise<void> => {
+    await opts.onStep?.(s);
+  };
+  const started = Date.now();
+
+  await step('check');
+  await ensureLabPackages(log);
+  const plan = await checkHost(dir, prefix, routers, opts.subnet);
+  const info = newLabInfo(plan, dir);
+
+  try {
+    await step('files');
+    await writeFiles(info, plan, log);
+    await step('namespaces');
+    await createNamespaces(info, plan);
+    await step('links');
+    await createLinks(info, plan);
+    await step('addresses');
+    await configureNamespaces(plan);
+    await step('sshd');
+    await startSshds(info, log);
+    info.status = 'up';
+    saveManifest(info);
+    await step('ready');
+  } catch (err) {
+    log(`lab up failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): removing what it created`);
+    try {
+      teardownSync(info, log);
+    } catch (cleanupErr) {
+      if (err instanceof Error) err.message += `\n(cleanup failed too: ${cleanupErr instanceof Error ? cleanupErr.message : String(cleanupErr)})`;
+    }
+    throw err;
+  }
+  log(`lab ${prefix} up: ${routers} router(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  for (const warning of checkShippedInventory(info)) log(`warning: ${warning}`);
+  return info;
+}
+
+export async function labDown(opts: { dir?: string; log?: (line: string) => void } = {}): Promise<void> {
+  labDownSync(opts);
+}
+
+/** The same teardown, synchronously: for 'exit' handlers. */
+export function labDownSync(opts: { dir?: string; log?: (line: string) => void } = {}): void {
+  const dir = resolve(opts.dir ?? DEFAULT_DIR);
+  const info = readManifest(dir);
+  if (!info) {
+    opts.log?.(`no lab in ${dir}: nothing to remove`);
+    return;
+  }
+  requireRoot();
+  teardownSync(info, opts.log);
+}
+
+async function checkHost(dir: string, prefix: string, routers: number, wanted: number | undefined): Promise<TopologyPlan> {
+  const existing = readManifest(dir);
+  if (existing) {
+    throw new LabError(`a lab already uses ${dir} (prefix ${existing.prefix}, ${existing.routers.length} routers, ${existing.status}): run \`multilink lab down\` first`);
+  }
+  const uses = await hostSubnetUses();
+  const subnet = wanted ?? pickFreeSubnet(uses, DEFAULT_SUBNET);
+  if (subnet === undefined) throw new LabError('every 198.18.X.0/24 subnet is in use on this host: run `multilink lab down` on an old lab');
+  const plan = planTopology(prefix, routers, subnet);
+  const namespaces = listNamespacesSync();
+  const takenNs = labNamespaces(plan).filter((ns) => namespaces.has(ns));
+  if (takenNs.length > 0) {
+    const shown = takenNs.slice(0, 5).join(', ') + (takenNs.length > 5 ? `, … (${takenNs.length})` : '');
+    throw new LabError(`a lab already uses prefix ${prefix}: namespace(s) ${shown} exist — run \`multilink lab down\` (or choose another prefix)`);
+  }
+  if ((await listHostLinks()).has(plan.hostLink)) {
+    throw new LabError(`a lab already uses prefix ${prefix}: link ${plan.hostLink} exists on this host — run \`multilink lab down\` (or choose another prefix)`);
+  }
+  const clash = usesOf(plan.managementCidr, uses);
+  if (clash.length > 0) {
+    throw new LabError(`a lab already uses ${plan.managementCidr} (${clash[0].where}) — run \`multilink lab down\` (or choose another subnet)`);
+  }
+  const wouldOverwrite = plannedFiles(dir, plan).filter((f) => existsSync(f));
+  if (wouldOverwrite.length > 0) {
+    throw new LabError(`${dir} holds files of an earlier lab (${wouldOverwrite.slice(0, 3).join(', ')}): remove them or choose another folder`);
+  }
+  return plan;
+}
+
+function routerDir(dir: string, name: string): string {
+  return join(dir, name);
+}
+
+function plannedFiles(dir: string, plan: TopologyPlan): string[] {
+  const top = ['id_ed25519', 'id_ed25519.pub', 'authorized_keys', 'known_hosts', 'inventory.yaml', 'playbook.yaml'].map((f) => join(dir, f));
+  const per = plan.routers.flatMap((r) =>
+    ['ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub', 'sshd_config', 'sshd.log', 'sshd.pid'].map((f) => join(routerDir(dir, r.name), f)),
+  );
+  return [...top, ...per];
+}
+
+function newLabInfo(plan: TopologyPlan, dir: string): LabInfo {
+  const labRouters: LabRouter[] = plan.routers.map((r) => {
+    const rdir = routerDir(dir, r.name);
+    return {
+      name: r.name,
+      namespace: r.namespace,
+      mgmtAddress: r.mgmtAddress,
+      wanAddresses: r.wanAddresses,
+      lanAddress: r.lanAddress,
+      iptables: r.iptables,
+      dir: rdir,
+      stateDir: join(rdir, 'state'),
+      sshdConfig: join(rdir, 'sshd_config'),
+      sshdLog: join(rdir, 'sshd.log'),
+    };
+  });
+  return {
+    version: 1,
+    status: 'creating',
+    dir,
+    prefix: plan.prefix,
+    subnet: plan.subnet,
+    managementCidr: plan.managementCidr,
+    hostAddress: plan.hostAddress,
+    hostLink: plan.hostLink,
+    switchNamespace: plan.switchNamespace,
+    upstreamNamespace: plan.upstreamNamespace,
+    lanNamespace: plan.lanNamespace,
+    gateways: plan.gateways,
+    routers: labRouters,
+    privateKey: join(dir, 'id_ed25519'),
+    authorizedKeys: join(dir, 'authorized_keys'),
+    knownHosts: join(dir, 'known_hosts'),
+    inventory: join(dir, 'inventory.yaml'),
+    playbook: join(dir, 'playbook.yaml'),
+    namespaces: [],
+    hostLinks: [],
+    processes: [],
+    files: [],
+    dirs: [],
+    trees: [],
+    createdAt: new Date().toISOString(),
+  };
+}
+
+async function sshKeygen(file: string, comment: string): Promise<string> {
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+  return readFileSync(`${file}.pub`, 'utf8');
+}
+
+async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string) => void): Promise<void> {
+  if (!existsSync(info.dir)) {
+    // The folder and any parents it needs are the lab's: recorded, then removed on down.
+    const missing: string[] = [];
+    for (let d = info.dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
+    info.dirs.push(...missing);
+    mkdirSync(info.dir, { recursive: true });
+  }
+  // Everything this step may write is recorded before it is written.
+  info.files.push(...plannedFiles(info.dir, plan));
+  for (const r of info.routers) {
+    if (!existsSync(r.dir)) info.dirs.push(r.dir);
+    info.trees.push(r.stateDir);
+  }
+  saveManifest(info);
+  for (const r of info.routers) mkdirSync(r.dir, { recursive: true });
+
+  log(`generating keys for ${info.routers.length} router(s)`);
+  const clientKey = await sshKeygen(info.privateKey, `multilink-lab-${info.prefix}`);
+  writeFileSync(info.authorizedKeys, clientKey, { mode: 0o600 });
+  const hostKeys = await mapLimit(info.routers, SSH_KEYGEN_PARALLEL, (r) =>
+    sshKeygen(join(r.dir, 'ssh_host_ed25519_key'), `${r.namespace}`),
+  );
+  writeFileSync(info.knownHosts, info.routers.map((r, i) => knownHostsLine(r.mgmtAddress, hostKeys[i]) + '\n').join(''));
+  for (const r of info.routers) {
+    const config = renderSshdConfig({
+      router: r.name,
+      namespace: r.namespace,
+      address: r.mgmtAddress,
+      hostKey: join(r.dir, 'ssh_host_ed25519_key'),
+      pidFile: join(r.dir, 'sshd.pid'),
+      authorizedKeys: info.authorizedKeys,
+    });
+    writeFileSync(r.sshdConfig, config);
+  }
+  writeFileSync(info.playbook, renderPlaybook());
+  writeFileSync(info.inventory, labInventoryText(info));
+}
+
+export function labInventoryText(info: LabInfo): string {
+  return renderInventory({
+    header: [
+      `Inventory of the multilink lab "${info.prefix}" in ${info.dir}`,
+      'Written by `multilink lab up`, removed by `multilink lab down`.',
+    ],
+    privateKey: info.privateKey,
+    knownHosts: info.knownHosts,
+    playbook: info.playbook,
+    routers: info.routers.map((r) => ({ name: r.name, address: r.mgmtAddress, iptables: r.iptables, stateDir: r.stateDir })),
+  });
+}
+
+async function createNamespaces(info: LabInfo, plan: TopologyPlan): Promise<void> {
+  const names = labNamespaces(plan);
+  info.namespaces.push(...names.map((name) => ({ name, created: false })));
+  saveManifest(info);
+  const r = await ipBatch(namespaceAddLines(names));
+  // A line that failed created nothing of ours: that name belongs to someone else now.
+  const lost = names.filter((_, i) => r.failed.has(i + 1));
+  info.namespaces = info.namespaces.filter((n) => !lost.includes(n.name));
+  for (const n of info.namespaces) n.created = true;
+  saveManifest(info);
+  if (lost.length > 0) {
+    throw new LabError(`namespace(s) ${lost.join(', ')} could not be created (${r.stderr.trim().split('\n')[0]}): a lab already uses them? run \`multilink lab down\``);
+  }
+}
+
+async function createLinks(info: LabInfo, plan: TopologyPlan): Promise<void> {
+  info.hostLinks.push({ name: plan.hostLink, created: false });
+  saveManifest(info);
+  const lines = hostLinkLines(plan);
+  const r = await ipBatch(lines);
+  if (r.failed.has(1)) {
+    info.hostLinks = info.hostLinks.filter((l) => l.name !== plan.hostLink);
+    saveManifest(info);
+    throw new LabError(`link ${plan.hostLink} could not be created (${r.stderr.trim().split('\n')[0]}): a lab already uses it? run \`multilink lab down\``);
+  }
+  for (const l of info.hostLinks) l.created = true;
+  saveManifest(info);
+  if (r.failed.size > 0) throw new LabError(`configuring ${plan.hostLink} failed: ${r.stderr.trim()}`);
+  // Two labs started at the same moment could both have found this subnet free.
+  const others = usesOf(plan.managementCidr, await hostSubnetUses()).filter((u) => !u.where.includes(` on ${plan.hostLink}`) && !u.where.includes(`dev ${plan.hostLink} `));
+  if (others.length > 0) throw new LabError(`${plan.managementCidr} was taken meanwhile (${others[0].where})`);
+  await ipBatchOrThrow(routerLinkLines(plan));
+}
+
+async function configureNamespaces(plan: TopologyPlan): Promise<void> {
+  const shared = await Promise.allSettled([
+    ipBatchOrThrow(switchLines(plan), plan.switchNamespace),
+    ipBatchOrThrow(upstreamLines(plan), plan.upstreamNamespace),
+    ipBatchOrThrow(lanLines(plan), plan.lanNamespace),
+  ]);
+  for (const r of shared) if (r.status === 'rejected') throw r.reason;
+  await mapLimit(plan.routers, IP_PARALLEL, (r) => ipBatchOrThrow(routerLines(r), r.namespace));
+}
+
+async function startSshds(info: LabInfo, log: (line: string) => void): Promise<void> {
+  ensurePrivsepDir();
+  log(`starting ${info.routers.length} sshd(s)`);
+  try {
+    for (const [i, r] of info.routers.entries()) {
+      const pid = spawnSshd(r.namespace, r.sshdConfig, r.sshdLog);
+      r.sshdPid = pid;
+      info.processes.push({ pid, router: r.name, marker: r.sshdConfig });
+      // A crash in between leaves at most a few unrecorded: down finds them in the namespaces.
+      if (i % 10 === 9) saveManifest(info);
+    }
+  } finally {
+    saveManifest(info);
+  }
+  const deadline = Date.now() + 20_000 + 100 * info.routers.length;
+  await mapLimit(info.routers, SSHD_WAIT_PARALLEL, (r) =>
+    waitForSshd({ address: r.mgmtAddress, pid: r.sshdPid ?? 0, log: r.sshdLog, label: `${r.name} (${r.namespace})` }, deadline),
+  );
+}
+
+/**
+ * For the default lab in a repository root: does inventory/lab.yaml (shipped, relative
+ * paths) describe this lab? Returns what differs; empty when it matches or does not apply.
+ */
+export function checkShippedInventory(info: LabInfo, file = join(dirname(info.dir), 'inventory', 'lab.yaml')): string[] {
+  if (info.prefix !== DEFAULT_PREFIX || !info.dir.endsWith(`/${DEFAULT_DIR}`) || !existsSync(file)) return [];
+  const problems: string[] = [];
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
+  } catch (err) {
+    return [`${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`];
+  }
+  const lab = dig(doc, ['all', 'children', 'lab']);
+  const hosts = dig(lab, ['hosts']);
+  const vars = dig(lab, ['vars']);
+  if (!isRecord(hosts)) return [`${file} has no group lab with hosts`];
+  const base = dirname(file);
+  const keyFile = dig(vars, ['ansible_ssh_private_key_file']);
+  if (typeof keyFile !== 'string' || resolve(base, keyFile) !== info.privateKey) {
+    problems.push(`${file}: ansible_ssh_private_key_file should resolve to ${info.privateKey}`);
+  }
+  const knownHosts = dig(vars, ['multilink_known_hosts']);
+  if (typeof knownHosts !== 'string' || resolve(base, knownHosts) !== info.knownHosts) {
+    problems.push(`${file}: multilink_known_hosts should resolve to ${info.knownHosts}`);
+  }
+  for (const [name, host] of Object.entries(hosts)) {
+    const router = info.routers.find((r) => r.name === name);
+    const address = dig(host, ['ansible_host']);
+    if (!router) problems.push(`${file}: host ${name} is not in this lab of ${info.routers.length} router(s)`);
+    else if (address !== router.mgmtAddress) {
+      problems.push(`${file}: host ${name} has ansible_host ${String(address)}, the lab gave it ${router.mgmtAddress}`);
+    } else if (dig(host, ['multilink_iptables']) !== router.iptables) {
+      problems.push(`${file}: host ${name} should have multilink_iptables ${router.iptables}`);
+    }
+  }
+  return problems;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function dig(v: unknown, path: readonly string[]): unknown {
+  let cur = v;
+  for (const key of path) {
+    if (!isRecord(cur)) return undefined;
+    cur = cur[key];
+  }
+  return cur;
+}
+
+/** Folder, routers with their addresses, and the inventory to hand to multilink. */
+export function formatLabInfo(info: LabInfo): string {
+  const lines = [
+    `lab "${info.prefix}" in ${info.dir} (${info.status}): ${info.routers.length} router(s)`,
+    `  management ${info.managementCidr}: host ${info.hostAddress} on ${info.hostLink}; uplink gateways ${info.gateways.join(', ')}`,
+  ];
+  const width = Math.max(...info.routers.map((r) => r.name.length));
+  for (const r of info.routers) {
+    lines.push(
+      `  ${r.name.padEnd(width)}  ${r.mgmtAddress.padEnd(15)}  wan ${r.wanAddresses.join(' ')}  lan0 ${r.lanAddress}  ` +
+        `iptables ${r.iptables.padEnd(6)}  netns ${r.namespace}${r.sshdPid ? `  sshd ${r.sshdPid}` : ''}`,
+    );
+  }
+  lines.push(`inventory: ${info.inventory}`);
+  const first = info.routers[0];
+  if (first) {
+    lines.push(`try:       ssh -i ${info.privateKey} -o UserKnownHostsFile=${info.knownHosts} root@${first.mgmtAddress}`);
+  }
+  return lines.join('\n');
+}

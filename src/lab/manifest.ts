@@ -1,0 +1,105 @@
+// DIR/lab.json: the record of everything a lab created, written before or as each object is
+// created, so `lab down` removes exactly that, even after a crash halfway through `lab up`.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LabIptables } from './topology.js';
+
+export const MANIFEST_FILE = 'lab.json';
+
+/** created: false means planned and about to be created (the name was free just before). */
+export interface LabEntry {
+  name: string;
+  created: boolean;
+}
+
+export interface LabProcess {
+  pid: number;
+  router: string;
+  /** A path that appears in the process's command line: a recycled pid is never killed. */
+  marker: string;
+}
+
+export interface LabRouter {
+  name: string;
+  namespace: string;
+  mgmtAddress: string;
+  /** wan1..wan3 addresses (prefix length 24). */
+  wanAddresses: string[];
+  lanAddress: string;
+  iptables: LabIptables;
+  dir: string;
+  /** multilink_state_dir in the generated inventory. */
+  stateDir: string;
+  sshdConfig: string;
+  sshdLog: string;
+  sshdPid?: number;
+}
+
+export interface LabInfo {
+  version: 1;
+  status: 'creating' | 'up';
+  dir: string;
+  prefix: string;
+  subnet: number;
+  managementCidr: string;
+  hostAddress: string;
+  hostLink: string;
+  switchNamespace: string;
+  upstreamNamespace: string;
+  lanNamespace: string;
+  gateways: string[];
+  routers: LabRouter[];
+  /** Client key for every router (root login). */
+  privateKey: string;
+  authorizedKeys: string;
+  knownHosts: string;
+  inventory: string;
+  playbook: string;
+  namespaces: LabEntry[];
+  hostLinks: LabEntry[];
+  processes: LabProcess[];
+  /** Files the lab wrote; removed on down. */
+  files: string[];
+  /** Folders the lab made, removed on down when empty (deepest last in this list). */
+  dirs: string[];
+  /** Folders removed with their content on down: the routers' multilink state. */
+  trees: string[];
+  createdAt: string;
+}
+
+export function manifestPath(dir: string): string {
+  return join(dir, MANIFEST_FILE);
+}
+
+/** Written whole and renamed into place: a reader never sees half a manifest. */
+export function saveManifest(info: LabInfo): void {
+  const file = manifestPath(info.dir);
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o644 });
+  renameSync(tmp, file);
+}
+
+function isLabInfo(value: unknown): value is LabInfo {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    v.version === 1 &&
+    typeof v.dir === 'string' &&
+    typeof v.prefix === 'string' &&
+    Array.isArray(v.namespaces) &&
+    Array.isArray(v.hostLinks) &&
+    Array.isArray(v.processes) &&
+    Array.isArray(v.routers) &&
+    Array.isArray(v.files) &&
+    Array.isArray(v.dirs) &&
+    Array.isArray(v.trees)
+  );
+}
+
+export function readManifest(dir: string): LabInfo | undefined {
+  const file = manifestPath(dir);
+  if (!existsSync(file)) return undefined;
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (!isLabInfo(parsed)) throw new Error(`${file} is not a multilink lab manifest`);
+  return parsed;
+}

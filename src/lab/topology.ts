@@ -1,0 +1,130 @@
+// The lab's names and addresses, derived from its prefix, size and management subnet.
+// Pure: the same inputs always give the same lab, so the shipped inventory/lab.yaml can be
+// checked against what `lab up` builds by default.
+
+export const MAX_ROUTERS = 200;
+export const DEFAULT_ROUTERS = 3;
+export const DEFAULT_PREFIX = 'ml';
+export const DEFAULT_DIR = '.lab';
+/** The shipped inventory/lab.yaml describes the lab on this subnet: 198.18.0.0/24. */
+export const DEFAULT_SUBNET = 0;
+export const LAN_ADDRESS = '192.0.2.1';
+export const LAN_PREFIX_LEN = 24;
+/** What the playbook may never balance: every lab's management network. */
+export const MANAGEMENT_RANGE = '198.18.0.0/15';
+
+export interface LabUplink {
+  name: string;
+  interface: string;
+  /** K in 100.64.K.0/24, bridge ispK in the upstream namespace. */
+  k: number;
+  gateway: string;
+  weight: number;
+  tier: number;
+}
+
+export const LAB_UPLINKS: readonly LabUplink[] = [
+  { name: 'dsl', interface: 'wan1', k: 1, gateway: '100.64.1.1', weight: 1, tier: 1 },
+  { name: 'cable', interface: 'wan2', k: 2, gateway: '100.64.2.1', weight: 2, tier: 1 },
+  { name: 'lte', interface: 'wan3', k: 3, gateway: '100.64.3.1', weight: 1, tier: 2 },
+];
+
+export type LabIptables = 'nft' | 'legacy';
+
+export interface RouterPlan {
+  index: number;
+  /** Inventory name: r1..rN. */
+  name: string;
+  namespace: string;
+  mgmtAddress: string;
+  /** wan1..wan3 addresses, in LAB_UPLINKS order, without prefix length. */
+  wanAddresses: string[];
+  lanAddress: string;
+  iptables: LabIptables;
+  /** Peer ends of the router's links in the lab's own namespaces. */
+  switchPort: string;
+  lanPeer: string;
+  upstreamPorts: string[];
+}
+
+export interface TopologyPlan {
+  prefix: string;
+  subnet: number;
+  managementCidr: string;
+  hostAddress: string;
+  /** The one link in the host namespace: its peer is a port of the management bridge. */
+  hostLink: string;
+  hostLinkPeer: string;
+  switchNamespace: string;
+  switchBridge: string;
+  upstreamNamespace: string;
+  lanNamespace: string;
+  gateways: string[];
+  routers: RouterPlan[];
+}
+
+/** Lower-case letter then up to 9 letters/digits: "<prefix>-mgmt" stays within IFNAMSIZ (15). */
+export function checkPrefix(prefix: string): string | undefined {
+  if (!/^[a-z][a-z0-9]{0,9}$/.test(prefix)) {
+    return `lab prefix "${prefix}" must be a lower-case letter followed by at most 9 letters or digits`;
+  }
+  return undefined;
+}
+
+export function checkRouters(routers: number): string | undefined {
+  if (!Number.isInteger(routers) || routers < 1 || routers > MAX_ROUTERS) {
+    return `lab size must be a whole number of routers from 1 to ${MAX_ROUTERS}, got ${routers}`;
+  }
+  return undefined;
+}
+
+export function checkSubnet(subnet: number): string | undefined {
+  if (!Number.isInteger(subnet) || subnet < 0 || subnet > 255) {
+    return `lab subnet must be the third octet of 198.18.X.0/24 (0 to 255), got ${subnet}`;
+  }
+  return undefined;
+}
+
+export function mgmtCidr(subnet: number): string {
+  return `198.18.${subnet}.0/24`;
+}
+
+export function planTopology(prefix: string, routers: number, subnet: number): TopologyPlan {
+  const problem = checkPrefix(prefix) ?? checkRouters(routers) ?? checkSubnet(subnet);
+  if (problem) throw new RangeError(problem);
+  const list: RouterPlan[] = [];
+  for (let i = 1; i <= routers; i++) {
+    const host = 10 + i;
+    list.push({
+      index: i,
+      name: `r${i}`,
+      namespace: `${prefix}-r${i}`,
+      mgmtAddress: `198.18.${subnet}.${host}`,
+      wanAddresses: LAB_UPLINKS.map((u) => `100.64.${u.k}.${host}`),
+      lanAddress: LAN_ADDRESS,
+      iptables: i % 2 === 1 ? 'nft' : 'legacy',
+      switchPort: `r${i}`,
+      lanPeer: `r${i}`,
+      upstreamPorts: LAB_UPLINKS.map((u) => `r${i}-w${u.k}`),
+    });
+  }
+  return {
+    prefix,
+    subnet,
+    managementCidr: mgmtCidr(subnet),
+    hostAddress: `198.18.${subnet}.1`,
+    hostLink: `${prefix}-mgmt`,
+    hostLinkPeer: 'host',
+    switchNamespace: `${prefix}-sw`,
+    switchBridge: 'br0',
+    upstreamNamespace: `${prefix}-up`,
+    lanNamespace: `${prefix}-lan`,
+    gateways: LAB_UPLINKS.map((u) => u.gateway),
+    routers: list,
+  };
+}
+
+/** Every namespace of the lab, the shared ones first. */
+export function labNamespaces(plan: TopologyPlan): string[] {
+  return [plan.switchNamespace, plan.upstreamNamespace, plan.lanNamespace, ...plan.routers.map((r) => r.namespace)];
+}
