@@ -1,0 +1,129 @@
+// A host's connection vars (ansible_*) and multilink settings (multilink_*), from its merged
+// vars, templated and checked. Numbers may be ints or strings ("0xff00"): templates yield strings.
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { BootSetting, ConnectionVars, HostSettings, IptablesFlavourSetting } from '../model/config.js';
+import type { SourcePos } from '../model/source.js';
+import { isRemotePath } from '../quote.js';
+import type { PlayScope } from './play-scope.js';
+import type { VarTable } from './template.js';
+import { expected, parseWhole, readBool, readEnum, readString, readWhole } from './values.js';
+import type { YValue } from './yaml-source.js';
+
+const BOOT: readonly BootSetting[] = ['auto', 'systemd', 'initd', 'none'];
+const IPTABLES: readonly IptablesFlavourSetting[] = ['auto', 'legacy', 'nft'];
+const MAX_TABLE = 0xfffffeff;
+const RESERVED_TABLES = [253, 254, 255];
+const MAX_PRIORITY = 32765;
+/** Host and user names reach ssh as arguments: no blanks, controls or leading dash. */
+const SSH_WORD = /^[^\s\0-\x1f\x7f-][^\s\0-\x1f\x7f]*$/;
+
+interface VarReader {
+  value(name: string): YValue | undefined;
+  definedIn(name: string): string | undefined;
+}
+
+export function varReader(vars: VarTable, s: PlayScope): VarReader {
+  return {
+    value: (name) => {
+      const def = vars.get(name);
+      return def ? s.t.render(def.value) : undefined;
+    },
+    definedIn: (name) => vars.get(name)?.keyPos.file,
+  };
+}
+
+/**
+ * Relative local paths are taken from the directory of the file that set the var (the
+ * inventory, or its group_vars/host_vars file), not from the working directory, so an
+ * inventory means the same thing wherever multilink is run. `~/` is the user's home.
+ */
+export function localPath(path: string, definedIn: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
+  return resolve(dirname(definedIn), path);
+}
+
+export function resolveConnection(host: string, hostPos: SourcePos, v: VarReader, s: PlayScope): ConnectionVars {
+  const hostNode = v.value('ansible_host');
+  const address = readString(hostNode, 'ansible_host', s.r) ?? host;
+  if (!SSH_WORD.test(address)) {
+    if (hostNode) expected(s.r, 'ansible_host', 'a host name or address', hostNode);
+    else s.r.error(`host name '${host}' cannot be used to connect: set ansible_host`, { pos: hostPos });
+  }
+  const connection: ConnectionVars = { host: address, become: readBool(v.value('ansible_become'), 'ansible_become', s.r) ?? false };
+  const port = readWhole(v.value('ansible_port'), 'ansible_port', s.r, { min: 1, max: 65535 });
+  if (port !== undefined) connection.port = port;
+  const userNode = v.value('ansible_user');
+  const user = readString(userNode, 'ansible_user', s.r);
+  if (user !== undefined && SSH_WORD.test(user)) connection.user = user;
+  else if (user !== undefined) expected(s.r, 'ansible_user', 'a user name', userNode as YValue);
+  const key = readString(v.value('ansible_ssh_private_key_file'), 'ansible_ssh_private_key_file', s.r);
+  if (key !== undefined) connection.privateKeyFile = localPath(key, v.definedIn('ansible_ssh_private_key_file') ?? '.');
+  return connection;
+}
+
+/** `linkCount` is the number of links of the host's play: marks, tables and priorities must fit them. */
+export function resolveSettings(v: VarReader, linkCount: number, s: PlayScope): HostSettings {
+  const settings: HostSettings = {
+    stateDir: readStateDir(v.value('multilink_state_dir'), s) ?? '/var/lib/multilink',
+    markMask: readMarkMask(v.value('multilink_mark_mask'), linkCount, s) ?? 0xff00,
+    tableBase: readTableBase(v.value('multilink_table_base'), linkCount, s) ?? 100,
+    rulePriority: readPriority(v.value('multilink_rule_priority'), linkCount, s) ?? 1000,
+    boot: readEnum(v.value('multilink_boot'), 'multilink_boot', BOOT, s.r) ?? 'auto',
+    iptables: readEnum(v.value('multilink_iptables'), 'multilink_iptables', IPTABLES, s.r) ?? 'auto',
+  };
+  const known = readString(v.value('multilink_known_hosts'), 'multilink_known_hosts', s.r);
+  if (known !== undefined) settings.knownHosts = localPath(known, v.definedIn('multilink_known_hosts') ?? '.');
+  return settings;
+}
+
+function readStateDir(node: YValue | undefined, s: PlayScope): string | undefined {
+  const dir = readString(node, 'multilink_state_dir', s.r);
+  if (dir === undefined || isRemotePath(dir)) return dir;
+  return expected(s.r, 'multilink_state_dir', 'an absolute path on the router (starting with /)', node as YValue);
+}
+
+function lowestBit(mask: number): number {
+  let bit = 1;
+  while (mask % (bit * 2) === 0) bit *= 2;
+  return bit;
+}
+
+/** Link k is marked k × the mask's lowest bit, so the mask needs room for marks 1..n. */
+function readMarkMask(node: YValue | undefined, linkCount: number, s: PlayScope): number | undefined {
+  if (!node) return undefined;
+  const mask = parseWhole(node);
+  if (mask === undefined || mask <= 0 || mask > 0xffffffff || !Number.isInteger(Math.log2(mask / lowestBit(mask) + 1))) {
+    return expected(s.r, 'multilink_mark_mask', 'one contiguous run of set bits within 32 bits, like 0xff00', node);
+  }
+  const room = mask / lowestBit(mask);
+  if (linkCount > room) {
+    const summary = `multilink_mark_mask 0x${mask.toString(16)} holds marks for ${room} links but the play has ${linkCount}`;
+    s.r.error(`${summary}: expected a wider mask`, node, { perHost: true });
+  }
+  return mask;
+}
+
+function readTableBase(node: YValue | undefined, linkCount: number, s: PlayScope): number | undefined {
+  if (!node) return undefined;
+  const base = readWhole(node, 'multilink_table_base', s.r, { min: 0, max: MAX_TABLE - 1 });
+  if (base === undefined) return undefined;
+  const last = base + Math.max(linkCount, 1);
+  if (last <= MAX_TABLE && !RESERVED_TABLES.some((t) => t > base && t <= last)) return base;
+  const rule = `must stay within 1..${MAX_TABLE} and avoid ${RESERVED_TABLES.join(', ')} (default, main, local)`;
+  s.r.error(`multilink_table_base ${base}: link tables ${base + 1}..${last} ${rule}`, node, { perHost: true });
+  return undefined;
+}
+
+/** Link k's ip rule sits at priority base+k−1; 0, 32766 and 32767 belong to the kernel's own rules. */
+function readPriority(node: YValue | undefined, linkCount: number, s: PlayScope): number | undefined {
+  if (!node) return undefined;
+  const base = readWhole(node, 'multilink_rule_priority', s.r, { min: 1, max: MAX_PRIORITY });
+  if (base === undefined || base + Math.max(linkCount, 1) - 1 <= MAX_PRIORITY) return base;
+  const needed = `${base}..${base + linkCount - 1}`;
+  s.r.error(`multilink_rule_priority ${base}: the rules of ${linkCount} links need priorities ${needed}, beyond ${MAX_PRIORITY}`, node, {
+    perHost: true,
+  });
+  return undefined;
+}

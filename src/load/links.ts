@@ -1,0 +1,84 @@
+// A play's links for one host: each field checked, names and interfaces unique, then the
+// host's multilink_weights overlay applied and the weights checked as a whole.
+import type { LinkSpec } from '../model/config.js';
+import { formatPos } from '../model/source.js';
+import { field, type PlayScope } from './play-scope.js';
+import type { PlayNode } from './playbook.js';
+import { expected, readBool, readInterface, readIPv4, readString, readWhole } from './values.js';
+import type { YMap, YValue } from './yaml-source.js';
+
+/** Link names end up in chain names and comments: short, plain, and never `main`. */
+const LINK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,14}$/;
+
+interface ResolvedLink {
+  spec: LinkSpec;
+  /** The value nodes, so a duplicate is reported where (and for whom) it was written. */
+  at: { name?: YValue; interface?: YValue };
+}
+
+export function resolveLinks(play: PlayNode, s: PlayScope): LinkSpec[] {
+  const links = play.links.map((map) => resolveLink(map, s));
+  checkUnique(links, 'name', s);
+  checkUnique(links, 'interface', s);
+  return links.map((l) => l.spec);
+}
+
+function resolveLink(map: YMap, s: PlayScope): ResolvedLink {
+  const at = { name: field(s, map, 'name'), interface: field(s, map, 'interface') };
+  const name = readString(at.name, 'link name', s.r);
+  if (name !== undefined && (!LINK_NAME.test(name) || name === 'main')) {
+    const rule = "1-15 letters, digits, _ or -, starting with a letter, and not 'main' (it means normal routing)";
+    expected(s.r, 'link name', rule, at.name as YValue);
+  }
+  const spec: LinkSpec = {
+    name: name ?? '',
+    interface: readInterface(at.interface, 'interface', s.r) ?? '',
+    gateway: readIPv4(field(s, map, 'gateway'), 'gateway', s.r) ?? '',
+    weight: readWhole(field(s, map, 'weight'), 'weight', s.r, { min: 0 }) ?? 1,
+    masquerade: readBool(field(s, map, 'masquerade'), 'masquerade', s.r) ?? true,
+    tier: readWhole(field(s, map, 'tier'), 'tier', s.r, { min: 1 }) ?? 1,
+    pos: map.pos,
+  };
+  return { spec, at };
+}
+
+function checkUnique(links: ResolvedLink[], key: 'name' | 'interface', s: PlayScope): void {
+  const first = new Map<string, LinkSpec>();
+  for (const { spec, at } of links) {
+    const value = spec[key];
+    const node = at[key];
+    if (!value || !node) continue;
+    const earlier = first.get(value);
+    if (!earlier) first.set(value, spec);
+    else s.r.error(`duplicate link ${key} '${value}': already used by the link at ${formatPos(earlier.pos)}`, node);
+  }
+}
+
+/**
+ * multilink_weights ({link: weight}) replaces the playbook's weights for this host.
+ * Problems are reported where the overlay was written, naming the host whose play lacks the link.
+ */
+export function applyWeightOverlay(links: LinkSpec[], overlay: YValue | undefined, play: PlayNode, s: PlayScope): void {
+  if (!overlay || (overlay.kind === 'scalar' && overlay.value === null)) return;
+  if (overlay.kind !== 'map') {
+    expected(s.r, 'multilink_weights', 'a mapping of link: weight', overlay);
+    return;
+  }
+  for (const e of overlay.entries) {
+    const link = links.find((l) => l.name === e.key);
+    const weight = readWhole(e.value, `multilink_weights ${e.key}`, s.r, { min: 0 });
+    if (!link) {
+      const known = links.map((l) => l.name).join(', ');
+      s.r.error(`multilink_weights: unknown link '${e.key}'; play '${play.name}' has links ${known}`, { pos: e.keyPos }, { perHost: true });
+    } else if (weight !== undefined) link.weight = weight;
+  }
+}
+
+/** Reported at the overlay when there is one: that is what this host changed. */
+export function checkWeightsNotAllZero(links: LinkSpec[], play: PlayNode, s: PlayScope, overlay: YValue | undefined): void {
+  if (links.length === 0 || links.some((l) => l.weight > 0)) return;
+  const why = overlay ? ' (after multilink_weights)' : '';
+  const at = overlay ?? { pos: play.linksAt };
+  const summary = `every link has weight 0${why}: at least one link needs a weight > 0 to take new connections`;
+  s.r.error(summary, at, { perHost: overlay !== undefined });
+}

@@ -1,0 +1,186 @@
+// Entry point of the load stage: inventory + playbooks → one checked HostConfig per targeted
+// host, and every problem found on the way (never only the first).
+import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { Diagnostics, type Diagnostic } from '../diagnostics.js';
+import { InputError } from '../errors.js';
+import type { HostConfig } from '../model/config.js';
+import type { Inventory } from '../model/inventory.js';
+import { formatPos, type SourcePos } from '../model/source.js';
+import { localPath, resolveConnection, resolveSettings, varReader } from './host-settings.js';
+import { loadInventory } from './inventory.js';
+import { matchPattern } from './patterns.js';
+import { resolvePlay } from './play-config.js';
+import type { PlayScope } from './play-scope.js';
+import { loadPlaybook, type PlayNode } from './playbook.js';
+import { Reporter } from './report.js';
+import { TemplateRenderer, type VarTable } from './template.js';
+import { readList, readString } from './values.js';
+
+export interface LoadedProject {
+  inventory: Inventory;
+  /**
+   * Targeted hosts (within --limit) whose own resolution and playbooks had no error.
+   * Complete only when `diagnostics` holds no error: call assertNoErrors before using it.
+   */
+  hosts: HostConfig[];
+  /** Hosts within --limit that no play with links targets. */
+  untargeted: string[];
+  /** Errors and warnings, de-duplicated, ordered by file then line and column. */
+  diagnostics: Diagnostic[];
+}
+
+export interface LoadOptions {
+  /** Ansible host pattern: only these hosts are resolved (templates of others are not checked). */
+  limit?: string;
+}
+
+interface LoadedPlaybook {
+  plays: PlayNode[];
+  hasErrors: boolean;
+}
+
+/** Each playbook is read, and each play's host pattern matched, once however many hosts use it. */
+class Playbooks {
+  private readonly byPath = new Map<string, LoadedPlaybook>();
+  private readonly targets = new Map<PlayNode, Set<string>>();
+
+  constructor(
+    private readonly inventory: Inventory,
+    private readonly diags: Diagnostics,
+  ) {}
+
+  load(file: string, ref: SourcePos): LoadedPlaybook {
+    const key = resolvePath(file);
+    let book = this.byPath.get(key);
+    if (book) return book;
+    const local = new Diagnostics();
+    const plays = loadPlaybook(file, local, ref);
+    for (const play of plays) this.matchHosts(play, local);
+    this.byPath.set(key, (book = { plays, hasErrors: local.hasErrors }));
+    this.diags.push(...local.items);
+    return book;
+  }
+
+  targetsOf(play: PlayNode): Set<string> {
+    return this.targets.get(play) ?? new Set();
+  }
+
+  all(): PlayNode[] {
+    return [...this.byPath.values()].flatMap((b) => b.plays);
+  }
+
+  private matchHosts(play: PlayNode, diags: Diagnostics): void {
+    const { hosts, unmatched } = matchPattern(play.hosts, this.inventory);
+    for (const name of unmatched) diags.error(`host pattern '${name}' names no host or group`, { pos: play.hostsPos });
+    this.targets.set(play, new Set(hosts));
+  }
+}
+
+export function loadProject(inventoryPath: string, options: LoadOptions = {}): LoadedProject {
+  const diags = new Diagnostics();
+  const { inventory, hostVars } = loadInventory(inventoryPath, diags);
+  const playbooks = new Playbooks(inventory, diags);
+  const hosts: HostConfig[] = [];
+  const untargeted: string[] = [];
+  for (const name of limitHosts(options.limit, inventory, diags)) {
+    const vars = withMagicVars(hostVars.get(name) ?? new Map(), name, inventory);
+    const hostDiags = new Diagnostics();
+    const s = scope(hostDiags, { host: name, vars });
+    const books = playbookFiles(vars, s).map((f) => playbooks.load(f.file, f.pos));
+    const plays = [...new Set(books.flatMap((b) => b.plays))].filter((p) => p.links.length > 0 && playbooks.targetsOf(p).has(name));
+    if (plays.length === 0) untargeted.push(name);
+    else {
+      reportSecondPlays(name, plays, s);
+      const config = resolveHost(name, plays[0], vars, inventory, s);
+      if (!hostDiags.hasErrors && !books.some((b) => b.hasErrors)) hosts.push(config);
+    }
+    diags.push(...hostDiags.items);
+  }
+  // Every play is also checked without a host: its mistakes show even if nobody uses it.
+  // A play without links configures nothing (a warning said so): no balance to check.
+  for (const play of playbooks.all()) if (play.links.length > 0) resolvePlay(play, scope(diags, undefined));
+  return { inventory, hosts, untargeted, diagnostics: tidy(diags.items) };
+}
+
+/** Throws InputError carrying every diagnostic when any of them is an error. */
+export function assertNoErrors(project: LoadedProject): void {
+  if (project.diagnostics.some((d) => d.severity === 'error')) throw new InputError(project.diagnostics);
+}
+
+function scope(diags: Diagnostics, host: { host: string; vars: VarTable } | undefined): PlayScope {
+  const r = new Reporter(diags, host?.host);
+  return { r, t: new TemplateRenderer(host, r) };
+}
+
+function limitHosts(limit: string | undefined, inventory: Inventory, diags: Diagnostics): string[] {
+  if (limit === undefined) return [...inventory.hosts.keys()];
+  const { hosts, unmatched } = matchPattern(limit, inventory);
+  for (const name of unmatched) diags.error(`--limit: host pattern '${name}' names no host or group`);
+  if (hosts.length === 0 && unmatched.length === 0) diags.error(`--limit '${limit}' selects no host`);
+  return hosts;
+}
+
+/** Ansible's inventory_hostname, so templates can use the host's own name. */
+function withMagicVars(vars: VarTable, host: string, inventory: Inventory): VarTable {
+  if (vars.has('inventory_hostname')) return vars;
+  const pos = inventory.hosts.get(host)?.pos ?? { file: inventory.file, line: 1, col: 1 };
+  const magic = { name: 'inventory_hostname', value: { kind: 'scalar' as const, value: host, pos }, keyPos: pos };
+  return new Map([...vars, ['inventory_hostname', magic]]);
+}
+
+/** multilink_playbooks paths are relative to the file that set the var, like other local paths. */
+function playbookFiles(vars: VarTable, s: PlayScope): { file: string; pos: SourcePos }[] {
+  const def = vars.get('multilink_playbooks');
+  if (!def) return [];
+  const items = readList(s.t.render(def.value), 'multilink_playbooks', s.r) ?? [];
+  return items.flatMap((item) => {
+    const path = readString(item, 'multilink_playbooks item', s.r);
+    if (path === undefined) return [];
+    return [{ file: playbookPath(path, def.keyPos.file), pos: item.pos }];
+  });
+}
+
+/** Like localPath, but a relative path stays relative to where the inventory was given: shorter messages. */
+function playbookPath(path: string, definedIn: string): string {
+  if (path === '~' || path.startsWith('~/') || isAbsolute(path)) return localPath(path, definedIn);
+  return join(dirname(definedIn), path);
+}
+
+function reportSecondPlays(host: string, plays: PlayNode[], s: PlayScope): void {
+  const [first, ...others] = plays;
+  for (const other of others) {
+    const plays = `'${first.name}' (${formatPos(first.pos)}) and '${other.name}' (${formatPos(other.pos)})`;
+    s.r.error(`host ${host} is targeted by two plays with links: ${plays}; a host takes its links from one play`, { pos: other.hostsPos }, {
+      perHost: true,
+    });
+  }
+}
+
+function resolveHost(name: string, play: PlayNode, vars: VarTable, inventory: Inventory, s: PlayScope): HostConfig {
+  const v = varReader(vars, s);
+  const config = resolvePlay(play, s, { overlay: v.value('multilink_weights') });
+  const hostPos = inventory.hosts.get(name)?.pos ?? { file: inventory.file, line: 1, col: 1 };
+  return {
+    name,
+    connection: resolveConnection(name, hostPos, v, s),
+    settings: resolveSettings(v, config.links.length, s),
+    play: config,
+  };
+}
+
+/** Same problem found for many hosts is one diagnostic; order by file (as met), line, column. */
+function tidy(items: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  const unique = items.filter((d) => {
+    const key = JSON.stringify([d.severity, d.summary, d.pos, d.host, d.link]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const fileOrder = [...new Set(unique.map((d) => d.pos?.file ?? ''))];
+  const fileRank = (d: Diagnostic): number => fileOrder.indexOf(d.pos?.file ?? '');
+  // Array.prototype.sort is stable: equal positions keep the order they were found in.
+  return unique.sort(
+    (a, b) => fileRank(a) - fileRank(b) || (a.pos?.line ?? 0) - (b.pos?.line ?? 0) || (a.pos?.col ?? 0) - (b.pos?.col ?? 0),
+  );
+}
