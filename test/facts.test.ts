@@ -115,6 +115,8 @@ describe('gather script and its output', () => {
     '@@ML sysctl net/ipv4/ip_forward', '1', '@@ML-rc 0',
     '@@ML module nf_conntrack_ftp', 'no-module-support', '@@ML-rc 0',
     '@@ML owned', '', '@@ML-rc 0',
+    '@@ML route 104', 'default via 100.64.4.1 dev wan4 linkdown ', '@@ML-rc 0',
+    '@@ML generations', 'current 3', 'gen 2 confirmed', 'gen 3 confirmed', 'gen 4 unconfirmed', '@@ML-rc 0',
   ].join('\n');
   it('parses every section', () => {
     const facts = parseGather(output, req);
@@ -124,7 +126,10 @@ describe('gather script and its output', () => {
     expect(facts.sysctls['net/ipv4/ip_forward']).toBe('1');
     expect(facts.modules.nf_conntrack_ftp).toBe('no-module-support');
     expect(facts.owned).toBeNull();
-    expect(splitSections(output)).toHaveLength(10);
+    expect(splitSections(output)).toHaveLength(12);
+    // a table only the ownership list names is gathered too; status flags are not part of a route
+    expect(facts.routes[104]).toEqual([{ text: 'default via 100.64.4.1 dev wan4', dst: 'default', via: '100.64.4.1', dev: 'wan4' }]);
+    expect(facts.generations).toEqual({ current: 3, list: [{ n: 2, confirmed: true }, { n: 3, confirmed: true }, { n: 4, confirmed: false }] });
   });
   it('names a failed or missing section', () => {
     expect(() => parseGather(output.replace('@@ML ip-rule\n', '@@ML ip-rule\nx\n').replace(/(@@ML ip-rule[\s\S]*?)@@ML-rc 0/, '$1@@ML-rc 2'), req)).toThrow(/"ip-rule" failed with exit code 2/);

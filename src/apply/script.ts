@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PlanOps } from '../model/plan.js';
 import type { OwnedRecord } from '../model/facts.js';
-import { OWNED_FILE } from '../facts/owned.js';
+import { OWNED_FILE, OWNED_LIST, ownedListText } from '../facts/owned.js';
 import { flavourPrelude, SCRIPT_HEADER } from '../facts/gather.js';
 import { sysctlPath } from '../facts/sysctl.js';
 import { quote } from '../quote.js';
@@ -52,6 +52,14 @@ export function ownedUnion(a: OwnedRecord | null, b: OwnedRecord): OwnedRecord {
   };
 }
 
+/** The ownership record, as JSON for the controller and as lines for the gather script. */
+export function ownedFilesSteps(stateDir: string, record: OwnedRecord): string[] {
+  return [
+    writeFileStep(`${stateDir}/${OWNED_FILE}`, JSON.stringify(record), `write ${stateDir}/${OWNED_FILE}`),
+    writeFileStep(`${stateDir}/${OWNED_LIST}`, ownedListText(record).trimEnd(), `write ${stateDir}/${OWNED_LIST}`),
+  ];
+}
+
 export interface ApplyScriptInput {
   ops: PlanOps;
   stateDir: string;
@@ -63,7 +71,7 @@ export function applyScript({ ops, stateDir, ownedBefore }: ApplyScriptInput): s
   const lines: string[] = [SCRIPT_HEADER, flavourPrelude(ops.flavour), STEP_FUNCTIONS, 'umask 077'];
   lines.push(`ml_step ${quote(`mkdir -p ${stateDir}`)} mkdir -p ${quote(stateDir)}`);
   // Record the union first: if anything below fails, the next run still knows what it made.
-  lines.push(writeFileStep(`${stateDir}/${OWNED_FILE}`, JSON.stringify(ownedUnion(ownedBefore, ops.owned)), `write ${stateDir}/${OWNED_FILE}`));
+  lines.push(...ownedFilesSteps(stateDir, ownedUnion(ownedBefore, ops.owned)));
   for (const m of ops.modules) lines.push(`ml_step ${quote(`modprobe ${m}`)} modprobe ${quote(m)}`);
   for (const s of ops.sysctls) {
     const path = quote(sysctlPath(s.key));
@@ -93,7 +101,7 @@ export function applyScript({ ops, stateDir, ownedBefore }: ApplyScriptInput): s
     lines.push(`cat > "$ml_payload" ${doc.open}\n${payload}${doc.close}`);
     lines.push(`ml_step "$ML_RESTORE --noflush -w < $ml_payload" sh -c '"$1" --noflush -w < "$2"' sh "$ML_RESTORE" "$ml_payload"`);
   }
-  lines.push(writeFileStep(`${stateDir}/${OWNED_FILE}`, JSON.stringify(ops.owned), `write ${stateDir}/${OWNED_FILE}`));
+  lines.push(...ownedFilesSteps(stateDir, ops.owned));
   lines.push(`echo ${DONE}`);
   return lines.join('\n') + '\n';
 }

@@ -4,12 +4,13 @@ import type { IptablesFlavourSetting } from '../model/config.js';
 import { NETFILTER_TABLES, type NetfilterTable } from '../model/desired.js';
 import type { HostFacts, IptablesFlavour, LiveRoute, ModuleState } from '../model/facts.js';
 import { quote } from '../quote.js';
-import { iptablesSaveCommand, parseIptablesSave } from './iptables-save.js';
+import { IPTABLES_SAVE_FUNCTION, iptablesSaveCommand, parseIptablesSave } from './iptables-save.js';
+import { generationsCommand, parseGenerations } from './generations.js';
 import { IP_RULE_COMMAND, parseIpRules } from './ip-rule.js';
 import { ipRouteCommand, parseIpRoutes } from './ip-route.js';
 import { isModuleName, moduleCommand, parseModule } from './modules.js';
-import { ownedCommand, parseOwned } from './owned.js';
-import { isSysctlKey, parseSysctl, sysctlCommand } from './sysctl.js';
+import { OWNED_LIST, ownedCommand, parseOwned } from './owned.js';
+import { ABSENT, isSysctlKey, parseSysctl, sysctlCommand } from './sysctl.js';
 
 export interface GatherRequest {
   iptables: IptablesFlavourSetting;
@@ -56,13 +57,35 @@ function section(name: string, command: string): string {
   return `echo ${quote(SECTION + name)}\n{ ${command}\n}\necho "${RC}$?"`;
 }
 
-export function gatherScript(req: GatherRequest): string {
+/**
+ * Tables and sysctls multilink owned before but no longer wants are listed in the state
+ * folder's owned.list; they are gathered too, so a snapshot can restore them exactly.
+ * Each line is checked by shape before it reaches a command.
+ */
+function ownedListSections(req: GatherRequest): string {
+  const list = quote(`${req.stateDir}/${OWNED_LIST}`);
+  const tables = new Set(req.tables.map(String));
+  const sysctls = new Set(req.sysctls);
+  return `if [ -r ${list} ]; then
+  while read -r ml_kind ml_arg; do
+    case "$ml_kind $ml_arg" in
+      ${[...tables].map((t) => `"table ${t}"`).join('|') || '"table -"'}) ;;
+      ${[...sysctls].map((k) => quote(`sysctl ${k}`)).join('|') || '"sysctl -"'}) ;;
+      "table "*[!0-9]*|"table ") ;;
+      "table "*) echo "${SECTION}route $ml_arg"; { ip -4 route show table "$ml_arg" 2>/dev/null || true; }; echo "${RC}$?" ;;
+      "sysctl "*..*|"sysctl "*[!A-Za-z0-9_./@-]*|"sysctl ") ;;
+      "sysctl "*) echo "${SECTION}sysctl $ml_arg"; if [ -r "/proc/sys/$ml_arg" ]; then cat "/proc/sys/$ml_arg"; else echo ${ABSENT}; fi; echo "${RC}$?" ;;
+    esac
+  done < ${list}
+fi`;
+}
+
+/** A shell function, ml_gather, printing every fact as a section. */
+export function gatherFunction(req: GatherRequest): string {
   for (const m of req.modules) if (!isModuleName(m)) throw new Error(`invalid module name ${JSON.stringify(m)}`);
   for (const k of req.sysctls) if (!isSysctlKey(k)) throw new Error(`invalid sysctl key ${JSON.stringify(k)}`);
   for (const t of req.tables) if (!Number.isInteger(t)) throw new Error(`invalid table ${t}`);
-  const parts = [
-    SCRIPT_HEADER,
-    flavourPrelude(req.iptables),
+  const body = [
     section('flavour', 'echo "$ML_FLAVOUR"'),
     ...NETFILTER_TABLES.map((t) => section(`iptables ${t}`, iptablesSaveCommand(t))),
     section('ip-rule', IP_RULE_COMMAND),
@@ -70,8 +93,19 @@ export function gatherScript(req: GatherRequest): string {
     ...req.sysctls.map((k) => section(`sysctl ${k}`, sysctlCommand(k))),
     ...req.modules.map((m) => section(`module ${m}`, moduleCommand(m))),
     section('owned', ownedCommand(req.stateDir)),
+    ownedListSections(req),
+    section('generations', generationsCommand(req.stateDir)),
   ];
-  return parts.join('\n') + '\n';
+  return `${IPTABLES_SAVE_FUNCTION}\nml_gather() {\n${body.join('\n')}\n}`;
+}
+
+/** Everything a script needs before it can call ml_gather. */
+export function gatherPrelude(req: GatherRequest): string {
+  return [SCRIPT_HEADER, flavourPrelude(req.iptables), gatherFunction(req)].join('\n');
+}
+
+export function gatherScript(req: GatherRequest): string {
+  return `${gatherPrelude(req)}\nml_gather\n`;
 }
 
 interface Section {
@@ -102,7 +136,8 @@ export class GatherError extends Error {
 
 /** Parses the gather script's output into HostFacts; a failed section is an error naming it. */
 export function parseGather(stdout: string, req: GatherRequest): HostFacts {
-  const sections = new Map(splitSections(stdout).map((s) => [s.name, s]));
+  const sections = new Map<string, Section>();
+  for (const s of splitSections(stdout)) if (!sections.has(s.name)) sections.set(s.name, s);
   const get = (name: string): string => {
     const s = sections.get(name);
     if (!s) throw new GatherError(`gather output lacks section "${name}"`);
@@ -116,9 +151,15 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
     ReturnType<typeof parseIptablesSave>
   >;
   const routes: Record<number, LiveRoute[]> = {};
-  for (const t of req.tables) routes[t] = parseIpRoutes(get(`route ${t}`));
   const sysctls: Record<string, string | null> = {};
-  for (const k of req.sysctls) sysctls[k] = parseSysctl(get(`sysctl ${k}`));
+  for (const name of sections.keys()) {
+    const route = /^route (\d+)$/.exec(name);
+    if (route) routes[Number(route[1])] = parseIpRoutes(get(name));
+    const sysctl = /^sysctl (.+)$/.exec(name);
+    if (sysctl) sysctls[sysctl[1]] = parseSysctl(get(name));
+  }
+  for (const t of req.tables) get(`route ${t}`);
+  for (const k of req.sysctls) get(`sysctl ${k}`);
   const modules: Record<string, ModuleState> = {};
   for (const m of req.modules) modules[m] = parseModule(get(`module ${m}`));
   let owned;
@@ -135,5 +176,6 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
     sysctls,
     modules,
     owned,
+    generations: parseGenerations(get('generations')),
   };
 }

@@ -6,10 +6,17 @@ export function ipRouteCommand(table: number): string {
   return `ip -4 route show table ${table} 2>/dev/null || true`;
 }
 
+/** Flags ip prints about a route's current condition, not part of the route itself. */
+const STATUS_FLAGS = new Set(['linkdown', 'dead', 'offload', 'trap', 'rt_offload', 'rt_trap', 'rt_offload_failed', 'notify', 'pervasive']);
+
 export function parseIpRoutes(text: string): LiveRoute[] {
   const routes: LiveRoute[] = [];
   for (const raw of text.split('\n')) {
-    const line = raw.trim();
+    const line = raw
+      .trim()
+      .split(/\s+/)
+      .filter((w) => !STATUS_FLAGS.has(w))
+      .join(' ');
     if (line === '' || line.startsWith('Error:') || line.startsWith('Dump terminated')) continue;
     const words = line.split(/\s+/);
     const route: LiveRoute = { text: line, dst: words[0] };

@@ -2,9 +2,18 @@
 import type { NetfilterTable } from '../model/desired.js';
 import type { LiveChain, LiveTable } from '../model/facts.js';
 
-/** Shell snippet; $ML_SAVE is set by the flavour detection in the gather script. */
+/**
+ * Shell function over $ML_SAVE (set by the flavour detection): drops the comment lines
+ * (they carry a date) and chain counters, so the same rules always print the same bytes
+ * and a live state can be compared with an earlier one.
+ */
+export const IPTABLES_SAVE_FUNCTION = `ml_save() {
+  ml_o=$("$ML_SAVE" -t "$1") || return $?
+  printf '%s\\n' "$ml_o" | sed -e '/^#/d' -e 's/ \\[[0-9]*:[0-9]*\\]$//'
+}`;
+
 export function iptablesSaveCommand(table: NetfilterTable): string {
-  return `"$ML_SAVE" -t ${table}`;
+  return `ml_save ${table}`;
 }
 
 /**

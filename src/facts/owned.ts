@@ -5,6 +5,12 @@ import { NETFILTER_TABLES, type NetfilterTable } from '../model/desired.js';
 import { quote } from '../quote.js';
 
 export const OWNED_FILE = 'owned.json';
+/** The same record as lines ("table 101", "sysctl net/ipv4/ip_forward") that sh can read. */
+export const OWNED_LIST = 'owned.list';
+
+export function ownedListText(r: OwnedRecord): string {
+  return [...r.tables.map((t) => `table ${t}`), ...Object.keys(r.sysctls).map((k) => `sysctl ${k}`)].join('\n') + '\n';
+}
 
 export function ownedCommand(stateDir: string): string {
   const path = quote(`${stateDir}/${OWNED_FILE}`);

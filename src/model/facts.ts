@@ -43,6 +43,12 @@ export interface OwnedRecord {
   sysctls: Record<string, string>;
 }
 
+export interface Generations {
+  /** Last confirmed generation, the one restored at boot; null before the first. */
+  current: number | null;
+  list: { n: number; confirmed: boolean }[];
+}
+
 export interface HostFacts {
   flavour: IptablesFlavour;
   iptables: Record<NetfilterTable, LiveTable>;
@@ -53,4 +59,5 @@ export interface HostFacts {
   sysctls: Record<string, string | null>;
   modules: Record<string, ModuleState>;
   owned: OwnedRecord | null;
+  generations: Generations;
 }

@@ -81,6 +81,7 @@ export function pristineFacts(): HostFacts {
     sysctls: { 'net/ipv4/ip_forward': '0', 'net/ipv4/conf/wan1/rp_filter': '1', 'net/ipv4/conf/wan2/rp_filter': '2' },
     modules: { nf_conntrack_ftp: 'builtin' },
     owned: null,
+    generations: { current: null, list: [] },
   };
 }
 

@@ -16,5 +16,7 @@ export function gatherOutput(f: HostFacts): string {
   for (const [k, v] of Object.entries(f.sysctls)) parts.push(sec(`sysctl ${k}`, v ?? '@@ML-absent'));
   for (const [m, s] of Object.entries(f.modules)) parts.push(sec(`module ${m}`, s));
   parts.push(sec('owned', f.owned ? JSON.stringify(f.owned) : ''));
+  const gens = [...(f.generations.current === null ? [] : [`current ${f.generations.current}`]), ...f.generations.list.map((g) => `gen ${g.n} ${g.confirmed ? 'confirmed' : 'unconfirmed'}`)];
+  parts.push(sec('generations', gens.join('\n')));
   return parts.join('\n') + '\n';
 }
