@@ -31,6 +31,11 @@ function program(output: Output, transport: () => Transport): Command {
     .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
     .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
     .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
+    .addOption(
+      new Option('--confirm-timeout <s>', 'seconds a router waits for the confirmation before it restores its prior state by itself')
+        .argParser(positiveInt('--confirm-timeout'))
+        .default(60),
+    )
     .action(async (inventory: string, opts) => {
       process.exitCode = await deployCommand(inventory, opts, transport(), output);
     });

@@ -1,80 +1,156 @@
+// The per-host engine over a fake transport, with the real gather parser and planner in the
+// loop: outcomes, round trips and connections for every path of the transaction.
 import { describe, expect, it } from 'vitest';
 import { deployHost, type RunOptions } from '../src/deploy/host.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
 import type { HostConfig } from '../src/model/config.js';
 import type { HostFacts } from '../src/model/facts.js';
+import { UnreachableError } from '../src/errors.js';
 import { DONE, FAIL, FAIL_RC, FAIL_STDERR } from '../src/apply/script.js';
+import { CONFIRMED, GENERATION, LOCKED, RESTORE_FAILED, RESTORED, STALE_PLAN } from '../src/apply/transaction.js';
 import { convergedFacts, pristineFacts, twoLinkDesired } from './helpers/desired.js';
 import { gatherOutput } from './helpers/gather-output.js';
 
 const cfg = { name: 'r1', connection: { host: '198.18.0.11', become: false }, settings: twoLinkDesired().settings } as unknown as HostConfig;
-const opts: RunOptions = { check: false, acceptNewHostKeys: false, connectTimeoutMs: 1000, commandTimeoutMs: 1000 };
+const opts: RunOptions = { check: false, acceptNewHostKeys: false, connectTimeoutMs: 1000, commandTimeoutMs: 1000, confirmTimeoutS: 1 };
 const events = { phase: () => undefined };
 
-/** A router whose state flips from `before` to `after` once an apply script has run. */
-function router(before: HostFacts, after: HostFacts, applyOutput = `${DONE}\n`): FakeTransport {
+type Kind = 'gather' | 'transaction' | 'disarm' | 'restore-now' | 'status';
+function kind(stdin: string): Kind {
+  if (stdin.includes('ml-deadman')) return 'transaction';
+  if (stdin.includes('txn/disarmed 2>/dev/null; then')) return 'disarm';
+  if (stdin.includes('restore.sh') && stdin.includes('txn/fired')) return 'restore-now';
+  if (stdin.includes('elif [ -e')) return 'status';
+  return 'gather';
+}
+
+interface RouterOptions {
+  transaction?: string | (() => never);
+  after?: HostFacts;
+  status?: string;
+}
+
+/** A router whose facts flip from `before` to `after` once a transaction has run. */
+function router(before: HostFacts, o: RouterOptions = {}): { t: FakeTransport; kinds: Kind[] } {
   let applied = false;
-  return new FakeTransport((_host, _cmd, stdin) => {
-    if (stdin?.includes("echo '@@ML flavour'")) return { stdout: gatherOutput(applied ? after : before), stderr: '', code: 0 };
-    applied = true;
-    return { stdout: applyOutput, stderr: '', code: applyOutput.includes(FAIL) ? 3 : 0 };
+  const kinds: Kind[] = [];
+  const t = new FakeTransport((_host, _cmd, stdin) => {
+    const k = kind(stdin ?? '');
+    kinds.push(k);
+    const ok = (stdout: string) => ({ stdout, stderr: '', code: 0 });
+    switch (k) {
+      case 'gather':
+        return ok(gatherOutput(applied ? (o.after ?? convergedFacts()) : before));
+      case 'transaction':
+        applied = true;
+        if (typeof o.transaction === 'function') o.transaction();
+        return ok(o.transaction ?? `${GENERATION} 7\n${DONE}\n`);
+      case 'disarm':
+        return ok(`${CONFIRMED}\n`);
+      case 'restore-now':
+        applied = false;
+        return ok(`${RESTORED} live state differed after apply\n`);
+      case 'status':
+        return ok(o.status ?? 'unknown');
+    }
   });
+  return { t, kinds };
 }
 
 describe('deployHost over a fake transport', () => {
   it('no-op: unchanged, one connection and one exec, nothing applied', async () => {
-    const t = router(convergedFacts(), convergedFacts());
+    const { t, kinds } = router(convergedFacts());
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result.outcome).toBe('unchanged');
-    expect(t.connectionCount('r1')).toBe(1);
-    expect(t.execCount('r1')).toBe(1);
+    expect(run.result.message).toMatch(/^all \d+ owned objects match/);
+    expect([t.connectionCount('r1'), t.execCount('r1')]).toEqual([1, 1]);
+    expect(kinds).toEqual(['gather']);
     expect(t.openSessionCount).toBe(0);
   });
 
-  it('change: gather, apply, then confirm over a NEW connection (3 round trips, 2 connections)', async () => {
-    const t = router(pristineFacts(), convergedFacts());
+  it('change: gather and transaction, then gather and disarm on a NEW connection (4 round trips)', async () => {
+    const { t, kinds } = router(pristineFacts());
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
-    expect(run.result.outcome).toBe('changed');
-    expect(t.execCount('r1')).toBe(3);
-    expect(t.connectionCount('r1')).toBe(2);
-    expect(t.execsFor('r1').map((e) => e.connection)).toEqual([1, 1, 2]);
-    expect(t.execsFor('r1')[1].stdin).toContain('--noflush -w');
+    expect(run.result).toMatchObject({ outcome: 'changed', generation: 7 });
+    expect(kinds).toEqual(['gather', 'transaction', 'gather', 'disarm']);
+    expect(t.execsFor('r1').map((e) => e.connection)).toEqual([1, 1, 2, 2]);
+    const txn = t.execsFor('r1')[1].stdin!;
+    expect(txn).toContain('--noflush -w');
+    expect(txn).toContain('sleep "$1"');
+    expect(txn).toMatch(/ml-deadman 1 /);
     expect(t.openSessionCount).toBe(0);
   });
 
   it('--check: reports would_change and runs nothing but the gather', async () => {
-    const t = router(pristineFacts(), convergedFacts());
+    const { t, kinds } = router(pristineFacts());
     const run = await deployHost(cfg, twoLinkDesired(), t, { ...opts, check: true }, events);
     expect(run.result.outcome).toBe('would_change');
-    expect(t.execCount('r1')).toBe(1);
+    expect(kinds).toEqual(['gather']);
   });
 
-  it('a failing step is reported with its command, exit code and stderr', async () => {
-    const out = `${FAIL} ip route replace default via 100.64.1.1 dev wan1 table 101\n${FAIL_RC} 2\n${FAIL_STDERR}\nError: Nexthop has invalid gateway.\n`;
-    const t = router(pristineFacts(), pristineFacts(), out);
+  it('a failing step: rolled_back, with its command, exit code and stderr', async () => {
+    const out = `${GENERATION} 7\n${FAIL} ip route replace default via 100.64.1.1 dev wan1 table 101\n${FAIL_RC} 2\n${FAIL_STDERR}\nError: Nexthop has invalid gateway.\n${RESTORED} a step failed\n`;
+    const { t, kinds } = router(pristineFacts(), { transaction: out });
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
-    expect(run.result).toMatchObject({ outcome: 'failed', command: 'ip route replace default via 100.64.1.1 dev wan1 table 101', exitCode: 2, stderr: 'Error: Nexthop has invalid gateway.' });
+    expect(run.result).toMatchObject({ outcome: 'rolled_back', command: 'ip route replace default via 100.64.1.1 dev wan1 table 101', exitCode: 2, stderr: 'Error: Nexthop has invalid gateway.' });
+    expect(run.result.message).toMatch(/restored and verified/);
+    expect(kinds).toEqual(['gather', 'transaction']);
   });
 
-  it('a live state that still differs after apply fails the host', async () => {
-    const t = router(pristineFacts(), pristineFacts());
+  it('a failing step whose restore fails too: failed, loudly', async () => {
+    const out = `${GENERATION} 7\n${FAIL} x\n${FAIL_RC} 1\n${FAIL_STDERR}\nboom\n${RESTORE_FAILED} a step failed\nstep failed: ip rule add ...\n`;
+    const { t } = router(pristineFacts(), { transaction: out });
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result.outcome).toBe('failed');
-    expect(run.result.message).toMatch(/differs from the compiled state after apply/);
+    expect(run.result.message).toMatch(/AND THE RESTORE FAILED/);
+  });
+
+  it('a live state that differs after apply is restored at once: rolled_back', async () => {
+    const { t, kinds } = router(pristineFacts(), { after: pristineFacts() });
+    const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
+    expect(run.result.outcome).toBe('rolled_back');
+    expect(run.result.message).toMatch(/live state differed .* restored and verified/);
+    expect(kinds).toEqual(['gather', 'transaction', 'gather', 'restore-now']);
+  });
+
+  it('a held lock: failed, nothing changed', async () => {
+    const { t } = router(pristineFacts(), { transaction: `${LOCKED} alice@ctl pid 42 since 2026-11-23T10:00:00Z\n` });
+    const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
+    expect(run.result.outcome).toBe('failed');
+    expect(run.result.message).toBe('nothing was changed: another deploy holds the lock on this router (alice@ctl pid 42 since 2026-11-23T10:00:00Z)');
+  });
+
+  it('a stale plan is refused', async () => {
+    const { t } = router(pristineFacts(), { transaction: `${STALE_PLAN}\n` });
+    const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
+    expect(run.result.message).toMatch(/stale plan/);
+  });
+
+  it('connection lost during apply: reconnects and reports what the router did alone', async () => {
+    const { t, kinds } = router(pristineFacts(), {
+      transaction: () => {
+        throw new UnreachableError('r1', 'connection lost');
+      },
+      status: 'restored (no confirmation within 1 s): the prior state is back and verified',
+    });
+    const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
+    expect(run.result.outcome).toBe('rolled_back');
+    expect(run.result.message).toMatch(/connection lost during apply .* restored \(no confirmation within 1 s\)/);
+    expect(kinds).toEqual(['gather', 'transaction', 'status']);
   });
 
   it('a clash refuses the plan and changes nothing', async () => {
     const facts = pristineFacts();
     facts.ipRules.push({ priority: 1001, text: 'from all lookup 77', table: '77' });
-    const t = router(facts, facts);
+    const { t, kinds } = router(facts);
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result.outcome).toBe('failed');
     expect(run.result.message).toMatch(/^nothing was changed: .*priority 1001 is not multilink's/);
-    expect(t.execCount('r1')).toBe(1);
+    expect(kinds).toEqual(['gather']);
   });
 
   it('unreachable host', async () => {
-    const t = router(pristineFacts(), pristineFacts());
+    const { t } = router(pristineFacts());
     t.setUnreachable('r1', 'connection refused');
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result.outcome).toBe('unreachable');

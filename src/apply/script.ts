@@ -67,8 +67,9 @@ export interface ApplyScriptInput {
   ownedBefore: OwnedRecord | null;
 }
 
-export function applyScript({ ops, stateDir, ownedBefore }: ApplyScriptInput): string {
-  const lines: string[] = [SCRIPT_HEADER, flavourPrelude(ops.flavour), STEP_FUNCTIONS, 'umask 077'];
+/** The plan's operations as script lines; needs the prelude and ml_step before them. */
+export function opsSteps({ ops, stateDir, ownedBefore }: ApplyScriptInput): string[] {
+  const lines: string[] = [];
   lines.push(`ml_step ${quote(`mkdir -p ${stateDir}`)} mkdir -p ${quote(stateDir)}`);
   // Record the union first: if anything below fails, the next run still knows what it made.
   lines.push(...ownedFilesSteps(stateDir, ownedUnion(ownedBefore, ops.owned)));
@@ -103,13 +104,23 @@ export function applyScript({ ops, stateDir, ownedBefore }: ApplyScriptInput): s
   }
   lines.push(...ownedFilesSteps(stateDir, ops.owned));
   lines.push(`echo ${DONE}`);
-  return lines.join('\n') + '\n';
+  return lines;
+}
+
+/** A stand-alone script applying the plan's operations (no transaction around it). */
+export function applyScript(input: ApplyScriptInput): string {
+  return [SCRIPT_HEADER, flavourPrelude(input.ops.flavour), STEP_FUNCTIONS, 'umask 077', ...opsSteps(input)].join('\n') + '\n';
 }
 
 export interface ApplyFailure {
   command: string;
   exitCode: number;
   stderr: string;
+}
+
+function untilMarker(lines: string[], from: number): number {
+  const i = lines.findIndex((l, k) => k >= from && l.startsWith('@@ML-'));
+  return i < 0 ? lines.length : i;
 }
 
 /** Reads the failure markers out of the script's stdout, if a step failed. */
@@ -122,6 +133,6 @@ export function parseApplyFailure(stdout: string): ApplyFailure | undefined {
   return {
     command: lines[i].slice(FAIL.length + 1),
     exitCode: rc,
-    stderr: errStart >= 0 ? lines.slice(errStart + 1).join('\n').trim() : '',
+    stderr: errStart >= 0 ? lines.slice(errStart + 1, untilMarker(lines, errStart + 1)).join('\n').trim() : '',
   };
 }

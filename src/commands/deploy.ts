@@ -16,6 +16,7 @@ export interface DeployCommandOptions {
   acceptNewHostKeys: boolean;
   connectTimeout: number;
   commandTimeout: number;
+  confirmTimeout: number;
 }
 
 export async function deployCommand(inventory: string, opts: DeployCommandOptions, transport: Transport, output: Output): Promise<number> {
@@ -27,6 +28,7 @@ export async function deployCommand(inventory: string, opts: DeployCommandOption
     acceptNewHostKeys: opts.acceptNewHostKeys,
     connectTimeoutMs: opts.connectTimeout * 1000,
     commandTimeoutMs: opts.commandTimeout * 1000,
+    confirmTimeoutS: opts.confirmTimeout,
   };
   const results = await runFleet(
     targets.map((t) => t.cfg),

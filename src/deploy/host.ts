@@ -1,5 +1,7 @@
-// One host's deploy: connect, gather, plan, and (unless --check) apply then confirm over a
-// new connection that the live state equals the compiled one.
+// One host's deploy: connect, gather, plan, then (unless --check) run the transaction:
+// apply detached on the router under a dead-man timer, confirm over a NEW connection that
+// the host is reachable and its live state equals the compiled one, then keep.
+import { hostname, userInfo } from 'node:os';
 import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import type { HostFacts } from '../model/facts.js';
@@ -8,9 +10,24 @@ import type { HostResult } from '../model/result.js';
 import type { Session, Transport } from '../transport/transport.js';
 import { UnreachableError } from '../errors.js';
 import { formatDiagnostic } from '../diagnostics.js';
-import { gatherScript, parseGather } from '../facts/gather.js';
+import { gatherScript, parseGather, type GatherRequest } from '../facts/gather.js';
 import { gatherRequest, planHost } from '../plan/plan.js';
-import { applyScript, DONE, parseApplyFailure } from '../apply/script.js';
+import { DONE, parseApplyFailure } from '../apply/script.js';
+import { scopeOf, snapshotFromDesired, snapshotFromFacts } from '../apply/snapshot.js';
+import {
+  CONFIRMED,
+  disarmScript,
+  GENERATION,
+  LOCKED,
+  RESTORE_FAILED,
+  RESTORED,
+  restoreNowScript,
+  STALE_LOCK,
+  STALE_PLAN,
+  transactionScript,
+  transactionStatusScript,
+  waitAppliedScript,
+} from '../apply/transaction.js';
 import { runScript } from './remote.js';
 
 export interface RunOptions {
@@ -18,9 +35,13 @@ export interface RunOptions {
   acceptNewHostKeys: boolean;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  /** Seconds the dead-man timer waits for the confirmation. */
+  confirmTimeoutS: number;
+  /** Recorded with the generation ("deploy", "rollback to 3"...). */
+  command?: string;
 }
 
-export type HostPhase = 'connecting' | 'gathering' | 'planning' | 'applying' | 'confirming';
+export type HostPhase = 'connecting' | 'gathering' | 'planning' | 'applying' | 'confirming' | 'restoring' | 'waiting for the dead-man timer';
 
 export interface HostEvents {
   phase(host: string, phase: HostPhase): void;
@@ -29,23 +50,6 @@ export interface HostEvents {
 export interface HostRun {
   result: HostResult;
   plan?: HostPlan;
-}
-
-async function connect(transport: Transport, cfg: HostConfig, opts: RunOptions): Promise<Session> {
-  return transport.connect(
-    { name: cfg.name, connection: cfg.connection, knownHosts: cfg.settings.knownHosts },
-    { acceptNewHostKeys: opts.acceptNewHostKeys, timeoutMs: opts.connectTimeoutMs },
-  );
-}
-
-/** One round trip: the gather script, parsed. */
-export async function gatherFacts(session: Session, cfg: HostConfig, desired: DesiredState, timeoutMs: number): Promise<HostFacts> {
-  const req = gatherRequest(desired);
-  const res = await runScript(session, cfg.connection, gatherScript(req), timeoutMs);
-  if (res.code !== 0) {
-    throw new HostFailure(`gathering facts failed (exit ${res.code ?? 'signal'})${res.stderr.trim() ? `: ${res.stderr.trim()}` : ''}`, 'gather script', res.code, res.stderr);
-  }
-  return parseGather(res.stdout, req);
 }
 
 export class HostFailure extends Error {
@@ -60,62 +64,168 @@ export class HostFailure extends Error {
   }
 }
 
-export async function deployHost(
-  cfg: HostConfig,
-  desired: DesiredState,
-  transport: Transport,
-  opts: RunOptions,
-  events: HostEvents,
-): Promise<HostRun> {
-  const started = Date.now();
-  const done = (r: Omit<HostResult, 'host' | 'durationMs'>, plan?: HostPlan): HostRun => ({
-    result: { host: cfg.name, durationMs: Date.now() - started, ...r },
-    plan,
+export async function connectHost(transport: Transport, cfg: HostConfig, opts: Pick<RunOptions, 'acceptNewHostKeys' | 'connectTimeoutMs'>): Promise<Session> {
+  return transport.connect(
+    { name: cfg.name, connection: cfg.connection, knownHosts: cfg.settings.knownHosts },
+    { acceptNewHostKeys: opts.acceptNewHostKeys, timeoutMs: opts.connectTimeoutMs },
+  );
+}
+
+/** One round trip: the gather script, parsed; the raw output is kept to detect a stale plan. */
+export async function gatherWithOutput(session: Session, cfg: HostConfig, req: GatherRequest, timeoutMs: number): Promise<{ facts: HostFacts; stdout: string }> {
+  const res = await runScript(session, cfg.connection, gatherScript(req), timeoutMs);
+  if (res.code !== 0) {
+    throw new HostFailure(`gathering facts failed (exit ${res.code ?? 'signal'})${res.stderr.trim() ? `: ${res.stderr.trim()}` : ''}`, 'gather script', res.code, res.stderr);
+  }
+  return { facts: parseGather(res.stdout, req), stdout: res.stdout };
+}
+
+export async function gatherFacts(session: Session, cfg: HostConfig, desired: DesiredState, timeoutMs: number): Promise<HostFacts> {
+  return (await gatherWithOutput(session, cfg, gatherRequest(desired), timeoutMs)).facts;
+}
+
+function markerLine(stdout: string, marker: string): string | undefined {
+  const line = stdout.split('\n').find((l) => l === marker || l.startsWith(`${marker} `));
+  return line === undefined ? undefined : line.slice(marker.length).trim();
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+type Done = (r: Omit<HostResult, 'host' | 'durationMs'>) => HostRun;
+
+/** Lost contact after the apply started: the router decides alone. Find out what it did. */
+async function afterLostContact(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents, done: Done, armedAt: number, why: string, base: Omit<HostResult, 'host' | 'durationMs' | 'outcome' | 'message'>): Promise<HostRun> {
+  const state = desired.settings.stateDir;
+  // First try at once: the connection may have been lost while the host itself is fine.
+  const deadline = armedAt + opts.confirmTimeoutS * 1000 + 20_000;
+  let tried = 0;
+  while (Date.now() < deadline) {
+    let session: Session | undefined;
+    try {
+      session = await connectHost(transport, cfg, opts);
+      const status = (await runScript(session, cfg.connection, waitAppliedScript(state) + transactionStatusScript(state), opts.commandTimeoutMs)).stdout.trim();
+      if (status === 'armed') {
+        // The apply finished while we were away; confirm as usual on this new connection.
+        return await confirm(session, cfg, desired, opts, events, done, base);
+      }
+      if (status.startsWith('restored')) return done({ ...base, outcome: 'rolled_back', message: `${why}; the router ${status}` });
+      if (status === 'confirmed') return done({ ...base, outcome: 'changed', message: 'confirmed' });
+      return done({ ...base, outcome: 'failed', message: `${why}; transaction state on the router: ${status}` });
+    } catch (e) {
+      if (!(e instanceof UnreachableError)) throw e;
+      if (tried++ === 0) events.phase(cfg.name, 'waiting for the dead-man timer');
+      await sleep(2000);
+    } finally {
+      await session?.close().catch(() => undefined);
+    }
+  }
+  return done({
+    ...base,
+    outcome: 'failed',
+    message: `${why}; the host is still unreachable ${Math.round((Date.now() - armedAt) / 1000)} s after the apply started: its dead-man timer was due to restore the prior state after ${opts.confirmTimeoutS} s — CHECK IT`,
   });
-  let session: Session | undefined;
+}
+
+/** Round trips 3 and 4: gather on a new connection; disarm if it matches, else restore now. */
+async function confirm(session: Session, cfg: HostConfig, desired: DesiredState, opts: RunOptions, events: HostEvents, done: Done, base: Omit<HostResult, 'host' | 'durationMs' | 'outcome' | 'message'>): Promise<HostRun> {
+  events.phase(cfg.name, 'confirming');
+  const state = desired.settings.stateDir;
+  const after = planHost(desired, await gatherFacts(session, cfg, desired, opts.commandTimeoutMs));
+  if (after.action === 'noop') {
+    const res = await runScript(session, cfg.connection, disarmScript(state, base.generation ?? 0), opts.commandTimeoutMs);
+    if (res.stdout.includes(CONFIRMED)) return done({ ...base, outcome: 'changed', message: `${base.changes.length} changes applied and confirmed (generation ${base.generation})` });
+    return done({ ...base, outcome: 'rolled_back', message: `confirmation came too late: ${res.stdout.replace(/^@@ML-TOO-LATE\s*/, '').trim()}` });
+  }
+  events.phase(cfg.name, 'restoring');
+  const left = after.changes.map((c) => `${c.kind} ${c.object}`).join(', ') || after.reason;
+  const res = await runScript(session, cfg.connection, restoreNowScript(state, 'live state differed after apply'), opts.commandTimeoutMs);
+  if (res.stdout.includes(RESTORED)) return done({ ...base, outcome: 'rolled_back', message: `live state differed from the compiled state after apply (${left}); the prior state was restored and verified` });
+  return done({ ...base, outcome: 'failed', message: `live state differed after apply (${left}) AND THE RESTORE FAILED: ${res.stdout.trim()}` });
+}
+
+function transactionMeta(cfg: HostConfig, plan: HostPlan, opts: RunOptions): Record<string, string | number> {
+  return { host: cfg.name, by: `${userInfo().username}@${hostname()}`, at: new Date().toISOString(), command: opts.command ?? 'deploy', changes: plan.changes.length };
+}
+
+export async function deployHost(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents): Promise<HostRun> {
+  const started = Date.now();
   let plan: HostPlan | undefined;
+  const done: Done = (r) => ({ result: { host: cfg.name, durationMs: Date.now() - started, ...r }, plan });
+  let session: Session | undefined;
   try {
     events.phase(cfg.name, 'connecting');
-    session = await connect(transport, cfg, opts);
+    session = await connectHost(transport, cfg, opts);
     events.phase(cfg.name, 'gathering');
-    const facts = await gatherFacts(session, cfg, desired, opts.commandTimeoutMs);
+    const req = gatherRequest(desired);
+    const { facts, stdout: priorGather } = await gatherWithOutput(session, cfg, req, opts.commandTimeoutMs);
     events.phase(cfg.name, 'planning');
     plan = planHost(desired, facts);
     if (plan.action === 'refused') {
-      return done({ outcome: 'failed', message: `nothing was changed: ${plan.diagnostics.map(formatDiagnostic).join('; ')}`, changes: [] }, plan);
+      return done({ outcome: 'failed', message: `nothing was changed: ${plan.diagnostics.map(formatDiagnostic).join('; ')}`, changes: [] });
     }
-    if (plan.action === 'noop') return done({ outcome: 'unchanged', message: plan.reason, changes: [] }, plan);
-    if (opts.check) return done({ outcome: 'would_change', message: `${plan.changes.length} changes needed`, changes: plan.changes }, plan);
+    if (plan.action === 'noop') return done({ outcome: 'unchanged', message: plan.reason, changes: [] });
+    if (opts.check) return done({ outcome: 'would_change', message: `${plan.changes.length} changes needed`, changes: plan.changes });
 
     events.phase(cfg.name, 'applying');
-    const script = applyScript({ ops: plan.ops!, stateDir: desired.settings.stateDir, ownedBefore: facts.owned });
-    const res = await runScript(session, cfg.connection, script, opts.commandTimeoutMs);
-    const failure = parseApplyFailure(res.stdout);
+    const ops = plan.ops!;
+    const scope = scopeOf({ priorities: [...desired.rules.map((r) => r.priority), ...(facts.owned?.priorities ?? [])], tables: [...desired.routes.map((r) => r.table), ...(facts.owned?.tables ?? [])] });
+    const sysctlKeys = [...new Set([...desired.sysctls.map((s) => s.key), ...Object.keys(facts.owned?.sysctls ?? {})])];
+    const script = transactionScript({
+      stateDir: desired.settings.stateDir,
+      req,
+      priorGather,
+      ops,
+      ownedBefore: facts.owned,
+      prior: snapshotFromFacts(facts, scope, sysctlKeys),
+      target: snapshotFromDesired(desired, ops.owned),
+      scope,
+      desiredJson: JSON.stringify(desired),
+      meta: transactionMeta(cfg, plan, opts),
+      confirmTimeoutS: opts.confirmTimeoutS,
+      leaseS: opts.confirmTimeoutS + Math.ceil((3 * opts.commandTimeoutMs) / 1000) + 30,
+      holder: `${userInfo().username}@${hostname()} pid ${process.pid} since ${new Date().toISOString()}`,
+    });
+    const armedAt = Date.now();
+    let out: string;
+    try {
+      out = (await runScript(session, cfg.connection, script, opts.commandTimeoutMs)).stdout;
+    } catch (e) {
+      if (!(e instanceof UnreachableError)) throw e;
+      await session.close().catch(() => undefined);
+      session = undefined;
+      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, `connection lost during apply (${e.message})`, { changes: plan.changes });
+    }
+    const locked = markerLine(out, LOCKED);
+    if (locked !== undefined) return done({ outcome: 'failed', message: `nothing was changed: another deploy holds the lock on this router (${locked || 'holder unknown'})`, changes: [] });
+    if (markerLine(out, STALE_PLAN) !== undefined) return done({ outcome: 'failed', message: 'nothing was changed: the router changed between gather and apply (stale plan); run again', changes: [] });
+    const stale = markerLine(out, STALE_LOCK);
+    const generation = Number(markerLine(out, GENERATION));
+    const base = { changes: plan.changes, generation: Number.isFinite(generation) ? generation : undefined };
+    const failure = parseApplyFailure(out);
     if (failure) {
-      return done(
-        { outcome: 'failed', message: `\`${failure.command}\` exited ${failure.exitCode}: ${failure.stderr}`, changes: plan.changes, command: failure.command, exitCode: failure.exitCode, stderr: failure.stderr },
-        plan,
-      );
+      const detail = { command: failure.command, exitCode: failure.exitCode, stderr: failure.stderr };
+      const what = `\`${failure.command}\` exited ${failure.exitCode}: ${failure.stderr}`;
+      if (markerLine(out, RESTORED) !== undefined) return done({ ...base, ...detail, outcome: 'rolled_back', message: `${what}; the prior state was restored and verified` });
+      return done({ ...base, ...detail, outcome: 'failed', message: `${what}; AND THE RESTORE FAILED: ${out.slice(out.indexOf(RESTORE_FAILED)).trim()}` });
     }
-    if (res.code !== 0 || !res.stdout.includes(DONE)) {
-      throw new HostFailure(`apply script ended with exit ${res.code ?? 'signal'} before finishing`, 'apply script', res.code, res.stderr);
-    }
+    if (!out.includes(DONE)) throw new HostFailure(`the transaction ended without a result: ${out.trim().slice(-500)}`, 'transaction');
     await session.close();
     session = undefined;
 
-    // Confirm over a NEW connection: the host is still reachable and matches the compiled state.
-    events.phase(cfg.name, 'confirming');
-    session = await connect(transport, cfg, opts);
-    const after = planHost(desired, await gatherFacts(session, cfg, desired, opts.commandTimeoutMs));
-    if (after.action !== 'noop') {
-      const left = after.changes.map((c) => `${c.kind} ${c.object}`).join(', ');
-      return done({ outcome: 'failed', message: `live state differs from the compiled state after apply: ${left || after.reason}`, changes: plan.changes }, plan);
+    // Confirm over a NEW connection: a rule set that cut the SSH path cannot be confirmed.
+    try {
+      session = await connectHost(transport, cfg, opts);
+    } catch (e) {
+      if (!(e instanceof UnreachableError)) throw e;
+      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, `could not reconnect to confirm (${e.message})`, base);
     }
-    return done({ outcome: 'changed', message: `${plan.changes.length} changes applied`, changes: plan.changes }, plan);
+    const run = await confirm(session, cfg, desired, opts, events, done, base);
+    if (stale !== undefined && run.result.message) run.result.message += ` (took over a stale lock of ${stale})`;
+    return run;
   } catch (e) {
-    if (e instanceof UnreachableError) return done({ outcome: 'unreachable', message: e.message, changes: [] }, plan);
+    if (e instanceof UnreachableError) return done({ outcome: 'unreachable', message: e.message, changes: [] });
     const err = e as HostFailure;
-    return done({ outcome: 'failed', message: err.message, changes: [], command: err.command, exitCode: err.exitCode, stderr: err.stderr }, plan);
+    return done({ outcome: 'failed', message: err.message, changes: [], command: err.command, exitCode: err.exitCode, stderr: err.stderr });
   } finally {
     await session?.close().catch(() => undefined);
   }

@@ -13,4 +13,6 @@ export interface HostResult {
   exitCode?: number | null;
   stderr?: string;
   durationMs: number;
+  /** The generation recorded on the router by this run, when one was. */
+  generation?: number;
 }
