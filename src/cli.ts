@@ -7,11 +7,19 @@ import { processOutput, type Output } from './report/view.js';
 import type { Transport } from './transport/transport.js';
 import { deployCommand } from './commands/deploy.js';
 import { renderCommand } from './commands/render.js';
+import { driftCommand } from './commands/drift.js';
+import { statusCommand } from './commands/status.js';
+import { rollbackCommand } from './commands/rollback.js';
 import { labCommand } from './commands/lab.js';
 import { positiveInt } from './commands/common.js';
 import { Ssh2Transport } from './transport/ssh2-transport.js';
 
-function program(output: Output, transport: () => Transport): Command {
+function percentage(value: string): number {
+  if (!/^(100|[1-9]?[0-9])$/.test(value)) throw new UsageError(`--max-fail-percentage takes a whole number from 0 to 100, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function program(output: Output, transport: () => Transport, exit: (code: number) => void): Command {
   const cli = new Command('multilink')
     .description('Balance outgoing connections of Linux routers over several uplinks; keep a fleet in the declared state.')
     .exitOverride()
@@ -36,8 +44,27 @@ function program(output: Output, transport: () => Transport): Command {
         .argParser(positiveInt('--confirm-timeout'))
         .default(60),
     )
+    .option('--serial <n>', 'work in batches of N hosts, or N% of them')
+    .addOption(new Option('--max-fail-percentage <p>', 'stop starting batches once a batch has more than P% failed hosts').argParser(percentage))
     .action(async (inventory: string, opts) => {
-      process.exitCode = await deployCommand(inventory, opts, transport(), output);
+      exit(await deployCommand(inventory, opts, transport(), output));
+    });
+
+  cli
+    .command('rollback')
+    .description('restore the previous (or a given) confirmed generation, through the same transaction as deploy')
+    .argument('<inventory>', 'inventory file')
+    .requiredOption('-l, --limit <pattern>', 'the hosts to roll back (required)')
+    .option('--generation <n>', 'the confirmed generation to restore (default: the one before the current)', positiveInt('--generation'))
+    .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
+    .option('--json', 'print one JSON document on stdout and nothing else', false)
+    .option('-v, --verbose', 'print every phase of every host (plain output)', false)
+    .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
+    .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
+    .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
+    .addOption(new Option('--confirm-timeout <s>', 'seconds before an unconfirmed router restores itself').argParser(positiveInt('--confirm-timeout')).default(60))
+    .action(async (inventory: string, opts) => {
+      exit(await rollbackCommand(inventory, opts, transport(), output));
     });
 
   cli
@@ -46,8 +73,27 @@ function program(output: Output, transport: () => Transport): Command {
     .argument('<inventory>', 'inventory file')
     .requiredOption('--host <name>', 'the host to render')
     .action((inventory: string, opts: { host: string }) => {
-      process.exitCode = renderCommand(inventory, opts.host, output);
+      exit(renderCommand(inventory, opts.host, output));
     });
+
+  for (const [name, description, command] of [
+    ['drift', 'compare every host with its compiled state, changing nothing; exit 0 in sync, 2 drift, 1 a host could not be checked', driftCommand],
+    ['status', 'per host and link: share of new connections in force, connections, packets and bytes sent', statusCommand],
+  ] as const) {
+    cli
+      .command(name)
+      .description(description)
+      .argument('<inventory>', 'inventory file (Ansible-style YAML)')
+      .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
+      .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
+      .option('--json', 'print one JSON document on stdout and nothing else', false)
+      .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
+      .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
+      .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
+      .action(async (inventory: string, opts) => {
+        exit(await command(inventory, opts, transport(), output));
+      });
+  }
 
   cli
     .command('lab')
@@ -56,18 +102,16 @@ function program(output: Output, transport: () => Transport): Command {
     .option('--routers <n>', 'number of routers', positiveInt('--routers'), 3)
     .option('--dir <path>', 'lab folder (keys, known_hosts, inventory)', '.lab')
     .action(async (action: string, opts: { routers: number; dir: string }) => {
-      process.exitCode = await labCommand(action, opts, output);
+      exit(await labCommand(action, opts, output));
     });
   return cli;
 }
 
 /** Runs one command line; returns the exit code. */
 export async function run(argv: string[], output: Output = processOutput, transport: () => Transport = () => new Ssh2Transport()): Promise<number> {
-  process.exitCode = undefined;
+  let code = 0;
   try {
-    await program(output, transport).parseAsync(argv);
-    const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-    process.exitCode = undefined;
+    await program(output, transport, (c) => (code = c)).parseAsync(argv);
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_ERROR;

@@ -17,6 +17,8 @@ export interface DeployCommandOptions {
   connectTimeout: number;
   commandTimeout: number;
   confirmTimeout: number;
+  serial?: string;
+  maxFailPercentage?: number;
 }
 
 export async function deployCommand(inventory: string, opts: DeployCommandOptions, transport: Transport, output: Output): Promise<number> {
@@ -32,7 +34,7 @@ export async function deployCommand(inventory: string, opts: DeployCommandOption
   };
   const results = await runFleet(
     targets.map((t) => t.cfg),
-    opts.forks,
+    { forks: opts.forks, serial: opts.serial, maxFailPercentage: opts.maxFailPercentage },
     view,
     (cfg) => deployHost(cfg, byName.get(cfg.name)!.desired, transport, runOpts, view),
   );

@@ -29,6 +29,7 @@ import {
   waitAppliedScript,
 } from '../apply/transaction.js';
 import { runScript } from './remote.js';
+import { bootSteps } from '../apply/boot.js';
 
 export interface RunOptions {
   check: boolean;
@@ -132,7 +133,7 @@ async function confirm(session: Session, cfg: HostConfig, desired: DesiredState,
   const state = desired.settings.stateDir;
   const after = planHost(desired, await gatherFacts(session, cfg, desired, opts.commandTimeoutMs));
   if (after.action === 'noop') {
-    const res = await runScript(session, cfg.connection, disarmScript(state, base.generation ?? 0), opts.commandTimeoutMs);
+    const res = await runScript(session, cfg.connection, disarmScript(state, base.generation ?? 0, bootSteps(cfg.settings.boot, state)), opts.commandTimeoutMs);
     if (res.stdout.includes(CONFIRMED)) return done({ ...base, outcome: 'changed', message: `${base.changes.length} changes applied and confirmed (generation ${base.generation})` });
     return done({ ...base, outcome: 'rolled_back', message: `confirmation came too late: ${res.stdout.replace(/^@@ML-TOO-LATE\s*/, '').trim()}` });
   }

@@ -10,7 +10,7 @@ import type { VarTable } from './template.js';
 import { expected, parseWhole, readBool, readEnum, readString, readWhole } from './values.js';
 import type { YValue } from './yaml-source.js';
 
-const BOOT: readonly BootSetting[] = ['auto', 'systemd', 'initd', 'none'];
+const BOOT = ['auto', 'systemd', 'initd', 'none'] as const;
 const IPTABLES: readonly IptablesFlavourSetting[] = ['auto', 'legacy', 'nft'];
 const MAX_TABLE = 0xfffffeff;
 const RESERVED_TABLES = [253, 254, 255];
@@ -70,12 +70,20 @@ export function resolveSettings(v: VarReader, linkCount: number, s: PlayScope): 
     markMask: readMarkMask(v.value('multilink_mark_mask'), linkCount, s) ?? 0xff00,
     tableBase: readTableBase(v.value('multilink_table_base'), linkCount, s) ?? 100,
     rulePriority: readPriority(v.value('multilink_rule_priority'), linkCount, s) ?? 1000,
-    boot: readEnum(v.value('multilink_boot'), 'multilink_boot', BOOT, s.r) ?? 'auto',
+    boot: readBoot(v.value('multilink_boot'), s) ?? 'auto',
     iptables: readEnum(v.value('multilink_iptables'), 'multilink_iptables', IPTABLES, s.r) ?? 'auto',
   };
   const known = readString(v.value('multilink_known_hosts'), 'multilink_known_hosts', s.r);
   if (known !== undefined) settings.knownHosts = localPath(known, v.definedIn('multilink_known_hosts') ?? '.');
   return settings;
+}
+
+/** A hook kind, or an absolute path where the boot hook script is written. */
+function readBoot(node: YValue | undefined, s: PlayScope): BootSetting | undefined {
+  if (node?.kind === 'scalar' && typeof node.value === 'string' && node.value.startsWith('/')) {
+    if (isRemotePath(node.value)) return node.value as BootSetting;
+  }
+  return readEnum(node, 'multilink_boot', BOOT, s.r) ?? undefined;
 }
 
 function readStateDir(node: YValue | undefined, s: PlayScope): string | undefined {

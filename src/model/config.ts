@@ -5,7 +5,8 @@ import type { SourcePos } from './source.js';
 export type BalanceMethod = 'random' | 'nth' | 'sticky';
 export type TrafficKind = 'forwarded' | 'local';
 export type IptablesFlavourSetting = 'auto' | 'legacy' | 'nft';
-export type BootSetting = 'auto' | 'systemd' | 'initd' | 'none';
+/** A boot hook kind, or an absolute path on the router where a plain hook script is written (tests, custom init). */
+export type BootSetting = 'auto' | 'systemd' | 'initd' | 'none' | `/${string}`;
 export type Helper = 'ftp';
 
 export interface ConnectionVars {

@@ -1,0 +1,35 @@
+// `multilink rollback INVENTORY --limit PATTERN [--generation N]`.
+import { EXIT_ERROR, EXIT_OK, UsageError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { Output } from '../report/view.js';
+import { rollbackHost } from '../deploy/rollback.js';
+import { runFleet } from '../deploy/fleet.js';
+import { chooseView, loadTargets } from './common.js';
+
+export interface RollbackCommandOptions {
+  limit?: string;
+  generation?: number;
+  forks: number;
+  json: boolean;
+  verbose: boolean;
+  acceptNewHostKeys: boolean;
+  connectTimeout: number;
+  commandTimeout: number;
+  confirmTimeout: number;
+}
+
+export async function rollbackCommand(inventory: string, opts: RollbackCommandOptions, transport: Transport, output: Output): Promise<number> {
+  // A fleet-wide rollback by accident is worse than a refusal: say which hosts.
+  if (!opts.limit) throw new UsageError('rollback needs --limit PATTERN naming the hosts to roll back');
+  const targets = loadTargets(inventory, opts.limit, output);
+  const view = chooseView('rollback', opts, output);
+  const runOpts = {
+    check: false,
+    acceptNewHostKeys: opts.acceptNewHostKeys,
+    connectTimeoutMs: opts.connectTimeout * 1000,
+    commandTimeoutMs: opts.commandTimeout * 1000,
+    confirmTimeoutS: opts.confirmTimeout,
+  };
+  const results = await runFleet(targets.map((t) => t.cfg), { forks: opts.forks }, view, (cfg) => rollbackHost(cfg, transport, runOpts, view, opts.generation));
+  return results.every((r) => r.outcome === 'changed' || r.outcome === 'unchanged') ? EXIT_OK : EXIT_ERROR;
+}

@@ -1,0 +1,66 @@
+// Rollback: fetch a confirmed generation's compiled state from the router and deploy it
+// through the same transaction and confirmation as any deploy (it becomes a new generation).
+import type { HostConfig } from '../model/config.js';
+import type { DesiredState } from '../model/desired.js';
+import type { Transport } from '../transport/transport.js';
+import { UnreachableError } from '../errors.js';
+import { SCRIPT_HEADER } from '../facts/gather.js';
+import { generationsCommand, parseGenerations } from '../facts/generations.js';
+import { quote } from '../quote.js';
+import { connectHost, deployHost, type HostEvents, type HostRun, type RunOptions } from './host.js';
+import { runScript } from './remote.js';
+
+const DESIRED = '@@ML desired';
+
+function fetchScript(stateDir: string, generation: number | undefined): string {
+  const s = quote(stateDir);
+  const pick = generation === undefined ? '' : `echo ${quote(DESIRED)}; cat ${s}/generations/${generation}/desired.json 2>/dev/null`;
+  return `${SCRIPT_HEADER}\n${generationsCommand(stateDir)}\n${pick}\n`;
+}
+
+function isDesiredState(v: unknown): v is DesiredState {
+  const d = v as Partial<DesiredState> | null;
+  return !!d && typeof d.host === 'string' && Array.isArray(d.chains) && Array.isArray(d.jumps) && Array.isArray(d.rules) && Array.isArray(d.routes) && Array.isArray(d.sysctls) && typeof d.settings?.stateDir === 'string';
+}
+
+export async function rollbackHost(cfg: HostConfig, transport: Transport, opts: RunOptions, events: HostEvents, wanted?: number): Promise<HostRun> {
+  const started = Date.now();
+  const fail = (outcome: 'failed' | 'unreachable', message: string): HostRun => ({ result: { host: cfg.name, outcome, message, changes: [], durationMs: Date.now() - started } });
+  const state = cfg.settings.stateDir;
+  let desired: DesiredState;
+  let generation: number;
+  const session = await connectHost(transport, cfg, opts).catch((e: unknown) => e as Error);
+  if (session instanceof Error) return fail(session instanceof UnreachableError ? 'unreachable' : 'failed', session.message);
+  try {
+    events.phase(cfg.name, 'gathering');
+    const listing = await runScript(session, cfg.connection, fetchScript(state, undefined), opts.commandTimeoutMs);
+    const gens = parseGenerations(listing.stdout);
+    const confirmed = gens.list.filter((g) => g.confirmed).map((g) => g.n);
+    if (wanted === undefined) {
+      const earlier = confirmed.filter((n) => gens.current !== null && n < gens.current);
+      if (earlier.length === 0) return fail('failed', `nothing was changed: no confirmed generation before the current one (${gens.current ?? 'none'}) in ${state}`);
+      generation = earlier[earlier.length - 1];
+    } else {
+      if (!confirmed.includes(wanted)) return fail('failed', `nothing was changed: no confirmed generation ${wanted} in ${state} (confirmed: ${confirmed.join(', ') || 'none'})`);
+      generation = wanted;
+    }
+    const fetched = await runScript(session, cfg.connection, fetchScript(state, generation), opts.commandTimeoutMs);
+    const json = fetched.stdout.slice(fetched.stdout.indexOf(DESIRED) + DESIRED.length).trim();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      parsed = undefined;
+    }
+    if (!isDesiredState(parsed)) return fail('failed', `nothing was changed: generation ${generation}'s desired.json is missing or unreadable`);
+    desired = parsed;
+  } catch (e) {
+    return fail(e instanceof UnreachableError ? 'unreachable' : 'failed', (e as Error).message);
+  } finally {
+    await session.close().catch(() => undefined);
+  }
+  const run = await deployHost(cfg, desired, transport, { ...opts, command: `rollback to generation ${generation}` }, events);
+  if (run.result.message) run.result.message = `rollback to generation ${generation}: ${run.result.message}`;
+  run.result.durationMs = Date.now() - started;
+  return run;
+}
