@@ -7,8 +7,6 @@ import { processOutput, type Output } from './report/view.js';
 import type { Transport } from './transport/transport.js';
 import { deployCommand } from './commands/deploy.js';
 import { renderCommand } from './commands/render.js';
-import { driftCommand } from './commands/drift.js';
-import { statusCommand } from './commands/status.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { labCommand } from './commands/lab.js';
 import { positiveInt } from './commands/common.js';
@@ -76,24 +74,6 @@ function program(output: Output, transport: () => Transport, exit: (code: number
       exit(renderCommand(inventory, opts.host, output));
     });
 
-  for (const [name, description, command] of [
-    ['drift', 'compare every host with its compiled state, changing nothing; exit 0 in sync, 2 drift, 1 a host could not be checked', driftCommand],
-    ['status', 'per host and link: share of new connections in force, connections, packets and bytes sent', statusCommand],
-  ] as const) {
-    cli
-      .command(name)
-      .description(description)
-      .argument('<inventory>', 'inventory file (Ansible-style YAML)')
-      .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
-      .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
-      .option('--json', 'print one JSON document on stdout and nothing else', false)
-      .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
-      .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
-      .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
-      .action(async (inventory: string, opts) => {
-        exit(await command(inventory, opts, transport(), output));
-      });
-  }
 
   cli
     .command('lab')
