@@ -41,8 +41,9 @@ ml_step() {
 /** Drops the sections a restore cannot or need not bring back (loaded modules, generations). */
 const FILTER = `ml_filter() { awk '/^@@ML (module |generations)/ { skip = 1 } !skip { print } /^@@ML-rc / { skip = 0 }'; }`;
 
+/** Stops the timer and its sleep (the caller has already taken txn/armed, so it restores nothing). */
 function killTimer(s: string): string {
-  return `ml_t=$(cat ${s}/txn/timer.pid 2>/dev/null); [ -n "$ml_t" ] && { kill -TERM -- "-$ml_t" 2>/dev/null || kill -TERM "$ml_t" 2>/dev/null; }`;
+  return `for ml_p in $(cat ${s}/txn/sleep.pid ${s}/txn/timer.pid 2>/dev/null); do kill "$ml_p" 2>/dev/null; done`;
 }
 
 const DETACH = `if command -v setsid >/dev/null 2>&1; then ml_detach=setsid; else ml_detach=; fi`;
@@ -182,7 +183,7 @@ export function transactionScript(t: TransactionInput): string {
     `echo "${GENERATION} $ml_gen"`,
     DETACH,
     `touch ${s}/txn/armed`,
-    `$ml_detach sh -c 'sleep "$1"; if mv "$2/txn/armed" "$2/txn/fired" 2>/dev/null; then sh "$2/txn/restore.sh" "no confirmation within $1 s" > "$2/txn/deadman.out" 2>&1; rm -rf "$2/lock"; fi' ml-deadman ${t.confirmTimeoutS} ${s} </dev/null >/dev/null 2>&1 &`,
+    `$ml_detach sh -c 'sleep "$1" & echo $! > "$2/txn/sleep.pid"; wait $!; if mv "$2/txn/armed" "$2/txn/fired" 2>/dev/null; then sh "$2/txn/restore.sh" "no confirmation within $1 s" > "$2/txn/deadman.out" 2>&1; rm -rf "$2/lock"; fi' ml-deadman ${t.confirmTimeoutS} ${s} </dev/null >/dev/null 2>&1 &`,
     `echo $! > ${s}/txn/timer.pid`,
     `$ml_detach sh ${s}/txn/apply.sh </dev/null > ${s}/txn/apply.out 2>&1 &`,
     `ml_i=0; while [ ! -e ${s}/txn/apply.done ] && [ "$ml_i" -lt 36000 ]; do sleep 0.1 2>/dev/null || sleep 1; ml_i=$((ml_i + 1)); done`,
