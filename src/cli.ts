@@ -8,6 +8,7 @@ import type { Transport } from './transport/transport.js';
 import { deployCommand } from './commands/deploy.js';
 import { renderCommand } from './commands/render.js';
 import { rollbackCommand } from './commands/rollback.js';
+import { weightsCommand } from './commands/weights.js';
 import { labCommand } from './commands/lab.js';
 import { positiveInt } from './commands/common.js';
 import { Ssh2Transport } from './transport/ssh2-transport.js';
@@ -46,6 +47,24 @@ function program(output: Output, transport: () => Transport, exit: (code: number
     .addOption(new Option('--max-fail-percentage <p>', 'stop starting batches once a batch has more than P% failed hosts').argParser(percentage))
     .action(async (inventory: string, opts) => {
       exit(await deployCommand(inventory, opts, transport(), output));
+    });
+
+  cli
+    .command('weights')
+    .description('fleet-wide weight change: write multilink_weights at the --limit level, then replace only the balancing chain')
+    .argument('<inventory>', 'inventory file')
+    .argument('<link=weight...>', 'new weights, e.g. lte=0 dsl=2')
+    .option('-l, --limit <name>', 'the group or host to write the weights at (default: all)')
+    .option('--no-write', 'apply without editing the inventory (drift will show it)')
+    .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
+    .option('--json', 'print one JSON document on stdout and nothing else', false)
+    .option('-v, --verbose', 'print every phase of every host (plain output)', false)
+    .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
+    .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
+    .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
+    .addOption(new Option('--confirm-timeout <s>', 'seconds before an unconfirmed router restores itself').argParser(positiveInt('--confirm-timeout')).default(60))
+    .action(async (inventory: string, assignments: string[], opts) => {
+      exit(await weightsCommand(inventory, assignments, opts, transport(), output));
     });
 
   cli

@@ -40,6 +40,8 @@ export interface RunOptions {
   confirmTimeoutS: number;
   /** Recorded with the generation ("deploy", "rollback to 3"...). */
   command?: string;
+  /** Weight changes: refuse a host whose live state differs in anything but the balancing chain. */
+  balanceOnly?: boolean;
 }
 
 export type HostPhase = 'connecting' | 'gathering' | 'planning' | 'applying' | 'confirming' | 'restoring' | 'waiting for the dead-man timer';
@@ -165,6 +167,13 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
       return done({ outcome: 'failed', message: `nothing was changed: ${plan.diagnostics.map(formatDiagnostic).join('; ')}`, changes: [] });
     }
     if (plan.action === 'noop') return done({ outcome: 'unchanged', message: plan.reason, changes: [] });
+    if (opts.balanceOnly) {
+      const balance = `${desired.balanceChain.table} ${desired.balanceChain.name}`;
+      const other = plan.changes.filter((c) => !(c.kind === 'iptables' && c.object === balance));
+      if (other.length > 0) {
+        return done({ outcome: 'failed', message: `nothing was changed: besides its balancing chain this host differs from its compiled state (${other.map((c) => `${c.kind} ${c.object}`).join(', ')}); run deploy`, changes: other });
+      }
+    }
     if (opts.check) return done({ outcome: 'would_change', message: `${plan.changes.length} changes needed`, changes: plan.changes });
 
     events.phase(cfg.name, 'applying');

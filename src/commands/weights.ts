@@ -1,0 +1,123 @@
+// `multilink weights INVENTORY LINK=W… [--limit P] [--no-write]`: a fleet-wide weight change.
+// Writes multilink_weights at the level --limit names (all, a group or a host; comments and
+// layout kept), then replaces only the balancing chain on those hosts, through the same
+// transaction and confirmation as deploy. Established connections keep their link.
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { EXIT_ERROR, EXIT_OK, InputError, UsageError } from '../errors.js';
+import type { Diagnostic } from '../diagnostics.js';
+import type { HostConfig } from '../model/config.js';
+import type { Transport } from '../transport/transport.js';
+import type { Output } from '../report/view.js';
+import { loadProject, assertNoErrors } from '../load/resolve.js';
+import { setWeightsInInventory, setWeightsInVarsFile, type WeightsLevel } from '../load/weights-edit.js';
+import { compileHost } from '../compile/desired-state.js';
+import { deployHost } from '../deploy/host.js';
+import { runFleet } from '../deploy/fleet.js';
+import { chooseView } from './common.js';
+
+export interface WeightsCommandOptions {
+  limit?: string;
+  write: boolean;
+  forks: number;
+  json: boolean;
+  verbose: boolean;
+  acceptNewHostKeys: boolean;
+  connectTimeout: number;
+  commandTimeout: number;
+  confirmTimeout: number;
+}
+
+export function parseAssignments(args: string[]): Record<string, number> {
+  if (args.length === 0) throw new UsageError('weights needs at least one LINK=WEIGHT');
+  const weights: Record<string, number> = {};
+  for (const a of args) {
+    const m = /^([A-Za-z][A-Za-z0-9_-]{0,14})=(0|[1-9][0-9]{0,5})$/.exec(a);
+    if (!m) throw new UsageError(`${JSON.stringify(a)} is not LINK=WEIGHT (a link name and a whole number ≥ 0)`);
+    if (m[1] in weights) throw new UsageError(`link ${m[1]} is given twice`);
+    weights[m[1]] = Number(m[2]);
+  }
+  return weights;
+}
+
+function levelOf(limit: string | undefined, inventory: string): WeightsLevel {
+  if (limit === undefined || limit === 'all') return { kind: 'all' };
+  const project = loadProject(inventory, {});
+  if (project.inventory.groups.has(limit)) return { kind: 'group', name: limit };
+  if (project.inventory.hosts.has(limit)) return { kind: 'host', name: limit };
+  throw new UsageError(`--limit for weights names the level to write at: one group or one host of the inventory, not ${JSON.stringify(limit)}`);
+}
+
+/** Where Ansible would read this level's vars from with the highest precedence. */
+function targetFile(inventory: string, level: WeightsLevel): string {
+  if (level.kind !== 'all' || existsSync(join(dirname(inventory), 'group_vars', 'all.yaml')) || existsSync(join(dirname(inventory), 'group_vars', 'all.yml'))) {
+    const dir = level.kind === 'host' ? 'host_vars' : 'group_vars';
+    const name = level.kind === 'all' ? 'all' : level.name;
+    for (const ext of ['yaml', 'yml']) {
+      const f = join(dirname(inventory), dir, `${name}.${ext}`);
+      if (existsSync(f)) return f;
+    }
+  }
+  return inventory;
+}
+
+function checkLinks(hosts: HostConfig[], weights: Record<string, number>): void {
+  const problems: Diagnostic[] = [];
+  for (const h of hosts) {
+    const names = h.play.links.map((l) => l.name);
+    for (const link of Object.keys(weights)) {
+      if (!names.includes(link)) problems.push({ severity: 'error', summary: `host ${h.name} has no link ${link} (its links: ${names.join(', ')})`, host: h.name });
+    }
+    if (h.play.links.every((l) => (weights[l.name] ?? l.weight) === 0)) problems.push({ severity: 'error', summary: `every link of host ${h.name} would have weight 0`, host: h.name });
+  }
+  if (problems.length) throw new InputError(problems);
+}
+
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.multilink-tmp`;
+  writeFileSync(tmp, text, { mode: statSync(file).mode & 0o777 });
+  renameSync(tmp, file);
+}
+
+export async function weightsCommand(inventory: string, assignments: string[], opts: WeightsCommandOptions, transport: Transport, output: Output): Promise<number> {
+  const weights = parseAssignments(assignments);
+  const level = levelOf(opts.limit, inventory);
+  const before = loadProject(inventory, { limit: opts.limit });
+  assertNoErrors(before);
+  checkLinks(before.hosts, weights);
+  let hosts: HostConfig[];
+  if (opts.write) {
+    const file = targetFile(inventory, level);
+    const text = readFileSync(file, 'utf8');
+    const edited = file === inventory ? setWeightsInInventory(text, level, weights) : setWeightsInVarsFile(text, weights);
+    writeAtomically(file, edited);
+    const after = loadProject(inventory, { limit: opts.limit });
+    if (after.diagnostics.some((d) => d.severity === 'error')) {
+      writeAtomically(file, text);
+      assertNoErrors(after);
+    }
+    if (!opts.json) output.err(`wrote ${Object.entries(weights).map(([k, v]) => `${k}=${v}`).join(' ')} to multilink_weights of ${level.kind === 'all' ? 'all' : `${level.kind} ${level.name}`} in ${file}`);
+    hosts = after.hosts;
+    for (const h of hosts) {
+      for (const [link, w] of Object.entries(weights)) {
+        const got = h.play.links.find((l) => l.name === link)?.weight;
+        if (got !== w) output.err(`warning: host ${h.name} keeps ${link}=${got}: a more specific level of the inventory sets it`);
+      }
+    }
+  } else {
+    hosts = before.hosts.map((h) => ({ ...h, play: { ...h.play, links: h.play.links.map((l) => (l.name in weights ? { ...l, weight: weights[l.name] } : l)) } }));
+  }
+  const view = chooseView('weights', opts, output);
+  const runOpts = {
+    check: false,
+    balanceOnly: true,
+    command: `weights ${assignments.join(' ')}`,
+    acceptNewHostKeys: opts.acceptNewHostKeys,
+    connectTimeoutMs: opts.connectTimeout * 1000,
+    commandTimeoutMs: opts.commandTimeout * 1000,
+    confirmTimeoutS: opts.confirmTimeout,
+  };
+  const byName = new Map(hosts.map((h) => [h.name, compileHost(h)]));
+  const results = await runFleet(hosts, { forks: opts.forks }, view, (cfg) => deployHost(cfg, byName.get(cfg.name)!, transport, runOpts, view));
+  return results.every((r) => r.outcome === 'changed' || r.outcome === 'unchanged') ? EXIT_OK : EXIT_ERROR;
+}
