@@ -5,6 +5,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { configureDataplane, formatDataplane, newLabDataplane, startDataplaneServices, writeDataplaneFiles } from './dataplane.js';
+import { checkRates, DATAPLANE_COMMANDS, DEFAULT_RATES, planDataplane } from './dataplane-plan.js';
 import { LabError } from './errors.js';
 import { hostSubnetUses, listHostLinks, listNamespacesSync, pickFreeSubnet, usesOf } from './host-net.js';
 import { hostLinkLines, lanLines, namespaceAddLines, routerLinkLines, routerLines, switchLines, upstreamLines } from './ip-batch.js';
@@ -19,6 +21,7 @@ import {
   checkRouters,
   checkSubnet,
   DEFAULT_DIR,
+  dataplaneNamespacesOf,
   DEFAULT_PREFIX,
   DEFAULT_ROUTERS,
   DEFAULT_SUBNET,
@@ -28,8 +31,10 @@ import {
 } from './topology.js';
 
 export { LabCommandError, LabError } from './errors.js';
+export { breakIsp, repairIsp } from './dataplane.js';
+export { DEFAULT_RATES } from './dataplane-plan.js';
 export { findFreeSubnet } from './host-net.js';
-export type { LabEntry, LabInfo, LabProcess, LabRouter } from './manifest.js';
+export type { LabDataplane, LabEntry, LabInfo, LabProcess, LabRouter } from './manifest.js';
 export { ensureLabPackages, missingLabPackages } from './packages.js';
 export { DEFAULT_DIR, DEFAULT_PREFIX, DEFAULT_ROUTERS, DEFAULT_SUBNET, LAB_UPLINKS, MAX_ROUTERS } from './topology.js';
 
@@ -48,6 +53,13 @@ export interface LabOptions {
   log?: (line: string) => void;
   /** Progress for a UI; an error thrown here aborts labUp, which cleans up like any failure. */
   onStep?: (step: LabStep) => void | Promise<void>;
+  /**
+   * A client behind r1's lan0, the three uplinks as rate-limited ISPs and a server behind
+   * them (iperf3, vsftpd). Built around router r1 only: routers defaults to 1 and more is refused.
+   */
+  dataplane?: boolean;
+  /** Mbit/s of each ISP (wan1, wan2, wan3) with dataplane; default 20, 40, 60. */
+  rates?: number[];
 }
 
 const SSH_KEYGEN_PARALLEL = 8;
@@ -66,10 +78,19 @@ export function readLab(dir: string): LabInfo | undefined {
 
 export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
   const log = opts.log ?? (() => undefined);
-  const routers = opts.routers ?? DEFAULT_ROUTERS;
+  const dataplane = opts.dataplane ?? false;
+  const routers = opts.routers ?? (dataplane ? 1 : DEFAULT_ROUTERS);
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
   const dir = resolve(opts.dir ?? DEFAULT_DIR);
-  const bad = checkRouters(routers) ?? checkPrefix(prefix) ?? (opts.subnet === undefined ? undefined : checkSubnet(opts.subnet)) ?? checkLabPath(dir);
+  const rates = opts.rates ?? [...DEFAULT_RATES];
+  const bad =
+    checkRouters(routers) ??
+    checkPrefix(prefix) ??
+    (opts.subnet === undefined ? undefined : checkSubnet(opts.subnet)) ??
+    checkLabPath(dir) ??
+    (dataplane && routers !== 1 ? `a data-plane lab has exactly one router (r1), not ${routers}: drop --routers or use --routers 1` : undefined) ??
+    (!dataplane && opts.rates ? 'rates apply only to a data-plane lab (--dataplane)' : undefined) ??
+    (dataplane ? checkRates(rates) : undefined);
   if (bad) throw new LabError(bad);
   requireRoot();
   const step = async (s: LabStep): Promise<void> => {
@@ -78,21 +99,26 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
   const started = Date.now();
 
   await step('check');
-  await ensureLabPackages(log);
-  const plan = await checkHost(dir, prefix, routers, opts.subnet);
+  await ensureLabPackages(log, dataplane ? DATAPLANE_COMMANDS : {});
+  const plan = await checkHost(dir, prefix, routers, opts.subnet, dataplane);
   const info = newLabInfo(plan, dir);
+  const dp = dataplane ? newLabDataplane(dir, planDataplane(prefix, plan.routers[0], rates), rates) : undefined;
+  if (dp) info.dataplane = dp;
 
   try {
     await step('files');
     await writeFiles(info, plan, log);
+    if (dp) writeDataplaneFiles(info, dp);
     await step('namespaces');
     await createNamespaces(info, plan);
     await step('links');
     await createLinks(info, plan);
     await step('addresses');
     await configureNamespaces(plan);
+    if (dp) await configureDataplane(dp);
     await step('sshd');
     await startSshds(info, log);
+    if (dp) await startDataplaneServices(info, dp, log);
     info.status = 'up';
     saveManifest(info);
     await step('ready');
@@ -105,7 +131,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
     }
     throw err;
   }
-  log(`lab ${prefix} up: ${routers} router(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(`lab ${prefix} up: ${routers} router(s)${dp ? ' with data plane' : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   for (const warning of checkShippedInventory(info)) log(`warning: ${warning}`);
   return info;
 }
@@ -126,7 +152,7 @@ export function labDownSync(opts: { dir?: string; log?: (line: string) => void }
   teardownSync(info, opts.log);
 }
 
-async function checkHost(dir: string, prefix: string, routers: number, wanted: number | undefined): Promise<TopologyPlan> {
+async function checkHost(dir: string, prefix: string, routers: number, wanted: number | undefined, dataplane: boolean): Promise<TopologyPlan> {
   const existing = readManifest(dir);
   if (existing) {
     throw new LabError(`a lab already uses ${dir} (prefix ${existing.prefix}, ${existing.routers.length} routers, ${existing.status}): run \`multilink lab down\` first`);
@@ -135,6 +161,7 @@ async function checkHost(dir: string, prefix: string, routers: number, wanted: n
   const subnet = wanted ?? pickFreeSubnet(uses, DEFAULT_SUBNET);
   if (subnet === undefined) throw new LabError('every 198.18.X.0/24 subnet is in use on this host: run `multilink lab down` on an old lab');
   const plan = planTopology(prefix, routers, subnet);
+  if (dataplane) plan.dataplane = dataplaneNamespacesOf(prefix);
   const namespaces = listNamespacesSync();
   const takenNs = labNamespaces(plan).filter((ns) => namespaces.has(ns));
   if (takenNs.length > 0) {
@@ -398,6 +425,7 @@ export function formatLabInfo(info: LabInfo): string {
         `iptables ${r.iptables.padEnd(6)}  netns ${r.namespace}${r.sshdPid ? `  sshd ${r.sshdPid}` : ''}`,
     );
   }
+  if (info.dataplane) lines.push(...formatDataplane(info.dataplane));
   lines.push(`inventory: ${info.inventory}`);
   const first = info.routers[0];
   if (first) {

@@ -2,6 +2,7 @@
 // created, so `lab down` removes exactly that, even after a crash halfway through `lab up`.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DataplanePlan } from './dataplane-plan.js';
 import type { LabIptables } from './topology.js';
 
 export const MANIFEST_FILE = 'lab.json';
@@ -65,6 +66,28 @@ export interface LabInfo {
   /** Folders removed with their content on down: the routers' multilink state. */
   trees: string[];
   createdAt: string;
+  /** `lab up --dataplane`: client, shaped ISPs and server around router r1. */
+  dataplane?: LabDataplane;
+}
+
+export interface LabDataplane extends DataplanePlan {
+  clientAddress: string;
+  serverAddress: string;
+  /** Mbit/s per ISP, in the order of isps. */
+  rates: number[];
+  iperfPorts: number[];
+  tcpPort: number;
+  /** Anonymous download of ftpFileBytes bytes. */
+  ftpUrl: string;
+  ftpFileBytes: number;
+  /** Folder of the server's and client's files (DIR/dataplane). */
+  dir: string;
+  vsftpdConfig: string;
+  tcpServerScript: string;
+  connectScript: string;
+  /** Inventory and playbook for r1 with weights proportional to the rates (random). */
+  inventory: string;
+  playbook: string;
 }
 
 export function manifestPath(dir: string): string {

@@ -31,15 +31,16 @@ export function findCommand(name: string): string | undefined {
   return undefined;
 }
 
-export function missingLabPackages(): string[] {
+/** extra: more commands → packages (the data plane's), checked only when asked for. */
+export function missingLabPackages(extra: Readonly<Record<string, string>> = {}): string[] {
   const missing = new Set<string>();
-  for (const [command, pkg] of Object.entries(LAB_COMMANDS)) if (!findCommand(command)) missing.add(pkg);
+  for (const [command, pkg] of Object.entries({ ...LAB_COMMANDS, ...extra })) if (!findCommand(command)) missing.add(pkg);
   return [...missing].sort();
 }
 
 /** apt-get update once, then install what is missing. Does nothing when all is there. */
-export async function ensureLabPackages(log: (line: string) => void = () => undefined): Promise<void> {
-  const missing = missingLabPackages();
+export async function ensureLabPackages(log: (line: string) => void = () => undefined, extra: Readonly<Record<string, string>> = {}): Promise<void> {
+  const missing = missingLabPackages(extra);
   if (missing.length === 0) return;
   if (!findCommand('apt-get')) {
     throw new Error(`the lab needs Debian packages ${missing.join(', ')} and this system has no apt-get`);
@@ -48,6 +49,6 @@ export async function ensureLabPackages(log: (line: string) => void = () => unde
   log(`installing ${missing.join(' ')} (apt-get)`);
   await run('apt-get', ['update'], { env, timeoutMs: 600_000 });
   await run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, timeoutMs: 600_000 });
-  const still = missingLabPackages();
+  const still = missingLabPackages(extra);
   if (still.length > 0) throw new Error(`installed ${missing.join(', ')} but still missing commands of ${still.join(', ')}`);
 }

@@ -61,6 +61,8 @@ export interface TopologyPlan {
   lanNamespace: string;
   gateways: string[];
   routers: RouterPlan[];
+  /** `--dataplane`: the client and server namespaces around router r1. */
+  dataplane?: { clientNamespace: string; serverNamespace: string };
 }
 
 /** Lower-case letter then up to 9 letters/digits: "<prefix>-mgmt" stays within IFNAMSIZ (15). */
@@ -124,7 +126,13 @@ export function planTopology(prefix: string, routers: number, subnet: number): T
   };
 }
 
+/** `--dataplane`: the client and server namespaces of a lab with this prefix. */
+export function dataplaneNamespacesOf(prefix: string): { clientNamespace: string; serverNamespace: string } {
+  return { clientNamespace: `${prefix}-cl`, serverNamespace: `${prefix}-srv` };
+}
+
 /** Every namespace of the lab, the shared ones first. */
 export function labNamespaces(plan: TopologyPlan): string[] {
-  return [plan.switchNamespace, plan.upstreamNamespace, plan.lanNamespace, ...plan.routers.map((r) => r.namespace)];
+  const extra = plan.dataplane ? [plan.dataplane.clientNamespace, plan.dataplane.serverNamespace] : [];
+  return [plan.switchNamespace, plan.upstreamNamespace, plan.lanNamespace, ...extra, ...plan.routers.map((r) => r.namespace)];
 }

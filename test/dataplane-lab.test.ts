@@ -1,0 +1,162 @@
+// Issue 5, the data-plane lab: a client behind r1, three shaped ISPs and a server behind
+// them. After a deploy, traffic from the client really goes out over the links the
+// balance chain picks: downloads, exact nth shares, passive and active FTP through
+// masqueraded secondary links, an ISP broken and repaired, and nothing left after down.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, jsonHosts } from './helpers/cli.js';
+import { labSupport, reserveTestLab, stopTestLab } from './helpers/lab.js';
+import { breakIsp, labUp, readLab, repairIsp, type LabInfo } from '../src/lab/lab.js';
+import { balanceCounters, dataplaneInventoryText, inClient, openConnections } from '../src/lab/dataplane.js';
+import { renderDataplanePlaybook } from '../src/lab/dataplane-plan.js';
+import { iperfSummaryFromJson } from '../src/lab/dataplane-measure.js';
+import { findCommand } from '../src/lab/packages.js';
+import { isRunning, listNamespacesSync } from '../src/lab/host-net.js';
+
+function dataplaneSupport(): { ok: boolean; reason?: string } {
+  const base = labSupport();
+  if (!base.ok) return base;
+  for (const cmd of ['iperf3', 'vsftpd', 'curl']) if (!findCommand(cmd)) return { ok: false, reason: `${cmd} is missing (apt-get install iperf3 vsftpd curl)` };
+  return { ok: true };
+}
+
+const support = dataplaneSupport();
+if (!support.ok) console.warn(`skipping data-plane lab tests: ${support.reason}`);
+
+describe.skipIf(!support.ok)('data-plane lab (client, 3 shaped ISPs, server)', () => {
+  let lab: LabInfo;
+  let stopped = false;
+
+  async function deployWith(method: 'random' | 'nth', weights: number[]): Promise<void> {
+    const playbook = join(lab.dir, `playbook-${method}-${weights.join('-')}.yaml`);
+    const inventory = join(lab.dir, `inventory-${method}-${weights.join('-')}.yaml`);
+    writeFileSync(playbook, renderDataplanePlaybook({ method, weights }));
+    writeFileSync(inventory, dataplaneInventoryText(lab, playbook));
+    const res = await cli('deploy', inventory, '--json');
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(['changed', 'unchanged']).toContain(jsonHosts(res).r1.outcome);
+  }
+
+  /** ML_BALANCE counters around fn: new connections per link while fn ran. */
+  async function perLink(fn: () => Promise<void>): Promise<Record<string, number>> {
+    const before = await balanceCounters(lab);
+    await fn();
+    const after = await balanceCounters(lab);
+    return Object.fromEntries([...after].map(([link, n]) => [link, n - (before.get(link) ?? 0)]));
+  }
+
+  beforeAll(async () => {
+    const opts = await reserveTestLab();
+    const lines: string[] = [];
+    try {
+      lab = await labUp({ ...opts, dataplane: true, log: (l) => lines.push(l) });
+    } catch (err) {
+      if (err instanceof Error) err.message += `\nlab log:\n  ${lines.join('\n  ')}`;
+      throw err;
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    if (lab && !stopped) await stopTestLab(lab);
+  });
+
+  it('comes up with a client, a server and every server process running', () => {
+    const dp = lab.dataplane!;
+    expect(lab.routers.map((r) => r.name)).toEqual(['r1']);
+    const ns = listNamespacesSync();
+    for (const n of [dp.clientNamespace, dp.serverNamespace, dp.upstreamNamespace, lab.routers[0].namespace]) expect(ns.has(n)).toBe(true);
+    expect(lab.processes.length).toBe(1 + dp.iperfPorts.length + 2);
+    for (const p of lab.processes) expect(isRunning(p.pid)).toBe(true);
+  });
+
+  it('refuses a data-plane lab of more than one router, and rates without --dataplane', async () => {
+    await expect(labUp({ dataplane: true, routers: 2, dir: join(lab.dir, 'never') })).rejects.toThrow(/exactly one router/);
+    await expect(labUp({ rates: [1, 2, 3], dir: join(lab.dir, 'never') })).rejects.toThrow(/only to a data-plane lab/);
+    await expect(labUp({ dataplane: true, rates: [1, 0, 3], dir: join(lab.dir, 'never') })).rejects.toThrow(/whole numbers of Mbit/);
+  });
+
+  it('after a deploy, a download from the client through the router succeeds', async () => {
+    const dp = lab.dataplane!;
+    const res = await cli('deploy', dp.inventory, '--json');
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(jsonHosts(res).r1.outcome).toBe('changed');
+    const r = await inClient(lab, 'iperf3', ['-c', dp.serverAddress, '-p', String(dp.iperfPorts[0]), '-R', '-P', '4', '-t', '2', '-J'], { timeoutMs: 30_000 });
+    const sum = iperfSummaryFromJson(r.stdout);
+    expect(sum.receivedBytes).toBeGreaterThan(1_000_000);
+    // Never more than the three ISPs together (payload < wire rate).
+    expect(sum.receivedBps).toBeLessThan(dp.rates.reduce((a, b) => a + b, 0) * 1e6);
+  });
+
+  it('nth 1:1:1: 30 short connections, exactly 10 on each link', async () => {
+    await deployWith('nth', [1, 1, 1]);
+    let result = { ok: 0, failed: 0, notStarted: 0 };
+    const shares = await perLink(async () => {
+      result = await openConnections(lab, { count: 30, concurrency: 5 });
+    });
+    expect(result).toEqual({ ok: 30, failed: 0, notStarted: 0 });
+    expect(shares).toEqual({ dsl: 10, cable: 10, lte: 10 });
+  });
+
+  it('passive and active FTP downloads succeed over every (masqueraded) link', async () => {
+    const dp = lab.dataplane!;
+    for (const mode of [['--ftp-pasv'], ['--ftp-port', '-']]) {
+      // nth 1:1:1 from the previous test: three control connections in a row use the three links.
+      const shares = await perLink(async () => {
+        for (let i = 0; i < 3; i++) {
+          const r = await inClient(lab, 'curl', ['-sS', ...mode, '-o', '/dev/null', '-w', '%{size_download}', '--max-time', '20', dp.ftpUrl], { timeoutMs: 30_000, allowFailure: true });
+          expect(r.code, `curl ${mode.join(' ')}: ${r.stderr}`).toBe(0);
+          expect(Number(r.stdout)).toBe(dp.ftpFileBytes);
+        }
+      });
+      // Data connections are RELATED (conntrack ftp helper): they inherit the link, never rebalanced.
+      expect(shares, mode.join(' ')).toEqual({ dsl: 1, cable: 1, lte: 1 });
+    }
+  });
+
+  it('breakIsp drops exactly the broken ISP’s connections; repairIsp restores it', async () => {
+    await breakIsp(lab, 2);
+    await breakIsp(lab, 2); // idempotent
+    const broken = await openConnections(lab, { count: 30, concurrency: 10, perMs: 1500 });
+    expect(broken).toEqual({ ok: 20, failed: 10, notStarted: 0 });
+    await repairIsp(lab, 2);
+    const repaired = await openConnections(lab, { count: 30, concurrency: 10, perMs: 3000 });
+    expect(repaired).toEqual({ ok: 30, failed: 0, notStarted: 0 });
+  });
+
+  it('a data-plane lab that fails after its servers started leaves nothing behind', async () => {
+    const opts = await reserveTestLab();
+    let seen: LabInfo | undefined;
+    await expect(
+      labUp({
+        ...opts,
+        dataplane: true,
+        onStep: (step) => {
+          if (step !== 'ready') return;
+          seen = readLab(opts.dir);
+          throw new Error('stop here');
+        },
+      }),
+    ).rejects.toThrow(/stop here/);
+    expect(seen?.dataplane).toBeDefined();
+    const left = listNamespacesSync();
+    expect(seen!.namespaces.map((n) => n.name).filter((n) => left.has(n))).toEqual([]);
+    expect(seen!.processes.length).toBe(1 + seen!.dataplane!.iperfPorts.length + 2);
+    expect(seen!.processes.map((p) => p.pid).filter(isRunning)).toEqual([]);
+    expect(readLab(opts.dir)).toBeUndefined();
+  });
+
+  it('labDown leaves no namespace, process or file behind', async () => {
+    const dp = lab.dataplane!;
+    const pids = lab.processes.map((p) => p.pid);
+    const names = lab.namespaces.map((n) => n.name);
+    expect(names).toEqual(expect.arrayContaining([dp.clientNamespace, dp.serverNamespace]));
+    const dir = lab.dir;
+    stopped = true;
+    await stopTestLab(lab);
+    const left = listNamespacesSync();
+    expect(names.filter((n) => left.has(n))).toEqual([]);
+    expect(pids.filter(isRunning)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
