@@ -7,6 +7,8 @@ import { processOutput, type Output } from './report/view.js';
 import type { Transport } from './transport/transport.js';
 import { deployCommand } from './commands/deploy.js';
 import { renderCommand } from './commands/render.js';
+import { driftCommand } from './commands/drift.js';
+import { statusCommand } from './commands/status.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { weightsCommand } from './commands/weights.js';
 import { labCommand } from './commands/lab.js';
@@ -93,14 +95,34 @@ function program(output: Output, transport: () => Transport, exit: (code: number
       exit(renderCommand(inventory, opts.host, output));
     });
 
+  for (const [name, description, command] of [
+    ['drift', 'compare every host with its compiled state, changing nothing; exit 0 in sync, 2 drift, 1 a host could not be checked', driftCommand],
+    ['status', 'per host and link: share of new connections in force, connections, packets and bytes sent', statusCommand],
+  ] as const) {
+    cli
+      .command(name)
+      .description(description)
+      .argument('<inventory>', 'inventory file (Ansible-style YAML)')
+      .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
+      .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
+      .option('--json', 'print one JSON document on stdout and nothing else', false)
+      .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
+      .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
+      .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
+      .action(async (inventory: string, opts) => {
+        exit(await command(inventory, opts, transport(), output));
+      });
+  }
 
   cli
     .command('lab')
     .description('simulated routers on this machine (network namespaces with real sshd); needs root')
     .argument('<action>', 'up | down')
-    .option('--routers <n>', 'number of routers', positiveInt('--routers'), 3)
+    .option('--routers <n>', 'number of routers (default 3; 1 with --dataplane)', positiveInt('--routers'))
     .option('--dir <path>', 'lab folder (keys, known_hosts, inventory)', '.lab')
-    .action(async (action: string, opts: { routers: number; dir: string }) => {
+    .option('--dataplane', 'add a client, rate-limited ISPs and a server (iperf3, FTP) behind router r1', false)
+    .option('--rates <a,b,c>', 'the three ISPs\' rates in Mbit/s, with --dataplane (default 20,40,60)')
+    .action(async (action: string, opts: { routers?: number; dir: string; dataplane: boolean; rates?: string }) => {
       exit(await labCommand(action, opts, output));
     });
   return cli;

@@ -63,6 +63,7 @@ describe('compileHost', () => {
             `${G} -j MARK --set-xmark 0x300/0xff00`,
           ],
         },
+        { table: 'mangle', name: 'ML_ACCT', rules: ['-o wan1', '-o wan2', '-o wan3'] },
         { table: 'nat', name: 'ML_MASQ', rules: ['-o wan1 -j MASQUERADE', '-o wan3 -j MASQUERADE'] },
         { table: 'raw', name: 'ML_HELPERS', rules: ['-p tcp -m tcp --dport 21 -j CT --helper ftp'] },
       ],
@@ -70,6 +71,7 @@ describe('compileHost', () => {
         { table: 'mangle', chain: 'PREROUTING', rule: '-i lan0 -j ML_MARK' },
         { table: 'mangle', chain: 'PREROUTING', rule: '-i lan1 -j ML_MARK' },
         { table: 'mangle', chain: 'OUTPUT', rule: '-j ML_MARK' },
+        { table: 'mangle', chain: 'POSTROUTING', rule: '-j ML_ACCT' },
         { table: 'nat', chain: 'POSTROUTING', rule: '-j ML_MASQ' },
         { table: 'raw', chain: 'PREROUTING', rule: '-i lan0 -j ML_HELPERS' },
         { table: 'raw', chain: 'PREROUTING', rule: '-i lan1 -j ML_HELPERS' },
@@ -158,6 +160,7 @@ describe('compileHost', () => {
     const d = compileHost(hostConfig({ traffic: ['forwarded'], helpers: ['ftp'], lan: ['lan0'] }));
     expect(d.jumps.filter((j) => j.table !== 'nat')).toEqual([
       { table: 'mangle', chain: 'PREROUTING', rule: '-i lan0 -j ML_MARK' },
+      { table: 'mangle', chain: 'POSTROUTING', rule: '-j ML_ACCT' },
       { table: 'raw', chain: 'PREROUTING', rule: '-i lan0 -j ML_HELPERS' },
     ]);
     expect(d.sysctls[0]).toEqual({ key: 'net/ipv4/ip_forward', value: '1' });
@@ -167,6 +170,7 @@ describe('compileHost', () => {
     const d = compileHost(hostConfig({ traffic: ['local'], helpers: ['ftp'], rpFilter: 'off' }));
     expect(d.jumps.filter((j) => j.table !== 'nat')).toEqual([
       { table: 'mangle', chain: 'OUTPUT', rule: '-j ML_MARK' },
+      { table: 'mangle', chain: 'POSTROUTING', rule: '-j ML_ACCT' },
       { table: 'raw', chain: 'OUTPUT', rule: '-j ML_HELPERS' },
     ]);
     expect(d.sysctls).toEqual([
@@ -178,9 +182,15 @@ describe('compileHost', () => {
 
   it('no masquerading link: no ML_MASQ and no nat jump; no helper: no raw chain, no modules', () => {
     const d = compileHost(hostConfig({ links: [link('a', 1, 1, { masquerade: false }), link('b', 2, 1, { masquerade: false })] }));
-    expect(d.chains.map((c) => `${c.table} ${c.name}`)).toEqual(['mangle ML_MARK', 'mangle ML_NEW', 'mangle ML_BALANCE']);
+    expect(d.chains.map((c) => `${c.table} ${c.name}`)).toEqual(['mangle ML_MARK', 'mangle ML_NEW', 'mangle ML_BALANCE', 'mangle ML_ACCT']);
     expect(d.jumps.every((j) => j.table === 'mangle')).toBe(true);
     expect(d.modules).toEqual([]);
+  });
+
+  it('ML_ACCT counts every link, drained and backup ones too, hooked once from mangle POSTROUTING', () => {
+    const d = compileHost(hostConfig({ traffic: ['forwarded'], links: [link('a', 1, 0), link('b', 2, 1), link('c', 3, 1, { tier: 2 })] }));
+    expect(chain(d, 'ML_ACCT')).toEqual(['-o wan1', '-o wan2', '-o wan3']);
+    expect(d.jumps.filter((j) => j.rule === '-j ML_ACCT')).toEqual([{ table: 'mangle', chain: 'POSTROUTING', rule: '-j ML_ACCT' }]);
   });
 
   it('numbers links from the settings: mask 0xff, table base, priority', () => {

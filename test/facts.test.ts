@@ -117,6 +117,8 @@ describe('gather script and its output', () => {
     '@@ML owned', '', '@@ML-rc 0',
     '@@ML route 104', 'default via 100.64.4.1 dev wan4 linkdown ', '@@ML-rc 0',
     '@@ML generations', 'current 3', 'gen 2 confirmed', 'gen 3 confirmed', 'gen 4 unconfirmed', '@@ML-rc 0',
+    '@@ML monitor-script', '@@ML-rc 0',
+    '@@ML monitor-runtime', 'mask 5', 'links dsl cable lte', 'link dsl up 2026-11-23T10:00:00Z', 'link cable down 2026-11-23T10:01:00Z', 'link lte up 2026-11-23T10:00:00Z', 'running 4242', '@@ML-rc 0',
   ].join('\n');
   it('parses every section', () => {
     const facts = parseGather(output, req);
@@ -126,7 +128,19 @@ describe('gather script and its output', () => {
     expect(facts.sysctls['net/ipv4/ip_forward']).toBe('1');
     expect(facts.modules.nf_conntrack_ftp).toBe('no-module-support');
     expect(facts.owned).toBeNull();
-    expect(splitSections(output)).toHaveLength(12);
+    expect(splitSections(output)).toHaveLength(14);
+    expect(facts.monitor).toEqual({
+      script: null,
+      running: true,
+      pid: 4242,
+      mask: 5,
+      linkNames: ['dsl', 'cable', 'lte'],
+      links: [
+        { name: 'dsl', up: true, since: '2026-11-23T10:00:00Z' },
+        { name: 'cable', up: false, since: '2026-11-23T10:01:00Z' },
+        { name: 'lte', up: true, since: '2026-11-23T10:00:00Z' },
+      ],
+    });
     // a table only the ownership list names is gathered too; status flags are not part of a route
     expect(facts.routes[104]).toEqual([{ text: 'default via 100.64.4.1 dev wan4', dst: 'default', via: '100.64.4.1', dev: 'wan4' }]);
     expect(facts.generations).toEqual({ current: 3, list: [{ n: 2, confirmed: true }, { n: 3, confirmed: true }, { n: 4, confirmed: false }] });

@@ -22,6 +22,7 @@ describe('renderChains', () => {
         ':ML_MARK - [0:0]',
         ':ML_NEW - [0:0]',
         ':ML_BALANCE - [0:0]',
+        ':ML_ACCT - [0:0]',
         '-A ML_MARK -m mark ! --mark 0x0/0xff00 -j RETURN',
         '-A ML_MARK -j CONNMARK --restore-mark --nfmask 0xff00 --ctmask 0xff00',
         '-A ML_MARK -m conntrack --ctstate NEW -m mark --mark 0x0/0xff00 -j ML_NEW',
@@ -30,6 +31,8 @@ describe('renderChains', () => {
         '-A ML_NEW -m mark --mark 0x0/0xff00 -j ML_BALANCE',
         '-A ML_BALANCE -m mark --mark 0x0/0xff00 -m statistic --mode random --probability 0.50000000000 -j MARK --set-xmark 0x100/0xff00',
         '-A ML_BALANCE -m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x200/0xff00',
+        '-A ML_ACCT -o wan1',
+        '-A ML_ACCT -o wan2',
         'COMMIT',
         '*nat',
         ':ML_MASQ - [0:0]',
@@ -105,6 +108,7 @@ describe('renderHost', () => {
 :ML_MARK - [0:0]
 :ML_NEW - [0:0]
 :ML_BALANCE - [0:0]
+:ML_ACCT - [0:0]
 -A ML_MARK -m mark ! --mark 0x0/0xff00 -j RETURN
 -A ML_MARK -j CONNMARK --restore-mark --nfmask 0xff00 --ctmask 0xff00
 -A ML_MARK -m conntrack --ctstate NEW -m mark --mark 0x0/0xff00 -j ML_NEW
@@ -113,6 +117,9 @@ describe('renderHost', () => {
 -A ML_NEW -m mark --mark 0x0/0xff00 -j ML_BALANCE
 -A ML_BALANCE -m mark --mark 0x0/0xff00 -m statistic --mode random --probability 0.50000000000 -j MARK --set-xmark 0x100/0xff00
 -A ML_BALANCE -m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x200/0xff00
+-A ML_ACCT -o wan1
+-A ML_ACCT -o wan2
+-I POSTROUTING 1 -j ML_ACCT
 -I OUTPUT 1 -j ML_MARK
 -I PREROUTING 1 -i lan0 -j ML_MARK
 COMMIT

@@ -8,7 +8,9 @@ import { OWNED_FILE, OWNED_LIST, ownedListText } from '../facts/owned.js';
 import { sysctlPath, isSysctlKey } from '../facts/sysctl.js';
 import { quote } from '../quote.js';
 import type { OwnedSnapshot, ResetScope } from './snapshot.js';
-import { heredoc } from './script.js';
+import { heredoc, writeFileStep } from './script.js';
+import { MONITOR_DIR, MONITOR_SCRIPT } from './monitor-script.js';
+import { startMonitorLines, stopMonitorLines } from './monitor-steps.js';
 
 /** Prints, for the live table on stdin, the lines that flush/unhook/drop every ML_ chain not kept. */
 const CLEAR_AWK = `/^:ML_/ { name = substr($1, 2); print ":" name " - [0:0]"; if (index(keep, " " name " ") == 0) drop[n++] = name; next }
@@ -64,6 +66,15 @@ export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: str
     lines.push(`  cat > ${json} ${j.open}\n${JSON.stringify(s.owned)}\n${j.close}`, `  cat > ${list} ${l.open}\n${ownedListText(s.owned).trimEnd()}\n${l.close}`);
   } else {
     lines.push(`  rm -f ${json} ${list}`);
+  }
+  // The monitor last, so it starts on the restored chains; its saved link states are kept.
+  lines.push(...stopMonitorLines(stateDir).map((l) => `  ${l}`));
+  const dir = `${stateDir}/${MONITOR_DIR}`;
+  if (s.monitorScript) {
+    lines.push(`  mkdir -p ${quote(dir)}`, writeFileStep(`${dir}/${MONITOR_SCRIPT}`, s.monitorScript.replace(/\n$/, ''), `write ${dir}/${MONITOR_SCRIPT}`));
+    lines.push(`  ml_step 'start the link monitor' sh -c ${quote(startMonitorLines(stateDir).join('\n'))}`);
+  } else {
+    lines.push(`  rm -rf ${quote(dir)}`);
   }
   lines.push('}');
   return lines.join('\n');

@@ -1,7 +1,7 @@
 // Renders a HostPlan's operations into the one POSIX sh script that applies them on the
 // router, in the order modules → sysctls → routes and rules → one iptables-restore.
 // A failing step prints the command, its exit code and stderr between markers and stops.
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { PlanOps } from '../model/plan.js';
 import type { OwnedRecord } from '../model/facts.js';
 import { OWNED_FILE, OWNED_LIST, ownedListText } from '../facts/owned.js';
@@ -9,6 +9,7 @@ import { flavourPrelude, SCRIPT_HEADER } from '../facts/gather.js';
 import { sysctlPath } from '../facts/sysctl.js';
 import { quote } from '../quote.js';
 import { renderRouteArgs, renderRuleArgs } from '../render/ip.js';
+import { monitorSteps } from './monitor-steps.js';
 
 export const FAIL = '@@ML-FAIL';
 export const FAIL_RC = '@@ML-FAIL-RC';
@@ -26,10 +27,15 @@ export const STEP_FUNCTIONS = `ml_step() {
   fi
 }`;
 
-/** A here-document whose delimiter cannot occur in the body. */
+/**
+ * A here-document whose delimiter cannot occur in the body. The delimiter comes from a hash
+ * of the body, so the same content always renders the same script (the monitor's tag, and
+ * reproducible scripts, depend on it).
+ */
 export function heredoc(body: string): { open: string; close: string } {
+  let salt = 0;
   let tag: string;
-  do tag = `ML_EOF_${randomBytes(6).toString('hex')}`;
+  do tag = `ML_EOF_${createHash('sha256').update(`${salt++}\0${body}`).digest('hex').slice(0, 12)}`;
   while (body.includes(tag));
   return { open: `<<'${tag}'`, close: tag };
 }
@@ -102,6 +108,7 @@ export function opsSteps({ ops, stateDir, ownedBefore }: ApplyScriptInput): stri
     lines.push(`cat > "$ml_payload" ${doc.open}\n${payload}${doc.close}`);
     lines.push(`ml_step "$ML_RESTORE --noflush -w < $ml_payload" sh -c '"$1" --noflush -w < "$2"' sh "$ML_RESTORE" "$ml_payload"`);
   }
+  if (ops.monitor) lines.push(...monitorSteps(ops.monitor, stateDir));
   lines.push(...ownedFilesSteps(stateDir, ops.owned));
   lines.push(`echo ${DONE}`);
   return lines;

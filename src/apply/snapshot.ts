@@ -3,7 +3,8 @@
 // DesiredState (a generation), and turned into a reset script by reset.ts.
 import type { DesiredState, NetfilterTable } from '../model/desired.js';
 import { NETFILTER_TABLES } from '../model/desired.js';
-import type { HostFacts, OwnedRecord } from '../model/facts.js';
+import type { HostFacts, IptablesFlavour, OwnedRecord } from '../model/facts.js';
+import { monitorScript } from './monitor-script.js';
 import { jumpTarget } from '../facts/iptables-save.js';
 import { routeShowText, ruleShowText } from '../render/ip.js';
 
@@ -23,6 +24,8 @@ export interface OwnedSnapshot {
   sysctls: { key: string; value: string }[];
   /** The ownership record to leave behind; null: none (never applied). */
   owned: OwnedRecord | null;
+  /** The link monitor script to run; null: no monitor. */
+  monitorScript: string | null;
 }
 
 /** What a reset must clear before recreating a snapshot: every priority, table and sysctl in play. */
@@ -55,10 +58,11 @@ export function snapshotFromFacts(facts: HostFacts, scope: ResetScope, sysctlKey
       return value === null || value === undefined ? [] : [{ key, value }];
     }),
     owned: facts.owned,
+    monitorScript: facts.monitor.script,
   };
 }
 
-export function snapshotFromDesired(desired: DesiredState, owned: OwnedRecord): OwnedSnapshot {
+export function snapshotFromDesired(desired: DesiredState, owned: OwnedRecord, flavour: IptablesFlavour): OwnedSnapshot {
   return {
     chains: desired.chains.map((c) => ({ table: c.table, name: c.name, rules: [...c.rules] })),
     jumps: desired.jumps.map((j) => ({ table: j.table, chain: j.chain, rule: j.rule })),
@@ -66,6 +70,7 @@ export function snapshotFromDesired(desired: DesiredState, owned: OwnedRecord): 
     routes: desired.routes.map((r) => ({ table: r.table, text: routeShowText(r) })),
     sysctls: desired.sysctls.map((s) => ({ key: s.key, value: s.value })),
     owned,
+    monitorScript: desired.monitor ? monitorScript(desired, flavour) : null,
   };
 }
 

@@ -38,8 +38,8 @@ ml_step() {
   return 0
 }`;
 
-/** Drops the sections a restore cannot or need not bring back (loaded modules, generations). */
-const FILTER = `ml_filter() { awk '/^@@ML (module |generations)/ { skip = 1 } !skip { print } /^@@ML-rc / { skip = 0 }'; }`;
+/** Drops the sections a restore cannot or need not bring back (loaded modules, generations, the monitor's pid). */
+const FILTER = `ml_filter() { awk '/^@@ML (module |generations|monitor-runtime)/ { skip = 1 } !skip { print } /^@@ML-rc / { skip = 0 }'; }`;
 
 /** Stops the timer and its sleep (the caller has already taken txn/armed, so it restores nothing). */
 function killTimer(s: string): string {

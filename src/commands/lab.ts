@@ -5,8 +5,19 @@ import type { Output } from '../report/view.js';
 import { DEFAULT_DIR, DEFAULT_SUBNET, formatLabInfo, labDown, labUp, readLab } from '../lab/lab.js';
 
 export interface LabCommandOptions {
-  routers: number;
+  routers?: number;
   dir: string;
+  dataplane: boolean;
+  rates?: string;
+}
+
+function parseRates(rates: string | undefined): number[] | undefined {
+  if (rates === undefined) return undefined;
+  const parts = rates.split(',');
+  if (parts.length !== 3 || !parts.every((p) => /^[1-9][0-9]{0,4}$/.test(p.trim()))) {
+    throw new UsageError(`--rates takes three whole numbers of Mbit/s, like 20,40,60, not ${JSON.stringify(rates)}`);
+  }
+  return parts.map((p) => Number(p.trim()));
 }
 
 export async function labCommand(action: string, opts: LabCommandOptions, output: Output): Promise<number> {
@@ -22,14 +33,17 @@ export async function labCommand(action: string, opts: LabCommandOptions, output
   }
   if (action !== 'up') throw new UsageError(`lab takes "up" or "down", not ${JSON.stringify(action)}`);
   const existing = readLab(opts.dir);
-  if (existing?.status === 'up' && existing.routers.length === opts.routers) {
+  const routers = opts.routers ?? (opts.dataplane ? 1 : 3);
+  if (existing?.status === 'up' && existing.routers.length === routers && Boolean(existing.dataplane) === opts.dataplane) {
     output.out(`lab already up (run \`multilink lab down\` to remove it)\n${formatLabInfo(existing)}`);
     return 0;
   }
   if (existing) throw new UsageError(`a lab of ${existing.routers.length} routers (${existing.status}) is in ${existing.dir}: run \`multilink lab down --dir ${opts.dir}\` first`);
   // The default folder is the default lab, whose addresses inventory/lab.yaml names.
   const isDefault = opts.dir === DEFAULT_DIR;
-  const info = await labUp({ routers: opts.routers, dir: opts.dir, log, ...(isDefault ? { subnet: DEFAULT_SUBNET } : {}) });
+  const rates = parseRates(opts.rates);
+  if (rates && !opts.dataplane) throw new UsageError('--rates goes with --dataplane');
+  const info = await labUp({ routers, dir: opts.dir, log, dataplane: opts.dataplane, ...(rates ? { rates } : {}), ...(isDefault ? { subnet: DEFAULT_SUBNET } : {}) });
   output.out(formatLabInfo(info));
   return 0;
 }

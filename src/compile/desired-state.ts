@@ -1,11 +1,13 @@
 // compile: HostConfig → DesiredState. Pure: no I/O, same input, same output.
 import type { HostConfig } from '../model/config.js';
 import type { ChainSpec, DesiredState, JumpSpec, RouteSpec, RuleSpec } from '../model/desired.js';
+import { accountingRules } from './accounting.js';
 import { balanceRules } from './balance.js';
 import { newChainRules } from './exceptions.js';
 import { helperModules, helperRules } from './helpers.js';
-import { CHAIN_BALANCE, CHAIN_HELPERS, CHAIN_MARK, CHAIN_MASQ, CHAIN_NEW } from './iptables-text.js';
+import { CHAIN_ACCT, CHAIN_BALANCE, CHAIN_HELPERS, CHAIN_MARK, CHAIN_MASQ, CHAIN_NEW } from './iptables-text.js';
 import { compileLinks } from './links.js';
+import { compileMonitor } from './monitor.js';
 import { markChainRules } from './mark-chain.js';
 import { masqueradeRules } from './nat.js';
 import { compileSysctls } from './sysctls.js';
@@ -21,12 +23,15 @@ export function compileHost(cfg: HostConfig): DesiredState {
     { table: 'mangle', name: CHAIN_MARK, rules: markChainRules(mask) },
     { table: 'mangle', name: CHAIN_NEW, rules: newChainRules(play.exceptions, links, mask) },
     { table: 'mangle', name: CHAIN_BALANCE, rules: balanceRules(links, play.method, mask) },
+    { table: 'mangle', name: CHAIN_ACCT, rules: accountingRules(links) },
   ];
   const jumps: JumpSpec[] = [];
   if (forwarded) {
     for (const lan of play.lan) jumps.push({ table: 'mangle', chain: 'PREROUTING', rule: `-i ${lan} -j ${CHAIN_MARK}` });
   }
   if (local) jumps.push({ table: 'mangle', chain: 'OUTPUT', rule: `-j ${CHAIN_MARK}` });
+  // Counted after routing, whatever sent the packet (forwarded or local, balanced or not).
+  jumps.push({ table: 'mangle', chain: 'POSTROUTING', rule: `-j ${CHAIN_ACCT}` });
 
   const masq = masqueradeRules(links);
   if (masq.length > 0) {
@@ -59,5 +64,6 @@ export function compileHost(cfg: HostConfig): DesiredState {
     sysctls: compileSysctls(play, links),
     modules: helperModules(play.helpers),
     balanceChain: { table: 'mangle', name: CHAIN_BALANCE },
+    ...(play.health ? { monitor: compileMonitor(play.health, links, play.method, mask) } : {}),
   };
 }

@@ -4,7 +4,9 @@ export { compileHost } from './desired-state.js';
 export { balanceRules, nthRules, randomCascade, reducedWeights, smoothOrder, stickyRules, STICKY_SECONDS } from './balance.js';
 export { compileLinks, eligibleLinks } from './links.js';
 export { formatProbability, formatStatisticValue, statisticValue } from './probability.js';
+export { accountingInterface, accountingRules } from './accounting.js';
 export {
+  CHAIN_ACCT,
   CHAIN_BALANCE,
   CHAIN_HELPERS,
   CHAIN_MARK,

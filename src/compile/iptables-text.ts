@@ -7,6 +7,8 @@ export const CHAIN_NEW = 'ML_NEW';
 export const CHAIN_BALANCE = 'ML_BALANCE';
 export const CHAIN_MASQ = 'ML_MASQ';
 export const CHAIN_HELPERS = 'ML_HELPERS';
+/** Per-link packet and byte counters (no target), read by `multilink status`. */
+export const CHAIN_ACCT = 'ML_ACCT';
 
 /** Name of the xt_recent list that remembers the sources sent over link k (sticky method). */
 export function stickyListName(index: number): string {

@@ -187,7 +187,7 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
       ops,
       ownedBefore: facts.owned,
       prior: snapshotFromFacts(facts, scope, sysctlKeys),
-      target: snapshotFromDesired(desired, ops.owned),
+      target: snapshotFromDesired(desired, ops.owned, ops.flavour),
       scope,
       desiredJson: JSON.stringify(desired),
       meta: transactionMeta(cfg, plan, opts),

@@ -6,6 +6,7 @@ import type { HostFacts, IptablesFlavour, LiveRoute, ModuleState } from '../mode
 import { quote } from '../quote.js';
 import { IPTABLES_SAVE_FUNCTION, iptablesSaveCommand, parseIptablesSave } from './iptables-save.js';
 import { generationsCommand, parseGenerations } from './generations.js';
+import { monitorRuntimeCommand, monitorScriptCommand, parseMonitor } from './monitor.js';
 import { IP_RULE_COMMAND, parseIpRules } from './ip-rule.js';
 import { ipRouteCommand, parseIpRoutes } from './ip-route.js';
 import { isModuleName, moduleCommand, parseModule } from './modules.js';
@@ -53,7 +54,8 @@ export const SCRIPT_HEADER = `PATH=/usr/sbin:/sbin:/usr/bin:/bin:$PATH
 LC_ALL=C
 export PATH LC_ALL`;
 
-function section(name: string, command: string): string {
+/** One section of a gather-style script: a marker line, the command's output, its exit code. */
+export function section(name: string, command: string): string {
   return `echo ${quote(SECTION + name)}\n{ ${command}\n}\necho "${RC}$?"`;
 }
 
@@ -95,6 +97,8 @@ export function gatherFunction(req: GatherRequest): string {
     section('owned', ownedCommand(req.stateDir)),
     ownedListSections(req),
     section('generations', generationsCommand(req.stateDir)),
+    section('monitor-script', monitorScriptCommand(req.stateDir)),
+    section('monitor-runtime', monitorRuntimeCommand(req.stateDir)),
   ];
   return `${IPTABLES_SAVE_FUNCTION}\nml_gather() {\n${body.join('\n')}\n}`;
 }
@@ -177,5 +181,6 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
     modules,
     owned,
     generations: parseGenerations(get('generations')),
+    monitor: parseMonitor(get('monitor-script'), get('monitor-runtime')),
   };
 }

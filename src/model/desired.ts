@@ -60,6 +60,21 @@ export interface CompiledLink {
   priority: number;
 }
 
+/** The link monitor of a play with `health`: everything the router needs, precomputed. */
+export interface MonitorSpec {
+  targets: string[];
+  intervalMs: number;
+  downAfter: number;
+  upAfter: number;
+  quorum: number;
+  links: { name: string; index: number; interface: string; mark: number }[];
+  /**
+   * The balancing chain's rules for every set of healthy links, keyed by its bit mask as a
+   * decimal string (bit k-1 set: link k healthy). The router does no arithmetic.
+   */
+  balance: Record<string, string[]>;
+}
+
 export interface DesiredState {
   host: string;
   settings: HostSettings;
@@ -74,4 +89,5 @@ export interface DesiredState {
   modules: string[];
   /** The chain that carries the balance; weights and the link monitor replace only this one. */
   balanceChain: { table: NetfilterTable; name: string };
+  monitor?: MonitorSpec;
 }

@@ -49,6 +49,18 @@ export interface Generations {
   list: { n: number; confirmed: boolean }[];
 }
 
+export interface MonitorFacts {
+  /** The monitor script as found on the router (null: none). */
+  script: string | null;
+  running: boolean;
+  pid?: number;
+  /** Healthy-link mask from the state file (bit k-1: link k up). */
+  mask?: number;
+  /** Link names the state file was written for. */
+  linkNames?: string[];
+  links: { name: string; up: boolean; since?: string }[];
+}
+
 export interface HostFacts {
   flavour: IptablesFlavour;
   iptables: Record<NetfilterTable, LiveTable>;
@@ -60,4 +72,25 @@ export interface HostFacts {
   modules: Record<string, ModuleState>;
   owned: OwnedRecord | null;
   generations: Generations;
+  monitor: MonitorFacts;
+}
+
+/** A rule with the counters `iptables-save -c` printed in front of it. */
+export interface CountedRule {
+  rule: string;
+  packets: number;
+  bytes: number;
+}
+
+export interface CountedChain {
+  name: string;
+  policy: string;
+  /** The chain's own counters (built-in chains' policy counters; 0 for user chains). */
+  packets: number;
+  bytes: number;
+  rules: CountedRule[];
+}
+
+export interface CountedTable {
+  chains: CountedChain[];
 }

@@ -16,6 +16,18 @@ export interface Change {
   actual?: string;
 }
 
+export interface MonitorOps {
+  /** A new monitor script to write. */
+  script?: string;
+  /** Stop the running monitor first. */
+  stop: boolean;
+  start: boolean;
+  /** Remove the monitor folder (no health in the play any more). */
+  remove: boolean;
+  /** Forget the saved link states (the set of links changed). */
+  resetState: boolean;
+}
+
 export interface PlanOps {
   flavour: IptablesFlavour;
   modules: string[];
@@ -33,6 +45,7 @@ export interface PlanOps {
   iptables: Partial<Record<NetfilterTable, string>>;
   /** The ownership record as it must be after the apply. */
   owned: OwnedRecord;
+  monitor?: MonitorOps;
 }
 
 export interface HostPlan {
@@ -44,4 +57,6 @@ export interface HostPlan {
   /** Clashes with objects multilink does not own: any error refuses the plan. */
   diagnostics: Diagnostic[];
   ops?: PlanOps;
+  /** Links the monitor has taken out or put back: state, not drift. */
+  links?: { name: string; up: boolean; since?: string }[];
 }

@@ -10,6 +10,7 @@ import { planModules } from './modules.js';
 import { ownedRecord, planOwned } from './owned.js';
 import { planRoutes } from './routes.js';
 import { planSysctls } from './sysctls.js';
+import { planMonitor, withBalance } from './monitor.js';
 
 /** What to gather for a desired state. */
 export function gatherRequest(desired: DesiredState): GatherRequest {
@@ -24,15 +25,17 @@ export function gatherRequest(desired: DesiredState): GatherRequest {
 
 export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
   const diags = new Diagnostics();
-  const iptables = planIptables(desired, facts.iptables, diags);
+  const monitor = planMonitor(desired, facts);
+  const iptables = planIptables(withBalance(desired, monitor.balance), facts.iptables, diags);
   const rules = planIpRules(desired, facts, diags);
   const routes = planRoutes(desired, facts, diags);
   const sysctls = planSysctls(desired, facts, diags);
   const modules = planModules(desired, facts);
   const owned = ownedRecord(desired, sysctls.prior);
   const file = planOwned(desired, owned, facts.owned);
-  const changes = [...modules.changes, ...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...file];
-  const base = { host: desired.host, changes, diagnostics: diags.items };
+  const changes = [...modules.changes, ...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...file, ...monitor.changes];
+  const links = desired.monitor ? facts.monitor.links : undefined;
+  const base = { host: desired.host, changes, diagnostics: diags.items, ...(links ? { links } : {}) };
   if (diags.hasErrors) {
     return { ...base, action: 'refused', reason: diags.items.find((d) => d.severity === 'error')?.summary };
   }
@@ -58,6 +61,7 @@ export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
       routesDelete: routes.remove,
       iptables: iptables.payloads,
       owned,
+      ...(monitor.ops ? { monitor: monitor.ops } : {}),
     },
   };
 }

@@ -82,6 +82,7 @@ export function pristineFacts(): HostFacts {
     modules: { nf_conntrack_ftp: 'builtin' },
     owned: null,
     generations: { current: null, list: [] },
+    monitor: { script: null, running: false, links: [] },
   };
 }
 

@@ -18,5 +18,14 @@ export function gatherOutput(f: HostFacts): string {
   parts.push(sec('owned', f.owned ? JSON.stringify(f.owned) : ''));
   const gens = [...(f.generations.current === null ? [] : [`current ${f.generations.current}`]), ...f.generations.list.map((g) => `gen ${g.n} ${g.confirmed ? 'confirmed' : 'unconfirmed'}`)];
   parts.push(sec('generations', gens.join('\n')));
+  parts.push(sec('monitor-script', f.monitor.script ?? ''));
+  const m = f.monitor;
+  const runtime = [
+    ...(m.mask !== undefined ? [`mask ${m.mask}`] : []),
+    ...(m.linkNames ? [`links ${m.linkNames.join(' ')}`] : []),
+    ...m.links.map((l) => `link ${l.name} ${l.up ? 'up' : 'down'} ${l.since ?? ''}`.trim()),
+    m.running ? `running ${m.pid ?? 1}` : 'stopped',
+  ];
+  parts.push(sec('monitor-runtime', runtime.join('\n')));
   return parts.join('\n') + '\n';
 }

@@ -1,0 +1,28 @@
+// `multilink drift INVENTORY`: compare every targeted host with its compiled state, change
+// nothing. Exit 0 all in sync, 2 drift on some host, 1 some host could not be checked.
+import type { Transport } from '../transport/transport.js';
+import type { Output } from '../report/view.js';
+import { driftFleet } from '../deploy/drift.js';
+import { driftExitCode } from '../plan/drift.js';
+import { driftJson, driftText } from '../report/drift-report.js';
+import { loadTargets } from './common.js';
+
+export interface CheckCommandOptions {
+  limit?: string;
+  forks: number;
+  json: boolean;
+  acceptNewHostKeys: boolean;
+  connectTimeout: number;
+  commandTimeout: number;
+}
+
+export function checkOptions(opts: CheckCommandOptions): { forks: number; acceptNewHostKeys: boolean; connectTimeoutMs: number; commandTimeoutMs: number } {
+  return { forks: opts.forks, acceptNewHostKeys: opts.acceptNewHostKeys, connectTimeoutMs: opts.connectTimeout * 1000, commandTimeoutMs: opts.commandTimeout * 1000 };
+}
+
+export async function driftCommand(inventory: string, opts: CheckCommandOptions, transport: Transport, output: Output): Promise<number> {
+  const targets = loadTargets(inventory, opts.limit, output);
+  const report = await driftFleet(targets, transport, checkOptions(opts));
+  output.out(opts.json ? driftJson(report) : driftText(report));
+  return driftExitCode(report.hosts.map((h) => h.status));
+}

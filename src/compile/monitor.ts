@@ -1,0 +1,31 @@
+// The link monitor's precomputed data: the balancing chain for every set of healthy links
+// (with tiers: a tier-2 link takes new connections only while no tier-1 link is healthy).
+import type { BalanceMethod, HealthSpec } from '../model/config.js';
+import type { CompiledLink, MonitorSpec } from '../model/desired.js';
+import { balanceRules } from './balance.js';
+
+/** 2^n chains: beyond this many links the table would be too large to ship. */
+export const MAX_MONITORED_LINKS = 10;
+
+export function fullMask(links: readonly { index: number }[]): number {
+  return links.reduce((m, l) => m | (1 << (l.index - 1)), 0);
+}
+
+export function compileMonitor(health: HealthSpec, links: CompiledLink[], method: BalanceMethod, markMask: number): MonitorSpec {
+  if (links.length > MAX_MONITORED_LINKS) throw new Error(`the link monitor handles at most ${MAX_MONITORED_LINKS} links`);
+  const balance: Record<string, string[]> = {};
+  for (let healthy = 0; healthy < 2 ** links.length; healthy++) {
+    const up = links.filter((l) => (healthy & (1 << (l.index - 1))) !== 0);
+    // No healthy link at all: keep balancing over every link rather than black-holing traffic.
+    balance[String(healthy)] = balanceRules(healthy === 0 ? links : up, method, markMask);
+  }
+  return {
+    targets: [...health.targets],
+    intervalMs: health.intervalMs,
+    downAfter: health.downAfter,
+    upAfter: health.upAfter,
+    quorum: health.quorum,
+    links: links.map((l) => ({ name: l.name, index: l.index, interface: l.interface, mark: l.mark })),
+    balance,
+  };
+}

@@ -1,0 +1,87 @@
+// `status` per host: one round trip reads the counters, conntrack counts and link states;
+// hostStatus() (pure) turns them into per-link rows next to the configured weights.
+import type { HostConfig } from '../model/config.js';
+import type { DesiredState } from '../model/desired.js';
+import type { HostStatus, LinkStatus, StatusOutcome, StatusReport } from '../model/status.js';
+import type { Session, Transport } from '../transport/transport.js';
+import { UnreachableError } from '../errors.js';
+import { CHAIN_ACCT, hex } from '../compile/iptables-text.js';
+import { accountingInterface } from '../compile/accounting.js';
+import { eligibleLinks } from '../compile/links.js';
+import { balanceShares, round } from '../facts/balance-shares.js';
+import { parseStatus, statusScript, type StatusFacts, type StatusRequest } from '../facts/status-gather.js';
+import { connectHost } from './host.js';
+import { countStatuses, type CheckOptions } from './drift.js';
+import { runPool } from './pool.js';
+import { runScript } from './remote.js';
+
+const OUTCOMES: readonly StatusOutcome[] = ['ok', 'unreachable', 'error'];
+
+export function statusRequest(desired: DesiredState): StatusRequest {
+  return {
+    iptables: desired.settings.iptables,
+    mask: desired.settings.markMask,
+    links: desired.links.map((l) => ({ mark: l.mark, interface: l.interface })),
+  };
+}
+
+export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatus {
+  const notes = new Set<string>();
+  const chain = (name: string) => facts.mangle.chains.find((c) => c.name === name);
+  const balance = chain(desired.balanceChain.name);
+  if (!balance) notes.add(`${desired.balanceChain.name} is missing: not deployed?`);
+  const live = balance ? balanceShares(balance.rules.map((r) => r.rule), desired.settings.markMask) : undefined;
+  for (const rule of live?.unknown ?? []) notes.add(`${desired.balanceChain.name} rule not understood: ${rule}`);
+  const acct = chain(CHAIN_ACCT);
+  if (!acct) notes.add(`${CHAIN_ACCT} is missing: deploy to count packets and bytes per link`);
+
+  const eligible = eligibleLinks(desired.links);
+  const total = eligible.reduce((sum, l) => sum + l.weight, 0);
+  const links: LinkStatus[] = desired.links.map((l) => {
+    const counted = acct?.rules.find((r) => accountingInterface(r.rule) === l.interface);
+    const ct = facts.connections[hex(l.mark)];
+    let connections: number | null = null;
+    if (ct && 'count' in ct) connections = ct.count;
+    else if (ct && 'missing' in ct) notes.add('conntrack is not installed: connections are not counted');
+    else if (ct) notes.add(`conntrack could not count connections: ${ct.unreadable}`);
+    return {
+      link: l.name,
+      interface: l.interface,
+      tier: l.tier,
+      weight: l.weight,
+      configuredShare: eligible.includes(l) && total > 0 ? round(l.weight / total) : 0,
+      share: live ? (live.shares.get(l.mark) ?? 0) : null,
+      connections,
+      packets: counted ? counted.packets : null,
+      bytes: counted ? counted.bytes : null,
+      operstate: facts.operstate[l.interface] ?? null,
+    };
+  });
+  return { host: desired.host, status: 'ok', method: desired.method, flavour: facts.flavour, links, notes: [...notes] };
+}
+
+export async function statusHost(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: CheckOptions): Promise<HostStatus> {
+  const failed = (status: StatusOutcome, message: string): HostStatus => ({ host: cfg.name, status, message, method: desired.method, links: [], notes: [] });
+  let session: Session | undefined;
+  try {
+    session = await connectHost(transport, cfg, opts);
+    const req = statusRequest(desired);
+    const res = await runScript(session, cfg.connection, statusScript(req), opts.commandTimeoutMs);
+    if (res.code !== 0) return failed('error', `reading the status failed (exit ${res.code ?? 'signal'})${res.stderr.trim() ? `: ${res.stderr.trim()}` : ''}`);
+    return hostStatus(desired, parseStatus(res.stdout, req));
+  } catch (e) {
+    if (e instanceof UnreachableError) return failed('unreachable', e.message);
+    return failed('error', e instanceof Error ? e.message : String(e));
+  } finally {
+    await session?.close().catch(() => undefined);
+  }
+}
+
+export async function statusFleet(
+  targets: { cfg: HostConfig; desired: DesiredState }[],
+  transport: Transport,
+  opts: CheckOptions & { forks: number },
+): Promise<StatusReport> {
+  const hosts = await runPool(targets, opts.forks, (t) => statusHost(t.cfg, t.desired, transport, opts));
+  return { command: 'status', hosts, summary: countStatuses<StatusOutcome>(hosts.map((h) => h.status), OUTCOMES) };
+}

@@ -1,0 +1,44 @@
+// StatusReport: per host and link, the balance in force and the traffic it carries.
+import type { BalanceMethod } from './config.js';
+import type { IptablesFlavour } from './facts.js';
+import type { LinkHealth } from './link-state.js';
+
+export interface LinkStatus {
+  link: string;
+  interface: string;
+  tier: number;
+  /** Weight in the compiled configuration. */
+  weight: number;
+  /** Share of new connections the configured weights give this link (0 to 1). */
+  configuredShare: number;
+  /** Share of new connections the live ML_BALANCE gives it; null when that chain is missing. */
+  share: number | null;
+  /** Conntrack entries carrying the link's mark; null when they could not be counted. */
+  connections: number | null;
+  /** Counters of the link's ML_ACCT rule (packets and bytes sent out of it); null when missing. */
+  packets: number | null;
+  bytes: number | null;
+  /** /sys/class/net/IF/operstate ('up', 'down', 'unknown'…); null when there is no such interface. */
+  operstate: string | null;
+  /** From a health monitor, when there is one. */
+  health?: LinkHealth;
+}
+
+export type StatusOutcome = 'ok' | 'unreachable' | 'error';
+
+export interface HostStatus {
+  host: string;
+  status: StatusOutcome;
+  message?: string;
+  method: BalanceMethod;
+  flavour?: IptablesFlavour;
+  links: LinkStatus[];
+  /** What could not be read (conntrack missing, ML_ACCT not deployed…). */
+  notes: string[];
+}
+
+export interface StatusReport {
+  command: 'status';
+  hosts: HostStatus[];
+  summary: Record<StatusOutcome, number>;
+}

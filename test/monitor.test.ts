@@ -1,0 +1,92 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { compileMonitor, fullMask } from '../src/compile/monitor.js';
+import { monitorScript, monitorTag } from '../src/apply/monitor-script.js';
+import { planMonitor } from '../src/plan/monitor.js';
+import { planHost } from '../src/plan/plan.js';
+import type { CompiledLink, DesiredState } from '../src/model/desired.js';
+import { convergedFacts, twoLinkDesired } from './helpers/desired.js';
+
+const link = (index: number, weight: number, tier = 1): CompiledLink => ({
+  name: ['dsl', 'cable', 'lte'][index - 1],
+  index,
+  interface: `wan${index}`,
+  gateway: `100.64.${index}.1`,
+  weight,
+  tier,
+  masquerade: true,
+  mark: index * 0x100,
+  table: 100 + index,
+  priority: 999 + index,
+});
+const health = { targets: ['198.51.100.1', '198.51.100.2'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
+const marks = (rules: string[]) => rules.map((r) => /--set-xmark (0x[0-9a-f]+)/.exec(r)?.[1]);
+
+describe('compileMonitor', () => {
+  const links = [link(1, 1), link(2, 2), link(3, 1, 2)];
+  const m = compileMonitor(health, links, 'random', 0xff00);
+  it('precompiles a chain for every set of healthy links', () => {
+    expect(Object.keys(m.balance).sort((a, b) => Number(a) - Number(b))).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    expect(fullMask(links)).toBe(7);
+  });
+  it('keeps tier 2 out while a tier-1 link is healthy, and uses it when none is', () => {
+    expect(marks(m.balance['7'])).toEqual(['0x100', '0x200']);
+    expect(marks(m.balance['5'])).toEqual(['0x100']);
+    expect(marks(m.balance['6'])).toEqual(['0x200']);
+    expect(marks(m.balance['4'])).toEqual(['0x300']);
+  });
+  it('with no healthy link keeps balancing over all rather than black-holing', () => {
+    expect(m.balance['0']).toEqual(m.balance['7']);
+  });
+});
+
+function monitored(): DesiredState {
+  const d = twoLinkDesired();
+  d.monitor = compileMonitor(health, d.links, 'random', 0xff00);
+  return d;
+}
+
+describe('the monitor script', () => {
+  it('is valid POSIX sh, tagged by its content, and the same for the same input', () => {
+    const a = monitorScript(monitored(), 'nft');
+    expect(spawnSync('sh', ['-n'], { input: a }).status).toBe(0);
+    expect(monitorTag(a)).toMatch(/^[0-9a-f]{16}$/);
+    expect(monitorScript(monitored(), 'nft')).toBe(a);
+    expect(monitorTag(monitorScript(monitored(), 'legacy'))).not.toBe(monitorTag(a));
+    expect(a).toContain('ml_mark=512');
+  });
+});
+
+describe('planMonitor', () => {
+  it('installs and starts a missing monitor', () => {
+    const p = planMonitor(monitored(), convergedFacts());
+    expect(p.changes.map((c) => `${c.op} ${c.object}`)).toEqual(['create /var/lib/multilink/monitor/monitor.sh']);
+    expect(p.ops).toMatchObject({ start: true, stop: false, remove: false });
+    expect(p.mask).toBe(3);
+  });
+  it('expects the chain for the links the monitor took out: link state, not drift', () => {
+    const d = monitored();
+    const facts = convergedFacts();
+    facts.monitor = { script: monitorScript(d, 'nft'), running: true, pid: 7, mask: 1, linkNames: ['dsl', 'cable'], links: [{ name: 'dsl', up: true }, { name: 'cable', up: false }] };
+    const bal = facts.iptables.mangle.chains.find((c) => c.name === 'ML_BALANCE')!;
+    bal.rules = d.monitor!.balance['1'];
+    const plan = planHost(d, facts);
+    expect(plan.action).toBe('noop');
+    expect(plan.links).toEqual([{ name: 'dsl', up: true }, { name: 'cable', up: false }]);
+  });
+  it('restarts a monitor that died, and forgets saved states when the links changed', () => {
+    const d = monitored();
+    const facts = convergedFacts();
+    facts.monitor = { script: monitorScript(d, 'nft'), running: false, links: [], mask: 3, linkNames: ['dsl', 'cable'] };
+    expect(planMonitor(d, facts).ops).toEqual({ stop: false, start: true, remove: false, resetState: false });
+    facts.monitor = { script: '#!/bin/sh\n# multilink-monitor 0000000000000000\n', running: true, links: [], mask: 1, linkNames: ['dsl', 'other'] };
+    const p = planMonitor(d, facts);
+    expect(p.ops).toMatchObject({ stop: true, start: true, resetState: true });
+    expect(p.mask).toBe(3);
+  });
+  it('stops and removes a monitor the play no longer wants', () => {
+    const facts = convergedFacts();
+    facts.monitor = { script: 'x', running: true, pid: 9, links: [] };
+    expect(planMonitor(twoLinkDesired(), facts).ops).toEqual({ stop: true, remove: true, resetState: true, start: false });
+  });
+});

@@ -1,0 +1,234 @@
+// status: counters parsed from recorded `iptables-save -c` output, the balance chain read
+// back into shares for every method, conntrack counts, the one-round-trip status script,
+// and the command over a fake transport.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseIptablesSave, parseIptablesSaveCounters } from '../src/facts/iptables-save.js';
+import { balanceShares } from '../src/facts/balance-shares.js';
+import { parseConntrackCount } from '../src/facts/conntrack.js';
+import { parseStatus, statusScript, type StatusRequest } from '../src/facts/status-gather.js';
+import { balanceRules } from '../src/compile/balance.js';
+import { compileHost } from '../src/compile/desired-state.js';
+import { statusHost, statusRequest } from '../src/deploy/status.js';
+import { formatBytes, statusText } from '../src/report/status-report.js';
+import { FakeTransport } from '../src/transport/fake-transport.js';
+import { run } from '../src/cli.js';
+import type { HostConfig } from '../src/model/config.js';
+import type { StatusReport } from '../src/model/status.js';
+import { compiledLinks, hostConfig, link } from './fixtures/render/host-config.js';
+
+const fixture = (name: string): string => readFileSync(new URL(`./fixtures/status/${name}`, import.meta.url), 'utf8');
+const MASK = 0xff00;
+
+describe('parseIptablesSaveCounters (recorded from iptables 1.8.9 after 60 local UDP connections over 1:2:3)', () => {
+  it.each(['legacy', 'nft'])('%s: rule counters per chain, rule text as parseIptablesSave has it', (flavour) => {
+    const text = fixture(`three-links-random.${flavour}.counters.save`);
+    const counted = parseIptablesSaveCounters(text);
+    const plain = parseIptablesSave(text);
+    expect(counted.chains.map((c) => [c.name, c.rules.map((r) => r.rule)])).toEqual(plain.chains.map((c) => [c.name, c.rules]));
+    const acct = counted.chains.find((c) => c.name === 'ML_ACCT')!;
+    expect(acct.rules.map((r) => r.rule)).toEqual(['-o wan1', '-o wan2', '-o wan3']);
+    expect(acct.rules.reduce((s, r) => s + r.packets, 0)).toBe(60);
+    expect(acct.rules.reduce((s, r) => s + r.bytes, 0)).toBe(2280);
+    // Every packet is counted on the link its balance rule chose.
+    const balance = counted.chains.find((c) => c.name === 'ML_BALANCE')!;
+    expect(acct.rules.map((r) => r.packets)).toEqual(balance.rules.map((r) => r.packets));
+    expect(counted.chains.find((c) => c.name === 'ML_ACCT')).toMatchObject({ policy: '-', packets: 0, bytes: 0 });
+  });
+
+  it('legacy keeps the built-in chains’ policy counters', () => {
+    const out = parseIptablesSaveCounters(fixture('three-links-random.legacy.counters.save')).chains.find((c) => c.name === 'OUTPUT');
+    expect(out).toMatchObject({ policy: 'ACCEPT', packets: 60, bytes: 2280 });
+  });
+
+  it('text without counters reads as zeros; a rule without arguments is kept', () => {
+    expect(parseIptablesSaveCounters('*mangle\n:ML_ACCT - [0:0]\n-A ML_ACCT -o wan1\n[7:700] -A ML_X\nCOMMIT\n').chains).toEqual([
+      { name: 'ML_ACCT', policy: '-', packets: 0, bytes: 0, rules: [{ rule: '-o wan1', packets: 0, bytes: 0 }] },
+      { name: 'ML_X', policy: '-', packets: 0, bytes: 0, rules: [{ rule: '', packets: 7, bytes: 700 }] },
+    ]);
+  });
+});
+
+describe('balanceShares: the live balance chain read back', () => {
+  const shares = (rules: string[]): number[] => {
+    const s = balanceShares(rules, MASK).shares;
+    return [0x100, 0x200, 0x300, 0x400, 0x500].map((m) => s.get(m) ?? 0);
+  };
+
+  it.each([
+    ['random', [1, 2, 3]],
+    ['random', [97, 1, 13, 250, 7]],
+    ['random', [1, 4095]],
+    ['nth', [1, 2, 3]],
+    ['nth', [5, 3]],
+    ['sticky', [1, 2, 3]],
+  ] as const)('%s %j: each link gets weight / total', (method, weights) => {
+    const total = weights.reduce((a, b) => a + b, 0);
+    const got = shares(balanceRules(compiledLinks([...weights]), method, MASK));
+    weights.forEach((w, i) => expect(got[i]).toBeCloseTo(w / total, 5));
+  });
+
+  it('nth is exact', () => {
+    expect(shares(balanceRules(compiledLinks([1, 1, 2]), 'nth', MASK)).slice(0, 3)).toEqual([0.25, 0.25, 0.5]);
+  });
+
+  it('drained and backup links get nothing; the chain of a monitor subset shows only healthy links', () => {
+    expect(shares(balanceRules(compiledLinks([2, 0, 1], [1, 1, 2]), 'random', MASK)).slice(0, 3)).toEqual([1, 0, 0]);
+    const links = compiledLinks([1, 1, 2]);
+    expect(shares(balanceRules(links.filter((l) => l.index !== 3), 'random', MASK)).slice(0, 3)).toEqual([0.5, 0.5, 0]);
+  });
+
+  it('an empty chain gives no shares; a statistic mode it does not know is listed', () => {
+    expect(balanceShares([], MASK).shares.size).toBe(0);
+    const odd = '-m mark --mark 0x0/0xff00 -m statistic --mode weird -j MARK --set-xmark 0x100/0xff00';
+    expect(balanceShares([odd, '-j MARK --set-xmark 0x200/0xff00'], MASK)).toEqual({ shares: new Map([[0x200, 1]]), unknown: [odd] });
+  });
+});
+
+describe('conntrack count', () => {
+  it('reads the summary line conntrack prints on stderr', () => {
+    expect(parseConntrackCount('conntrack v1.4.7 (conntrack-tools): 21 flow entries have been shown.\n')).toEqual({ count: 21 });
+    expect(parseConntrackCount('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.')).toEqual({ count: 0 });
+    expect(parseConntrackCount('@@ML-absent\n')).toEqual({ missing: true });
+    expect(parseConntrackCount('conntrack v1.4.7 (conntrack-tools): Operation failed: invalid parameters\n')).toEqual({ unreadable: 'conntrack v1.4.7 (conntrack-tools): Operation failed: invalid parameters' });
+  });
+});
+
+const sec = (name: string, body: string, rc = 0): string => `@@ML ${name}\n${body}${body && !body.endsWith('\n') ? '\n' : ''}@@ML-rc ${rc}`;
+
+/** What the status script prints on a router of this lab's shape, from recorded counters. */
+function statusOutput(opts: { mangle?: string; conntrack?: Record<string, string>; operstate?: Record<string, string> } = {}): string {
+  const ct = opts.conntrack ?? { '0x100': '6', '0x200': '21', '0x300': '33' };
+  const state = opts.operstate ?? { wan1: 'up', wan2: 'up', wan3: 'down' };
+  return [
+    sec('flavour', 'legacy'),
+    sec('iptables-counters mangle', opts.mangle ?? fixture('three-links-random.legacy.counters.save').replace(/^#.*\n/gm, '')),
+    ...Object.entries(ct).map(([m, n]) => sec(`conntrack ${m}`, /^\d+$/.test(n) ? `conntrack v1.4.7 (conntrack-tools): ${n} flow entries have been shown.` : n, /^\d+$/.test(n) || n === '@@ML-absent' ? 0 : 1)),
+    ...Object.entries(state).map(([i, s]) => sec(`operstate ${i}`, s)),
+  ].join('\n') + '\n';
+}
+
+describe('the status script and its parser', () => {
+  const req: StatusRequest = { iptables: 'auto', mask: MASK, links: [1, 2, 3].map((k) => ({ mark: k * 0x100, interface: `wan${k}` })) };
+
+  it('is one script: counters, conntrack by mark under the mask, operstate', () => {
+    const script = statusScript(req);
+    expect(script).toContain('ml_save_counters mangle');
+    expect(script).toContain('conntrack -L -m 0x200/0xff00 2>&1 >/dev/null');
+    expect(script).toContain('/sys/class/net/wan3/operstate');
+    expect(() => statusScript({ ...req, links: [{ mark: 0x100, interface: 'wan1;reboot' }] })).toThrow(/invalid interface name/);
+  });
+
+  it('parses every section; a failed conntrack is unreadable, not fatal', () => {
+    const facts = parseStatus(statusOutput({ conntrack: { '0x100': '6', '0x200': 'conntrack: Operation not supported', '0x300': '@@ML-absent' }, operstate: { wan1: 'up', wan2: '@@ML-absent', wan3: 'down' } }), req);
+    expect(facts.flavour).toBe('legacy');
+    expect(facts.connections).toEqual({ '0x100': { count: 6 }, '0x200': { unreadable: 'conntrack: Operation not supported' }, '0x300': { missing: true } });
+    expect(facts.operstate).toEqual({ wan1: 'up', wan2: null, wan3: 'down' });
+    expect(facts.mangle.chains.find((c) => c.name === 'ML_ACCT')?.rules[1]).toEqual({ rule: '-o wan2', packets: 21, bytes: 798 });
+  });
+
+  it('a failed iptables-save is an error', () => {
+    const out = statusOutput().replace(/@@ML iptables-counters mangle\n[\s\S]*?@@ML-rc 0/, sec('iptables-counters mangle', 'iptables-legacy-save: permission denied', 4));
+    expect(() => parseStatus(out, req)).toThrow(/reading "iptables-counters mangle" failed with exit code 4: iptables-legacy-save: permission denied/);
+  });
+});
+
+describe('statusHost over a fake transport', () => {
+  const cfg: HostConfig = hostConfig({ links: [link('dsl', 1, 1), link('cable', 2, 2), link('lte', 3, 3)] });
+  const desired = compileHost(cfg);
+  const opts = { acceptNewHostKeys: false, connectTimeoutMs: 1000, commandTimeoutMs: 1000 };
+
+  it('one connection, one round trip; shares, connections, packets and bytes per link', async () => {
+    const t = new FakeTransport(() => ({ stdout: statusOutput(), stderr: '', code: 0 }));
+    const h = await statusHost(cfg, desired, t, opts);
+    expect(t.connectionCount('r1')).toBe(1);
+    expect(t.execCount('r1')).toBe(1);
+    expect(t.openSessionCount).toBe(0);
+    expect(h).toMatchObject({ host: 'r1', status: 'ok', method: 'random', flavour: 'legacy', notes: [] });
+    expect(h.links).toEqual([
+      { link: 'dsl', interface: 'wan1', tier: 1, weight: 1, configuredShare: 0.166667, share: 0.166667, connections: 6, packets: 6, bytes: 228, operstate: 'up' },
+      { link: 'cable', interface: 'wan2', tier: 1, weight: 2, configuredShare: 0.333333, share: 0.333333, connections: 21, packets: 21, bytes: 798, operstate: 'up' },
+      { link: 'lte', interface: 'wan3', tier: 1, weight: 3, configuredShare: 0.5, share: 0.5, connections: 33, packets: 33, bytes: 1254, operstate: 'down' },
+    ]);
+    expect(t.execsFor('r1')[0].stdin).toBe(statusScript(statusRequest(desired)));
+  });
+
+  it('a router not deployed yet (no ML_ chains) and without conntrack: unknowns are null, with notes', async () => {
+    const bare = '*mangle\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [5:300]\nCOMMIT\n';
+    const t = new FakeTransport(() => ({ stdout: statusOutput({ mangle: bare, conntrack: { '0x100': '@@ML-absent', '0x200': '@@ML-absent', '0x300': '@@ML-absent' } }), stderr: '', code: 0 }));
+    const h = await statusHost(cfg, desired, t, opts);
+    expect(h.status).toBe('ok');
+    expect(h.links.map((l) => [l.share, l.connections, l.packets, l.bytes])).toEqual([[null, null, null, null], [null, null, null, null], [null, null, null, null]]);
+    expect(h.notes).toEqual(['ML_BALANCE is missing: not deployed?', 'ML_ACCT is missing: deploy to count packets and bytes per link', 'conntrack is not installed: connections are not counted']);
+  });
+
+  it('unreachable, and a script that fails', async () => {
+    const t = new FakeTransport(() => ({ stdout: '', stderr: 'no iptables-nft tools on this host', code: 90 }));
+    expect(await statusHost(cfg, desired, t, opts)).toMatchObject({ status: 'error', message: 'reading the status failed (exit 90): no iptables-nft tools on this host', links: [] });
+    t.setUnreachable('r1', 'connection refused');
+    expect(await statusHost(cfg, desired, t, opts)).toMatchObject({ status: 'unreachable', message: 'r1: connection refused' });
+  });
+});
+
+describe('status views', () => {
+  it('bytes in binary units', () => {
+    expect([0, 1023, 1024, 1536, 5 * 1024 ** 3].map(formatBytes)).toEqual(['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '5.0 GiB']);
+  });
+});
+
+describe('multilink status, in-process with a fake transport', () => {
+  let dir: string;
+  let inventory: string;
+  let transport: FakeTransport;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'multilink-status-'));
+    inventory = join(dir, 'inventory.yaml');
+    writeFileSync(
+      join(dir, 'playbook.yaml'),
+      `- name: three links
+  hosts: all
+  balance: { method: random, traffic: [local], lan: [] }
+  links:
+    - { name: dsl, interface: wan1, gateway: 100.64.1.1, weight: 1 }
+    - { name: cable, interface: wan2, gateway: 100.64.2.1, weight: 2 }
+    - { name: lte, interface: wan3, gateway: 100.64.3.1, weight: 3 }
+`,
+    );
+    writeFileSync(inventory, 'all:\n  vars:\n    multilink_playbooks: [playbook.yaml]\n  hosts:\n    r1: { ansible_host: 203.0.113.10 }\n    r2: { ansible_host: 203.0.113.11 }\n');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const status = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    let stdout = '';
+    let stderr = '';
+    const code = await run(['node', 'multilink', 'status', inventory, ...args], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) }, () => transport);
+    return { code, stdout, stderr };
+  };
+
+  it('--json: one document; human: one table row per host and link', async () => {
+    transport = new FakeTransport(() => ({ stdout: statusOutput(), stderr: '', code: 0 }));
+    const json = await status('--json');
+    expect(json.code, json.stderr).toBe(0);
+    const doc = JSON.parse(json.stdout) as StatusReport;
+    expect(doc.command).toBe('status');
+    expect(doc.summary).toEqual({ ok: 2, unreachable: 0, error: 0 });
+    expect(doc.hosts.map((h) => h.links.map((l) => l.bytes))).toEqual([[228, 798, 1254], [228, 798, 1254]]);
+    const human = await status();
+    expect(human.code).toBe(0);
+    expect(human.stdout).toBe(`${statusText(doc)}\n`);
+    const lines = human.stdout.split('\n');
+    expect(lines[0]).toMatch(/^HOST\s+LINK\s+IF\s+STATE\s+WEIGHT\s+CONFIGURED\s+IN FORCE\s+CONNS\s+PACKETS\s+BYTES SENT$/);
+    expect(lines[2]).toMatch(/^r1\s+cable\s+wan2\s+up\s+2\s+33\.3%\s+33\.3%\s+21\s+21\s+798 B$/);
+  });
+
+  it('a host that does not answer: exit 1, its row says why', async () => {
+    transport = new FakeTransport(() => ({ stdout: statusOutput(), stderr: '', code: 0 }));
+    transport.setUnreachable('r2', 'connection refused');
+    const res = await status();
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/^r2\s+\(unreachable\)\s+r2: connection refused$/m);
+    expect(res.stdout).toContain('2 hosts: ok=1 unreachable=1 error=0');
+  });
+});
