@@ -20,6 +20,25 @@ function percentage(value: string): number {
   return Number(value);
 }
 
+/** Options of every command that contacts hosts. */
+function hostOptions(cmd: Command, transactional: boolean): Command {
+  cmd
+    .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
+    .option('--json', 'print one JSON document on stdout and nothing else', false)
+    .option('-v, --verbose', 'print every phase of every host (plain output)', false)
+    .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
+    .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
+    .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120));
+  if (transactional) {
+    cmd.addOption(
+      new Option('--confirm-timeout <s>', 'seconds a router waits for the confirmation before it restores its prior state by itself')
+        .argParser(positiveInt('--confirm-timeout'))
+        .default(60),
+    );
+  }
+  return cmd;
+}
+
 function program(output: Output, transport: () => Transport, exit: (code: number) => void): Command {
   const cli = new Command('multilink')
     .description('Balance outgoing connections of Linux routers over several uplinks; keep a fleet in the declared state.')
@@ -27,61 +46,33 @@ function program(output: Output, transport: () => Transport, exit: (code: number
     .configureOutput({ writeOut: (t) => output.out(t), writeErr: (t) => output.err(t) })
     .showHelpAfterError();
 
-  cli
-    .command('deploy')
+  hostOptions(cli.command('deploy'), true)
     .description('converge every targeted host to its compiled state')
     .argument('<inventory>', 'inventory file (Ansible-style YAML)')
     .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
     .option('--check', 'change nothing; exit 0 in sync, 2 changes needed, 1 error', false)
     .option('--diff', 'show each change as a unified diff', false)
-    .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
-    .option('--json', 'print one JSON document on stdout and nothing else', false)
-    .option('-v, --verbose', 'print every phase of every host (plain output)', false)
-    .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
-    .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
-    .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
-    .addOption(
-      new Option('--confirm-timeout <s>', 'seconds a router waits for the confirmation before it restores its prior state by itself')
-        .argParser(positiveInt('--confirm-timeout'))
-        .default(60),
-    )
     .option('--serial <n>', 'work in batches of N hosts, or N% of them')
     .addOption(new Option('--max-fail-percentage <p>', 'stop starting batches once a batch has more than P% failed hosts').argParser(percentage))
     .action(async (inventory: string, opts) => {
       exit(await deployCommand(inventory, opts, transport(), output));
     });
 
-  cli
-    .command('weights')
+  hostOptions(cli.command('weights'), true)
     .description('fleet-wide weight change: write multilink_weights at the --limit level, then replace only the balancing chain')
     .argument('<inventory>', 'inventory file')
     .argument('<link=weight...>', 'new weights, e.g. lte=0 dsl=2')
     .option('-l, --limit <name>', 'the group or host to write the weights at (default: all)')
     .option('--no-write', 'apply without editing the inventory (drift will show it)')
-    .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
-    .option('--json', 'print one JSON document on stdout and nothing else', false)
-    .option('-v, --verbose', 'print every phase of every host (plain output)', false)
-    .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
-    .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
-    .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
-    .addOption(new Option('--confirm-timeout <s>', 'seconds before an unconfirmed router restores itself').argParser(positiveInt('--confirm-timeout')).default(60))
     .action(async (inventory: string, assignments: string[], opts) => {
       exit(await weightsCommand(inventory, assignments, opts, transport(), output));
     });
 
-  cli
-    .command('rollback')
+  hostOptions(cli.command('rollback'), true)
     .description('restore the previous (or a given) confirmed generation, through the same transaction as deploy')
     .argument('<inventory>', 'inventory file')
     .requiredOption('-l, --limit <pattern>', 'the hosts to roll back (required)')
     .option('--generation <n>', 'the confirmed generation to restore (default: the one before the current)', positiveInt('--generation'))
-    .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
-    .option('--json', 'print one JSON document on stdout and nothing else', false)
-    .option('-v, --verbose', 'print every phase of every host (plain output)', false)
-    .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
-    .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
-    .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
-    .addOption(new Option('--confirm-timeout <s>', 'seconds before an unconfirmed router restores itself').argParser(positiveInt('--confirm-timeout')).default(60))
     .action(async (inventory: string, opts) => {
       exit(await rollbackCommand(inventory, opts, transport(), output));
     });
@@ -99,16 +90,10 @@ function program(output: Output, transport: () => Transport, exit: (code: number
     ['drift', 'compare every host with its compiled state, changing nothing; exit 0 in sync, 2 drift, 1 a host could not be checked', driftCommand],
     ['status', 'per host and link: share of new connections in force, connections, packets and bytes sent', statusCommand],
   ] as const) {
-    cli
-      .command(name)
+    hostOptions(cli.command(name), false)
       .description(description)
       .argument('<inventory>', 'inventory file (Ansible-style YAML)')
       .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
-      .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
-      .option('--json', 'print one JSON document on stdout and nothing else', false)
-      .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
-      .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
-      .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
       .action(async (inventory: string, opts) => {
         exit(await command(inventory, opts, transport(), output));
       });

@@ -151,6 +151,9 @@ sysctl -w net.ipv4.conf.wan2.rp_filter=2
 # modules
 modprobe nf_conntrack_ftp
 modprobe nf_nat_ftp
+
+# link monitor
+# (none)
 `);
   });
 

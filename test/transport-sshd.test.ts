@@ -347,6 +347,49 @@ describe.skipIf(skipReason !== undefined)('Ssh2Transport against a real sshd', (
     expect(outputs).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
   });
 
+  it('bounds handshakes per endpoint below sshd MaxStartups, so none is dropped', async () => {
+    // A second sshd that drops every unauthenticated connection beyond three.
+    const port2 = await freePort();
+    const config2 = join(dir, 'sshd_config_maxstartups');
+    writeFileSync(
+      config2,
+      readFileSync(join(dir, 'sshd_config'), 'utf8')
+        .replace(/^Port \d+$/m, `Port ${port2}`)
+        .replace(/^MaxStartups .*$/m, 'MaxStartups 3:100:3')
+        .replace(/^PidFile .*$/m, `PidFile ${join(dir, 'sshd2.pid')}`),
+    );
+    const child = spawn(SSHD, ['-D', '-e', '-f', config2], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    try {
+      const started = Date.now();
+      while (!log.includes('Server listening') && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50));
+      const file = knownHostsWith(`[127.0.0.1]:${port2} ${pubKeyField(hostKey('ed25519'))}`);
+      const attempt = async (limit: number): Promise<number> => {
+        const t = new Ssh2Transport({ homeDir: home, env: {}, localUser: 'root', maxStartupsPerEndpoint: limit });
+        const results = await Promise.all(
+          Array.from({ length: 24 }, (_, i) =>
+            t.connect({ ...target(file, { port: port2 }), name: `r${i}` }, strict).then(
+              async (session) => {
+                await session.close();
+                return true;
+              },
+              () => false,
+            ),
+          ),
+        );
+        return results.filter(Boolean).length;
+      };
+      expect(await attempt(2)).toBe(24);
+      expect(log).not.toMatch(/past MaxStartups/);
+      // Without the bound, the same burst loses connections: the bound is what saves them.
+      expect(await attempt(24)).toBeLessThan(24);
+      expect(log).toMatch(/past MaxStartups/);
+    } finally {
+      await stop(child);
+    }
+  });
+
   it('accept-new from 20 parallel connections records the key once', async () => {
     const file = newFile();
     const t = transport();

@@ -9,6 +9,7 @@ import { JsonView } from '../report/json-view.js';
 import { ListrView } from '../report/listr-view.js';
 import { PlainView } from '../report/plain-view.js';
 import type { Output, RunView } from '../report/view.js';
+import type { RunOptions } from '../deploy/host.js';
 
 export interface Target {
   cfg: HostConfig;
@@ -35,5 +36,27 @@ export function positiveInt(name: string): (value: string) => number {
   return (value) => {
     if (!/^[1-9][0-9]*$/.test(value)) throw new UsageError(`${name} takes a whole number ≥ 1, not ${JSON.stringify(value)}`);
     return Number(value);
+  };
+}
+
+/** What every transactional command (deploy, weights, rollback) takes from its options. */
+export interface HostCommandOptions {
+  forks: number;
+  json: boolean;
+  verbose: boolean;
+  acceptNewHostKeys: boolean;
+  connectTimeout: number;
+  commandTimeout: number;
+  confirmTimeout: number;
+}
+
+export function runOptions(opts: HostCommandOptions, extra: Partial<RunOptions> = {}): RunOptions {
+  return {
+    check: false,
+    acceptNewHostKeys: opts.acceptNewHostKeys,
+    connectTimeoutMs: opts.connectTimeout * 1000,
+    commandTimeoutMs: opts.commandTimeout * 1000,
+    confirmTimeoutS: opts.confirmTimeout,
+    ...extra,
   };
 }

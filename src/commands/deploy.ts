@@ -4,19 +4,12 @@ import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
 import { deployHost } from '../deploy/host.js';
 import { runFleet } from '../deploy/fleet.js';
-import { chooseView, loadTargets } from './common.js';
+import { chooseView, loadTargets, runOptions, type HostCommandOptions } from './common.js';
 
-export interface DeployCommandOptions {
+export interface DeployCommandOptions extends HostCommandOptions {
   limit?: string;
   check: boolean;
   diff: boolean;
-  forks: number;
-  json: boolean;
-  verbose: boolean;
-  acceptNewHostKeys: boolean;
-  connectTimeout: number;
-  commandTimeout: number;
-  confirmTimeout: number;
   serial?: string;
   maxFailPercentage?: number;
 }
@@ -25,13 +18,7 @@ export async function deployCommand(inventory: string, opts: DeployCommandOption
   const targets = loadTargets(inventory, opts.limit, output);
   const byName = new Map(targets.map((t) => [t.cfg.name, t]));
   const view = chooseView(opts.check ? 'deploy --check' : 'deploy', opts, output);
-  const runOpts = {
-    check: opts.check,
-    acceptNewHostKeys: opts.acceptNewHostKeys,
-    connectTimeoutMs: opts.connectTimeout * 1000,
-    commandTimeoutMs: opts.commandTimeout * 1000,
-    confirmTimeoutS: opts.confirmTimeout,
-  };
+  const runOpts = runOptions(opts, { check: opts.check });
   const results = await runFleet(
     targets.map((t) => t.cfg),
     { forks: opts.forks, serial: opts.serial, maxFailPercentage: opts.maxFailPercentage },

@@ -4,18 +4,11 @@ import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
 import { rollbackHost } from '../deploy/rollback.js';
 import { runFleet } from '../deploy/fleet.js';
-import { chooseView, loadTargets } from './common.js';
+import { chooseView, loadTargets, runOptions, type HostCommandOptions } from './common.js';
 
-export interface RollbackCommandOptions {
+export interface RollbackCommandOptions extends HostCommandOptions {
   limit?: string;
   generation?: number;
-  forks: number;
-  json: boolean;
-  verbose: boolean;
-  acceptNewHostKeys: boolean;
-  connectTimeout: number;
-  commandTimeout: number;
-  confirmTimeout: number;
 }
 
 export async function rollbackCommand(inventory: string, opts: RollbackCommandOptions, transport: Transport, output: Output): Promise<number> {
@@ -23,13 +16,7 @@ export async function rollbackCommand(inventory: string, opts: RollbackCommandOp
   if (!opts.limit) throw new UsageError('rollback needs --limit PATTERN naming the hosts to roll back');
   const targets = loadTargets(inventory, opts.limit, output);
   const view = chooseView('rollback', opts, output);
-  const runOpts = {
-    check: false,
-    acceptNewHostKeys: opts.acceptNewHostKeys,
-    connectTimeoutMs: opts.connectTimeout * 1000,
-    commandTimeoutMs: opts.commandTimeout * 1000,
-    confirmTimeoutS: opts.confirmTimeout,
-  };
+  const runOpts = runOptions(opts);
   const results = await runFleet(targets.map((t) => t.cfg), { forks: opts.forks }, view, (cfg) => rollbackHost(cfg, transport, runOpts, view, opts.generation));
   return results.every((r) => r.outcome === 'changed' || r.outcome === 'unchanged') ? EXIT_OK : EXIT_ERROR;
 }

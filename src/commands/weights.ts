@@ -14,18 +14,11 @@ import { setWeightsInInventory, setWeightsInVarsFile, type WeightsLevel } from '
 import { compileHost } from '../compile/desired-state.js';
 import { deployHost } from '../deploy/host.js';
 import { runFleet } from '../deploy/fleet.js';
-import { chooseView } from './common.js';
+import { chooseView, runOptions, type HostCommandOptions } from './common.js';
 
-export interface WeightsCommandOptions {
+export interface WeightsCommandOptions extends HostCommandOptions {
   limit?: string;
   write: boolean;
-  forks: number;
-  json: boolean;
-  verbose: boolean;
-  acceptNewHostKeys: boolean;
-  connectTimeout: number;
-  commandTimeout: number;
-  confirmTimeout: number;
 }
 
 export function parseAssignments(args: string[]): Record<string, number> {
@@ -108,15 +101,7 @@ export async function weightsCommand(inventory: string, assignments: string[], o
     hosts = before.hosts.map((h) => ({ ...h, play: { ...h.play, links: h.play.links.map((l) => (l.name in weights ? { ...l, weight: weights[l.name] } : l)) } }));
   }
   const view = chooseView('weights', opts, output);
-  const runOpts = {
-    check: false,
-    balanceOnly: true,
-    command: `weights ${assignments.join(' ')}`,
-    acceptNewHostKeys: opts.acceptNewHostKeys,
-    connectTimeoutMs: opts.connectTimeout * 1000,
-    commandTimeoutMs: opts.commandTimeout * 1000,
-    confirmTimeoutS: opts.confirmTimeout,
-  };
+  const runOpts = runOptions(opts, { balanceOnly: true, command: `weights ${assignments.join(' ')}` });
   const byName = new Map(hosts.map((h) => [h.name, compileHost(h)]));
   const results = await runFleet(hosts, { forks: opts.forks }, view, (cfg) => deployHost(cfg, byName.get(cfg.name)!, transport, runOpts, view));
   return results.every((r) => r.outcome === 'changed' || r.outcome === 'unchanged') ? EXIT_OK : EXIT_ERROR;

@@ -19,5 +19,17 @@ export function renderHost(desired: DesiredState): string {
     section('ip routes', desired.routes.map((r) => `ip route replace ${renderRouteArgs(r).map(quote).join(' ')}`)),
     section('sysctls', desired.sysctls.map(renderSysctlCommand)),
     section('modules', desired.modules.map((m) => `modprobe ${quote(m)}`)),
+    section('link monitor', monitorLines(desired)),
   ].join('\n\n')}\n`;
+}
+
+/** The monitor's settings and the balancing chain it loads for each set of healthy links. */
+function monitorLines(desired: DesiredState): string[] {
+  const m = desired.monitor;
+  if (!m) return [];
+  const name = (mask: number): string => m.links.filter((l) => (mask & (1 << (l.index - 1))) !== 0).map((l) => l.name).join('+') || 'none (all kept)';
+  return [
+    `# probes ${m.targets.join(', ')} through each link every ${m.intervalMs} ms; down after ${m.downAfter} failed rounds, up after ${m.upAfter} good ones; quorum ${m.quorum}`,
+    ...Object.entries(m.balance).flatMap(([mask, rules]) => [`# healthy: ${name(Number(mask))}`, ...rules.map((r) => `#   -A ${desired.balanceChain.name} ${r}`)]),
+  ];
 }

@@ -16,6 +16,7 @@ import type {
 } from 'ssh2';
 import { UnreachableError } from '../errors.js';
 import type { ConnectOptions, ConnectTarget, ExecOptions, ExecResult, Session, Transport } from './transport.js';
+import { HandshakeGate } from './handshake-gate.js';
 import { ExecTimeoutError } from './exec-timeout-error.js';
 import {
   appendKnownHost,
@@ -60,6 +61,8 @@ export interface Ssh2TransportOptions {
   keepaliveCountMax?: number;
   /** ssh2 protocol debug lines. */
   debug?: (line: string) => void;
+  /** SSH handshakes in flight to one host:port at most (below sshd's MaxStartups 10). Default 8. */
+  maxStartupsPerEndpoint?: number;
 }
 
 /** One SSH connection on the way to a target: the jump hosts first, the target last. */
@@ -93,6 +96,7 @@ export class Ssh2Transport implements Transport {
   private readonly keepaliveIntervalMs: number;
   private readonly keepaliveCountMax: number;
   private readonly debug: ((line: string) => void) | undefined;
+  private readonly gate: HandshakeGate;
 
   constructor(options: Ssh2TransportOptions = {}) {
     this.homeDir = options.homeDir ?? homedir();
@@ -102,6 +106,7 @@ export class Ssh2Transport implements Transport {
     this.keepaliveIntervalMs = options.keepaliveIntervalMs ?? 5_000;
     this.keepaliveCountMax = options.keepaliveCountMax ?? 3;
     this.debug = options.debug;
+    this.gate = new HandshakeGate(options.maxStartupsPerEndpoint ?? 8);
   }
 
   /**
@@ -252,6 +257,12 @@ export class Ssh2Transport implements Transport {
     );
     const notes: string[] = [];
     const candidates = this.authCandidates(hop, notes);
+    // Held from TCP connect until authenticated (or failed): what MaxStartups counts.
+    const release = await this.gate.acquire(`${hop.host}:${hop.port}`);
+    if (Date.now() >= deadline) {
+      release();
+      throw new UnreachableError(name, `timed out waiting to connect to ${hopLabel(hop)}${via}`);
+    }
 
     return new Promise<Ssh2Client>((resolve, reject) => {
       const client = new Client();
@@ -263,6 +274,7 @@ export class Ssh2Transport implements Transport {
       const fail = (message: string): void => {
         if (settled) return;
         settled = true;
+        release();
         client.destroy();
         reject(new UnreachableError(name, `${hostKeyProblem ?? message}${via}`));
       };
@@ -295,6 +307,7 @@ export class Ssh2Transport implements Transport {
       client.once('ready', () => {
         if (settled) return;
         settled = true;
+        release();
         resolve(client);
       });
 
