@@ -5,7 +5,9 @@ import { unifiedDiff } from './diff.js';
 const SIGN: Record<Change['op'], string> = { create: '+', delete: '-', update: '~' };
 
 export function changeLine(c: Change): string {
-  const detail = c.op === 'delete' ? '' : c.expected !== undefined && !c.expected.includes('\n') ? ` = ${c.expected}` : '';
+  // A jump rule's object already is the rule: "+ iptables mangle PREROUTING -i lan0 -j ML_MARK".
+  const said = c.expected !== undefined && c.expected.startsWith('-A ') && c.object.endsWith(c.expected.slice(3));
+  const detail = c.op === 'delete' || said ? '' : c.expected !== undefined && !c.expected.includes('\n') ? ` = ${c.expected}` : '';
   const was = c.actual !== undefined && !c.actual.includes('\n') && c.op === 'update' ? ` (was ${c.actual})` : '';
   return `${SIGN[c.op]} ${c.kind} ${c.object}${detail}${was}`;
 }
