@@ -104,5 +104,9 @@ export async function weightsCommand(inventory: string, assignments: string[], o
   const runOpts = runOptions(opts, { balanceOnly: true, command: `weights ${assignments.join(' ')}` });
   const byName = new Map(hosts.map((h) => [h.name, compileHost(h)]));
   const results = await runFleet(hosts, { forks: opts.forks }, view, (cfg) => deployHost(cfg, byName.get(cfg.name)!, transport, runOpts, view));
-  return results.every((r) => r.outcome === 'changed' || r.outcome === 'unchanged') ? EXIT_OK : EXIT_ERROR;
+  const behind = results.filter((r) => r.outcome !== 'changed' && r.outcome !== 'unchanged').map((r) => r.host);
+  if (behind.length > 0 && opts.write && !opts.json) {
+    output.err(`the inventory has the new weights; ${behind.join(', ')} still run the old ones: drift shows them, deploy converges them`);
+  }
+  return behind.length === 0 ? EXIT_OK : EXIT_ERROR;
 }

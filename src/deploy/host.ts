@@ -168,8 +168,11 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
     }
     if (plan.action === 'noop') return done({ outcome: 'unchanged', message: plan.reason, changes: [] });
     if (opts.balanceOnly) {
+      // The monitor's script carries the precompiled chains, so it changes with the weights;
+      // the restarted monitor keeps its saved link states and loads the chain for them.
       const balance = `${desired.balanceChain.table} ${desired.balanceChain.name}`;
-      const other = plan.changes.filter((c) => !(c.kind === 'iptables' && c.object === balance));
+      const monitorScript = `${desired.settings.stateDir}/monitor/monitor.sh`;
+      const other = plan.changes.filter((c) => !(c.kind === 'iptables' && c.object === balance) && !(c.kind === 'file' && c.object === monitorScript));
       if (other.length > 0) {
         return done({ outcome: 'failed', message: `nothing was changed: besides its balancing chain this host differs from its compiled state (${other.map((c) => `${c.kind} ${c.object}`).join(', ')}); run deploy`, changes: other });
       }
