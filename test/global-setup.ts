@@ -1,14 +1,15 @@
-// Once per test run: as root on a machine without the lab's Debian packages, install them
-// (as `multilink lab up` does), so the README's test line works on a fresh machine.
-// Without root, the lab tests skip themselves and print why.
+// Once per test run: as root on a machine without the lab's Debian packages (data plane
+// included), install them as `multilink lab up` does, so the README's test line works on a
+// fresh machine. Without root, the lab tests skip themselves and print why.
 import { ensureLabPackages, missingLabPackages } from '../src/lab/lab.js';
+import { DATAPLANE_COMMANDS } from '../src/lab/dataplane-plan.js';
 
 export default async function setup(): Promise<void> {
-  const missing = missingLabPackages();
+  const missing = missingLabPackages(DATAPLANE_COMMANDS);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     console.warn(`lab packages missing (${missing.join(', ')}) and not root: lab tests will be skipped`);
     return;
   }
-  await ensureLabPackages((line) => console.log(`test setup: ${line}`));
+  await ensureLabPackages((line) => console.log(`test setup: ${line}`), DATAPLANE_COMMANDS);
 }
