@@ -11,10 +11,11 @@ export function quote(value: string | number): string {
 
 /**
  * Linux IFNAMSIZ is 16 including NUL; the kernel refuses '/', ':', whitespace, '.' and '..'.
- * '+' is refused too: iptables reads a trailing '+' as a wildcard (-i wan+ matches every wan).
+ * '+' is refused too: iptables reads a trailing '+' as a wildcard (-i wan+ matches every wan);
+ * and a leading '-', which commands would read as an option.
  */
 export function isInterfaceName(s: string): boolean {
-  return s.length >= 1 && s.length <= 15 && s !== '.' && s !== '..' && /^[A-Za-z0-9_.@-]+$/.test(s);
+  return s.length >= 1 && s.length <= 15 && s !== '.' && s !== '..' && /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]*$/.test(s);
 }
 
 export function isIPv4(s: string): boolean {
@@ -40,7 +41,10 @@ export function intToIpv4(n: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
 }
 
-/** A state folder or other remote path: absolute, no NUL or newline. Quoted anyway. */
+/**
+ * A state folder or other remote path: absolute, plain characters only, no `..` part. It is
+ * quoted anyway; the narrow set keeps it safe in unit files and messages too.
+ */
 export function isRemotePath(s: string): boolean {
-  return s.startsWith('/') && !/[\0\n\r]/.test(s);
+  return /^\/[A-Za-z0-9_.@+/-]*$/.test(s) && !s.split('/').includes('..') && s.length <= 200;
 }

@@ -7,7 +7,7 @@ import type { HostConfig } from '../src/model/config.js';
 import type { HostFacts } from '../src/model/facts.js';
 import { UnreachableError } from '../src/errors.js';
 import { DONE, FAIL, FAIL_RC, FAIL_STDERR } from '../src/apply/script.js';
-import { CONFIRMED, GENERATION, LOCKED, RESTORE_FAILED, RESTORED, STALE_PLAN } from '../src/apply/transaction.js';
+import { CONFIRMED, GENERATION, LOCKED, NOT_MINE, RESTORE_FAILED, RESTORED, STALE_PLAN } from '../src/apply/transaction.js';
 import { convergedFacts, pristineFacts, twoLinkDesired } from './helpers/desired.js';
 import { gatherOutput } from './helpers/gather-output.js';
 
@@ -46,7 +46,7 @@ function router(before: HostFacts, o: RouterOptions = {}): { t: FakeTransport; k
         if (typeof o.transaction === 'function') o.transaction();
         return ok(o.transaction ?? `${GENERATION} 7\n${DONE}\n`);
       case 'disarm':
-        return ok(`${CONFIRMED}\n`);
+        return ok(`${CONFIRMED} 7\n`);
       case 'restore-now':
         applied = false;
         return ok(`${RESTORED} live state differed after apply\n`);
@@ -135,8 +135,32 @@ describe('deployHost over a fake transport', () => {
     });
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result.outcome).toBe('rolled_back');
-    expect(run.result.message).toMatch(/connection lost during apply .* restored \(no confirmation within 1 s\)/);
+    expect(run.result.message).toMatch(/contact lost during apply .* restored \(no confirmation within 1 s\)/);
     expect(kinds).toEqual(['gather', 'transaction', 'status']);
+  });
+
+  it('lost contact, then the router says its restore FAILED: failed, loudly', async () => {
+    const { t } = router(pristineFacts(), {
+      transaction: () => {
+        throw new UnreachableError('r1', 'connection lost');
+      },
+      status: 'RESTORE FAILED (no confirmation within 1 s): the owned state matches neither the prior nor the compiled state\nstep failed: ip rule add ...',
+    });
+    const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
+    expect(run.result.outcome).toBe('failed');
+    expect(run.result.message).toMatch(/AND THE RESTORE FAILED: RESTORE FAILED/);
+  });
+
+  it('lost contact, then a later deploy owns the router: not reported as ours', async () => {
+    const { t } = router(pristineFacts(), {
+      transaction: () => {
+        throw new UnreachableError('r1', 'connection lost');
+      },
+      status: `${NOT_MINE}`,
+    });
+    const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
+    expect(run.result.outcome).toBe('failed');
+    expect(run.result.message).toMatch(/another deploy has since started on this router/);
   });
 
   it('a clash refuses the plan and changes nothing', async () => {

@@ -25,7 +25,7 @@ Wants=network.target
 
 [Service]
 Type=oneshot
-ExecStart=/bin/sh ${stateDir}/boot.sh
+ExecStart=/bin/sh ${quote(`${stateDir}/boot.sh`)}
 
 [Install]
 WantedBy=multi-user.target`;

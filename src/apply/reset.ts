@@ -47,7 +47,7 @@ export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: str
       `    echo COMMIT; } >> ${ipt}`,
     );
   }
-  lines.push(`  ml_step "$ML_RESTORE --noflush -w < ${stateDir}/reset.ipt (reset)" sh -c '"$1" --noflush -w < "$2"' sh "$ML_RESTORE" ${ipt}`);
+  lines.push(`  ml_step 'iptables-restore --noflush (reset)' sh -c '"$1" --noflush -w 20 < "$2"' sh "$ML_RESTORE" ${ipt}`);
   for (const p of scope.priorities) {
     lines.push(`  ml_n=0; while [ "$ml_n" -lt 100 ] && ip -4 rule del priority ${p} 2>/dev/null; do ml_n=$((ml_n + 1)); done`);
   }

@@ -19,6 +19,10 @@ export const DONE = '@@ML-APPLIED';
 /** Runs "$@"; on failure prints the description, exit code and stderr, and exits. */
 export const STEP_FUNCTIONS = `ml_step() {
   ml_desc=$1; shift
+  if [ -n "\${ML_FIRED:-}" ] && [ -e "$ML_FIRED" ]; then
+    printf '%s %s\\n%s %s\\n%s\\n%s\\n' '${FAIL}' "$ml_desc" '${FAIL_RC}' 124 '${FAIL_STDERR}' 'not run: the dead-man timer fired and restored the prior state'
+    exit 3
+  fi
   ml_err=$("$@" 2>&1 >/dev/null)
   ml_rc=$?
   if [ "$ml_rc" -ne 0 ]; then
@@ -106,7 +110,7 @@ export function opsSteps({ ops, stateDir, ownedBefore }: ApplyScriptInput): stri
     const doc = heredoc(payload);
     lines.push(`ml_payload=${quote(`${stateDir}/iptables.restore`)}`);
     lines.push(`cat > "$ml_payload" ${doc.open}\n${payload}${doc.close}`);
-    lines.push(`ml_step "$ML_RESTORE --noflush -w < $ml_payload" sh -c '"$1" --noflush -w < "$2"' sh "$ML_RESTORE" "$ml_payload"`);
+    lines.push(`ml_step "$ML_RESTORE --noflush -w 20 < $ml_payload" sh -c '"$1" --noflush -w 20 < "$2"' sh "$ML_RESTORE" "$ml_payload"`);
   }
   if (ops.monitor) lines.push(...monitorSteps(ops.monitor, stateDir));
   lines.push(...ownedFilesSteps(stateDir, ops.owned));

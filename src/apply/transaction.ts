@@ -38,8 +38,13 @@ ml_step() {
   return 0
 }`;
 
-/** Drops the sections a restore cannot or need not bring back (loaded modules, generations, the monitor's pid). */
-const FILTER = `ml_filter() { awk '/^@@ML (module |generations|monitor-runtime)/ { skip = 1 } !skip { print } /^@@ML-rc / { skip = 0 }'; }`;
+/**
+ * What the stale-plan check and the restore check compare: multilink's own objects. Drops
+ * the sections a restore cannot or need not bring back (loaded modules, generations, the
+ * monitor's pid) and, in the iptables sections, everything but ML_ chains and the jumps to
+ * them, so other tools' churn (Docker, kube-proxy) neither refuses a plan nor fails a restore.
+ */
+const FILTER = `ml_filter() { awk '/^@@ML (module |generations|monitor-runtime)/ { skip = 1 } /^@@ML iptables / { ipt = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; next } !skip && (!ipt || /ML_/) { print }'; }`;
 
 /** Stops the timer and its sleep (the caller has already taken txn/armed, so it restores nothing). */
 function killTimer(s: string): string {
@@ -62,6 +67,8 @@ export interface TransactionInput {
   desiredJson: string;
   meta: Record<string, string | number>;
   confirmTimeoutS: number;
+  /** Random id of this transaction: later scripts act only on their own. */
+  id: string;
   /** How long the lock is valid without a live transaction behind it. */
   leaseS: number;
   holder: string;
@@ -91,10 +98,10 @@ function restoreScript(t: TransactionInput): string {
     `( ml_reset; exit $ml_failed ) > ${s}/txn/reset.out 2>&1; ml_rc=$?`,
     `ml_gen=$(cat ${s}/txn/generation 2>/dev/null); [ -n "$ml_gen" ] && rm -rf ${s}/generations/"$ml_gen"`,
     `if [ "$ml_rc" -eq 0 ] && [ "$(ml_gather | ml_filter)" = "$(ml_filter < ${s}/txn/prior.gather)" ]; then`,
-    `  echo "restored ($ml_why): the prior state is back and verified" > ${s}/txn/result`,
+    `  echo "restored ($ml_why): the prior state is back and verified" > ${s}/txn/result.tmp && mv -f ${s}/txn/result.tmp ${s}/txn/result`,
     `  echo "${RESTORED} $ml_why"`,
     'else',
-    `  { echo "RESTORE FAILED ($ml_why): the owned state matches neither the prior nor the compiled state"; cat ${s}/txn/reset.out; } > ${s}/txn/result`,
+    `  { echo "RESTORE FAILED ($ml_why): the owned state matches neither the prior nor the compiled state"; cat ${s}/txn/reset.out; } > ${s}/txn/result.tmp && mv -f ${s}/txn/result.tmp ${s}/txn/result`,
     `  echo "${RESTORE_FAILED} $ml_why"; cat ${s}/txn/reset.out`,
     'fi',
   ].join('\n') + '\n';
@@ -106,6 +113,7 @@ function applyScriptDetached(t: TransactionInput): string {
     SCRIPT_HEADER,
     flavourPrelude(t.ops.flavour),
     STEP_FUNCTIONS,
+    `ML_FIRED=${s}/txn/fired`,
     "trap '' HUP PIPE",
     'umask 077',
     `( ${opsSteps({ ops: t.ops, stateDir: t.stateDir, ownedBefore: t.ownedBefore }).join('\n')}\n) > ${s}/txn/steps.out 2>&1`,
@@ -167,13 +175,15 @@ export function transactionScript(t: TransactionInput): string {
     ...lockSteps(t),
     fileWrite(`${t.stateDir}/txn/prior.gather`, t.priorGather.replace(/\n+$/, '')),
     // Terraform's rule: a plan made against facts that are no longer true is refused.
-    `if [ "$(ml_gather)" != "$(cat ${s}/txn/prior.gather)" ]; then rm -rf ${s}/lock; echo ${STALE_PLAN}; exit 5; fi`,
+    FILTER,
+    `if [ "$(ml_gather | ml_filter)" != "$(ml_filter < ${s}/txn/prior.gather)" ]; then rm -rf ${s}/lock; echo ${STALE_PLAN}; exit 5; fi`,
     'ml_gen=0',
     `for ml_g in ${s}/generations/*; do ml_g=\${ml_g##*/}; case $ml_g in ''|*[!0-9]*) continue ;; esac; [ "$ml_g" -gt "$ml_gen" ] && ml_gen=$ml_g; done`,
     'ml_gen=$((ml_gen + 1))',
     `mkdir -p ${s}/generations/"$ml_gen" || exit 3`,
-    `rm -f ${s}/txn/armed ${s}/txn/fired ${s}/txn/disarmed ${s}/txn/result ${s}/txn/apply.done ${s}/txn/apply.out`,
+    `rm -f ${s}/txn/armed ${s}/txn/fired ${s}/txn/disarmed ${s}/txn/result ${s}/txn/apply.done ${s}/txn/apply.out ${s}/txn/sleep.pid ${s}/txn/timer.pid`,
     `echo "$ml_gen" > ${s}/txn/generation`,
+    `echo ${quote(t.id)} > ${s}/txn/id`,
     fileWrite(`${t.stateDir}/txn/restore.sh`, restoreScript(t)),
     fileWrite(`${t.stateDir}/txn/apply.sh`, applyScriptDetached(t)),
     `ml_gdir=${s}/generations/"$ml_gen"`,
@@ -192,38 +202,54 @@ export function transactionScript(t: TransactionInput): string {
   return lines.join('\n') + '\n';
 }
 
+export const NOT_MINE = '@@ML-NOT-MINE';
+
+function ownTransaction(s: string, id: string): string {
+  if (!/^[0-9a-f]{8,64}$/.test(id)) throw new Error('invalid transaction id');
+  return `if [ "$(cat ${s}/txn/id 2>/dev/null)" != ${id} ]; then echo ${NOT_MINE}; exit 0; fi`;
+}
+
+/** A restore that the timer started may still be running: wait (bounded) for its verdict. */
+function resultWhenReady(s: string): string {
+  return `ml_i=0; while [ ! -s ${s}/txn/result ] && [ "$ml_i" -lt 600 ]; do sleep 0.1 2>/dev/null || sleep 1; ml_i=$((ml_i + 1)); done; cat ${s}/txn/result 2>/dev/null || echo 'unknown: no result of the restore'`;
+}
+
 /** Round trip 4: disarm the timer, mark the generation confirmed and current, prune, unlock. */
-export function disarmScript(stateDir: string, generation: number, bootSteps: string[] = []): string {
+export function disarmScript(stateDir: string, id: string, bootSteps: string[] = []): string {
   const s = quote(stateDir);
   return [
     waitAppliedScript(stateDir),
+    ownTransaction(s, id),
+    // The generation as the router numbered it (the controller may have lost that reply).
+    `ml_gen=$(cat ${s}/txn/generation 2>/dev/null); case "$ml_gen" in ''|*[!0-9]*) echo "${TOO_LATE} no generation recorded"; exit 0 ;; esac`,
     `if mv ${s}/txn/armed ${s}/txn/disarmed 2>/dev/null; then`,
     `  ${killTimer(s)}`,
-    `  touch ${s}/generations/${generation}/confirmed`,
-    `  echo ${generation} > ${s}/current.tmp && mv -f ${s}/current.tmp ${s}/current`,
+    `  touch ${s}/generations/"$ml_gen"/confirmed`,
+    `  echo "$ml_gen" > ${s}/current.tmp && mv -f ${s}/current.tmp ${s}/current`,
     `  ml_all=$(for ml_g in ${s}/generations/*; do ml_g=\${ml_g##*/}; case $ml_g in ''|*[!0-9]*) ;; *) echo "$ml_g" ;; esac; done | sort -n)`,
     `  ml_drop=$(( $(printf '%s\\n' "$ml_all" | grep -c .) - ${KEEP_GENERATIONS} ))`,
     `  if [ "$ml_drop" -gt 0 ]; then printf '%s\\n' "$ml_all" | head -n "$ml_drop" | while read -r ml_g; do rm -rf ${s}/generations/"$ml_g"; done; fi`,
     ...bootSteps.map((l) => `  ${l}`),
     `  rm -rf ${s}/lock`,
-    `  echo ${CONFIRMED}`,
+    `  echo "${CONFIRMED} $ml_gen"`,
     'else',
-    `  echo ${TOO_LATE}; cat ${s}/txn/result 2>/dev/null`,
+    `  echo ${TOO_LATE}; ${resultWhenReady(s)}`,
     'fi',
   ].join('\n') + '\n';
 }
 
 /** The live state is wrong after apply: restore now instead of waiting for the timer. */
-export function restoreNowScript(stateDir: string, why: string): string {
+export function restoreNowScript(stateDir: string, id: string, why: string): string {
   const s = quote(stateDir);
   return [
     waitAppliedScript(stateDir),
+    ownTransaction(s, id),
     `if mv ${s}/txn/armed ${s}/txn/fired 2>/dev/null; then`,
     `  ${killTimer(s)}`,
     `  sh ${s}/txn/restore.sh ${quote(why)}`,
     `  rm -rf ${s}/lock`,
     'else',
-    `  echo ${TOO_LATE}; cat ${s}/txn/result 2>/dev/null`,
+    `  echo ${TOO_LATE}; ${resultWhenReady(s)}`,
     'fi',
   ].join('\n') + '\n';
 }
@@ -235,7 +261,7 @@ export function waitAppliedScript(stateDir: string): string {
 }
 
 /** After losing the host: what happened to the transaction (result of the dead-man restore). */
-export function transactionStatusScript(stateDir: string): string {
+export function transactionStatusScript(stateDir: string, id: string): string {
   const s = quote(stateDir);
-  return `${SCRIPT_HEADER}\nif [ -e ${s}/txn/armed ]; then echo armed; elif [ -e ${s}/txn/disarmed ]; then echo confirmed; else cat ${s}/txn/result 2>/dev/null || echo unknown; fi\n`;
+  return `${SCRIPT_HEADER}\n${ownTransaction(s, id)}\nif [ -e ${s}/txn/armed ]; then echo armed; elif [ -e ${s}/txn/disarmed ]; then echo confirmed; else ${resultWhenReady(s)}; fi\n`;
 }

@@ -1,6 +1,7 @@
 // One host's deploy: connect, gather, plan, then (unless --check) run the transaction:
 // apply detached on the router under a dead-man timer, confirm over a NEW connection that
 // the host is reachable and its live state equals the compiled one, then keep.
+import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
@@ -19,16 +20,19 @@ import {
   disarmScript,
   GENERATION,
   LOCKED,
+  NOT_MINE,
   RESTORE_FAILED,
   RESTORED,
   restoreNowScript,
   STALE_LOCK,
   STALE_PLAN,
   transactionScript,
+  TOO_LATE,
   transactionStatusScript,
   waitAppliedScript,
 } from '../apply/transaction.js';
 import { runScript } from './remote.js';
+import { ExecTimeoutError } from '../transport/exec-timeout-error.js';
 import { bootSteps } from '../apply/boot.js';
 
 export interface RunOptions {
@@ -96,8 +100,30 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 type Done = (r: Omit<HostResult, 'host' | 'durationMs'>) => HostRun;
 
+/** What every outcome after the transaction started carries. */
+interface TxnBase {
+  changes: HostResult['changes'];
+  generation?: number;
+  /** The transaction's id on the router. */
+  id: string;
+}
+
+/**
+ * Reads what a router says about a transaction that is no longer armed: restored (verified),
+ * a failed restore (loud), or taken over by a later deploy.
+ */
+function settled(text: string, why: string, base: TxnBase, done: Done): HostRun {
+  const { id: _id, ...rest } = base;
+  void _id;
+  const body = text.replace(new RegExp(`^${TOO_LATE}\\s*`), '').trim();
+  if (body.startsWith(NOT_MINE)) return done({ ...rest, outcome: 'failed', message: `${why}; another deploy has since started on this router: its state is not known here — run drift` });
+  if (body.startsWith('restored')) return done({ ...rest, outcome: 'rolled_back', message: `${why}; the router ${body.split('\n')[0]}` });
+  if (body.startsWith('RESTORE FAILED')) return done({ ...rest, outcome: 'failed', message: `${why}; AND THE RESTORE FAILED: ${body}` });
+  return done({ ...rest, outcome: 'failed', message: `${why}; transaction state on the router: ${body || 'unknown'} — run drift` });
+}
+
 /** Lost contact after the apply started: the router decides alone. Find out what it did. */
-async function afterLostContact(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents, done: Done, armedAt: number, why: string, base: Omit<HostResult, 'host' | 'durationMs' | 'outcome' | 'message'>): Promise<HostRun> {
+async function afterLostContact(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents, done: Done, armedAt: number, why: string, base: TxnBase): Promise<HostRun> {
   const state = desired.settings.stateDir;
   // First try at once: the connection may have been lost while the host itself is fine.
   const deadline = armedAt + opts.confirmTimeoutS * 1000 + 20_000;
@@ -106,44 +132,54 @@ async function afterLostContact(cfg: HostConfig, desired: DesiredState, transpor
     let session: Session | undefined;
     try {
       session = await connectHost(transport, cfg, opts);
-      const status = (await runScript(session, cfg.connection, waitAppliedScript(state) + transactionStatusScript(state), opts.commandTimeoutMs)).stdout.trim();
-      if (status === 'armed') {
-        // The apply finished while we were away; confirm as usual on this new connection.
-        return await confirm(session, cfg, desired, opts, events, done, base);
+      const status = (await runScript(session, cfg.connection, waitAppliedScript(state) + transactionStatusScript(state, base.id), opts.commandTimeoutMs)).stdout.trim();
+      // The apply finished while we were away; confirm as usual on this new connection.
+      if (status === 'armed') return await confirm(session, cfg, desired, opts, events, done, base);
+      if (status === 'confirmed') {
+        const { id: _id, ...rest } = base;
+        void _id;
+        return done({ ...rest, outcome: 'changed', message: 'confirmed' });
       }
-      if (status.startsWith('restored')) return done({ ...base, outcome: 'rolled_back', message: `${why}; the router ${status}` });
-      if (status === 'confirmed') return done({ ...base, outcome: 'changed', message: 'confirmed' });
-      return done({ ...base, outcome: 'failed', message: `${why}; transaction state on the router: ${status}` });
+      return settled(status, why, base, done);
     } catch (e) {
-      if (!(e instanceof UnreachableError)) throw e;
+      if (!(e instanceof UnreachableError) && !(e instanceof ExecTimeoutError)) throw e;
       if (tried++ === 0) events.phase(cfg.name, 'waiting for the dead-man timer');
       await sleep(2000);
     } finally {
       await session?.close().catch(() => undefined);
     }
   }
+  const { id: _id, ...rest } = base;
+  void _id;
   return done({
-    ...base,
+    ...rest,
     outcome: 'failed',
     message: `${why}; the host is still unreachable ${Math.round((Date.now() - armedAt) / 1000)} s after the apply started: its dead-man timer was due to restore the prior state after ${opts.confirmTimeoutS} s — CHECK IT`,
   });
 }
 
 /** Round trips 3 and 4: gather on a new connection; disarm if it matches, else restore now. */
-async function confirm(session: Session, cfg: HostConfig, desired: DesiredState, opts: RunOptions, events: HostEvents, done: Done, base: Omit<HostResult, 'host' | 'durationMs' | 'outcome' | 'message'>): Promise<HostRun> {
+async function confirm(session: Session, cfg: HostConfig, desired: DesiredState, opts: RunOptions, events: HostEvents, done: Done, base: TxnBase): Promise<HostRun> {
   events.phase(cfg.name, 'confirming');
   const state = desired.settings.stateDir;
+  const { id, ...rest } = base;
   const after = planHost(desired, await gatherFacts(session, cfg, desired, opts.commandTimeoutMs));
   if (after.action === 'noop') {
-    const res = await runScript(session, cfg.connection, disarmScript(state, base.generation ?? 0, bootSteps(cfg.settings.boot, state)), opts.commandTimeoutMs);
-    if (res.stdout.includes(CONFIRMED)) return done({ ...base, outcome: 'changed', message: `${base.changes.length} changes applied and confirmed (generation ${base.generation})` });
-    return done({ ...base, outcome: 'rolled_back', message: `confirmation came too late: ${res.stdout.replace(/^@@ML-TOO-LATE\s*/, '').trim()}` });
+    const res = await runScript(session, cfg.connection, disarmScript(state, id, bootSteps(cfg.settings.boot, state)), opts.commandTimeoutMs);
+    const confirmed = markerLine(res.stdout, CONFIRMED);
+    if (confirmed !== undefined) {
+      const generation = Number(confirmed);
+      return done({ ...rest, generation, outcome: 'changed', message: `${rest.changes.length} changes applied and confirmed (generation ${generation})` });
+    }
+    return settled(res.stdout, 'the confirmation came too late', base, done);
   }
   events.phase(cfg.name, 'restoring');
   const left = after.changes.map((c) => `${c.kind} ${c.object}`).join(', ') || after.reason;
-  const res = await runScript(session, cfg.connection, restoreNowScript(state, 'live state differed after apply'), opts.commandTimeoutMs);
-  if (res.stdout.includes(RESTORED)) return done({ ...base, outcome: 'rolled_back', message: `live state differed from the compiled state after apply (${left}); the prior state was restored and verified` });
-  return done({ ...base, outcome: 'failed', message: `live state differed after apply (${left}) AND THE RESTORE FAILED: ${res.stdout.trim()}` });
+  const why = `live state differed from the compiled state after apply (${left})`;
+  const res = await runScript(session, cfg.connection, restoreNowScript(state, id, 'live state differed after apply'), opts.commandTimeoutMs);
+  if (markerLine(res.stdout, RESTORED) !== undefined) return done({ ...rest, outcome: 'rolled_back', message: `${why}; the prior state was restored and verified` });
+  if (markerLine(res.stdout, RESTORE_FAILED) !== undefined) return done({ ...rest, outcome: 'failed', message: `${why} AND THE RESTORE FAILED: ${res.stdout.trim()}` });
+  return settled(res.stdout, why, base, done);
 }
 
 function transactionMeta(cfg: HostConfig, plan: HostPlan, opts: RunOptions): Record<string, string | number> {
@@ -181,6 +217,7 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
 
     events.phase(cfg.name, 'applying');
     const ops = plan.ops!;
+    const id = randomBytes(8).toString('hex');
     const scope = scopeOf({ priorities: [...desired.rules.map((r) => r.priority), ...(facts.owned?.priorities ?? [])], tables: [...desired.routes.map((r) => r.table), ...(facts.owned?.tables ?? [])] });
     const sysctlKeys = [...new Set([...desired.sysctls.map((s) => s.key), ...Object.keys(facts.owned?.sysctls ?? {})])];
     const script = transactionScript({
@@ -195,6 +232,7 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
       desiredJson: JSON.stringify(desired),
       meta: transactionMeta(cfg, plan, opts),
       confirmTimeoutS: opts.confirmTimeoutS,
+      id,
       leaseS: opts.confirmTimeoutS + Math.ceil((3 * opts.commandTimeoutMs) / 1000) + 30,
       holder: `${userInfo().username}@${hostname()} pid ${process.pid} since ${new Date().toISOString()}`,
     });
@@ -203,36 +241,43 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
     try {
       out = (await runScript(session, cfg.connection, script, opts.commandTimeoutMs)).stdout;
     } catch (e) {
-      if (!(e instanceof UnreachableError)) throw e;
+      // Once the script may have started, the router may be armed: never report "nothing changed".
       await session.close().catch(() => undefined);
       session = undefined;
-      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, `connection lost during apply (${e.message})`, { changes: plan.changes });
+      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, `contact lost during apply (${(e as Error).message})`, { changes: plan.changes, id });
     }
     const locked = markerLine(out, LOCKED);
     if (locked !== undefined) return done({ outcome: 'failed', message: `nothing was changed: another deploy holds the lock on this router (${locked || 'holder unknown'})`, changes: [] });
     if (markerLine(out, STALE_PLAN) !== undefined) return done({ outcome: 'failed', message: 'nothing was changed: the router changed between gather and apply (stale plan); run again', changes: [] });
     const stale = markerLine(out, STALE_LOCK);
     const generation = Number(markerLine(out, GENERATION));
-    const base = { changes: plan.changes, generation: Number.isFinite(generation) ? generation : undefined };
+    const base: TxnBase = { changes: plan.changes, generation: Number.isFinite(generation) ? generation : undefined, id };
     const failure = parseApplyFailure(out);
     if (failure) {
       const detail = { command: failure.command, exitCode: failure.exitCode, stderr: failure.stderr };
       const what = `\`${failure.command}\` exited ${failure.exitCode}: ${failure.stderr}`;
-      if (markerLine(out, RESTORED) !== undefined) return done({ ...base, ...detail, outcome: 'rolled_back', message: `${what}; the prior state was restored and verified` });
-      return done({ ...base, ...detail, outcome: 'failed', message: `${what}; AND THE RESTORE FAILED: ${out.slice(out.indexOf(RESTORE_FAILED)).trim()}` });
+      const { id: _id, ...rest } = base;
+      void _id;
+      if (markerLine(out, RESTORED) !== undefined) return done({ ...rest, ...detail, outcome: 'rolled_back', message: `${what}; the prior state was restored and verified` });
+      return done({ ...rest, ...detail, outcome: 'failed', message: `${what}; AND THE RESTORE FAILED: ${out.slice(out.indexOf(RESTORE_FAILED)).trim()}` });
     }
     if (!out.includes(DONE)) throw new HostFailure(`the transaction ended without a result: ${out.trim().slice(-500)}`, 'transaction');
     await session.close();
     session = undefined;
 
     // Confirm over a NEW connection: a rule set that cut the SSH path cannot be confirmed.
+    let run: HostRun;
+    let connected = false;
     try {
       session = await connectHost(transport, cfg, opts);
+      connected = true;
+      run = await confirm(session, cfg, desired, opts, events, done, base);
     } catch (e) {
-      if (!(e instanceof UnreachableError)) throw e;
-      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, `could not reconnect to confirm (${e.message})`, base);
+      await session?.close().catch(() => undefined);
+      session = undefined;
+      const why = connected ? `contact lost while confirming (${(e as Error).message})` : `could not reconnect to confirm (${(e as Error).message})`;
+      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, why, base);
     }
-    const run = await confirm(session, cfg, desired, opts, events, done, base);
     if (stale !== undefined && run.result.message) run.result.message += ` (took over a stale lock of ${stale})`;
     return run;
   } catch (e) {

@@ -9,6 +9,7 @@ import { generationsCommand, parseGenerations } from '../facts/generations.js';
 import { quote } from '../quote.js';
 import { connectHost, deployHost, type HostEvents, type HostRun, type RunOptions } from './host.js';
 import { runScript } from './remote.js';
+import { storedDesiredProblems } from './stored-desired.js';
 
 const DESIRED = '@@ML desired';
 
@@ -18,10 +19,6 @@ function fetchScript(stateDir: string, generation: number | undefined): string {
   return `${SCRIPT_HEADER}\n${generationsCommand(stateDir)}\n${pick}\n`;
 }
 
-function isDesiredState(v: unknown): v is DesiredState {
-  const d = v as Partial<DesiredState> | null;
-  return !!d && typeof d.host === 'string' && Array.isArray(d.chains) && Array.isArray(d.jumps) && Array.isArray(d.rules) && Array.isArray(d.routes) && Array.isArray(d.sysctls) && typeof d.settings?.stateDir === 'string';
-}
 
 export async function rollbackHost(cfg: HostConfig, transport: Transport, opts: RunOptions, events: HostEvents, wanted?: number): Promise<HostRun> {
   const started = Date.now();
@@ -52,8 +49,10 @@ export async function rollbackHost(cfg: HostConfig, transport: Transport, opts: 
     } catch {
       parsed = undefined;
     }
-    if (!isDesiredState(parsed)) return fail('failed', `nothing was changed: generation ${generation}'s desired.json is missing or unreadable`);
-    desired = parsed;
+    if (parsed === undefined) return fail('failed', `nothing was changed: generation ${generation}'s desired.json is missing or unreadable`);
+    const problems = storedDesiredProblems(parsed, cfg);
+    if (problems.length > 0) return fail('failed', `nothing was changed: generation ${generation}'s desired.json does not check out (${problems.join('; ')})`);
+    desired = parsed as DesiredState;
   } catch (e) {
     return fail(e instanceof UnreachableError ? 'unreachable' : 'failed', (e as Error).message);
   } finally {
