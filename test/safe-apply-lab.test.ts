@@ -122,6 +122,7 @@ describe.skipIf(!support.ok)('safe apply on a lab of 3 routers', () => {
     await killer;
     expect(killed).toBeGreaterThan(0);
     const outcome = jsonHosts(res)[r.name].outcome;
+    console.log(`ssh killed mid-apply (${killed} sshd session process(es)): ${outcome} - ${jsonHosts(res)[r.name].message}`);
     expect(['changed', 'rolled_back']).toContain(outcome);
     // Fully one or the other: in sync with the weights inventory, or byte-identical to before.
     await new Promise((ok) => setTimeout(ok, 9000));
