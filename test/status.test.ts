@@ -152,7 +152,8 @@ describe('statusHost over a fake transport', () => {
       { link: 'cable', interface: 'wan2', tier: 1, weight: 2, configuredShare: 0.333333, share: 0.333333, connections: 21, packets: 21, bytes: 798, operstate: 'up' },
       { link: 'lte', interface: 'wan3', tier: 1, weight: 3, configuredShare: 0.5, share: 0.5, connections: 33, packets: 33, bytes: 1254, operstate: 'down' },
     ]);
-    expect(t.execsFor('r1')[0].stdin).toBe(statusScript(statusRequest(desired)));
+    // Uploaded wrapped in ml_main, so a truncated upload runs nothing.
+    expect(t.execsFor('r1')[0].stdin).toBe(`ml_main() {\n${statusScript(statusRequest(desired))}\n}\nml_main\n`);
   });
 
   it('a router not deployed yet (no ML_ chains) and without conntrack: unknowns are null, with notes', async () => {
