@@ -132,6 +132,9 @@ export function renderInventory(input: InventoryInput): string {
  * repository root), paths relative to the inventory file. The state folders are on the
  * router, which is this machine: fine for the demo, never for tests (they use their own lab).
  */
+/** Where inventory/lab.yaml keeps the default lab's router state (on the routers, i.e. here). */
+export const SHIPPED_STATE_ROOT = '/var/lib/multilink-lab';
+
 export function renderShippedInventory(): string {
   const plan = planTopology(DEFAULT_PREFIX, DEFAULT_ROUTERS, DEFAULT_SUBNET);
   return renderInventory({
@@ -148,7 +151,7 @@ export function renderShippedInventory(): string {
       name: r.name,
       address: r.mgmtAddress,
       iptables: r.iptables,
-      stateDir: `/var/lib/multilink-lab/${r.name}`,
+      stateDir: `${SHIPPED_STATE_ROOT}/${r.name}`,
     })),
   });
 }

@@ -10,7 +10,7 @@ import { checkRates, DATAPLANE_COMMANDS, DEFAULT_RATES, planDataplane } from './
 import { LabError } from './errors.js';
 import { hostSubnetUses, listHostLinks, listNamespacesSync, pickFreeSubnet, usesOf } from './host-net.js';
 import { hostLinkLines, lanLines, namespaceAddLines, routerLinkLines, routerLines, switchLines, upstreamLines } from './ip-batch.js';
-import { checkLabPath, knownHostsLine, renderInventory, renderPlaybook, renderSshdConfig } from './lab-files.js';
+import { checkLabPath, knownHostsLine, renderInventory, renderPlaybook, renderSshdConfig, SHIPPED_STATE_ROOT } from './lab-files.js';
 import { readManifest, saveManifest, type LabInfo, type LabRouter } from './manifest.js';
 import { ensureLabPackages } from './packages.js';
 import { ipBatch, ipBatchOrThrow, mapLimit, run } from './run.js';
@@ -257,6 +257,12 @@ async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string)
   for (const r of info.routers) {
     if (!existsSync(r.dir)) info.dirs.push(r.dir);
     info.trees.push(r.stateDir);
+  }
+  // The default lab is the one inventory/lab.yaml names: its routers keep their state under
+  // SHIPPED_STATE_ROOT, which goes with them (a new lab's routers start with none).
+  if (info.prefix === DEFAULT_PREFIX && info.subnet === DEFAULT_SUBNET) {
+    if (!existsSync(SHIPPED_STATE_ROOT)) info.dirs.push(SHIPPED_STATE_ROOT);
+    for (const r of info.routers) info.trees.push(join(SHIPPED_STATE_ROOT, r.name));
   }
   saveManifest(info);
   for (const r of info.routers) mkdirSync(r.dir, { recursive: true });
