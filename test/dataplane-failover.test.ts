@@ -8,8 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonHosts } from './helpers/cli.js';
-import { labSupport, reserveTestLab, stopTestLab } from './helpers/lab.js';
-import { breakIsp, labUp, repairIsp, type LabInfo } from '../src/lab/lab.js';
+import { labSupport, startTestLab, stopTestLab } from './helpers/lab.js';
+import { deployPlaybook, perLink } from './helpers/dataplane.js';
+import { breakIsp, repairIsp, type LabInfo } from '../src/lab/lab.js';
 import {
   addClientAddresses,
   addServerAddress,
@@ -56,33 +57,12 @@ describe.skipIf(!support.ok)('link monitor on the data-plane lab', () => {
     return s !== undefined && links().every((l) => s.links[l] === 'up');
   };
 
-  async function deployHealth(name: string, input: Omit<HealthPlaybookInput, 'health'>): Promise<void> {
-    const playbook = join(lab.dir, `failover-playbook-${name}.yaml`);
-    const inventory = join(lab.dir, `failover-inventory-${name}.yaml`);
-    writeFileSync(playbook, renderHealthPlaybook({ ...input, health: HEALTH }));
-    writeFileSync(inventory, dataplaneInventoryText(lab, playbook));
-    const res = await cli('deploy', inventory, '--json');
-    expect(res.code, res.stdout + res.stderr).toBe(0);
-    expect(['changed', 'unchanged']).toContain(jsonHosts(res).r1.outcome);
-  }
+  const deployHealth = (name: string, input: Omit<HealthPlaybookInput, 'health'>): Promise<void> =>
+    deployPlaybook(lab, `failover-${name}`, renderHealthPlaybook({ ...input, health: HEALTH }));
 
-  /** New connections per link (ML_BALANCE counters) while fn ran. */
-  async function perLink(fn: () => Promise<void>): Promise<Record<string, number>> {
-    const before = await balanceCounters(lab);
-    await fn();
-    const after = await balanceCounters(lab);
-    return Object.fromEntries([...after].map(([link, n]) => [link, n - (before.get(link) ?? 0)]));
-  }
 
   beforeAll(async () => {
-    const opts = await reserveTestLab();
-    const lines: string[] = [];
-    try {
-      lab = await labUp({ ...opts, dataplane: true, log: (l) => lines.push(l) });
-    } catch (err) {
-      if (err instanceof Error) err.message += `\nlab log:\n  ${lines.join('\n  ')}`;
-      throw err;
-    }
+    lab = await startTestLab(1, { dataplane: true });
     // A second health target behind every ISP, and probe sources, inside the lab's namespaces.
     await addServerAddress(lab, '198.51.100.2');
     await addClientAddresses(lab, ['192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.14', '192.0.2.20', '192.0.2.21']);
@@ -147,7 +127,7 @@ describe.skipIf(!support.ok)('link monitor on the data-plane lab', () => {
       await sleep(5000);
       expect(monitorState(lab)?.mask).toBe(7);
       expect(allUp()).toBe(true);
-      const res = await perLink(async () => {
+      const res = await perLink(lab, async () => {
         const attempts = await probeSequence(lab, '192.0.2.21', 30);
         expect(attempts.filter((a) => !a.ok)).toEqual([]);
       });
@@ -160,7 +140,7 @@ describe.skipIf(!support.ok)('link monitor on the data-plane lab', () => {
   it('with both tier-1 links broken the tier-2 link carries new connections, and gives them back after repair', async () => {
     await deployHealth('tiers', { method: 'random', weights: [1, 2, 3], tiers: [1, 1, 2] });
     expect(await waitFor(allUp, 10_000)).toBeDefined();
-    const normal = await perLink(async () => {
+    const normal = await perLink(lab, async () => {
       expect((await probeSequence(lab, '192.0.2.21', 30)).every((a) => a.ok)).toBe(true);
     });
     expect(normal.lte).toBe(0);
@@ -170,7 +150,7 @@ describe.skipIf(!support.ok)('link monitor on the data-plane lab', () => {
       const s = () => monitorState(lab)?.links;
       expect(await waitFor(() => s()?.dsl === 'down' && s()?.cable === 'down', 10_000)).toBeDefined();
       await sleep(300);
-      const backup = await perLink(async () => {
+      const backup = await perLink(lab, async () => {
         expect((await probeSequence(lab, '192.0.2.21', 30)).every((a) => a.ok)).toBe(true);
       });
       expect(backup).toEqual({ dsl: 0, cable: 0, lte: 30 });
@@ -181,7 +161,7 @@ describe.skipIf(!support.ok)('link monitor on the data-plane lab', () => {
     const upAt = await waitFor(allUp, 10_000);
     expect(upAt).toBeDefined();
     await sleep(300);
-    const restored = await perLink(async () => {
+    const restored = await perLink(lab, async () => {
       expect((await probeSequence(lab, '192.0.2.21', 30)).every((a) => a.ok)).toBe(true);
     });
     expect(restored.lte).toBe(0);

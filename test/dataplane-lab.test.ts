@@ -6,7 +6,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonHosts } from './helpers/cli.js';
-import { labSupport, reserveTestLab, stopTestLab } from './helpers/lab.js';
+import { labSupport, reserveTestLab, startTestLab, stopTestLab } from './helpers/lab.js';
+import { deployPlaybook, perLink } from './helpers/dataplane.js';
 import { breakIsp, labUp, readLab, repairIsp, type LabInfo } from '../src/lab/lab.js';
 import { balanceCounters, dataplaneInventoryText, inClient, openConnections } from '../src/lab/dataplane.js';
 import { renderDataplanePlaybook } from '../src/lab/dataplane-plan.js';
@@ -28,33 +29,12 @@ describe.skipIf(!support.ok)('data-plane lab (client, 3 shaped ISPs, server)', (
   let lab: LabInfo;
   let stopped = false;
 
-  async function deployWith(method: 'random' | 'nth', weights: number[]): Promise<void> {
-    const playbook = join(lab.dir, `playbook-${method}-${weights.join('-')}.yaml`);
-    const inventory = join(lab.dir, `inventory-${method}-${weights.join('-')}.yaml`);
-    writeFileSync(playbook, renderDataplanePlaybook({ method, weights }));
-    writeFileSync(inventory, dataplaneInventoryText(lab, playbook));
-    const res = await cli('deploy', inventory, '--json');
-    expect(res.code, res.stdout + res.stderr).toBe(0);
-    expect(['changed', 'unchanged']).toContain(jsonHosts(res).r1.outcome);
-  }
+  const deployWith = (method: 'random' | 'nth', weights: number[]): Promise<void> =>
+    deployPlaybook(lab, `${method}-${weights.join('-')}`, renderDataplanePlaybook({ method, weights }));
 
-  /** ML_BALANCE counters around fn: new connections per link while fn ran. */
-  async function perLink(fn: () => Promise<void>): Promise<Record<string, number>> {
-    const before = await balanceCounters(lab);
-    await fn();
-    const after = await balanceCounters(lab);
-    return Object.fromEntries([...after].map(([link, n]) => [link, n - (before.get(link) ?? 0)]));
-  }
 
   beforeAll(async () => {
-    const opts = await reserveTestLab();
-    const lines: string[] = [];
-    try {
-      lab = await labUp({ ...opts, dataplane: true, log: (l) => lines.push(l) });
-    } catch (err) {
-      if (err instanceof Error) err.message += `\nlab log:\n  ${lines.join('\n  ')}`;
-      throw err;
-    }
+    lab = await startTestLab(1, { dataplane: true });
   }, 180_000);
 
   afterAll(async () => {
@@ -91,7 +71,7 @@ describe.skipIf(!support.ok)('data-plane lab (client, 3 shaped ISPs, server)', (
   it('nth 1:1:1: 30 short connections, exactly 10 on each link', async () => {
     await deployWith('nth', [1, 1, 1]);
     let result = { ok: 0, failed: 0, notStarted: 0 };
-    const shares = await perLink(async () => {
+    const shares = await perLink(lab, async () => {
       result = await openConnections(lab, { count: 30, concurrency: 5 });
     });
     expect(result).toEqual({ ok: 30, failed: 0, notStarted: 0 });
@@ -102,7 +82,7 @@ describe.skipIf(!support.ok)('data-plane lab (client, 3 shaped ISPs, server)', (
     const dp = lab.dataplane!;
     for (const mode of [['--ftp-pasv'], ['--ftp-port', '-']]) {
       // nth 1:1:1 from the previous test: three control connections in a row use the three links.
-      const shares = await perLink(async () => {
+      const shares = await perLink(lab, async () => {
         for (let i = 0; i < 3; i++) {
           const r = await inClient(lab, 'curl', ['-sS', ...mode, '-o', '/dev/null', '-w', '%{size_download}', '--max-time', '20', dp.ftpUrl], { timeoutMs: 30_000, allowFailure: true });
           expect(r.code, `curl ${mode.join(' ')}: ${r.stderr}`).toBe(0);

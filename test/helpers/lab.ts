@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { findFreeSubnet, labDown, labDownSync, labUp, readLab, type LabInfo } from '../../src/lab/lab.js';
+import { findFreeSubnet, labDown, labDownSync, labUp, readLab, type LabInfo, type LabOptions } from '../../src/lab/lab.js';
 
 export interface LabSupport {
   ok: boolean;
@@ -49,13 +49,13 @@ export async function reserveTestLab(): Promise<TestLabOptions> {
   return { prefix, dir, subnet };
 }
 
-export async function startTestLab(routers: number): Promise<LabInfo> {
+export async function startTestLab(routers: number, extra: Pick<LabOptions, 'dataplane' | 'rates'> = {}): Promise<LabInfo> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const opts = await reserveTestLab();
     const lines: string[] = [];
     try {
-      return await labUp({ ...opts, routers, log: (line) => lines.push(line) });
+      return await labUp({ ...opts, ...extra, routers, log: (line) => lines.push(line) });
     } catch (err) {
       lastError = err;
       removeDir(opts.dir);
