@@ -2,7 +2,7 @@
 // (state.sh of the generation named in $S/current). Installed when a generation is confirmed.
 import type { BootSetting } from '../model/config.js';
 import { quote } from '../quote.js';
-import { heredoc } from './script.js';
+import { catTo } from './script.js';
 
 export const SYSTEMD_UNIT = '/etc/systemd/system/multilink-restore.service';
 export const INITD_SCRIPT = '/etc/init.d/multilink';
@@ -50,8 +50,8 @@ esac`;
 }
 
 function write(path: string, content: string, mode: string): string[] {
-  const doc = heredoc(content);
-  return [`cat > ${quote(path)}.tmp ${doc.open}\n${content}\n${doc.close}`, `chmod ${mode} ${quote(path)}.tmp && mv -f ${quote(path)}.tmp ${quote(path)}`];
+  const tmp = quote(`${path}.tmp`);
+  return [catTo(tmp, content), `chmod ${mode} ${tmp} && mv -f ${tmp} ${quote(path)}`];
 }
 
 /** Shell lines installing the hook; run at confirmation. Failures here do not undo a confirmed apply. */

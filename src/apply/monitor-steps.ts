@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { MonitorOps } from '../model/plan.js';
 import { quote } from '../quote.js';
-import { writeFileStep } from './script.js';
+import { waitWhile, writeFileStep } from './script.js';
 import { MONITOR_DIR, MONITOR_SCRIPT } from './monitor-script.js';
 
 function unitName(stateDir: string): string {
@@ -17,8 +17,8 @@ export function stopMonitorLines(stateDir: string): string[] {
     `if [ "$(cat ${m}/manager 2>/dev/null)" = systemd ]; then systemctl stop ${unitName(stateDir)} >/dev/null 2>&1; fi`,
     `ml_p=$(cat ${m}/pid 2>/dev/null)`,
     `if [ -n "$ml_p" ] && grep -q monitor.sh "/proc/$ml_p/cmdline" 2>/dev/null; then`,
-    `  kill "$ml_p" 2>/dev/null; ml_i=0`,
-    `  while kill -0 "$ml_p" 2>/dev/null && [ "$ml_i" -lt 50 ]; do sleep 0.1 2>/dev/null || sleep 1; ml_i=$((ml_i + 1)); done`,
+    `  kill "$ml_p" 2>/dev/null`,
+    `  ${waitWhile('kill -0 "$ml_p" 2>/dev/null', 50)}`,
     `  kill -9 "$ml_p" 2>/dev/null`,
     'fi',
     `rm -f ${m}/pid`,
@@ -37,7 +37,7 @@ export function startMonitorLines(stateDir: string): string[] {
     `  if command -v setsid >/dev/null 2>&1; then setsid sh ${script} </dev/null >/dev/null 2>&1 & else sh ${script} </dev/null >/dev/null 2>&1 & fi`,
     `  echo background > ${m}/manager`,
     'fi',
-    `ml_i=0; while [ ! -s ${m}/pid ] && [ "$ml_i" -lt 50 ]; do sleep 0.1 2>/dev/null || sleep 1; ml_i=$((ml_i + 1)); done`,
+    waitWhile(`[ ! -s ${m}/pid ]`, 50),
     `[ -s ${m}/pid ] || { echo "the link monitor did not start" >&2; false; }`,
   ];
 }

@@ -4,11 +4,11 @@
 // chains exist at run time and recreates the snapshot's, jump rules at their old positions.
 import type { NetfilterTable } from '../model/desired.js';
 import { NETFILTER_TABLES } from '../model/desired.js';
-import { OWNED_FILE, OWNED_LIST, ownedListText } from '../facts/owned.js';
+import { OWNED_FILE, OWNED_LIST } from '../facts/owned.js';
 import { sysctlPath, isSysctlKey } from '../facts/sysctl.js';
 import { quote } from '../quote.js';
 import type { OwnedSnapshot, ResetScope } from './snapshot.js';
-import { heredoc, writeFileStep } from './script.js';
+import { heredoc, ownedFilesSteps, writeFileStep } from './script.js';
 import { MONITOR_DIR, MONITOR_SCRIPT } from './monitor-script.js';
 import { startMonitorLines, stopMonitorLines } from './monitor-steps.js';
 
@@ -58,15 +58,8 @@ export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: str
     if (!isSysctlKey(x.key)) throw new Error(`invalid sysctl key ${JSON.stringify(x.key)}`);
     lines.push(`  ml_step ${quote(`sysctl ${x.key}=${x.value}`)} sh -c 'printf "%s\\n" "$1" > "$2"' sh ${quote(x.value)} ${quote(sysctlPath(x.key))}`);
   }
-  const json = quote(`${stateDir}/${OWNED_FILE}`);
-  const list = quote(`${stateDir}/${OWNED_LIST}`);
-  if (s.owned) {
-    const j = heredoc(JSON.stringify(s.owned));
-    const l = heredoc(ownedListText(s.owned).trimEnd());
-    lines.push(`  cat > ${json} ${j.open}\n${JSON.stringify(s.owned)}\n${j.close}`, `  cat > ${list} ${l.open}\n${ownedListText(s.owned).trimEnd()}\n${l.close}`);
-  } else {
-    lines.push(`  rm -f ${json} ${list}`);
-  }
+  if (s.owned) lines.push(...ownedFilesSteps(stateDir, s.owned));
+  else lines.push(`  rm -f ${quote(`${stateDir}/${OWNED_FILE}`)} ${quote(`${stateDir}/${OWNED_LIST}`)}`);
   // The monitor last, so it starts on the restored chains; its saved link states are kept.
   lines.push(...stopMonitorLines(stateDir).map((l) => `  ${l}`));
   const dir = `${stateDir}/${MONITOR_DIR}`;

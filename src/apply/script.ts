@@ -44,11 +44,21 @@ export function heredoc(body: string): { open: string; close: string } {
   return { open: `<<'${tag}'`, close: tag };
 }
 
+/** `cat > TARGET` of a here-document holding `content`; TARGET is shell text the caller quoted. */
+export function catTo(target: string, content: string): string {
+  const doc = heredoc(content);
+  return `cat > ${target} ${doc.open}\n${content}\n${doc.close}`;
+}
+
+/** A bounded wait: while the shell condition holds, poll every 0.1 s, at most `tenths` times. */
+export function waitWhile(condition: string, tenths: number): string {
+  return `ml_i=0; while ${condition} && [ "$ml_i" -lt ${tenths} ]; do sleep 0.1 2>/dev/null || sleep 1; ml_i=$((ml_i + 1)); done`;
+}
+
 /** Writes `content` to `path` atomically (temp file + rename), as one step. */
 export function writeFileStep(path: string, content: string, desc: string): string {
-  const doc = heredoc(content);
   const tmp = quote(`${path}.tmp`);
-  return `cat > ${tmp} ${doc.open}\n${content}\n${doc.close}\nml_step ${quote(desc)} mv -f ${tmp} ${quote(path)}`;
+  return `${catTo(tmp, content)}\nml_step ${quote(desc)} mv -f ${tmp} ${quote(path)}`;
 }
 
 export function ownedUnion(a: OwnedRecord | null, b: OwnedRecord): OwnedRecord {

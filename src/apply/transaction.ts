@@ -10,7 +10,7 @@ import type { PlanOps } from '../model/plan.js';
 import type { OwnedRecord } from '../model/facts.js';
 import { quote } from '../quote.js';
 import { resetFunction } from './reset.js';
-import { heredoc, opsSteps, STEP_FUNCTIONS, DONE } from './script.js';
+import { catTo, opsSteps, STEP_FUNCTIONS, DONE, waitWhile } from './script.js';
 import type { OwnedSnapshot, ResetScope } from './snapshot.js';
 import { scopeOf } from './snapshot.js';
 
@@ -76,13 +76,11 @@ export interface TransactionInput {
 
 /** Writes a file of the new generation ($ml_gdir, known only on the router). */
 function gdirWrite(name: string, content: string): string {
-  const doc = heredoc(content);
-  return `cat > "$ml_gdir/${name}" ${doc.open}\n${content}\n${doc.close}`;
+  return catTo(`"$ml_gdir/${name}"`, content);
 }
 
 function fileWrite(path: string, content: string): string {
-  const doc = heredoc(content);
-  return `cat > ${quote(path)} ${doc.open}\n${content}\n${doc.close}`;
+  return catTo(quote(path), content);
 }
 
 function restoreScript(t: TransactionInput): string {
@@ -196,7 +194,7 @@ export function transactionScript(t: TransactionInput): string {
     `$ml_detach sh -c 'sleep "$1" & echo $! > "$2/txn/sleep.pid"; wait $!; if mv "$2/txn/armed" "$2/txn/fired" 2>/dev/null; then sh "$2/txn/restore.sh" "no confirmation within $1 s" > "$2/txn/deadman.out" 2>&1; rm -rf "$2/lock"; fi' ml-deadman ${t.confirmTimeoutS} ${s} </dev/null >/dev/null 2>&1 &`,
     `echo $! > ${s}/txn/timer.pid`,
     `$ml_detach sh ${s}/txn/apply.sh </dev/null > ${s}/txn/apply.out 2>&1 &`,
-    `ml_i=0; while [ ! -e ${s}/txn/apply.done ] && [ "$ml_i" -lt 36000 ]; do sleep 0.1 2>/dev/null || sleep 1; ml_i=$((ml_i + 1)); done`,
+    waitWhile(`[ ! -e ${s}/txn/apply.done ]`, 36000),
     `cat ${s}/txn/apply.out`,
   ];
   return lines.join('\n') + '\n';
@@ -211,7 +209,7 @@ function ownTransaction(s: string, id: string): string {
 
 /** A restore that the timer started may still be running: wait (bounded) for its verdict. */
 function resultWhenReady(s: string): string {
-  return `ml_i=0; while [ ! -s ${s}/txn/result ] && [ "$ml_i" -lt 600 ]; do sleep 0.1 2>/dev/null || sleep 1; ml_i=$((ml_i + 1)); done; cat ${s}/txn/result 2>/dev/null || echo 'unknown: no result of the restore'`;
+  return `${waitWhile(`[ ! -s ${s}/txn/result ]`, 600)}; cat ${s}/txn/result 2>/dev/null || echo 'unknown: no result of the restore'`;
 }
 
 /** Round trip 4: disarm the timer, mark the generation confirmed and current, prune, unlock. */
@@ -257,7 +255,7 @@ export function restoreNowScript(stateDir: string, id: string, why: string): str
 /** Waits (bounded) until a detached apply has finished, so nothing races with it. */
 export function waitAppliedScript(stateDir: string): string {
   const s = quote(stateDir);
-  return `${SCRIPT_HEADER}\nml_i=0; while [ -e ${s}/txn/armed ] && [ ! -e ${s}/txn/apply.done ] && [ "$ml_i" -lt 3000 ]; do sleep 0.1 2>/dev/null || sleep 1; ml_i=$((ml_i + 1)); done\n`;
+  return `${SCRIPT_HEADER}\n${waitWhile(`[ -e ${s}/txn/armed ] && [ ! -e ${s}/txn/apply.done ]`, 3000)}\n`;
 }
 
 /** After losing the host: what happened to the transaction (result of the dead-man restore). */

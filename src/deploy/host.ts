@@ -104,17 +104,13 @@ type Done = (r: Omit<HostResult, 'host' | 'durationMs'>) => HostRun;
 interface TxnBase {
   changes: HostResult['changes'];
   generation?: number;
-  /** The transaction's id on the router. */
-  id: string;
 }
 
 /**
  * Reads what a router says about a transaction that is no longer armed: restored (verified),
  * a failed restore (loud), or taken over by a later deploy.
  */
-function settled(text: string, why: string, base: TxnBase, done: Done): HostRun {
-  const { id: _id, ...rest } = base;
-  void _id;
+function settled(text: string, why: string, rest: TxnBase, done: Done): HostRun {
   const body = text.replace(new RegExp(`^${TOO_LATE}\\s*`), '').trim();
   if (body.startsWith(NOT_MINE)) return done({ ...rest, outcome: 'failed', message: `${why}; another deploy has since started on this router: its state is not known here — run drift` });
   if (body.startsWith('restored')) return done({ ...rest, outcome: 'rolled_back', message: `${why}; the router ${body.split('\n')[0]}` });
@@ -123,7 +119,7 @@ function settled(text: string, why: string, base: TxnBase, done: Done): HostRun 
 }
 
 /** Lost contact after the apply started: the router decides alone. Find out what it did. */
-async function afterLostContact(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents, done: Done, armedAt: number, why: string, base: TxnBase): Promise<HostRun> {
+async function afterLostContact(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents, done: Done, armedAt: number, why: string, base: TxnBase, id: string): Promise<HostRun> {
   const state = desired.settings.stateDir;
   // First try at once: the connection may have been lost while the host itself is fine.
   const deadline = armedAt + opts.confirmTimeoutS * 1000 + 20_000;
@@ -132,14 +128,10 @@ async function afterLostContact(cfg: HostConfig, desired: DesiredState, transpor
     let session: Session | undefined;
     try {
       session = await connectHost(transport, cfg, opts);
-      const status = (await runScript(session, cfg.connection, waitAppliedScript(state) + transactionStatusScript(state, base.id), opts.commandTimeoutMs)).stdout.trim();
+      const status = (await runScript(session, cfg.connection, waitAppliedScript(state) + transactionStatusScript(state, id), opts.commandTimeoutMs)).stdout.trim();
       // The apply finished while we were away; confirm as usual on this new connection.
-      if (status === 'armed') return await confirm(session, cfg, desired, opts, events, done, base);
-      if (status === 'confirmed') {
-        const { id: _id, ...rest } = base;
-        void _id;
-        return done({ ...rest, outcome: 'changed', message: 'confirmed' });
-      }
+      if (status === 'armed') return await confirm(session, cfg, desired, opts, events, done, base, id);
+      if (status === 'confirmed') return done({ ...base, outcome: 'changed', message: 'confirmed' });
       return settled(status, why, base, done);
     } catch (e) {
       if (!(e instanceof UnreachableError) && !(e instanceof ExecTimeoutError)) throw e;
@@ -149,20 +141,17 @@ async function afterLostContact(cfg: HostConfig, desired: DesiredState, transpor
       await session?.close().catch(() => undefined);
     }
   }
-  const { id: _id, ...rest } = base;
-  void _id;
   return done({
-    ...rest,
+    ...base,
     outcome: 'failed',
     message: `${why}; the host is still unreachable ${Math.round((Date.now() - armedAt) / 1000)} s after the apply started: its dead-man timer was due to restore the prior state after ${opts.confirmTimeoutS} s — CHECK IT`,
   });
 }
 
 /** Round trips 3 and 4: gather on a new connection; disarm if it matches, else restore now. */
-async function confirm(session: Session, cfg: HostConfig, desired: DesiredState, opts: RunOptions, events: HostEvents, done: Done, base: TxnBase): Promise<HostRun> {
+async function confirm(session: Session, cfg: HostConfig, desired: DesiredState, opts: RunOptions, events: HostEvents, done: Done, rest: TxnBase, id: string): Promise<HostRun> {
   events.phase(cfg.name, 'confirming');
   const state = desired.settings.stateDir;
-  const { id, ...rest } = base;
   const after = planHost(desired, await gatherFacts(session, cfg, desired, opts.commandTimeoutMs));
   if (after.action === 'noop') {
     const res = await runScript(session, cfg.connection, disarmScript(state, id, bootSteps(cfg.settings.boot, state)), opts.commandTimeoutMs);
@@ -171,7 +160,7 @@ async function confirm(session: Session, cfg: HostConfig, desired: DesiredState,
       const generation = Number(confirmed);
       return done({ ...rest, generation, outcome: 'changed', message: `${rest.changes.length} changes applied and confirmed (generation ${generation})` });
     }
-    return settled(res.stdout, 'the confirmation came too late', base, done);
+    return settled(res.stdout, 'the confirmation came too late', rest, done);
   }
   events.phase(cfg.name, 'restoring');
   const left = after.changes.map((c) => `${c.kind} ${c.object}`).join(', ') || after.reason;
@@ -179,7 +168,7 @@ async function confirm(session: Session, cfg: HostConfig, desired: DesiredState,
   const res = await runScript(session, cfg.connection, restoreNowScript(state, id, 'live state differed after apply'), opts.commandTimeoutMs);
   if (markerLine(res.stdout, RESTORED) !== undefined) return done({ ...rest, outcome: 'rolled_back', message: `${why}; the prior state was restored and verified` });
   if (markerLine(res.stdout, RESTORE_FAILED) !== undefined) return done({ ...rest, outcome: 'failed', message: `${why} AND THE RESTORE FAILED: ${res.stdout.trim()}` });
-  return settled(res.stdout, why, base, done);
+  return settled(res.stdout, why, rest, done);
 }
 
 function transactionMeta(cfg: HostConfig, plan: HostPlan, opts: RunOptions): Record<string, string | number> {
@@ -244,22 +233,20 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
       // Once the script may have started, the router may be armed: never report "nothing changed".
       await session.close().catch(() => undefined);
       session = undefined;
-      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, `contact lost during apply (${(e as Error).message})`, { changes: plan.changes, id });
+      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, `contact lost during apply (${(e as Error).message})`, { changes: plan.changes }, id);
     }
     const locked = markerLine(out, LOCKED);
     if (locked !== undefined) return done({ outcome: 'failed', message: `nothing was changed: another deploy holds the lock on this router (${locked || 'holder unknown'})`, changes: [] });
     if (markerLine(out, STALE_PLAN) !== undefined) return done({ outcome: 'failed', message: 'nothing was changed: the router changed between gather and apply (stale plan); run again', changes: [] });
     const stale = markerLine(out, STALE_LOCK);
     const generation = Number(markerLine(out, GENERATION));
-    const base: TxnBase = { changes: plan.changes, generation: Number.isFinite(generation) ? generation : undefined, id };
+    const base: TxnBase = { changes: plan.changes, generation: Number.isFinite(generation) ? generation : undefined };
     const failure = parseApplyFailure(out);
     if (failure) {
       const detail = { command: failure.command, exitCode: failure.exitCode, stderr: failure.stderr };
       const what = `\`${failure.command}\` exited ${failure.exitCode}: ${failure.stderr}`;
-      const { id: _id, ...rest } = base;
-      void _id;
-      if (markerLine(out, RESTORED) !== undefined) return done({ ...rest, ...detail, outcome: 'rolled_back', message: `${what}; the prior state was restored and verified` });
-      return done({ ...rest, ...detail, outcome: 'failed', message: `${what}; AND THE RESTORE FAILED: ${out.slice(out.indexOf(RESTORE_FAILED)).trim()}` });
+      if (markerLine(out, RESTORED) !== undefined) return done({ ...base, ...detail, outcome: 'rolled_back', message: `${what}; the prior state was restored and verified` });
+      return done({ ...base, ...detail, outcome: 'failed', message: `${what}; AND THE RESTORE FAILED: ${out.slice(out.indexOf(RESTORE_FAILED)).trim()}` });
     }
     if (!out.includes(DONE)) throw new HostFailure(`the transaction ended without a result: ${out.trim().slice(-500)}`, 'transaction');
     await session.close();
@@ -271,12 +258,12 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
     try {
       session = await connectHost(transport, cfg, opts);
       connected = true;
-      run = await confirm(session, cfg, desired, opts, events, done, base);
+      run = await confirm(session, cfg, desired, opts, events, done, base, id);
     } catch (e) {
       await session?.close().catch(() => undefined);
       session = undefined;
       const why = connected ? `contact lost while confirming (${(e as Error).message})` : `could not reconnect to confirm (${(e as Error).message})`;
-      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, why, base);
+      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, why, base, id);
     }
     if (stale !== undefined && run.result.message) run.result.message += ` (took over a stale lock of ${stale})`;
     return run;
