@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { cidrsOverlap, parseLinkNames, parseSubnetUses, pickFreeSubnet } from '../src/lab/host-net.js';
+import { parseLinkNames, parseSubnetUses, pickFreeSubnet } from '../src/lab/host-net.js';
+import { cidrsOverlap } from '../src/net/ipv4.js';
 import { hostLinkLines, routerLines, routerLinkLines, switchLines, upstreamLines } from '../src/lab/ip-batch.js';
 import { checkLabPath, knownHostsLine, renderPlaybook, renderShippedInventory, renderSshdConfig, yamlScalar } from '../src/lab/lab-files.js';
 import { checkShippedInventory, formatLabInfo, type LabInfo } from '../src/lab/lab.js';
 import { parseBatchFailures } from '../src/lab/run.js';
 import { checkPrefix, checkRouters, checkSubnet, labNamespaces, MAX_ROUTERS, planTopology } from '../src/lab/topology.js';
-import { isInterfaceName } from '../src/quote.js';
+import { isInterfaceName } from '../src/net/names.js';
 
 const repo = resolve(import.meta.dirname, '..');
 

@@ -6,7 +6,7 @@ import { compileHost } from '../../src/compile/desired-state.js';
 import { gatherRequest } from '../../src/plan/plan.js';
 import { gatherScript } from '../../src/facts/gather.js';
 import { Ssh2Transport } from '../../src/transport/ssh2-transport.js';
-import { runPool } from '../../src/deploy/pool.js';
+import { runPool } from '../../src/util/pool.js';
 
 export interface ProbeRun {
   /** Whole fleet, connect + gather + close per host. */

@@ -3,7 +3,7 @@
 // router, and the Ansible job can be checked to leave the same state as multilink.
 import { rmSync } from 'node:fs';
 import type { LabInfo, LabRouter } from '../../src/lab/lab.js';
-import { mapLimit } from '../../src/lab/run.js';
+import { runPool } from '../../src/util/pool.js';
 import { must } from './proc.js';
 import type { RenderedHost } from './render-parse.js';
 
@@ -55,12 +55,12 @@ function canonical(text: string): string {
 }
 
 export async function fingerprints(lab: LabInfo, job: RenderedHost): Promise<string[]> {
-  return mapLimit(lab.routers, PARALLEL, (r) => fingerprint(r, job));
+  return runPool(lab.routers, PARALLEL, (r) => fingerprint(r, job));
 }
 
 /** Removes what either tool made: ML_ chains and jumps, the job's rules and routes, sysctls back to pristine, state folder. */
 export async function resetRouters(lab: LabInfo, job: RenderedHost, pristine: readonly string[]): Promise<void> {
-  await mapLimit(lab.routers, PARALLEL, async (r, i) => {
+  await runPool(lab.routers, PARALLEL, async (r, i) => {
     const before = pristineSysctls(pristine[i]);
     const script = [
       'set -e',

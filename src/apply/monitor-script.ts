@@ -9,14 +9,15 @@ import { createHash } from 'node:crypto';
 import type { DesiredState, MonitorSpec } from '../model/desired.js';
 import type { IptablesFlavour } from '../model/facts.js';
 import { SCRIPT_HEADER, flavourPrelude } from '../facts/gather.js';
-import { quote, isIPv4, isInterfaceName } from '../quote.js';
+import { quote } from '../quote.js';
+import { isIPv4 } from '../net/ipv4.js';
+import { isInterfaceName } from '../net/names.js';
 import { heredoc } from './script.js';
+import { hex } from '../compile/iptables-text.js';
 
 export const MONITOR_DIR = 'monitor';
 export const MONITOR_SCRIPT = 'monitor.sh';
 export const MONITOR_TAG = '# multilink-monitor';
-
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(3).replace(/\.?0+$/, '');

@@ -6,7 +6,7 @@
 // our mark bits at zero.
 import type { ExceptionSpec } from '../model/config.js';
 import type { CompiledLink } from '../model/desired.js';
-import { intToIpv4, ipv4ToInt, parseCidr } from '../quote.js';
+import { networkAddress, parseCidr } from '../net/ipv4.js';
 import { CHAIN_BALANCE, setMark, unmarked } from './iptables-text.js';
 
 /** multiport takes at most 15 ports per rule. */
@@ -66,7 +66,5 @@ function destinationMatch(cidr: string): string[] {
   const parsed = parseCidr(cidr);
   if (!parsed) throw new Error(`exception destination '${cidr}' is not an IPv4 CIDR`);
   if (parsed.prefix === 0) return [];
-  const hostBits = 2 ** (32 - parsed.prefix);
-  const network = Math.floor(ipv4ToInt(parsed.address) / hostBits) * hostBits;
-  return [`-d ${intToIpv4(network)}/${parsed.prefix}`];
+  return [`-d ${networkAddress(parsed)}/${parsed.prefix}`];
 }

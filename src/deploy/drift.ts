@@ -7,7 +7,7 @@ import type { Session, Transport } from '../transport/transport.js';
 import { UnreachableError } from '../errors.js';
 import { classifyDrift } from '../plan/drift.js';
 import { connectHost, gatherFacts } from './host.js';
-import { runPool } from './pool.js';
+import { runPool } from '../util/pool.js';
 
 export interface CheckOptions {
   acceptNewHostKeys: boolean;

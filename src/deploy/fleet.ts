@@ -5,7 +5,7 @@ import type { HostConfig } from '../model/config.js';
 import type { HostOutcome, HostResult } from '../model/result.js';
 import type { HostRun } from './host.js';
 import type { RunView } from '../report/view.js';
-import { runPool } from './pool.js';
+import { runPool } from '../util/pool.js';
 import { UsageError } from '../errors.js';
 
 export interface FleetOptions {

@@ -12,7 +12,7 @@ import { balanceShares, round } from '../facts/balance-shares.js';
 import { parseStatus, statusScript, type StatusFacts, type StatusRequest } from '../facts/status-gather.js';
 import { connectHost } from './host.js';
 import { countStatuses, type CheckOptions } from './drift.js';
-import { runPool } from './pool.js';
+import { runPool } from '../util/pool.js';
 import { runScript } from './remote.js';
 
 const OUTCOMES: readonly StatusOutcome[] = ['ok', 'unreachable', 'error'];

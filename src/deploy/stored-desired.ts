@@ -4,7 +4,8 @@
 import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { NETFILTER_TABLES } from '../model/desired.js';
-import { isInterfaceName, isIPv4, isRemotePath, parseCidr } from '../quote.js';
+import { isIPv4, parseCidr } from '../net/ipv4.js';
+import { isInterfaceName, isRemotePath } from '../net/names.js';
 import { isSysctlKey } from '../facts/sysctl.js';
 import { isModuleName } from '../facts/modules.js';
 

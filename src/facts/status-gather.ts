@@ -4,7 +4,8 @@
 import type { IptablesFlavourSetting } from '../model/config.js';
 import type { CountedTable, IptablesFlavour } from '../model/facts.js';
 import { hex } from '../compile/iptables-text.js';
-import { isInterfaceName, quote } from '../quote.js';
+import { quote } from '../quote.js';
+import { isInterfaceName } from '../net/names.js';
 import { conntrackCountCommand, parseConntrackCount, type ConntrackCount } from './conntrack.js';
 import { flavourPrelude, GatherError, SCRIPT_HEADER, section, splitSections } from './gather.js';
 import { IPTABLES_SAVE_COUNTERS_FUNCTION, iptablesSaveCountersCommand, parseIptablesSaveCounters } from './iptables-save.js';

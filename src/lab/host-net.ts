@@ -2,7 +2,7 @@
 // processes live in a namespace. Read-only; used to refuse a clash before creating
 // anything and to find every process of a lab at teardown.
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { ipv4ToInt, parseCidr } from '../quote.js';
+import { cidrsOverlap } from '../net/ipv4.js';
 import { run, runSync } from './run.js';
 
 export const NETNS_DIR = '/run/netns';
@@ -51,20 +51,6 @@ export function parseSubnetUses(addrOutput: string, routeOutput: string): Subnet
     uses.push({ cidr: dst.includes('/') ? dst : `${dst}/32`, where: `route ${line.trim()}` });
   }
   return uses;
-}
-
-function range(cidr: string): [number, number] | undefined {
-  const c = parseCidr(cidr);
-  if (!c) return undefined;
-  const size = 2 ** (32 - c.prefix);
-  const start = Math.floor(ipv4ToInt(c.address) / size) * size;
-  return [start, start + size - 1];
-}
-
-export function cidrsOverlap(a: string, b: string): boolean {
-  const ra = range(a);
-  const rb = range(b);
-  return ra !== undefined && rb !== undefined && ra[0] <= rb[1] && rb[0] <= ra[1];
 }
 
 export async function hostSubnetUses(): Promise<SubnetUse[]> {

@@ -13,7 +13,8 @@ import { hostLinkLines, lanLines, namespaceAddLines, routerLinkLines, routerLine
 import { checkLabPath, knownHostsLine, renderInventory, renderPlaybook, renderSshdConfig, SHIPPED_STATE_ROOT } from './lab-files.js';
 import { readManifest, saveManifest, type LabInfo, type LabRouter } from './manifest.js';
 import { ensureLabPackages } from './packages.js';
-import { ipBatch, ipBatchOrThrow, mapLimit, run } from './run.js';
+import { ipBatch, ipBatchOrThrow, run } from './run.js';
+import { runPool } from '../util/pool.js';
 import { ensurePrivsepDir, spawnSshd, waitForSshd } from './sshd.js';
 import { teardownSync } from './teardown.js';
 import {
@@ -270,7 +271,7 @@ async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string)
   log(`generating keys for ${info.routers.length} router(s)`);
   const clientKey = await sshKeygen(info.privateKey, `multilink-lab-${info.prefix}`);
   writeFileSync(info.authorizedKeys, clientKey, { mode: 0o600 });
-  const hostKeys = await mapLimit(info.routers, SSH_KEYGEN_PARALLEL, (r) =>
+  const hostKeys = await runPool(info.routers, SSH_KEYGEN_PARALLEL, (r) =>
     sshKeygen(join(r.dir, 'ssh_host_ed25519_key'), `${r.namespace}`),
   );
   writeFileSync(info.knownHosts, info.routers.map((r, i) => knownHostsLine(r.mgmtAddress, hostKeys[i]) + '\n').join(''));
@@ -343,7 +344,7 @@ async function configureNamespaces(plan: TopologyPlan): Promise<void> {
     ipBatchOrThrow(lanLines(plan), plan.lanNamespace),
   ]);
   for (const r of shared) if (r.status === 'rejected') throw r.reason;
-  await mapLimit(plan.routers, IP_PARALLEL, (r) => ipBatchOrThrow(routerLines(r), r.namespace));
+  await runPool(plan.routers, IP_PARALLEL, (r) => ipBatchOrThrow(routerLines(r), r.namespace));
 }
 
 async function startSshds(info: LabInfo, log: (line: string) => void): Promise<void> {
@@ -361,7 +362,7 @@ async function startSshds(info: LabInfo, log: (line: string) => void): Promise<v
     saveManifest(info);
   }
   const deadline = Date.now() + 20_000 + 100 * info.routers.length;
-  await mapLimit(info.routers, SSHD_WAIT_PARALLEL, (r) =>
+  await runPool(info.routers, SSHD_WAIT_PARALLEL, (r) =>
     waitForSshd({ address: r.mgmtAddress, pid: r.sshdPid ?? 0, log: r.sshdLog, label: `${r.name} (${r.namespace})` }, deadline),
   );
 }

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { BootSetting, ConnectionVars, HostSettings, IptablesFlavourSetting } from '../model/config.js';
 import type { SourcePos } from '../model/source.js';
-import { isRemotePath } from '../quote.js';
+import { isRemotePath } from '../net/names.js';
 import type { PlayScope } from './play-scope.js';
 import type { VarTable } from './template.js';
 import { expected, parseWhole, readBool, readEnum, readString, readWhole } from './values.js';

@@ -1,7 +1,8 @@
 // Typed readers over located (already templated) values. Each one either returns the
 // value or reports "what: expected X, got Y" at the node and returns undefined.
 // An absent node (undefined) is not an error here: callers apply defaults.
-import { isIPv4, isInterfaceName, ipv4ToInt, parseCidr } from '../quote.js';
+import { hasHostBits, isIPv4, parseCidr } from '../net/ipv4.js';
+import { isInterfaceName } from '../net/names.js';
 import { show, type Reporter } from './report.js';
 import type { YValue } from './yaml-source.js';
 
@@ -91,8 +92,7 @@ export function readCidr(node: YValue | undefined, what: string, r: Reporter): s
   const text = node.kind === 'scalar' && typeof node.value === 'string' ? node.value.trim() : undefined;
   const cidr = text === undefined ? undefined : parseCidr(text);
   if (!cidr) return expected(r, what, 'an IPv4 network like 192.0.2.0/24', node);
-  const hostBits = cidr.prefix === 32 ? 0 : ipv4ToInt(cidr.address) % 2 ** (32 - cidr.prefix);
-  if (hostBits !== 0) {
+  if (hasHostBits(cidr)) {
     const bits = 32 - cidr.prefix;
     return expected(r, what, `a network with its host bits zero (/${cidr.prefix} leaves the last ${bits} bits for hosts)`, node);
   }
