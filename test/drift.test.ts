@@ -217,7 +217,7 @@ describe('views', () => {
     const text = driftText(report);
     expect(text).toContain('r1: in_sync - all 17 owned objects match');
     expect(text).toContain('r2: drift - 3 differences');
-    expect(text).toContain('  ~ iptables mangle ML_BALANCE\n    --- r2: iptables mangle ML_BALANCE (live)\n    +++ r2: iptables mangle ML_BALANCE (compiled)\n    @@ -1,3 +1,3 @@\n     a\n    +b\n    -x\n     c');
+    expect(text).toContain('  ~ iptables mangle ML_BALANCE\n    --- r2: iptables mangle ML_BALANCE (live)\n    +++ r2: iptables mangle ML_BALANCE (compiled)\n    @@ -1,3 +1,3 @@\n     a\n    -x\n    +b\n     c');
     expect(text).toContain('  ~ sysctl net/ipv4/conf/wan1/rp_filter = 2 (was 0)');
     expect(text).toContain('  ! rule rule 1600: foreign "from 192.0.2.0/25 lookup 101" - uses routing table 101');
     expect(text).toContain('  - route table 101 (live: 192.0.2.0/25 dev wan1 scope link)');
