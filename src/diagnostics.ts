@@ -12,6 +12,8 @@ export interface Diagnostic {
   pos?: SourcePos;
   host?: string;
   link?: string;
+  /** `clash`: an object multilink does not own stands in its way (the plan lists it as a clash). */
+  kind?: 'clash';
 }
 
 export class Diagnostics {

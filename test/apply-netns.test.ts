@@ -4,10 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyScript, DONE, parseApplyFailure } from '../src/apply/script.js';
+import { applyStepsFunction, type ApplyInput } from '../src/apply/steps.js';
+import { gatherRequest } from '../src/facts/gather-request.js';
 import { gatherScript, parseGather } from '../src/facts/gather.js';
-import { gatherRequest, planHost } from '../src/plan/plan.js';
+import { planHost } from '../src/plan/plan.js';
 import type { DesiredState } from '../src/model/desired.js';
+import { monitorControlLib } from '../src/remote/programs.js';
+import { stepFailure } from '../src/remote/txn-reply.js';
+import { lines, shellLib } from '../src/shell/lib.js';
+import { fieldOf, parseReply } from '../src/shell/reply.js';
+import { sh } from '../src/shell/sh.js';
 import { twoLinkDesired } from './helpers/desired.js';
 import { netnsSupport, ScratchNetns } from './helpers/netns.js';
 
@@ -39,9 +45,17 @@ function desiredFor(flavour: 'legacy' | 'nft'): DesiredState {
   return d;
 }
 
+/** The plan's steps as a deploy runs them inside its transaction, here on their own. */
+function applyScript(input: ApplyInput): string {
+  return lines(shellLib(input.ops.flavour), monitorControlLib(input.desired.settings.stateDir), applyStepsFunction(input), sh`ml_apply_steps`).text;
+}
+
+const applied = (stdout: string): boolean => fieldOf(parseReply(stdout), 'applied') !== undefined;
+const failure = (stdout: string) => stepFailure(parseReply(stdout));
+
 function gather(ns: ScratchNetns, d: DesiredState) {
   const req = gatherRequest(d);
-  const r = ns.sh(gatherScript(req));
+  const r = ns.sh(gatherScript(req).text);
   expect(r.code, r.stderr).toBe(0);
   return parseGather(r.stdout, req);
 }
@@ -68,9 +82,9 @@ describe.skipIf(!support.ok).each(['legacy', 'nft'] as const)('apply on iptables
     expect(facts.flavour).toBe(flavour);
     const plan = planHost(d, facts);
     expect(plan.action).toBe('change');
-    const r = ns.sh(applyScript({ ops: plan.ops!, stateDir: d.settings.stateDir, ownedBefore: facts.owned }));
-    expect(parseApplyFailure(r.stdout)).toBeUndefined();
-    expect(r.stdout).toContain(DONE);
+    const r = ns.sh(applyScript({ ops: plan.ops!, desired: d, ownedBefore: facts.owned }));
+    expect(failure(r.stdout)).toBeUndefined();
+    expect(applied(r.stdout)).toBe(true);
 
     const again = planHost(d, gather(ns, d));
     expect(again.changes).toEqual([]);
@@ -85,8 +99,8 @@ describe.skipIf(!support.ok).each(['legacy', 'nft'] as const)('apply on iptables
     ns.ip('rule', 'del', 'priority', '1001');
     const drift = planHost(d, gather(ns, d));
     expect(drift.changes.map((c) => `${c.kind} ${c.object}`)).toEqual(['rule rule 1001', 'iptables mangle ML_BALANCE']);
-    const fix = ns.sh(applyScript({ ops: drift.ops!, stateDir: d.settings.stateDir, ownedBefore: gather(ns, d).owned }));
-    expect(fix.stdout).toContain(DONE);
+    const fix = ns.sh(applyScript({ ops: drift.ops!, desired: d, ownedBefore: gather(ns, d).owned }));
+    expect(applied(fix.stdout)).toBe(true);
     expect(planHost(d, gather(ns, d)).action).toBe('noop');
   });
 
@@ -96,11 +110,11 @@ describe.skipIf(!support.ok).each(['legacy', 'nft'] as const)('apply on iptables
     d.routes[1] = { ...d.routes[1], via: '203.0.113.9' }; // not on-link on wan2
     const facts = gather(ns, d);
     const plan = planHost(d, facts);
-    const r = ns.sh(applyScript({ ops: plan.ops!, stateDir: d.settings.stateDir, ownedBefore: facts.owned }));
-    const failure = parseApplyFailure(r.stdout);
-    expect(failure?.command).toBe('ip route replace default via 203.0.113.9 dev wan2 table 102');
-    expect(failure?.exitCode).toBe(2);
-    expect(failure?.stderr).toMatch(/Nexthop has invalid gateway|Network is unreachable/);
-    expect(r.stdout).not.toContain(DONE);
+    const r = ns.sh(applyScript({ ops: plan.ops!, desired: d, ownedBefore: facts.owned }));
+    const failed = failure(r.stdout);
+    expect(failed?.command).toBe('ip route replace default via 203.0.113.9 dev wan2 table 102');
+    expect(failed?.exitCode).toBe(2);
+    expect(failed?.stderr).toMatch(/Nexthop has invalid gateway|Network is unreachable/);
+    expect(applied(r.stdout)).toBe(false);
   });
 });

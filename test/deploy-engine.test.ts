@@ -6,8 +6,6 @@ import { FakeTransport } from '../src/transport/fake-transport.js';
 import type { HostConfig } from '../src/model/config.js';
 import type { HostFacts } from '../src/model/facts.js';
 import { UnreachableError } from '../src/errors.js';
-import { DONE, FAIL, FAIL_RC, FAIL_STDERR } from '../src/apply/script.js';
-import { CONFIRMED, GENERATION, LOCKED, NOT_MINE, RESTORE_FAILED, RESTORED, STALE_PLAN } from '../src/apply/transaction.js';
 import { convergedFacts, pristineFacts, twoLinkDesired } from './helpers/desired.js';
 import { gatherOutput } from './helpers/gather-output.js';
 
@@ -18,11 +16,16 @@ const events = { phase: () => undefined };
 type Kind = 'gather' | 'transaction' | 'disarm' | 'restore-now' | 'status';
 function kind(stdin: string): Kind {
   if (stdin.includes('ml-deadman')) return 'transaction';
-  if (stdin.includes('txn/disarmed 2>/dev/null; then')) return 'disarm';
-  if (stdin.includes('restore.sh') && stdin.includes('txn/fired')) return 'restore-now';
-  if (stdin.includes('elif [ -e')) return 'status';
+  if (stdin.includes('ML_ACTION=disarm')) return 'disarm';
+  if (stdin.includes('ML_ACTION=restore')) return 'restore-now';
+  if (stdin.includes('ML_ACTION=status')) return 'status';
   return 'gather';
 }
+
+/** What the router's scripts print: reply fields and sections (src/shell/reply.ts). */
+const field = (key: string, value = 'yes'): string => `@@ML-R ${key} ${value}\n`;
+const section = (name: string, body: string, rc = 0): string => `@@ML ${name}\n${body}\n@@ML-rc ${rc}\n`;
+const settled = (txn: 'restored' | 'restore-failed', why: string, detail = ''): string => field('txn', txn) + field('why', why) + section('restore-detail', detail);
 
 interface RouterOptions {
   transaction?: string | (() => never);
@@ -44,14 +47,14 @@ function router(before: HostFacts, o: RouterOptions = {}): { t: FakeTransport; k
       case 'transaction':
         applied = true;
         if (typeof o.transaction === 'function') o.transaction();
-        return ok(o.transaction ?? `${GENERATION} 7\n${DONE}\n`);
+        return ok(o.transaction ?? field('generation', '7') + field('applied'));
       case 'disarm':
-        return ok(`${CONFIRMED} 7\n`);
+        return ok(field('txn', 'confirmed') + field('generation', '7'));
       case 'restore-now':
         applied = false;
-        return ok(`${RESTORED} live state differed after apply\n`);
+        return ok(settled('restored', 'live state differed after apply'));
       case 'status':
-        return ok(o.status ?? 'unknown');
+        return ok(o.status ?? '');
     }
   });
   return { t, kinds };
@@ -75,9 +78,10 @@ describe('deployHost over a fake transport', () => {
     expect(kinds).toEqual(['gather', 'transaction', 'gather', 'disarm']);
     expect(t.execsFor('r1').map((e) => e.connection)).toEqual([1, 1, 2, 2]);
     const txn = t.execsFor('r1')[1].stdin!;
-    expect(txn).toContain('--noflush -w');
+    expect(txn).toContain('ml_restore /var/lib/multilink/iptables.restore');
     expect(txn).toContain('sleep "$1"');
-    expect(txn).toMatch(/ml-deadman 1 /);
+    expect(txn).toContain('\nML_CONFIRM_S=1\n');
+    expect(txn).toContain('ml-deadman "$ML_CONFIRM_S"');
     expect(t.openSessionCount).toBe(0);
   });
 
@@ -89,7 +93,7 @@ describe('deployHost over a fake transport', () => {
   });
 
   it('a failing step: rolled_back, with its command, exit code and stderr', async () => {
-    const out = `${GENERATION} 7\n${FAIL} ip route replace default via 100.64.1.1 dev wan1 table 101\n${FAIL_RC} 2\n${FAIL_STDERR}\nError: Nexthop has invalid gateway.\n${RESTORED} a step failed\n`;
+    const out = field('generation', '7') + section('step-failed ip route replace default via 100.64.1.1 dev wan1 table 101', 'Error: Nexthop has invalid gateway.', 2) + settled('restored', 'a step failed');
     const { t, kinds } = router(pristineFacts(), { transaction: out });
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result).toMatchObject({ outcome: 'rolled_back', command: 'ip route replace default via 100.64.1.1 dev wan1 table 101', exitCode: 2, stderr: 'Error: Nexthop has invalid gateway.' });
@@ -98,7 +102,7 @@ describe('deployHost over a fake transport', () => {
   });
 
   it('a failing step whose restore fails too: failed, loudly', async () => {
-    const out = `${GENERATION} 7\n${FAIL} x\n${FAIL_RC} 1\n${FAIL_STDERR}\nboom\n${RESTORE_FAILED} a step failed\nstep failed: ip rule add ...\n`;
+    const out = field('generation', '7') + section('step-failed x', 'boom', 1) + settled('restore-failed', 'a step failed', '@@ML step-failed ip rule add ...\nRTNETLINK answers: File exists\n@@ML-rc 2');
     const { t } = router(pristineFacts(), { transaction: out });
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result.outcome).toBe('failed');
@@ -114,14 +118,14 @@ describe('deployHost over a fake transport', () => {
   });
 
   it('a held lock: failed, nothing changed', async () => {
-    const { t } = router(pristineFacts(), { transaction: `${LOCKED} alice@ctl pid 42 since 2026-11-23T10:00:00Z\n` });
+    const { t } = router(pristineFacts(), { transaction: field('locked', 'alice@ctl pid 42 since 2026-11-23T10:00:00Z') });
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result.outcome).toBe('failed');
     expect(run.result.message).toBe('nothing was changed: another deploy holds the lock on this router (alice@ctl pid 42 since 2026-11-23T10:00:00Z)');
   });
 
   it('a stale plan is refused', async () => {
-    const { t } = router(pristineFacts(), { transaction: `${STALE_PLAN}\n` });
+    const { t } = router(pristineFacts(), { transaction: field('stale-plan') });
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result.message).toMatch(/stale plan/);
   });
@@ -131,7 +135,7 @@ describe('deployHost over a fake transport', () => {
       transaction: () => {
         throw new UnreachableError('r1', 'connection lost');
       },
-      status: 'restored (no confirmation within 1 s): the prior state is back and verified',
+      status: settled('restored', 'no confirmation within 1 s'),
     });
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result.outcome).toBe('rolled_back');
@@ -144,11 +148,11 @@ describe('deployHost over a fake transport', () => {
       transaction: () => {
         throw new UnreachableError('r1', 'connection lost');
       },
-      status: 'RESTORE FAILED (no confirmation within 1 s): the owned state matches neither the prior nor the compiled state\nstep failed: ip rule add ...',
+      status: settled('restore-failed', 'no confirmation within 1 s', 'the owned state matches neither the prior nor the compiled state'),
     });
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result.outcome).toBe('failed');
-    expect(run.result.message).toMatch(/AND THE RESTORE FAILED: RESTORE FAILED/);
+    expect(run.result.message).toMatch(/AND THE RESTORE FAILED \(no confirmation within 1 s\): the owned state matches neither/);
   });
 
   it('lost contact, then a later deploy owns the router: not reported as ours', async () => {
@@ -156,7 +160,7 @@ describe('deployHost over a fake transport', () => {
       transaction: () => {
         throw new UnreachableError('r1', 'connection lost');
       },
-      status: `${NOT_MINE}`,
+      status: field('txn', 'not-mine'),
     });
     const run = await deployHost(cfg, twoLinkDesired(), t, opts, events);
     expect(run.result.outcome).toBe('failed');

@@ -6,7 +6,8 @@ import { parseIpRoutes } from '../src/facts/ip-route.js';
 import { parseSysctl, sysctlCommand, isSysctlKey } from '../src/facts/sysctl.js';
 import { parseModule } from '../src/facts/modules.js';
 import { parseOwned } from '../src/facts/owned.js';
-import { gatherScript, parseGather, splitSections } from '../src/facts/gather.js';
+import { gatherScript, parseGather } from '../src/facts/gather.js';
+import { parseReply } from '../src/shell/reply.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/facts/${name}`, import.meta.url), 'utf8');
 
@@ -69,7 +70,7 @@ describe('small facts', () => {
   it('sysctl: value or absent', () => {
     expect(parseSysctl('2\n')).toBe('2');
     expect(parseSysctl('@@ML-absent\n')).toBeNull();
-    expect(sysctlCommand('net/ipv4/conf/eth0.2/rp_filter')).toContain('/proc/sys/net/ipv4/conf/eth0.2/rp_filter');
+    expect(sysctlCommand('net/ipv4/conf/eth0.2/rp_filter').text).toContain('/proc/sys/net/ipv4/conf/eth0.2/rp_filter');
     expect(isSysctlKey('net/ipv4/conf/eth0.2/rp_filter')).toBe(true);
     expect(isSysctlKey('net/../../etc/passwd')).toBe(false);
     expect(isSysctlKey("net/ipv4/x'; reboot")).toBe(false);
@@ -95,7 +96,7 @@ describe('small facts', () => {
 describe('gather script and its output', () => {
   const req = { iptables: 'auto' as const, tables: [101, 102], sysctls: ['net/ipv4/ip_forward'], modules: ['nf_conntrack_ftp'], stateDir: '/var/lib/multilink' };
   it('has one section per fact', () => {
-    const script = gatherScript(req);
+    const script = gatherScript(req).text;
     for (const s of ['flavour', 'iptables mangle', 'iptables nat', 'iptables raw', 'ip-rule', 'route 101', 'route 102', 'sysctl net/ipv4/ip_forward', 'module nf_conntrack_ftp', 'owned']) {
       expect(script).toContain(`echo '@@ML ${s}'`);
     }
@@ -128,7 +129,7 @@ describe('gather script and its output', () => {
     expect(facts.sysctls['net/ipv4/ip_forward']).toBe('1');
     expect(facts.modules.nf_conntrack_ftp).toBe('no-module-support');
     expect(facts.owned).toBeNull();
-    expect(splitSections(output)).toHaveLength(14);
+    expect(parseReply(output).sections).toHaveLength(14);
     expect(facts.monitor).toEqual({
       script: null,
       running: true,
@@ -136,9 +137,9 @@ describe('gather script and its output', () => {
       mask: 5,
       linkNames: ['dsl', 'cable', 'lte'],
       links: [
-        { name: 'dsl', up: true, since: '2026-11-23T10:00:00Z' },
-        { name: 'cable', up: false, since: '2026-11-23T10:01:00Z' },
-        { name: 'lte', up: true, since: '2026-11-23T10:00:00Z' },
+        { link: 'dsl', state: 'up', since: '2026-11-23T10:00:00Z' },
+        { link: 'cable', state: 'down', since: '2026-11-23T10:01:00Z' },
+        { link: 'lte', state: 'up', since: '2026-11-23T10:00:00Z' },
       ],
     });
     // a table only the ownership list names is gathered too; status flags are not part of a route

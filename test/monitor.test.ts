@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { compileMonitor, fullMask } from '../src/compile/monitor.js';
-import { monitorScript, monitorTag } from '../src/apply/monitor-script.js';
+import { monitorScript, monitorTag, scriptTag } from '../src/render/monitor.js';
 import { planMonitor } from '../src/plan/monitor.js';
 import { planHost } from '../src/plan/plan.js';
 import type { CompiledLink, DesiredState } from '../src/model/desired.js';
@@ -48,11 +48,14 @@ function monitored(): DesiredState {
 
 describe('the monitor script', () => {
   it('is valid POSIX sh, tagged by its content, and the same for the same input', () => {
-    const a = monitorScript(monitored(), 'nft');
+    const a = monitorScript(monitored());
     expect(spawnSync('sh', ['-n'], { input: a }).status).toBe(0);
-    expect(monitorTag(a)).toMatch(/^[0-9a-f]{16}$/);
-    expect(monitorScript(monitored(), 'nft')).toBe(a);
-    expect(monitorTag(monitorScript(monitored(), 'legacy'))).not.toBe(monitorTag(a));
+    expect(scriptTag(a)).toMatch(/^[0-9a-f]{16}$/);
+    expect(scriptTag(a)).toBe(monitorTag(monitored()));
+    expect(monitorScript(monitored())).toBe(a);
+    const legacy = monitored();
+    legacy.settings = { ...legacy.settings, iptables: 'legacy' };
+    expect(monitorTag(legacy)).not.toBe(scriptTag(a));
     expect(a).toContain('ml_mark=512');
   });
 });
@@ -67,26 +70,26 @@ describe('planMonitor', () => {
   it('expects the chain for the links the monitor took out: link state, not drift', () => {
     const d = monitored();
     const facts = convergedFacts();
-    facts.monitor = { script: monitorScript(d, 'nft'), running: true, pid: 7, mask: 1, linkNames: ['dsl', 'cable'], links: [{ name: 'dsl', up: true }, { name: 'cable', up: false }] };
+    facts.monitor = { script: monitorScript(d), running: true, pid: 7, mask: 1, linkNames: ['dsl', 'cable'], links: [{ link: 'dsl', state: 'up' }, { link: 'cable', state: 'down' }] };
     const bal = facts.iptables.mangle.chains.find((c) => c.name === 'ML_BALANCE')!;
     bal.rules = d.monitor!.balance['1'];
     const plan = planHost(d, facts);
     expect(plan.action).toBe('noop');
-    expect(plan.links).toEqual([{ name: 'dsl', up: true }, { name: 'cable', up: false }]);
+    expect(plan.links).toEqual([{ link: 'dsl', state: 'up' }, { link: 'cable', state: 'down' }]);
   });
   it('restarts a monitor that died, and forgets saved states when the links changed', () => {
     const d = monitored();
     const facts = convergedFacts();
-    facts.monitor = { script: monitorScript(d, 'nft'), running: false, links: [], mask: 3, linkNames: ['dsl', 'cable'] };
-    expect(planMonitor(d, facts).ops).toEqual({ stop: false, start: true, remove: false, resetState: false });
+    facts.monitor = { script: monitorScript(d), running: false, links: [], mask: 3, linkNames: ['dsl', 'cable'] };
+    expect(planMonitor(d, facts).ops).toEqual({ write: false, stop: false, start: true, remove: false, resetState: false });
     facts.monitor = { script: '#!/bin/sh\n# multilink-monitor 0000000000000000\n', running: true, links: [], mask: 1, linkNames: ['dsl', 'other'] };
     const p = planMonitor(d, facts);
-    expect(p.ops).toMatchObject({ stop: true, start: true, resetState: true });
+    expect(p.ops).toMatchObject({ write: true, stop: true, start: true, resetState: true });
     expect(p.mask).toBe(3);
   });
   it('stops and removes a monitor the play no longer wants', () => {
     const facts = convergedFacts();
     facts.monitor = { script: 'x', running: true, pid: 9, links: [] };
-    expect(planMonitor(twoLinkDesired(), facts).ops).toEqual({ stop: true, remove: true, resetState: true, start: false });
+    expect(planMonitor(twoLinkDesired(), facts).ops).toEqual({ write: false, stop: true, remove: true, resetState: true, start: false });
   });
 });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import type { NetfilterTable } from '../src/model/desired.js';
+import type { HostPlan } from '../src/model/plan.js';
 import { planHost } from '../src/plan/plan.js';
+import { tableOpsPayload } from '../src/render/iptables-restore.js';
+
+/** The restore payload the plan's operations on one table render to (undefined: table untouched). */
+function payload(plan: HostPlan, table: NetfilterTable): string | undefined {
+  const ops = plan.ops!.iptables.filter((t) => t.table === table);
+  return ops.length === 0 ? undefined : tableOpsPayload(ops);
+}
 import { convergedFacts, pristineFacts, twoLinkDesired } from './helpers/desired.js';
 
 describe('planHost', () => {
@@ -22,7 +31,7 @@ describe('planHost', () => {
     ]);
     expect(plan.ops!.owned.sysctls).toEqual({ 'net/ipv4/ip_forward': '0', 'net/ipv4/conf/wan1/rp_filter': '1', 'net/ipv4/conf/wan2/rp_filter': '2' });
     expect(plan.ops!.modules).toEqual([]);
-    expect(plan.ops!.iptables.mangle).toBe(
+    expect(payload(plan, 'mangle')).toBe(
       [
         '*mangle',
         ':ML_MARK - [0:0]',
@@ -33,7 +42,7 @@ describe('planHost', () => {
         '',
       ].join('\n'),
     );
-    expect(plan.ops!.iptables.raw).toBeUndefined();
+    expect(payload(plan, 'raw')).toBeUndefined();
   });
 
   it('is a no-op with a reason on a converged router', () => {
@@ -50,9 +59,9 @@ describe('planHost', () => {
     const plan = planHost(twoLinkDesired(), facts);
     expect(plan.changes).toHaveLength(1);
     expect(plan.changes[0]).toMatchObject({ kind: 'iptables', op: 'update', object: 'mangle ML_BALANCE' });
-    expect(plan.ops!.iptables.mangle).toContain(':ML_BALANCE - [0:0]');
-    expect(plan.ops!.iptables.mangle).not.toContain(':ML_MARK');
-    expect(plan.ops!.iptables.nat).toBeUndefined();
+    expect(payload(plan, 'mangle')).toContain(':ML_BALANCE - [0:0]');
+    expect(payload(plan, 'mangle')).not.toContain(':ML_MARK');
+    expect(payload(plan, 'nat')).toBeUndefined();
   });
 
   it('removes duplicate jumps and stale ML_ chains, and never touches foreign rules', () => {
@@ -60,9 +69,9 @@ describe('planHost', () => {
     facts.iptables.mangle.chains.find((c) => c.name === 'PREROUTING')!.rules.push('-i lan0 -j ML_MARK', '-i lan9 -j ML_OLD');
     facts.iptables.mangle.chains.push({ name: 'ML_OLD', policy: '-', rules: ['-j RETURN'] });
     const plan = planHost(twoLinkDesired(), facts);
-    const payload = plan.ops!.iptables.mangle!;
-    expect(payload.split('\n')).toEqual(['*mangle', ':ML_OLD - [0:0]', '-D PREROUTING -i lan0 -j ML_MARK', '-D PREROUTING -i lan9 -j ML_OLD', '-X ML_OLD', 'COMMIT', '']);
-    expect(payload).not.toContain('8080');
+    const mangle = payload(plan, 'mangle')!;
+    expect(mangle.split('\n')).toEqual(['*mangle', ':ML_OLD - [0:0]', '-D PREROUTING -i lan0 -j ML_MARK', '-D PREROUTING -i lan9 -j ML_OLD', '-X ML_OLD', 'COMMIT', '']);
+    expect(mangle).not.toContain('8080');
   });
 
   it('refuses to overwrite a foreign ip rule at its priority', () => {

@@ -1,22 +1,52 @@
-// Round trip against real netfilter and iproute2: every rule string compile produces must be
-// exactly what iptables-save (legacy and nft) and ip print back. Runs in scratch network
-// namespaces only; the host's own netfilter is never touched.
+// Round trip against real netfilter and iproute2: what a deploy sends to a fresh router (the
+// payload and commands `multilink render` prints) must load, and every rule string compile
+// produces must be exactly what iptables-save (legacy and nft) and ip print back. Runs in
+// scratch network namespaces only; the host's own netfilter is never touched.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { balanceRules } from '../src/compile/balance.js';
 import { compileHost } from '../src/compile/desired-state.js';
+import { freshFacts } from '../src/facts/fresh.js';
+import { parseIptablesSave } from '../src/facts/iptables-save.js';
 import type { HostConfig } from '../src/model/config.js';
-import type { DesiredState, NetfilterTable } from '../src/model/desired.js';
+import type { DesiredState, JumpSpec, NetfilterTable } from '../src/model/desired.js';
 import { NETFILTER_TABLES } from '../src/model/desired.js';
-import { renderRouteArgs, renderRuleArgs, routeShowText, ruleShowText } from '../src/render/ip.js';
-import { renderBalanceChain, renderChains, renderRestorePayload } from '../src/render/iptables-restore.js';
-import { renderSysctlCommand } from '../src/render/sysctl.js';
+import { planHost } from '../src/plan/plan.js';
+import { routeShowText, ruleShowText } from '../src/render/ip.js';
+import { chainPayload, tableOpsPayload } from '../src/render/iptables-restore.js';
+import { renderPlan, type RenderedPlan } from '../src/render/ops.js';
+import { lines, shellLib } from '../src/shell/lib.js';
 import { ChainSim } from './fixtures/render/chain-sim.js';
 import { exception, hostConfig, link } from './fixtures/render/host-config.js';
 
 type Flavour = 'legacy' | 'nft';
 const FLAVOURS: Flavour[] = ['legacy', 'nft'];
+
+/** What a first deploy sends for this desired state (the planner on a fresh router, rendered). */
+function firstDeploy(d: DesiredState): RenderedPlan {
+  const ops = planHost(d, freshFacts(d)).ops;
+  if (!ops) throw new Error('a fresh router needs every object');
+  return renderPlan(ops, d);
+}
+
+/** Every ML_ chain declared and refilled, no jumps: what a plan sends when every chain changed. */
+function chainsOnly(d: DesiredState): string {
+  return d.chains.map((c) => chainPayload(c.table, c.name, c.rules)).join('');
+}
+
+/** Only the given jumps (appended), with the desired chains. */
+function withJumps(d: DesiredState, jumps: JumpSpec[]): string {
+  return tableOpsPayload(
+    NETFILTER_TABLES.map((table) => ({
+      table,
+      declare: d.chains.filter((c) => c.table === table).map((c) => c.name),
+      unhook: [],
+      fill: d.chains.filter((c) => c.table === table).map((c) => ({ name: c.name, rules: c.rules })),
+      drop: [],
+      hook: jumps.filter((j) => j.table === table).map((j) => ({ chain: j.chain, rule: j.rule })),
+    })),
+  );
+}
 
 function whyNot(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux';
@@ -50,16 +80,9 @@ function deleteNamespace(ns: string | undefined): void {
   if (ns) spawnSync('ip', ['netns', 'delete', ns]);
 }
 
-/** Chain name → rules, from iptables-save output of one table, counters and comments stripped. */
+/** Chain name → rules, from iptables-save output of one table (multilink's own parser). */
 function parseSave(text: string): Map<string, string[]> {
-  const chains = new Map<string, string[]>();
-  for (const line of text.split('\n')) {
-    const decl = /^:(\S+) /.exec(line);
-    if (decl) chains.set(decl[1], []);
-    const rule = /^(?:\[\d+:\d+\] )?-A (\S+) (.*)$/.exec(line);
-    if (rule) chains.get(rule[1])?.push(rule[2]);
-  }
-  return chains;
+  return new Map(parseIptablesSave(text).chains.map((c) => [c.name, c.rules]));
 }
 
 function saveTable(ns: string, f: Flavour, table: NetfilterTable, counters = false): string {
@@ -130,10 +153,10 @@ describe.skipIf(skipReason !== undefined).each(FLAVOURS)('iptables-%s round trip
     if (!ns) throw new Error('no namespace');
     const d = compileHost(cfg);
     resetTables(ns, f);
-    inNs(ns, [`iptables-${f}-restore`, '--noflush'], renderRestorePayload(d.chains, d.jumps, 'insert'));
+    inNs(ns, [`iptables-${f}-restore`, '--noflush'], firstDeploy(d).iptables);
     expectLiveEqualsDesired(ns, f, d);
     // Loading the chains again empties and refills them: nothing doubles, jumps untouched.
-    inNs(ns, [`iptables-${f}-restore`, '--noflush'], renderChains(d));
+    inNs(ns, [`iptables-${f}-restore`, '--noflush'], chainsOnly(d));
     expectLiveEqualsDesired(ns, f, d);
   });
 
@@ -141,9 +164,9 @@ describe.skipIf(skipReason !== undefined).each(FLAVOURS)('iptables-%s round trip
     if (!ns) throw new Error('no namespace');
     const d = compileHost(hostConfig({ ...fullPlay, method: 'sticky' }));
     resetTables(ns, f);
-    inNs(ns, [`iptables-${f}-restore`, '--noflush'], renderRestorePayload(d.chains, d.jumps, 'insert'));
+    inNs(ns, [`iptables-${f}-restore`, '--noflush'], firstDeploy(d).iptables);
     const subset = balanceRules(d.links.filter((l) => l.index !== 2), d.method, d.settings.markMask);
-    inNs(ns, [`iptables-${f}-restore`, '--noflush'], renderBalanceChain(d, subset));
+    inNs(ns, [`iptables-${f}-restore`, '--noflush'], chainPayload(d.balanceChain.table, d.balanceChain.name, subset));
     const replaced = { ...d, chains: d.chains.map((c) => (c.name === 'ML_BALANCE' ? { ...c, rules: subset } : c)) };
     expectLiveEqualsDesired(ns, f, replaced);
   });
@@ -154,7 +177,7 @@ describe.skipIf(skipReason !== undefined).each(FLAVOURS)('iptables-%s round trip
     resetTables(ns, f);
     inNs(ns, ['ip', 'link', 'set', 'lo', 'up']);
     const hook = { table: 'mangle' as const, chain: 'OUTPUT' as const, rule: '-o lo -p udp -m udp --dport 9 -j ML_BALANCE' };
-    inNs(ns, [`iptables-${f}-restore`, '--noflush'], renderRestorePayload(d.chains, [hook], 'append'));
+    inNs(ns, [`iptables-${f}-restore`, '--noflush'], withJumps(d, [hook]));
     inNs(ns, ['bash', '-c', 'for i in $(seq 3000); do printf x > /dev/udp/127.0.0.1/9; done']);
     const perLink = [0, 0, 0];
     for (const line of saveTable(ns, f, 'mangle', true).split('\n')) {
@@ -172,7 +195,7 @@ describe.skipIf(skipReason !== undefined).each(FLAVOURS)('iptables-%s round trip
     resetTables(ns, f);
     inNs(ns, ['ip', 'link', 'set', 'lo', 'up']);
     const hook = { table: 'mangle' as const, chain: 'OUTPUT' as const, rule: '-o lo -p udp -m udp --dport 9 -j ML_BALANCE' };
-    inNs(ns, [`iptables-${f}-restore`, '--noflush'], renderRestorePayload(d.chains, [hook], 'append'));
+    inNs(ns, [`iptables-${f}-restore`, '--noflush'], withJumps(d, [hook]));
     const balance = d.chains.find((c) => c.name === 'ML_BALANCE')?.rules ?? [];
     const sim = new ChainSim(balance);
     const counters = (): number[] =>
@@ -215,14 +238,20 @@ describe.skipIf(skipReason !== undefined)('ip rule, ip route and sysctl round tr
   });
   afterAll(() => deleteNamespace(ns));
 
-  it('rules and routes read back as ruleShowText / routeShowText', () => {
+  /** Runs rendered commands in the namespace, under lib.sh as a deploy runs them. */
+  function runRendered(actions: RenderedPlan['rules']): void {
+    inNs(ns ?? '', ['sh', '-s'], `${lines(shellLib('none'), ...actions.map((a) => a.command)).text}\n`);
+  }
+
+  it('the rule and route commands a deploy sends read back as ruleShowText / routeShowText', () => {
     if (!ns) throw new Error('no namespace');
     const cfg = hostConfig({ links: [link('a', 1, 1), link('b', 2, 1), link('vlan', 3, 1, { interface: 'eth0.100' })] });
     const d = compileHost(cfg);
     const full = compileHost(withMask({ ...cfg, settings: { ...cfg.settings, rulePriority: 2000, tableBase: 300 } }, 0xffffffff));
     for (const desired of [d, full]) {
-      for (const r of desired.rules) inNs(ns, ['ip', 'rule', 'add', ...renderRuleArgs(r)]);
-      for (const r of desired.routes) inNs(ns, ['ip', 'route', 'replace', ...renderRouteArgs(r)]);
+      const sent = firstDeploy(desired);
+      runRendered(sent.rules);
+      runRendered(sent.routes);
       const shown = inNs(ns, ['ip', 'rule', 'show']);
       for (const r of desired.rules) expect(shown.split('\n')).toContain(`${r.priority}:\t${ruleShowText(r)}`);
       for (const r of desired.routes) {
@@ -232,14 +261,16 @@ describe.skipIf(skipReason !== undefined)('ip rule, ip route and sysctl round tr
     }
   });
 
-  it('rendered sysctl commands set the keys they name', () => {
+  it('the sysctl writes a deploy sends set the keys they name, in the namespace, dotted interface names too', () => {
     if (!ns) throw new Error('no namespace');
-    const d = compileHost(hostConfig({ links: [link('a', 1, 1), link('vlan', 3, 1, { interface: 'eth0.100' })], rpFilter: 'loose' }));
-    for (const s of d.sysctls) inNs(ns, ['sh', '-c', renderSysctlCommand(s)]);
-    for (const s of d.sysctls) {
-      const value = inNs(ns, ['cat', `/proc/sys/${s.key}`]).trim();
-      expect(value, s.key).toBe(s.value);
+    for (const [mode, value] of [['loose', '2'], ['off', '0']] as const) {
+      const d = compileHost(hostConfig({ links: [link('a', 1, 1), link('vlan', 3, 1, { interface: 'eth0.100' })], rpFilter: mode }));
+      for (const key of ['net/ipv4/conf/wan1/rp_filter', 'net/ipv4/conf/eth0.100/rp_filter']) inNs(ns, ['sh', '-c', `echo 1 > /proc/sys/${key}`]);
+      runRendered(firstDeploy(d).sysctls);
+      for (const s of d.sysctls) {
+        expect(s.value === value || s.key === 'net/ipv4/ip_forward', s.key).toBe(true);
+        expect(inNs(ns, ['cat', `/proc/sys/${s.key}`]).trim(), s.key).toBe(s.value);
+      }
     }
-    expect(readFileSync('/proc/sys/net/ipv4/conf/lo/rp_filter', 'utf8')).toBeDefined();
   });
 });

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { compileHost } from '../src/compile/desired-state.js';
-import { renderHost } from '../src/render/host.js';
-import { renderRouteArgs, renderRuleArgs, routeShowText, ruleShowText } from '../src/render/ip.js';
-import { renderBalanceChain, renderChains, renderJump, renderRestorePayload } from '../src/render/iptables-restore.js';
-import { renderSysctlCommand, sysctlArgKey } from '../src/render/sysctl.js';
-import { exception, hostConfig, link } from './fixtures/render/host-config.js';
+import type { TableOps } from '../src/model/plan.js';
+import { renderHost } from '../src/commands/render-host.js';
+import { routeArgs, routeReplaceCommand, routeShowText, ruleAddCommand, ruleArgs, ruleShowText } from '../src/render/ip.js';
+import { chainPayload, tableOpsPayload } from '../src/render/iptables-restore.js';
+import { sysctlWriteCommand } from '../src/render/sysctl.js';
+import { exception, hostConfig, link, METHODS } from './fixtures/render/host-config.js';
+import { freshFacts } from '../src/facts/fresh.js';
+import { gatherRequest } from '../src/facts/gather-request.js';
+import { planHost } from '../src/plan/plan.js';
+import { scopeOf, snapshotFromDesired, snapshotFromFacts } from '../src/apply/snapshot.js';
+import { applyScript, transactionScript, type TransactionInput } from '../src/apply/transaction.js';
 
 const desired = compileHost(
   hostConfig({
@@ -14,94 +20,74 @@ const desired = compileHost(
   }),
 );
 
-describe('renderChains', () => {
-  it('declares and fills the ML_ chains per table, without jumps', () => {
-    expect(renderChains(desired)).toBe(
+describe('iptables-restore payloads', () => {
+  const chains = (tables: string[]) =>
+    desired.chains.filter((c) => tables.includes(c.table)).map((c) => chainPayload(c.table, c.name, c.rules)).join('');
+
+  it('one chain: declared (created or emptied) and filled', () => {
+    expect(chains(['nat'])).toBe('*nat\n:ML_MASQ - [0:0]\n-A ML_MASQ -o wan1 -j MASQUERADE\nCOMMIT\n');
+    expect(chainPayload('mangle', 'ML_BALANCE', ['-m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x200/0xff00'])).toBe(
+      '*mangle\n:ML_BALANCE - [0:0]\n-A ML_BALANCE -m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x200/0xff00\nCOMMIT\n',
+    );
+    expect(tableOpsPayload([])).toBe('');
+  });
+
+  it('table operations in transaction order: declare, unhook, fill, drop, hook', () => {
+    const ops: TableOps = {
+      table: 'mangle',
+      declare: ['ML_BALANCE', 'ML_OLD'],
+      unhook: [{ chain: 'PREROUTING', rule: '-i lan9 -j ML_MARK' }],
+      fill: [{ name: 'ML_BALANCE', rules: ['-j MARK --set-xmark 0x100/0xff00'] }],
+      drop: ['ML_OLD'],
+      hook: [
+        { chain: 'PREROUTING', rule: '-i lan0 -j ML_MARK' },
+        { chain: 'PREROUTING', rule: '-i lan1 -j ML_MARK' },
+      ],
+    };
+    expect(tableOpsPayload([ops])).toBe(
       [
         '*mangle',
-        ':ML_MARK - [0:0]',
-        ':ML_NEW - [0:0]',
         ':ML_BALANCE - [0:0]',
-        ':ML_ACCT - [0:0]',
-        '-A ML_MARK -m mark ! --mark 0x0/0xff00 -j RETURN',
-        '-A ML_MARK -j CONNMARK --restore-mark --nfmask 0xff00 --ctmask 0xff00',
-        '-A ML_MARK -m conntrack --ctstate NEW -m mark --mark 0x0/0xff00 -j ML_NEW',
-        '-A ML_MARK -m conntrack --ctstate NEW -j CONNMARK --save-mark --nfmask 0xff00 --ctmask 0xff00',
-        '-A ML_NEW -d 192.168.1.0/24 -j RETURN',
-        '-A ML_NEW -m mark --mark 0x0/0xff00 -j ML_BALANCE',
-        '-A ML_BALANCE -m mark --mark 0x0/0xff00 -m statistic --mode random --probability 0.50000000000 -j MARK --set-xmark 0x100/0xff00',
-        '-A ML_BALANCE -m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x200/0xff00',
-        '-A ML_ACCT -o wan1',
-        '-A ML_ACCT -o wan2',
-        'COMMIT',
-        '*nat',
-        ':ML_MASQ - [0:0]',
-        '-A ML_MASQ -o wan1 -j MASQUERADE',
-        'COMMIT',
-        '*raw',
-        ':ML_HELPERS - [0:0]',
-        '-A ML_HELPERS -p tcp -m tcp --dport 21 -j CT --helper ftp',
+        ':ML_OLD - [0:0]',
+        '-D PREROUTING -i lan9 -j ML_MARK',
+        '-A ML_BALANCE -j MARK --set-xmark 0x100/0xff00',
+        '-X ML_OLD',
+        // Inserted in reverse, so the jumps end up in the given order.
+        '-I PREROUTING 1 -i lan1 -j ML_MARK',
+        '-I PREROUTING 1 -i lan0 -j ML_MARK',
         'COMMIT',
         '',
       ].join('\n'),
     );
   });
-
-  it('renders only the tables asked for', () => {
-    expect(renderChains(desired, ['nat'])).toBe('*nat\n:ML_MASQ - [0:0]\n-A ML_MASQ -o wan1 -j MASQUERADE\nCOMMIT\n');
-    expect(renderChains(desired, [])).toBe('');
-  });
-
-  it('renders the balance chain alone, or with other rules (the monitor’s subsets)', () => {
-    expect(renderBalanceChain(desired, ['-m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x200/0xff00'])).toBe(
-      '*mangle\n:ML_BALANCE - [0:0]\n-A ML_BALANCE -m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x200/0xff00\nCOMMIT\n',
-    );
-    expect(renderBalanceChain(desired)).toContain('--probability 0.50000000000');
-  });
-});
-
-describe('jumps', () => {
-  const j = { table: 'mangle', chain: 'PREROUTING', rule: '-i lan0 -j ML_MARK' } as const;
-  it('append, insert at the top, delete', () => {
-    expect(renderJump(j)).toBe('-A PREROUTING -i lan0 -j ML_MARK');
-    expect(renderJump(j, 'insert')).toBe('-I PREROUTING 1 -i lan0 -j ML_MARK');
-    expect(renderJump(j, 'delete')).toBe('-D PREROUTING -i lan0 -j ML_MARK');
-  });
-
-  it('inserts in reverse so the jumps end up in the given order', () => {
-    const jumps = [j, { ...j, rule: '-i lan1 -j ML_MARK' }];
-    expect(renderRestorePayload([], jumps)).toBe(
-      '*mangle\n-I PREROUTING 1 -i lan1 -j ML_MARK\n-I PREROUTING 1 -i lan0 -j ML_MARK\nCOMMIT\n',
-    );
-    expect(renderRestorePayload([], jumps, 'append')).toBe(
-      '*mangle\n-A PREROUTING -i lan0 -j ML_MARK\n-A PREROUTING -i lan1 -j ML_MARK\nCOMMIT\n',
-    );
-  });
 });
 
 describe('ip rules and routes', () => {
-  it('arguments, one word each, and the text ip prints back', () => {
+  it('arguments, one word each, the commands, and the text ip prints back', () => {
     const rule = { priority: 1000, fwmark: 0x100, mask: 0xff00, table: 101 };
-    expect(renderRuleArgs(rule)).toEqual(['priority', '1000', 'fwmark', '0x100/0xff00', 'lookup', '101']);
+    expect(ruleArgs(rule)).toEqual(['priority', '1000', 'fwmark', '0x100/0xff00', 'lookup', '101']);
+    expect(ruleAddCommand(rule).text).toBe('ip -4 rule add priority 1000 fwmark 0x100/0xff00 lookup 101');
     expect(ruleShowText(rule)).toBe('from all fwmark 0x100/0xff00 lookup 101');
     expect(ruleShowText({ ...rule, fwmark: 1, mask: 0xffffffff })).toBe('from all fwmark 0x1 lookup 101');
     const route = { table: 101, dst: 'default', via: '100.64.1.1', dev: 'wan1' };
-    expect(renderRouteArgs(route)).toEqual(['default', 'via', '100.64.1.1', 'dev', 'wan1', 'table', '101']);
+    expect(routeArgs(route)).toEqual(['default', 'via', '100.64.1.1', 'dev', 'wan1', 'table', '101']);
+    expect(routeReplaceCommand(route).text).toBe('ip -4 route replace default via 100.64.1.1 dev wan1 table 101');
     expect(routeShowText(route)).toBe('default via 100.64.1.1 dev wan1');
   });
 });
 
 describe('sysctls', () => {
-  it('dotted when possible, slashes when an interface has a dot', () => {
-    expect(sysctlArgKey('net/ipv4/ip_forward')).toBe('net.ipv4.ip_forward');
-    expect(sysctlArgKey('net/ipv4/conf/eth0.100/rp_filter')).toBe('net/ipv4/conf/eth0.100/rp_filter');
-    expect(renderSysctlCommand({ key: 'net/ipv4/conf/wan1/rp_filter', value: '2' })).toBe('sysctl -w net.ipv4.conf.wan1.rp_filter=2');
+  it('written to /proc/sys by key, interface names with a dot included; anything but a number is refused', () => {
+    expect(sysctlWriteCommand('net/ipv4/conf/wan1/rp_filter', '2').text).toBe('ml_sysctl net/ipv4/conf/wan1/rp_filter 2');
+    expect(sysctlWriteCommand('net/ipv4/conf/eth0.100/rp_filter', '0').text).toBe('ml_sysctl net/ipv4/conf/eth0.100/rp_filter 0');
+    expect(() => sysctlWriteCommand('net/ipv4/conf/wan1/rp_filter', '2; reboot')).toThrow(/invalid sysctl value/);
+    expect(() => sysctlWriteCommand('net/../../etc/passwd', '1')).toThrow(/invalid sysctl key/);
   });
 });
 
 describe('renderHost', () => {
   it('prints every section as literal commands', () => {
-    expect(renderHost(desired)).toBe(`# multilink: desired state of host r1 (method random, traffic forwarded,local)
+    expect(renderHost(desired)).toBe(`# multilink: what a deploy sends to host r1 on a router it never touched (method random, traffic forwarded,local)
 
 # iptables-restore --noflush payload
 *mangle
@@ -136,19 +122,19 @@ COMMIT
 COMMIT
 
 # ip rules
-ip rule add priority 1000 fwmark 0x100/0xff00 lookup 101
-ip rule add priority 1001 fwmark 0x200/0xff00 lookup 102
+ip -4 rule add priority 1000 fwmark 0x100/0xff00 lookup 101
+ip -4 rule add priority 1001 fwmark 0x200/0xff00 lookup 102
 
 # ip routes
-ip route replace default via 100.64.1.1 dev wan1 table 101
-ip route replace default via 100.64.2.1 dev wan2 table 102
+ip -4 route replace default via 100.64.1.1 dev wan1 table 101
+ip -4 route replace default via 100.64.2.1 dev wan2 table 102
 
-# sysctls
-sysctl -w net.ipv4.ip_forward=1
-sysctl -w net.ipv4.conf.wan1.rp_filter=2
-sysctl -w net.ipv4.conf.wan2.rp_filter=2
+# sysctls (ml_sysctl KEY VALUE writes VALUE to /proc/sys/KEY)
+ml_sysctl net/ipv4/ip_forward 1
+ml_sysctl net/ipv4/conf/wan1/rp_filter 2
+ml_sysctl net/ipv4/conf/wan2/rp_filter 2
 
-# modules
+# modules (modprobe only where not loaded or built in)
 modprobe nf_conntrack_ftp
 modprobe nf_nat_ftp
 
@@ -159,6 +145,52 @@ modprobe nf_nat_ftp
 
   it('says so when a section is empty', () => {
     const d = compileHost(hostConfig({ helpers: [], traffic: ['local'] }));
-    expect(renderHost(d)).toContain('# modules\n# (none)\n');
+    expect(renderHost(d)).toContain('# modules (modprobe only where not loaded or built in)\n# (none)\n');
   });
+});
+
+describe('render prints what a deploy sends', () => {
+  const health = { targets: ['198.51.100.1', '198.51.100.2'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
+  for (const method of METHODS) {
+    it(`${method}: every payload line and command of \`render\` is in the apply script of a first deploy, as is`, () => {
+      const d = compileHost(hostConfig({ method, helpers: ['ftp'], health, exceptions: [exception({ protocol: 'udp', ports: [53], via: 'dsl' })] }));
+      const facts = freshFacts(d);
+      const ops = planHost(d, facts).ops!;
+      const scope = scopeOf({ priorities: d.rules.map((r) => r.priority), tables: d.routes.map((r) => r.table) });
+      const t: TransactionInput = {
+        req: gatherRequest(d),
+        priorGather: '',
+        ops,
+        desired: d,
+        ownedBefore: null,
+        prior: snapshotFromFacts({ ...facts, sysctls: {} }, scope, []),
+        target: snapshotFromDesired(d, ops.owned),
+        scope,
+        meta: {},
+        confirmTimeoutS: 60,
+        id: 'abcdef0123456789',
+        leaseS: 300,
+        holder: 'test',
+      };
+      // The transaction carries apply.sh in a here-document: the very text the router runs.
+      const sent = transactionScript(t).text;
+      const apply = applyScript(t).text;
+      expect(sent).toContain(apply);
+      const rendered = renderHost(d);
+      const sections = rendered.split(/\n\n(?=# )/);
+      const payload = sections.find((x) => x.startsWith('# iptables-restore'))!.split('\n').slice(1).join('\n');
+      expect(payload).toMatch(/^\*mangle\n/);
+      expect(apply).toContain(`${payload}\n`);
+      const commands = sections
+        .filter((x) => /^# (ip rules|ip routes|sysctls|modules)/.test(x))
+        .flatMap((x) => x.split('\n').slice(1))
+        .filter((l) => !l.startsWith('#'));
+      expect(commands.length).toBe(d.rules.length + d.routes.length + d.sysctls.length + d.modules.length);
+      for (const c of commands) expect(apply, c).toContain(` ${c}\n`);
+      // The monitor's variables and precompiled chains are in the monitor script apply writes.
+      const monitor = sections.find((x) => x.startsWith('# link monitor'))!.split('\n').slice(2).join('\n');
+      expect(monitor).toContain('ml_balance()');
+      expect(apply).toContain(monitor);
+    });
+  }
 });

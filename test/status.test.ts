@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseIptablesSave, parseIptablesSaveCounters } from '../src/facts/iptables-save.js';
+import { parseIptablesSave } from '../src/facts/iptables-save.js';
+import type { LiveTable } from '../src/model/facts.js';
 import { balanceShares } from '../src/facts/balance-shares.js';
 import { parseConntrackCount } from '../src/facts/conntrack.js';
 import { parseStatus, statusScript, type StatusRequest } from '../src/facts/status-gather.js';
@@ -22,31 +23,34 @@ import { compiledLinks, hostConfig, link } from './fixtures/render/host-config.j
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/status/${name}`, import.meta.url), 'utf8');
 const MASK = 0xff00;
 
-describe('parseIptablesSaveCounters (recorded from iptables 1.8.9 after 60 local UDP connections over 1:2:3)', () => {
-  it.each(['legacy', 'nft'])('%s: rule counters per chain, rule text as parseIptablesSave has it', (flavour) => {
+describe('parseIptablesSave -c (recorded from iptables 1.8.9 after 60 local UDP connections over 1:2:3)', () => {
+  const chain = (t: LiveTable, name: string) => t.chains.find((c) => c.name === name)!;
+  const packets = (t: LiveTable, name: string) => chain(t, name).ruleCounters!.map((c) => c.packets);
+
+  it.each(['legacy', 'nft'])('%s: rule counters per chain, rule text as without -c', (flavour) => {
     const text = fixture(`three-links-random.${flavour}.counters.save`);
-    const counted = parseIptablesSaveCounters(text);
-    const plain = parseIptablesSave(text);
-    expect(counted.chains.map((c) => [c.name, c.rules.map((r) => r.rule)])).toEqual(plain.chains.map((c) => [c.name, c.rules]));
-    const acct = counted.chains.find((c) => c.name === 'ML_ACCT')!;
-    expect(acct.rules.map((r) => r.rule)).toEqual(['-o wan1', '-o wan2', '-o wan3']);
-    expect(acct.rules.reduce((s, r) => s + r.packets, 0)).toBe(60);
-    expect(acct.rules.reduce((s, r) => s + r.bytes, 0)).toBe(2280);
+    const counted = parseIptablesSave(text);
+    const plain = parseIptablesSave(text.replace(/^\[\d+:\d+\] /gm, '').replace(/ \[\d+:\d+\]$/gm, ''));
+    expect(counted.chains.map((c) => [c.name, c.rules])).toEqual(plain.chains.map((c) => [c.name, c.rules]));
+    expect(plain.chains.every((c) => c.ruleCounters === undefined)).toBe(true);
+    const acct = chain(counted, 'ML_ACCT');
+    expect(acct.rules).toEqual(['-o wan1', '-o wan2', '-o wan3']);
+    expect(acct.ruleCounters!.reduce((s, r) => s + r.packets, 0)).toBe(60);
+    expect(acct.ruleCounters!.reduce((s, r) => s + r.bytes, 0)).toBe(2280);
     // Every packet is counted on the link its balance rule chose.
-    const balance = counted.chains.find((c) => c.name === 'ML_BALANCE')!;
-    expect(acct.rules.map((r) => r.packets)).toEqual(balance.rules.map((r) => r.packets));
-    expect(counted.chains.find((c) => c.name === 'ML_ACCT')).toMatchObject({ policy: '-', packets: 0, bytes: 0 });
+    expect(packets(counted, 'ML_ACCT')).toEqual(packets(counted, 'ML_BALANCE'));
+    expect(acct).toMatchObject({ policy: '-', counters: { packets: 0, bytes: 0 } });
   });
 
   it('legacy keeps the built-in chains’ policy counters', () => {
-    const out = parseIptablesSaveCounters(fixture('three-links-random.legacy.counters.save')).chains.find((c) => c.name === 'OUTPUT');
-    expect(out).toMatchObject({ policy: 'ACCEPT', packets: 60, bytes: 2280 });
+    const out = chain(parseIptablesSave(fixture('three-links-random.legacy.counters.save')), 'OUTPUT');
+    expect(out).toMatchObject({ policy: 'ACCEPT', counters: { packets: 60, bytes: 2280 } });
   });
 
-  it('text without counters reads as zeros; a rule without arguments is kept', () => {
-    expect(parseIptablesSaveCounters('*mangle\n:ML_ACCT - [0:0]\n-A ML_ACCT -o wan1\n[7:700] -A ML_X\nCOMMIT\n').chains).toEqual([
-      { name: 'ML_ACCT', policy: '-', packets: 0, bytes: 0, rules: [{ rule: '-o wan1', packets: 0, bytes: 0 }] },
-      { name: 'ML_X', policy: '-', packets: 0, bytes: 0, rules: [{ rule: '', packets: 7, bytes: 700 }] },
+  it('a rule printed without counters among counted ones reads as zeros; a rule without arguments is kept', () => {
+    expect(parseIptablesSave('*mangle\n:ML_ACCT - [0:0]\n-A ML_ACCT -o wan1\n[7:700] -A ML_X\nCOMMIT\n').chains).toEqual([
+      { name: 'ML_ACCT', policy: '-', counters: { packets: 0, bytes: 0 }, rules: ['-o wan1'], ruleCounters: [{ packets: 0, bytes: 0 }] },
+      { name: 'ML_X', policy: '-', rules: [''], ruleCounters: [{ packets: 7, bytes: 700 }] },
     ]);
   });
 });
@@ -99,7 +103,7 @@ describe('conntrack count', () => {
 const sec = (name: string, body: string, rc = 0): string => `@@ML ${name}\n${body}${body && !body.endsWith('\n') ? '\n' : ''}@@ML-rc ${rc}`;
 
 /** What the status script prints on a router of this lab's shape, from recorded counters. */
-function statusOutput(opts: { mangle?: string; conntrack?: Record<string, string>; operstate?: Record<string, string> } = {}): string {
+function statusOutput(opts: { mangle?: string; conntrack?: Record<string, string>; operstate?: Record<string, string>; monitor?: string } = {}): string {
   const ct = opts.conntrack ?? { '0x100': '6', '0x200': '21', '0x300': '33' };
   const state = opts.operstate ?? { wan1: 'up', wan2: 'up', wan3: 'down' };
   return [
@@ -107,17 +111,19 @@ function statusOutput(opts: { mangle?: string; conntrack?: Record<string, string
     sec('iptables-counters mangle', opts.mangle ?? fixture('three-links-random.legacy.counters.save').replace(/^#.*\n/gm, '')),
     ...Object.entries(ct).map(([m, n]) => sec(`conntrack ${m}`, /^\d+$/.test(n) ? `conntrack v1.4.7 (conntrack-tools): ${n} flow entries have been shown.` : n, /^\d+$/.test(n) || n === '@@ML-absent' ? 0 : 1)),
     ...Object.entries(state).map(([i, s]) => sec(`operstate ${i}`, s)),
+    sec('monitor-state', opts.monitor ?? '@@ML-absent'),
   ].join('\n') + '\n';
 }
 
 describe('the status script and its parser', () => {
-  const req: StatusRequest = { iptables: 'auto', mask: MASK, links: [1, 2, 3].map((k) => ({ mark: k * 0x100, interface: `wan${k}` })) };
+  const req: StatusRequest = { iptables: 'auto', mask: MASK, links: [1, 2, 3].map((k) => ({ mark: k * 0x100, interface: `wan${k}` })), stateDir: '/var/lib/multilink' };
 
-  it('is one script: counters, conntrack by mark under the mask, operstate', () => {
-    const script = statusScript(req);
+  it('is one script: counters, conntrack by mark under the mask, operstate, the monitor state', () => {
+    const script = statusScript(req).text;
     expect(script).toContain('ml_save_counters mangle');
-    expect(script).toContain('conntrack -L -m 0x200/0xff00 2>&1 >/dev/null');
+    expect(script).toContain('{ conntrack -L -m 0x200/0xff00 >/dev/null; } 2>&1');
     expect(script).toContain('/sys/class/net/wan3/operstate');
+    expect(script).toContain('ml_read /var/lib/multilink/monitor/state');
     expect(() => statusScript({ ...req, links: [{ mark: 0x100, interface: 'wan1;reboot' }] })).toThrow(/invalid interface name/);
   });
 
@@ -126,7 +132,15 @@ describe('the status script and its parser', () => {
     expect(facts.flavour).toBe('legacy');
     expect(facts.connections).toEqual({ '0x100': { count: 6 }, '0x200': { unreadable: 'conntrack: Operation not supported' }, '0x300': { missing: true } });
     expect(facts.operstate).toEqual({ wan1: 'up', wan2: null, wan3: 'down' });
-    expect(facts.mangle.chains.find((c) => c.name === 'ML_ACCT')?.rules[1]).toEqual({ rule: '-o wan2', packets: 21, bytes: 798 });
+    const acct = facts.mangle.chains.find((c) => c.name === 'ML_ACCT')!;
+    expect([acct.rules[1], acct.ruleCounters![1]]).toEqual(['-o wan2', { packets: 21, bytes: 798 }]);
+    expect(facts.monitor).toBeNull();
+    const monitored = parseStatus(statusOutput({ monitor: 'mask 5\nlinks dsl cable lte\nlink dsl up 2026-11-30T10:00:00Z\nlink cable down 2026-11-30T10:01:00Z\nlink lte up 2026-11-30T10:00:00Z' }), req);
+    expect(monitored.monitor?.links).toEqual([
+      { link: 'dsl', state: 'up', since: '2026-11-30T10:00:00Z' },
+      { link: 'cable', state: 'down', since: '2026-11-30T10:01:00Z' },
+      { link: 'lte', state: 'up', since: '2026-11-30T10:00:00Z' },
+    ]);
   });
 
   it('a failed iptables-save is an error', () => {
@@ -148,12 +162,26 @@ describe('statusHost over a fake transport', () => {
     expect(t.openSessionCount).toBe(0);
     expect(h).toMatchObject({ host: 'r1', status: 'ok', method: 'random', flavour: 'legacy', notes: [] });
     expect(h.links).toEqual([
-      { link: 'dsl', interface: 'wan1', tier: 1, weight: 1, configuredShare: 0.166667, share: 0.166667, connections: 6, packets: 6, bytes: 228, operstate: 'up' },
-      { link: 'cable', interface: 'wan2', tier: 1, weight: 2, configuredShare: 0.333333, share: 0.333333, connections: 21, packets: 21, bytes: 798, operstate: 'up' },
-      { link: 'lte', interface: 'wan3', tier: 1, weight: 3, configuredShare: 0.5, share: 0.5, connections: 33, packets: 33, bytes: 1254, operstate: 'down' },
+      { link: 'dsl', interface: 'wan1', tier: 1, weight: 1, configuredShare: 0.166667, share: 0.166667, connections: 6, packets: 6, bytes: 228, operstate: 'up', health: 'unmonitored' },
+      { link: 'cable', interface: 'wan2', tier: 1, weight: 2, configuredShare: 0.333333, share: 0.333333, connections: 21, packets: 21, bytes: 798, operstate: 'up', health: 'unmonitored' },
+      { link: 'lte', interface: 'wan3', tier: 1, weight: 3, configuredShare: 0.5, share: 0.5, connections: 33, packets: 33, bytes: 1254, operstate: 'down', health: 'unmonitored' },
     ]);
     // Uploaded wrapped in ml_main, so a truncated upload runs nothing.
-    expect(t.execsFor('r1')[0].stdin).toBe(`ml_main() {\n${statusScript(statusRequest(desired))}\n}\nml_main\n`);
+    expect(t.execsFor('r1')[0].stdin).toBe(`ml_main() {\n${statusScript(statusRequest(desired)).text}\n}\nml_main\n`);
+  });
+
+  it('with a link monitor: health as the monitor last decided, not the carrier', async () => {
+    const health = { targets: ['198.51.100.1'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
+    const monitoredCfg = hostConfig({ links: [link('dsl', 1, 1), link('cable', 2, 2), link('lte', 3, 3)], health });
+    const monitor = 'mask 5\nlinks dsl cable lte\nlink dsl up 2026-11-30T10:00:00Z\nlink cable down 2026-11-30T10:01:00Z';
+    const t = new FakeTransport(() => ({ stdout: statusOutput({ monitor }), stderr: '', code: 0 }));
+    const h = await statusHost(monitoredCfg, compileHost(monitoredCfg), t, opts);
+    expect(h.links.map((l) => [l.link, l.operstate, l.health, l.since])).toEqual([
+      ['dsl', 'up', 'up', '2026-11-30T10:00:00Z'],
+      ['cable', 'up', 'down', '2026-11-30T10:01:00Z'],
+      // The state file does not name lte (yet): not known, so not claimed.
+      ['lte', 'down', 'unmonitored', undefined],
+    ]);
   });
 
   it('a router not deployed yet (no ML_ chains) and without conntrack: unknowns are null, with notes', async () => {
@@ -220,8 +248,8 @@ describe('multilink status, in-process with a fake transport', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toBe(`${statusText(doc)}\n`);
     const lines = human.stdout.split('\n');
-    expect(lines[0]).toMatch(/^HOST\s+LINK\s+IF\s+STATE\s+WEIGHT\s+CONFIGURED\s+IN FORCE\s+CONNS\s+PACKETS\s+BYTES SENT$/);
-    expect(lines[2]).toMatch(/^r1\s+cable\s+wan2\s+up\s+2\s+33\.3%\s+33\.3%\s+21\s+21\s+798 B$/);
+    expect(lines[0]).toMatch(/^HOST\s+LINK\s+IF\s+CARRIER\s+WEIGHT\s+CONFIGURED\s+IN FORCE\s+CONNS\s+PACKETS\s+BYTES SENT\s+HEALTH$/);
+    expect(lines[2]).toMatch(/^r1\s+cable\s+wan2\s+up\s+2\s+33\.3%\s+33\.3%\s+21\s+21\s+798 B\s+unmonitored$/);
   });
 
   it('a host that does not answer: exit 1, its row says why', async () => {

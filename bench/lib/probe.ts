@@ -3,7 +3,7 @@
 // deploy uses. Read-only: it connects and gathers, it never applies.
 import { loadProject, assertNoErrors } from '../../src/load/resolve.js';
 import { compileHost } from '../../src/compile/desired-state.js';
-import { gatherRequest } from '../../src/plan/plan.js';
+import { gatherRequest } from '../../src/facts/gather-request.js';
 import { gatherScript } from '../../src/facts/gather.js';
 import { Ssh2Transport } from '../../src/transport/ssh2-transport.js';
 import { runPool } from '../../src/util/pool.js';
@@ -27,7 +27,7 @@ function ms(since: bigint): number {
 function targetsOf(inventory: string) {
   const project = loadProject(inventory, {});
   assertNoErrors(project);
-  return project.hosts.map((cfg) => ({ cfg, script: gatherScript(gatherRequest(compileHost(cfg))) }));
+  return project.hosts.map((cfg) => ({ cfg, script: gatherScript(gatherRequest(compileHost(cfg))).text }));
 }
 
 /** The gather script a deploy sends to each host, by inventory name. */

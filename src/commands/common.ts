@@ -8,7 +8,8 @@ import { formatDiagnostic } from '../diagnostics.js';
 import { JsonView } from '../report/json-view.js';
 import { ListrView } from '../report/listr-view.js';
 import { PlainView } from '../report/plain-view.js';
-import type { Output, RunView } from '../report/view.js';
+import type { Output } from '../report/view.js';
+import type { FleetEvents } from '../model/events.js';
 import type { RunOptions } from '../deploy/host.js';
 
 export interface Target {
@@ -26,7 +27,7 @@ export function loadTargets(inventory: string, limit: string | undefined, output
   return project.hosts.map((cfg) => ({ cfg, desired: compileHost(cfg) }));
 }
 
-export function chooseView(command: string, opts: { json?: boolean; diff?: boolean; verbose?: boolean }, output: Output): RunView {
+export function chooseView(command: string, opts: { json?: boolean; diff?: boolean; verbose?: boolean }, output: Output): FleetEvents {
   if (opts.json) return new JsonView(output, command);
   if (process.stdout.isTTY && !process.env.CI) return new ListrView(output, { diff: Boolean(opts.diff) });
   return new PlainView(output, { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) });

@@ -1,7 +1,7 @@
 // `multilink render INVENTORY --host NAME`: what would be applied, connecting nowhere.
 import { InputError } from '../errors.js';
 import type { Output } from '../report/view.js';
-import { renderHost } from '../render/host.js';
+import { renderHost } from './render-host.js';
 import { loadTargets } from './common.js';
 
 export function renderCommand(inventory: string, host: string, output: Output): number {

@@ -22,7 +22,7 @@ export async function driftHost(cfg: HostConfig, desired: DesiredState, transpor
     const facts = await gatherFacts(session, cfg, desired, opts.commandTimeoutMs);
     const verdict = classifyDrift(desired, facts);
     // Links the monitor took out: reported as link state, never as drift.
-    const links = verdict.plan.links?.map((l) => ({ link: l.name, state: l.up ? ('up' as const) : ('down' as const), ...(l.since ? { since: l.since } : {}) }));
+    const links = verdict.plan.links;
     return {
       host: cfg.name,
       status: verdict.status,

@@ -4,7 +4,7 @@
 import type { HostConfig } from '../model/config.js';
 import type { HostOutcome, HostResult } from '../model/result.js';
 import type { HostRun } from './host.js';
-import type { RunView } from '../report/view.js';
+import type { FleetEvents } from '../model/events.js';
 import { runPool } from '../util/pool.js';
 import { UsageError } from '../errors.js';
 
@@ -30,7 +30,7 @@ export function batchSize(serial: string | undefined, total: number): number {
   return n;
 }
 
-export async function runFleet(hosts: HostConfig[], options: FleetOptions, view: RunView, job: (cfg: HostConfig) => Promise<HostRun>): Promise<HostResult[]> {
+export async function runFleet(hosts: HostConfig[], options: FleetOptions, view: FleetEvents, job: (cfg: HostConfig) => Promise<HostRun>): Promise<HostResult[]> {
   view.start(hosts.map((h) => h.name));
   const size = batchSize(options.serial, hosts.length);
   const results: HostResult[] = [];

@@ -5,35 +5,22 @@ import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
+import type { HostEvents } from '../model/events.js';
 import type { HostFacts } from '../model/facts.js';
 import type { HostPlan } from '../model/plan.js';
 import type { HostResult } from '../model/result.js';
 import type { Session, Transport } from '../transport/transport.js';
 import { UnreachableError } from '../errors.js';
 import { formatDiagnostic } from '../diagnostics.js';
-import { gatherScript, parseGather, type GatherRequest } from '../facts/gather.js';
-import { gatherRequest, planHost } from '../plan/plan.js';
-import { DONE, parseApplyFailure } from '../apply/script.js';
+import { gatherRequest, type GatherRequest } from '../facts/gather-request.js';
+import { gatherScript, parseGather } from '../facts/gather.js';
+import { planHost } from '../plan/plan.js';
 import { scopeOf, snapshotFromDesired, snapshotFromFacts } from '../apply/snapshot.js';
-import {
-  CONFIRMED,
-  disarmScript,
-  GENERATION,
-  LOCKED,
-  NOT_MINE,
-  RESTORE_FAILED,
-  RESTORED,
-  restoreNowScript,
-  STALE_LOCK,
-  STALE_PLAN,
-  transactionScript,
-  TOO_LATE,
-  transactionStatusScript,
-  waitAppliedScript,
-} from '../apply/transaction.js';
+import { controlScript, transactionScript } from '../apply/transaction.js';
+import { parseControlReply, parseStartReply, type ControlReply, type Settled } from '../remote/txn-reply.js';
+import { StateLayout } from '../shell/layout.js';
 import { runScript } from './remote.js';
 import { ExecTimeoutError } from '../transport/exec-timeout-error.js';
-import { bootSteps } from '../apply/boot.js';
 
 export interface RunOptions {
   check: boolean;
@@ -46,12 +33,6 @@ export interface RunOptions {
   command?: string;
   /** Weight changes: refuse a host whose live state differs in anything but the balancing chain. */
   balanceOnly?: boolean;
-}
-
-export type HostPhase = 'connecting' | 'gathering' | 'planning' | 'applying' | 'confirming' | 'restoring' | 'waiting for the dead-man timer';
-
-export interface HostEvents {
-  phase(host: string, phase: HostPhase): void;
 }
 
 export interface HostRun {
@@ -91,11 +72,6 @@ export async function gatherFacts(session: Session, cfg: HostConfig, desired: De
   return (await gatherWithOutput(session, cfg, gatherRequest(desired), timeoutMs)).facts;
 }
 
-function markerLine(stdout: string, marker: string): string | undefined {
-  const line = stdout.split('\n').find((l) => l === marker || l.startsWith(`${marker} `));
-  return line === undefined ? undefined : line.slice(marker.length).trim();
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 type Done = (r: Omit<HostResult, 'host' | 'durationMs'>) => HostRun;
@@ -106,16 +82,33 @@ interface TxnBase {
   generation?: number;
 }
 
-/**
- * Reads what a router says about a transaction that is no longer armed: restored (verified),
- * a failed restore (loud), or taken over by a later deploy.
- */
-function settled(text: string, why: string, rest: TxnBase, done: Done): HostRun {
-  const body = text.replace(new RegExp(`^${TOO_LATE}\\s*`), '').trim();
-  if (body.startsWith(NOT_MINE)) return done({ ...rest, outcome: 'failed', message: `${why}; another deploy has since started on this router: its state is not known here — run drift` });
-  if (body.startsWith('restored')) return done({ ...rest, outcome: 'rolled_back', message: `${why}; the router ${body.split('\n')[0]}` });
-  if (body.startsWith('RESTORE FAILED')) return done({ ...rest, outcome: 'failed', message: `${why}; AND THE RESTORE FAILED: ${body}` });
-  return done({ ...rest, outcome: 'failed', message: `${why}; transaction state on the router: ${body || 'unknown'} — run drift` });
+/** The outcome of a transaction that is no longer armed, from the restore's verdict. */
+function fromSettled(s: Settled, why: string, rest: TxnBase, done: Done): HostRun {
+  switch (s.kind) {
+    case 'restored':
+      return done({ ...rest, outcome: 'rolled_back', message: `${why}; the router restored (${s.why}): the prior state is back and verified` });
+    case 'restore-failed':
+      return done({ ...rest, outcome: 'failed', message: `${why}; AND THE RESTORE FAILED (${s.why}): ${s.detail}` });
+    case 'unsettled':
+      return done({ ...rest, outcome: 'failed', message: `${why}; the transaction on the router ended without a verdict — run drift` });
+  }
+}
+
+/** A control reply that is not a confirmation, read as the transaction's outcome. */
+function fromControl(reply: ControlReply | undefined, why: string, rest: TxnBase, done: Done): HostRun {
+  if (!reply) return done({ ...rest, outcome: 'failed', message: `${why}; the router's answer about the transaction could not be read — run drift` });
+  switch (reply.kind) {
+    case 'confirmed':
+      return done({ ...rest, generation: reply.generation, outcome: 'changed', message: `${rest.changes.length} changes applied and confirmed (generation ${reply.generation})` });
+    case 'armed':
+      return done({ ...rest, outcome: 'failed', message: `${why}; the transaction is still armed: its dead-man timer will restore the prior state` });
+    case 'not-mine':
+      return done({ ...rest, outcome: 'failed', message: `${why}; another deploy has since started on this router: its state is not known here — run drift` });
+    case 'no-generation':
+      return done({ ...rest, outcome: 'failed', message: `${why}; the router recorded no generation for this transaction — run drift` });
+    default:
+      return fromSettled(reply, why, rest, done);
+  }
 }
 
 /** Lost contact after the apply started: the router decides alone. Find out what it did. */
@@ -128,11 +121,10 @@ async function afterLostContact(cfg: HostConfig, desired: DesiredState, transpor
     let session: Session | undefined;
     try {
       session = await connectHost(transport, cfg, opts);
-      const status = (await runScript(session, cfg.connection, waitAppliedScript(state) + transactionStatusScript(state, id), opts.commandTimeoutMs)).stdout.trim();
+      const reply = parseControlReply((await runScript(session, cfg.connection, controlScript({ stateDir: state, id, action: 'status' }), opts.commandTimeoutMs)).stdout);
       // The apply finished while we were away; confirm as usual on this new connection.
-      if (status === 'armed') return await confirm(session, cfg, desired, opts, events, done, base, id);
-      if (status === 'confirmed') return done({ ...base, outcome: 'changed', message: 'confirmed' });
-      return settled(status, why, base, done);
+      if (reply?.kind === 'armed') return await confirm(session, cfg, desired, opts, events, done, base, id);
+      return fromControl(reply, why, base, done);
     } catch (e) {
       if (!(e instanceof UnreachableError) && !(e instanceof ExecTimeoutError)) throw e;
       if (tried++ === 0) events.phase(cfg.name, 'waiting for the dead-man timer');
@@ -154,21 +146,16 @@ async function confirm(session: Session, cfg: HostConfig, desired: DesiredState,
   const state = desired.settings.stateDir;
   const after = planHost(desired, await gatherFacts(session, cfg, desired, opts.commandTimeoutMs));
   if (after.action === 'noop') {
-    const res = await runScript(session, cfg.connection, disarmScript(state, id, bootSteps(cfg.settings.boot, state)), opts.commandTimeoutMs);
-    const confirmed = markerLine(res.stdout, CONFIRMED);
-    if (confirmed !== undefined) {
-      const generation = Number(confirmed);
-      return done({ ...rest, generation, outcome: 'changed', message: `${rest.changes.length} changes applied and confirmed (generation ${generation})` });
-    }
-    return settled(res.stdout, 'the confirmation came too late', rest, done);
+    const res = await runScript(session, cfg.connection, controlScript({ stateDir: state, id, action: 'disarm' }, cfg.settings.boot), opts.commandTimeoutMs);
+    return fromControl(parseControlReply(res.stdout), 'the confirmation came too late', rest, done);
   }
   events.phase(cfg.name, 'restoring');
   const left = after.changes.map((c) => `${c.kind} ${c.object}`).join(', ') || after.reason;
   const why = `live state differed from the compiled state after apply (${left})`;
-  const res = await runScript(session, cfg.connection, restoreNowScript(state, id, 'live state differed after apply'), opts.commandTimeoutMs);
-  if (markerLine(res.stdout, RESTORED) !== undefined) return done({ ...rest, outcome: 'rolled_back', message: `${why}; the prior state was restored and verified` });
-  if (markerLine(res.stdout, RESTORE_FAILED) !== undefined) return done({ ...rest, outcome: 'failed', message: `${why} AND THE RESTORE FAILED: ${res.stdout.trim()}` });
-  return settled(res.stdout, why, rest, done);
+  const res = await runScript(session, cfg.connection, controlScript({ stateDir: state, id, action: 'restore', why: 'live state differed after apply' }), opts.commandTimeoutMs);
+  const reply = parseControlReply(res.stdout);
+  if (reply?.kind === 'restored') return done({ ...rest, outcome: 'rolled_back', message: `${why}; the prior state was restored and verified` });
+  return fromControl(reply, why, rest, done);
 }
 
 function transactionMeta(cfg: HostConfig, plan: HostPlan, opts: RunOptions): Record<string, string | number> {
@@ -189,14 +176,14 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
     events.phase(cfg.name, 'planning');
     plan = planHost(desired, facts);
     if (plan.action === 'refused') {
-      return done({ outcome: 'failed', message: `nothing was changed: ${plan.diagnostics.map(formatDiagnostic).join('; ')}`, changes: [] });
+      return done({ outcome: 'failed', message: `nothing was changed: ${plan.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('; ')}`, changes: [] });
     }
     if (plan.action === 'noop') return done({ outcome: 'unchanged', message: plan.reason, changes: [] });
     if (opts.balanceOnly) {
       // The monitor's script carries the precompiled chains, so it changes with the weights;
       // the restarted monitor keeps its saved link states and loads the chain for them.
       const balance = `${desired.balanceChain.table} ${desired.balanceChain.name}`;
-      const monitorScript = `${desired.settings.stateDir}/monitor/monitor.sh`;
+      const monitorScript = new StateLayout(desired.settings.stateDir).monitorScript;
       const other = plan.changes.filter((c) => !(c.kind === 'iptables' && c.object === balance) && !(c.kind === 'file' && c.object === monitorScript));
       if (other.length > 0) {
         return done({ outcome: 'failed', message: `nothing was changed: besides its balancing chain this host differs from its compiled state (${other.map((c) => `${c.kind} ${c.object}`).join(', ')}); run deploy`, changes: other });
@@ -210,15 +197,14 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
     const scope = scopeOf({ priorities: [...desired.rules.map((r) => r.priority), ...(facts.owned?.priorities ?? [])], tables: [...desired.routes.map((r) => r.table), ...(facts.owned?.tables ?? [])] });
     const sysctlKeys = [...new Set([...desired.sysctls.map((s) => s.key), ...Object.keys(facts.owned?.sysctls ?? {})])];
     const script = transactionScript({
-      stateDir: desired.settings.stateDir,
       req,
       priorGather,
       ops,
+      desired,
       ownedBefore: facts.owned,
       prior: snapshotFromFacts(facts, scope, sysctlKeys),
-      target: snapshotFromDesired(desired, ops.owned, ops.flavour),
+      target: snapshotFromDesired(desired, ops.owned),
       scope,
-      desiredJson: JSON.stringify(desired),
       meta: transactionMeta(cfg, plan, opts),
       confirmTimeoutS: opts.confirmTimeoutS,
       id,
@@ -235,20 +221,26 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
       session = undefined;
       return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, `contact lost during apply (${(e as Error).message})`, { changes: plan.changes }, id);
     }
-    const locked = markerLine(out, LOCKED);
-    if (locked !== undefined) return done({ outcome: 'failed', message: `nothing was changed: another deploy holds the lock on this router (${locked || 'holder unknown'})`, changes: [] });
-    if (markerLine(out, STALE_PLAN) !== undefined) return done({ outcome: 'failed', message: 'nothing was changed: the router changed between gather and apply (stale plan); run again', changes: [] });
-    const stale = markerLine(out, STALE_LOCK);
-    const generation = Number(markerLine(out, GENERATION));
-    const base: TxnBase = { changes: plan.changes, generation: Number.isFinite(generation) ? generation : undefined };
-    const failure = parseApplyFailure(out);
-    if (failure) {
-      const detail = { command: failure.command, exitCode: failure.exitCode, stderr: failure.stderr };
-      const what = `\`${failure.command}\` exited ${failure.exitCode}: ${failure.stderr}`;
-      if (markerLine(out, RESTORED) !== undefined) return done({ ...base, ...detail, outcome: 'rolled_back', message: `${what}; the prior state was restored and verified` });
-      return done({ ...base, ...detail, outcome: 'failed', message: `${what}; AND THE RESTORE FAILED: ${out.slice(out.indexOf(RESTORE_FAILED)).trim()}` });
+    const reply = parseStartReply(out);
+    if (reply.kind === 'locked') return done({ outcome: 'failed', message: `nothing was changed: another deploy holds the lock on this router (${reply.holder || 'holder unknown'})`, changes: [] });
+    if (reply.kind === 'stale-plan') return done({ outcome: 'failed', message: 'nothing was changed: the router changed between gather and apply (stale plan); run again', changes: [] });
+    const stale = reply.tookOver;
+    const base: TxnBase = { changes: plan.changes, ...(reply.generation !== undefined ? { generation: reply.generation } : {}) };
+    if (reply.failure) {
+      const f = reply.failure;
+      const detail = { command: f.command, exitCode: f.exitCode, stderr: f.stderr };
+      const what = `\`${f.command}\` exited ${f.exitCode}: ${f.stderr}`;
+      if (reply.restore?.kind === 'restored') return done({ ...base, ...detail, outcome: 'rolled_back', message: `${what}; the prior state was restored and verified` });
+      if (reply.restore) {
+        const run = fromSettled(reply.restore, what, base, done);
+        return { ...run, result: { ...run.result, ...detail } };
+      }
+      // The dead-man timer took the transaction first: ask the router what it did.
+      await session.close().catch(() => undefined);
+      session = undefined;
+      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, what, base, id);
     }
-    if (!out.includes(DONE)) throw new HostFailure(`the transaction ended without a result: ${out.trim().slice(-500)}`, 'transaction');
+    if (!reply.applied) throw new HostFailure(`the transaction ended without a result: ${out.trim().slice(-500)}`, 'transaction');
     await session.close();
     session = undefined;
 

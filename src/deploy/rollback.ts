@@ -4,19 +4,19 @@ import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import type { Transport } from '../transport/transport.js';
 import { UnreachableError } from '../errors.js';
-import { SCRIPT_HEADER } from '../facts/gather.js';
+import type { HostEvents } from '../model/events.js';
 import { generationsCommand, parseGenerations } from '../facts/generations.js';
-import { quote } from '../quote.js';
-import { connectHost, deployHost, type HostEvents, type HostRun, type RunOptions } from './host.js';
+import { sectionReader } from '../facts/gather.js';
+import { StateLayout } from '../shell/layout.js';
+import { lines, section, shellLib } from '../shell/lib.js';
+import { sh, type Sh } from '../shell/sh.js';
+import { connectHost, deployHost, type HostRun, type RunOptions } from './host.js';
 import { runScript } from './remote.js';
 import { storedDesiredProblems } from './stored-desired.js';
 
-const DESIRED = '@@ML desired';
-
-function fetchScript(stateDir: string, generation: number | undefined): string {
-  const s = quote(stateDir);
-  const pick = generation === undefined ? '' : `echo ${quote(DESIRED)}; cat ${s}/generations/${generation}/desired.json 2>/dev/null`;
-  return `${SCRIPT_HEADER}\n${generationsCommand(stateDir)}\n${pick}\n`;
+function fetchScript(stateDir: string, generation: number | undefined): Sh {
+  const desired = generation === undefined ? undefined : `${new StateLayout(stateDir).generation(generation)}/desired.json`;
+  return lines(shellLib('none'), section('generations', generationsCommand(stateDir)), desired !== undefined && section('desired', sh`cat ${desired} 2>/dev/null || true`));
 }
 
 
@@ -31,7 +31,7 @@ export async function rollbackHost(cfg: HostConfig, transport: Transport, opts: 
   try {
     events.phase(cfg.name, 'gathering');
     const listing = await runScript(session, cfg.connection, fetchScript(state, undefined), opts.commandTimeoutMs);
-    const gens = parseGenerations(listing.stdout);
+    const gens = parseGenerations(sectionReader(listing.stdout, 'rollback').get('generations'));
     const confirmed = gens.list.filter((g) => g.confirmed).map((g) => g.n);
     if (wanted === undefined) {
       const earlier = confirmed.filter((n) => gens.current !== null && n < gens.current);
@@ -42,7 +42,7 @@ export async function rollbackHost(cfg: HostConfig, transport: Transport, opts: 
       generation = wanted;
     }
     const fetched = await runScript(session, cfg.connection, fetchScript(state, generation), opts.commandTimeoutMs);
-    const json = fetched.stdout.slice(fetched.stdout.indexOf(DESIRED) + DESIRED.length).trim();
+    const json = sectionReader(fetched.stdout, 'rollback').get('desired').trim();
     let parsed: unknown;
     try {
       parsed = JSON.parse(json);

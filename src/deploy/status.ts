@@ -22,7 +22,12 @@ export function statusRequest(desired: DesiredState): StatusRequest {
     iptables: desired.settings.iptables,
     mask: desired.settings.markMask,
     links: desired.links.map((l) => ({ mark: l.mark, interface: l.interface })),
+    stateDir: desired.settings.stateDir,
   };
+}
+
+function healthSince(facts: StatusFacts, link: string): string | undefined {
+  return facts.monitor?.links.find((m) => m.link === link)?.since;
 }
 
 export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatus {
@@ -30,7 +35,7 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
   const chain = (name: string) => facts.mangle.chains.find((c) => c.name === name);
   const balance = chain(desired.balanceChain.name);
   if (!balance) notes.add(`${desired.balanceChain.name} is missing: not deployed?`);
-  const live = balance ? balanceShares(balance.rules.map((r) => r.rule), desired.settings.markMask) : undefined;
+  const live = balance ? balanceShares(balance.rules, desired.settings.markMask) : undefined;
   for (const rule of live?.unknown ?? []) notes.add(`${desired.balanceChain.name} rule not understood: ${rule}`);
   const acct = chain(CHAIN_ACCT);
   if (!acct) notes.add(`${CHAIN_ACCT} is missing: deploy to count packets and bytes per link`);
@@ -38,7 +43,8 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
   const eligible = eligibleLinks(desired.links);
   const total = eligible.reduce((sum, l) => sum + l.weight, 0);
   const links: LinkStatus[] = desired.links.map((l) => {
-    const counted = acct?.rules.find((r) => accountingInterface(r.rule) === l.interface);
+    const at = acct ? acct.rules.findIndex((r) => accountingInterface(r) === l.interface) : -1;
+    const counted = at >= 0 ? acct?.ruleCounters?.[at] : undefined;
     const ct = facts.connections[hex(l.mark)];
     let connections: number | null = null;
     if (ct && 'count' in ct) connections = ct.count;
@@ -55,6 +61,8 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
       packets: counted ? counted.packets : null,
       bytes: counted ? counted.bytes : null,
       operstate: facts.operstate[l.interface] ?? null,
+      health: desired.monitor ? (facts.monitor?.links.find((m) => m.link === l.name)?.state ?? 'unmonitored') : 'unmonitored',
+      ...(healthSince(facts, l.name) ? { since: healthSince(facts, l.name) } : {}),
     };
   });
   return { host: desired.host, status: 'ok', method: desired.method, flavour: facts.flavour, links, notes: [...notes] };

@@ -3,11 +3,12 @@
 // prints "conntrack vX (conntrack-tools): N flow entries have been shown." on stderr: only
 // that summary line crosses the wire, never the table itself.
 import { hex } from '../compile/iptables-text.js';
-import { ABSENT } from './sysctl.js';
+import { ABSENT } from '../shell/reply.js';
+import { sh, type Sh } from '../shell/sh.js';
 
-export function conntrackCountCommand(mark: number, mask: number): string {
+export function conntrackCountCommand(mark: number, mask: number): Sh {
   if (!Number.isInteger(mark) || !Number.isInteger(mask)) throw new Error(`invalid mark ${mark}/${mask}`);
-  return `if command -v conntrack >/dev/null 2>&1; then conntrack -L -m ${hex(mark)}/${hex(mask)} 2>&1 >/dev/null; else echo ${ABSENT}; fi`;
+  return sh`if command -v conntrack >/dev/null 2>&1; then { conntrack -L -m ${`${hex(mark)}/${hex(mask)}`} >/dev/null; } 2>&1; else echo ${ABSENT}; fi`;
 }
 
 export type ConntrackCount = { count: number } | { missing: true } | { unreadable: string };

@@ -1,94 +1,48 @@
 // Gathers every fact of one host in a single round trip: one script, sections marked in its
 // output, one pure parser per section.
-import type { IptablesFlavourSetting } from '../model/config.js';
 import { NETFILTER_TABLES, type NetfilterTable } from '../model/desired.js';
-import type { HostFacts, IptablesFlavour, LiveRoute, ModuleState } from '../model/facts.js';
-import { quote } from '../quote.js';
-import { IPTABLES_SAVE_FUNCTION, iptablesSaveCommand, parseIptablesSave } from './iptables-save.js';
+import type { HostFacts, IptablesFlavour, LiveRoute, LiveTable, ModuleState } from '../model/facts.js';
+import { StateLayout } from '../shell/layout.js';
+import { lines, section, shellLib } from '../shell/lib.js';
+import { parseReply, type Section } from '../shell/reply.js';
+import { joinSh, sh, type Sh } from '../shell/sh.js';
+import type { GatherRequest } from './gather-request.js';
 import { generationsCommand, parseGenerations } from './generations.js';
-import { monitorRuntimeCommand, monitorScriptCommand, parseMonitor } from './monitor.js';
 import { IP_RULE_COMMAND, parseIpRules } from './ip-rule.js';
 import { ipRouteCommand, parseIpRoutes } from './ip-route.js';
-import { isModuleName, moduleCommand, parseModule } from './modules.js';
-import { OWNED_LIST, ownedCommand, parseOwned } from './owned.js';
-import { ABSENT, isSysctlKey, parseSysctl, sysctlCommand } from './sysctl.js';
-
-export interface GatherRequest {
-  iptables: IptablesFlavourSetting;
-  tables: number[];
-  sysctls: string[];
-  modules: string[];
-  stateDir: string;
-}
-
-const SECTION = '@@ML ';
-const RC = '@@ML-rc ';
-
-/**
- * Chooses the iptables tools: the configured flavour, or for `auto` the one the host's
- * `iptables` command uses. Falls back to plain iptables-save/-restore (OpenWrt, old
- * distributions) only when they are of the wanted flavour.
- */
-export function flavourPrelude(setting: IptablesFlavourSetting): string {
-  return `ml_want=${quote(setting)}
-if [ "$ml_want" = auto ]; then
-  case "$(iptables -V 2>/dev/null)" in
-    *nf_tables*) ml_want=nft ;;
-    *legacy*) ml_want=legacy ;;
-    *) if command -v iptables-nft-save >/dev/null 2>&1; then ml_want=nft; else ml_want=legacy; fi ;;
-  esac
-fi
-if command -v "iptables-$ml_want-save" >/dev/null 2>&1; then
-  ML_SAVE="iptables-$ml_want-save"; ML_RESTORE="iptables-$ml_want-restore"
-else
-  case "$(iptables-save -V 2>/dev/null)" in *nf_tables*) ml_have=nft ;; *) ml_have=legacy ;; esac
-  if [ "$ml_have" != "$ml_want" ] || ! command -v iptables-save >/dev/null 2>&1; then
-    echo "no iptables-$ml_want tools on this host" >&2; exit 90
-  fi
-  ML_SAVE=iptables-save; ML_RESTORE=iptables-restore
-fi
-ML_FLAVOUR=$ml_want`;
-}
-
-export const SCRIPT_HEADER = `PATH=/usr/sbin:/sbin:/usr/bin:/bin:$PATH
-LC_ALL=C
-export PATH LC_ALL`;
-
-/** One section of a gather-style script: a marker line, the command's output, its exit code. */
-export function section(name: string, command: string): string {
-  return `echo ${quote(SECTION + name)}\n{ ${command}\n}\necho "${RC}$?"`;
-}
+import { iptablesSaveCommand, parseIptablesSave } from './iptables-save.js';
+import { moduleCommand, parseModule } from './modules.js';
+import { monitorRuntimeCommand, monitorScriptCommand, parseMonitor } from './monitor.js';
+import { ownedCommand, parseOwned } from './owned.js';
+import { parseSysctl, sysctlCommand } from './sysctl.js';
 
 /**
  * Tables and sysctls multilink owned before but no longer wants are listed in the state
  * folder's owned.list; they are gathered too, so a snapshot can restore them exactly.
  * Each line is checked by shape before it reaches a command.
  */
-function ownedListSections(req: GatherRequest): string {
-  const list = quote(`${req.stateDir}/${OWNED_LIST}`);
-  const tables = new Set(req.tables.map(String));
-  const sysctls = new Set(req.sysctls);
-  return `if [ -r ${list} ]; then
+function ownedListSections(req: GatherRequest): Sh {
+  const list = new StateLayout(req.stateDir).ownedList;
+  const known = [...new Set(req.tables)].map((t) => `table ${t}`).concat(req.sysctls.map((k) => `sysctl ${k}`));
+  // Already gathered above: skipped here.
+  const knownCase = known.length > 0 ? sh`      ${joinSh(known.map((k) => sh`${k}`), '|')}) ;;
+` : sh``;
+  return sh`if [ -r ${list} ]; then
   while read -r ml_kind ml_arg; do
     case "$ml_kind $ml_arg" in
-      ${[...tables].map((t) => `"table ${t}"`).join('|') || '"table -"'}) ;;
-      ${[...sysctls].map((k) => quote(`sysctl ${k}`)).join('|') || '"sysctl -"'}) ;;
-      "table "*[!0-9]*|"table ") ;;
-      "table "*) echo "${SECTION}route $ml_arg"; { ip -4 route show table "$ml_arg" 2>/dev/null || true; }; echo "${RC}$?" ;;
+${knownCase}      "table "*[!0-9]*|"table ") ;;
+      "table "*) echo "@@ML route $ml_arg"; { ip -4 route show table "$ml_arg" 2>/dev/null || true; }; echo "@@ML-rc $?" ;;
       "sysctl "*..*|"sysctl "*[!A-Za-z0-9_./@-]*|"sysctl ") ;;
-      "sysctl "*) echo "${SECTION}sysctl $ml_arg"; if [ -r "/proc/sys/$ml_arg" ]; then cat "/proc/sys/$ml_arg"; else echo ${ABSENT}; fi; echo "${RC}$?" ;;
+      "sysctl "*) echo "@@ML sysctl $ml_arg"; ml_read "/proc/sys/$ml_arg"; echo "@@ML-rc $?" ;;
     esac
   done < ${list}
 fi`;
 }
 
-/** A shell function, ml_gather, printing every fact as a section. */
-export function gatherFunction(req: GatherRequest): string {
-  for (const m of req.modules) if (!isModuleName(m)) throw new Error(`invalid module name ${JSON.stringify(m)}`);
-  for (const k of req.sysctls) if (!isSysctlKey(k)) throw new Error(`invalid sysctl key ${JSON.stringify(k)}`);
-  for (const t of req.tables) if (!Number.isInteger(t)) throw new Error(`invalid table ${t}`);
-  const body = [
-    section('flavour', 'echo "$ML_FLAVOUR"'),
+/** A shell function, ml_gather, printing every fact as a section; needs lib.sh before it. */
+export function gatherFunction(req: GatherRequest): Sh {
+  const body = lines(
+    section('flavour', sh`ml_flavour_name`),
     ...NETFILTER_TABLES.map((t) => section(`iptables ${t}`, iptablesSaveCommand(t))),
     section('ip-rule', IP_RULE_COMMAND),
     ...[...new Set(req.tables)].map((t) => section(`route ${t}`, ipRouteCommand(t))),
@@ -99,88 +53,86 @@ export function gatherFunction(req: GatherRequest): string {
     section('generations', generationsCommand(req.stateDir)),
     section('monitor-script', monitorScriptCommand(req.stateDir)),
     section('monitor-runtime', monitorRuntimeCommand(req.stateDir)),
-  ];
-  return `${IPTABLES_SAVE_FUNCTION}\nml_gather() {\n${body.join('\n')}\n}`;
+  );
+  return sh`ml_gather() {
+${body}
+}`;
 }
 
-/** Everything a script needs before it can call ml_gather. */
-export function gatherPrelude(req: GatherRequest): string {
-  return [SCRIPT_HEADER, flavourPrelude(req.iptables), gatherFunction(req)].join('\n');
-}
+/**
+ * ml_filter: what the stale-plan check and the restore check compare: multilink's own
+ * objects. Drops the sections a restore cannot or need not bring back (loaded modules,
+ * generations, the monitor's pid) and, in the iptables sections, everything but ML_ chains
+ * and the jumps to them, so other tools' churn (Docker, kube-proxy) neither refuses a plan
+ * nor fails a restore.
+ */
+export const FILTER_FUNCTION = sh`ml_filter() {
+  awk '/^@@ML (module |generations|monitor-runtime)/ { skip = 1 } /^@@ML iptables / { ipt = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; next } !skip && (!ipt || /ML_/) { print }'
+}`;
 
-export function gatherScript(req: GatherRequest): string {
-  return `${gatherPrelude(req)}\nml_gather\n`;
-}
-
-interface Section {
-  name: string;
-  body: string;
-  rc: number;
-}
-
-export function splitSections(stdout: string): Section[] {
-  const sections: Section[] = [];
-  let current: { name: string; lines: string[] } | undefined;
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith(SECTION)) {
-      current = { name: line.slice(SECTION.length), lines: [] };
-    } else if (line.startsWith(RC) && current) {
-      sections.push({ name: current.name, body: current.lines.join('\n'), rc: Number(line.slice(RC.length)) });
-      current = undefined;
-    } else if (current) {
-      current.lines.push(line);
-    }
-  }
-  return sections;
+export function gatherScript(req: GatherRequest): Sh {
+  return lines(shellLib(req.iptables), gatherFunction(req), sh`ml_gather`);
 }
 
 export class GatherError extends Error {
   override name = 'GatherError';
 }
 
-/** Parses the gather script's output into HostFacts; a failed section is an error naming it. */
-export function parseGather(stdout: string, req: GatherRequest): HostFacts {
+/** Section access for a gather-style reply: a missing or failed section is an error naming it. */
+export function sectionReader(stdout: string, what: string): { get(name: string): string; find(name: string): Section | undefined; names(): string[] } {
   const sections = new Map<string, Section>();
-  for (const s of splitSections(stdout)) if (!sections.has(s.name)) sections.set(s.name, s);
-  const get = (name: string): string => {
-    const s = sections.get(name);
-    if (!s) throw new GatherError(`gather output lacks section "${name}"`);
-    if (s.rc !== 0) throw new GatherError(`gathering "${name}" failed with exit code ${s.rc}`);
-    return s.body;
+  for (const s of parseReply(stdout).sections) if (!sections.has(s.name)) sections.set(s.name, s);
+  return {
+    get(name) {
+      const s = sections.get(name);
+      if (!s) throw new GatherError(`${what} output lacks section "${name}"`);
+      if (s.rc !== 0) throw new GatherError(`reading "${name}" failed with exit code ${s.rc}${s.body.trim() ? `: ${s.body.trim().split('\n').pop()}` : ''}`);
+      return s.body;
+    },
+    find: (name) => sections.get(name),
+    names: () => [...sections.keys()],
   };
-  const flavour = get('flavour').trim();
+}
+
+export function parseFlavour(text: string): IptablesFlavour {
+  const flavour = text.trim();
   if (flavour !== 'legacy' && flavour !== 'nft') throw new GatherError(`unknown iptables flavour ${JSON.stringify(flavour)}`);
-  const iptables = Object.fromEntries(NETFILTER_TABLES.map((t) => [t, parseIptablesSave(get(`iptables ${t}`))])) as Record<
-    NetfilterTable,
-    ReturnType<typeof parseIptablesSave>
-  >;
+  return flavour;
+}
+
+/** Parses the gather script's output into HostFacts. */
+export function parseGather(stdout: string, req: GatherRequest): HostFacts {
+  const r = sectionReader(stdout, 'gather');
+  const flavour = parseFlavour(r.get('flavour'));
+  const iptables = Object.fromEntries(NETFILTER_TABLES.map((t) => [t, parseIptablesSave(r.get(`iptables ${t}`))])) as Record<NetfilterTable, LiveTable>;
   const routes: Record<number, LiveRoute[]> = {};
   const sysctls: Record<string, string | null> = {};
-  for (const name of sections.keys()) {
+  for (const name of r.names()) {
     const route = /^route (\d+)$/.exec(name);
-    if (route) routes[Number(route[1])] = parseIpRoutes(get(name));
+    if (route) routes[Number(route[1])] = parseIpRoutes(r.get(name));
     const sysctl = /^sysctl (.+)$/.exec(name);
-    if (sysctl) sysctls[sysctl[1]] = parseSysctl(get(name));
+    if (sysctl) sysctls[sysctl[1]] = parseSysctl(r.get(name));
   }
-  for (const t of req.tables) get(`route ${t}`);
-  for (const k of req.sysctls) get(`sysctl ${k}`);
+  for (const t of req.tables) r.get(`route ${t}`);
+  for (const k of req.sysctls) r.get(`sysctl ${k}`);
   const modules: Record<string, ModuleState> = {};
-  for (const m of req.modules) modules[m] = parseModule(get(`module ${m}`));
+  for (const m of req.modules) modules[m] = parseModule(r.get(`module ${m}`));
   let owned;
   try {
-    owned = parseOwned(get('owned'));
+    owned = parseOwned(r.get('owned'));
   } catch (e) {
-    throw new GatherError(`the ownership record ${req.stateDir}/owned.json is unreadable: ${(e as Error).message}`);
+    throw new GatherError(`the ownership record ${new StateLayout(req.stateDir).owned} is unreadable: ${(e as Error).message}`);
   }
   return {
-    flavour: flavour as IptablesFlavour,
+    flavour,
     iptables,
-    ipRules: parseIpRules(get('ip-rule')),
+    ipRules: parseIpRules(r.get('ip-rule')),
     routes,
     sysctls,
     modules,
     owned,
-    generations: parseGenerations(get('generations')),
-    monitor: parseMonitor(get('monitor-script'), get('monitor-runtime')),
+    generations: parseGenerations(r.get('generations')),
+    monitor: parseMonitor(r.get('monitor-script'), r.get('monitor-runtime')),
   };
 }
+

@@ -1,11 +1,12 @@
 // Fact: the generations kept in the state folder, and which one is confirmed current.
 import type { Generations } from '../model/facts.js';
-import { quote } from '../quote.js';
+import { StateLayout } from '../shell/layout.js';
+import { sh, type Sh } from '../shell/sh.js';
 
-export function generationsCommand(stateDir: string): string {
-  const s = quote(stateDir);
-  return `if [ -r ${s}/current ]; then printf 'current %s\\n' "$(cat ${s}/current)"; fi
-for ml_g in ${s}/generations/*; do
+export function generationsCommand(stateDir: string): Sh {
+  const s = new StateLayout(stateDir);
+  return sh`if [ -r ${s.current} ]; then printf 'current %s\\n' "$(cat ${s.current})"; fi
+for ml_g in ${s.generations}/*; do
   [ -d "$ml_g" ] || continue
   if [ -e "$ml_g/confirmed" ]; then echo "gen \${ml_g##*/} confirmed"; else echo "gen \${ml_g##*/} unconfirmed"; fi
 done`;

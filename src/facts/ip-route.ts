@@ -1,9 +1,11 @@
 // Fact: the routes of one routing table, from `ip -4 route show table T`.
 import type { LiveRoute } from '../model/facts.js';
+import { sh, type Sh } from '../shell/sh.js';
 
 /** A table that does not exist yet makes ip fail ("FIB table does not exist"): that is an empty table. */
-export function ipRouteCommand(table: number): string {
-  return `ip -4 route show table ${table} 2>/dev/null || true`;
+export function ipRouteCommand(table: number): Sh {
+  if (!Number.isInteger(table) || table < 1) throw new Error(`invalid routing table ${table}`);
+  return sh`ip -4 route show table ${table} 2>/dev/null || true`;
 }
 
 /** Flags ip prints about a route's current condition, not part of the route itself. */

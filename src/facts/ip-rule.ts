@@ -1,7 +1,8 @@
 // Fact: the policy routing rules, from `ip -4 rule show`.
 import type { LiveRule } from '../model/facts.js';
+import { sh } from '../shell/sh.js';
 
-export const IP_RULE_COMMAND = 'ip -4 rule show';
+export const IP_RULE_COMMAND = sh`ip -4 rule show`;
 
 export function parseIpRules(text: string): LiveRule[] {
   const rules: LiveRule[] = [];

@@ -1,68 +1,31 @@
-// Fact: the rules of one netfilter table, from iptables-save (legacy or nft flavour).
+// Fact: the rules of one netfilter table, from iptables-save (legacy or nft flavour), with
+// or without counters (-c). The one parser of iptables-save text in multilink.
 import type { NetfilterTable } from '../model/desired.js';
-import type { CountedChain, CountedTable, LiveChain, LiveTable } from '../model/facts.js';
+import type { LiveChain, LiveTable } from '../model/facts.js';
+import { sh, type Sh } from '../shell/sh.js';
 
-/**
- * Shell function over $ML_SAVE (set by the flavour detection): drops the comment lines
- * (they carry a date) and chain counters, so the same rules always print the same bytes
- * and a live state can be compared with an earlier one.
- */
-export const IPTABLES_SAVE_FUNCTION = `ml_save() {
-  ml_o=$("$ML_SAVE" -t "$1") || return $?
-  printf '%s\\n' "$ml_o" | sed -e '/^#/d' -e 's/ \\[[0-9]*:[0-9]*\\]$//'
-}`;
-
-export function iptablesSaveCommand(table: NetfilterTable): string {
-  return `ml_save ${table}`;
+/** ml_save (lib.sh): the table without comment lines and chain counters, byte-stable. */
+export function iptablesSaveCommand(table: NetfilterTable): Sh {
+  return sh`ml_save ${table}`;
 }
 
-/** Shell function over $ML_SAVE: the table with packet and byte counters (-c), comment lines dropped. */
-export const IPTABLES_SAVE_COUNTERS_FUNCTION = `ml_save_counters() {
-  ml_o=$("$ML_SAVE" -c -t "$1") || return $?
-  printf '%s\\n' "$ml_o" | sed -e '/^#/d'
-}`;
-
-export function iptablesSaveCountersCommand(table: NetfilterTable): string {
-  return `ml_save_counters ${table}`;
+/** ml_save_counters (lib.sh): the table with packet and byte counters. */
+export function iptablesSaveCountersCommand(table: NetfilterTable): Sh {
+  return sh`ml_save_counters ${table}`;
 }
 
 /**
- * Parses iptables-save output (with or without -c counters). Comments, the table header
- * and COMMIT are skipped; a missing table (no output) is an empty table.
+ * Parses iptables-save output. Comments, the table header and COMMIT are skipped; a missing
+ * table (no output) is an empty table. With -c, `[PACKETS:BYTES] -A CHAIN rule` and
+ * `:CHAIN POLICY [PACKETS:BYTES]` keep their counters (a rule printed without counts 0).
  */
 export function parseIptablesSave(text: string): LiveTable {
   const chains = new Map<string, LiveChain>();
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/^\[\d+:\d+\] /, '').trimEnd();
-    if (line === '' || line.startsWith('#') || line.startsWith('*') || line === 'COMMIT') continue;
-    if (line.startsWith(':')) {
-      const m = /^:(\S+) (\S+)/.exec(line);
-      if (m) chains.set(m[1], { name: m[1], policy: m[2], rules: [] });
-      continue;
-    }
-    const m = /^-A (\S+)(?: (.*))?$/.exec(line);
-    if (!m) continue;
-    let chain = chains.get(m[1]);
-    if (!chain) {
-      chain = { name: m[1], policy: '-', rules: [] };
-      chains.set(m[1], chain);
-    }
-    chain.rules.push(m[2] ?? '');
-  }
-  return { chains: [...chains.values()] };
-}
-
-/**
- * Parses `iptables-save -c` output, keeping the counters: `[PACKETS:BYTES] -A CHAIN rule` for
- * rules and `:CHAIN POLICY [PACKETS:BYTES]` for chains. A rule printed without counters
- * counts 0. Same chain and rule text as parseIptablesSave, so the two compare directly.
- */
-export function parseIptablesSaveCounters(text: string): CountedTable {
-  const chains = new Map<string, CountedChain>();
-  const chainOf = (name: string): CountedChain => {
+  let counted = false;
+  const chainOf = (name: string): LiveChain => {
     let chain = chains.get(name);
     if (!chain) {
-      chain = { name, policy: '-', packets: 0, bytes: 0, rules: [] };
+      chain = { name, policy: '-', rules: [] };
       chains.set(name, chain);
     }
     return chain;
@@ -72,14 +35,24 @@ export function parseIptablesSaveCounters(text: string): CountedTable {
     if (line === '' || line.startsWith('#') || line.startsWith('*') || line === 'COMMIT') continue;
     const decl = /^:(\S+) (\S+)(?: \[(\d+):(\d+)\])?$/.exec(line);
     if (decl) {
-      chains.set(decl[1], { name: decl[1], policy: decl[2], packets: Number(decl[3] ?? 0), bytes: Number(decl[4] ?? 0), rules: [] });
+      const chain: LiveChain = { name: decl[1], policy: decl[2], rules: [] };
+      if (decl[3] !== undefined) chain.counters = { packets: Number(decl[3]), bytes: Number(decl[4]) };
+      chains.set(decl[1], chain);
       continue;
     }
     const rule = /^(?:\[(\d+):(\d+)\] )?-A (\S+)(?: (.*))?$/.exec(line);
     if (!rule) continue;
-    chainOf(rule[3]).rules.push({ rule: rule[4] ?? '', packets: Number(rule[1] ?? 0), bytes: Number(rule[2] ?? 0) });
+    const chain = chainOf(rule[3]);
+    chain.rules.push(rule[4] ?? '');
+    if (rule[1] !== undefined) counted = true;
+    (chain.ruleCounters ??= []).push({ packets: Number(rule[1] ?? 0), bytes: Number(rule[2] ?? 0) });
   }
-  return { chains: [...chains.values()] };
+  const out = [...chains.values()];
+  for (const c of out) {
+    if (!counted) delete c.ruleCounters;
+    else c.ruleCounters ??= [];
+  }
+  return { chains: out };
 }
 
 /** The ML_ chain a rule jumps or goes to, if any. */

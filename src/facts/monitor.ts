@@ -1,28 +1,48 @@
 // Fact: the link monitor on the router: its script (for its tag, and for exact restores),
-// and its runtime state: running or not, the healthy-link mask and each link's state.
+// and its runtime state: running or not, the healthy-link mask and each link's state. The
+// one reader of the monitor's state file.
 import type { MonitorFacts } from '../model/facts.js';
-import { quote } from '../quote.js';
+import type { LinkState } from '../model/link-state.js';
+import { StateLayout } from '../shell/layout.js';
+import { sh, type Sh } from '../shell/sh.js';
 
-export function monitorScriptCommand(stateDir: string): string {
-  const f = quote(`${stateDir}/monitor/monitor.sh`);
-  return `if [ -r ${f} ]; then cat ${f}; fi`;
+export function monitorScriptCommand(stateDir: string): Sh {
+  const f = new StateLayout(stateDir).monitorScript;
+  return sh`if [ -r ${f} ]; then cat ${f}; fi`;
 }
 
-export function monitorRuntimeCommand(stateDir: string): string {
-  const m = quote(`${stateDir}/monitor`);
-  return `if [ -r ${m}/state ]; then cat ${m}/state; fi
-ml_p=$(cat ${m}/pid 2>/dev/null)
-if [ -n "$ml_p" ] && kill -0 "$ml_p" 2>/dev/null && grep -q monitor.sh "/proc/$ml_p/cmdline" 2>/dev/null; then echo "running $ml_p"; else echo stopped; fi`;
+export function monitorRuntimeCommand(stateDir: string): Sh {
+  const s = new StateLayout(stateDir);
+  return sh`if [ -r ${s.monitorState} ]; then cat ${s.monitorState}; fi
+ml_p=$(cat ${s.monitorPid} 2>/dev/null)
+if ml_runs "$ml_p" monitor.sh; then echo "running $ml_p"; else echo stopped; fi`;
+}
+
+export interface MonitorStateFile {
+  mask?: number;
+  linkNames?: string[];
+  links: LinkState[];
+}
+
+/** The state file the monitor writes: `mask N`, `links A B C`, `link NAME up|down SINCE`. */
+export function parseMonitorState(text: string): MonitorStateFile {
+  const state: MonitorStateFile = { links: [] };
+  for (const line of text.split('\n')) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] === 'mask' && /^\d+$/.test(words[1] ?? '')) state.mask = Number(words[1]);
+    else if (words[0] === 'links') state.linkNames = words.slice(1);
+    else if (words[0] === 'link' && words.length >= 3 && (words[2] === 'up' || words[2] === 'down')) {
+      state.links.push({ link: words[1], state: words[2], ...(words[3] ? { since: words[3] } : {}) });
+    }
+  }
+  return state;
 }
 
 export function parseMonitor(script: string, runtime: string): MonitorFacts {
-  const facts: MonitorFacts = { script: script.trim() === '' ? null : `${script.replace(/\n+$/, '')}\n`, running: false, links: [] };
+  const facts: MonitorFacts = { script: script.trim() === '' ? null : `${script.replace(/\n+$/, '')}\n`, running: false, ...parseMonitorState(runtime) };
   for (const line of runtime.split('\n')) {
     const words = line.trim().split(/\s+/);
-    if (words[0] === 'mask' && /^\d+$/.test(words[1] ?? '')) facts.mask = Number(words[1]);
-    else if (words[0] === 'links') facts.linkNames = words.slice(1);
-    else if (words[0] === 'link' && words.length >= 3) facts.links.push({ name: words[1], up: words[2] === 'up', since: words[3] });
-    else if (words[0] === 'running') {
+    if (words[0] === 'running') {
       facts.running = true;
       facts.pid = Number(words[1]);
     }

@@ -2,19 +2,17 @@
 // it created earlier (and no longer wants) can be told apart from other people's.
 import type { OwnedRecord } from '../model/facts.js';
 import { NETFILTER_TABLES, type NetfilterTable } from '../model/desired.js';
-import { quote } from '../quote.js';
+import { StateLayout } from '../shell/layout.js';
+import { sh, type Sh } from '../shell/sh.js';
 
-export const OWNED_FILE = 'owned.json';
-/** The same record as lines ("table 101", "sysctl net/ipv4/ip_forward") that sh can read. */
-export const OWNED_LIST = 'owned.list';
-
+/** The record as the lines ("table 101", "sysctl net/ipv4/ip_forward") the gather script reads. */
 export function ownedListText(r: OwnedRecord): string {
   return [...r.tables.map((t) => `table ${t}`), ...Object.keys(r.sysctls).map((k) => `sysctl ${k}`)].join('\n') + '\n';
 }
 
-export function ownedCommand(stateDir: string): string {
-  const path = quote(`${stateDir}/${OWNED_FILE}`);
-  return `if [ -r ${path} ]; then cat ${path}; fi`;
+export function ownedCommand(stateDir: string): Sh {
+  const path = new StateLayout(stateDir).owned;
+  return sh`if [ -r ${path} ]; then cat ${path}; fi`;
 }
 
 function isNumberArray(v: unknown): v is number[] {

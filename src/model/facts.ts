@@ -1,13 +1,24 @@
 // HostFacts: the live state of one router, as gathered in one round trip and parsed.
 import type { NetfilterTable } from './desired.js';
+import type { LinkState } from './link-state.js';
 
 export type IptablesFlavour = 'legacy' | 'nft';
+
+export interface Counters {
+  packets: number;
+  bytes: number;
+}
 
 export interface LiveChain {
   name: string;
   /** Policy for built-in chains ('ACCEPT'...), '-' for user chains. */
   policy: string;
+  /** Rule arguments as iptables-save prints them, without "-A NAME ". */
   rules: string[];
+  /** With `iptables-save -c`: the chain's own counters (built-in chains' policy; 0 for user chains). */
+  counters?: Counters;
+  /** With `iptables-save -c`: each rule's counters, in the order of `rules`. */
+  ruleCounters?: Counters[];
 }
 
 export interface LiveTable {
@@ -58,7 +69,7 @@ export interface MonitorFacts {
   mask?: number;
   /** Link names the state file was written for. */
   linkNames?: string[];
-  links: { name: string; up: boolean; since?: string }[];
+  links: LinkState[];
 }
 
 export interface HostFacts {
@@ -73,24 +84,4 @@ export interface HostFacts {
   owned: OwnedRecord | null;
   generations: Generations;
   monitor: MonitorFacts;
-}
-
-/** A rule with the counters `iptables-save -c` printed in front of it. */
-export interface CountedRule {
-  rule: string;
-  packets: number;
-  bytes: number;
-}
-
-export interface CountedChain {
-  name: string;
-  policy: string;
-  /** The chain's own counters (built-in chains' policy counters; 0 for user chains). */
-  packets: number;
-  bytes: number;
-  rules: CountedRule[];
-}
-
-export interface CountedTable {
-  chains: CountedChain[];
 }

@@ -1,5 +1,5 @@
-// Link state as the link monitor reports it (its state file, gathered with the other facts):
-// a link the monitor took out is shown as link state, not drift.
+// Link state as the link monitor on the router last decided it (its state file, gathered
+// with the other facts): reported by drift, status and deploy as state, never as drift.
 export type LinkHealth = 'up' | 'down';
 
 export interface LinkState {

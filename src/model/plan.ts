@@ -1,24 +1,55 @@
 // HostPlan: plain, serialisable data with a closed set of actions (Terraform style).
-// `ops` is exactly what apply will run; nothing is regenerated at apply time.
+// `ops` is exactly what apply will do; src/render turns it into the text the router runs.
 import type { Diagnostic } from '../diagnostics.js';
 import type { NetfilterTable, RouteSpec, RuleSpec, SysctlSpec } from './desired.js';
 import type { IptablesFlavour, OwnedRecord } from './facts.js';
+import type { LinkState } from './link-state.js';
 
 export type ChangeKind = 'iptables' | 'rule' | 'route' | 'sysctl' | 'module' | 'file';
-export type ChangeOp = 'create' | 'delete' | 'update';
+/**
+ * What deploy does about an object, or `clash`: an object multilink does not own stands in
+ * its way (e.g. a foreign ip rule at one of its priorities); deploy refuses to touch those.
+ */
+export type ChangeOp = 'create' | 'delete' | 'update' | 'clash';
 
+/** One difference between a router and its compiled state (a plan's change, a drift finding). */
 export interface Change {
   kind: ChangeKind;
   op: ChangeOp;
   /** What it is about, e.g. "mangle ML_BALANCE", "rule 1000", "net/ipv4/ip_forward". */
   object: string;
+  /** Compiled state; absent when the object should not exist. */
   expected?: string;
+  /** Live state; absent when the object is missing. */
   actual?: string;
+  /** Why, for a clash. */
+  detail?: string;
+}
+
+/** One jump rule in a built-in chain (or any non-ML_ chain). */
+export interface JumpOp {
+  chain: string;
+  rule: string;
+}
+
+/**
+ * The changes to one netfilter table, in the order the one --noflush transaction makes them:
+ * declare (creates or empties) → unhook stale jumps → refill → drop stale chains → hook new
+ * jumps at the top of their chains.
+ */
+export interface TableOps {
+  table: NetfilterTable;
+  declare: string[];
+  unhook: JumpOp[];
+  fill: { name: string; rules: string[] }[];
+  drop: string[];
+  /** In the order they must stand at the top of their chains. */
+  hook: JumpOp[];
 }
 
 export interface MonitorOps {
-  /** A new monitor script to write. */
-  script?: string;
+  /** Write the monitor script rendered from the desired state. */
+  write: boolean;
   /** Stop the running monitor first. */
   stop: boolean;
   start: boolean;
@@ -41,8 +72,8 @@ export interface PlanOps {
   routesReplace: RouteSpec[];
   /** ...then routes that should not be there are deleted by their exact text. */
   routesDelete: { table: number; text: string }[];
-  /** iptables-restore --noflush payload per table that changes. */
-  iptables: Partial<Record<NetfilterTable, string>>;
+  /** Tables whose ML_ chains or jumps change. */
+  iptables: TableOps[];
   /** The ownership record as it must be after the apply. */
   owned: OwnedRecord;
   monitor?: MonitorOps;
@@ -54,9 +85,11 @@ export interface HostPlan {
   /** Why nothing needs doing, or why the plan is refused. */
   reason?: string;
   changes: Change[];
-  /** Clashes with objects multilink does not own: any error refuses the plan. */
+  /** Foreign ip rules in multilink's priorities, tables or mark bits (op `clash`): deploy refuses. */
+  clashes: Change[];
+  /** Problems found while planning: any error refuses the plan. Clashes have one each (kind `clash`). */
   diagnostics: Diagnostic[];
   ops?: PlanOps;
   /** Links the monitor has taken out or put back: state, not drift. */
-  links?: { name: string; up: boolean; since?: string }[];
+  links?: LinkState[];
 }

@@ -20,8 +20,10 @@ export interface LinkStatus {
   bytes: number | null;
   /** /sys/class/net/IF/operstate ('up', 'down', 'unknown'…); null when there is no such interface. */
   operstate: string | null;
-  /** From a health monitor, when there is one. */
-  health?: LinkHealth;
+  /** What the router's link monitor last decided; `unmonitored` without a monitor (or before it wrote its state). */
+  health: LinkHealth | 'unmonitored';
+  /** When the monitor last changed this link's health. */
+  since?: string;
 }
 
 export type StatusOutcome = 'ok' | 'unreachable' | 'error';

@@ -3,18 +3,31 @@
 // is a clash: reported, never overwritten.
 import type { Diagnostics } from '../diagnostics.js';
 import type { DesiredState, RuleSpec } from '../model/desired.js';
-import type { HostFacts } from '../model/facts.js';
+import type { HostFacts, LiveRule } from '../model/facts.js';
 import type { Change } from '../model/plan.js';
 import { ruleShowText } from '../render/ip.js';
 
 export interface RulesPlan {
   changes: Change[];
+  clashes: Change[];
   remove: number[];
   add: RuleSpec[];
 }
 
+function clash(diags: Diagnostics, host: string, live: LiveRule, summary: string, detail: string, wanted?: RuleSpec): Change {
+  diags.error(summary, { host, detail, kind: 'clash' });
+  return {
+    kind: 'rule',
+    op: 'clash',
+    object: `rule ${live.priority}`,
+    ...(wanted ? { expected: ruleShowText(wanted) } : {}),
+    actual: live.text,
+    detail: `${summary} (${detail})`,
+  };
+}
+
 export function planIpRules(desired: DesiredState, facts: HostFacts, diags: Diagnostics): RulesPlan {
-  const plan: RulesPlan = { changes: [], remove: [], add: [] };
+  const plan: RulesPlan = { changes: [], clashes: [], remove: [], add: [] };
   const owned = new Set(facts.owned?.priorities ?? []);
   const wanted = new Map(desired.rules.map((r) => [r.priority, r]));
   const ourTables = new Set(desired.rules.map((r) => String(r.table)));
@@ -26,10 +39,9 @@ export function planIpRules(desired: DesiredState, facts: HostFacts, diags: Diag
     if (live.length === 1 && live[0].text === expected) continue;
     const foreign = live.find((l) => l.text !== expected);
     if (foreign && !owned.has(r.priority)) {
-      diags.error(`ip rule at priority ${r.priority} is not multilink's: "${foreign.text}"`, {
-        host: desired.host,
-        detail: 'choose another multilink_rule_priority, or remove that rule',
-      });
+      plan.clashes.push(
+        clash(diags, desired.host, foreign, `ip rule at priority ${r.priority} is not multilink's: "${foreign.text}"`, 'choose another multilink_rule_priority, or remove that rule', r),
+      );
       continue;
     }
     if (live.length > 0) plan.remove.push(r.priority);
@@ -52,15 +64,13 @@ export function planIpRules(desired: DesiredState, facts: HostFacts, diags: Diag
   for (const l of facts.ipRules) {
     if (wanted.has(l.priority) || owned.has(l.priority)) continue;
     if (l.table !== undefined && ourTables.has(l.table)) {
-      diags.error(`ip rule ${l.priority} "${l.text}" uses routing table ${l.table}, which multilink owns`, {
-        host: desired.host,
-        detail: 'choose another multilink_table_base, or remove that rule',
-      });
+      plan.clashes.push(
+        clash(diags, desired.host, l, `ip rule ${l.priority} "${l.text}" uses routing table ${l.table}, which multilink owns`, 'choose another multilink_table_base, or remove that rule'),
+      );
     } else if (l.mask !== undefined && (l.mask & mask) !== 0 && l.fwmark !== undefined) {
-      diags.error(`ip rule ${l.priority} "${l.text}" matches mark bits that overlap multilink_mark_mask 0x${mask.toString(16)}`, {
-        host: desired.host,
-        detail: 'choose a multilink_mark_mask that no other rule uses',
-      });
+      plan.clashes.push(
+        clash(diags, desired.host, l, `ip rule ${l.priority} "${l.text}" matches mark bits that overlap multilink_mark_mask 0x${mask.toString(16)}`, 'choose a multilink_mark_mask that no other rule uses'),
+      );
     }
   }
   return plan;

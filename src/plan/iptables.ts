@@ -5,20 +5,15 @@ import type { Diagnostics } from '../diagnostics.js';
 import type { ChainSpec, DesiredState, JumpSpec, NetfilterTable } from '../model/desired.js';
 import { NETFILTER_TABLES } from '../model/desired.js';
 import type { LiveTable } from '../model/facts.js';
-import type { Change } from '../model/plan.js';
+import type { Change, JumpOp, TableOps } from '../model/plan.js';
 import { jumpTarget } from '../facts/iptables-save.js';
 
 export interface IptablesPlan {
   changes: Change[];
-  payloads: Partial<Record<NetfilterTable, string>>;
+  tables: TableOps[];
 }
 
-interface LiveJump {
-  chain: string;
-  rule: string;
-}
-
-function liveJumps(live: LiveTable): LiveJump[] {
+function liveJumps(live: LiveTable): JumpOp[] {
   return live.chains
     .filter((c) => !c.name.startsWith('ML_'))
     .flatMap((c) => c.rules.filter((r) => jumpTarget(r) !== undefined).map((rule) => ({ chain: c.name, rule })));
@@ -57,7 +52,7 @@ function planTable(
   desired: DesiredState,
   table: NetfilterTable,
   live: LiveTable,
-): { changes: Change[]; payload?: string } {
+): { changes: Change[]; ops?: TableOps } {
   const changes: Change[] = [];
   const wanted: ChainSpec[] = desired.chains.filter((c) => c.table === table);
   const liveByName = new Map(live.chains.map((c) => [c.name, c]));
@@ -86,7 +81,7 @@ function planTable(
     if (n > 0) remaining.set(jumpKey(j), n - 1);
     else missing.push(j);
   }
-  const extra: LiveJump[] = [];
+  const extra: JumpOp[] = [];
   for (const j of liveJumps(live)) {
     const n = remaining.get(jumpKey(j)) ?? 0;
     if (n > 0) {
@@ -98,25 +93,26 @@ function planTable(
   for (const j of extra) changes.push({ kind: 'iptables', op: 'delete', object: `${table} ${j.chain} ${j.rule}`, actual: `-A ${j.chain} ${j.rule}` });
   if (changes.length === 0) return { changes };
 
-  // Order matters inside the one transaction: declare (creates or flushes), unhook stale
-  // jumps, refill, drop stale chains, then hook new jumps at the top of their chains.
-  const lines = [`*${table}`];
-  for (const c of [...changed, ...stale]) lines.push(`:${c.name} - [0:0]`);
-  for (const j of extra) lines.push(`-D ${j.chain} ${j.rule}`);
-  for (const c of changed) for (const r of c.rules) lines.push(`-A ${c.name} ${r}`);
-  for (const c of stale) lines.push(`-X ${c.name}`);
-  for (const j of [...missing].reverse()) lines.push(`-I ${j.chain} 1 ${j.rule}`);
-  lines.push('COMMIT');
-  return { changes, payload: lines.join('\n') + '\n' };
+  return {
+    changes,
+    ops: {
+      table,
+      declare: [...changed, ...stale].map((c) => c.name),
+      unhook: extra,
+      fill: changed.map((c) => ({ name: c.name, rules: [...c.rules] })),
+      drop: stale.map((c) => c.name),
+      hook: missing.map((j) => ({ chain: j.chain, rule: j.rule })),
+    },
+  };
 }
 
 export function planIptables(desired: DesiredState, live: Record<NetfilterTable, LiveTable>, diags: Diagnostics): IptablesPlan {
-  const result: IptablesPlan = { changes: [], payloads: {} };
+  const result: IptablesPlan = { changes: [], tables: [] };
   for (const table of NETFILTER_TABLES) {
     if (table === 'mangle') checkForeignMarks(desired, table, live[table], diags);
-    const { changes, payload } = planTable(desired, table, live[table]);
+    const { changes, ops } = planTable(desired, table, live[table]);
     result.changes.push(...changes);
-    if (payload) result.payloads[table] = payload;
+    if (ops) result.tables.push(ops);
   }
   return result;
 }

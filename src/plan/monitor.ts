@@ -4,8 +4,9 @@
 import type { DesiredState } from '../model/desired.js';
 import type { HostFacts } from '../model/facts.js';
 import type { Change, MonitorOps } from '../model/plan.js';
-import { monitorScript, monitorTag } from '../apply/monitor-script.js';
 import { fullMask } from '../compile/monitor.js';
+import { monitorTag, scriptTag } from '../render/monitor.js';
+import { StateLayout } from '../shell/layout.js';
 
 export interface MonitorPlan {
   changes: Change[];
@@ -17,25 +18,29 @@ export interface MonitorPlan {
 }
 
 export function planMonitor(desired: DesiredState, facts: HostFacts): MonitorPlan {
-  const dir = `${desired.settings.stateDir}/monitor`;
+  const layout = new StateLayout(desired.settings.stateDir);
   const live = facts.monitor;
   const chain = desired.chains.find((c) => c.table === desired.balanceChain.table && c.name === desired.balanceChain.name);
   const m = desired.monitor;
   if (!m) {
     if (!live.script && !live.running) return { changes: [], balance: chain?.rules ?? [] };
-    return { changes: [{ kind: 'file', op: 'delete', object: `${dir}/monitor.sh`, actual: live.running ? `running (pid ${live.pid})` : 'stopped' }], ops: { stop: true, remove: true, resetState: true, start: false }, balance: chain?.rules ?? [] };
+    return {
+      changes: [{ kind: 'file', op: 'delete', object: layout.monitorScript, actual: live.running ? `running (pid ${live.pid})` : 'stopped' }],
+      ops: { write: false, stop: true, remove: true, resetState: true, start: false },
+      balance: chain?.rules ?? [],
+    };
   }
-  const script = monitorScript(desired, facts.flavour);
   const sameLinks = (live.linkNames ?? []).join(' ') === m.links.map((l) => l.name).join(' ');
   const mask = sameLinks && live.mask !== undefined && m.balance[String(live.mask)] ? live.mask : fullMask(m.links);
   const plan: MonitorPlan = { changes: [], balance: m.balance[String(mask)], mask };
-  const liveTag = live.script ? monitorTag(live.script) : undefined;
-  if (liveTag !== monitorTag(script)) {
-    plan.changes.push({ kind: 'file', op: live.script ? 'update' : 'create', object: `${dir}/monitor.sh`, expected: `monitor ${monitorTag(script)}`, ...(liveTag ? { actual: `monitor ${liveTag}` } : {}) });
-    plan.ops = { script, stop: live.running, start: true, remove: false, resetState: !sameLinks };
+  const tag = monitorTag(desired);
+  const liveTag = live.script ? scriptTag(live.script) : undefined;
+  if (liveTag !== tag) {
+    plan.changes.push({ kind: 'file', op: live.script ? 'update' : 'create', object: layout.monitorScript, expected: `monitor ${tag}`, ...(liveTag ? { actual: `monitor ${liveTag}` } : {}) });
+    plan.ops = { write: true, stop: live.running, start: true, remove: false, resetState: !sameLinks };
   } else if (!live.running) {
-    plan.changes.push({ kind: 'file', op: 'update', object: `${dir}/pid`, expected: 'monitor running', actual: 'monitor not running' });
-    plan.ops = { stop: false, start: true, remove: false, resetState: false };
+    plan.changes.push({ kind: 'file', op: 'update', object: layout.monitorPid, expected: 'monitor running', actual: 'monitor not running' });
+    plan.ops = { write: false, stop: false, start: true, remove: false, resetState: false };
   }
   return plan;
 }

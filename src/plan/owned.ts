@@ -2,7 +2,7 @@
 import type { DesiredState } from '../model/desired.js';
 import type { OwnedRecord } from '../model/facts.js';
 import type { Change } from '../model/plan.js';
-import { OWNED_FILE } from '../facts/owned.js';
+import { StateLayout } from '../shell/layout.js';
 
 export function ownedRecord(desired: DesiredState, prior: Record<string, string>): OwnedRecord {
   return {
@@ -20,6 +20,6 @@ function summary(r: OwnedRecord): string {
 
 export function planOwned(desired: DesiredState, next: OwnedRecord, live: OwnedRecord | null): Change[] {
   if (live && summary(live) === summary(next)) return [];
-  const object = `${desired.settings.stateDir}/${OWNED_FILE}`;
+  const object = new StateLayout(desired.settings.stateDir).owned;
   return [{ kind: 'file', op: live ? 'update' : 'create', object, expected: summary(next), ...(live ? { actual: summary(live) } : {}) }];
 }

@@ -3,7 +3,6 @@ import { Diagnostics } from '../diagnostics.js';
 import type { DesiredState } from '../model/desired.js';
 import type { HostFacts } from '../model/facts.js';
 import type { HostPlan } from '../model/plan.js';
-import type { GatherRequest } from '../facts/gather.js';
 import { planIptables } from './iptables.js';
 import { planIpRules } from './ip-rules.js';
 import { planModules } from './modules.js';
@@ -11,17 +10,6 @@ import { ownedRecord, planOwned } from './owned.js';
 import { planRoutes } from './routes.js';
 import { planSysctls } from './sysctls.js';
 import { planMonitor, withBalance } from './monitor.js';
-
-/** What to gather for a desired state. */
-export function gatherRequest(desired: DesiredState): GatherRequest {
-  return {
-    iptables: desired.settings.iptables,
-    tables: [...new Set(desired.routes.map((r) => r.table))],
-    sysctls: desired.sysctls.map((s) => s.key),
-    modules: desired.modules,
-    stateDir: desired.settings.stateDir,
-  };
-}
 
 export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
   const diags = new Diagnostics();
@@ -35,7 +23,7 @@ export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
   const file = planOwned(desired, owned, facts.owned);
   const changes = [...modules.changes, ...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...file, ...monitor.changes];
   const links = desired.monitor ? facts.monitor.links : undefined;
-  const base = { host: desired.host, changes, diagnostics: diags.items, ...(links ? { links } : {}) };
+  const base = { host: desired.host, changes, clashes: rules.clashes, diagnostics: diags.items, ...(links ? { links } : {}) };
   if (diags.hasErrors) {
     return { ...base, action: 'refused', reason: diags.items.find((d) => d.severity === 'error')?.summary };
   }
@@ -59,7 +47,7 @@ export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
       routesFlush: routes.flush,
       routesReplace: routes.replace,
       routesDelete: routes.remove,
-      iptables: iptables.payloads,
+      iptables: iptables.tables,
       owned,
       ...(monitor.ops ? { monitor: monitor.ops } : {}),
     },

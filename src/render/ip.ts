@@ -1,22 +1,59 @@
-// iproute2 arguments for our policy rules and routes, and the text `ip rule show` /
+// iproute2 commands for multilink's policy rules and routes, and the text `ip rule show` /
 // `ip route show table T` print for them (checked with iproute2 6.1), so live state
 // compares with desired state as plain strings.
 import type { RouteSpec, RuleSpec } from '../model/desired.js';
 import { hex } from '../compile/iptables-text.js';
+import { sh, type Sh } from '../shell/sh.js';
 
 /** ip prints a full 0xffffffff mask as no mask at all. */
 function fwmark(r: RuleSpec): string {
   return (r.mask >>> 0) === 0xffffffff ? hex(r.fwmark) : `${hex(r.fwmark)}/${hex(r.mask)}`;
 }
 
-/** Arguments after `ip rule add`, unquoted, one per word: priority P fwmark M/MASK lookup T. */
-export function renderRuleArgs(r: RuleSpec): string[] {
+/** Arguments after `ip rule add`, one per word: priority P fwmark M/MASK lookup T. */
+export function ruleArgs(r: RuleSpec): string[] {
   return ['priority', String(r.priority), 'fwmark', fwmark(r), 'lookup', String(r.table)];
 }
 
-/** Arguments after `ip route replace`, unquoted, one per word: DST via GW dev IF table T. */
-export function renderRouteArgs(r: RouteSpec): string[] {
+/** Arguments after `ip route replace`, one per word: DST via GW dev IF table T. */
+export function routeArgs(r: RouteSpec): string[] {
   return [r.dst, 'via', r.via, 'dev', r.dev, 'table', String(r.table)];
+}
+
+export function ruleAddCommand(r: RuleSpec): Sh {
+  return sh`ip -4 rule add ${ruleArgs(r)}`;
+}
+
+export function routeReplaceCommand(r: RouteSpec): Sh {
+  return sh`ip -4 route replace ${routeArgs(r)}`;
+}
+
+/** Re-adds a rule as `ip rule show` printed it (a snapshot's rule). */
+export function ruleAddFromShow(priority: number, text: string): Sh {
+  return sh`ip -4 rule add priority ${priority} ${words(text)}`;
+}
+
+/** Re-adds a route as `ip route show table T` printed it (a snapshot's route). */
+export function routeAddFromShow(table: number, text: string): Sh {
+  return sh`ip -4 route add ${words(text)} table ${table}`;
+}
+
+/** Deletes a route by the text `ip route show table T` printed; gone already is fine. */
+export function routeDelFromShow(table: number, text: string): Sh {
+  return sh`ip -4 route del ${words(text)} table ${table} 2>/dev/null || true`;
+}
+
+export function routeFlushCommand(table: number): Sh {
+  return sh`ip -4 route flush table ${table} 2>/dev/null || true`;
+}
+
+/** Removes every rule at a priority (bounded: at most 100). */
+export function rulesDelAtPriority(priority: number): Sh {
+  return sh`ml_n=0; while [ "$ml_n" -lt 100 ] && ip -4 rule del priority ${priority} 2>/dev/null; do ml_n=$((ml_n + 1)); done`;
+}
+
+function words(text: string): string[] {
+  return text.split(/\s+/).filter(Boolean);
 }
 
 /**

@@ -1,14 +1,11 @@
-// sysctl commands. Keys are /proc/sys paths with '/' (see SysctlSpec.key); sysctl(8)
-// accepts that form as is, and it is the only one that can name an interface with a dot.
-import type { SysctlSpec } from '../model/desired.js';
-import { quote } from '../quote.js';
+// Sysctl writes: straight to /proc/sys (no dependency on the sysctl binary), through
+// ml_sysctl KEY VALUE of lib.sh. Keys are /proc/sys paths with '/' (see SysctlSpec.key), the
+// only form that can name an interface with a dot (eth0.2).
+import { isSysctlKey } from '../facts/sysctl.js';
+import { sh, type Sh } from '../shell/sh.js';
 
-/** The key for sysctl -w: dotted when no part has a dot (the familiar form), else slashes. */
-export function sysctlArgKey(key: string): string {
-  const parts = key.split('/');
-  return parts.some((p) => p.includes('.')) ? key : parts.join('.');
-}
-
-export function renderSysctlCommand(s: SysctlSpec): string {
-  return `sysctl -w ${quote(`${sysctlArgKey(s.key)}=${s.value}`)}`;
+export function sysctlWriteCommand(key: string, value: string): Sh {
+  if (!isSysctlKey(key)) throw new Error(`invalid sysctl key ${JSON.stringify(key)}`);
+  if (!/^[0-9]{1,10}$/.test(value)) throw new Error(`invalid sysctl value ${JSON.stringify(value)}`);
+  return sh`ml_sysctl ${key} ${value}`;
 }

@@ -2,7 +2,7 @@
 import type { Change } from '../model/plan.js';
 import { unifiedDiff } from './diff.js';
 
-const SIGN: Record<Change['op'], string> = { create: '+', delete: '-', update: '~' };
+const SIGN: Record<Change['op'], string> = { create: '+', delete: '-', update: '~', clash: '!' };
 
 export function changeLine(c: Change): string {
   // A jump rule's object already is the rule: "+ iptables mangle PREROUTING -i lan0 -j ML_MARK".

@@ -1,13 +1,14 @@
 // Views of a drift report: human text (per-host lines, unified diffs, a closing table) or
 // the one JSON document --json prints.
-import type { Difference, DriftReport, HostDrift } from '../model/drift.js';
+import type { DriftReport, HostDrift } from '../model/drift.js';
+import type { Change } from '../model/plan.js';
 import { DRIFT_STATUSES } from '../model/drift.js';
 import { changeDiff, changeLine } from './changes.js';
 import { formatTable } from './table.js';
 
 const single = (s: string | undefined): s is string => s !== undefined && !s.includes('\n');
 
-export function differenceLine(d: Difference): string {
+export function differenceLine(d: Change): string {
   if (d.op === 'clash') {
     const what = single(d.actual) ? ` foreign "${d.actual}"` : '';
     return `! ${d.kind} ${d.object}:${what}${d.detail ? ` - ${d.detail}` : ''}`;
@@ -17,8 +18,8 @@ export function differenceLine(d: Difference): string {
   return line;
 }
 
-/** Differences whose expected or live side spans lines get a unified diff (live → compiled). */
-export function differenceDiff(host: string, d: Difference): string {
+/** Changes whose expected or live side spans lines get a unified diff (live → compiled). */
+export function differenceDiff(host: string, d: Change): string {
   if (!(d.expected ?? '').includes('\n') && !(d.actual ?? '').includes('\n')) return '';
   return changeDiff(host, { kind: d.kind, op: d.op === 'clash' ? 'update' : d.op, object: d.object, expected: d.expected, actual: d.actual });
 }

@@ -2,9 +2,10 @@
 import type { HostPlan } from '../model/plan.js';
 import type { HostResult } from '../model/result.js';
 import { countOutcomes } from './summary.js';
-import type { Output, RunView } from './view.js';
+import type { FleetEvents } from '../model/events.js';
+import type { Output } from './view.js';
 
-export class JsonView implements RunView {
+export class JsonView implements FleetEvents {
   private readonly plans = new Map<string, HostPlan>();
 
   constructor(

@@ -3,16 +3,17 @@
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
 import type { HostPlan } from '../model/plan.js';
 import type { HostResult } from '../model/result.js';
-import type { HostPhase } from '../deploy/host.js';
+import type { HostPhase } from '../model/events.js';
 import { changeDiff, changeLine } from './changes.js';
 import { summaryTable } from './summary.js';
-import type { Output, RunView } from './view.js';
+import type { FleetEvents } from '../model/events.js';
+import type { Output } from './view.js';
 
 type Task = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
 
 const OK = new Set(['unchanged', 'changed', 'would_change']);
 
-export class ListrView implements RunView {
+export class ListrView implements FleetEvents {
   private readonly tasks = new Map<string, { task?: Task; settle?: (r: HostResult) => void; early?: HostResult; phase?: HostPhase }>();
   private running?: Promise<unknown>;
   private readonly details: string[] = [];

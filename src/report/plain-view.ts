@@ -1,12 +1,13 @@
 // Plain lines, for pipes and logs: one line per phase change and result.
 import type { HostPlan } from '../model/plan.js';
 import type { HostResult } from '../model/result.js';
-import type { HostPhase } from '../deploy/host.js';
+import type { HostPhase } from '../model/events.js';
 import { changeDiff, changeLine } from './changes.js';
 import { summaryTable } from './summary.js';
-import type { Output, RunView } from './view.js';
+import type { FleetEvents } from '../model/events.js';
+import type { Output } from './view.js';
 
-export class PlainView implements RunView {
+export class PlainView implements FleetEvents {
   constructor(
     private readonly output: Output,
     private readonly options: { diff: boolean; verbose: boolean },

@@ -21,23 +21,24 @@ export function formatShare(share: number | null): string {
 const num = (n: number | null): string => (n === null ? '?' : String(n));
 
 function rows(h: HostStatus): string[][] {
-  if (h.status !== 'ok') return [[h.host, `(${h.status})`, '', '', '', '', '', '', '', h.message ?? '']];
+  if (h.status !== 'ok') return [[h.host, `(${h.status})`, '', '', '', '', '', '', '', '', h.message ?? '']];
   return h.links.map((l) => [
     h.host,
     l.link,
     l.interface,
-    l.health ?? l.operstate ?? 'absent',
+    l.operstate ?? 'absent',
     String(l.weight),
     formatShare(l.configuredShare),
     formatShare(l.share),
     num(l.connections),
     num(l.packets),
     l.bytes === null ? '?' : formatBytes(l.bytes),
+    l.health === 'unmonitored' ? 'unmonitored' : `${l.health}${l.since ? ` since ${l.since}` : ''}`,
   ]);
 }
 
 export function statusText(report: StatusReport): string {
-  const head = ['HOST', 'LINK', 'IF', 'STATE', 'WEIGHT', 'CONFIGURED', 'IN FORCE', 'CONNS', 'PACKETS', 'BYTES SENT'];
+  const head = ['HOST', 'LINK', 'IF', 'CARRIER', 'WEIGHT', 'CONFIGURED', 'IN FORCE', 'CONNS', 'PACKETS', 'BYTES SENT', 'HEALTH'];
   const notes = report.hosts.flatMap((h) => h.notes.map((n) => `note: ${h.host}: ${n}`));
   const counts = (['ok', 'unreachable', 'error'] as const).map((s) => `${s}=${report.summary[s]}`).join(' ');
   return [formatTable(head, report.hosts.flatMap(rows)), ...(notes.length ? ['', ...notes] : []), '', `${report.hosts.length} host${report.hosts.length === 1 ? '' : 's'}: ${counts}`].join('\n');

@@ -1,16 +1,5 @@
-// Views over deploy progress: chosen per output (listr2 in a terminal, plain lines in a
-// pipe, one JSON document with --json). The engine only emits events.
-import type { HostPlan } from '../model/plan.js';
-import type { HostResult } from '../model/result.js';
-import type { HostPhase } from '../deploy/host.js';
-
-export interface RunView {
-  start(hosts: string[]): void;
-  phase(host: string, phase: HostPhase): void;
-  done(result: HostResult, plan?: HostPlan): void;
-  /** Resolves once everything is printed. */
-  finish(results: HostResult[]): Promise<void>;
-}
+// Where views print. Views (listr2 in a terminal, plain lines in a pipe, one JSON document
+// with --json) implement FleetEvents (src/model/events.ts): the engine only emits events.
 
 export interface Output {
   out(text: string): void;

@@ -23,7 +23,7 @@ export function gatherOutput(f: HostFacts): string {
   const runtime = [
     ...(m.mask !== undefined ? [`mask ${m.mask}`] : []),
     ...(m.linkNames ? [`links ${m.linkNames.join(' ')}`] : []),
-    ...m.links.map((l) => `link ${l.name} ${l.up ? 'up' : 'down'} ${l.since ?? ''}`.trim()),
+    ...m.links.map((l) => `link ${l.link} ${l.state} ${l.since ?? ""}`.trim()),
     m.running ? `running ${m.pid ?? 1}` : 'stopped',
   ];
   parts.push(sec('monitor-runtime', runtime.join('\n')));

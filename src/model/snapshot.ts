@@ -1,0 +1,35 @@
+// OwnedSnapshot: everything multilink owns on a router, complete enough to recreate it
+// exactly: the prior state taken from live facts before a change, or a generation compiled
+// from a DesiredState. src/render/reset.ts turns one into the script that brings it back.
+import type { NetfilterTable } from './desired.js';
+import type { OwnedRecord } from './facts.js';
+
+export interface SnapshotJump {
+  table: NetfilterTable;
+  chain: string;
+  rule: string;
+  /**
+   * 1-based position in the chain as the snapshot saw it, ML_ jumps included; undefined: the
+   * top. A reset removes every ML_ jump, then inserts these in ascending order of position, so
+   * each goes back exactly where it was among the other rules.
+   */
+  position?: number;
+}
+
+export interface OwnedSnapshot {
+  chains: { table: NetfilterTable; name: string; rules: string[] }[];
+  jumps: SnapshotJump[];
+  rules: { priority: number; text: string }[];
+  routes: { table: number; text: string }[];
+  sysctls: { key: string; value: string }[];
+  /** The ownership record to leave behind; null: none (never applied). */
+  owned: OwnedRecord | null;
+  /** The link monitor script to run; null: no monitor. */
+  monitorScript: string | null;
+}
+
+/** What a reset must clear before recreating a snapshot: every priority and table in play. */
+export interface ResetScope {
+  priorities: number[];
+  tables: number[];
+}

@@ -1,0 +1,36 @@
+# shellcheck shell=sh
+# Starting and stopping the link monitor: under systemd where the router runs it
+# (systemd-run, restarted if it dies), otherwise as a detached background process with a pid
+# file in the state folder (a deploy restarts it if it died).
+# Parameters: ML_STATE, ML_MONITOR_UNIT. Defined before this file: lib.sh.
+
+ml_monitor_no_pid() { [ ! -s "$ML_STATE/monitor/pid" ]; }
+
+ml_monitor_stop() {
+  ml_md=$ML_STATE/monitor
+  if [ "$(cat "$ml_md/manager" 2>/dev/null)" = systemd ]; then systemctl stop "$ML_MONITOR_UNIT" >/dev/null 2>&1; fi
+  ml_mp=$(cat "$ml_md/pid" 2>/dev/null)
+  if ml_runs "$ml_mp" monitor.sh; then
+    kill "$ml_mp" 2>/dev/null
+    ml_wait_while 50 kill -0 "$ml_mp" 2>/dev/null
+    kill -9 "$ml_mp" 2>/dev/null
+  fi
+  rm -f "$ml_md/pid"
+}
+
+ml_monitor_start() {
+  ml_md=$ML_STATE/monitor
+  if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
+    systemctl reset-failed "$ML_MONITOR_UNIT" >/dev/null 2>&1
+    systemd-run --quiet --unit="$ML_MONITOR_UNIT" --property=Restart=always --property=RestartSec=1 /bin/sh "$ml_md/monitor.sh" && echo systemd > "$ml_md/manager"
+  else
+    if command -v setsid >/dev/null 2>&1; then
+      setsid sh "$ml_md/monitor.sh" </dev/null >/dev/null 2>&1 &
+    else
+      sh "$ml_md/monitor.sh" </dev/null >/dev/null 2>&1 &
+    fi
+    echo background > "$ml_md/manager"
+  fi
+  ml_wait_while 50 ml_monitor_no_pid
+  [ -s "$ml_md/pid" ] || { echo "the link monitor did not start" >&2; return 1; }
+}

@@ -1,0 +1,129 @@
+// The programs multilink runs on a router, each a .sh file beside this module, with typed
+// parameters. The shell module sets them as quoted variables at the top of the file.
+import { createHash } from 'node:crypto';
+import { scriptFile, type Sh } from '../shell/sh.js';
+import { StateLayout } from '../shell/layout.js';
+
+const file = (name: string): URL => new URL(`./${name}`, import.meta.url);
+
+function txnId(id: string): string {
+  if (!/^[0-9a-f]{8,64}$/.test(id)) throw new Error('invalid transaction id');
+  return id;
+}
+
+function seconds(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`invalid number of seconds ${n}`);
+  return n;
+}
+
+export interface TxnStartParams {
+  stateDir: string;
+  /** Random id of this transaction: later scripts act only on their own. */
+  id: string;
+  /** Who holds the lock, for the message another deploy gets. */
+  holder: string;
+  /** How long the lock is valid without a live transaction behind it. */
+  leaseS: number;
+  /** Seconds the dead-man timer waits for the confirmation. */
+  confirmTimeoutS: number;
+}
+
+/** Needs lib.sh, ml_gather, ml_filter, ml_write_txn_files and ml_write_generation before it. */
+export function txnStartProgram(p: TxnStartParams): Sh {
+  return scriptFile(file('txn-start.sh'), {
+    ML_STATE: new StateLayout(p.stateDir).dir,
+    ML_TXN_ID: txnId(p.id),
+    ML_HOLDER: p.holder.replace(/[\n\r]/g, ' '),
+    ML_LEASE_S: seconds(p.leaseS),
+    ML_CONFIRM_S: seconds(p.confirmTimeoutS),
+  });
+}
+
+/** $S/txn/apply.sh's fixed part; needs lib.sh, monitor control and ml_apply_steps before it. */
+export function txnApplyProgram(stateDir: string): Sh {
+  return scriptFile(file('txn-apply.sh'), { ML_STATE: new StateLayout(stateDir).dir });
+}
+
+/** $S/txn/restore.sh's fixed part; needs lib.sh, monitor control, ml_gather, ml_filter, ml_reset. */
+export function txnRestoreProgram(stateDir: string): Sh {
+  return scriptFile(file('txn-restore.sh'), { ML_STATE: new StateLayout(stateDir).dir });
+}
+
+export type TxnAction = 'disarm' | 'restore' | 'status';
+
+export interface TxnControlParams {
+  stateDir: string;
+  id: string;
+  action: TxnAction;
+  /** Why a restore is asked for (restore only). */
+  why?: string;
+}
+
+/** Needs lib.sh and ml_install_boot before it. */
+export function txnControlProgram(p: TxnControlParams, keepGenerations: number): Sh {
+  return scriptFile(file('txn-control.sh'), {
+    ML_STATE: new StateLayout(p.stateDir).dir,
+    ML_TXN_ID: txnId(p.id),
+    ML_ACTION: p.action,
+    ML_WHY: (p.why ?? '').replace(/[\n\r]/g, ' '),
+    ML_KEEP: keepGenerations,
+  });
+}
+
+/** The systemd unit that runs a state folder's monitor (several state folders, several units). */
+export function monitorUnit(stateDir: string): string {
+  return `multilink-monitor-${createHash('sha256').update(stateDir).digest('hex').slice(0, 8)}`;
+}
+
+/** ml_monitor_start and ml_monitor_stop; needs lib.sh before it. */
+export function monitorControlLib(stateDir: string): Sh {
+  return scriptFile(file('monitor-control.sh'), { ML_STATE: new StateLayout(stateDir).dir, ML_MONITOR_UNIT: monitorUnit(stateDir) });
+}
+
+export interface MonitorParams {
+  stateDir: string;
+  targets: string[];
+  quorum: number;
+  downAfter: number;
+  upAfter: number;
+  /** Seconds, as sleep(1) takes them ("1", "0.5"). */
+  interval: string;
+  /** Seconds one probe waits for its answer. */
+  wait: string;
+  links: number;
+  /** The mark mask, in hex. */
+  mask: string;
+  /** Link names in play order (the state file is kept only for the same links). */
+  linkNames: string[];
+}
+
+/** The monitor loop's parameters, as set at the top of monitor.sh. */
+export function monitorVariables(p: MonitorParams): Record<string, string | number> {
+  return {
+    ML_STATE: new StateLayout(p.stateDir).dir,
+    ML_TARGETS: p.targets.join(' '),
+    ML_QUORUM: p.quorum,
+    ML_DOWN_AFTER: p.downAfter,
+    ML_UP_AFTER: p.upAfter,
+    ML_INTERVAL: p.interval,
+    ML_WAIT: p.wait,
+    ML_N: p.links,
+    ML_MASK: p.mask,
+    ML_LINKS: p.linkNames.join(' '),
+  };
+}
+
+/** The monitor loop; needs lib.sh, ml_link and ml_balance before it. */
+export function monitorProgram(p: MonitorParams): Sh {
+  return scriptFile(file('monitor.sh'), monitorVariables(p));
+}
+
+/** $S/boot.sh: restores the last confirmed generation. */
+export function bootProgram(stateDir: string): Sh {
+  return scriptFile(file('boot.sh'), { ML_STATE: new StateLayout(stateDir).dir });
+}
+
+/** /etc/init.d/multilink (sysvinit and OpenWrt). */
+export function initdProgram(stateDir: string): Sh {
+  return scriptFile(file('initd.sh'), { ML_STATE: new StateLayout(stateDir).dir });
+}

@@ -1,0 +1,94 @@
+// The link monitor's script: lib.sh, its parameters, the data multilink precomputed for it
+// (per link: name, interface, mark; per set of healthy links: the balancing chain's
+// payload) and the fixed loop (src/remote/monitor.sh). Its second line is a tag naming the
+// content, which the gather reads to tell whether the script on the router is current.
+import { createHash } from 'node:crypto';
+import type { DesiredState, MonitorSpec } from '../model/desired.js';
+import { hex } from '../compile/iptables-text.js';
+import { isIPv4 } from '../net/ipv4.js';
+import { isInterfaceName } from '../net/names.js';
+import { monitorProgram, type MonitorParams } from '../remote/programs.js';
+import { lines, shellLib } from '../shell/lib.js';
+import { joinSh, sh, withHeredoc, type Sh } from '../shell/sh.js';
+import { chainPayload } from './iptables-restore.js';
+
+export const MONITOR_TAG = '# multilink-monitor';
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3).replace(/\.?0+$/, '');
+}
+
+/** ml_link K: sets ml_name, ml_if and ml_mark (decimal: iputils ping -m refuses hex). */
+function linkFunction(m: MonitorSpec): Sh {
+  const cases = m.links.map((l) => {
+    if (!isInterfaceName(l.interface)) throw new Error(`invalid interface ${l.interface}`);
+    return sh`    ${l.index}) ml_name=${l.name}; ml_if=${l.interface}; ml_mark=${l.mark} ;;`;
+  });
+  return sh`ml_link() {
+  case "$1" in
+${joinSh(cases)}
+  esac
+}`;
+}
+
+/** ml_balance MASK: prints the restore payload of the balancing chain for that set of healthy links. */
+function balanceFunction(d: DesiredState): Sh {
+  const m = d.monitor!;
+  const cases = Object.entries(m.balance).map(([mask, rules]) => {
+    const payload = chainPayload(d.balanceChain.table, d.balanceChain.name, rules).replace(/\n$/, '');
+    return sh`    ${Number(mask)}) ${withHeredoc(sh`cat`, payload)}
+    ;;`;
+  });
+  return sh`ml_balance() {
+  case "$1" in
+${joinSh(cases)}
+    *) return 1 ;;
+  esac
+}`;
+}
+
+/** What multilink computed for this router's monitor: its parameters and data (what `render` shows). */
+export function monitorData(d: DesiredState): { params: MonitorParams; functions: Sh } {
+  const m = d.monitor;
+  if (!m) throw new Error('the play has no health section');
+  for (const t of m.targets) if (!isIPv4(t)) throw new Error(`invalid health target ${t}`);
+  const params: MonitorParams = {
+    stateDir: d.settings.stateDir,
+    targets: m.targets,
+    quorum: m.quorum,
+    downAfter: m.downAfter,
+    upAfter: m.upAfter,
+    interval: seconds(m.intervalMs),
+    wait: seconds(Math.max(200, Math.min(1000, m.intervalMs - 150))),
+    links: m.links.length,
+    mask: hex(d.settings.markMask),
+    linkNames: m.links.map((l) => l.name),
+  };
+  return { params, functions: lines(linkFunction(m), balanceFunction(d)) };
+}
+
+function body(d: DesiredState): string {
+  const { params, functions } = monitorData(d);
+  // lib.sh detects the iptables flavour when the monitor starts, as every script does.
+  return lines(shellLib(d.settings.iptables), functions, monitorProgram(params)).text;
+}
+
+function tagOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** The script, its second line a tag naming the content. */
+export function monitorScript(d: DesiredState): string {
+  const text = body(d);
+  return `#!/bin/sh\n${MONITOR_TAG} ${tagOf(text)}\n${text}\n`;
+}
+
+export function monitorTag(d: DesiredState): string {
+  return tagOf(body(d));
+}
+
+/** The tag of a monitor script as found on a router. */
+export function scriptTag(script: string): string | undefined {
+  const second = script.split('\n')[1];
+  return second?.startsWith(`${MONITOR_TAG} `) ? second.slice(MONITOR_TAG.length + 1) : undefined;
+}

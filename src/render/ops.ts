@@ -1,0 +1,61 @@
+// A plan's operations as the commands and payloads that reach the router. Apply wraps each
+// command in a step runner; `multilink render` prints the same commands and payload.
+import type { DesiredState } from '../model/desired.js';
+import type { MonitorOps, PlanOps } from '../model/plan.js';
+import { StateLayout } from '../shell/layout.js';
+import { writeFile } from '../shell/lib.js';
+import { sh, type Sh } from '../shell/sh.js';
+import { routeDelFromShow, routeFlushCommand, routeArgs, routeReplaceCommand, ruleAddCommand, ruleArgs, rulesDelAtPriority } from './ip.js';
+import { tableOpsPayload } from './iptables-restore.js';
+import { monitorScript } from './monitor.js';
+import { sysctlWriteCommand } from './sysctl.js';
+
+/** One command; with a description it runs as a step (a failure stops the apply), without one it may fail. */
+export interface Action {
+  description?: string;
+  command: Sh;
+}
+
+export interface RenderedPlan {
+  modules: Action[];
+  sysctls: Action[];
+  /** Routes replaced first, so a table never goes empty under traffic, then stale ones removed. */
+  routes: Action[];
+  rules: Action[];
+  /** The one iptables-restore --noflush payload ('' when iptables does not change). */
+  iptables: string;
+  monitor: Action[];
+}
+
+function monitorActions(ops: MonitorOps, desired: DesiredState): Action[] {
+  const s = new StateLayout(desired.settings.stateDir);
+  const out: Action[] = [];
+  if (ops.stop || ops.remove || ops.write) out.push({ command: sh`ml_monitor_stop` });
+  if (ops.remove) out.push({ command: sh`rm -rf ${s.monitorDir}` });
+  if (ops.resetState) out.push({ command: sh`rm -f ${s.monitorState}` });
+  if (ops.write) {
+    out.push({ command: sh`mkdir -p ${s.monitorDir}` });
+    out.push({ description: `write ${s.monitorScript}`, command: writeFile(s.monitorScript, monitorScript(desired).replace(/\n$/, '')) });
+  }
+  if (ops.start) out.push({ description: 'start the link monitor', command: sh`ml_monitor_start` });
+  return out;
+}
+
+export function renderPlan(ops: PlanOps, desired: DesiredState): RenderedPlan {
+  return {
+    modules: ops.modules.map((m) => ({ description: `modprobe ${m}`, command: sh`modprobe ${m}` })),
+    sysctls: ops.sysctls.map((s) => ({ description: `sysctl ${s.key}=${s.value}`, command: sysctlWriteCommand(s.key, s.value) })),
+    routes: [
+      ...ops.routesReplace.map((r) => ({ description: `ip route replace ${routeArgs(r).join(' ')}`, command: routeReplaceCommand(r) })),
+      // The replace above may already have taken this route's place; what remains is checked after.
+      ...ops.routesDelete.map((d) => ({ command: routeDelFromShow(d.table, d.text) })),
+      ...ops.routesFlush.map((t) => ({ command: routeFlushCommand(t) })),
+    ],
+    rules: [
+      ...ops.rulesDelete.map((p) => ({ command: rulesDelAtPriority(p) })),
+      ...ops.rulesAdd.map((r) => ({ description: `ip rule add ${ruleArgs(r).join(' ')}`, command: ruleAddCommand(r) })),
+    ],
+    iptables: tableOpsPayload(ops.iptables),
+    monitor: ops.monitor ? monitorActions(ops.monitor, desired) : [],
+  };
+}

@@ -1,0 +1,57 @@
+// Where multilink keeps its files on a router, under the state folder. The router-side
+// programs (src/remote/*.sh) derive the same paths from $ML_STATE: change both together.
+import { isRemotePath } from '../net/names.js';
+
+export const OWNED_FILE = 'owned.json';
+/** The ownership record as lines ("table 101", "sysctl net/ipv4/ip_forward") that sh can read. */
+export const OWNED_LIST = 'owned.list';
+export const MONITOR_DIR = 'monitor';
+export const MONITOR_SCRIPT = 'monitor.sh';
+/** How many generations a router keeps. */
+export const KEEP_GENERATIONS = 10;
+
+export class StateLayout {
+  constructor(readonly dir: string) {
+    if (!isRemotePath(dir)) throw new Error(`invalid state folder ${JSON.stringify(dir)}`);
+  }
+  get owned(): string {
+    return `${this.dir}/${OWNED_FILE}`;
+  }
+  get ownedList(): string {
+    return `${this.dir}/${OWNED_LIST}`;
+  }
+  get current(): string {
+    return `${this.dir}/current`;
+  }
+  get generations(): string {
+    return `${this.dir}/generations`;
+  }
+  generation(n: number): string {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`invalid generation ${n}`);
+    return `${this.generations}/${n}`;
+  }
+  get txn(): string {
+    return `${this.dir}/txn`;
+  }
+  get iptablesPayload(): string {
+    return `${this.dir}/iptables.restore`;
+  }
+  get resetPayload(): string {
+    return `${this.dir}/reset.ipt`;
+  }
+  get bootScript(): string {
+    return `${this.dir}/boot.sh`;
+  }
+  get monitorDir(): string {
+    return `${this.dir}/${MONITOR_DIR}`;
+  }
+  get monitorScript(): string {
+    return `${this.monitorDir}/${MONITOR_SCRIPT}`;
+  }
+  get monitorState(): string {
+    return `${this.monitorDir}/state`;
+  }
+  get monitorPid(): string {
+    return `${this.monitorDir}/pid`;
+  }
+}

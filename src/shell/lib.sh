@@ -1,0 +1,142 @@
+# shellcheck shell=sh
+# multilink's router-side library, put at the top of every script it runs on a router:
+# environment, the iptables flavour, step runners, structured replies and bounded waits.
+# Parameter: ML_IPTABLES (auto | legacy | nft, or none for scripts that do not use iptables).
+PATH=/usr/sbin:/sbin:/usr/bin:/bin:$PATH
+LC_ALL=C
+export PATH LC_ALL
+ml_failed=0
+
+# Replies are machine-read: `@@ML-R KEY VALUE` lines, and sections (`@@ML NAME`, the body,
+# `@@ML-rc CODE`). A value is one line; a body never has a line starting with @@ML.
+ml_field() {
+  printf '@@ML-R %s %s\n' "$1" "$(printf '%s' "$2" | tr '\n\r' '  ')"
+}
+ml_body() {
+  sed 's/^@@ML/ @@ML/'
+}
+
+# Chooses the iptables tools: ML_IPTABLES, or for auto the one the host's `iptables` uses.
+# Falls back to plain iptables-save/-restore (OpenWrt, old distributions) only when they are
+# of the wanted flavour.
+ml_flavour() {
+  ml_want=$ML_IPTABLES
+  if [ "$ml_want" = auto ]; then
+    case "$(iptables -V 2>/dev/null)" in
+      *nf_tables*) ml_want=nft ;;
+      *legacy*) ml_want=legacy ;;
+      *) if command -v iptables-nft-save >/dev/null 2>&1; then ml_want=nft; else ml_want=legacy; fi ;;
+    esac
+  fi
+  if command -v "iptables-$ml_want-save" >/dev/null 2>&1; then
+    ML_SAVE="iptables-$ml_want-save"; ML_RESTORE="iptables-$ml_want-restore"
+  else
+    case "$(iptables-save -V 2>/dev/null)" in *nf_tables*) ml_have=nft ;; *) ml_have=legacy ;; esac
+    if [ "$ml_have" != "$ml_want" ] || ! command -v iptables-save >/dev/null 2>&1; then
+      echo "no iptables-$ml_want tools on this host" >&2
+      return 1
+    fi
+    ML_SAVE=iptables-save; ML_RESTORE=iptables-restore
+  fi
+  ML_FLAVOUR=$ml_want
+}
+# The flavour chosen (legacy or nft), for the gather.
+ml_flavour_name() {
+  echo "$ML_FLAVOUR"
+}
+if [ "$ML_IPTABLES" != none ]; then ml_flavour || exit 90; fi
+
+# One table as iptables-save prints it, without the comment lines (they carry a date) and
+# chain counters, so the same rules always print the same bytes.
+ml_save() {
+  ml_o=$("$ML_SAVE" -t "$1") || return $?
+  printf '%s\n' "$ml_o" | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//'
+}
+# The same with packet and byte counters (-c), for status.
+ml_save_counters() {
+  ml_o=$("$ML_SAVE" -c -t "$1") || return $?
+  printf '%s\n' "$ml_o" | sed -e '/^#/d'
+}
+# iptables-restore --noflush of a payload file, waiting at most 20 s for the xtables lock.
+ml_restore() {
+  "$ML_RESTORE" --noflush -w 20 < "$1"
+}
+
+ml_step_failed() {
+  printf '@@ML step-failed %s\n' "$1"
+  printf '%s\n' "$3" | ml_body
+  printf '@@ML-rc %s\n' "$2"
+}
+# ml_step DESCRIPTION COMMAND...: runs COMMAND; if it fails, reports the step (description,
+# exit code, stderr) and exits 3. Once the dead-man timer has fired (the file ML_FIRED
+# exists), nothing more runs: the prior state is being restored.
+ml_step() {
+  ml_desc=$1; shift
+  if [ -n "${ML_FIRED:-}" ] && [ -e "$ML_FIRED" ]; then
+    ml_step_failed "$ml_desc" 124 'not run: the dead-man timer fired and restored the prior state'
+    exit 3
+  fi
+  ml_err=$("$@" 2>&1 >/dev/null)
+  ml_rc=$?
+  if [ "$ml_rc" -ne 0 ]; then
+    ml_step_failed "$ml_desc" "$ml_rc" "$ml_err"
+    exit 3
+  fi
+}
+# ml_try DESCRIPTION COMMAND...: for restores: a failing step is reported and remembered
+# (ml_tried_all fails afterwards), and the script goes on with the rest.
+ml_try() {
+  ml_desc=$1; shift
+  ml_err=$("$@" 2>&1 >/dev/null)
+  ml_rc=$?
+  if [ "$ml_rc" -ne 0 ]; then
+    ml_step_failed "$ml_desc" "$ml_rc" "$ml_err"
+    ml_failed=1
+  fi
+  return 0
+}
+ml_tried_all() {
+  [ "$ml_failed" = 0 ]
+}
+
+# ml_write FILE: stdin to FILE, atomically (a temporary file renamed over it).
+ml_write() {
+  cat > "$1.tmp" && mv -f "$1.tmp" "$1"
+}
+# ml_sysctl KEY VALUE: writes VALUE to /proc/sys/KEY (KEY with '/' separators).
+ml_sysctl() {
+  printf '%s\n' "$2" > "/proc/sys/$1"
+}
+# ml_read FILE: its content, or the absent marker when it cannot be read.
+ml_read() {
+  if [ -r "$1" ]; then cat "$1"; else echo '@@ML-absent'; fi
+}
+# ml_wait_while TENTHS COMMAND...: while COMMAND succeeds, poll every 0.1 s, at most TENTHS times.
+ml_wait_while() {
+  ml_n=$1; shift
+  while "$@" && [ "$ml_n" -gt 0 ]; do
+    sleep 0.1 2>/dev/null || sleep 1
+    ml_n=$((ml_n - 1))
+  done
+}
+# ml_kill_pidfiles FILE...: signals (TERM) each process whose pid the files hold.
+ml_kill_pidfiles() {
+  cat "$@" 2>/dev/null | while read -r ml_p; do
+    [ -n "$ml_p" ] && kill "$ml_p" 2>/dev/null
+  done
+  return 0
+}
+# ml_print_result FILE: a transaction's result file as a reply: its first word (restored,
+# restore-failed) as the field txn, the rest of its first line as why, the other lines as
+# the section restore-detail.
+ml_print_result() {
+  ml_field txn "$(sed -n '1s/ .*//p' "$1")"
+  ml_field why "$(sed -n '1s/^[^ ]* //p' "$1")"
+  echo '@@ML restore-detail'
+  sed 1d "$1" | ml_body
+  echo '@@ML-rc 0'
+}
+# ml_runs PID TEXT: whether process PID is alive and its command line contains TEXT.
+ml_runs() {
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null && tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
+}

@@ -1,0 +1,111 @@
+// Every router-side program: the .sh files under src/ as they ship, and the scripts
+// multilink generates from them for real plays (transaction, apply, restore, generation,
+// control, monitor, gather, status, boot hook). Each must pass shellcheck (-s sh) and parse
+// under dash and BusyBox ash.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileHost } from '../src/compile/desired-state.js';
+import { freshFacts } from '../src/facts/fresh.js';
+import { gatherRequest } from '../src/facts/gather-request.js';
+import { gatherScript } from '../src/facts/gather.js';
+import { statusScript } from '../src/facts/status-gather.js';
+import { statusRequest } from '../src/deploy/status.js';
+import { planHost } from '../src/plan/plan.js';
+import { scopeOf, snapshotFromDesired, snapshotFromFacts } from '../src/apply/snapshot.js';
+import { applyScript, controlScript, generationStateScript, restoreScript, transactionScript, type TransactionInput } from '../src/apply/transaction.js';
+import { monitorScript } from '../src/render/monitor.js';
+import { bootProgram, initdProgram } from '../src/remote/programs.js';
+import type { BootSetting } from '../src/model/config.js';
+import type { Sh } from '../src/shell/sh.js';
+import { exception, hostConfig, link, METHODS } from './fixtures/render/host-config.js';
+
+const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const missing = ['shellcheck', 'dash', 'busybox'].filter((c) => !has(c));
+if (missing.length) console.log(`shell checks skipped: ${missing.join(', ')} not installed (apt-get install shellcheck dash busybox)`);
+
+const dir = mkdtempSync(join(tmpdir(), 'ml-sh-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function shFiles(root: string): string[] {
+  return readdirSync(root).flatMap((n) => {
+    const p = join(root, n);
+    return statSync(p).isDirectory() ? shFiles(p) : p.endsWith('.sh') ? [p] : [];
+  });
+}
+
+/** shellcheck's findings, and syntax errors of dash and ash, for one file ('' when clean). */
+function check(file: string): string {
+  const problems: string[] = [];
+  const sc = spawnSync('shellcheck', ['-s', 'sh', '-f', 'gcc', file], { encoding: 'utf8' });
+  if (sc.status !== 0) problems.push(sc.stdout || sc.stderr);
+  for (const shell of [['dash', '-n'], ['busybox', 'ash', '-n']]) {
+    const r = spawnSync(shell[0], [...shell.slice(1), file], { encoding: 'utf8' });
+    if (r.status !== 0) problems.push(`${shell.join(' ')}: ${r.stderr}`);
+  }
+  return problems.join('\n');
+}
+
+function checkScript(name: string, script: Sh | string): string {
+  const file = join(dir, `${name}.sh`);
+  writeFileSync(file, typeof script === 'string' ? script : `${script.text}\n`);
+  return check(file);
+}
+
+describe.skipIf(missing.length > 0)('router-side shell', () => {
+  it('every .sh file under src/ passes shellcheck and parses under dash and BusyBox ash', () => {
+    const files = shFiles(join(__dirname, '..', 'src'));
+    expect(files.length).toBeGreaterThanOrEqual(8);
+    for (const f of files) expect(check(f), f).toBe('');
+  });
+
+  for (const method of METHODS) {
+    it(`the scripts generated for a ${method} play with health, ftp and exceptions pass too`, () => {
+      const cfg = hostConfig({
+        method,
+        links: [link('dsl', 1, 1), link('cable', 2, 2, { masquerade: false }), link('lte', 3, 3, { tier: 2 })],
+        exceptions: [exception({ destination: '192.0.2.0/24', via: 'main' }), exception({ protocol: 'tcp', ports: [22, 443], via: 'dsl' })],
+        helpers: ['ftp'],
+        health: { targets: ['198.51.100.1', '198.51.100.2'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 },
+      });
+      const desired = compileHost(cfg);
+      // A router with the kernel's defaults: rp_filter 1, no forwarding.
+      const facts = { ...freshFacts(desired), sysctls: Object.fromEntries(desired.sysctls.map((x) => [x.key, x.key.endsWith('ip_forward') ? '0' : '1'])) };
+      const plan = planHost(desired, facts);
+      const ops = plan.ops!;
+      const scope = scopeOf({ priorities: desired.rules.map((r) => r.priority), tables: desired.routes.map((r) => r.table) });
+      const t: TransactionInput = {
+        req: gatherRequest(desired),
+        priorGather: '@@ML flavour\nnft\n@@ML-rc 0',
+        ops,
+        desired,
+        ownedBefore: null,
+        prior: snapshotFromFacts(facts, scope, desired.sysctls.map((s) => s.key)),
+        target: snapshotFromDesired(desired, ops.owned),
+        scope,
+        meta: { host: 'r1' },
+        confirmTimeoutS: 60,
+        id: '0123456789abcdef',
+        leaseS: 450,
+        holder: "ops@ctl pid 1 it's me",
+      };
+      const boots: BootSetting[] = ['auto', 'systemd', 'initd', 'none', '/tmp/x/hook'];
+      const scripts: [string, Sh | string][] = [
+        ['gather', gatherScript(gatherRequest(desired))],
+        ['status', statusScript(statusRequest(desired))],
+        ['transaction', transactionScript(t)],
+        ['apply', applyScript(t)],
+        ['restore', restoreScript(t)],
+        ['state', generationStateScript(t)],
+        ['monitor', monitorScript(desired)],
+        ...boots.map((b, i): [string, Sh] => [`disarm-${i}`, controlScript({ stateDir: desired.settings.stateDir, id: t.id, action: 'disarm' }, b)]),
+        ['restore-now', controlScript({ stateDir: desired.settings.stateDir, id: t.id, action: 'restore', why: 'it is "wrong"' })],
+        ['boot', bootProgram(desired.settings.stateDir)],
+        ['initd', initdProgram(desired.settings.stateDir)],
+      ];
+      for (const [name, script] of scripts) expect(checkScript(`${method}-${name}`, script), name).toBe('');
+    });
+  }
+});
