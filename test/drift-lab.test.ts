@@ -69,7 +69,7 @@ describe.skipIf(!support.ok)('drift and status on a lab of 3 routers (legacy and
       (r) => iptables(r, '-t', 'mangle', '-R', 'ML_BALANCE', '1', '-m', 'mark', '--mark', '0x0/0xff00', '-m', 'statistic', '--mode', 'random', '--probability', '0.25', '-j', 'MARK', '--set-xmark', '0x100/0xff00'),
       { kind: 'iptables', object: 'mangle ML_BALANCE' },
     ],
-    ['a jump rule deleted', 1, (r) => iptables(r, '-t', 'mangle', '-D', 'OUTPUT', '-j', 'ML_MARK'), { kind: 'iptables', object: 'mangle OUTPUT -j ML_MARK' }],
+    ['a jump rule deleted', 1, (r) => iptables(r, '-t', 'mangle', '-D', 'OUTPUT', '-j', 'ML_OUT'), { kind: 'iptables', object: 'mangle OUTPUT -j ML_OUT' }],
     ['an ip rule deleted', 0, (r) => expect(inRouter(lab, r, 'ip', ['rule', 'del', 'priority', '1001']).code).toBe(0), { kind: 'rule', object: 'rule 1001' }],
     ['a sysctl changed', 2, (r) => expect(inRouter(lab, r, 'sysctl', ['-qw', 'net.ipv4.conf.wan1.rp_filter=0']).code).toBe(0), { kind: 'sysctl', object: 'net/ipv4/conf/wan1/rp_filter' }],
   ];

@@ -97,7 +97,7 @@ describe('gather script and its output', () => {
   const req = { iptables: 'auto' as const, tables: [101, 102], sysctls: ['net/ipv4/ip_forward'], modules: ['nf_conntrack_ftp'], stateDir: '/var/lib/multilink' };
   it('has one section per fact', () => {
     const script = gatherScript(req).text;
-    for (const s of ['flavour', 'iptables mangle', 'iptables nat', 'iptables raw', 'ip-rule', 'route 101', 'route 102', 'sysctl net/ipv4/ip_forward', 'module nf_conntrack_ftp', 'owned']) {
+    for (const s of ['flavour', 'iptables mangle', 'iptables nat', 'iptables raw', 'ip-rule', 'main-defaults', 'route 101', 'route 102', 'sysctl net/ipv4/ip_forward', 'module nf_conntrack_ftp', 'owned', 'tools']) {
       expect(script).toContain(`echo '@@ML ${s}'`);
     }
   });
@@ -111,6 +111,11 @@ describe('gather script and its output', () => {
     '@@ML iptables nat', fixture('iptables-nft-nat.txt'), '@@ML-rc 0',
     '@@ML iptables raw', '', '@@ML-rc 0',
     '@@ML ip-rule', fixture('ip-rule.txt'), '@@ML-rc 0',
+    '@@ML main-defaults',
+    'default via 100.64.3.1 dev wan3 proto dhcp src 100.64.3.2 metric 300 linkdown ',
+    'default via 100.64.9.1 dev wan3 proto dhcp metric 100 ',
+    'default dev ppp0 proto static scope link metric 50 ',
+    '@@ML-rc 0',
     '@@ML route 101', fixture('ip-route-101.txt'), '@@ML-rc 0',
     '@@ML route 102', fixture('ip-route-102.txt'), '@@ML-rc 0',
     '@@ML sysctl net/ipv4/ip_forward', '1', '@@ML-rc 0',
@@ -119,7 +124,8 @@ describe('gather script and its output', () => {
     '@@ML route 104', 'default via 100.64.4.1 dev wan4 linkdown ', '@@ML-rc 0',
     '@@ML generations', 'current 3', 'gen 2 confirmed', 'gen 3 confirmed', 'gen 4 unconfirmed', '@@ML-rc 0',
     '@@ML monitor-script', '@@ML-rc 0',
-    '@@ML monitor-runtime', 'mask 5', 'links dsl cable lte', 'link dsl up 2026-11-23T10:00:00Z', 'link cable down 2026-11-23T10:01:00Z', 'link lte up 2026-11-23T10:00:00Z', 'running 4242', '@@ML-rc 0',
+    '@@ML monitor-runtime', 'mask 5', 'links dsl cable lte', 'link dsl up 2026-11-23T10:00:00Z', 'link cable down 2026-11-23T10:01:00Z', 'link lte up 2026-11-23T10:00:00Z', 'gateway lte via 100.64.9.1', 'running 4242', '@@ML-rc 0',
+    '@@ML tools', 'ping busybox', 'conntrack no', 'state-fs tmpfs', '@@ML-rc 0',
   ].join('\n');
   it('parses every section', () => {
     const facts = parseGather(output, req);
@@ -129,7 +135,10 @@ describe('gather script and its output', () => {
     expect(facts.sysctls['net/ipv4/ip_forward']).toBe('1');
     expect(facts.modules.nf_conntrack_ftp).toBe('no-module-support');
     expect(facts.owned).toBeNull();
-    expect(parseReply(output).sections).toHaveLength(14);
+    expect(parseReply(output).sections).toHaveLength(16);
+    // The lowest metric wins; a point-to-point default route has no gateway.
+    expect(facts.mainDefaults).toEqual({ wan3: 'via 100.64.9.1', ppp0: 'dev' });
+    expect(facts.tools).toEqual({ ping: 'busybox', conntrack: false, stateFs: 'tmpfs' });
     expect(facts.monitor).toEqual({
       script: null,
       running: true,
@@ -139,7 +148,7 @@ describe('gather script and its output', () => {
       links: [
         { link: 'dsl', state: 'up', since: '2026-11-23T10:00:00Z' },
         { link: 'cable', state: 'down', since: '2026-11-23T10:01:00Z' },
-        { link: 'lte', state: 'up', since: '2026-11-23T10:00:00Z' },
+        { link: 'lte', state: 'up', since: '2026-11-23T10:00:00Z', gateway: 'via 100.64.9.1' },
       ],
     });
     // a table only the ownership list names is gathered too; status flags are not part of a route

@@ -32,7 +32,7 @@ describe('defaults', () => {
     const { links, exceptions, pos, ...play } = d1.play;
     expect(play).toEqual({ name: 'defaults', method: 'random', traffic: ['forwarded'], lan: ['lan0'], helpers: [], rpFilter: 'loose' });
     expect(links.map(({ pos: _, ...l }) => l)).toEqual([
-      { name: 'dsl', interface: 'wan1', gateway: '100.64.1.1', weight: 1, masquerade: true, tier: 1 },
+      { name: 'dsl', interface: 'wan1', gateway: '100.64.1.1', weight: 1, masquerade: true, tier: 1, inbound: true },
     ]);
     expect(exceptions).toEqual([]);
     expect(pos).toEqual({ file: `${GOOD}/defaults/playbook.yaml`, line: 1, col: 3 });

@@ -64,15 +64,22 @@ describe('iptables-restore payloads', () => {
 
 describe('ip rules and routes', () => {
   it('arguments, one word each, the commands, and the text ip prints back', () => {
-    const rule = { priority: 1000, fwmark: 0x100, mask: 0xff00, table: 101 };
+    const rule = { kind: 'fwmark', priority: 1000, fwmark: 0x100, mask: 0xff00, table: 101 } as const;
     expect(ruleArgs(rule)).toEqual(['priority', '1000', 'fwmark', '0x100/0xff00', 'lookup', '101']);
     expect(ruleAddCommand(rule).text).toBe('ip -4 rule add priority 1000 fwmark 0x100/0xff00 lookup 101');
     expect(ruleShowText(rule)).toBe('from all fwmark 0x100/0xff00 lookup 101');
     expect(ruleShowText({ ...rule, fwmark: 1, mask: 0xffffffff })).toBe('from all fwmark 0x1 lookup 101');
+    expect(ruleAddCommand({ kind: 'main', priority: 999 }).text).toBe('ip -4 rule add priority 999 lookup main suppress_prefixlength 0');
+    expect(ruleShowText({ kind: 'main', priority: 999 })).toBe('from all lookup main suppress_prefixlength 0');
+    expect(ruleAddCommand({ kind: 'oif', priority: 1003, dev: 'wan1', table: 101 }).text).toBe('ip -4 rule add priority 1003 oif wan1 lookup 101');
+    expect(ruleShowText({ kind: 'oif', priority: 1003, dev: 'wan1', table: 101 })).toBe('from all oif wan1 lookup 101');
     const route = { table: 101, dst: 'default', via: '100.64.1.1', dev: 'wan1' };
     expect(routeArgs(route)).toEqual(['default', 'via', '100.64.1.1', 'dev', 'wan1', 'table', '101']);
     expect(routeReplaceCommand(route).text).toBe('ip -4 route replace default via 100.64.1.1 dev wan1 table 101');
     expect(routeShowText(route)).toBe('default via 100.64.1.1 dev wan1');
+    const p2p = { table: 104, dst: 'default', dev: 'tun0' };
+    expect(routeReplaceCommand(p2p).text).toBe('ip -4 route replace default dev tun0 table 104');
+    expect(routeShowText(p2p)).toBe('default dev tun0 scope link');
   });
 });
 
@@ -91,23 +98,35 @@ describe('renderHost', () => {
 
 # iptables-restore --noflush payload
 *mangle
-:ML_MARK - [0:0]
+:ML_PRE - [0:0]
+:ML_OUT - [0:0]
 :ML_NEW - [0:0]
 :ML_BALANCE - [0:0]
 :ML_ACCT - [0:0]
--A ML_MARK -m mark ! --mark 0x0/0xff00 -j RETURN
--A ML_MARK -j CONNMARK --restore-mark --nfmask 0xff00 --ctmask 0xff00
--A ML_MARK -m conntrack --ctstate NEW -m mark --mark 0x0/0xff00 -j ML_NEW
--A ML_MARK -m conntrack --ctstate NEW -j CONNMARK --save-mark --nfmask 0xff00 --ctmask 0xff00
--A ML_NEW -d 192.168.1.0/24 -j RETURN
+-A ML_PRE -m mark ! --mark 0x0/0xff00 -j RETURN
+-A ML_PRE -j CONNMARK --restore-mark --nfmask 0xff00 --ctmask 0xff00
+-A ML_PRE -m mark ! --mark 0x0/0xff00 -j RETURN
+-A ML_PRE -i wan1 -m conntrack --ctstate NEW -j MARK --set-xmark 0x100/0xff00
+-A ML_PRE -i wan2 -m conntrack --ctstate NEW -j MARK --set-xmark 0x200/0xff00
+-A ML_PRE -p tcp -m conntrack --ctstate NEW -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -j MARK --set-xmark 0xff00/0xff00
+-A ML_PRE -i lan0 -m conntrack --ctstate NEW -m mark --mark 0x0/0xff00 -j ML_NEW
+-A ML_PRE -m conntrack --ctstate NEW -j CONNMARK --save-mark --nfmask 0xff00 --ctmask 0xff00
+-A ML_OUT -m mark ! --mark 0x0/0xff00 -j RETURN
+-A ML_OUT -j CONNMARK --restore-mark --nfmask 0xff00 --ctmask 0xff00
+-A ML_OUT -m mark ! --mark 0x0/0xff00 -j RETURN
+-A ML_OUT -p tcp -m conntrack --ctstate NEW -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -j MARK --set-xmark 0xff00/0xff00
+-A ML_OUT -m conntrack --ctstate NEW -m mark --mark 0x0/0xff00 -j ML_NEW
+-A ML_OUT -m conntrack --ctstate NEW -j CONNMARK --save-mark --nfmask 0xff00 --ctmask 0xff00
+-A ML_NEW -m addrtype --dst-type LOCAL -j RETURN
+-A ML_NEW -d 192.168.1.0/24 -m mark --mark 0x0/0xff00 -j RETURN
 -A ML_NEW -m mark --mark 0x0/0xff00 -j ML_BALANCE
 -A ML_BALANCE -m mark --mark 0x0/0xff00 -m statistic --mode random --probability 0.50000000000 -j MARK --set-xmark 0x100/0xff00
 -A ML_BALANCE -m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x200/0xff00
 -A ML_ACCT -o wan1
 -A ML_ACCT -o wan2
 -I POSTROUTING 1 -j ML_ACCT
--I OUTPUT 1 -j ML_MARK
--I PREROUTING 1 -i lan0 -j ML_MARK
+-I OUTPUT 1 -j ML_OUT
+-I PREROUTING 1 -j ML_PRE
 COMMIT
 *nat
 :ML_MASQ - [0:0]
@@ -122,8 +141,11 @@ COMMIT
 COMMIT
 
 # ip rules
+ip -4 rule add priority 999 lookup main suppress_prefixlength 0
 ip -4 rule add priority 1000 fwmark 0x100/0xff00 lookup 101
 ip -4 rule add priority 1001 fwmark 0x200/0xff00 lookup 102
+ip -4 rule add priority 1002 oif wan1 lookup 101
+ip -4 rule add priority 1003 oif wan2 lookup 102
 
 # ip routes
 ip -4 route replace default via 100.64.1.1 dev wan1 table 101

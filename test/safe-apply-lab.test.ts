@@ -75,24 +75,39 @@ describe.skipIf(!support.ok)('safe apply on a lab of 3 routers', () => {
   });
 
   it('a rule set that cuts SSH restores itself within the confirm timeout and ends rolled_back; the router stays reachable', async () => {
+    // A router managed over a default-routed path (as over the internet): its management
+    // interface holds only a /29, and the controller is reached through the main table's
+    // default route. Declaring that interface a link with a wrong gateway marks the new SSH
+    // connection of the confirmation for the link, whose table sends the replies nowhere.
+    // (On-link management cannot be cut: connected routes always win over the link tables.)
     const r = router(2);
-    // Converge first, so the prior state is a deployed one.
-    expect((await cli('deploy', lab.inventory, '--limit', r.name, '--json')).code).toBe(0);
-    const prior = state(2);
-    const cut = variant({
-      playbook: (t) =>
-        t
-          .replace('lan: [lan0]', 'lan: [lan0, mgmt0]')
-          .replace(/exceptions:\n[^\n]*\n[^\n]*\n/, `exceptions:\n    - { destination: ${lab.managementCidr}, via: dsl }\n`),
-    });
-    const started = Date.now();
-    const res = await cli('deploy', cut, '--limit', r.name, '--json', '--confirm-timeout', '5', '--connect-timeout', '3');
-    const h = jsonHosts(res)[r.name];
-    expect(h.outcome, h.message).toBe('rolled_back');
-    expect(h.message).toMatch(/could not reconnect to confirm .* restored \(no confirmation within 5 s\)/);
-    expect(Date.now() - started).toBeLessThan(40_000);
-    expect(labSsh(lab, r.name, 'true').code).toBe(0);
-    expect(state(2)).toBe(prior);
+    const prefix = lab.hostAddress.split('.').slice(0, 3).join('.');
+    const host = Number(r.mgmtAddress.split('.')[3]);
+    const net = host - (host % 8);
+    const run = (args: string[]) => expect(inRouter(lab, r.name, 'ip', args).code, args.join(' ')).toBe(0);
+    const wan1Gateway = inRouter(lab, r.name, 'ip', ['route', 'show', 'exact', '0/0']).stdout.trim();
+    run(['addr', 'del', `${r.mgmtAddress}/24`, 'dev', 'mgmt0']);
+    run(['addr', 'add', `${r.mgmtAddress}/29`, 'dev', 'mgmt0']);
+    run(['route', 'replace', 'default', 'via', lab.hostAddress, 'dev', 'mgmt0', 'onlink']);
+    try {
+      expect((await cli('deploy', lab.inventory, '--limit', r.name, '--json')).code).toBe(0);
+      const prior = state(2);
+      const cut = variant({
+        playbook: (t) => t.replace(/(links:\n)/, `$1    - { name: mgmt, interface: mgmt0, gateway: ${prefix}.${net + 6}, weight: 0 }\n`),
+      });
+      const started = Date.now();
+      const res = await cli('deploy', cut, '--limit', r.name, '--json', '--confirm-timeout', '5', '--connect-timeout', '3');
+      const h = jsonHosts(res)[r.name];
+      expect(h.outcome, h.message).toBe('rolled_back');
+      expect(h.message).toMatch(/could not reconnect to confirm .* restored \(no confirmation within 5 s\)/);
+      expect(Date.now() - started).toBeLessThan(40_000);
+      expect(labSsh(lab, r.name, 'true').code).toBe(0);
+      expect(state(2)).toBe(prior);
+    } finally {
+      inRouter(lab, r.name, 'ip', ['addr', 'del', `${r.mgmtAddress}/29`, 'dev', 'mgmt0']);
+      inRouter(lab, r.name, 'ip', ['addr', 'add', `${r.mgmtAddress}/24`, 'dev', 'mgmt0']);
+      inRouter(lab, r.name, 'ip', ['route', 'replace', ...wan1Gateway.split(/\s+/)]);
+    }
   }, 90_000);
 
   it('the SSH connection killed in the middle of an apply: fully prior or fully applied, and the next deploy converges', async () => {

@@ -36,7 +36,8 @@ export function snapshotFromDesired(desired: DesiredState, owned: OwnedRecord): 
     chains: desired.chains.map((c) => ({ table: c.table, name: c.name, rules: [...c.rules] })),
     jumps: desired.jumps.map((j) => ({ table: j.table, chain: j.chain, rule: j.rule })),
     rules: desired.rules.map((r) => ({ priority: r.priority, text: ruleShowText(r) })),
-    routes: desired.routes.map((r) => ({ table: r.table, text: routeShowText(r) })),
+    // A learned route (gateway: auto) is the monitor's to set once it runs.
+    routes: desired.routes.filter((r) => !r.learned).map((r) => ({ table: r.table, text: routeShowText(r) })),
     sysctls: desired.sysctls.map((s) => ({ key: s.key, value: s.value })),
     owned,
     monitorScript: desired.monitor ? monitorScript(desired) : null,

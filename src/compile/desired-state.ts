@@ -5,10 +5,11 @@ import { accountingRules } from './accounting.js';
 import { balanceRules } from './balance.js';
 import { newChainRules } from './exceptions.js';
 import { helperModules, helperRules } from './helpers.js';
-import { CHAIN_ACCT, CHAIN_BALANCE, CHAIN_HELPERS, CHAIN_MARK, CHAIN_MASQ, CHAIN_NEW } from './iptables-text.js';
+import { CHAIN_ACCT, CHAIN_BALANCE, CHAIN_HELPERS, CHAIN_MASQ, CHAIN_NEW, CHAIN_OUT, CHAIN_PRE } from './iptables-text.js';
 import { compileLinks } from './links.js';
 import { compileMonitor } from './monitor.js';
-import { markChainRules } from './mark-chain.js';
+import { outputRules, preroutingRules } from './mark-chain.js';
+import { linkRoutes, policyRules } from './rules.js';
 import { masqueradeRules } from './nat.js';
 import { compileSysctls } from './sysctls.js';
 
@@ -19,17 +20,24 @@ export function compileHost(cfg: HostConfig): DesiredState {
   const forwarded = play.traffic.includes('forwarded');
   const local = play.traffic.includes('local');
 
-  const chains: ChainSpec[] = [
-    { table: 'mangle', name: CHAIN_MARK, rules: markChainRules(mask) },
+  const inbound = links.some((l) => l.inbound);
+  const chains: ChainSpec[] = [];
+  const jumps: JumpSpec[] = [];
+  // PREROUTING on every interface: inbound connections arrive on the links, replies of
+  // forwarded ones on the LAN side.
+  if (forwarded || inbound) {
+    chains.push({ table: 'mangle', name: CHAIN_PRE, rules: preroutingRules(links, play.lan, forwarded, mask) });
+    jumps.push({ table: 'mangle', chain: 'PREROUTING', rule: `-j ${CHAIN_PRE}` });
+  }
+  if (local || inbound) {
+    chains.push({ table: 'mangle', name: CHAIN_OUT, rules: outputRules(local, mask) });
+    jumps.push({ table: 'mangle', chain: 'OUTPUT', rule: `-j ${CHAIN_OUT}` });
+  }
+  chains.push(
     { table: 'mangle', name: CHAIN_NEW, rules: newChainRules(play.exceptions, links, mask) },
     { table: 'mangle', name: CHAIN_BALANCE, rules: balanceRules(links, play.method, mask) },
     { table: 'mangle', name: CHAIN_ACCT, rules: accountingRules(links) },
-  ];
-  const jumps: JumpSpec[] = [];
-  if (forwarded) {
-    for (const lan of play.lan) jumps.push({ table: 'mangle', chain: 'PREROUTING', rule: `-i ${lan} -j ${CHAIN_MARK}` });
-  }
-  if (local) jumps.push({ table: 'mangle', chain: 'OUTPUT', rule: `-j ${CHAIN_MARK}` });
+  );
   // Counted after routing, whatever sent the packet (forwarded or local, balanced or not).
   jumps.push({ table: 'mangle', chain: 'POSTROUTING', rule: `-j ${CHAIN_ACCT}` });
 
@@ -48,8 +56,8 @@ export function compileHost(cfg: HostConfig): DesiredState {
     if (local) jumps.push({ table: 'raw', chain: 'OUTPUT', rule: `-j ${CHAIN_HELPERS}` });
   }
 
-  const rules: RuleSpec[] = links.map((l) => ({ priority: l.priority, fwmark: l.mark, mask, table: l.table }));
-  const routes: RouteSpec[] = links.map((l) => ({ table: l.table, dst: 'default', via: l.gateway, dev: l.interface }));
+  const rules: RuleSpec[] = policyRules(links, settings.rulePriority, mask);
+  const routes: RouteSpec[] = linkRoutes(links);
 
   return {
     host: cfg.name,
@@ -64,6 +72,6 @@ export function compileHost(cfg: HostConfig): DesiredState {
     sysctls: compileSysctls(play, links),
     modules: helperModules(play.helpers),
     balanceChain: { table: 'mangle', name: CHAIN_BALANCE },
-    ...(play.health ? { monitor: compileMonitor(play.health, links, play.method, mask) } : {}),
+    ...(play.health || links.some((l) => l.gateway === 'auto') ? { monitor: compileMonitor(play.health, links, play.method, mask) } : {}),
   };
 }

@@ -1,9 +1,10 @@
-// ML_NEW: the exceptions, checked before balancing, first match wins, then ML_BALANCE.
+// ML_NEW: connections to the router's own addresses are never balanced; then the
+// exceptions, checked before balancing, first match wins; then ML_BALANCE.
 // `via: main` returns unmarked (normal routing); `via: LINK` sets that link's mark.
 // First-match-wins comes from the mark guard on every rule after the first: once a rule
 // has marked the packet no later rule (nor the jump to ML_BALANCE) matches. A RETURN rule
-// leaves the chain itself. The first rule needs no guard: ML_MARK only enters ML_NEW with
-// our mark bits at zero.
+// leaves the chain itself. The first rule needs no guard: ML_PRE and ML_OUT only enter
+// ML_NEW with our mark bits at zero.
 import type { ExceptionSpec } from '../model/config.js';
 import type { CompiledLink } from '../model/desired.js';
 import { networkAddress, parseCidr } from '../net/ipv4.js';
@@ -21,7 +22,8 @@ interface MatchParts {
 }
 
 export function newChainRules(exceptions: ExceptionSpec[], links: CompiledLink[], mask: number): string[] {
-  const bodies: { parts: MatchParts; target: string }[] = [];
+  // The router's own addresses (its LAN services, its WAN addresses from the LAN): normal routing.
+  const bodies: { parts: MatchParts; target: string }[] = [{ parts: { head: [], tail: ['-m addrtype --dst-type LOCAL'] }, target: '-j RETURN' }];
   for (const ex of exceptions) {
     const target = exceptionTarget(ex, links, mask);
     for (const parts of exceptionMatches(ex)) bodies.push({ parts, target });

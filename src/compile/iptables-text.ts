@@ -2,7 +2,10 @@
 // (checked against iptables-legacy and iptables-nft 1.8.9), so desired and live rules
 // compare as plain strings.
 
-export const CHAIN_MARK = 'ML_MARK';
+/** Hooked from mangle PREROUTING: restores, marks inbound connections, balances the LAN's new ones. */
+export const CHAIN_PRE = 'ML_PRE';
+/** Hooked from mangle OUTPUT: restores (replies of inbound connections), balances the router's own. */
+export const CHAIN_OUT = 'ML_OUT';
 export const CHAIN_NEW = 'ML_NEW';
 export const CHAIN_BALANCE = 'ML_BALANCE';
 export const CHAIN_MASQ = 'ML_MASQ';
@@ -44,6 +47,14 @@ export function connmarkRestore(mask: number): string {
 
 export function connmarkSave(mask: number): string {
   return `-j CONNMARK --save-mark --nfmask ${hex(mask)} --ctmask ${hex(mask)}`;
+}
+
+/**
+ * The mark of a connection that keeps normal routing for good: the highest value of the mask
+ * (link k is k × the lowest bit, so links never reach it). No ip rule matches it.
+ */
+export function pinnedMark(mask: number): number {
+  return mask >>> 0;
 }
 
 /** Value of the lowest set bit: the step between two link marks. */

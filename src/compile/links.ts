@@ -4,7 +4,10 @@ import type { HostSettings, LinkSpec } from '../model/config.js';
 import type { CompiledLink } from '../model/desired.js';
 import { lowestBit } from './iptables-text.js';
 
-/** Link k (1-based, play order) gets mark k × lowest mask bit, table base+k, priority base+k−1. */
+/**
+ * Link k (1-based, play order) gets mark k × lowest mask bit, table base+k, and its fwmark
+ * rule priority base+k−1 (see compile/rules.ts for the whole block of priorities).
+ */
 export function compileLinks(links: LinkSpec[], settings: HostSettings): CompiledLink[] {
   const step = lowestBit(settings.markMask);
   return links.map((l, i) => {
@@ -17,6 +20,7 @@ export function compileLinks(links: LinkSpec[], settings: HostSettings): Compile
       weight: l.weight,
       tier: l.tier,
       masquerade: l.masquerade,
+      inbound: l.inbound,
       mark: index * step,
       table: settings.tableBase + index,
       priority: settings.rulePriority + index - 1,

@@ -1,5 +1,6 @@
 // The link monitor's precomputed data: the balancing chain for every set of healthy links
-// (with tiers: a tier-2 link takes new connections only while no tier-1 link is healthy).
+// (with tiers: a tier-2 link takes new connections only while no tier-1 link is healthy),
+// and per link how its gateway is known (fixed, none, or learned from main: auto).
 import type { BalanceMethod, HealthSpec } from '../model/config.js';
 import type { CompiledLink, MonitorSpec } from '../model/desired.js';
 import { balanceRules } from './balance.js';
@@ -11,7 +12,14 @@ export function fullMask(links: readonly { index: number }[]): number {
   return links.reduce((m, l) => m | (1 << (l.index - 1)), 0);
 }
 
-export function compileMonitor(health: HealthSpec, links: CompiledLink[], method: BalanceMethod, markMask: number): MonitorSpec {
+/** How often the monitor looks when it only follows `gateway: auto` links (no probes). */
+export const WATCH_INTERVAL_MS = 1000;
+
+function gatewayKind(gateway: string): 'fixed' | 'none' | 'auto' {
+  return gateway === 'auto' || gateway === 'none' ? gateway : 'fixed';
+}
+
+export function compileMonitor(health: HealthSpec | undefined, links: CompiledLink[], method: BalanceMethod, markMask: number): MonitorSpec {
   if (links.length > MAX_MONITORED_LINKS) throw new Error(`the link monitor handles at most ${MAX_MONITORED_LINKS} links`);
   const balance: Record<string, string[]> = {};
   for (let healthy = 0; healthy < 2 ** links.length; healthy++) {
@@ -20,12 +28,9 @@ export function compileMonitor(health: HealthSpec, links: CompiledLink[], method
     balance[String(healthy)] = balanceRules(healthy === 0 ? links : up, method, markMask);
   }
   return {
-    targets: [...health.targets],
-    intervalMs: health.intervalMs,
-    downAfter: health.downAfter,
-    upAfter: health.upAfter,
-    quorum: health.quorum,
-    links: links.map((l) => ({ name: l.name, index: l.index, interface: l.interface, mark: l.mark })),
+    intervalMs: health?.intervalMs ?? WATCH_INTERVAL_MS,
+    ...(health ? { probes: { targets: [...health.targets], downAfter: health.downAfter, upAfter: health.upAfter, quorum: health.quorum } } : {}),
+    links: links.map((l) => ({ name: l.name, index: l.index, interface: l.interface, mark: l.mark, table: l.table, gateway: gatewayKind(l.gateway) })),
     balance,
   };
 }

@@ -12,7 +12,7 @@ import { lines, section, shellLib } from '../shell/lib.js';
 import { sh, type Sh } from '../shell/sh.js';
 import { connectHost, deployHost, type HostRun, type RunOptions } from './host.js';
 import { runScript } from './remote.js';
-import { storedDesiredProblems } from './stored-desired.js';
+import { storedDesiredProblems, upgradeStoredDesired } from './stored-desired.js';
 
 function fetchScript(stateDir: string, generation: number | undefined): Sh {
   const desired = generation === undefined ? undefined : `${new StateLayout(stateDir).generation(generation)}/desired.json`;
@@ -45,7 +45,7 @@ export async function rollbackHost(cfg: HostConfig, transport: Transport, opts: 
     const json = sectionReader(fetched.stdout, 'rollback').get('desired').trim();
     let parsed: unknown;
     try {
-      parsed = JSON.parse(json);
+      parsed = upgradeStoredDesired(JSON.parse(json));
     } catch {
       parsed = undefined;
     }

@@ -16,6 +16,41 @@ const isChainName = (v: unknown): boolean => typeof v === 'string' && /^ML_[A-Za
 const isRule = (v: unknown): boolean => typeof v === 'string' && !/[\n\r\0]/.test(v) && v.length < 2000;
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
+function ruleOk(r: DesiredState['rules'][number] | undefined): boolean {
+  switch (r?.kind) {
+    case 'fwmark':
+      return isUint(r.fwmark) && isUint(r.mask) && isUint(r.table);
+    case 'main':
+      return true;
+    case 'oif':
+      return isInterfaceName(String(r.dev)) && isUint(r.table);
+    default:
+      return false;
+  }
+}
+
+type Loose = Record<string, unknown>;
+const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A generation written by an earlier multilink, in today's shape: ip rules were all fwmark
+ * rules, links had no inbound marking, the monitor's probe settings were at its top level.
+ * Anything else is left as it is for the checks to judge.
+ */
+export function upgradeStoredDesired(v: unknown): unknown {
+  if (!isObject(v)) return v;
+  const d: Loose = { ...v };
+  if (Array.isArray(d.rules)) d.rules = d.rules.map((r) => (isObject(r) && r.kind === undefined ? { kind: 'fwmark', ...r } : r));
+  if (Array.isArray(d.links)) d.links = d.links.map((l) => (isObject(l) && l.inbound === undefined ? { ...l, inbound: false } : l));
+  if (isObject(d.monitor) && d.monitor.probes === undefined && Array.isArray(d.monitor.targets)) {
+    const { targets, downAfter, upAfter, quorum, ...rest } = d.monitor;
+    const tables = new Map((Array.isArray(d.routes) ? d.routes : []).filter(isObject).map((r) => [r.dev, r.table]));
+    const links = Array.isArray(rest.links) ? rest.links.map((l) => (isObject(l) ? { ...l, table: tables.get(l.interface), gateway: 'fixed' } : l)) : rest.links;
+    d.monitor = { ...rest, links, probes: { targets, downAfter, upAfter, quorum } };
+  }
+  return d;
+}
+
 export function storedDesiredProblems(v: unknown, cfg: HostConfig): string[] {
   const p: string[] = [];
   const d = v as Partial<DesiredState> | null;
@@ -34,25 +69,31 @@ export function storedDesiredProblems(v: unknown, cfg: HostConfig): string[] {
     if (!NETFILTER_TABLES.includes(j?.table) || !BUILTIN_CHAINS.includes(j?.chain) || !isRule(j?.rule) || !/ -j ML_|^-j ML_/.test(j.rule)) p.push('bad jump rule');
   }
   for (const r of arr(d.rules) as DesiredState['rules']) {
-    if (!isUint(r?.priority, 32765) || !isUint(r?.fwmark) || !isUint(r?.mask) || !isUint(r?.table)) p.push('bad ip rule');
+    if (!isUint(r?.priority, 32765) || !ruleOk(r)) p.push('bad ip rule');
   }
   for (const r of arr(d.routes) as DesiredState['routes']) {
-    if (!isUint(r?.table) || !(r?.dst === 'default' || parseCidr(String(r?.dst))) || !isIPv4(String(r?.via)) || !isInterfaceName(String(r?.dev))) p.push('bad route');
+    const via = r?.via === undefined || isIPv4(String(r.via));
+    if (!isUint(r?.table) || !(r?.dst === 'default' || parseCidr(String(r?.dst))) || !via || !isInterfaceName(String(r?.dev)) || ![undefined, true].includes(r?.learned)) p.push('bad route');
   }
   for (const x of arr(d.sysctls) as DesiredState['sysctls']) {
     if (!isSysctlKey(String(x?.key)) || !/^[0-9]{1,10}$/.test(String(x?.value))) p.push('bad sysctl');
   }
   if (!arr(d.modules).every((m) => isModuleName(String(m)))) p.push('bad module');
   for (const l of arr(d.links) as DesiredState['links']) {
-    if (!isInterfaceName(String(l?.interface)) || !isIPv4(String(l?.gateway)) || !isUint(l?.mark) || !isUint(l?.index, 64) || !isUint(l?.weight) || !isUint(l?.tier, 64)) p.push('bad link');
+    const gateway = isIPv4(String(l?.gateway)) || l?.gateway === 'auto' || l?.gateway === 'none';
+    if (!isInterfaceName(String(l?.interface)) || !gateway || !isUint(l?.mark) || !isUint(l?.index, 64) || !isUint(l?.weight) || !isUint(l?.tier, 64) || typeof l?.inbound !== 'boolean') p.push('bad link');
   }
   if (!d.balanceChain || !NETFILTER_TABLES.includes(d.balanceChain.table) || !isChainName(d.balanceChain.name)) p.push('bad balance chain');
   const m = d.monitor;
   if (m) {
+    const probes = m.probes === undefined || (arr(m.probes.targets).every((t) => isIPv4(String(t))) && isUint(m.probes.downAfter, 1000) && isUint(m.probes.upAfter, 1000) && isUint(m.probes.quorum, 1000));
     const ok =
-      arr(m.targets).every((t) => isIPv4(String(t))) &&
-      isUint(m.intervalMs, 3_600_000) && isUint(m.downAfter, 1000) && isUint(m.upAfter, 1000) && isUint(m.quorum, 1000) &&
-      arr(m.links).every((l) => { const k = l as DesiredState['links'][number]; return isInterfaceName(String(k?.interface)) && isUint(k?.mark) && isUint(k?.index, 64); }) &&
+      probes &&
+      isUint(m.intervalMs, 3_600_000) &&
+      arr(m.links).every((l) => {
+        const k = l as NonNullable<DesiredState['monitor']>['links'][number];
+        return isInterfaceName(String(k?.interface)) && isUint(k?.mark) && isUint(k?.index, 64) && isUint(k?.table) && ['fixed', 'none', 'auto'].includes(k?.gateway);
+      }) &&
       Object.entries(m.balance ?? {}).every(([k, rules]) => /^[0-9]{1,4}$/.test(k) && arr(rules).every(isRule));
     if (!ok) p.push('bad monitor');
   }

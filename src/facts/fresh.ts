@@ -22,5 +22,7 @@ export function freshFacts(desired: DesiredState): HostFacts {
     owned: null,
     generations: { current: null, list: [] },
     monitor: { script: null, running: false, links: [] },
+    mainDefaults: {},
+    tools: { ping: 'iputils', conntrack: true, stateFs: '' },
   };
 }

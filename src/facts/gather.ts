@@ -11,9 +11,11 @@ import { generationsCommand, parseGenerations } from './generations.js';
 import { IP_RULE_COMMAND, parseIpRules } from './ip-rule.js';
 import { ipRouteCommand, parseIpRoutes } from './ip-route.js';
 import { iptablesSaveCommand, parseIptablesSave } from './iptables-save.js';
+import { MAIN_DEFAULTS_COMMAND, parseMainDefaults } from './main-defaults.js';
 import { moduleCommand, parseModule } from './modules.js';
 import { monitorRuntimeCommand, monitorScriptCommand, parseMonitor } from './monitor.js';
 import { ownedCommand, parseOwned } from './owned.js';
+import { parseRouterTools, routerToolsCommand } from './router.js';
 import { parseSysctl, sysctlCommand } from './sysctl.js';
 
 /**
@@ -45,6 +47,7 @@ export function gatherFunction(req: GatherRequest): Sh {
     section('flavour', sh`ml_flavour_name`),
     ...NETFILTER_TABLES.map((t) => section(`iptables ${t}`, iptablesSaveCommand(t))),
     section('ip-rule', IP_RULE_COMMAND),
+    section('main-defaults', MAIN_DEFAULTS_COMMAND),
     ...[...new Set(req.tables)].map((t) => section(`route ${t}`, ipRouteCommand(t))),
     ...req.sysctls.map((k) => section(`sysctl ${k}`, sysctlCommand(k))),
     ...req.modules.map((m) => section(`module ${m}`, moduleCommand(m))),
@@ -53,6 +56,7 @@ export function gatherFunction(req: GatherRequest): Sh {
     section('generations', generationsCommand(req.stateDir)),
     section('monitor-script', monitorScriptCommand(req.stateDir)),
     section('monitor-runtime', monitorRuntimeCommand(req.stateDir)),
+    section('tools', routerToolsCommand(req.stateDir)),
   );
   return sh`ml_gather() {
 ${body}
@@ -62,12 +66,13 @@ ${body}
 /**
  * ml_filter: what the stale-plan check and the restore check compare: multilink's own
  * objects. Drops the sections a restore cannot or need not bring back (loaded modules,
- * generations, the monitor's pid) and, in the iptables sections, everything but ML_ chains
+ * generations, the monitor's pid, the main table's default routes a DHCP client may
+ * change, the tools) and, in the iptables sections, everything but ML_ chains
  * and the jumps to them, so other tools' churn (Docker, kube-proxy) neither refuses a plan
  * nor fails a restore.
  */
 export const FILTER_FUNCTION = sh`ml_filter() {
-  awk '/^@@ML (module |generations|monitor-runtime)/ { skip = 1 } /^@@ML iptables / { ipt = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; next } !skip && (!ipt || /ML_/) { print }'
+  awk '/^@@ML (module |generations|monitor-runtime|main-defaults|tools)/ { skip = 1 } /^@@ML iptables / { ipt = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; next } !skip && (!ipt || /ML_/) { print }'
 }`;
 
 export function gatherScript(req: GatherRequest): Sh {
@@ -127,12 +132,14 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
     flavour,
     iptables,
     ipRules: parseIpRules(r.get('ip-rule')),
+    mainDefaults: parseMainDefaults(r.get('main-defaults')),
     routes,
     sysctls,
     modules,
     owned,
     generations: parseGenerations(r.get('generations')),
     monitor: parseMonitor(r.get('monitor-script'), r.get('monitor-runtime')),
+    tools: parseRouterTools(r.get('tools')),
   };
 }
 

@@ -24,7 +24,7 @@ export interface MonitorStateFile {
   links: LinkState[];
 }
 
-/** The state file the monitor writes: `mask N`, `links A B C`, `link NAME up|down SINCE`. */
+/** The state file the monitor writes: `mask N`, `links A B C`, `link NAME up|down SINCE`, `gateway NAME via G|dev|-`. */
 export function parseMonitorState(text: string): MonitorStateFile {
   const state: MonitorStateFile = { links: [] };
   for (const line of text.split('\n')) {
@@ -33,6 +33,9 @@ export function parseMonitorState(text: string): MonitorStateFile {
     else if (words[0] === 'links') state.linkNames = words.slice(1);
     else if (words[0] === 'link' && words.length >= 3 && (words[2] === 'up' || words[2] === 'down')) {
       state.links.push({ link: words[1], state: words[2], ...(words[3] ? { since: words[3] } : {}) });
+    } else if (words[0] === 'gateway' && words.length >= 3) {
+      const link = state.links.find((l) => l.link === words[1]);
+      if (link) link.gateway = words.slice(2).join(' ');
     }
   }
   return state;

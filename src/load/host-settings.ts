@@ -98,14 +98,17 @@ function lowestBit(mask: number): number {
   return bit;
 }
 
-/** Link k is marked k × the mask's lowest bit, so the mask needs room for marks 1..n. */
+/**
+ * Link k is marked k × the mask's lowest bit, and the mask's top value pins a connection to
+ * normal routing, so the mask needs room for n + 1 values.
+ */
 function readMarkMask(node: YValue | undefined, linkCount: number, s: PlayScope): number | undefined {
   if (!node) return undefined;
   const mask = parseWhole(node);
   if (mask === undefined || mask <= 0 || mask > 0xffffffff || !Number.isInteger(Math.log2(mask / lowestBit(mask) + 1))) {
     return expected(s.r, 'multilink_mark_mask', 'one contiguous run of set bits within 32 bits, like 0xff00', node);
   }
-  const room = mask / lowestBit(mask);
+  const room = mask / lowestBit(mask) - 1;
   if (linkCount > room) {
     const summary = `multilink_mark_mask 0x${mask.toString(16)} holds marks for ${room} links but the play has ${linkCount}`;
     s.r.error(`${summary}: expected a wider mask`, node, { perHost: true });
@@ -124,13 +127,16 @@ function readTableBase(node: YValue | undefined, linkCount: number, s: PlayScope
   return undefined;
 }
 
-/** Link k's ip rule sits at priority base+k−1; 0, 32766 and 32767 belong to the kernel's own rules. */
+/**
+ * The rules of n links sit at priorities base−1 … base+2n−1 (see compile/rules.ts); 0, 32766
+ * and 32767 belong to the kernel's own rules.
+ */
 function readPriority(node: YValue | undefined, linkCount: number, s: PlayScope): number | undefined {
   if (!node) return undefined;
-  const base = readWhole(node, 'multilink_rule_priority', s.r, { min: 1, max: MAX_PRIORITY });
-  if (base === undefined || base + Math.max(linkCount, 1) - 1 <= MAX_PRIORITY) return base;
-  const needed = `${base}..${base + linkCount - 1}`;
-  s.r.error(`multilink_rule_priority ${base}: the rules of ${linkCount} links need priorities ${needed}, beyond ${MAX_PRIORITY}`, node, {
+  const base = readWhole(node, 'multilink_rule_priority', s.r, { min: 2, max: MAX_PRIORITY });
+  const last = base === undefined ? 0 : base + 2 * Math.max(linkCount, 1) - 1;
+  if (base === undefined || last <= MAX_PRIORITY) return base;
+  s.r.error(`multilink_rule_priority ${base}: the rules of ${linkCount} links need priorities ${base - 1}..${last}, beyond ${MAX_PRIORITY}`, node, {
     perHost: true,
   });
   return undefined;

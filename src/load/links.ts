@@ -33,13 +33,23 @@ function resolveLink(map: YMap, s: PlayScope): ResolvedLink {
   const spec: LinkSpec = {
     name: name ?? '',
     interface: readInterface(at.interface, 'interface', s.r) ?? '',
-    gateway: readIPv4(field(s, map, 'gateway'), 'gateway', s.r) ?? '',
+    gateway: readGateway(field(s, map, 'gateway'), s) ?? '',
     weight: readWhole(field(s, map, 'weight'), 'weight', s.r, { min: 0 }) ?? 1,
     masquerade: readBool(field(s, map, 'masquerade'), 'masquerade', s.r) ?? true,
     tier: readWhole(field(s, map, 'tier'), 'tier', s.r, { min: 1 }) ?? 1,
+    inbound: readBool(field(s, map, 'inbound'), 'inbound', s.r) ?? true,
     pos: map.pos,
   };
   return { spec, at };
+}
+
+/** An IPv4 address, `auto` (follow the interface's DHCP/PPP default route) or `none` (point-to-point). */
+function readGateway(node: YValue | undefined, s: PlayScope): string | undefined {
+  if (node?.kind === 'scalar' && (node.value === 'auto' || node.value === 'none')) return node.value;
+  if (node?.kind === 'scalar' && typeof node.value === 'string' && !/^[0-9.]+$/.test(node.value.trim())) {
+    return expected(s.r, 'gateway', "an IPv4 address like 100.64.1.1, 'auto' (follow the interface's DHCP/PPP default route) or 'none' (point-to-point)", node);
+  }
+  return readIPv4(node, 'gateway', s.r);
 }
 
 function checkUnique(links: ResolvedLink[], key: 'name' | 'interface', s: PlayScope): void {

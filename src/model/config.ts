@@ -29,14 +29,20 @@ export interface HostSettings {
   iptables: IptablesFlavourSetting;
 }
 
+/** `auto`: follow the interface's DHCP/PPP default route in main; `none`: point-to-point (no gateway). */
+export type GatewayMode = 'auto' | 'none';
+
 export interface LinkSpec {
   name: string;
   interface: string;
+  /** An IPv4 address, or a GatewayMode. */
   gateway: string;
   /** Whole number >= 0 after the multilink_weights overlay. */
   weight: number;
   masquerade: boolean;
   tier: number;
+  /** Connections that arrive on this link are answered by it (marked for it). */
+  inbound: boolean;
   pos: SourcePos;
 }
 

@@ -22,19 +22,31 @@ export interface JumpSpec {
   rule: string;
 }
 
-export interface RuleSpec {
-  priority: number;
-  fwmark: number;
-  mask: number;
-  table: number;
-}
+/** An `ip rule` multilink owns. */
+export type RuleSpec =
+  /** Connections marked for a link use its table. */
+  | { kind: 'fwmark'; priority: number; fwmark: number; mask: number; table: number }
+  /**
+   * `lookup main suppress_prefixlength 0`, just before the link rules: every route of the main
+   * table more specific than a default (connected LANs, VPN and static routes) wins over the
+   * link tables, for marked traffic too.
+   */
+  | { kind: 'main'; priority: number }
+  /** Sockets bound to a link's interface (ping -I, the monitor's probes) use its table. */
+  | { kind: 'oif'; priority: number; dev: string; table: number };
 
 export interface RouteSpec {
   table: number;
   /** 'default' or a CIDR. */
   dst: string;
-  via: string;
   dev: string;
+  /** The gateway; absent for a point-to-point link (`default dev IF`). */
+  via?: string;
+  /**
+   * gateway: auto: the router's link monitor keeps this route following the interface's
+   * default route in main (DHCP, PPP); its gateway is run-time state, not drift.
+   */
+  learned?: true;
 }
 
 export interface SysctlSpec {
@@ -51,7 +63,10 @@ export interface CompiledLink {
   /** 1-based position in the play. */
   index: number;
   interface: string;
+  /** An IPv4 address, 'auto' or 'none' (see GatewayMode). */
   gateway: string;
+  /** Connections arriving on this link are marked for it, so their replies leave by it. */
+  inbound: boolean;
   weight: number;
   tier: number;
   masquerade: boolean;
@@ -60,14 +75,23 @@ export interface CompiledLink {
   priority: number;
 }
 
-/** The link monitor of a play with `health`: everything the router needs, precomputed. */
-export interface MonitorSpec {
+/** Probes through each link, from the play's `health`. */
+export interface ProbeSpec {
   targets: string[];
-  intervalMs: number;
   downAfter: number;
   upAfter: number;
   quorum: number;
-  links: { name: string; index: number; interface: string; mark: number }[];
+}
+
+/**
+ * The link monitor on the router: everything it needs, precomputed. It runs for a play with
+ * `health` (probes) and for one with a `gateway: auto` link (it keeps that link's table
+ * following the interface's default route; a link without one is down).
+ */
+export interface MonitorSpec {
+  intervalMs: number;
+  probes?: ProbeSpec;
+  links: { name: string; index: number; interface: string; mark: number; table: number; gateway: 'fixed' | 'none' | 'auto' }[];
   /**
    * The balancing chain's rules for every set of healthy links, keyed by its bit mask as a
    * decimal string (bit k-1 set: link k healthy). The router does no arithmetic.

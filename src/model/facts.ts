@@ -72,10 +72,22 @@ export interface MonitorFacts {
   links: LinkState[];
 }
 
+export type PingKind = 'iputils' | 'busybox' | 'other' | 'missing';
+
+/** What the router has for multilink's run-time parts (see facts/router.ts). */
+export interface RouterTools {
+  ping: PingKind;
+  conntrack: boolean;
+  /** Filesystem type under the state folder (tmpfs, ramfs, ext4, overlay, …); '' when unknown. */
+  stateFs: string;
+}
+
 export interface HostFacts {
   flavour: IptablesFlavour;
   iptables: Record<NetfilterTable, LiveTable>;
   ipRules: LiveRule[];
+  /** The main table's default routes by interface: `via GATEWAY`, or `dev` without one (gateway: auto). */
+  mainDefaults: Record<string, string>;
   /** Routes of the tables multilink owns or is about to own, keyed by table number. */
   routes: Record<number, LiveRoute[]>;
   /** Sysctl values keyed by /proc/sys path (see SysctlSpec.key); null when the key does not exist (e.g. no such interface). */
@@ -84,4 +96,5 @@ export interface HostFacts {
   owned: OwnedRecord | null;
   generations: Generations;
   monitor: MonitorFacts;
+  tools: RouterTools;
 }

@@ -9,4 +9,6 @@ export interface LinkState {
   since?: string;
   /** Why the monitor decided so, e.g. "3 probe rounds failed". */
   reason?: string;
+  /** gateway: auto: the gateway the monitor learned (`via 192.0.2.1`, `dev`), or `-`: none. */
+  gateway?: string;
 }

@@ -30,7 +30,7 @@ export function planIpRules(desired: DesiredState, facts: HostFacts, diags: Diag
   const plan: RulesPlan = { changes: [], clashes: [], remove: [], add: [] };
   const owned = new Set(facts.owned?.priorities ?? []);
   const wanted = new Map(desired.rules.map((r) => [r.priority, r]));
-  const ourTables = new Set(desired.rules.map((r) => String(r.table)));
+  const ourTables = new Set(desired.routes.map((r) => String(r.table)));
   const mask = desired.settings.markMask;
 
   for (const r of desired.rules) {

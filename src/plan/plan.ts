@@ -10,6 +10,7 @@ import { ownedRecord, planOwned } from './owned.js';
 import { planRoutes } from './routes.js';
 import { planSysctls } from './sysctls.js';
 import { planMonitor, withBalance } from './monitor.js';
+import { checkRouter } from './router.js';
 
 export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
   const diags = new Diagnostics();
@@ -19,6 +20,7 @@ export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
   const routes = planRoutes(desired, facts, diags);
   const sysctls = planSysctls(desired, facts, diags);
   const modules = planModules(desired, facts);
+  checkRouter(desired, facts, diags);
   const owned = ownedRecord(desired, sysctls.prior);
   const file = planOwned(desired, owned, facts.owned);
   const changes = [...modules.changes, ...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...file, ...monitor.changes];

@@ -13,12 +13,26 @@ export interface RoutesPlan {
   remove: { table: number; text: string }[];
 }
 
+/**
+ * The route a `gateway: auto` link's table holds: run-time state its monitor keeps following
+ * the interface's default route in main. One default route on the interface, whatever its
+ * gateway, is in sync (the monitor catches up within an interval); an empty table is too
+ * while main has no default route there (the link is down). Otherwise deploy sets what main says.
+ */
+function learnedRoutes(r: RouteSpec, facts: HostFacts): RouteSpec[] {
+  const live = facts.routes[r.table] ?? [];
+  if (live.length === 1 && live[0].dst === r.dst && live[0].dev === r.dev) return [{ table: r.table, dst: r.dst, dev: r.dev, ...(live[0].via ? { via: live[0].via } : {}) }];
+  const main = facts.mainDefaults[r.dev];
+  if (main === undefined) return [];
+  return [{ table: r.table, dst: r.dst, dev: r.dev, ...(main.startsWith('via ') ? { via: main.slice(4) } : {}) }];
+}
+
 export function planRoutes(desired: DesiredState, facts: HostFacts, diags: Diagnostics): RoutesPlan {
   const plan: RoutesPlan = { changes: [], flush: [], replace: [], remove: [] };
   const owned = new Set(facts.owned?.tables ?? []);
   const tables = [...new Set(desired.routes.map((r) => r.table))];
   for (const table of tables) {
-    const wanted = desired.routes.filter((r) => r.table === table);
+    const wanted = desired.routes.filter((r) => r.table === table).flatMap((r) => (r.learned ? learnedRoutes(r, facts) : [r]));
     const wantedText = wanted.map(routeShowText);
     const live = facts.routes[table] ?? [];
     const liveText = live.map((l) => l.text);

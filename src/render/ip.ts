@@ -6,18 +6,35 @@ import { hex } from '../compile/iptables-text.js';
 import { sh, type Sh } from '../shell/sh.js';
 
 /** ip prints a full 0xffffffff mask as no mask at all. */
-function fwmark(r: RuleSpec): string {
-  return (r.mask >>> 0) === 0xffffffff ? hex(r.fwmark) : `${hex(r.fwmark)}/${hex(r.mask)}`;
+function fwmark(value: number, mask: number): string {
+  return (mask >>> 0) === 0xffffffff ? hex(value) : `${hex(value)}/${hex(mask)}`;
 }
 
-/** Arguments after `ip rule add`, one per word: priority P fwmark M/MASK lookup T. */
+/** The selector and action of a rule, one word each, as `ip rule add` takes them after the priority. */
+function ruleWords(r: RuleSpec): string[] {
+  switch (r.kind) {
+    case 'fwmark':
+      return ['fwmark', fwmark(r.fwmark, r.mask), 'lookup', String(r.table)];
+    case 'main':
+      return ['lookup', 'main', 'suppress_prefixlength', '0'];
+    case 'oif':
+      return ['oif', r.dev, 'lookup', String(r.table)];
+  }
+}
+
+/** Arguments after `ip rule add`, one per word: priority P, then the selector and action. */
 export function ruleArgs(r: RuleSpec): string[] {
-  return ['priority', String(r.priority), 'fwmark', fwmark(r), 'lookup', String(r.table)];
+  return ['priority', String(r.priority), ...ruleWords(r)];
 }
 
-/** Arguments after `ip route replace`, one per word: DST via GW dev IF table T. */
+/** The routing table a rule sends traffic to ('main' for the suppress rule). */
+export function ruleTable(r: RuleSpec): string {
+  return r.kind === 'main' ? 'main' : String(r.table);
+}
+
+/** Arguments after `ip route replace`, one per word: DST [via GW] dev IF table T. */
 export function routeArgs(r: RouteSpec): string[] {
-  return [r.dst, 'via', r.via, 'dev', r.dev, 'table', String(r.table)];
+  return [r.dst, ...(r.via ? ['via', r.via] : []), 'dev', r.dev, 'table', String(r.table)];
 }
 
 export function ruleAddCommand(r: RuleSpec): Sh {
@@ -57,19 +74,20 @@ function words(text: string): string[] {
 }
 
 /**
- * What `ip rule show` prints after "PRIORITY:\t", e.g. `from all fwmark 0x100/0xff00 lookup 101`.
+ * What `ip rule show` prints after "PRIORITY:\t", e.g. `from all fwmark 0x100/0xff00 lookup 101`,
+ * `from all lookup main suppress_prefixlength 0`, `from all oif wan1 lookup 101`.
  * A table that /etc/iproute2/rt_tables names would be printed by name (use `ip -N` if that
  * matters); multilink's tables are plain numbers.
  */
 export function ruleShowText(r: RuleSpec): string {
-  return `from all fwmark ${fwmark(r)} lookup ${r.table}`;
+  return `from all ${ruleWords(r).join(' ')}`;
 }
 
 /**
- * What `ip route show table T` prints for the route, e.g. `default via 100.64.1.1 dev wan1`.
- * iproute2 6.1 ends the line with a space, and adds `linkdown` while the interface has no
- * carrier: compare with the live line trimmed.
+ * What `ip route show table T` prints for the route, e.g. `default via 100.64.1.1 dev wan1`,
+ * or `default dev tun0 scope link` without a gateway. iproute2 6.1 ends the line with a
+ * space, and adds `linkdown` while the interface has no carrier: compare trimmed, flags off.
  */
 export function routeShowText(r: RouteSpec): string {
-  return `${r.dst} via ${r.via} dev ${r.dev}`;
+  return r.via ? `${r.dst} via ${r.via} dev ${r.dev}` : `${r.dst} dev ${r.dev} scope link`;
 }

@@ -18,11 +18,11 @@ function seconds(ms: number): string {
   return (ms / 1000).toFixed(3).replace(/\.?0+$/, '');
 }
 
-/** ml_link K: sets ml_name, ml_if and ml_mark (decimal: iputils ping -m refuses hex). */
+/** ml_link K: sets ml_name, ml_if, ml_mark (decimal: iputils ping -m refuses hex), ml_table and ml_gw. */
 function linkFunction(m: MonitorSpec): Sh {
   const cases = m.links.map((l) => {
     if (!isInterfaceName(l.interface)) throw new Error(`invalid interface ${l.interface}`);
-    return sh`    ${l.index}) ml_name=${l.name}; ml_if=${l.interface}; ml_mark=${l.mark} ;;`;
+    return sh`    ${l.index}) ml_name=${l.name}; ml_if=${l.interface}; ml_mark=${l.mark}; ml_table=${l.table}; ml_gw=${l.gateway} ;;`;
   });
   return sh`ml_link() {
   case "$1" in
@@ -51,13 +51,15 @@ ${joinSh(cases)}
 export function monitorData(d: DesiredState): { params: MonitorParams; functions: Sh } {
   const m = d.monitor;
   if (!m) throw new Error('the play has no health section');
-  for (const t of m.targets) if (!isIPv4(t)) throw new Error(`invalid health target ${t}`);
+  const p = m.probes;
+  for (const t of p?.targets ?? []) if (!isIPv4(t)) throw new Error(`invalid health target ${t}`);
   const params: MonitorParams = {
     stateDir: d.settings.stateDir,
-    targets: m.targets,
-    quorum: m.quorum,
-    downAfter: m.downAfter,
-    upAfter: m.upAfter,
+    targets: p?.targets ?? [],
+    quorum: p?.quorum ?? 1,
+    // Without probes a link's health is its gateway: one round decides.
+    downAfter: p?.downAfter ?? 1,
+    upAfter: p?.upAfter ?? 1,
     interval: seconds(m.intervalMs),
     wait: seconds(Math.max(200, Math.min(1000, m.intervalMs - 150))),
     links: m.links.length,

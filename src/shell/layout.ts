@@ -2,6 +2,8 @@
 // programs (src/remote/*.sh) derive the same paths from $ML_STATE: change both together.
 import { isRemotePath } from '../net/names.js';
 
+/** multilink_state_dir when the inventory does not set it. */
+export const DEFAULT_STATE_DIR = '/var/lib/multilink';
 export const OWNED_FILE = 'owned.json';
 /** The ownership record as lines ("table 101", "sysctl net/ipv4/ip_forward") that sh can read. */
 export const OWNED_LIST = 'owned.list';

@@ -3,6 +3,7 @@
 // compiled states.
 import type { DesiredState, NetfilterTable } from '../../src/model/desired.js';
 import type { HostFacts, IptablesFlavour } from '../../src/model/facts.js';
+import { parseIpRules } from '../../src/facts/ip-rule.js';
 import { routeShowText, ruleShowText } from '../../src/render/ip.js';
 
 const BUILTINS: Record<NetfilterTable, string[]> = {
@@ -26,11 +27,12 @@ export function convergedFactsFor(d: DesiredState, flavour: IptablesFlavour = 'n
     iptables,
     ipRules: [
       { priority: 0, text: 'from all lookup local', table: 'local' },
-      ...d.rules.map((r) => ({ priority: r.priority, text: ruleShowText(r), fwmark: r.fwmark, mask: r.mask, table: String(r.table) })),
+      ...parseIpRules(d.rules.map((r) => `${r.priority}:\t${ruleShowText(r)}`).join('\n')),
       { priority: 32766, text: 'from all lookup main', table: 'main' },
       { priority: 32767, text: 'from all lookup default', table: 'default' },
     ],
-    routes: Object.fromEntries(d.routes.map((r) => [r.table, [{ text: routeShowText(r), dst: r.dst, via: r.via, dev: r.dev }]])),
+    // A learned (gateway: auto) table is empty until the monitor sets it: main has no default for it here.
+    routes: Object.fromEntries(d.routes.map((r) => [r.table, r.learned ? [] : [{ text: routeShowText(r), dst: r.dst, ...(r.via ? { via: r.via } : {}), dev: r.dev }]])),
     sysctls: Object.fromEntries(d.sysctls.map((s) => [s.key, s.value])),
     modules: Object.fromEntries(d.modules.map((m) => [m, 'loaded' as const])),
     owned: {
@@ -41,5 +43,7 @@ export function convergedFactsFor(d: DesiredState, flavour: IptablesFlavour = 'n
     },
     generations: { current: 1, list: [{ n: 1, confirmed: true }] },
     monitor: { script: null, running: false, links: [] },
+    mainDefaults: {},
+    tools: { ping: 'iputils', conntrack: true, stateFs: 'ext4' },
   };
 }

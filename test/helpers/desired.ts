@@ -10,8 +10,8 @@ export function twoLinkDesired(): DesiredState {
     method: 'random',
     traffic: ['forwarded'],
     links: [
-      { name: 'dsl', index: 1, interface: 'wan1', gateway: '100.64.1.1', weight: 1, tier: 1, masquerade: true, mark: 0x100, table: 101, priority: 1000 },
-      { name: 'cable', index: 2, interface: 'wan2', gateway: '100.64.2.1', weight: 1, tier: 1, masquerade: true, mark: 0x200, table: 102, priority: 1001 },
+      { name: 'dsl', index: 1, interface: 'wan1', gateway: '100.64.1.1', weight: 1, tier: 1, masquerade: true, inbound: false, mark: 0x100, table: 101, priority: 1000 },
+      { name: 'cable', index: 2, interface: 'wan2', gateway: '100.64.2.1', weight: 1, tier: 1, masquerade: true, inbound: false, mark: 0x200, table: 102, priority: 1001 },
     ],
     chains: [
       {
@@ -39,8 +39,8 @@ export function twoLinkDesired(): DesiredState {
       { table: 'nat', chain: 'POSTROUTING', rule: '-j ML_MASQ' },
     ],
     rules: [
-      { priority: 1000, fwmark: 0x100, mask: 0xff00, table: 101 },
-      { priority: 1001, fwmark: 0x200, mask: 0xff00, table: 102 },
+      { kind: 'fwmark', priority: 1000, fwmark: 0x100, mask: 0xff00, table: 101 },
+      { kind: 'fwmark', priority: 1001, fwmark: 0x200, mask: 0xff00, table: 102 },
     ],
     routes: [
       { table: 101, dst: 'default', via: '100.64.1.1', dev: 'wan1' },
@@ -83,6 +83,8 @@ export function pristineFacts(): HostFacts {
     owned: null,
     generations: { current: null, list: [] },
     monitor: { script: null, running: false, links: [] },
+    mainDefaults: { wan1: 'via 100.64.1.1', wan2: 'via 100.64.2.1' },
+    tools: { ping: 'iputils', conntrack: true, stateFs: 'ext4' },
   };
 }
 

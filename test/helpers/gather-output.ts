@@ -12,6 +12,7 @@ export function gatherOutput(f: HostFacts): string {
     parts.push(sec(`iptables ${t}`, body));
   }
   parts.push(sec('ip-rule', f.ipRules.map((r) => `${r.priority}:\t${r.text}`).join('\n')));
+  parts.push(sec('main-defaults', Object.entries(f.mainDefaults).map(([dev, gw]) => `default ${gw === 'dev' ? '' : `${gw} `}dev ${dev} proto dhcp metric 100`).join('\n')));
   for (const [t, routes] of Object.entries(f.routes)) parts.push(sec(`route ${t}`, routes.map((r) => `${r.text} `).join('\n')));
   for (const [k, v] of Object.entries(f.sysctls)) parts.push(sec(`sysctl ${k}`, v ?? '@@ML-absent'));
   for (const [m, s] of Object.entries(f.modules)) parts.push(sec(`module ${m}`, s));
@@ -27,5 +28,6 @@ export function gatherOutput(f: HostFacts): string {
     m.running ? `running ${m.pid ?? 1}` : 'stopped',
   ];
   parts.push(sec('monitor-runtime', runtime.join('\n')));
+  parts.push(sec('tools', `ping ${f.tools.ping}\nconntrack ${f.tools.conntrack ? 'yes' : 'no'}\nstate-fs ${f.tools.stateFs}`));
   return parts.join('\n') + '\n';
 }

@@ -1,0 +1,36 @@
+// Fact: what the router has for multilink's run-time parts: which ping (iputils marks its
+// probes; BusyBox's cannot, but binds to the interface like every ping -I), whether
+// conntrack is there (to move a failed link's flows), and whether the state folder lives on
+// a volatile filesystem (OpenWrt's /var is RAM: generations there vanish at reboot).
+import type { PingKind, RouterTools } from '../model/facts.js';
+import { StateLayout } from '../shell/layout.js';
+import { sh, type Sh } from '../shell/sh.js';
+
+export function routerToolsCommand(stateDir: string): Sh {
+  const dir = new StateLayout(stateDir).dir;
+  return sh`if ! command -v ping >/dev/null 2>&1; then echo 'ping missing'
+elif ping -V 2>&1 | grep -q iputils; then echo 'ping iputils'
+elif ping --help 2>&1 | grep -q BusyBox; then echo 'ping busybox'
+else echo 'ping other'; fi
+if command -v conntrack >/dev/null 2>&1; then echo 'conntrack yes'; else echo 'conntrack no'; fi
+ml_d=${dir}
+while [ ! -e "$ml_d" ] && [ "$ml_d" != / ]; do ml_d=$(dirname "$ml_d"); done
+ml_d=$(readlink -f "$ml_d" 2>/dev/null || echo "$ml_d")
+awk -v p="$ml_d" '{ m = $2; if ((p == m || index(p, m == "/" ? "/" : m "/") == 1) && length(m) >= best) { best = length(m); t = $3 } } END { print "state-fs " t }' /proc/mounts`;
+}
+
+export function parseRouterTools(text: string): RouterTools {
+  const tools: RouterTools = { ping: 'missing', conntrack: false, stateFs: '' };
+  for (const line of text.split('\n')) {
+    const [key, value = ''] = line.trim().split(/\s+/, 2);
+    if (key === 'ping' && ['iputils', 'busybox', 'other', 'missing'].includes(value)) tools.ping = value as PingKind;
+    else if (key === 'conntrack') tools.conntrack = value === 'yes';
+    else if (key === 'state-fs') tools.stateFs = value;
+  }
+  return tools;
+}
+
+/** Filesystems whose content is gone after a reboot. */
+export function isVolatileFs(fs: string): boolean {
+  return fs === 'tmpfs' || fs === 'ramfs';
+}
