@@ -4,7 +4,7 @@
 // transaction and confirmation as deploy. Established connections keep their link.
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { EXIT_ERROR, EXIT_OK, InputError, UsageError } from '../errors.js';
+import { InputError, UsageError } from '../errors.js';
 import type { Diagnostic } from '../diagnostics.js';
 import type { HostConfig } from '../model/config.js';
 import type { Transport } from '../transport/transport.js';
@@ -15,6 +15,7 @@ import { compileHost } from '../compile/desired-state.js';
 import { deployHost } from '../deploy/host.js';
 import { runFleet } from '../deploy/fleet.js';
 import { chooseView, runOptions, type HostCommandOptions } from './common.js';
+import { hostRunExitCode } from '../report/exit-codes.js';
 
 export interface WeightsCommandOptions extends HostCommandOptions {
   limit?: string;
@@ -108,5 +109,5 @@ export async function weightsCommand(inventory: string, assignments: string[], o
   if (behind.length > 0 && opts.write && !opts.json) {
     output.err(`the inventory has the new weights; ${behind.join(', ')} still run the old ones: drift shows them, deploy converges them`);
   }
-  return behind.length === 0 ? EXIT_OK : EXIT_ERROR;
+  return hostRunExitCode('weights', results.map((r) => r.outcome));
 }
