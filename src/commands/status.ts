@@ -9,8 +9,8 @@ import { loadTargets } from './common.js';
 import { checkOptions, type CheckCommandOptions } from './drift.js';
 
 export async function statusCommand(inventory: string, opts: CheckCommandOptions, transport: Transport, output: Output): Promise<number> {
-  const targets = loadTargets(inventory, opts.limit, output);
+  const targets = loadTargets(inventory, opts.limit, output, opts.shard);
   const report = await statusFleet(targets, transport, checkOptions(opts));
-  output.out(opts.json ? statusJson(report) : statusText(report));
+  output.out(opts.json ? statusJson(opts.shard ? { ...report, shard: opts.shard } : report) : statusText(report));
   return statusExitCode(report.hosts.map((h) => h.status));
 }

@@ -14,7 +14,7 @@ import { setWeightsInInventory, setWeightsInVarsFile, type WeightsLevel } from '
 import { compileHost } from '../compile/desired-state.js';
 import { deployHost } from '../deploy/host.js';
 import { runFleet } from '../deploy/fleet.js';
-import { chooseView, runOptions, type HostCommandOptions } from './common.js';
+import { chooseView, runOptions, shardHosts, type HostCommandOptions } from './common.js';
 import { hostRunExitCode } from '../report/exit-codes.js';
 
 export interface WeightsCommandOptions extends HostCommandOptions {
@@ -101,6 +101,8 @@ export async function weightsCommand(inventory: string, assignments: string[], o
   } else {
     hosts = before.hosts.map((h) => ({ ...h, play: { ...h.play, links: h.play.links.map((l) => (l.name in weights ? { ...l, weight: weights[l.name] } : l)) } }));
   }
+  // Every shard writes the same inventory change; each applies it to its own share.
+  hosts = shardHosts(hosts, opts.shard, output);
   const view = chooseView('weights', opts, output);
   const runOpts = runOptions(opts, { balanceOnly: true, command: `weights ${assignments.join(' ')}` });
   const byName = new Map(hosts.map((h) => [h.name, compileHost(h)]));

@@ -2,6 +2,7 @@
 import type { BalanceMethod } from './config.js';
 import type { IptablesFlavour } from './facts.js';
 import type { LinkHealth } from './link-state.js';
+import type { Shard } from '../util/shard.js';
 
 export interface LinkStatus {
   link: string;
@@ -41,4 +42,6 @@ export interface StatusReport {
   command: 'status';
   hosts: HostStatus[];
   summary: Record<StatusOutcome, number>;
+  /** With --shard: which share of the targeted hosts this is. */
+  shard?: Shard;
 }

@@ -3,6 +3,7 @@ import type { HostPlan } from '../model/plan.js';
 import type { HostResult } from '../model/result.js';
 import { countOutcomes } from './summary.js';
 import type { Output, RunView } from './view.js';
+import type { Shard } from '../util/shard.js';
 
 export class JsonView implements RunView {
   private readonly plans = new Map<string, HostPlan>();
@@ -10,6 +11,8 @@ export class JsonView implements RunView {
   constructor(
     private readonly output: Output,
     private readonly command: string,
+    /** With --shard: which share of the targeted hosts this is. */
+    private readonly shard?: Shard,
   ) {}
 
   start(): void {}
@@ -21,6 +24,7 @@ export class JsonView implements RunView {
 
   async finish(results: HostResult[]): Promise<void> {
     const hosts = results.map((r) => ({ ...r, diagnostics: this.plans.get(r.host)?.diagnostics ?? [] }));
-    this.output.out(JSON.stringify({ command: this.command, hosts, summary: countOutcomes(results) }, null, 2));
+    const shard = this.shard ? { shard: this.shard } : {};
+    this.output.out(JSON.stringify({ command: this.command, hosts, summary: countOutcomes(results), ...shard }, null, 2));
   }
 }
