@@ -12,6 +12,7 @@ import { statusCommand } from './commands/status.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { weightsCommand } from './commands/weights.js';
 import { labCommand } from './commands/lab.js';
+import { reportMergeCommand } from './commands/report-merge.js';
 import { positiveInt } from './commands/common.js';
 import { parseShard } from './util/shard.js';
 import { Ssh2Transport } from './transport/ssh2-transport.js';
@@ -100,6 +101,16 @@ function program(output: Output, transport: () => Transport, exit: (code: number
         exit(await command(inventory, opts, transport(), output));
       });
   }
+
+  cli
+    .command('report')
+    .description('work with the --json documents of fleet commands')
+    .command('merge')
+    .description('merge the --json documents of the N shards of one fleet command (run with --shard K/N) into one of the same shape; exit as that command would have for the whole fleet')
+    .argument('<file...>', 'the --json documents, one per shard')
+    .action((files: string[]) => {
+      exit(reportMergeCommand(files, output));
+    });
 
   cli
     .command('lab')

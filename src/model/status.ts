@@ -26,6 +26,7 @@ export interface LinkStatus {
 }
 
 export type StatusOutcome = 'ok' | 'unreachable' | 'error';
+export const STATUS_OUTCOMES: readonly StatusOutcome[] = ['ok', 'unreachable', 'error'];
 
 export interface HostStatus {
   host: string;
