@@ -69,6 +69,8 @@ export interface Ssh2TransportOptions {
   maxStartupsPerEndpoint?: number;
   /** Attempts and backoff for a hop reset or closed before authentication. Default DEFAULT_RETRY_POLICY. */
   retry?: Partial<RetryPolicy>;
+  /** Source of the backoff's jitter, 0 ≤ x < 1. Default Math.random. */
+  random?: () => number;
 }
 
 /** One SSH connection on the way to a target: the jump hosts first, the target last. */
@@ -121,6 +123,7 @@ export class Ssh2Transport implements Transport {
   private readonly debug: ((line: string) => void) | undefined;
   private readonly gate: HandshakeGate;
   private readonly retry: RetryPolicy;
+  private readonly random: () => number;
 
   constructor(options: Ssh2TransportOptions = {}) {
     this.homeDir = options.homeDir ?? homedir();
@@ -133,6 +136,7 @@ export class Ssh2Transport implements Transport {
     this.gate = new HandshakeGate(options.maxStartupsPerEndpoint ?? 8);
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     checkRetryPolicy(this.retry);
+    this.random = options.random ?? Math.random;
   }
 
   /**
@@ -239,7 +243,7 @@ export class Ssh2Transport implements Transport {
         if (!err.retryable) throw new UnreachableError(name, retriedMessage(err.message, n, 'final'));
         progress.lastCause = err.message;
         if (n >= this.retry.attempts) throw new UnreachableError(name, retriedMessage(err.message, n, 'attempts'));
-        const delay = backoffDelay(n, this.retry);
+        const delay = backoffDelay(n, this.retry, this.random);
         if (Date.now() + delay >= deadline) throw new UnreachableError(name, retriedMessage(err.message, n, 'time'));
         this.debug?.(`${name}: ${err.message}; attempt ${n + 1} in ${delay} ms`);
         await sleep(delay, undefined, { signal: abandoned });
