@@ -8,10 +8,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnreachableError } from '../src/errors.js';
 import type { LabInfo, LabRouter } from '../src/lab/lab.js';
 import { Ssh2Transport, type Ssh2TransportOptions } from '../src/transport/ssh2-transport.js';
-import type { ConnectTarget, Session } from '../src/transport/transport.js';
+import type { ConnectTarget } from '../src/transport/transport.js';
+import { connectError } from './helpers/connect-error.js';
 import { labSupport, startTestLab, stopTestLab } from './helpers/lab.js';
 import { startTcpProxy, type TcpProxy, type TcpProxyOptions } from './helpers/tcp-proxy.js';
 
@@ -50,17 +50,6 @@ describe.skipIf(!support.ok)('connection set-up against sshd that drops handshak
     const p = await startTcpProxy({ to: { host: router.mgmtAddress, port: 22 }, refuse });
     proxies.push(p);
     return p;
-  };
-  const failure = async (promise: Promise<Session>): Promise<UnreachableError> => {
-    const err: unknown = await promise.then(
-      async (s) => {
-        await s.close();
-        throw new Error('connected, but should not have');
-      },
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(UnreachableError);
-    return err as UnreachableError;
   };
   /** Connects to all targets at once (as --forks 50 does), runs one command on each. */
   const reachAll = async (t: Ssh2Transport, targets: ConnectTarget[]): Promise<string[]> =>
@@ -177,7 +166,7 @@ describe.skipIf(!support.ok)('connection set-up against sshd that drops handshak
 
   it('gives up after the bounded number of attempts, saying how many and the last cause', async () => {
     const closing = await proxy(() => 'close');
-    const err = await failure(transport().connect(direct('r1', local(closing), knownHosts('closing', `[127.0.0.1]:${closing.port}`)), strict));
+    const err = await connectError(transport().connect(direct('r1', local(closing), knownHosts('closing', `[127.0.0.1]:${closing.port}`)), strict));
     expect(closing.connections).toBe(5);
     expect(err.message).toBe(
       `r1: 127.0.0.1:${closing.port} closed the connection before the SSH handshake; ` +
@@ -186,7 +175,7 @@ describe.skipIf(!support.ok)('connection set-up against sshd that drops handshak
 
     const resetting = await proxy(() => 'reset');
     const quick = transport({ retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 40 } });
-    const reset = await failure(quick.connect(direct('r2', local(resetting), knownHosts('resetting', `[127.0.0.1]:${resetting.port}`)), strict));
+    const reset = await connectError(quick.connect(direct('r2', local(resetting), knownHosts('resetting', `[127.0.0.1]:${resetting.port}`)), strict));
     expect(resetting.connections).toBe(3);
     expect(reset.message).toMatch(new RegExp(`^r2: connection reset by 127\\.0\\.0\\.1:${resetting.port}; gave up after 3 attempts`));
   });
@@ -197,7 +186,7 @@ describe.skipIf(!support.ok)('connection set-up against sshd that drops handshak
     // their own few ms); after the fourth, another backoff would end past the 2 s timeout.
     const t = transport({ retry: { attempts: 10, baseDelayMs: 1_000, maxDelayMs: 1_000 }, random: () => 0 });
     const started = Date.now();
-    const err = await failure(t.connect(direct('r1', local(p), knownHosts('deadline', `[127.0.0.1]:${p.port}`)), { acceptNewHostKeys: false, timeoutMs: 2_000 }));
+    const err = await connectError(t.connect(direct('r1', local(p), knownHosts('deadline', `[127.0.0.1]:${p.port}`)), { acceptNewHostKeys: false, timeoutMs: 2_000 }));
     expect(Date.now() - started).toBeLessThan(2_000); // given up, not timed out
     expect(p.connections).toBe(4);
     expect(err.message).toContain('gave up after 4 attempts');
@@ -209,7 +198,7 @@ describe.skipIf(!support.ok)('connection set-up against sshd that drops handshak
     const wrong = join(dir, 'id_wrong');
     const keygen = spawn('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', wrong], { stdio: 'ignore' });
     await new Promise((r) => keygen.once('exit', r));
-    const err = await failure(transport().connect(direct('r1', local(p), knownHosts('auth', `[127.0.0.1]:${p.port}`), wrong), strict));
+    const err = await connectError(transport().connect(direct('r1', local(p), knownHosts('auth', `[127.0.0.1]:${p.port}`), wrong), strict));
     expect(err.message).toContain(`authentication failed for root@127.0.0.1:${p.port}`);
     expect(err.message).not.toContain('attempt');
     expect(p.connections).toBe(1);
@@ -217,7 +206,7 @@ describe.skipIf(!support.ok)('connection set-up against sshd that drops handshak
 
   it('never retries an unknown host key: one connection', async () => {
     const p = await proxy();
-    const err = await failure(transport().connect(direct('r1', local(p), join(dir, 'empty.known_hosts')), strict));
+    const err = await connectError(transport().connect(direct('r1', local(p), join(dir, 'empty.known_hosts')), strict));
     expect(err.message).toContain(`host key for [127.0.0.1]:${p.port} is unknown`);
     expect(p.connections).toBe(1);
   });
@@ -228,7 +217,7 @@ describe.skipIf(!support.ok)('connection set-up against sshd that drops handshak
     // Another key for this name: the lab client key's public half will do.
     const other = readFileSync(`${lab.privateKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
     writeFileSync(file, `[127.0.0.1]:${p.port} ${other}\n`);
-    const err = await failure(transport().connect(direct('r1', local(p), file), { acceptNewHostKeys: true, timeoutMs: 15_000 }));
+    const err = await connectError(transport().connect(direct('r1', local(p), file), { acceptNewHostKeys: true, timeoutMs: 15_000 }));
     expect(err.message).toContain('has CHANGED');
     expect(p.connections).toBe(1);
   });

@@ -10,7 +10,8 @@ import { UnreachableError } from '../src/errors.js';
 import type { ConnectionVars } from '../src/model/config.js';
 import { ExecTimeoutError } from '../src/transport/exec-timeout-error.js';
 import { Ssh2Transport, type Ssh2TransportOptions } from '../src/transport/ssh2-transport.js';
-import type { ConnectTarget, Session } from '../src/transport/transport.js';
+import type { ConnectTarget } from '../src/transport/transport.js';
+import { connectError } from './helpers/connect-error.js';
 
 const SSHD = '/usr/sbin/sshd';
 const skipReason = !existsSync(SSHD)
@@ -78,17 +79,6 @@ describe.skipIf(skipReason !== undefined)('Ssh2Transport against a real sshd', (
   });
   const strict = { acceptNewHostKeys: false, timeoutMs: 10_000 };
   const acceptNew = { acceptNewHostKeys: true, timeoutMs: 10_000 };
-  const connectError = async (promise: Promise<Session>): Promise<UnreachableError> => {
-    const err: unknown = await promise.then(
-      async (s) => {
-        await s.close();
-        throw new Error('connected, but should not have');
-      },
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(UnreachableError);
-    return err as UnreachableError;
-  };
   const fingerprintOf = (file: string): string => execFileSync('ssh-keygen', ['-lf', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1];
 
   beforeAll(async () => {
