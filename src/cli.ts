@@ -12,7 +12,9 @@ import { statusCommand } from './commands/status.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { weightsCommand } from './commands/weights.js';
 import { labCommand } from './commands/lab.js';
+import { reportMergeCommand } from './commands/report-merge.js';
 import { positiveInt } from './commands/common.js';
+import { parseShard } from './util/shard.js';
 import { Ssh2Transport } from './transport/ssh2-transport.js';
 
 function percentage(value: string): number {
@@ -28,7 +30,8 @@ function hostOptions(cmd: Command, transactional: boolean): Command {
     .option('-v, --verbose', 'print every phase of every host (plain output)', false)
     .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
     .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
-    .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120));
+    .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
+    .option('--shard <k/n>', 'only the K-th of N stable shares of the targeted hosts (by a hash of their names), e.g. for CI matrix jobs', parseShard);
   if (transactional) {
     cmd.addOption(
       new Option('--confirm-timeout <s>', 'seconds a router waits for the confirmation before it restores its prior state by itself')
@@ -98,6 +101,16 @@ function program(output: Output, transport: () => Transport, exit: (code: number
         exit(await command(inventory, opts, transport(), output));
       });
   }
+
+  cli
+    .command('report')
+    .description('work with the --json documents of fleet commands')
+    .command('merge')
+    .description('merge the --json documents of the N shards of one fleet command (run with --shard K/N) into one of the same shape; exit as that command would have for the whole fleet')
+    .argument('<file...>', 'the --json documents, one per shard')
+    .action((files: string[]) => {
+      exit(reportMergeCommand(files, output));
+    });
 
   cli
     .command('lab')

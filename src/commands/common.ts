@@ -11,6 +11,7 @@ import { PlainView } from '../report/plain-view.js';
 import type { Output } from '../report/view.js';
 import type { FleetEvents } from '../model/events.js';
 import type { RunOptions } from '../deploy/host.js';
+import { selectShard, shardNote, type Shard } from '../util/shard.js';
 
 export interface Target {
   cfg: HostConfig;
@@ -18,17 +19,25 @@ export interface Target {
 }
 
 /** Load, validate and compile: everything that happens before any host is contacted. */
-export function loadTargets(inventory: string, limit: string | undefined, output: Output): Target[] {
+export function loadTargets(inventory: string, limit: string | undefined, output: Output, shard?: Shard): Target[] {
   const project = loadProject(inventory, { limit });
   assertNoErrors(project);
   for (const d of project.diagnostics) output.err(formatDiagnostic(d));
   if (project.untargeted.length) output.err(`note: no play targets ${project.untargeted.join(', ')}; left alone`);
   if (project.hosts.length === 0) throw new InputError([{ severity: 'error', summary: `no host to act on${limit ? ` (--limit ${limit})` : ''}` }]);
-  return project.hosts.map((cfg) => ({ cfg, desired: compileHost(cfg) }));
+  return shardHosts(project.hosts, shard, output).map((cfg) => ({ cfg, desired: compileHost(cfg) }));
 }
 
-export function chooseView(command: string, opts: { json?: boolean; diff?: boolean; verbose?: boolean }, output: Output): FleetEvents {
-  if (opts.json) return new JsonView(output, command);
+/** With --shard: only this share of the targeted hosts (said on stderr; it may be none). */
+export function shardHosts<T extends { name: string }>(hosts: T[], shard: Shard | undefined, output: Output): T[] {
+  if (!shard) return hosts;
+  const selected = selectShard(hosts, (h) => h.name, shard);
+  output.err(`note: ${shardNote(shard, selected.length, hosts.length)}`);
+  return selected;
+}
+
+export function chooseView(command: string, opts: { json?: boolean; diff?: boolean; verbose?: boolean; shard?: Shard }, output: Output): FleetEvents {
+  if (opts.json) return new JsonView(output, command, opts.shard);
   if (process.stdout.isTTY && !process.env.CI) return new ListrView(output, { diff: Boolean(opts.diff) });
   return new PlainView(output, { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) });
 }
@@ -49,6 +58,7 @@ export interface HostCommandOptions {
   connectTimeout: number;
   commandTimeout: number;
   confirmTimeout: number;
+  shard?: Shard;
 }
 
 export function runOptions(opts: HostCommandOptions, extra: Partial<RunOptions> = {}): RunOptions {

@@ -1,9 +1,9 @@
 // `multilink deploy INVENTORY`: converge every targeted host to its compiled state.
-import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
 import { deployHost } from '../deploy/host.js';
 import { runFleet } from '../deploy/fleet.js';
+import { hostRunExitCode } from '../report/exit-codes.js';
 import { chooseView, loadTargets, runOptions, type HostCommandOptions } from './common.js';
 
 export interface DeployCommandOptions extends HostCommandOptions {
@@ -15,7 +15,7 @@ export interface DeployCommandOptions extends HostCommandOptions {
 }
 
 export async function deployCommand(inventory: string, opts: DeployCommandOptions, transport: Transport, output: Output): Promise<number> {
-  const targets = loadTargets(inventory, opts.limit, output);
+  const targets = loadTargets(inventory, opts.limit, output, opts.shard);
   const byName = new Map(targets.map((t) => [t.cfg.name, t]));
   const view = chooseView(opts.check ? 'deploy --check' : 'deploy', opts, output);
   const runOpts = runOptions(opts, { check: opts.check });
@@ -25,8 +25,5 @@ export async function deployCommand(inventory: string, opts: DeployCommandOption
     view,
     (cfg) => deployHost(cfg, byName.get(cfg.name)!.desired, transport, runOpts, view),
   );
-  const ok = results.every((r) => r.outcome === 'unchanged' || r.outcome === 'changed' || r.outcome === 'would_change');
-  if (!ok) return EXIT_ERROR;
-  if (opts.check && results.some((r) => r.outcome === 'would_change')) return EXIT_CHANGES;
-  return EXIT_OK;
+  return hostRunExitCode(opts.check ? 'deploy --check' : 'deploy', results.map((r) => r.outcome));
 }

@@ -6,6 +6,7 @@ import { driftFleet } from '../deploy/drift.js';
 import { driftExitCode } from '../plan/drift.js';
 import { driftJson, driftText } from '../report/drift-report.js';
 import { loadTargets } from './common.js';
+import type { Shard } from '../util/shard.js';
 
 export interface CheckCommandOptions {
   limit?: string;
@@ -14,6 +15,7 @@ export interface CheckCommandOptions {
   acceptNewHostKeys: boolean;
   connectTimeout: number;
   commandTimeout: number;
+  shard?: Shard;
 }
 
 export function checkOptions(opts: CheckCommandOptions): { forks: number; acceptNewHostKeys: boolean; connectTimeoutMs: number; commandTimeoutMs: number } {
@@ -21,8 +23,8 @@ export function checkOptions(opts: CheckCommandOptions): { forks: number; accept
 }
 
 export async function driftCommand(inventory: string, opts: CheckCommandOptions, transport: Transport, output: Output): Promise<number> {
-  const targets = loadTargets(inventory, opts.limit, output);
+  const targets = loadTargets(inventory, opts.limit, output, opts.shard);
   const report = await driftFleet(targets, transport, checkOptions(opts));
-  output.out(opts.json ? driftJson(report) : driftText(report));
+  output.out(opts.json ? driftJson(opts.shard ? { ...report, shard: opts.shard } : report) : driftText(report));
   return driftExitCode(report.hosts.map((h) => h.status));
 }

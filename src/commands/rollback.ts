@@ -1,9 +1,10 @@
 // `multilink rollback INVENTORY --limit PATTERN [--generation N]`.
-import { EXIT_ERROR, EXIT_OK, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
 import { rollbackHost } from '../deploy/rollback.js';
 import { runFleet } from '../deploy/fleet.js';
+import { hostRunExitCode } from '../report/exit-codes.js';
 import { chooseView, loadTargets, runOptions, type HostCommandOptions } from './common.js';
 
 export interface RollbackCommandOptions extends HostCommandOptions {
@@ -14,9 +15,9 @@ export interface RollbackCommandOptions extends HostCommandOptions {
 export async function rollbackCommand(inventory: string, opts: RollbackCommandOptions, transport: Transport, output: Output): Promise<number> {
   // A fleet-wide rollback by accident is worse than a refusal: say which hosts.
   if (!opts.limit) throw new UsageError('rollback needs --limit PATTERN naming the hosts to roll back');
-  const targets = loadTargets(inventory, opts.limit, output);
+  const targets = loadTargets(inventory, opts.limit, output, opts.shard);
   const view = chooseView('rollback', opts, output);
   const runOpts = runOptions(opts);
   const results = await runFleet(targets.map((t) => t.cfg), { forks: opts.forks }, view, (cfg) => rollbackHost(cfg, transport, runOpts, view, opts.generation));
-  return results.every((r) => r.outcome === 'changed' || r.outcome === 'unchanged') ? EXIT_OK : EXIT_ERROR;
+  return hostRunExitCode('rollback', results.map((r) => r.outcome));
 }

@@ -4,7 +4,7 @@
 // transaction and confirmation as deploy. Established connections keep their link.
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { EXIT_ERROR, EXIT_OK, InputError, UsageError } from '../errors.js';
+import { InputError, UsageError } from '../errors.js';
 import type { Diagnostic } from '../diagnostics.js';
 import type { HostConfig } from '../model/config.js';
 import type { Transport } from '../transport/transport.js';
@@ -14,7 +14,8 @@ import { setWeightsInInventory, setWeightsInVarsFile, type WeightsLevel } from '
 import { compileHost } from '../compile/desired-state.js';
 import { deployHost } from '../deploy/host.js';
 import { runFleet } from '../deploy/fleet.js';
-import { chooseView, runOptions, type HostCommandOptions } from './common.js';
+import { chooseView, runOptions, shardHosts, type HostCommandOptions } from './common.js';
+import { hostRunExitCode } from '../report/exit-codes.js';
 
 export interface WeightsCommandOptions extends HostCommandOptions {
   limit?: string;
@@ -100,6 +101,8 @@ export async function weightsCommand(inventory: string, assignments: string[], o
   } else {
     hosts = before.hosts.map((h) => ({ ...h, play: { ...h.play, links: h.play.links.map((l) => (l.name in weights ? { ...l, weight: weights[l.name] } : l)) } }));
   }
+  // Every shard writes the same inventory change; each applies it to its own share.
+  hosts = shardHosts(hosts, opts.shard, output);
   const view = chooseView('weights', opts, output);
   const runOpts = runOptions(opts, { balanceOnly: true, command: `weights ${assignments.join(' ')}` });
   const byName = new Map(hosts.map((h) => [h.name, compileHost(h)]));
@@ -108,5 +111,5 @@ export async function weightsCommand(inventory: string, assignments: string[], o
   if (behind.length > 0 && opts.write && !opts.json) {
     output.err(`the inventory has the new weights; ${behind.join(', ')} still run the old ones: drift shows them, deploy converges them`);
   }
-  return behind.length === 0 ? EXIT_OK : EXIT_ERROR;
+  return hostRunExitCode('weights', results.map((r) => r.outcome));
 }

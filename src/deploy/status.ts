@@ -2,7 +2,7 @@
 // hostStatus() (pure) turns them into per-link rows next to the configured weights.
 import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
-import type { HostStatus, LinkStatus, StatusOutcome, StatusReport } from '../model/status.js';
+import { STATUS_OUTCOMES, type HostStatus, type LinkStatus, type StatusOutcome, type StatusReport } from '../model/status.js';
 import type { Session, Transport } from '../transport/transport.js';
 import { UnreachableError } from '../errors.js';
 import { CHAIN_ACCT, hex } from '../compile/iptables-text.js';
@@ -14,8 +14,6 @@ import { connectHost } from './host.js';
 import { countStatuses, type CheckOptions } from './drift.js';
 import { runPool } from '../util/pool.js';
 import { runScript } from './remote.js';
-
-const OUTCOMES: readonly StatusOutcome[] = ['ok', 'unreachable', 'error'];
 
 export function statusRequest(desired: DesiredState): StatusRequest {
   return {
@@ -91,5 +89,5 @@ export async function statusFleet(
   opts: CheckOptions & { forks: number },
 ): Promise<StatusReport> {
   const hosts = await runPool(targets, opts.forks, (t) => statusHost(t.cfg, t.desired, transport, opts));
-  return { command: 'status', hosts, summary: countStatuses<StatusOutcome>(hosts.map((h) => h.status), OUTCOMES) };
+  return { command: 'status', hosts, summary: countStatuses<StatusOutcome>(hosts.map((h) => h.status), STATUS_OUTCOMES) };
 }

@@ -1,6 +1,7 @@
 // DriftReport: what `multilink drift` found per host, as plain serialisable data.
 import type { Change } from './plan.js';
 import type { LinkState } from './link-state.js';
+import type { Shard } from '../util/shard.js';
 
 export type DriftStatus = 'in_sync' | 'drift' | 'unreachable' | 'error';
 export const DRIFT_STATUSES: readonly DriftStatus[] = ['in_sync', 'drift', 'unreachable', 'error'];
@@ -20,4 +21,6 @@ export interface DriftReport {
   command: 'drift';
   hosts: HostDrift[];
   summary: Record<DriftStatus, number>;
+  /** With --shard: which share of the targeted hosts this is. */
+  shard?: Shard;
 }

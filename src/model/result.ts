@@ -2,6 +2,16 @@
 import type { Change } from './plan.js';
 
 export type HostOutcome = 'unchanged' | 'changed' | 'rolled_back' | 'failed' | 'unreachable' | 'skipped' | 'would_change';
+/** Every outcome, for reading reports back (the Record makes the compiler check it is complete). */
+export const HOST_OUTCOMES = Object.keys({
+  unchanged: 0,
+  changed: 0,
+  rolled_back: 0,
+  failed: 0,
+  unreachable: 0,
+  skipped: 0,
+  would_change: 0,
+} satisfies Record<HostOutcome, 0>) as readonly HostOutcome[];
 
 export interface HostResult {
   host: string;

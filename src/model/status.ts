@@ -2,6 +2,7 @@
 import type { BalanceMethod } from './config.js';
 import type { IptablesFlavour } from './facts.js';
 import type { LinkHealth } from './link-state.js';
+import type { Shard } from '../util/shard.js';
 
 export interface LinkStatus {
   link: string;
@@ -27,6 +28,7 @@ export interface LinkStatus {
 }
 
 export type StatusOutcome = 'ok' | 'unreachable' | 'error';
+export const STATUS_OUTCOMES: readonly StatusOutcome[] = ['ok', 'unreachable', 'error'];
 
 export interface HostStatus {
   host: string;
@@ -43,4 +45,6 @@ export interface StatusReport {
   command: 'status';
   hosts: HostStatus[];
   summary: Record<StatusOutcome, number>;
+  /** With --shard: which share of the targeted hosts this is. */
+  shard?: Shard;
 }

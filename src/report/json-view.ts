@@ -4,6 +4,7 @@ import type { HostResult } from '../model/result.js';
 import { countOutcomes } from './summary.js';
 import type { FleetEvents } from '../model/events.js';
 import type { Output } from './view.js';
+import type { Shard } from '../util/shard.js';
 
 export class JsonView implements FleetEvents {
   private readonly plans = new Map<string, HostPlan>();
@@ -11,6 +12,8 @@ export class JsonView implements FleetEvents {
   constructor(
     private readonly output: Output,
     private readonly command: string,
+    /** With --shard: which share of the targeted hosts this is. */
+    private readonly shard?: Shard,
   ) {}
 
   start(): void {}
@@ -22,6 +25,7 @@ export class JsonView implements FleetEvents {
 
   async finish(results: HostResult[]): Promise<void> {
     const hosts = results.map((r) => ({ ...r, diagnostics: this.plans.get(r.host)?.diagnostics ?? [] }));
-    this.output.out(JSON.stringify({ command: this.command, hosts, summary: countOutcomes(results) }, null, 2));
+    const shard = this.shard ? { shard: this.shard } : {};
+    this.output.out(JSON.stringify({ command: this.command, hosts, summary: countOutcomes(results), ...shard }, null, 2));
   }
 }

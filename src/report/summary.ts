@@ -1,7 +1,7 @@
 // The closing table of a run and the counts per outcome.
 import type { HostOutcome, HostResult } from '../model/result.js';
 
-export function countOutcomes(results: HostResult[]): Partial<Record<HostOutcome, number>> {
+export function countOutcomes(results: readonly Pick<HostResult, 'outcome'>[]): Partial<Record<HostOutcome, number>> {
   const counts: Partial<Record<HostOutcome, number>> = {};
   for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
   return counts;

@@ -1,38 +1,76 @@
 // Bounds the SSH handshakes in flight to one endpoint (host:port). sshd's MaxStartups
 // (default 10:30:100) starts dropping connections that have not authenticated yet once ten
 // are pending: a fleet reached through one jump host would otherwise lose hosts at random.
+// The bound cannot know a server's own MaxStartups, so it also learns: a handshake the server
+// dropped narrows that endpoint's window to what was in flight beside it, and each run of
+// `limit` successes in a row widens it by one again, up to the limit.
+
+/** How a handshake that held a slot ended; undefined: neither (refused key, timeout…). */
+export type HandshakeOutcome = 'ok' | 'dropped' | undefined;
+
+interface Endpoint {
+  active: number;
+  window: number;
+  /** Successes in a row since the window last changed. */
+  streak: number;
+  waiting: (() => void)[];
+}
+
 export class HandshakeGate {
-  private readonly active = new Map<string, number>();
-  private readonly waiting = new Map<string, (() => void)[]>();
+  private readonly endpoints = new Map<string, Endpoint>();
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new Error('handshake limit must be a whole number ≥ 1');
   }
 
   /** Resolves with a release function once a slot for `key` is free. */
-  async acquire(key: string): Promise<() => void> {
-    const n = this.active.get(key) ?? 0;
-    if (n < this.limit) {
-      this.active.set(key, n + 1);
+  async acquire(key: string): Promise<(outcome?: HandshakeOutcome) => void> {
+    const ep = this.endpoint(key);
+    if (ep.active < ep.window && ep.waiting.length === 0) {
+      ep.active++;
     } else {
-      await new Promise<void>((resolve) => {
-        const queue = this.waiting.get(key) ?? [];
-        queue.push(resolve);
-        this.waiting.set(key, queue);
-      });
+      // pump() counts the slot as taken before it wakes us.
+      await new Promise<void>((resolve) => ep.waiting.push(resolve));
     }
     let released = false;
-    return () => {
+    return (outcome) => {
       if (released) return;
       released = true;
-      const next = this.waiting.get(key)?.shift();
-      // A waiter takes the slot over; otherwise it is freed.
-      if (next) next();
-      else this.active.set(key, (this.active.get(key) ?? 1) - 1);
+      if (outcome === 'dropped') {
+        // The server refused while `active - 1` others were pending: allow no more than that.
+        ep.window = Math.max(1, Math.min(ep.window, ep.active - 1));
+        ep.streak = 0;
+      } else if (outcome === 'ok' && ep.window < this.limit && ++ep.streak >= this.limit) {
+        ep.window++;
+        ep.streak = 0;
+      }
+      ep.active--;
+      this.pump(ep);
     };
   }
 
   inFlight(key: string): number {
-    return this.active.get(key) ?? 0;
+    return this.endpoints.get(key)?.active ?? 0;
+  }
+
+  /** Handshakes `key` may have in flight now (the limit until the server dropped one). */
+  window(key: string): number {
+    return this.endpoints.get(key)?.window ?? this.limit;
+  }
+
+  private endpoint(key: string): Endpoint {
+    let ep = this.endpoints.get(key);
+    if (!ep) {
+      ep = { active: 0, window: this.limit, streak: 0, waiting: [] };
+      this.endpoints.set(key, ep);
+    }
+    return ep;
+  }
+
+  private pump(ep: Endpoint): void {
+    while (ep.active < ep.window && ep.waiting.length > 0) {
+      ep.active++;
+      ep.waiting.shift()!();
+    }
   }
 }

@@ -1,9 +1,12 @@
 // The one module that speaks SSH (through ssh2): resolves a target through ~/.ssh/config,
 // verifies host keys against known_hosts as OpenSSH does, authenticates with key files and
-// ssh-agent, hops through ProxyJump hosts, and runs one exec channel per command.
+// ssh-agent, hops through ProxyJump hosts, and runs one exec channel per command. A hop
+// reset or closed before authentication (sshd past MaxStartups) is tried again after a
+// jittered backoff, a bounded number of times (connect-retry.ts).
 import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import type {
   AnyAuthMethod,
@@ -17,6 +20,7 @@ import type {
 import { UnreachableError } from '../errors.js';
 import type { ConnectOptions, ConnectTarget, ExecOptions, ExecResult, Session, Transport } from './transport.js';
 import { HandshakeGate } from './handshake-gate.js';
+import { backoffDelay, checkRetryPolicy, DEFAULT_RETRY_POLICY, isRetryable, retriedMessage, type RetryPolicy } from './connect-retry.js';
 import { ExecTimeoutError } from './exec-timeout-error.js';
 import {
   appendKnownHost,
@@ -63,6 +67,10 @@ export interface Ssh2TransportOptions {
   debug?: (line: string) => void;
   /** SSH handshakes in flight to one host:port at most (below sshd's MaxStartups 10). Default 8. */
   maxStartupsPerEndpoint?: number;
+  /** Attempts and backoff for a hop reset or closed before authentication. Default DEFAULT_RETRY_POLICY. */
+  retry?: Partial<RetryPolicy>;
+  /** Source of the backoff's jitter, 0 ≤ x < 1. Default Math.random. */
+  random?: () => number;
 }
 
 /** One SSH connection on the way to a target: the jump hosts first, the target last. */
@@ -84,6 +92,23 @@ interface AuthCandidate {
   method: AnyAuthMethod;
 }
 
+/** One attempt at one hop failed; `retryable`: reset or closed before authentication. */
+class HopFailure extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Where a connect stands, for the message when its timeout fires. */
+interface ConnectProgress {
+  hop: Hop;
+  attempts: number;
+  lastCause?: string;
+}
+
 export function hopLabel(hop: Hop): string {
   return `${hop.user}@${hop.host}:${hop.port}`;
 }
@@ -97,6 +122,8 @@ export class Ssh2Transport implements Transport {
   private readonly keepaliveCountMax: number;
   private readonly debug: ((line: string) => void) | undefined;
   private readonly gate: HandshakeGate;
+  private readonly retry: RetryPolicy;
+  private readonly random: () => number;
 
   constructor(options: Ssh2TransportOptions = {}) {
     this.homeDir = options.homeDir ?? homedir();
@@ -107,6 +134,9 @@ export class Ssh2Transport implements Transport {
     this.keepaliveCountMax = options.keepaliveCountMax ?? 3;
     this.debug = options.debug;
     this.gate = new HandshakeGate(options.maxStartupsPerEndpoint ?? 8);
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    checkRetryPolicy(this.retry);
+    this.random = options.random ?? Math.random;
   }
 
   /**
@@ -152,39 +182,25 @@ export class Ssh2Transport implements Transport {
     }
     const knownHostsFile = target.knownHosts ?? join(this.homeDir, '.ssh', 'known_hosts');
     const clients: Ssh2Client[] = [];
-    const progress = { current: hops[0] };
+    const progress: ConnectProgress = { hop: hops[0], attempts: 0 };
     const deadline = Date.now() + options.timeoutMs;
+    const abandon = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new UnreachableError(
-            target.name,
-            `timed out after ${options.timeoutMs} ms connecting to ${hopLabel(progress.current)}${viaText(hops, progress.current)}`,
-          ),
-        );
-      }, options.timeoutMs);
+      timer = setTimeout(() => reject(new UnreachableError(target.name, timeoutMessage(options.timeoutMs, progress, hops))), options.timeoutMs);
     });
-    let aborted = false;
     const work = (async (): Promise<Session> => {
-      let sock: ClientChannel | undefined;
+      let previous: Ssh2Client | undefined;
       for (let i = 0; i < hops.length; i++) {
-        const hop = hops[i];
-        progress.current = hop;
-        const client = await this.openHop(target.name, hop, hops, sock, knownHostsFile, options, deadline, clients);
-        const next = hops[i + 1];
-        if (next) {
-          progress.current = next;
-          sock = await forwardOut(target.name, client, hop, next);
-        }
-        if (aborted) throw new Error('connect abandoned after its timeout');
+        previous = await this.openHopWithRetries(target.name, hops, i, previous, knownHostsFile, options, deadline, clients, progress, abandon.signal);
+        if (abandon.signal.aborted) throw new Error('connect abandoned after its timeout');
       }
       return new Ssh2Session(target.name, clients);
     })();
     try {
       return await Promise.race([work, timedOut]);
     } catch (err) {
-      aborted = true;
+      abandon.abort();
       // A hop still opening when the timeout fired ends by its readyTimeout; destroy it then too.
       work.then(
         (late) => void late.close(),
@@ -194,6 +210,44 @@ export class Ssh2Transport implements Transport {
       throw err;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Opens hop `index` (through the previous hop's client), again after a jittered backoff
+   * while it is reset or closed before authentication, up to the policy's attempts and the
+   * connect's deadline.
+   */
+  private async openHopWithRetries(
+    name: string,
+    hops: Hop[],
+    index: number,
+    previous: Ssh2Client | undefined,
+    knownHostsFile: string,
+    options: ConnectOptions,
+    deadline: number,
+    clients: Ssh2Client[],
+    progress: ConnectProgress,
+    abandoned: AbortSignal,
+  ): Promise<Ssh2Client> {
+    const hop = hops[index];
+    Object.assign(progress, { hop, attempts: 0, lastCause: undefined });
+    for (;;) {
+      progress.attempts++;
+      try {
+        const sock = previous === undefined ? undefined : await forwardOut(previous, hops[index - 1], hop);
+        return await this.openHop(hop, viaText(hops, hop), sock, knownHostsFile, options, deadline, clients, abandoned);
+      } catch (err) {
+        if (!(err instanceof HopFailure)) throw err;
+        const n = progress.attempts;
+        if (!err.retryable) throw new UnreachableError(name, retriedMessage(err.message, n, 'final'));
+        progress.lastCause = err.message;
+        if (n >= this.retry.attempts) throw new UnreachableError(name, retriedMessage(err.message, n, 'attempts'));
+        const delay = backoffDelay(n, this.retry, this.random);
+        if (Date.now() + delay >= deadline) throw new UnreachableError(name, retriedMessage(err.message, n, 'time'));
+        this.debug?.(`${name}: ${err.message}; attempt ${n + 1} in ${delay} ms`);
+        await sleep(delay, undefined, { signal: abandoned });
+      }
     }
   }
 
@@ -234,23 +288,23 @@ export class Ssh2Transport implements Transport {
     return sock && !hop.identitiesOnly ? sock : undefined;
   }
 
+  /** One attempt at one hop; rejects with a HopFailure saying whether a retry may help. */
   private async openHop(
-    name: string,
     hop: Hop,
-    hops: Hop[],
+    via: string,
     sock: ClientChannel | undefined,
     knownHostsFile: string,
     options: ConnectOptions,
     deadline: number,
     clients: Ssh2Client[],
+    abandoned: AbortSignal,
   ): Promise<Ssh2Client> {
     const hostName = knownHostName(hop.host, hop.port);
-    const via = viaText(hops, hop);
     let entries;
     try {
       entries = await readKnownHosts(knownHostsFile);
     } catch (err) {
-      throw new UnreachableError(name, `cannot read known_hosts file ${knownHostsFile}: ${errorMessage(err)}`);
+      throw new HopFailure(`cannot read known_hosts file ${knownHostsFile}: ${errorMessage(err)}`, false);
     }
     const algorithms = orderHostKeyAlgorithms(knownKeyTypes(entries, hostName), HOST_KEY_ALGORITHMS).filter(
       (a): a is ServerHostKeyAlgorithm => (HOST_KEY_ALGORITHMS as readonly string[]).includes(a),
@@ -261,7 +315,7 @@ export class Ssh2Transport implements Transport {
     const release = await this.gate.acquire(`${hop.host}:${hop.port}`);
     if (Date.now() >= deadline) {
       release();
-      throw new UnreachableError(name, `timed out waiting to connect to ${hopLabel(hop)}${via}`);
+      throw new HopFailure(`timed out waiting to connect to ${hopLabel(hop)}${via}`, false);
     }
 
     return new Promise<Ssh2Client>((resolve, reject) => {
@@ -269,14 +323,28 @@ export class Ssh2Transport implements Transport {
       clients.push(client);
       let settled = false;
       let handshakeDone = false;
+      let authRefused = false;
       let hostKeyProblem: string | undefined;
 
-      const fail = (message: string): void => {
+      // Our own destroy after the connect's timeout is no drop by the server.
+      const classify = (error: Ssh2Error | undefined): boolean =>
+        !abandoned.aborted && isRetryable({ error, hostKeyRejected: hostKeyProblem !== undefined, authRefused });
+      const fail = (message: string, retryable: boolean): void => {
         if (settled) return;
         settled = true;
-        release();
+        // A drop tells the gate this server takes fewer handshakes at once.
+        release(retryable ? 'dropped' : undefined);
         client.destroy();
-        reject(new UnreachableError(name, `${hostKeyProblem ?? message}${via}`));
+        const at = clients.indexOf(client);
+        if (at >= 0) clients.splice(at, 1);
+        reject(new HopFailure(`${hostKeyProblem ?? message}${via}`, retryable));
+      };
+      // The candidates in order, as ssh2 would take an array; called again only when the
+      // previous one did not get us in: from then on a failure is about credentials.
+      let nextCandidate = 0;
+      const authHandler = (): AnyAuthMethod | false => {
+        if (nextCandidate > 0) authRefused = true;
+        return candidates[nextCandidate++]?.method ?? false;
       };
 
       const hostVerifier: HostVerifier = (key, verify) => {
@@ -301,13 +369,13 @@ export class Ssh2Transport implements Transport {
           return;
         }
         if (settled) return; // after ready, the session's own listener reports it
-        fail(describeConnectError(err, hop, handshakeDone, candidates, notes, this.agentSocket(hop) !== undefined, this.homeDir));
+        fail(describeConnectError(err, hop, handshakeDone, candidates, notes, this.agentSocket(hop) !== undefined, this.homeDir), classify(err));
       });
-      client.on('close', () => fail(`connection to ${hopLabel(hop)} closed during the SSH handshake`));
+      client.on('close', () => fail(`connection to ${hopLabel(hop)} closed before authentication`, classify(undefined)));
       client.once('ready', () => {
         if (settled) return;
         settled = true;
-        release();
+        release('ok');
         resolve(client);
       });
 
@@ -316,7 +384,7 @@ export class Ssh2Transport implements Transport {
         host: hop.host,
         port: hop.port,
         username: hop.user,
-        authHandler: candidates.map((c) => c.method),
+        authHandler,
         hostVerifier,
         algorithms: { serverHostKey: algorithms },
         keepaliveInterval: this.keepaliveIntervalMs,
@@ -330,7 +398,7 @@ export class Ssh2Transport implements Transport {
       try {
         client.connect(config);
       } catch (err) {
-        fail(`cannot start SSH to ${hopLabel(hop)}: ${errorMessage(err)}`);
+        fail(`cannot start SSH to ${hopLabel(hop)}: ${errorMessage(err)}`, false);
       }
     });
   }
@@ -402,6 +470,7 @@ function describeConnectError(
     case 'ECONNRESET':
       return `connection reset by ${where}`;
   }
+  if (err.message === 'Connection lost before handshake') return `${where} closed the connection before the SSH handshake`;
   if (err.level === 'client-timeout') return `timed out waiting for the SSH handshake with ${where}`;
   if (err.level === 'client-authentication' || handshakeDone) {
     const tried = candidates.length > 0 ? `tried ${candidates.map((c) => c.label).join(', ')}` : noKeyText(agentConfigured, homeDir);
@@ -416,25 +485,31 @@ function noKeyText(agentConfigured: boolean, homeDir: string): string {
   return `no key to try: no identity file, no default key in ${join(homeDir, '.ssh')}${agentConfigured ? '' : ', SSH_AUTH_SOCK not set'}`;
 }
 
+function timeoutMessage(timeoutMs: number, progress: ConnectProgress, hops: Hop[]): string {
+  const base = `timed out after ${timeoutMs} ms connecting to ${hopLabel(progress.hop)}${viaText(hops, progress.hop)}`;
+  if (progress.lastCause === undefined) return base;
+  return `${base} on attempt ${progress.attempts}; the earlier ones were reset or closed before authentication, the last: ${progress.lastCause}`;
+}
+
 function viaText(hops: Hop[], hop: Hop): string {
   const index = hops.indexOf(hop);
   if (index <= 0) return '';
   return ` (via ${hops.slice(0, index).map(hopLabel).join(' -> ')})`;
 }
 
-function forwardOut(name: string, client: Ssh2Client, from: Hop, to: Hop): Promise<ClientChannel> {
+function forwardOut(client: Ssh2Client, from: Hop, to: Hop): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     try {
       client.forwardOut('127.0.0.1', 0, to.host, to.port, (err, channel) => {
         if (err) {
-          reject(new UnreachableError(name, `jump host ${hopLabel(from)} could not connect to ${to.host}:${to.port}: ${err.message}`));
+          reject(new HopFailure(`jump host ${hopLabel(from)} could not connect to ${to.host}:${to.port}: ${err.message}`, false));
           return;
         }
         channel.on('error', () => undefined); // the next hop's Client reports socket errors itself
         resolve(channel);
       });
     } catch (err) {
-      reject(new UnreachableError(name, `jump host ${hopLabel(from)} is not connected: ${errorMessage(err)}`));
+      reject(new HopFailure(`jump host ${hopLabel(from)} is not connected: ${errorMessage(err)}`, false));
     }
   });
 }
