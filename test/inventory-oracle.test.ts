@@ -4,7 +4,7 @@
 // matching and --limit must select exactly the hosts Ansible selects, in Ansible's order.
 // Needs ansible-core (Debian package, installed by .ci/run); skipped with a reason without it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../src/diagnostics.js';
 import { loadInventory } from '../src/load/inventory.js';
 import { matchLimit, matchPattern } from '../src/load/patterns.js';
+import { setWeightsInIni } from '../src/load/weights-edit-ini.js';
 import { cli } from './helpers/cli.js';
 
 const CORPUS = fileURLToPath(new URL('./fixtures/inventories/', import.meta.url));
@@ -159,6 +160,23 @@ describe.skipIf(!ansibleInventory || !ansible || !python)('multilink agrees with
     const expected = runAnsible(ansibleInventory as string, ['-i', file, '--graph']);
     const ours = await cli('inventory', file, '--graph');
     expect(ours.stdout.trimEnd()).toBe(expected.trimEnd());
+  });
+
+  it('Ansible reads what weights writes into an INI inventory as multilink does', async () => {
+    const dir = join(work, 'ini-written');
+    cpSync(join(CORPUS, 'ini-branches'), dir, { recursive: true });
+    const file = join(dir, 'hosts');
+    let text = readFileSync(file, 'utf8');
+    text = setWeightsInIni(text, { kind: 'group', name: 'edge' }, { lte: 3, cable: 1 });
+    text = setWeightsInIni(text, { kind: 'group', name: 'core' }, { dsl: 5 });
+    text = setWeightsInIni(text, { kind: 'host', name: 'dc2' }, { lte: 0 });
+    text = setWeightsInIni(text, { kind: 'host', name: 'jump.example.net' }, { dsl: 1 });
+    writeFileSync(file, text);
+    const expected = JSON.parse(runAnsible(ansibleInventory as string, ['-i', file, '--list']));
+    expect(expected._meta.hostvars.dc2.multilink_weights).toEqual({ lte: 0 });
+    expect(expected._meta.hostvars['br-west'].multilink_weights).toEqual({ dsl: 2, lte: 3, cable: 1 });
+    const ours = await cli('inventory', file, '--list');
+    expect(JSON.parse(ours.stdout)).toEqual(expected);
   });
 
   it('refuses, like Ansible, a subscript beyond the hosts a pattern selects', () => {

@@ -11,7 +11,8 @@ import type { VarDef } from './template.js';
 import { checkVarName } from './var-table.js';
 import type { YValue } from './yaml-source.js';
 
-const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;
+/** `[group]`, `[group:vars]`, `[group:children]`, with an optional comment. */
+export const INI_SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;
 const GROUP_NAME = /^([^:\]\s]+)\s*(?:#.*)?$/;
 
 type State = 'hosts' | 'vars' | 'children' | 'skip';
@@ -32,7 +33,7 @@ export function readIniInventory(text: string, file: string, b: InventoryBuilder
     const line = raw.trim();
     const at = (offset = 0): SourcePos => ({ file, line: index + 1, col: lead + offset + 1 });
     if (line === '' || line[0] === '#' || line[0] === ';') return;
-    const section = SECTION.exec(line);
+    const section = INI_SECTION.exec(line);
     if (section) {
       group = section[1];
       const kind = section[2] ?? 'hosts';

@@ -6,6 +6,8 @@ export interface Word {
   text: string;
   /** 0-based index in the line of the word's first character. */
   start: number;
+  /** Index just after its last character, quotes included. */
+  end: number;
 }
 
 export class ShellWordsError extends Error {
@@ -26,8 +28,8 @@ export function splitShellWords(line: string): Word[] {
   let start = -1;
   /** ' ' between words, 'a' in a word, a quote char inside quotes. */
   let state: ' ' | 'a' | "'" | '"' = ' ';
-  const emit = (): void => {
-    if (token !== '' || quoted) words.push({ text: token, start });
+  const emit = (end: number): void => {
+    if (token !== '' || quoted) words.push({ text: token, start, end });
     token = '';
     quoted = false;
     start = -1;
@@ -36,9 +38,11 @@ export function splitShellWords(line: string): Word[] {
     const c = line[i];
     if (state === ' ' || state === 'a') {
       if (WHITESPACE.includes(c)) {
-        if (state === 'a') emit();
+        if (state === 'a') emit(i);
         state = ' ';
       } else if (c === '#') {
+        if (state === 'a') emit(i);
+        state = ' ';
         break;
       } else {
         if (state === ' ') start = i;
@@ -68,6 +72,6 @@ export function splitShellWords(line: string): Word[] {
     }
   }
   if (state === "'" || state === '"') throw new ShellWordsError('No closing quotation', start);
-  if (state === 'a') emit();
+  if (state === 'a') emit(line.length);
   return words;
 }
