@@ -67,6 +67,15 @@ describe('bad INI and YAML inventories', () => {
     ]);
   });
 
+  it('JSON: a syntax error in JSON\'s words at its line, a wrong shape at each place', () => {
+    expectExactly(loadProject(`${BAD}/json/inventory.json`).diagnostics, [['json/inventory.json:6:9', "JSON syntax: Expected ',' or '}' after property value"]]);
+    expectExactly(loadProject(`${BAD}/json/shape.json`).diagnostics, [
+      ['json/shape.json:4:25', "hosts of group 'pop': expected a mapping of host name: vars, got a list"],
+      ['json/shape.json:4:55', "unknown multilink variable 'multilink_wieghts'"],
+      ['json/shape.json:5:31', 'host range [1:]: the end is missing'],
+    ]);
+  });
+
   it('loadInventoryFile throws every problem at once', () => {
     let error: unknown;
     try {
