@@ -36,6 +36,8 @@ const PRIORITY = 'ansible_group_priority';
 
 export class InventoryBuilder {
   readonly raw: RawInventory = { groups: new Map(), hosts: new Map() };
+  /** Each group's hosts as a set: inventories of tens of thousands of hosts stay fast. */
+  private readonly members = new Map<string, Set<string>>();
 
   constructor(readonly r: Reporter) {
     this.group('all');
@@ -65,7 +67,12 @@ export class InventoryBuilder {
     }
     if (group !== undefined) {
       const g = this.group(group);
-      if (!g.hosts.includes(name)) g.hosts.push(name);
+      let members = this.members.get(group);
+      if (!members) this.members.set(group, (members = new Set(g.hosts)));
+      if (!members.has(name)) {
+        members.add(name);
+        g.hosts.push(name);
+      }
     }
     return h;
   }
@@ -119,11 +126,12 @@ export class InventoryBuilder {
     const parents = new Set([...this.raw.groups.values()].flatMap((g) => g.children.map((c) => c.name)));
     for (const name of this.raw.groups.keys()) if (name !== 'all' && !parents.has(name)) this.addChild('all', name);
     const ungrouped = this.group('ungrouped');
-    const inOtherGroup = new Set(
-      [...this.raw.groups.values()].filter((g) => g.name !== 'all' && g.name !== 'ungrouped').flatMap((g) => g.hosts),
-    );
+    const inOtherGroup = new Set<string>();
+    for (const g of this.raw.groups.values()) if (g.name !== 'all' && g.name !== 'ungrouped') for (const h of g.hosts) inOtherGroup.add(h);
     ungrouped.hosts = ungrouped.hosts.filter((h) => !inOtherGroup.has(h));
-    for (const h of this.raw.hosts.keys()) if (!inOtherGroup.has(h) && !ungrouped.hosts.includes(h)) ungrouped.hosts.push(h);
+    const listed = new Set(ungrouped.hosts);
+    for (const h of this.raw.hosts.keys()) if (!inOtherGroup.has(h) && !listed.has(h)) ungrouped.hosts.push(h);
+    this.members.delete('ungrouped');
     return this.raw;
   }
 }

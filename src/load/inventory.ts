@@ -133,15 +133,28 @@ function depths(raw: RawInventory, parents: Map<string, string[]>): Map<string, 
 }
 
 /** Every group of the host with its ancestors, in Ansible's merge order: depth, priority, name. */
-function groupsOfHost(raw: RawInventory, host: string, parents: Map<string, string[]>, order: (a: string, b: string) => number): string[] {
+function groupsOfHost(direct: string[], parents: Map<string, string[]>, order: (a: string, b: string) => number): string[] {
   const found = new Set<string>(['all']);
   const add = (name: string): void => {
     if (found.has(name)) return;
     found.add(name);
     for (const p of parents.get(name) ?? []) add(p);
   };
-  for (const g of raw.groups.values()) if (g.hosts.includes(host)) add(g.name);
+  for (const g of direct) add(g);
   return [...found].sort(order);
+}
+
+/** The groups that list each host directly. */
+function directGroups(raw: RawInventory): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const g of raw.groups.values()) {
+    for (const h of g.hosts) {
+      const list = out.get(h);
+      if (list) list.push(g.name);
+      else out.set(h, [g.name]);
+    }
+  }
+  return out;
 }
 
 function assemble(
@@ -166,8 +179,9 @@ function assemble(
   const none: VarTable = new Map();
   const hosts = new Map<string, InventoryHost>();
   const hostVars = new Map<string, VarTable>();
+  const direct = directGroups(raw);
   for (const h of raw.hosts.values()) {
-    const memberOf = groupsOfHost(raw, h.name, parents, order);
+    const memberOf = groupsOfHost(direct.get(h.name) ?? [], parents, order);
     const others = memberOf.filter((g) => g !== 'all');
     // Ansible's default precedence: inventory-source vars of all, then of the other groups;
     // then group_vars/all, then the other groups' group_vars; then the host's own.

@@ -7,7 +7,8 @@ export type PyValue = string | number | boolean | null | PyValue[] | { [key: str
 /** Why a literal cannot be used although Python accepts it (sets, complex numbers). */
 export class UnusableLiteral extends Error {}
 
-class NotLiteral extends Error {}
+/** Thrown for text that is no literal: not an Error, whose stack would cost more than the parse. */
+class NotLiteral {}
 
 type Token =
   | { kind: 'str'; value: string; bytes: boolean }
