@@ -106,6 +106,8 @@ const CASES: Case[] = [
       'all[0:2]',
     ],
   },
+  { file: 'ini-quirks/hosts', patterns: ['all', 'all[0:3]', 'c', 'a', 'ungrouped', 'x:&ungrouped', 'h-*:!c', 'all[-1]'] },
+  { file: 'yaml-quirks/inventory.yaml', patterns: ['all', 'all[0:3]', 'shared', 'web:&db', 'ungrouped', 'late,u1'] },
   { file: 'json-static/inventory.json', patterns: ['all', 'pop', 'pop[0]', '2001:db8::10', 'pop-*:!pop-legacy', '~pop-[0-9]'] },
   { file: 'script-netbox/netbox.sh', patterns: ['all', 'role_edge', 'site_*', 'role_edge:!site_fra1', 'ungrouped', 'role_edge[-1]'] },
   { file: 'script-legacy/inventory.sh', patterns: ['all', 'routers:!backup', 'backup', 'old-*'] },
