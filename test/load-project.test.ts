@@ -144,9 +144,9 @@ describe('an INI inventory as a project', () => {
     expect(r1.settings.tableBase).toBe(200);
   });
 
-  it('connects with the pre-2.0 ansible_ssh_* names; the current names win where both are set', () => {
+  it('connects with the pre-2.0 ansible_ssh_* names, which win where both are set, as in Ansible\'s ssh connection', () => {
     expect(hostOf(project, 'r1').connection).toEqual({ host: 'r1', user: 'ops', become: false });
     expect(hostOf(project, 'r3').connection).toEqual({ host: '192.0.2.13', port: 2222, user: 'admin', become: true });
-    expect(hostOf(project, 'r4').connection).toEqual({ host: '192.0.2.44', port: 22, become: false });
+    expect(hostOf(project, 'r4').connection).toEqual({ host: '192.0.2.14', port: 2200, become: false });
   });
 });

@@ -45,8 +45,9 @@ export function localPath(path: string, definedIn: string): string {
 }
 
 /**
- * The first of several names for one connection var that is set: Ansible still reads the
- * pre-2.0 `ansible_ssh_host`, `ansible_ssh_port` and `ansible_ssh_user`.
+ * One connection var under its several names: Ansible still reads the pre-2.0
+ * `ansible_ssh_host`, `ansible_ssh_port` and `ansible_ssh_user`, and where both names are set
+ * its ssh connection takes the later one of its list — the ansible_ssh_ name. First set wins here.
  */
 function aliased(v: VarReader, names: readonly string[]): { name: string; node: YValue | undefined } {
   for (const name of names) {
@@ -56,17 +57,17 @@ function aliased(v: VarReader, names: readonly string[]): { name: string; node: 
 }
 
 export function resolveConnection(host: string, hostPos: SourcePos, v: VarReader, s: PlayScope): ConnectionVars {
-  const hostVar = aliased(v, ['ansible_host', 'ansible_ssh_host']);
+  const hostVar = aliased(v, ['ansible_ssh_host', 'ansible_host']);
   const address = readString(hostVar.node, hostVar.name, s.r) ?? host;
   if (!SSH_WORD.test(address)) {
     if (hostVar.node) expected(s.r, hostVar.name, 'a host name or address', hostVar.node);
     else s.r.error(`host name '${host}' cannot be used to connect: set ansible_host`, { pos: hostPos });
   }
   const connection: ConnectionVars = { host: address, become: readBool(v.value('ansible_become'), 'ansible_become', s.r) ?? false };
-  const portVar = aliased(v, ['ansible_port', 'ansible_ssh_port']);
+  const portVar = aliased(v, ['ansible_ssh_port', 'ansible_port']);
   const port = readWhole(portVar.node, portVar.name, s.r, { min: 1, max: 65535 });
   if (port !== undefined) connection.port = port;
-  const userVar = aliased(v, ['ansible_user', 'ansible_ssh_user']);
+  const userVar = aliased(v, ['ansible_ssh_user', 'ansible_user']);
   const user = readString(userVar.node, userVar.name, s.r);
   if (user !== undefined && SSH_WORD.test(user)) connection.user = user;
   else if (user !== undefined) expected(s.r, userVar.name, 'a user name', userVar.node as YValue);
