@@ -3,6 +3,7 @@
 // each host's vars from `SCRIPT --host NAME`. Each run is bounded in time; a script that
 // fails, hangs or prints something else than that JSON is an error naming it.
 import { spawnSync, type SpawnSyncOptions, type SpawnSyncReturns } from 'node:child_process';
+import { resolve } from 'node:path';
 import { Diagnostics } from '../diagnostics.js';
 import type { SourcePos } from '../model/source.js';
 import type { InventoryBuilder } from './inventory-builder.js';
@@ -47,7 +48,8 @@ function runScript(file: string, args: string[], b: InventoryBuilder, timeoutMs:
   // Its own process group (detached: Node honours it in spawnSync though its types omit it),
   // so a timeout ends whatever the script started too.
   const spawnOptions: SpawnSyncOptions & { detached: boolean } = { timeout: timeoutMs, killSignal: 'SIGKILL', detached: true, maxBuffer: MAX_OUTPUT };
-  const run = spawnSync(file, args, spawnOptions) as SpawnSyncReturns<Buffer>;
+  // By its path, never looked up in PATH: `inventory.sh` means the file here.
+  const run = spawnSync(resolve(file), args, spawnOptions) as SpawnSyncReturns<Buffer>;
   const stderr = run.stderr?.toString('utf8').trim() ?? '';
   const tail = stderr ? `: ${stderr.split('\n').slice(-5).join(' | ')}` : '';
   const code = (run.error as NodeJS.ErrnoException | undefined)?.code;
