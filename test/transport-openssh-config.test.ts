@@ -3,11 +3,11 @@
 // where it can evaluate, and warning where it cannot. The live part needs the OpenSSH client
 // and is skipped with a reason without it.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSshG, sshGArgs, SshConfigSource } from '../src/transport/openssh-config.js';
+import { parseSshG, sshConfigMatters, sshGArgs, SshConfigSource } from '../src/transport/openssh-config.js';
 import { resolveSshConfig } from '../src/transport/ssh-config.js';
 import { Ssh2Transport } from '../src/transport/ssh2-transport.js';
 
@@ -78,7 +78,7 @@ const ssh = spawnSync('ssh', ['-V'], { stdio: 'ignore' }).status === 0;
 if (!ssh) console.warn('skipping ssh -G tests: the OpenSSH client (ssh) is not installed');
 
 describe.skipIf(!ssh)('OpenSSH itself (ssh -G)', () => {
-  const dir = mkdtempSync(join(homedir() === '/' ? '/tmp' : '/tmp', 'ml-sshg-'));
+  const dir = mkdtempSync(join(tmpdir(), 'ml-sshg-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const flag = join(dir, 'on-call');
   const me = userInfo().username;
@@ -162,5 +162,30 @@ describe.skipIf(!ssh)('OpenSSH itself (ssh -G)', () => {
     const t = new Ssh2Transport({ sshConfigFile: join(dir, 'jump'), sshConfig: 'openssh', env: {} });
     const hops = await t.resolveRoute({ name: 'e1', connection: { host: 'edge-1', user: 'root', port: 2200, become: false } });
     expect(hops.map((h) => `${h.user}@${h.host}:${h.port}`)).toEqual(['jumper@192.0.2.99:2022', 'root@edge-1:2200']);
+  });
+});
+
+describe('when OpenSSH is asked', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-sshcfg-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('only when a user config exists or the system-wide files set something multilink uses', () => {
+    const user = join(dir, 'user-config');
+    const system = join(dir, 'ssh_config');
+    const folder = join(dir, 'ssh_config.d');
+    mkdirSync(folder);
+    // Debian's own ssh_config: nothing that changes where or as whom multilink connects
+    writeFileSync(system, 'Include /etc/ssh/ssh_config.d/*.conf\nHost *\n    SendEnv LANG LC_*\n    HashKnownHosts yes\n    GSSAPIAuthentication yes\n');
+    expect(sshConfigMatters(user, [system, folder])).toBe(false);
+    writeFileSync(join(folder, '50-fleet.conf'), 'Host edge-*\n    User ops\n');
+    expect(sshConfigMatters(user, [system, folder])).toBe(true);
+    rmSync(join(folder, '50-fleet.conf'));
+    writeFileSync(user, '# empty for now\n');
+    expect(sshConfigMatters(user, [system, folder])).toBe(true);
+  });
+
+  it('not when HOME is not the user\'s home (OpenSSH would read the real one)', () => {
+    const s = new SshConfigSource({ homeDir: dir, localUser: 'x', configFile: join(dir, 'user-config'), configFileGiven: false });
+    expect(s.openssh).toBe(false);
   });
 });

@@ -1,11 +1,12 @@
 // ~/.ssh/config exactly as OpenSSH reads it: each host is resolved by `ssh -G` — Match (exec,
 // final, canonical…), CanonicalizeHostname, Include, tokens and the system-wide file, all
 // OpenSSH's own answer. Where the ssh client is missing (or ~ is not the user's home, as in
-// tests and labs), the built-in parser of ssh-config.ts stands in and warns about what it skips.
+// tests and labs), the built-in parser of ssh-config.ts stands in and warns about what it skips;
+// where no config file sets anything multilink uses, it gives OpenSSH's defaults without a process.
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { expandIdentityFiles, parseProxyJump, resolveSshConfig, type SshHostConfig, type SshTarget } from './ssh-config.js';
 
 /** The keys OpenSSH lists by itself when no IdentityFile is configured. */
@@ -76,6 +77,35 @@ export function resolveWithOpenSsh(q: OpenSshQuery, ctx: { homeDir: string; loca
   });
 }
 
+/** Keywords whose value multilink uses, or that can change it. */
+const RELEVANT = /^\s*(hostname|port|user|identityfile|identitiesonly|proxyjump|proxycommand|match|canonicalizehostname|canonicaldomains)\b/im;
+const SYSTEM_CONFIGS = ['/etc/ssh/ssh_config', '/etc/ssh/ssh_config.d'];
+
+/**
+ * Whether ssh config can change a connection: a user config file exists, or the system-wide
+ * files (ssh_config and its ssh_config.d folder) set something multilink takes. When not,
+ * OpenSSH's answer is its defaults, which the built-in parser gives without a process per host.
+ */
+export function sshConfigMatters(userConfig: string, systemPaths: readonly string[] = SYSTEM_CONFIGS): boolean {
+  if (existsSync(userConfig)) return true;
+  for (const path of systemPaths) {
+    let files: string[];
+    try {
+      files = statSync(path).isDirectory() ? readdirSync(path).map((f) => join(path, f)) : [path];
+    } catch {
+      continue;
+    }
+    for (const file of files) {
+      try {
+        if (RELEVANT.test(readFileSync(file, 'utf8'))) return true;
+      } catch {
+        // unreadable for us: unreadable for ssh too
+      }
+    }
+  }
+  return false;
+}
+
 let sshClient: boolean | undefined;
 
 function openSshInstalled(): boolean {
@@ -90,7 +120,10 @@ export interface SshConfigSourceOptions {
   configFile: string;
   /** Whether configFile was chosen explicitly (then ssh -G reads only it, with -F). */
   configFileGiven: boolean;
-  /** auto: OpenSSH when its client is installed and HOME is the user's home; else the built-in parser. */
+  /**
+   * auto: OpenSSH when its client is installed, HOME is the user's home and some config file
+   * (the user's, or the system-wide one) sets anything multilink uses; else the built-in parser.
+   */
   mode?: 'auto' | 'openssh' | 'builtin';
   /** Where warnings go (each said once). Default: stderr. */
   warn?: (message: string) => void;
@@ -104,7 +137,8 @@ export class SshConfigSource {
 
   constructor(private readonly o: SshConfigSourceOptions) {
     const mode = o.mode ?? 'auto';
-    this.openssh = mode === 'openssh' || (mode === 'auto' && o.homeDir === homedir() && openSshInstalled());
+    const matters = o.configFileGiven ? existsSync(o.configFile) : sshConfigMatters(o.configFile);
+    this.openssh = mode === 'openssh' || (mode === 'auto' && o.homeDir === homedir() && matters && openSshInstalled());
   }
 
   async resolve(host: string, target: SshTarget & { port?: number } = {}): Promise<SshHostConfig> {
