@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSshG, sshConfigMatters, sshGArgs, SshConfigSource } from '../src/transport/openssh-config.js';
 import { resolveSshConfig } from '../src/transport/ssh-config.js';
 import { Ssh2Transport } from '../src/transport/ssh2-transport.js';
@@ -78,30 +78,35 @@ const ssh = spawnSync('ssh', ['-V'], { stdio: 'ignore' }).status === 0;
 if (!ssh) console.warn('skipping ssh -G tests: the OpenSSH client (ssh) is not installed');
 
 describe.skipIf(!ssh)('OpenSSH itself (ssh -G)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ml-sshg-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const flag = join(dir, 'on-call');
+  let dir = '';
+  let flag = '';
   const me = userInfo().username;
-  writeFileSync(join(dir, 'included.conf'), 'Host inc-*\n    User from-include\n    Port 2210\n');
-  writeFileSync(
-    join(dir, 'config'),
-    [
-      `Include ${join(dir, 'included.conf')}`,
-      'Host r*',
-      '    HostName %h.example.net',
-      'Match host *.example.net user admin',
-      '    Port 2201',
-      `Match exec "test -e ${flag}" originalhost r2`,
-      '    Port 2202',
-      'Match final originalhost r3',
-      '    Port 2203',
-      'Match originalhost r4 !user admin',
-      '    IdentityFile %d/.ssh/r4_%r',
-      'Host *',
-      '    IdentitiesOnly yes',
-      '',
-    ].join('\n'),
-  );
+  // Made only when these tests run: a skipped block leaves nothing behind.
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ml-sshg-'));
+    flag = join(dir, 'on-call');
+    writeFileSync(join(dir, 'included.conf'), 'Host inc-*\n    User from-include\n    Port 2210\n');
+    writeFileSync(
+      join(dir, 'config'),
+      [
+        `Include ${join(dir, 'included.conf')}`,
+        'Host r*',
+        '    HostName %h.example.net',
+        'Match host *.example.net user admin',
+        '    Port 2201',
+        `Match exec "test -e ${flag}" originalhost r2`,
+        '    Port 2202',
+        'Match final originalhost r3',
+        '    Port 2203',
+        'Match originalhost r4 !user admin',
+        '    IdentityFile %d/.ssh/r4_%r',
+        'Host *',
+        '    IdentitiesOnly yes',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const source = (mode: 'openssh' | 'builtin', warn: (m: string) => void = () => undefined) =>
     new SshConfigSource({ homeDir: homedir(), localUser: me, configFile: join(dir, 'config'), configFileGiven: true, mode, warn });
 
