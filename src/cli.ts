@@ -13,6 +13,7 @@ import { rollbackCommand } from './commands/rollback.js';
 import { weightsCommand } from './commands/weights.js';
 import { labCommand } from './commands/lab.js';
 import { reportMergeCommand } from './commands/report-merge.js';
+import { inventoryCommand } from './commands/inventory.js';
 import { positiveInt } from './commands/common.js';
 import { parseShard } from './util/shard.js';
 import { Ssh2Transport } from './transport/ssh2-transport.js';
@@ -87,6 +88,18 @@ function program(output: Output, transport: () => Transport, exit: (code: number
     .requiredOption('--host <name>', 'the host to render')
     .action((inventory: string, opts: { host: string }) => {
       exit(renderCommand(inventory, opts.host, output));
+    });
+
+  cli
+    .command('inventory')
+    .description('the inventory as understood, in ansible-inventory\'s shapes, connecting nowhere')
+    .argument('<inventory>', 'inventory file (YAML, INI, JSON or an executable inventory script)')
+    .option('--list', 'groups, members and every host\'s merged vars, as ansible-inventory --list (the default)')
+    .option('--host <name>', 'one host\'s merged vars')
+    .option('--graph [group]', 'the tree of groups and hosts, from all or the given group')
+    .option('-l, --limit <pattern>', 'with --list: only hosts matching this Ansible host pattern')
+    .action((inventory: string, opts: { list?: boolean; host?: string; graph?: boolean | string; limit?: string }) => {
+      exit(inventoryCommand(inventory, opts, output));
     });
 
   for (const [name, description, command] of [

@@ -1,11 +1,13 @@
 // Inventory loading: Ansible var precedence, group_vars/host_vars files, membership, and
 // host patterns evaluated against it.
-import { relative } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Diagnostics } from '../src/diagnostics.js';
 import { loadInventory } from '../src/load/inventory.js';
-import { matchPattern } from '../src/load/patterns.js';
+import { matchLimit, matchPattern, splitPattern } from '../src/load/patterns.js';
 import { formatPos } from '../src/model/source.js';
 
 const DIR = relative(process.cwd(), fileURLToPath(new URL('./fixtures/load/good/precedence/', import.meta.url)));
@@ -63,9 +65,10 @@ describe('inventory', () => {
 });
 
 describe('host patterns', () => {
+  // Orders as `ansible PATTERN -i inventory.yaml --list-hosts` prints them (ansible-core 2.14).
   it.each([
-    ['all', ['h1', 'h2', 'h3'], []],
-    ['*', ['h1', 'h2', 'h3'], []],
+    ['all', ['h2', 'h3', 'h1'], []],
+    ['*', ['h2', 'h3', 'h1'], []],
     ['parent', ['h1', 'h2'], []],
     ['h3', ['h3'], []],
     ['child:alpha', ['h1', 'h2', 'h3'], []],
@@ -82,6 +85,54 @@ describe('host patterns', () => {
     ['h1:nosuch', ['h1'], ['nosuch']],
     ['parent:&nosuch:!nix*', [], ['nosuch', 'nix*']],
   ])('%s', (pattern, hosts, unmatched) => {
-    expect(matchPattern(pattern, inventory)).toEqual({ hosts, unmatched });
+    expect(matchPattern(pattern, inventory)).toEqual({ hosts, unmatched, problems: [] });
+  });
+});
+
+describe('host patterns beyond names and globs', () => {
+  // all is h2, h3 (alpha, depth 1) then h1 (child, depth 2): Ansible's host order.
+  // Each answer is what `ansible PATTERN --list-hosts` printed for this inventory.
+  it.each([
+    ['all[0]', ['h2']],
+    ['all[-1]', ['h1']],
+    ['all[0:1]', ['h2', 'h3']],
+    ['all[1:]', ['h3', 'h1']],
+    ['alpha[1]', ['h3']],
+    ['h[13]', []], // as Ansible reads it: host h, index 13
+    ['h[!2]', ['h1', 'h3']], // a glob character class
+    ['h[a-z0-1]', ['h1']],
+    ['~h[12]', ['h1', 'h2']],
+    ['~^h', ['h1', 'h2', 'h3']],
+    ['~(alpha|beta)', ['h2', 'h3']], // a regex matches group names too
+    ['~lpha', []], // re.match: anchored at the start only
+    ['alpha,&beta', ['h3']],
+    ['alpha:beta:!h[!3]', ['h3']],
+  ])('%s', (pattern, hosts) => {
+    expect(matchPattern(pattern, inventory).hosts).toEqual(hosts);
+  });
+
+  it('reports a subscript beyond the selection and a regex that does not compile', () => {
+    expect(matchPattern('alpha[2]', inventory).problems).toEqual(["host pattern 'alpha[2]': no host at index 2 (it selects 2)"]);
+    expect(matchPattern('~h(', inventory).problems).toEqual(["host pattern '~h(': invalid regular expression"]);
+  });
+
+  it('keeps a single address whole: an IPv6 address, a range, host:port', () => {
+    expect(splitPattern('2001:db8::1')).toEqual(['2001:db8::1']);
+    expect(splitPattern('web[0:2]')).toEqual(['web[0:2]']);
+    expect(splitPattern('web:db')).toEqual(['web', 'db']);
+    expect(splitPattern('g[0:2]:!h1')).toEqual(['g[0:2]', '!h1']);
+    expect(splitPattern('a:b, c')).toEqual(['a:b', 'c']); // with commas, ':' is not a separator
+  });
+
+  it('--limit @file: one pattern per line, in the inventory order of Ansible', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ml-limit-'));
+    try {
+      writeFileSync(join(dir, 'retry'), 'h3\n\nh1\n');
+      expect(matchLimit(`@${join(dir, 'retry')}`, inventory)).toEqual({ hosts: ['h3', 'h1'], unmatched: [], problems: [] });
+      expect(matchLimit(`@${join(dir, 'retry')}:!h1`, inventory).hosts).toEqual(['h3']);
+      expect(matchLimit(`@${join(dir, 'nope')}`, inventory).problems[0]).toMatch(/^--limit @.*nope: cannot read .*nope \(ENOENT\)$/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });

@@ -129,3 +129,24 @@ describe('untargeted hosts', () => {
     expect(project.hosts).toEqual([]);
   });
 });
+
+describe('an INI inventory as a project', () => {
+  const project = clean(loadProject(`${GOOD}/ini/hosts`));
+
+  it('targets by pattern, templates from [edge:vars], takes INI literals as typed values', () => {
+    expect(project.hosts.map((h) => h.name)).toEqual(['r1', 'r3', 'r4']);
+    expect(project.untargeted).toEqual(['r2']);
+    const r1 = hostOf(project, 'r1');
+    expect(r1.play.links.map((l) => [l.name, l.gateway, l.weight])).toEqual([
+      ['dsl', '100.64.1.1', 1],
+      ['lte', '100.64.3.1', 0], // multilink_weights={'lte': 0} overlays the templated 2
+    ]);
+    expect(r1.settings.tableBase).toBe(200);
+  });
+
+  it('connects with the pre-2.0 ansible_ssh_* names, which win where both are set, as in Ansible\'s ssh connection', () => {
+    expect(hostOf(project, 'r1').connection).toEqual({ host: 'r1', user: 'ops', become: false });
+    expect(hostOf(project, 'r3').connection).toEqual({ host: '192.0.2.13', port: 2222, user: 'admin', become: true });
+    expect(hostOf(project, 'r4').connection).toEqual({ host: '192.0.2.14', port: 2200, become: false });
+  });
+});

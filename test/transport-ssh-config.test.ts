@@ -15,13 +15,22 @@ describe('resolveSshConfig', () => {
       'router-1',
       { hostName: '10.0.0.1', user: 'admin', port: 2200, identityFiles: [ssh('router_key'), ssh('common_admin')] },
     ],
-    ['negated pattern keeps router-9 out', 'router-9', { user: 'fallback', identityFiles: [ssh('common_fallback')] }],
     [
-      '%h in HostName, ProxyJump chain with user@host:port',
+      'negated pattern keeps router-9 out; a Match exec it cannot evaluate is skipped, with a warning',
+      'router-9',
+      {
+        user: 'fallback',
+        identityFiles: [ssh('common_fallback')],
+        warnings: [`${CONFIG}:33: Match exec cannot be evaluated without OpenSSH's ssh client: the block is skipped`],
+      },
+    ],
+    [
+      '%h in HostName, ProxyJump chain with user@host:port, Match host on the name after HostName',
       'db.lab',
       {
         hostName: 'db.lab.internal',
         user: 'fallback',
+        identitiesOnly: true,
         identityFiles: [ssh('common_fallback')],
         proxyJump: [{ user: 'jump', host: 'bastion.example.net', port: 2022 }, { host: 'second' }],
       },
@@ -93,10 +102,17 @@ describe('parseProxyJump', () => {
 });
 
 describe('Ssh2Transport route: inventory values win over ssh config', () => {
-  const transport = new Ssh2Transport({ homeDir: HOME, env: {}, localUser: 'tester' });
+  const warnings: string[] = [];
+  const transport = new Ssh2Transport({ homeDir: HOME, env: {}, localUser: 'tester', warn: (m) => warnings.push(m) });
 
-  it('uses ssh config when the inventory says nothing', () => {
-    const [hop] = transport.resolveRoute({ name: 'router-1', connection: { host: 'router-1', become: false } });
+  it('reads ssh config with the built-in parser when HOME is not the user\'s home, and warns once per problem', async () => {
+    await transport.resolveRoute({ name: 'a', connection: { host: 'router-9', become: false } });
+    await transport.resolveRoute({ name: 'b', connection: { host: 'router-9', user: 'root', become: false } });
+    expect(warnings).toEqual([`${CONFIG}:33: Match exec cannot be evaluated without OpenSSH's ssh client: the block is skipped`]);
+  });
+
+  it('uses ssh config when the inventory says nothing', async () => {
+    const [hop] = await transport.resolveRoute({ name: 'router-1', connection: { host: 'router-1', become: false } });
     expect(hop).toEqual({
       host: '10.0.0.1',
       port: 2200,
@@ -107,8 +123,8 @@ describe('Ssh2Transport route: inventory values win over ssh config', () => {
     });
   });
 
-  it('ansible_port, ansible_user and the private key file win', () => {
-    const [hop] = transport.resolveRoute({
+  it('ansible_port, ansible_user and the private key file win', async () => {
+    const [hop] = await transport.resolveRoute({
       name: 'r1',
       connection: { host: 'router-1', port: 22, user: 'root', privateKeyFile: '~/keys/r1', become: false },
     });
@@ -116,8 +132,8 @@ describe('Ssh2Transport route: inventory values win over ssh config', () => {
     expect(hop.identityFiles[0]).toBe(join(HOME, 'keys', 'r1'));
   });
 
-  it('resolves jump hosts through ssh config too', () => {
-    const hops = transport.resolveRoute({ name: 'db', connection: { host: 'db.lab', become: false } });
+  it('resolves jump hosts through ssh config too', async () => {
+    const hops = await transport.resolveRoute({ name: 'db', connection: { host: 'db.lab', become: false } });
     expect(hops.map((h) => `${h.user}@${h.host}:${h.port}`)).toEqual([
       'jump@bastion.example.net:2022',
       'fallback@second:22',
@@ -126,11 +142,11 @@ describe('Ssh2Transport route: inventory values win over ssh config', () => {
     expect(hops[0].identitiesOnly).toBe(true);
   });
 
-  it('defaults to the local user, port 22 and the default keys', () => {
-    const [hop] = transport.resolveRoute({ name: 'x', connection: { host: 'router-9', become: false } });
+  it('defaults to the local user, port 22 and the default keys', async () => {
+    const [hop] = await transport.resolveRoute({ name: 'x', connection: { host: 'router-9', become: false } });
     expect(hop).toMatchObject({ host: 'router-9', port: 22, user: 'fallback', useDefaultKeys: false });
     const bare = new Ssh2Transport({ homeDir: '/nonexistent', env: {}, localUser: 'tester' });
-    expect(bare.resolveRoute({ name: 'x', connection: { host: 'h', become: false } })[0]).toMatchObject({
+    expect((await bare.resolveRoute({ name: 'x', connection: { host: 'h', become: false } }))[0]).toMatchObject({
       host: 'h',
       port: 22,
       user: 'tester',

@@ -1,5 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadInventoryFile } from '../src/load/inventory.js';
 import { setWeightsInInventory, setWeightsInVarsFile } from '../src/load/weights-edit.js';
+import { setWeightsInIni } from '../src/load/weights-edit-ini.js';
+import { setWeightsInJsonInventory, setWeightsInJsonVarsFile } from '../src/load/weights-edit-json.js';
 import { parseAssignments } from '../src/commands/weights.js';
 
 const INVENTORY = `# fleet inventory: keep this comment
@@ -73,5 +79,92 @@ describe('LINK=WEIGHT arguments', () => {
     expect(() => parseAssignments(['lte=1', 'lte=2'])).toThrow(/given twice/);
     expect(() => parseAssignments(['$(reboot)=1'])).toThrow(/not LINK=WEIGHT/);
     expect(() => parseAssignments([])).toThrow(/at least one/);
+  });
+});
+
+const INI = `# branch routers: keep this comment
+jump ansible_host=192.0.2.5
+
+[edge]
+r1 ansible_host=203.0.113.10   # the old one
+r2 ansible_host=203.0.113.11 multilink_weights="{'dsl': 1}"
+r[3:4]
+
+[edge:vars]
+ansible_user=root
+multilink_weights={'lte': 0, 'dsl': 2}  # metered LTE
+
+; the core has no vars yet
+[core]
+c1
+`;
+
+describe('writing multilink_weights into an INI inventory', () => {
+  it('[group:vars] with weights: edits the value in place, keeps the other links and the comment', () => {
+    const out = setWeightsInIni(INI, { kind: 'group', name: 'edge' }, { lte: 2, cable: 1 });
+    expect(changedLines(INI, out)).toEqual(["multilink_weights={'lte': 2, 'dsl': 2, 'cable': 1}  # metered LTE"]);
+  });
+  it('a group without [group:vars]: adds the section at the end', () => {
+    const out = setWeightsInIni(INI, { kind: 'group', name: 'core' }, { cable: 0 });
+    expect(out).toBe(`${INI}\n[core:vars]\nmultilink_weights={'cable': 0}\n`);
+  });
+  it('all: adds [all:vars]', () => {
+    const out = setWeightsInIni(INI.trimEnd(), { kind: 'all' }, { dsl: 1 });
+    expect(out).toBe(`${INI.trimEnd()}\n\n[all:vars]\nmultilink_weights={'dsl': 1}\n`);
+  });
+  it('a [group:vars] without the key: a line after its last setting', () => {
+    const text = '[edge]\nr1\n[edge:vars]\nansible_user=root\n\n[core]\nc1\n';
+    expect(setWeightsInIni(text, { kind: 'group', name: 'edge' }, { dsl: 3 })).toBe(
+      "[edge]\nr1\n[edge:vars]\nansible_user=root\nmultilink_weights={'dsl': 3}\n\n[core]\nc1\n",
+    );
+  });
+  it('hosts: on the host line, before its comment; an existing value merged', () => {
+    const a = setWeightsInIni(INI, { kind: 'host', name: 'r1' }, { lte: 5 });
+    expect(changedLines(INI, a)).toEqual([`r1 ansible_host=203.0.113.10 multilink_weights="{'lte': 5}"   # the old one`]);
+    const b = setWeightsInIni(INI, { kind: 'host', name: 'r2' }, { lte: 6 });
+    expect(changedLines(INI, b)).toEqual([`r2 ansible_host=203.0.113.11 multilink_weights="{'dsl': 1, 'lte': 6}"`]);
+    const c = setWeightsInIni(INI, { kind: 'host', name: 'jump' }, { dsl: 0 });
+    expect(changedLines(INI, c)).toEqual([`jump ansible_host=192.0.2.5 multilink_weights="{'dsl': 0}"`]);
+  });
+  it('what it writes reads back as the weights, through the INI reader', () => {
+    let text = setWeightsInIni(INI, { kind: 'host', name: 'r1' }, { lte: 5 });
+    text = setWeightsInIni(text, { kind: 'group', name: 'edge' }, { cable: 7 });
+    const dir = mkdtempSync(join(tmpdir(), 'ml-weights-ini-'));
+    try {
+      writeFileSync(join(dir, 'hosts'), text);
+      const inv = loadInventoryFile(join(dir, 'hosts'));
+      expect(inv.hosts.get('r1')?.vars.multilink_weights).toEqual({ lte: 5 });
+      expect(inv.hosts.get('r3')?.vars.multilink_weights).toEqual({ lte: 0, dsl: 2, cable: 7 });
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+  it('refuses a host written as a range, and what it cannot find', () => {
+    expect(() => setWeightsInIni(INI, { kind: 'host', name: 'r4' }, { a: 1 })).toThrow('host r4 is written as the range r[3:4] on line 7: put its weights in host_vars/r4.yml');
+    expect(() => setWeightsInIni(INI, { kind: 'host', name: 'zz' }, { a: 1 })).toThrow(/host zz is not in the inventory file/);
+    expect(() => setWeightsInIni(INI, { kind: 'group', name: 'nope' }, { a: 1 })).toThrow(/group nope is not in the inventory file/);
+    expect(() => setWeightsInIni('[g]\nh\n[g:vars]\nmultilink_weights=[1]\n', { kind: 'group', name: 'g' }, { a: 1 })).toThrow(/not a mapping/);
+  });
+});
+
+describe('writing multilink_weights into JSON', () => {
+  const JSON_INV = `{
+    "all": {
+        "vars": { "ansible_user": "root" },
+        "children": { "pop": { "hosts": { "p1": null, "p2": { "x": 1 } } } }
+    }
+}
+`;
+  it('a static JSON inventory stays JSON, with its indentation', () => {
+    const group = JSON.parse(setWeightsInJsonInventory(JSON_INV, { kind: 'group', name: 'pop' }, { lte: 0 }));
+    expect(group.all.children.pop.vars).toEqual({ multilink_weights: { lte: 0 } });
+    const host = setWeightsInJsonInventory(JSON_INV, { kind: 'host', name: 'p1' }, { lte: 1 });
+    expect(JSON.parse(host).all.children.pop.hosts.p1).toEqual({ multilink_weights: { lte: 1 } });
+    expect(host).toMatch(/^{\n {4}"all": {\n {8}"vars": {/);
+    const all = JSON.parse(setWeightsInJsonInventory(JSON_INV, { kind: 'all' }, { dsl: 2 }));
+    expect(all.all.vars).toEqual({ ansible_user: 'root', multilink_weights: { dsl: 2 } });
+  });
+  it('a JSON vars file', () => {
+    expect(JSON.parse(setWeightsInJsonVarsFile('{"multilink_weights": {"dsl": 1}, "a": 2}', { lte: 0 }))).toEqual({ multilink_weights: { dsl: 1, lte: 0 }, a: 2 });
   });
 });

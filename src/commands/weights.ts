@@ -2,15 +2,20 @@
 // Writes multilink_weights at the level --limit names (all, a group or a host; comments and
 // layout kept), then replaces only the balancing chain on those hosts, through the same
 // transaction and confirmation as deploy. Established connections keep their link.
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
-import type { Diagnostic } from '../diagnostics.js';
+import { Diagnostics, type Diagnostic } from '../diagnostics.js';
 import type { HostConfig } from '../model/config.js';
+import type { Inventory } from '../model/inventory.js';
 import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
 import { loadProject, assertNoErrors } from '../load/resolve.js';
 import { setWeightsInInventory, setWeightsInVarsFile, type WeightsLevel } from '../load/weights-edit.js';
+import { setWeightsInIni } from '../load/weights-edit-ini.js';
+import { setWeightsInJsonInventory, setWeightsInJsonVarsFile } from '../load/weights-edit-json.js';
+import { varFilesOf } from '../load/var-files.js';
+import { parseYaml } from '../load/yaml-source.js';
 import { compileHost } from '../compile/desired-state.js';
 import { deployHost } from '../deploy/host.js';
 import { runFleet } from '../deploy/fleet.js';
@@ -34,25 +39,62 @@ export function parseAssignments(args: string[]): Record<string, number> {
   return weights;
 }
 
-function levelOf(limit: string | undefined, inventory: string): WeightsLevel {
+function levelOf(limit: string | undefined, inventory: Inventory): WeightsLevel {
   if (limit === undefined || limit === 'all') return { kind: 'all' };
-  const project = loadProject(inventory, {});
-  if (project.inventory.groups.has(limit)) return { kind: 'group', name: limit };
-  if (project.inventory.hosts.has(limit)) return { kind: 'host', name: limit };
+  if (inventory.groups.has(limit)) return { kind: 'group', name: limit };
+  if (inventory.hosts.has(limit)) return { kind: 'host', name: limit };
   throw new UsageError(`--limit for weights names the level to write at: one group or one host of the inventory, not ${JSON.stringify(limit)}`);
 }
 
-/** Where Ansible would read this level's vars from with the highest precedence. */
-function targetFile(inventory: string, level: WeightsLevel): string {
-  if (level.kind !== 'all' || existsSync(join(dirname(inventory), 'group_vars', 'all.yaml')) || existsSync(join(dirname(inventory), 'group_vars', 'all.yml'))) {
+function levelName(level: WeightsLevel): string {
+  return level.kind === 'all' ? 'all' : level.name;
+}
+
+function definesWeights(file: string): boolean {
+  const node = parseYaml(readFileSync(file, 'utf8'), file, new Diagnostics());
+  return node?.kind === 'map' && node.entries.some((e) => e.key === 'multilink_weights');
+}
+
+/**
+ * Where this level's multilink_weights is written: the group_vars/host_vars file that sets it
+ * now (the last one of a folder: it wins); else the inventory file where it sets it for the
+ * group; else the level's vars file, which Ansible reads over the inventory file (the last of
+ * a folder); else the inventory file itself.
+ */
+function targetFile(inventory: Inventory, level: WeightsLevel): string {
+  const folder = join(dirname(inventory.file), level.kind === 'host' ? 'host_vars' : 'group_vars');
+  const files = varFilesOf(folder, levelName(level));
+  const defining = files.filter(definesWeights).pop();
+  if (defining !== undefined) return defining;
+  const group = level.kind === 'host' ? undefined : inventory.groups.get(levelName(level));
+  const setAt = group?.varPos.multilink_weights?.file;
+  if (setAt !== undefined && resolve(setAt) === inventory.file) return inventory.file;
+  if (files.length > 0) return files[files.length - 1];
+  if (inventory.format === 'script') {
     const dir = level.kind === 'host' ? 'host_vars' : 'group_vars';
-    const name = level.kind === 'all' ? 'all' : level.name;
-    for (const ext of ['yaml', 'yml']) {
-      const f = join(dirname(inventory), dir, `${name}.${ext}`);
-      if (existsSync(f)) return f;
-    }
+    throw new UsageError(
+      `${inventory.file} is an inventory script: multilink cannot write into it. Set multilink_weights in ${join(dirname(inventory.file), dir, `${levelName(level)}.yml`)} (Ansible reads it beside the script), or where the script takes its data from; or apply without writing: --no-write`,
+    );
   }
-  return inventory;
+  return inventory.file;
+}
+
+/** The file's text with the weights written in, in the file's own format. */
+function edited(file: string, inventory: Inventory, level: WeightsLevel, weights: Record<string, number>): string {
+  const text = readFileSync(file, 'utf8');
+  const json = isJsonText(text);
+  if (file !== inventory.file) return json ? setWeightsInJsonVarsFile(text, weights) : setWeightsInVarsFile(text, weights);
+  if (inventory.format === 'ini') return setWeightsInIni(text, level, weights);
+  return json ? setWeightsInJsonInventory(text, level, weights) : setWeightsInInventory(text, level, weights);
+}
+
+function isJsonText(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return /^\s*\{/.test(text);
+  } catch {
+    return false;
+  }
 }
 
 function checkLinks(hosts: HostConfig[], weights: Record<string, number>): void {
@@ -75,16 +117,15 @@ function writeAtomically(file: string, text: string): void {
 
 export async function weightsCommand(inventory: string, assignments: string[], opts: WeightsCommandOptions, transport: Transport, output: Output): Promise<number> {
   const weights = parseAssignments(assignments);
-  const level = levelOf(opts.limit, inventory);
   const before = loadProject(inventory, { limit: opts.limit });
   assertNoErrors(before);
+  const level = levelOf(opts.limit, before.inventory);
   checkLinks(before.hosts, weights);
   let hosts: HostConfig[];
   if (opts.write) {
-    const file = targetFile(inventory, level);
+    const file = targetFile(before.inventory, level);
     const text = readFileSync(file, 'utf8');
-    const edited = file === inventory ? setWeightsInInventory(text, level, weights) : setWeightsInVarsFile(text, weights);
-    writeAtomically(file, edited);
+    writeAtomically(file, edited(file, before.inventory, level, weights));
     const after = loadProject(inventory, { limit: opts.limit });
     if (after.diagnostics.some((d) => d.severity === 'error')) {
       writeAtomically(file, text);

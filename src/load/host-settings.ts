@@ -44,22 +44,36 @@ export function localPath(path: string, definedIn: string): string {
   return resolve(dirname(definedIn), path);
 }
 
+/**
+ * One connection var under its several names: Ansible still reads the pre-2.0
+ * `ansible_ssh_host`, `ansible_ssh_port` and `ansible_ssh_user`, and where both names are set
+ * its ssh connection takes the later one of its list — the ansible_ssh_ name. First set wins here.
+ */
+function aliased(v: VarReader, names: readonly string[]): { name: string; node: YValue | undefined } {
+  for (const name of names) {
+    if (v.definedIn(name) !== undefined) return { name, node: v.value(name) };
+  }
+  return { name: names[0], node: undefined };
+}
+
 export function resolveConnection(host: string, hostPos: SourcePos, v: VarReader, s: PlayScope): ConnectionVars {
-  const hostNode = v.value('ansible_host');
-  const address = readString(hostNode, 'ansible_host', s.r) ?? host;
+  const hostVar = aliased(v, ['ansible_ssh_host', 'ansible_host']);
+  const address = readString(hostVar.node, hostVar.name, s.r) ?? host;
   if (!SSH_WORD.test(address)) {
-    if (hostNode) expected(s.r, 'ansible_host', 'a host name or address', hostNode);
+    if (hostVar.node) expected(s.r, hostVar.name, 'a host name or address', hostVar.node);
     else s.r.error(`host name '${host}' cannot be used to connect: set ansible_host`, { pos: hostPos });
   }
   const connection: ConnectionVars = { host: address, become: readBool(v.value('ansible_become'), 'ansible_become', s.r) ?? false };
-  const port = readWhole(v.value('ansible_port'), 'ansible_port', s.r, { min: 1, max: 65535 });
+  const portVar = aliased(v, ['ansible_ssh_port', 'ansible_port']);
+  const port = readWhole(portVar.node, portVar.name, s.r, { min: 1, max: 65535 });
   if (port !== undefined) connection.port = port;
-  const userNode = v.value('ansible_user');
-  const user = readString(userNode, 'ansible_user', s.r);
+  const userVar = aliased(v, ['ansible_ssh_user', 'ansible_user']);
+  const user = readString(userVar.node, userVar.name, s.r);
   if (user !== undefined && SSH_WORD.test(user)) connection.user = user;
-  else if (user !== undefined) expected(s.r, 'ansible_user', 'a user name', userNode as YValue);
-  const key = readString(v.value('ansible_ssh_private_key_file'), 'ansible_ssh_private_key_file', s.r);
-  if (key !== undefined) connection.privateKeyFile = localPath(key, v.definedIn('ansible_ssh_private_key_file') ?? '.');
+  else if (user !== undefined) expected(s.r, userVar.name, 'a user name', userVar.node as YValue);
+  const keyVar = aliased(v, ['ansible_ssh_private_key_file', 'ansible_private_key_file']);
+  const key = readString(keyVar.node, keyVar.name, s.r);
+  if (key !== undefined) connection.privateKeyFile = localPath(key, v.definedIn(keyVar.name) ?? '.');
   return connection;
 }
 

@@ -1,14 +1,20 @@
-// Ansible-compatible YAML inventory: groups (nested through `children`), hosts, vars,
-// plus group_vars/ and host_vars/ files, merged in Ansible's precedence.
-import { dirname, resolve } from 'node:path';
-import type { Diagnostics } from '../diagnostics.js';
-import type { Inventory, InventoryGroup, InventoryHost } from '../model/inventory.js';
-import type { SourcePos } from '../model/source.js';
+// Ansible-compatible inventories in every form Ansible reads — YAML, static JSON, INI and
+// executable inventory scripts — plus group_vars/ and host_vars/, merged in Ansible's
+// precedence. loadInventoryFile is the whole inventory and nothing else, for other stages.
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import { Diagnostics } from '../diagnostics.js';
+import { InputError } from '../errors.js';
+import type { Inventory, InventoryFormat, InventoryGroup, InventoryHost } from '../model/inventory.js';
+import { InventoryBuilder, type RawInventory } from './inventory-builder.js';
+import { readIniInventory } from './inventory-ini.js';
+import { DEFAULT_SCRIPT_TIMEOUT_MS, readScriptInventory } from './inventory-script.js';
+import { readYamlInventory } from './inventory-yaml.js';
 import { Reporter } from './report.js';
 import type { VarTable } from './template.js';
 import { readVarFiles } from './var-files.js';
-import { mergeVars, readVarMap, varsToRecord } from './var-table.js';
-import { readYamlFile, type YEntry, type YValue } from './yaml-source.js';
+import { mergeVars, varsToRecord } from './var-table.js';
+import { parseYaml } from './yaml-source.js';
 
 export interface LoadedInventory {
   inventory: Inventory;
@@ -16,139 +22,94 @@ export interface LoadedInventory {
   hostVars: Map<string, VarTable>;
 }
 
-interface RawGroup {
-  name: string;
-  pos?: SourcePos;
-  /** pos is where the edge was written; undefined for the implicit all → ungrouped. */
-  children: { name: string; pos?: SourcePos }[];
-  hosts: string[];
-  vars: VarTable;
+export interface InventoryOptions {
+  /** How long an inventory script may take for one run. Default 60 s. */
+  scriptTimeoutMs?: number;
 }
 
-interface RawHost {
-  name: string;
-  pos: SourcePos;
-  vars: VarTable;
-}
+const YAML_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
-interface RawInventory {
-  groups: Map<string, RawGroup>;
-  hosts: Map<string, RawHost>;
-}
-
-const GROUP_KEYS = ['hosts', 'vars', 'children'] as const;
-
-export function loadInventory(file: string, diags: Diagnostics): LoadedInventory {
+export function loadInventory(file: string, diags: Diagnostics, options: InventoryOptions = {}): LoadedInventory {
+  const read = readSource(file, diags, options);
+  const raw = read?.raw ?? new InventoryBuilder(new Reporter(new Diagnostics())).reconcile();
   const r = new Reporter(diags);
-  const raw: RawInventory = { groups: new Map(), hosts: new Map() };
-  group(raw, 'all');
-  const root = readYamlFile(file, diags, { summary: 'inventory file not found' });
-  if (root) readRoot(root, raw, r);
-  removeCycles(raw, r);
-  addUngrouped(raw);
   const dir = dirname(file);
   const groupFiles = readVarFiles(dir, 'group_vars', [...raw.groups.keys()], r);
   const hostFiles = readVarFiles(dir, 'host_vars', [...raw.hosts.keys()], r);
-  return assemble(file, raw, groupFiles, hostFiles);
+  return assemble(file, read?.format ?? 'yaml', raw, groupFiles, hostFiles);
 }
 
-function readRoot(root: YValue, raw: RawInventory, r: Reporter): void {
-  if (root.kind !== 'map' || root.entries.length === 0) {
-    r.error('inventory: expected a mapping of groups, starting with all:', root);
-    return;
-  }
-  // Top-level groups other than `all` are children of `all`, as in Ansible.
-  for (const e of root.entries) readGroup(raw, e, e.key === 'all' ? undefined : 'all', r);
+/** The inventory alone, as understood; throws InputError (every problem) when it has errors. */
+export function loadInventoryFile(file: string, options: InventoryOptions = {}): Inventory {
+  const diags = new Diagnostics();
+  const { inventory } = loadInventory(file, diags, options);
+  if (diags.hasErrors) throw new InputError(diags.items);
+  return inventory;
 }
 
-function group(raw: RawInventory, name: string, pos?: SourcePos): RawGroup {
-  let g = raw.groups.get(name);
-  if (!g) raw.groups.set(name, (g = { name, pos, children: [], hosts: [], vars: new Map() }));
-  g.pos ??= pos;
-  return g;
+interface Source {
+  format: InventoryFormat;
+  raw: RawInventory;
 }
 
-/** A group may be written under several parents: each occurrence adds to the same group. */
-function readGroup(raw: RawInventory, entry: YEntry, parent: string | undefined, r: Reporter): void {
-  const name = entry.key;
-  if (parent !== undefined && name === 'all') {
-    r.error("group 'all' cannot be a child of another group", { pos: entry.keyPos });
-    return;
-  }
-  const g = group(raw, name, entry.keyPos);
-  if (parent !== undefined) addChild(group(raw, parent), name, entry.keyPos);
-  const body = entry.value;
-  if (body.kind === 'scalar' && body.value === null) return;
-  if (body.kind !== 'map') {
-    r.error(`group '${name}': expected a mapping with ${GROUP_KEYS.join(', ')}`, body);
-    return;
-  }
-  r.checkKeys(body, GROUP_KEYS, `group '${name}'`);
-  for (const e of body.entries) {
-    if (e.key === 'hosts') readHosts(raw, g, e.value, r);
-    if (e.key === 'vars') g.vars = mergeVars(g.vars, readVarMap(e.value, `group ${name}`, r));
-    if (e.key === 'children') readChildren(raw, name, e.value, r);
-  }
-}
-
-function addChild(parent: RawGroup, name: string, pos?: SourcePos): void {
-  if (!parent.children.some((c) => c.name === name)) parent.children.push({ name, pos });
-}
-
-function readHosts(raw: RawInventory, g: RawGroup, node: YValue, r: Reporter): void {
-  if (node.kind === 'scalar' && node.value === null) return;
-  if (node.kind !== 'map') {
-    r.error(`hosts of group '${g.name}': expected a mapping of host name: vars, got a ${node.kind === 'seq' ? 'list' : 'scalar'}`, node);
-    return;
-  }
-  for (const e of node.entries) {
-    if (!e.key.trim()) {
-      r.error('host name must not be empty', { pos: e.keyPos });
-      continue;
+function readSource(file: string, diags: Diagnostics, options: InventoryOptions): Source | undefined {
+  let text: string;
+  try {
+    if (statSync(file).isDirectory()) {
+      diags.error(`inventory ${file} is a folder: give one inventory file`);
+      return undefined;
     }
-    let h = raw.hosts.get(e.key);
-    if (!h) raw.hosts.set(e.key, (h = { name: e.key, pos: e.keyPos, vars: new Map() }));
-    if (!g.hosts.includes(e.key)) g.hosts.push(e.key);
-    h.vars = mergeVars(h.vars, readVarMap(e.value, `host ${e.key}`, r));
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    diags.error(code === 'ENOENT' ? `inventory file not found: ${file}` : `cannot read ${file}: ${(e as Error).message}`);
+    return undefined;
   }
-}
-
-function readChildren(raw: RawInventory, parent: string, node: YValue, r: Reporter): void {
-  if (node.kind === 'scalar' && node.value === null) return;
-  if (node.kind !== 'map') {
-    r.error(`children of group '${parent}': expected a mapping of group name: group`, node);
-    return;
+  if (text.startsWith('#!')) {
+    if (!isExecutable(file)) {
+      diags.error(`inventory ${file} starts with #! like an inventory script but is not executable: chmod +x it`, { pos: { file, line: 1, col: 1 } });
+      return undefined;
+    }
+    const b = new InventoryBuilder(new Reporter(diags));
+    readScriptInventory(file, b, options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS);
+    return { format: 'script', raw: b.reconcile() };
   }
-  for (const e of node.entries) readGroup(raw, e, parent, r);
+  const ext = extname(file).toLowerCase();
+  if (ext !== '' && !YAML_EXTENSIONS.includes(ext)) return ini(text, file, diags);
+  // As Ansible: YAML first, then INI, for names that may be either.
+  const yaml = new Diagnostics();
+  const root = parseYaml(text, file, yaml);
+  if (root?.kind === 'map') {
+    const b = new InventoryBuilder(new Reporter(yaml));
+    readYamlInventory(root, b);
+    diags.push(...yaml.items);
+    return { format: 'yaml', raw: b.reconcile() };
+  }
+  const asIni = new Diagnostics();
+  const source = ini(text, file, asIni);
+  if (!asIni.hasErrors || ext === '') {
+    diags.push(...asIni.items);
+    return source;
+  }
+  // A .yaml/.yml/.json file that is neither: its YAML errors are the ones that help.
+  if (yaml.items.length > 0) diags.push(...yaml.items);
+  else diags.error('inventory: expected a mapping of groups, starting with all:', { pos: root?.pos ?? { file, line: 1, col: 1 } });
+  return undefined;
 }
 
-/** children must form a tree-like DAG; an edge that closes a loop is reported and dropped. */
-function removeCycles(raw: RawInventory, r: Reporter): void {
-  const done = new Set<string>();
-  const path: string[] = [];
-  const visit = (name: string): void => {
-    if (done.has(name)) return;
-    path.push(name);
-    const g = raw.groups.get(name) as RawGroup;
-    g.children = g.children.filter((c) => {
-      if (!path.includes(c.name)) return true;
-      const loop = [...path.slice(path.indexOf(c.name)), c.name].join(' → ');
-      r.diags.error(`group '${c.name}' is its own ancestor (${loop})`, { pos: c.pos });
-      return false;
-    });
-    for (const c of g.children) visit(c.name);
-    path.pop();
-    done.add(name);
-  };
-  visit('all');
+function ini(text: string, file: string, diags: Diagnostics): Source {
+  const b = new InventoryBuilder(new Reporter(diags));
+  readIniInventory(text, file, b);
+  return { format: 'ini', raw: b.reconcile() };
 }
 
-/** Ansible's implicit `ungrouped`: hosts that belong to no group but `all`. */
-function addUngrouped(raw: RawInventory): void {
-  const ungrouped = group(raw, 'ungrouped');
-  addChild(group(raw, 'all'), 'ungrouped');
-  const grouped = new Set([...raw.groups.values()].filter((g) => g.name !== 'all').flatMap((g) => g.hosts));
-  for (const h of raw.hosts.keys()) if (!grouped.has(h)) ungrouped.hosts.push(h);
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parentsOf(raw: RawInventory): Map<string, string[]> {
@@ -171,42 +132,69 @@ function depths(raw: RawInventory, parents: Map<string, string[]>): Map<string, 
   return memo;
 }
 
-/** Every group of the host, `all` first, then by depth, ties by name (Ansible's order). */
-function groupsOfHost(raw: RawInventory, host: string, parents: Map<string, string[]>, depth: Map<string, number>): string[] {
+/** Every group of the host with its ancestors, in Ansible's merge order: depth, priority, name. */
+function groupsOfHost(direct: string[], parents: Map<string, string[]>, order: (a: string, b: string) => number): string[] {
   const found = new Set<string>(['all']);
   const add = (name: string): void => {
     if (found.has(name)) return;
     found.add(name);
     for (const p of parents.get(name) ?? []) add(p);
   };
-  for (const g of raw.groups.values()) if (g.hosts.includes(host)) add(g.name);
-  // `all` is the only group at depth 0, so it always comes first.
-  return [...found].sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || (a < b ? -1 : a > b ? 1 : 0));
+  for (const g of direct) add(g);
+  return [...found].sort(order);
+}
+
+/** The groups that list each host directly. */
+function directGroups(raw: RawInventory): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const g of raw.groups.values()) {
+    for (const h of g.hosts) {
+      const list = out.get(h);
+      if (list) list.push(g.name);
+      else out.set(h, [g.name]);
+    }
+  }
+  return out;
 }
 
 function assemble(
   file: string,
+  format: InventoryFormat,
   raw: RawInventory,
   groupFiles: Map<string, VarTable>,
   hostFiles: Map<string, VarTable>,
 ): LoadedInventory {
   const parents = parentsOf(raw);
   const depth = depths(raw, parents);
-  // group_vars/X merges with X's inline vars, the file winning.
-  const groupVars = new Map([...raw.groups.values()].map((g) => [g.name, mergeVars(g.vars, groupFiles.get(g.name) ?? new Map())]));
+  const priority = (name: string): number => raw.groups.get(name)?.priority ?? 1;
+  const order = (a: string, b: string): number =>
+    (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || priority(a) - priority(b) || (a < b ? -1 : a > b ? 1 : 0);
   const groups = new Map<string, InventoryGroup>();
   for (const g of raw.groups.values()) {
-    const { vars, varPos } = varsToRecord(groupVars.get(g.name) as VarTable);
+    // What the group itself defines: group_vars/X over X's vars in the inventory source.
+    const { vars, varPos } = varsToRecord(mergeVars(g.vars, groupFiles.get(g.name) ?? new Map()));
     const children = g.children.map((c) => c.name);
-    groups.set(g.name, { name: g.name, children, hosts: g.hosts, vars, varPos, ...(g.pos ? { pos: g.pos } : {}) });
+    groups.set(g.name, { name: g.name, children, hosts: g.hosts, vars, varPos, priority: g.priority, ...(g.pos ? { pos: g.pos } : {}) });
   }
+  const none: VarTable = new Map();
   const hosts = new Map<string, InventoryHost>();
   const hostVars = new Map<string, VarTable>();
+  const direct = directGroups(raw);
   for (const h of raw.hosts.values()) {
-    const memberOf = groupsOfHost(raw, h.name, parents, depth);
-    const merged = mergeVars(...memberOf.map((g) => groupVars.get(g) as VarTable), h.vars, hostFiles.get(h.name) ?? new Map());
+    const memberOf = groupsOfHost(direct.get(h.name) ?? [], parents, order);
+    const others = memberOf.filter((g) => g !== 'all');
+    // Ansible's default precedence: inventory-source vars of all, then of the other groups;
+    // then group_vars/all, then the other groups' group_vars; then the host's own.
+    const merged = mergeVars(
+      raw.groups.get('all')?.vars ?? none,
+      ...others.map((g) => raw.groups.get(g)?.vars ?? none),
+      groupFiles.get('all') ?? none,
+      ...others.map((g) => groupFiles.get(g) ?? none),
+      h.vars,
+      hostFiles.get(h.name) ?? none,
+    );
     hostVars.set(h.name, merged);
     hosts.set(h.name, { name: h.name, groups: memberOf, ...varsToRecord(merged), pos: h.pos });
   }
-  return { inventory: { file: resolve(file), groups, hosts }, hostVars };
+  return { inventory: { file: resolve(file), format, groups, hosts }, hostVars };
 }

@@ -7,8 +7,8 @@ import type { HostConfig } from '../model/config.js';
 import type { Inventory } from '../model/inventory.js';
 import { formatPos, type SourcePos } from '../model/source.js';
 import { localPath, resolveConnection, resolveSettings, varReader } from './host-settings.js';
-import { loadInventory } from './inventory.js';
-import { matchPattern } from './patterns.js';
+import { loadInventory, type InventoryOptions } from './inventory.js';
+import { matchLimit, matchPattern } from './patterns.js';
 import { resolvePlay } from './play-config.js';
 import type { PlayScope } from './play-scope.js';
 import { loadPlaybook, type PlayNode } from './playbook.js';
@@ -29,8 +29,8 @@ export interface LoadedProject {
   diagnostics: Diagnostic[];
 }
 
-export interface LoadOptions {
-  /** Ansible host pattern: only these hosts are resolved (templates of others are not checked). */
+export interface LoadOptions extends InventoryOptions {
+  /** Ansible host pattern (@file too): only these hosts are resolved (templates of others are not checked). */
   limit?: string;
 }
 
@@ -70,15 +70,16 @@ class Playbooks {
   }
 
   private matchHosts(play: PlayNode, diags: Diagnostics): void {
-    const { hosts, unmatched } = matchPattern(play.hosts, this.inventory);
+    const { hosts, unmatched, problems } = matchPattern(play.hosts, this.inventory);
     for (const name of unmatched) diags.error(`host pattern '${name}' names no host or group`, { pos: play.hostsPos });
+    for (const problem of problems) diags.error(problem, { pos: play.hostsPos });
     this.targets.set(play, new Set(hosts));
   }
 }
 
 export function loadProject(inventoryPath: string, options: LoadOptions = {}): LoadedProject {
   const diags = new Diagnostics();
-  const { inventory, hostVars } = loadInventory(inventoryPath, diags);
+  const { inventory, hostVars } = loadInventory(inventoryPath, diags, options);
   const playbooks = new Playbooks(inventory, diags);
   const hosts: HostConfig[] = [];
   const untargeted: string[] = [];
@@ -112,11 +113,15 @@ function scope(diags: Diagnostics, host: { host: string; vars: VarTable } | unde
   return { r, t: new TemplateRenderer(host, r) };
 }
 
-function limitHosts(limit: string | undefined, inventory: Inventory, diags: Diagnostics): string[] {
+/** The hosts to work on, in the order the inventory defines them; a --limit that names nothing is an error. */
+export function limitHosts(limit: string | undefined, inventory: Inventory, diags: Diagnostics): string[] {
   if (limit === undefined) return [...inventory.hosts.keys()];
-  const { hosts, unmatched } = matchPattern(limit, inventory);
+  const { hosts: selected, unmatched, problems } = matchLimit(limit, inventory);
+  const chosen = new Set(selected);
+  const hosts = [...inventory.hosts.keys()].filter((h) => chosen.has(h));
   for (const name of unmatched) diags.error(`--limit: host pattern '${name}' names no host or group`);
-  if (hosts.length === 0 && unmatched.length === 0) diags.error(`--limit '${limit}' selects no host`);
+  for (const problem of problems) diags.error(problem.startsWith('--limit') ? problem : `--limit: ${problem}`);
+  if (hosts.length === 0 && unmatched.length === 0 && problems.length === 0) diags.error(`--limit '${limit}' selects no host`);
   return hosts;
 }
 

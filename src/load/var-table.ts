@@ -1,5 +1,6 @@
 // Variables as the inventory defines them: read from a `vars:` mapping, a host's inline
 // mapping or a group_vars/host_vars file, each keeping where it was written.
+import type { SourcePos } from '../model/source.js';
 import { didYouMean, type Reporter } from './report.js';
 import type { VarDef, VarTable } from './template.js';
 import { toJS, type YValue } from './yaml-source.js';
@@ -27,19 +28,22 @@ export function readVarMap(node: YValue, what: string, r: Reporter): VarTable {
     return table;
   }
   for (const e of node.entries) {
-    if (!VAR_NAME.test(e.key)) {
-      r.error(`invalid variable name '${e.key}' in ${what}; expected letters, digits and _, not starting with a digit`, { pos: e.keyPos });
-      continue;
-    }
-    if (e.key.startsWith('multilink_') && !(MULTILINK_VARS as readonly string[]).includes(e.key)) {
-      r.error(`unknown multilink variable '${e.key}'${didYouMean(e.key, MULTILINK_VARS)}; expected one of ${MULTILINK_VARS.join(', ')}`, {
-        pos: e.keyPos,
-      });
-      continue;
-    }
-    table.set(e.key, { name: e.key, value: e.value, keyPos: e.keyPos });
+    if (checkVarName(e.key, e.keyPos, what, r)) table.set(e.key, { name: e.key, value: e.value, keyPos: e.keyPos });
   }
   return table;
+}
+
+/** A variable name any inventory format may define: reported at `pos` when it is not one. */
+export function checkVarName(name: string, pos: SourcePos, what: string, r: Reporter): boolean {
+  if (!VAR_NAME.test(name)) {
+    r.error(`invalid variable name '${name}' in ${what}; expected letters, digits and _, not starting with a digit`, { pos });
+    return false;
+  }
+  if (name.startsWith('multilink_') && !(MULTILINK_VARS as readonly string[]).includes(name)) {
+    r.error(`unknown multilink variable '${name}'${didYouMean(name, MULTILINK_VARS)}; expected one of ${MULTILINK_VARS.join(', ')}`, { pos });
+    return false;
+  }
+  return true;
 }
 
 /** Later definitions win, per variable (Ansible's default hash_behaviour=replace). */

@@ -61,12 +61,41 @@ interface Converter {
  */
 export function parseYaml(text: string, file: string, diags: Diagnostics): YValue | undefined {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, version: '1.1', prettyErrors: false });
+  // Ansible's loader tries JSON first: text that is JSON follows JSON's rules (1e3 is a number).
+  const options = isJson(text) ? ({ version: '1.2', schema: 'json' } as const) : ({ version: '1.1' } as const);
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, ...options });
   const at = (offset: number): SourcePos => ({ file, ...lines.linePos(offset) });
+  // Text meant as JSON (a .json inventory or vars file) that is not YAML either: JSON's own words.
+  const json = doc.errors.length > 0 ? jsonSyntaxError(text) : undefined;
+  if (json) {
+    diags.error(`JSON syntax: ${json.message}`, { pos: at(json.offset) });
+    return undefined;
+  }
   for (const e of doc.errors) diags.error(`YAML syntax: ${firstLine(e.message)}`, { pos: at(e.pos[0]) });
   for (const w of doc.warnings) diags.warning(`YAML: ${firstLine(w.message)}`, { pos: at(w.pos[0]) });
   if (doc.errors.length > 0) return undefined;
   return convert(doc.contents, { file, doc, lines, diags, stack: new Set() }, 0);
+}
+
+function jsonSyntaxError(text: string): { message: string; offset: number } | undefined {
+  if (!/^\s*[[{]/.test(text)) return undefined;
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (e) {
+    const m = /^(.*?) in JSON at position (\d+)/.exec((e as Error).message);
+    return m ? { message: m[1], offset: Number(m[2]) } : undefined;
+  }
+}
+
+function isJson(text: string): boolean {
+  if (!/^\s*[[{"]/.test(text)) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Reads and parses a file; `missing` is the message used when it does not exist. */

@@ -1,6 +1,8 @@
 // The slice of ~/.ssh/config multilink honours (HostName, Port, User, IdentityFile,
 // IdentitiesOnly, ProxyJump), resolved for one host with OpenSSH's rules: `Host` patterns,
-// first obtained value wins, IdentityFile accumulates, Include is read in place.
+// `Match` on host, originalhost, user and localuser, first obtained value wins, IdentityFile
+// accumulates, Include is read in place. The fallback where OpenSSH's own `ssh -G` is not
+// available: a Match it cannot evaluate (exec, canonical, final…) is skipped with a warning.
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { matchPattern, matchPatternList } from './pattern.js';
@@ -20,6 +22,13 @@ export interface SshHostConfig {
   identitiesOnly?: boolean;
   /** Hops in order; undefined when not set or `none`. */
   proxyJump?: JumpHost[];
+  /** What could not be honoured (a Match that was not evaluated, a ProxyCommand), file:line first. */
+  warnings?: string[];
+}
+
+/** What the connection already fixes, as OpenSSH's command line would: it wins and Match user sees it. */
+export interface SshTarget {
+  user?: string;
 }
 
 export interface SshConfigContext {
@@ -137,6 +146,24 @@ function expandTokens(value: string, tokens: Record<string, string>, where: stri
   });
 }
 
+export interface TokenValues {
+  /** The host as given (%n). */
+  host: string;
+  /** After HostName (%h). */
+  hostName: string;
+  homeDir: string;
+  localUser: string;
+  /** The remote user (%r). */
+  user: string;
+  port: number;
+}
+
+/** IdentityFile paths with OpenSSH's %-tokens and ~ expanded. */
+export function expandIdentityFiles(files: string[], v: TokenValues, where: string): string[] {
+  const tokens: Record<string, string> = { h: v.hostName, n: v.host, d: v.homeDir, u: v.localUser, r: v.user, p: String(v.port) };
+  return files.map((f) => expandTilde(expandTokens(f, tokens, where), v.homeDir));
+}
+
 function defaultReadFile(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
@@ -167,10 +194,17 @@ interface Collected {
  * Resolves `host` (as given: ansible_host or the inventory name) through the config file at
  * `file`. A missing file resolves to nothing. Errors name file:line.
  */
-export function resolveSshConfig(host: string, file: string, ctx: SshConfigContext): SshHostConfig {
+export function resolveSshConfig(host: string, file: string, ctx: SshConfigContext, target: SshTarget = {}): SshHostConfig {
   const readFile = ctx.readFile ?? defaultReadFile;
   const listDir = ctx.listDir ?? defaultListDir;
   const got: Collected = { identityFiles: [] };
+  const warnings: string[] = [];
+  const matchContext = (): MatchContext => ({
+    host: got.hostName ?? host,
+    originalHost: host,
+    user: target.user ?? got.user ?? ctx.localUser,
+    localUser: ctx.localUser,
+  });
 
   const walk = (path: string, initiallyActive: boolean, neverMatch: boolean, depth: number): void => {
     const text = readFile(path);
@@ -184,8 +218,7 @@ export function resolveSshConfig(host: string, file: string, ctx: SshConfigConte
           active = !neverMatch && matchPatternList(args, host);
           continue;
         case 'match':
-          // Match criteria are not evaluated; their block is treated as not matching.
-          active = false;
+          active = !neverMatch && evaluateMatch(args, matchContext(), where, warnings);
           continue;
         case 'include':
           if (depth >= MAX_INCLUDE_DEPTH) throw new Error(`${where}: Include nested too deeply`);
@@ -217,6 +250,9 @@ export function resolveSshConfig(host: string, file: string, ctx: SshConfigConte
         case 'proxyjump':
           got.proxyJump ??= arg;
           break;
+        case 'proxycommand':
+          if (arg.toLowerCase() !== 'none') warnings.push(`${where}: ProxyCommand is not supported (use ProxyJump); connecting without it`);
+          break;
         default:
           break; // every other keyword is OpenSSH's business, not ours
       }
@@ -224,18 +260,15 @@ export function resolveSshConfig(host: string, file: string, ctx: SshConfigConte
   };
   walk(file, true, false, 0);
 
-  const hostName = got.hostName ?? host;
-  const tokens: Record<string, string> = {
-    h: hostName,
-    n: host,
-    d: ctx.homeDir,
-    u: ctx.localUser,
-    r: got.user ?? ctx.localUser,
-    p: String(got.port ?? 22),
+  const values: TokenValues = {
+    host,
+    hostName: got.hostName ?? host,
+    homeDir: ctx.homeDir,
+    localUser: ctx.localUser,
+    user: target.user ?? got.user ?? ctx.localUser,
+    port: got.port ?? 22,
   };
-  const resolved: SshHostConfig = {
-    identityFiles: got.identityFiles.map((f) => expandTilde(expandTokens(f, tokens, file), ctx.homeDir)),
-  };
+  const resolved: SshHostConfig = { identityFiles: expandIdentityFiles(got.identityFiles, values, file) };
   if (got.hostName !== undefined) resolved.hostName = got.hostName;
   if (got.port !== undefined) resolved.port = got.port;
   if (got.user !== undefined) resolved.user = got.user;
@@ -244,7 +277,44 @@ export function resolveSshConfig(host: string, file: string, ctx: SshConfigConte
     const hops = parseProxyJump(got.proxyJump);
     if (hops) resolved.proxyJump = hops;
   }
+  if (warnings.length > 0) resolved.warnings = warnings;
   return resolved;
+}
+
+interface MatchContext {
+  /** The target host after HostName so far (what `Match host` compares). */
+  host: string;
+  originalHost: string;
+  user: string;
+  localUser: string;
+}
+
+/** Criteria that need OpenSSH itself: a command to run, DNS canonicalisation, a final pass. */
+const WITHOUT_ARGUMENT = new Set(['all', 'canonical', 'final']);
+
+/**
+ * A Match line's criteria, all of which must hold; `!` negates one. When the ones that can be
+ * evaluated hold but another cannot be (exec, canonical, final…), the block is skipped, said loudly.
+ */
+function evaluateMatch(args: string[], c: MatchContext, where: string, warnings: string[]): boolean {
+  const values: Record<string, string> = { host: c.host, originalhost: c.originalHost, user: c.user, localuser: c.localUser };
+  const unevaluated: string[] = [];
+  let result = true;
+  for (let i = 0; i < args.length; i++) {
+    const negated = args[i].startsWith('!');
+    const criterion = (negated ? args[i].slice(1) : args[i]).toLowerCase();
+    if (criterion === 'all') continue;
+    const argument = WITHOUT_ARGUMENT.has(criterion) ? undefined : args[++i];
+    if (!WITHOUT_ARGUMENT.has(criterion) && argument === undefined) throw new Error(`${where}: Match ${criterion} needs an argument`);
+    const value = values[criterion];
+    if (value === undefined || argument === undefined) unevaluated.push(criterion);
+    else if (matchPatternList(argument.split(','), value) === negated) result = false;
+  }
+  if (result && unevaluated.length > 0) {
+    warnings.push(`${where}: Match ${unevaluated.join(', ')} cannot be evaluated without OpenSSH's ssh client: the block is skipped`);
+    return false;
+  }
+  return result;
 }
 
 /** Include paths are relative to ~/.ssh; `*` and `?` are allowed in the last component. */

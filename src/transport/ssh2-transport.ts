@@ -33,7 +33,8 @@ import {
   readKnownHosts,
   type HostKeyVerdict,
 } from './known-hosts.js';
-import { expandTilde, resolveSshConfig, type SshConfigContext } from './ssh-config.js';
+import { expandTilde } from './ssh-config.js';
+import { SshConfigSource } from './openssh-config.js';
 
 const { Client, utils } = ssh2;
 
@@ -55,8 +56,12 @@ type Ssh2Error = Error & ClientErrorExtensions & { code?: string };
 export interface Ssh2TransportOptions {
   /** Where ~ points (~/.ssh/config, ~/.ssh/known_hosts, default keys). Default: os.homedir(). */
   homeDir?: string;
-  /** Default: HOME/.ssh/config. */
+  /** Default: HOME/.ssh/config (and, through OpenSSH, the system-wide file). */
   sshConfigFile?: string;
+  /** How ssh config is read: OpenSSH's `ssh -G`, the built-in parser, or auto (see openssh-config.ts). */
+  sshConfig?: 'auto' | 'openssh' | 'builtin';
+  /** Where ssh config warnings go (a skipped Match, a ProxyCommand). Default: stderr. */
+  warn?: (message: string) => void;
   /** Environment for SSH_AUTH_SOCK. Default: process.env. */
   env?: Record<string, string | undefined>;
   /** Remote user when neither inventory nor ssh config names one. Default: os.userInfo().username. */
@@ -115,7 +120,7 @@ export function hopLabel(hop: Hop): string {
 
 export class Ssh2Transport implements Transport {
   private readonly homeDir: string;
-  private readonly sshConfigFile: string;
+  private readonly sshConfig: SshConfigSource;
   private readonly env: Record<string, string | undefined>;
   private readonly localUser: string;
   private readonly keepaliveIntervalMs: number;
@@ -127,9 +132,16 @@ export class Ssh2Transport implements Transport {
 
   constructor(options: Ssh2TransportOptions = {}) {
     this.homeDir = options.homeDir ?? homedir();
-    this.sshConfigFile = options.sshConfigFile ?? join(this.homeDir, '.ssh', 'config');
     this.env = options.env ?? process.env;
     this.localUser = options.localUser ?? userInfo().username;
+    this.sshConfig = new SshConfigSource({
+      homeDir: this.homeDir,
+      localUser: this.localUser,
+      configFile: options.sshConfigFile ?? join(this.homeDir, '.ssh', 'config'),
+      configFileGiven: options.sshConfigFile !== undefined,
+      ...(options.sshConfig ? { mode: options.sshConfig } : {}),
+      ...(options.warn ? { warn: options.warn } : {}),
+    });
     this.keepaliveIntervalMs = options.keepaliveIntervalMs ?? 5_000;
     this.keepaliveCountMax = options.keepaliveCountMax ?? 3;
     this.debug = options.debug;
@@ -143,10 +155,9 @@ export class Ssh2Transport implements Transport {
    * The hops a connect would take. Inventory values (ansible_port, ansible_user,
    * ansible_ssh_private_key_file) win over ssh config, as in Ansible.
    */
-  resolveRoute(target: ConnectTarget): Hop[] {
+  async resolveRoute(target: ConnectTarget): Promise<Hop[]> {
     const conn = target.connection;
-    const ctx: SshConfigContext = { homeDir: this.homeDir, localUser: this.localUser };
-    const cfg = resolveSshConfig(conn.host, this.sshConfigFile, ctx);
+    const cfg = await this.sshConfig.resolve(conn.host, { user: conn.user, port: conn.port });
     const explicitKey = conn.privateKeyFile === undefined ? [] : [expandTilde(conn.privateKeyFile, this.homeDir)];
     const targetFiles = unique([...explicitKey, ...cfg.identityFiles]);
     const targetHop: Hop = {
@@ -157,9 +168,9 @@ export class Ssh2Transport implements Transport {
       useDefaultKeys: targetFiles.length === 0,
       identitiesOnly: cfg.identitiesOnly ?? false,
     };
-    const jumps = (cfg.proxyJump ?? []).map((jump): Hop => {
+    const jumps = (cfg.proxyJump ?? []).map(async (jump): Promise<Hop> => {
       // A jump host is resolved through ssh config too (its own ProxyJump is not followed).
-      const jcfg = resolveSshConfig(jump.host, this.sshConfigFile, ctx);
+      const jcfg = await this.sshConfig.resolve(jump.host, { user: jump.user, port: jump.port });
       const files = unique([...jcfg.identityFiles, ...explicitKey]);
       return {
         host: jcfg.hostName ?? jump.host,
@@ -170,13 +181,13 @@ export class Ssh2Transport implements Transport {
         identitiesOnly: jcfg.identitiesOnly ?? false,
       };
     });
-    return [...jumps, targetHop];
+    return [...(await Promise.all(jumps)), targetHop];
   }
 
   async connect(target: ConnectTarget, options: ConnectOptions): Promise<Session> {
     let hops: Hop[];
     try {
-      hops = this.resolveRoute(target);
+      hops = await this.resolveRoute(target);
     } catch (err) {
       throw new UnreachableError(target.name, `ssh config: ${errorMessage(err)}`);
     }

@@ -1,0 +1,95 @@
+// The inventory as understood, in the shapes ansible-inventory prints: --list (groups with
+// hosts and children, _meta.hostvars), --host (one host's vars), --graph (the tree), so the
+// output of the two tools can be diffed.
+import type { Inventory } from '../model/inventory.js';
+
+export interface InventoryListing {
+  _meta: { hostvars: Record<string, Record<string, unknown>> };
+  [group: string]: { hosts?: string[]; children?: string[] } | InventoryListing['_meta'];
+}
+
+/** Vars Ansible adds by itself and ansible-inventory leaves out. */
+const INTERNAL_VARS = new Set([
+  'ansible_diff_mode',
+  'ansible_config_file',
+  'ansible_facts',
+  'ansible_forks',
+  'ansible_inventory_sources',
+  'ansible_limit',
+  'ansible_playbook_python',
+  'ansible_run_tags',
+  'ansible_skip_tags',
+  'ansible_verbosity',
+  'ansible_version',
+  'inventory_dir',
+  'inventory_file',
+  'inventory_hostname',
+  'inventory_hostname_short',
+  'groups',
+  'group_names',
+  'omit',
+  'playbook_dir',
+]);
+
+export function hostVarsOf(inventory: Inventory, host: string): Record<string, unknown> {
+  const vars = inventory.hosts.get(host)?.vars ?? {};
+  return Object.fromEntries(Object.entries(vars).filter(([k]) => !INTERNAL_VARS.has(k)));
+}
+
+/**
+ * `ansible-inventory --list`: every group reachable from `all` with its direct hosts and
+ * children (empty lists left out, empty groups too), and the vars of `hosts` (default: all).
+ * A --limit keeps only its hosts, as ansible-inventory 2.16+ does.
+ */
+export function inventoryListing(inventory: Inventory, hosts: readonly string[] = [...inventory.hosts.keys()]): InventoryListing {
+  const available = new Set(hosts);
+  const out: InventoryListing = { _meta: { hostvars: {} } };
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    const g = inventory.groups.get(name);
+    if (!g) return;
+    const entry: { hosts?: string[]; children?: string[] } = {};
+    const direct = name === 'all' ? [] : g.hosts.filter((h) => available.has(h));
+    if (direct.length > 0) entry.hosts = direct;
+    if (g.children.length > 0) entry.children = [...g.children];
+    if (direct.length > 0 || g.children.length > 0) out[name] = entry;
+    for (const c of g.children) {
+      if (seen.has(c)) continue;
+      seen.add(c);
+      visit(c);
+    }
+  };
+  visit('all');
+  for (const h of hosts) {
+    const vars = hostVarsOf(inventory, h);
+    if (Object.keys(vars).length > 0) out._meta.hostvars[h] = vars;
+  }
+  return out;
+}
+
+/** `ansible-inventory --graph [GROUP]`: child groups first, then the group's own hosts. */
+export function inventoryGraph(inventory: Inventory, group = 'all'): string {
+  const lines: string[] = [];
+  const line = (text: string, depth: number): string => (depth ? `${'  |'.repeat(depth)}--${text}` : text);
+  const visit = (name: string, depth: number): void => {
+    const g = inventory.groups.get(name);
+    if (!g) return;
+    lines.push(line(`@${name}:`, depth));
+    for (const c of g.children) visit(c, depth + 1);
+    if (name !== 'all') for (const h of g.hosts) lines.push(line(h, depth + 1));
+  };
+  visit(group, 0);
+  return lines.join('\n');
+}
+
+/** JSON as ansible-inventory writes it: keys sorted, four-space indent. */
+export function ansibleJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value), null, 4);
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(entries.map(([k, v]) => [k, sortKeys(v)]));
+}

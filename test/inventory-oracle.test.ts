@@ -1,0 +1,200 @@
+// Ansible is the oracle: for each inventory of the corpus (INI, YAML, static JSON, inventory
+// scripts), `multilink inventory --list` must print what `ansible-inventory --list` prints —
+// every host, every group's members, every variable — and for a table of host patterns,
+// matching and --limit must select exactly the hosts Ansible selects, in Ansible's order.
+// Needs ansible-core (Debian package, installed by .ci/run); skipped with a reason without it.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Diagnostics, formatDiagnostic } from '../src/diagnostics.js';
+import { loadInventory } from '../src/load/inventory.js';
+import { matchLimit, matchPattern } from '../src/load/patterns.js';
+import { setWeightsInIni } from '../src/load/weights-edit-ini.js';
+import { cli } from './helpers/cli.js';
+
+const CORPUS = fileURLToPath(new URL('./fixtures/inventories/', import.meta.url));
+const HELPER = fileURLToPath(new URL('./helpers/ansible-patterns.py', import.meta.url));
+
+function which(cmd: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+const ansibleInventory = which('ansible-inventory');
+const ansible = which('ansible');
+/** The interpreter Ansible runs under (its own shebang), for the pattern helper. */
+const python = ansibleInventory ? /^#!\s*(\S+)/.exec(readFileSync(ansibleInventory, 'utf8').split('\n')[0])?.[1] : undefined;
+if (!ansibleInventory || !ansible || !python) {
+  console.warn('inventory oracle tests skipped: ansible-core is not installed (apt-get install ansible-core; .ci/run does)');
+}
+
+const supported = Boolean(ansibleInventory && ansible && python);
+/** The test's own folder: Ansible's config, home and temp files, limit files. Only made when Ansible runs. */
+let work = '';
+
+/** Ansible with no configuration of this machine's, writing only into the test's folder. */
+function runAnsible(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, {
+    cwd: work,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ANSIBLE_CONFIG: join(work, 'ansible.cfg'), ANSIBLE_HOME: work, ANSIBLE_LOCAL_TEMP: join(work, 'tmp'), ANSIBLE_NOCOLOR: '1' },
+  });
+}
+
+type Oracle = Record<string, { pattern: string[] | { error: string }; limit: string[] | { error: string } }>;
+
+interface Case {
+  file: string;
+  /** Every pattern must give the same hosts in the same order (Ansible's order is stable for these). */
+  patterns: string[];
+}
+
+const CASES: Case[] = [
+  {
+    file: 'ini-branches/hosts',
+    patterns: [
+      'all',
+      '*',
+      'edge',
+      'core',
+      'ungrouped',
+      '*.example.net',
+      'br-north-0*',
+      'br-south-?',
+      'hub[03]',
+      '~br-(north|south)',
+      '~^dc[0-9]$',
+      '~.*-0[12]',
+      'edge:core',
+      'edge,dc',
+      'edge:!edge-hubs',
+      'core:&edge',
+      '!edge:dc',
+      '&core:edge',
+      'edge:dc:!dc2:&all',
+      'edge[0]',
+      'edge[-1]',
+      'edge[0:2]',
+      'edge[1:]',
+      'core[2]',
+      'e*[1:3]',
+      'jump.example.net,dc1',
+      'br-west:dc2',
+      'hub0:hub3',
+    ],
+  },
+  {
+    file: 'yaml-fleet/inventory.yml',
+    patterns: [
+      'all',
+      'metro',
+      'rural:&metro',
+      'metro:!metro_west',
+      'backup',
+      'edge_only[-2:]',
+      'edge_only[1:2]',
+      'metro_east[0]',
+      'me-r*',
+      '~^(mw|ru)-',
+      'ungrouped',
+      'lab-r1,edge-r10',
+      'metro*',
+      'all[0:2]',
+    ],
+  },
+  { file: 'ini-quirks/hosts', patterns: ['all', 'all[0:3]', 'c', 'a', 'ungrouped', 'x:&ungrouped', 'h-*:!c', 'all[-1]'] },
+  { file: 'yaml-quirks/inventory.yaml', patterns: ['all', 'all[0:3]', 'shared', 'web:&db', 'ungrouped', 'late,u1'] },
+  { file: 'json-static/inventory.json', patterns: ['all', 'pop', 'pop[0]', '2001:db8::10', 'pop-*:!pop-legacy', '~pop-[0-9]'] },
+  { file: 'script-netbox/netbox.sh', patterns: ['all', 'role_edge', 'site_*', 'role_edge:!site_fra1', 'ungrouped', 'role_edge[-1]'] },
+  { file: 'script-legacy/inventory.sh', patterns: ['all', 'routers:!backup', 'backup', 'old-*'] },
+];
+
+describe.skipIf(!supported)('multilink agrees with Ansible', () => {
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'ml-oracle-'));
+    writeFileSync(join(work, 'ansible.cfg'), '');
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  for (const c of CASES) {
+    const file = join(CORPUS, c.file);
+
+    it(`${c.file}: multilink inventory --list is ansible-inventory --list`, async () => {
+      const expected = JSON.parse(runAnsible(ansibleInventory as string, ['-i', file, '--list']));
+      const ours = await cli('inventory', file, '--list');
+      expect(ours.stderr).toBe('');
+      expect(ours.code).toBe(0);
+      expect(JSON.parse(ours.stdout)).toEqual(expected);
+    });
+
+    it(`${c.file}: host patterns and --limit select what Ansible selects`, () => {
+      const diags = new Diagnostics();
+      const { inventory } = loadInventory(file, diags);
+      expect(diags.items.map(formatDiagnostic)).toEqual([]);
+      const hostFile = join(work, `${c.file.replace(/\W/g, '_')}.limit`);
+      const listed = [...inventory.hosts.keys()];
+      writeFileSync(hostFile, `${listed[listed.length - 1]}\n\n${listed[0]}\n`);
+      const patterns = [...c.patterns, `@${hostFile}`];
+      const oracle = JSON.parse(runAnsible(python as string, [HELPER, file, JSON.stringify(patterns)])) as Oracle;
+      for (const p of patterns) {
+        const want = oracle[p];
+        if (!p.startsWith('@')) {
+          expect(Array.isArray(want.pattern), `${p}: ansible refused it: ${JSON.stringify(want.pattern)}`).toBe(true);
+          const got = matchPattern(p, inventory);
+          expect({ pattern: p, hosts: got.hosts, problems: got.problems }).toEqual({ pattern: p, hosts: want.pattern, problems: [] });
+        }
+        const limited = matchLimit(p, inventory);
+        expect({ limit: p, hosts: limited.hosts, problems: limited.problems }).toEqual({ limit: p, hosts: want.limit, problems: [] });
+      }
+    });
+  }
+
+  it('the pattern helper answers what the ansible command line answers', () => {
+    const file = join(CORPUS, 'ini-branches/hosts');
+    const pattern = 'edge:dc:!dc2:&all';
+    const printed = runAnsible(ansible as string, [pattern, '-i', file, '--list-hosts']);
+    const hosts = printed.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+    const oracle = JSON.parse(runAnsible(python as string, [HELPER, file, JSON.stringify([pattern])])) as Oracle;
+    expect(hosts.length).toBeGreaterThan(3);
+    expect(oracle[pattern].pattern).toEqual(hosts);
+  });
+
+  it('multilink inventory --graph is ansible-inventory --graph', async () => {
+    const file = join(CORPUS, 'ini-branches/hosts');
+    const expected = runAnsible(ansibleInventory as string, ['-i', file, '--graph']);
+    const ours = await cli('inventory', file, '--graph');
+    expect(ours.stdout.trimEnd()).toBe(expected.trimEnd());
+  });
+
+  it('Ansible reads what weights writes into an INI inventory as multilink does', async () => {
+    const dir = join(work, 'ini-written');
+    cpSync(join(CORPUS, 'ini-branches'), dir, { recursive: true });
+    const file = join(dir, 'hosts');
+    let text = readFileSync(file, 'utf8');
+    text = setWeightsInIni(text, { kind: 'group', name: 'edge' }, { lte: 3, cable: 1 });
+    text = setWeightsInIni(text, { kind: 'group', name: 'core' }, { dsl: 5 });
+    text = setWeightsInIni(text, { kind: 'host', name: 'dc2' }, { lte: 0 });
+    text = setWeightsInIni(text, { kind: 'host', name: 'jump.example.net' }, { dsl: 1 });
+    writeFileSync(file, text);
+    const expected = JSON.parse(runAnsible(ansibleInventory as string, ['-i', file, '--list']));
+    expect(expected._meta.hostvars.dc2.multilink_weights).toEqual({ lte: 0 });
+    expect(expected._meta.hostvars['br-west'].multilink_weights).toEqual({ dsl: 2, lte: 3, cable: 1 });
+    const ours = await cli('inventory', file, '--list');
+    expect(JSON.parse(ours.stdout)).toEqual(expected);
+  });
+
+  it('refuses, like Ansible, a subscript beyond the hosts a pattern selects', () => {
+    const file = join(CORPUS, 'ini-branches/hosts');
+    const oracle = JSON.parse(runAnsible(python as string, [HELPER, file, JSON.stringify(['dc[5]', 'dc[-3]'])])) as Oracle;
+    const diags = new Diagnostics();
+    const { inventory } = loadInventory(file, diags);
+    for (const p of ['dc[5]', 'dc[-3]']) {
+      expect(oracle[p].pattern).toHaveProperty('error');
+      expect(matchPattern(p, inventory).problems).toEqual([`host pattern '${p}': no host at index ${p.slice(3, -1)} (it selects 2)`]);
+    }
+  });
+});
