@@ -6,32 +6,28 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { breakIsp, findFreeSubnet, labDownSync, labUp, readLab, repairIsp, type LabInfo } from '../src/lab/lab.js';
+import { dataplaneInventoryText } from '../src/lab/dataplane-setup.js';
+import { monitorState, renderHealthPlaybook, type HealthSettings } from '../src/lab/dataplane-health.js';
 import {
   addClientAddresses,
   balanceCounters,
   connectionLinks,
-  dataplaneInventoryText,
-  failoverFigures,
-  firstOnLink,
-  reusedPorts,
   inClient,
-  monitorState,
   openConnections,
-  renderHealthPlaybook,
   startHold,
   startProbe,
   startStreamServer,
-  stopLabProcess,
   STREAM_PORT,
-  streamSurvived,
   waitFor,
   wanBytes,
   type HeldStream,
-  type HealthSettings,
   type HoldResult,
-} from '../src/lab/dataplane.js';
+} from '../src/lab/dataplane-traffic.js';
+import { stopLabProcess } from '../src/lab/lab-process.js';
 import { run, sleep } from '../src/lab/run.js';
-import { DEFAULT_RATES, renderDataplanePlaybook, weightsForRates } from '../src/lab/dataplane-plan.js';
+import { DEFAULT_RATES } from '../src/lab/dataplane-plan.js';
+import { renderDataplanePlaybook, weightsForRates } from '../src/lab/lab-playbooks.js';
+import { failoverFigures, firstOnLink, reusedPorts, streamSurvived } from './lib/failover.js';
 import { iperfSummaryFromJson, sharesPercent } from '../src/lab/dataplane-measure.js';
 
 /** bench/.build/bench/dataplane.js → the repository root. */

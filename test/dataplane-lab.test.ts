@@ -2,15 +2,15 @@
 // them. After a deploy, traffic from the client really goes out over the links the
 // balance chain picks: downloads, exact nth shares, passive and active FTP through
 // masqueraded secondary links, an ISP broken and repaired, and nothing left after down.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonHosts } from './helpers/cli.js';
 import { labSupport, reserveTestLab, startTestLab, stopTestLab } from './helpers/lab.js';
 import { deployPlaybook, perLink } from './helpers/dataplane.js';
 import { breakIsp, labUp, readLab, repairIsp, type LabInfo } from '../src/lab/lab.js';
-import { balanceCounters, dataplaneInventoryText, inClient, openConnections } from '../src/lab/dataplane.js';
-import { renderDataplanePlaybook } from '../src/lab/dataplane-plan.js';
+import { inClient, openConnections } from '../src/lab/dataplane-traffic.js';
+import { renderDataplanePlaybook } from '../src/lab/lab-playbooks.js';
 import { iperfSummaryFromJson } from '../src/lab/dataplane-measure.js';
 import { findCommand } from '../src/lab/packages.js';
 import { isRunning, listNamespacesSync } from '../src/lab/host-net.js';

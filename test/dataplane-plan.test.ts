@@ -5,14 +5,13 @@ import {
   checkRates,
   clientLines,
   planDataplane,
-  renderDataplanePlaybook,
   renderVsftpdConfig,
   serverLines,
   shapingLines,
   tbfArgs,
   upstreamDataplaneLines,
-  weightsForRates,
 } from '../src/lab/dataplane-plan.js';
+import { renderDataplanePlaybook, weightsForRates } from '../src/lab/lab-playbooks.js';
 import { balanceCountersFromSave, counterDelta, iperfSummaryFromJson, linkBytesFromJson, sharesPercent } from '../src/lab/dataplane-measure.js';
 import { labNamespaces, planTopology } from '../src/lab/topology.js';
 
@@ -58,7 +57,7 @@ describe('data-plane plan', () => {
     const conf = renderVsftpdConfig({ root: '/l/ftp', emptyDir: '/l/empty', logFile: '/l/v.log' });
     for (const line of ['background=NO', 'listen_address=198.51.100.1', 'anon_root=/l/ftp', 'write_enable=NO', 'pasv_min_port=30000']) expect(conf).toContain(`\n${line}\n`);
     const pb = renderDataplanePlaybook({ method: 'nth', weights: [1, 2, 3] });
-    expect(pb).toContain('    method: nth\n    traffic: [forwarded]\n    lan: [lan0]\n');
+    expect(pb).toContain('    method: nth\n    traffic: [ forwarded ]\n    lan: [ lan0 ]\n');
     expect(pb).toContain('- { name: lte, interface: wan3, gateway: 100.64.3.1, weight: 3 }');
     expect(pb).not.toContain('tier');
   });

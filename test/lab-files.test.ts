@@ -7,7 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { parseLinkNames, parseSubnetUses, pickFreeSubnet } from '../src/lab/host-net.js';
 import { cidrsOverlap } from '../src/net/ipv4.js';
 import { hostLinkLines, routerLines, routerLinkLines, switchLines, upstreamLines } from '../src/lab/ip-batch.js';
-import { checkLabPath, knownHostsLine, renderPlaybook, renderShippedInventory, renderSshdConfig, yamlScalar } from '../src/lab/lab-files.js';
+import { checkLabPath, knownHostsLine, renderInventory, renderShippedInventory, renderSshdConfig } from '../src/lab/lab-files.js';
+import { renderPlaybook } from '../src/lab/lab-playbooks.js';
 import { checkShippedInventory, formatLabInfo, type LabInfo } from '../src/lab/lab.js';
 import { parseBatchFailures } from '../src/lab/run.js';
 import { checkPrefix, checkRouters, checkSubnet, labNamespaces, MAX_ROUTERS, planTopology } from '../src/lab/topology.js';
@@ -157,14 +158,23 @@ describe('lab files', () => {
   });
 
   it.each([
-    ['/abs/path/id_ed25519', '/abs/path/id_ed25519'],
-    ['../.lab/known_hosts', '../.lab/known_hosts'],
-    ['/tmp/a b', '"/tmp/a b"'],
-    ['yes', '"yes"'],
-    ['1.5', '"1.5"'],
-  ])('YAML scalar %s → %s', (value, text) => {
-    expect(yamlScalar(value)).toBe(text);
-    expect(parseYaml(`k: ${text}`)).toEqual({ k: value });
+    ['/abs/path/id_ed25519'],
+    ['../.lab/known_hosts'],
+    ['/tmp/a b/#x: y'],
+    ['yes'],
+    ['1.5'],
+    ['[x]'],
+  ])('writes the path %s into an inventory that reads back the same', (path) => {
+    const text = renderInventory({
+      header: ['h'],
+      privateKey: path,
+      knownHosts: path,
+      playbook: path,
+      routers: [{ name: 'r1', mgmtAddress: '198.18.0.11', iptables: 'nft', stateDir: path }],
+    });
+    const doc = parseYaml(text) as { all: { children: { lab: { vars: Record<string, unknown>; hosts: Record<string, Record<string, unknown>> } } } };
+    expect(doc.all.children.lab.vars).toMatchObject({ ansible_ssh_private_key_file: path, multilink_known_hosts: path, multilink_playbooks: [path] });
+    expect(doc.all.children.lab.hosts.r1.multilink_state_dir).toBe(path);
   });
 
   it('ships playbooks/lab.yaml exactly as lab up writes it', () => {
@@ -214,27 +224,14 @@ describe('lab files', () => {
 });
 
 function fakeLab(dir: string, subnet: number): LabInfo {
-  const plan = planTopology('ml', 3, subnet);
+  const { dataplane: _none, ...plan } = planTopology('ml', 3, subnet);
   return {
+    ...plan,
     version: 1,
     status: 'up',
     dir,
-    prefix: 'ml',
-    subnet,
-    managementCidr: plan.managementCidr,
-    hostAddress: plan.hostAddress,
-    hostLink: plan.hostLink,
-    switchNamespace: plan.switchNamespace,
-    upstreamNamespace: plan.upstreamNamespace,
-    lanNamespace: plan.lanNamespace,
-    gateways: plan.gateways,
     routers: plan.routers.map((r) => ({
-      name: r.name,
-      namespace: r.namespace,
-      mgmtAddress: r.mgmtAddress,
-      wanAddresses: r.wanAddresses,
-      lanAddress: r.lanAddress,
-      iptables: r.iptables,
+      ...r,
       dir: join(dir, r.name),
       stateDir: join(dir, r.name, 'state'),
       sshdConfig: join(dir, r.name, 'sshd_config'),

@@ -1,8 +1,8 @@
 // The data plane of `multilink lab up --dataplane` (pure): a client behind router r1's lan0,
 // each uplink made a rate-limited ISP path through the upstream namespace, and a server
 // namespace behind every ISP. Names, addresses, `ip -batch` lines, tc shaping and the
-// server's files are derived here from the prefix and rates; dataplane.ts runs them.
-import { dataplaneNamespacesOf, LAB_UPLINKS, LAN_ADDRESS, type LabUplink } from './topology.js';
+// server's files are derived here from the prefix and rates; dataplane-setup.ts runs them.
+import { dataplaneNamespacesOf, LAB_UPLINKS, LAN_ADDRESS, type LabUplink, type RouterPlan } from './topology.js';
 
 /** Mbit/s of each ISP in LAB_UPLINKS order (wan1, wan2, wan3). */
 export const DEFAULT_RATES: readonly number[] = [20, 40, 60];
@@ -54,6 +54,12 @@ export interface DataplanePlan {
   /** lan0's peer in the lan namespace before the move. */
   lanPeer: string;
   routerNamespace: string;
+  /** The client on r1's LAN, and the server behind every ISP (on its lo). */
+  clientAddress: string;
+  serverAddress: string;
+  /** iperf3 servers, and the TCP "ok" server, on the server address. */
+  iperfPorts: number[];
+  tcpPort: number;
   isps: DataplaneIsp[];
 }
 
@@ -65,14 +71,7 @@ export function checkRates(rates: readonly number[]): string | undefined {
 }
 
 
-export interface DataplaneRouter {
-  namespace: string;
-  wanAddresses: string[];
-  lanPeer: string;
-  upstreamPorts: string[];
-}
-
-export function planDataplane(prefix: string, router: DataplaneRouter, rates: readonly number[] = DEFAULT_RATES): DataplanePlan {
+export function planDataplane(prefix: string, router: Pick<RouterPlan, 'namespace' | 'wanAddresses' | 'lanPeer' | 'upstreamPorts'>, rates: readonly number[] = DEFAULT_RATES): DataplanePlan {
   const bad = checkRates(rates);
   if (bad) throw new RangeError(bad);
   return {
@@ -81,6 +80,10 @@ export function planDataplane(prefix: string, router: DataplaneRouter, rates: re
     lanNamespace: `${prefix}-lan`,
     lanPeer: router.lanPeer,
     routerNamespace: router.namespace,
+    clientAddress: CLIENT_ADDRESS,
+    serverAddress: SERVER_ADDRESS,
+    iperfPorts: [...IPERF_PORTS],
+    tcpPort: TCP_PORT,
     isps: LAB_UPLINKS.map((u: LabUplink, i) => ({
       k: u.k,
       link: u.name,
@@ -217,82 +220,6 @@ export function renderVsftpdConfig(c: VsftpdInput): string {
     'dual_log_enable=NO',
     'syslog_enable=NO',
     'use_localtime=NO',
-    '',
-  ].join('\n');
-}
-
-/** A TCP server that writes "ok" and closes each connection: for counting new connections. */
-export function renderTcpServer(): string {
-  return [
-    '// multilink data-plane lab: answers "ok" on every connection and closes it',
-    "import { createServer } from 'node:net';",
-    'const [host, port] = process.argv.slice(2);',
-    "const server = createServer((s) => { s.on('error', () => undefined); s.end('ok\\n'); });",
-    'server.maxConnections = 4096;',
-    'server.listen({ host, port: Number(port), backlog: 1024 });',
-    '',
-  ].join('\n');
-}
-
-/**
- * Opens COUNT short connections, CONCURRENCY at a time, each given PER_MS, all within
- * TOTAL_MS; prints {"ok":…,"failed":…,"notStarted":…}. Run in the client namespace.
- */
-export function renderConnectClient(): string {
-  return [
-    '// multilink data-plane lab: COUNT short TCP connections, bounded in number and time',
-    "import { connect } from 'node:net';",
-    'const [host, port, count, concurrency, perMs, totalMs] = process.argv.slice(2).map((v, i) => (i === 0 ? v : Number(v)));',
-    'const deadline = Date.now() + totalMs;',
-    'let started = 0, ok = 0, failed = 0;',
-    'const one = () => new Promise((resolve) => {',
-    '  const s = connect({ host, port });',
-    "  let got = '';",
-    '  const timer = setTimeout(() => { s.destroy(); resolve(false); }, perMs);',
-    "  s.setEncoding('utf8');",
-    "  s.on('data', (d) => (got += d));",
-    "  s.on('end', () => { clearTimeout(timer); s.destroy(); resolve(got.startsWith('ok')); });",
-    "  s.on('error', () => { clearTimeout(timer); resolve(false); });",
-    '});',
-    'const worker = async () => {',
-    '  while (started < count && Date.now() < deadline) {',
-    '    started += 1;',
-    '    if (await one()) ok += 1; else failed += 1;',
-    '  }',
-    '};',
-    'await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker));',
-    'console.log(JSON.stringify({ ok, failed, notStarted: count - started }));',
-    '',
-  ].join('\n');
-}
-
-export interface DataplanePlaybookInput {
-  method: 'random' | 'nth' | 'sticky';
-  /** Weight per link in LAB_UPLINKS order. */
-  weights: readonly number[];
-}
-
-/** Weights proportional to the rates, reduced by their gcd: 20:40:60 → 1:2:3. */
-export function weightsForRates(rates: readonly number[]): number[] {
-  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-  const g = rates.reduce((a, b) => gcd(a, b), 0);
-  return rates.map((r) => r / g);
-}
-
-/** The data-plane playbook: three tier-1 links of r1, forwarded traffic from lan0 only. */
-export function renderDataplanePlaybook(input: DataplanePlaybookInput): string {
-  return [
-    '# The data-plane lab playbook (`multilink lab up --dataplane`): r1 over three rate-limited ISPs.',
-    '- name: data-plane lab router over three ISPs',
-    '  hosts: lab',
-    '  balance:',
-    `    method: ${input.method}`,
-    '    traffic: [forwarded]',
-    '    lan: [lan0]',
-    '  links:',
-    ...LAB_UPLINKS.map((u, i) => `    - { name: ${u.name}, interface: ${u.interface}, gateway: ${u.gateway}, weight: ${input.weights[i]} }`),
-    '  helpers: [ftp]',
-    '  rp_filter: loose',
     '',
   ].join('\n');
 }

@@ -4,14 +4,15 @@
 // recorded in DIR/lab.json first, so labDown removes exactly that.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { configureDataplane, formatDataplane, newLabDataplane, startDataplaneServices, writeDataplaneFiles } from './dataplane.js';
+import { configureDataplane, newLabDataplane, startDataplaneServices, writeDataplaneFiles } from './dataplane-setup.js';
 import { checkRates, DATAPLANE_COMMANDS, DEFAULT_RATES, planDataplane } from './dataplane-plan.js';
 import { LabError } from './errors.js';
 import { hostSubnetUses, listHostLinks, listNamespacesSync, pickFreeSubnet, usesOf } from './host-net.js';
 import { hostLinkLines, lanLines, namespaceAddLines, routerLinkLines, routerLines, switchLines, upstreamLines } from './ip-batch.js';
-import { checkLabPath, knownHostsLine, renderInventory, renderPlaybook, renderSshdConfig, SHIPPED_STATE_ROOT } from './lab-files.js';
-import { readManifest, saveManifest, type LabInfo, type LabRouter } from './manifest.js';
+import { checkLabPath, knownHostsLine, renderInventory, renderSshdConfig, SHIPPED_STATE_ROOT } from './lab-files.js';
+import { renderPlaybook } from './lab-playbooks.js';
+import { readManifest, saveManifest, type LabInfo } from './manifest.js';
+import { checkShippedInventory } from './shipped-inventory.js';
 import { ensureLabPackages } from './packages.js';
 import { ipBatch, ipBatchOrThrow, run } from './run.js';
 import { runPool } from '../util/pool.js';
@@ -32,7 +33,9 @@ import {
 } from './topology.js';
 
 export { LabCommandError, LabError } from './errors.js';
-export { breakIsp, repairIsp } from './dataplane.js';
+export { breakIsp, repairIsp } from './dataplane-faults.js';
+export { formatLabInfo } from './lab-format.js';
+export { checkShippedInventory } from './shipped-inventory.js';
 export { DEFAULT_RATES } from './dataplane-plan.js';
 export { findFreeSubnet } from './host-net.js';
 export type { LabDataplane, LabEntry, LabInfo, LabProcess, LabRouter } from './manifest.js';
@@ -196,35 +199,17 @@ function plannedFiles(dir: string, plan: TopologyPlan): string[] {
 }
 
 function newLabInfo(plan: TopologyPlan, dir: string): LabInfo {
-  const labRouters: LabRouter[] = plan.routers.map((r) => {
-    const rdir = routerDir(dir, r.name);
-    return {
-      name: r.name,
-      namespace: r.namespace,
-      mgmtAddress: r.mgmtAddress,
-      wanAddresses: r.wanAddresses,
-      lanAddress: r.lanAddress,
-      iptables: r.iptables,
-      dir: rdir,
-      stateDir: join(rdir, 'state'),
-      sshdConfig: join(rdir, 'sshd_config'),
-      sshdLog: join(rdir, 'sshd.log'),
-    };
-  });
+  // The namespaces of the data plane are in the plan; its run-time record comes later.
+  const { routers, dataplane: _namespaces, ...topology } = plan;
   return {
+    ...topology,
     version: 1,
     status: 'creating',
     dir,
-    prefix: plan.prefix,
-    subnet: plan.subnet,
-    managementCidr: plan.managementCidr,
-    hostAddress: plan.hostAddress,
-    hostLink: plan.hostLink,
-    switchNamespace: plan.switchNamespace,
-    upstreamNamespace: plan.upstreamNamespace,
-    lanNamespace: plan.lanNamespace,
-    gateways: plan.gateways,
-    routers: labRouters,
+    routers: routers.map((r) => {
+      const rdir = routerDir(dir, r.name);
+      return { ...r, dir: rdir, stateDir: join(rdir, 'state'), sshdConfig: join(rdir, 'sshd_config'), sshdLog: join(rdir, 'sshd.log') };
+    }),
     privateKey: join(dir, 'id_ed25519'),
     authorizedKeys: join(dir, 'authorized_keys'),
     knownHosts: join(dir, 'known_hosts'),
@@ -299,7 +284,7 @@ export function labInventoryText(info: LabInfo): string {
     privateKey: info.privateKey,
     knownHosts: info.knownHosts,
     playbook: info.playbook,
-    routers: info.routers.map((r) => ({ name: r.name, address: r.mgmtAddress, iptables: r.iptables, stateDir: r.stateDir })),
+    routers: info.routers,
   });
 }
 
@@ -365,78 +350,4 @@ async function startSshds(info: LabInfo, log: (line: string) => void): Promise<v
   await runPool(info.routers, SSHD_WAIT_PARALLEL, (r) =>
     waitForSshd({ address: r.mgmtAddress, pid: r.sshdPid ?? 0, log: r.sshdLog, label: `${r.name} (${r.namespace})` }, deadline),
   );
-}
-
-/**
- * For the default lab in a repository root: does inventory/lab.yaml (shipped, relative
- * paths) describe this lab? Returns what differs; empty when it matches or does not apply.
- */
-export function checkShippedInventory(info: LabInfo, file = join(dirname(info.dir), 'inventory', 'lab.yaml')): string[] {
-  if (info.prefix !== DEFAULT_PREFIX || !info.dir.endsWith(`/${DEFAULT_DIR}`) || !existsSync(file)) return [];
-  const problems: string[] = [];
-  let doc: unknown;
-  try {
-    doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
-  } catch (err) {
-    return [`${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`];
-  }
-  const lab = dig(doc, ['all', 'children', 'lab']);
-  const hosts = dig(lab, ['hosts']);
-  const vars = dig(lab, ['vars']);
-  if (!isRecord(hosts)) return [`${file} has no group lab with hosts`];
-  const base = dirname(file);
-  const keyFile = dig(vars, ['ansible_ssh_private_key_file']);
-  if (typeof keyFile !== 'string' || resolve(base, keyFile) !== info.privateKey) {
-    problems.push(`${file}: ansible_ssh_private_key_file should resolve to ${info.privateKey}`);
-  }
-  const knownHosts = dig(vars, ['multilink_known_hosts']);
-  if (typeof knownHosts !== 'string' || resolve(base, knownHosts) !== info.knownHosts) {
-    problems.push(`${file}: multilink_known_hosts should resolve to ${info.knownHosts}`);
-  }
-  for (const [name, host] of Object.entries(hosts)) {
-    const router = info.routers.find((r) => r.name === name);
-    const address = dig(host, ['ansible_host']);
-    if (!router) problems.push(`${file}: host ${name} is not in this lab of ${info.routers.length} router(s)`);
-    else if (address !== router.mgmtAddress) {
-      problems.push(`${file}: host ${name} has ansible_host ${String(address)}, the lab gave it ${router.mgmtAddress}`);
-    } else if (dig(host, ['multilink_iptables']) !== router.iptables) {
-      problems.push(`${file}: host ${name} should have multilink_iptables ${router.iptables}`);
-    }
-  }
-  return problems;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function dig(v: unknown, path: readonly string[]): unknown {
-  let cur = v;
-  for (const key of path) {
-    if (!isRecord(cur)) return undefined;
-    cur = cur[key];
-  }
-  return cur;
-}
-
-/** Folder, routers with their addresses, and the inventory to hand to multilink. */
-export function formatLabInfo(info: LabInfo): string {
-  const lines = [
-    `lab "${info.prefix}" in ${info.dir} (${info.status}): ${info.routers.length} router(s)`,
-    `  management ${info.managementCidr}: host ${info.hostAddress} on ${info.hostLink}; uplink gateways ${info.gateways.join(', ')}`,
-  ];
-  const width = Math.max(...info.routers.map((r) => r.name.length));
-  for (const r of info.routers) {
-    lines.push(
-      `  ${r.name.padEnd(width)}  ${r.mgmtAddress.padEnd(15)}  wan ${r.wanAddresses.join(' ')}  lan0 ${r.lanAddress}  ` +
-        `iptables ${r.iptables.padEnd(6)}  netns ${r.namespace}${r.sshdPid ? `  sshd ${r.sshdPid}` : ''}`,
-    );
-  }
-  if (info.dataplane) lines.push(...formatDataplane(info.dataplane));
-  lines.push(`inventory: ${info.inventory}`);
-  const first = info.routers[0];
-  if (first) {
-    lines.push(`try:       ssh -i ${info.privateKey} -o UserKnownHostsFile=${info.knownHosts} root@${first.mgmtAddress}`);
-  }
-  return lines.join('\n');
 }
