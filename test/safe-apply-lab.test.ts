@@ -82,7 +82,7 @@ describe.skipIf(!support.ok)('safe apply on a lab of 3 routers', () => {
     const cut = variant({
       playbook: (t) =>
         t
-          .replace('lan: [lan0]', 'lan: [lan0, mgmt0]')
+          .replace(/lan: \[ ?lan0 ?\]/, 'lan: [lan0, mgmt0]')
           .replace(/exceptions:\n[^\n]*\n[^\n]*\n/, `exceptions:\n    - { destination: ${lab.managementCidr}, via: dsl }\n`),
     });
     const started = Date.now();
