@@ -1,6 +1,7 @@
 // The lab's pure parts: names that fit the kernel, addresses, ip batches, generated files,
 // the parsers of host state, and that the shipped inventory/playbook match what `lab up` builds.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -11,7 +12,8 @@ import { checkLabPath, knownHostsLine, renderInventory, renderShippedInventory, 
 import { renderPlaybook } from '../src/lab/lab-playbooks.js';
 import { checkShippedInventory, formatLabInfo, type LabInfo } from '../src/lab/lab.js';
 import { parseBatchFailures } from '../src/lab/run.js';
-import { checkPrefix, checkRouters, checkSubnet, labNamespaces, MAX_ROUTERS, planTopology } from '../src/lab/topology.js';
+import { checkOpenwrt, checkPrefix, checkRouters, checkSubnet, labNamespaces, MAX_ROUTERS, planTopology } from '../src/lab/topology.js';
+import { openwrtEtcFiles, sbinLinks } from '../src/lab/openwrt.js';
 import { isInterfaceName } from '../src/net/names.js';
 
 const repo = resolve(import.meta.dirname, '..');
@@ -251,3 +253,49 @@ function fakeLab(dir: string, subnet: number): LabInfo {
     createdAt: '2026-01-01T00:00:00.000Z',
   };
 }
+
+describe('OpenWrt-like routers and the lab’s shell programs', () => {
+  it('leaves an OpenWrt-like router’s state folder and boot hook to the tool (its /var is RAM)', () => {
+    const text = renderInventory({
+      header: ['h'],
+      privateKey: '/k',
+      knownHosts: '/kh',
+      playbook: '/p',
+      routers: [
+        { name: 'r1', mgmtAddress: '198.18.0.11', iptables: 'nft', stateDir: '', openwrt: true },
+        { name: 'r2', mgmtAddress: '198.18.0.12', iptables: 'legacy', stateDir: '/l/r2/state', openwrt: false },
+      ],
+    });
+    const hosts = (parseYaml(text) as { all: { children: { lab: { hosts: Record<string, Record<string, unknown>> } } } }).all.children.lab.hosts;
+    expect(hosts.r1).toEqual({ ansible_host: '198.18.0.11', multilink_iptables: 'nft', multilink_boot: 'auto' });
+    expect(hosts.r2).toEqual({ ansible_host: '198.18.0.12', multilink_iptables: 'legacy', multilink_state_dir: '/l/r2/state' });
+    expect(planTopology('ml', 3, 0, { openwrt: ['r2'] }).routers.map((r) => r.openwrt)).toEqual([false, true, false]);
+    expect(checkOpenwrt(['r4'], 3)).toMatch(/r1\.\.r3/);
+  });
+
+  it('gives root /bin/sh and sshd its privilege-separation user; iptables is the router’s flavour', () => {
+    const etc = openwrtEtcFiles({ name: 'r1' });
+    expect(etc.passwd.split('\n')[0]).toBe('root:x:0:0:root:/root:/bin/sh');
+    expect(etc.passwd).toMatch(/^sshd:x:/m);
+    expect(etc.openwrt_release).toContain("DISTRIB_ID='OpenWrt'");
+    expect(sbinLinks('legacy')).toMatchObject({ iptables: 'iptables-legacy', 'iptables-save': 'iptables-legacy-save', 'iptables-nft-restore': 'xtables-nft-multi' });
+  });
+
+  const programs = join(repo, 'src/lab/programs');
+  const scripts = readdirSync(programs).filter((f) => f.endsWith('.sh'));
+  const hasShellcheck = spawnSync('sh', ['-c', 'command -v shellcheck']).status === 0;
+  if (!hasShellcheck) console.warn('skipping shellcheck of the lab’s scripts: shellcheck is not installed');
+
+  it.each(scripts)('%s parses under dash and BusyBox ash', (script) => {
+    for (const shell of [['dash', '-n'], ['busybox', 'ash', '-n']]) {
+      if (spawnSync('sh', ['-c', `command -v ${shell[0]}`]).status !== 0) continue;
+      const r = spawnSync(shell[0], [...shell.slice(1), join(programs, script)], { encoding: 'utf8' });
+      expect(r.status, `${shell.join(' ')} ${script}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it.skipIf(!hasShellcheck).each(scripts)('%s passes shellcheck -s sh', (script) => {
+    const r = spawnSync('shellcheck', ['-s', 'sh', join(programs, script)], { encoding: 'utf8' });
+    expect(r.status, r.stdout).toBe(0);
+  });
+});

@@ -3,9 +3,13 @@
 // the lab's manifest before or as it is made.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { applyBcp38 } from './isp-filter.js';
+import { newLabDhcp, startDhcpUplink } from './dhcp-uplink.js';
 import {
   clientLines,
   dataplaneLinkLines,
+  extraIspInterfaces,
+  routerExtraLines,
   FTP_FILE,
   FTP_FILE_BYTES,
   FTP_PORT,
@@ -34,6 +38,8 @@ export function newLabDataplane(labDir: string, plan: DataplanePlan, rates: read
     vsftpdConfig: join(dir, 'vsftpd.conf'),
     inventory: join(dir, 'inventory.yaml'),
     playbook: join(dir, 'playbook.yaml'),
+    portForwards: [],
+    ...(plan.isps.some((i) => i.kind === 'dhcp') ? { dhcp: newLabDhcp(dir) } : {}),
   };
 }
 
@@ -78,15 +84,19 @@ export function dataplaneInventoryText(info: LabInfo, playbook: string): string 
 }
 
 /** Links, addresses, forwarding and shaping of the data plane (after the lab's own). */
-export async function configureDataplane(dp: LabDataplane): Promise<void> {
+export async function configureDataplane(info: LabInfo, dp: LabDataplane): Promise<void> {
   await ipBatchOrThrow(dataplaneLinkLines(dp));
   await ipBatchOrThrow(moveLanPeerLines(dp), dp.lanNamespace);
   await Promise.all([
     ipBatchOrThrow(clientLines(dp), dp.clientNamespace),
     ipBatchOrThrow(upstreamDataplaneLines(dp), dp.upstreamNamespace),
     ipBatchOrThrow(serverLines(dp), dp.serverNamespace),
+    ipBatchOrThrow(routerExtraLines(dp), dp.routerNamespace),
   ]);
   await inNamespace(dp.upstreamNamespace, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+  // r1 forwards before any deploy, as every router does (the LAN reaches the server unNATed over dsl).
+  await inNamespace(dp.routerNamespace, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+  if (info.bcp38) await applyBcp38(dp.upstreamNamespace, extraIspInterfaces(dp));
   await run('tc', ['-n', dp.upstreamNamespace, '-batch', '-'], { input: shapingLines(dp).join('\n') + '\n' });
 }
 
@@ -106,8 +116,15 @@ export async function startDataplaneServices(info: LabInfo, dp: LabDataplane, lo
   recordProcess(info, vsftpd, 'dataplane', dp.vsftpdConfig);
   started.push({ ns, pid: vsftpd, port: FTP_PORT, label: 'vsftpd', log: vsftpdOut });
   started.push(startTcpServer(info, { ns, address: dp.serverAddress, port: dp.tcpPort, owner: 'dataplane', logFile: join(dp.dir, 'tcp-server.log') }));
-  log(`data plane: started ${started.map((s) => `${s.label} (${s.pid})`).join(', ')} in ${ns}`);
+  // The LAN host's service and the router's own (every address: LAN UI and WAN-side logins).
+  started.push(startTcpServer(info, { ns: dp.clientNamespace, address: '0.0.0.0', port: dp.lanServicePort, owner: 'dataplane', logFile: join(dp.dir, 'lan-service.log') }));
+  started.push(startTcpServer(info, { ns: dp.routerNamespace, address: '0.0.0.0', port: dp.routerServicePort, owner: 'r1', logFile: join(dp.dir, 'router-service.log') }));
+  log(`data plane: started ${started.map((s) => `${s.label} (${s.pid})`).join(', ')}`);
   await waitListening(started);
+  if (dp.dhcp) {
+    await startDhcpUplink(info);
+    log(`data plane: r1 leased ${dp.dhcp.address} on the DHCP uplink (gateway ${dp.dhcp.gateway})`);
+  }
 }
 
 /**
@@ -123,9 +140,12 @@ export function startTcpServer(info: LabInfo, s: { ns: string; address: string; 
 
 /** The data plane's lines for `formatLabInfo`. */
 export function formatDataplane(dp: LabDataplane): string[] {
+  const extras = dp.isps.filter((i) => i.kind !== 'static');
   return [
     `  data plane: client ${dp.clientAddress} (netns ${dp.clientNamespace}) behind r1 lan0; server ${dp.serverAddress} (netns ${dp.serverNamespace})`,
     `    ISPs ${dp.isps.map((i) => `${i.link} ${i.rateMbit} Mbit/s`).join(', ')}; iperf3 ports ${dp.iperfPorts.join(',')}; ${dp.ftpUrl}; tcp ${dp.tcpPort}`,
+    `    services: r1 every address :${dp.routerServicePort}, LAN host ${dp.clientAddress}:${dp.lanServicePort}; ISP 1 routes ${'192.0.2.0/24'} to r1`,
+    ...extras.map((i) => `    ${i.link}: ${i.routerInterface} ${i.kind === 'dhcp' ? `by DHCP (${dp.dhcp?.address ?? '?'} via ${dp.dhcp?.gateway ?? '?'})` : `point-to-point ${i.routerAddress} peer ${i.subnet}`}`),
     `    inventory (r1, weights by rate): ${dp.inventory}`,
   ];
 }

@@ -168,12 +168,15 @@ export interface HoldResult {
 export const STREAM_PORT = 9000;
 
 /** The stream server in the server namespace (recorded in the manifest); its pid. */
-export async function startStreamServer(lab: LabInfo, opts: { maxS: number; chunk?: number; everyMs?: number; port?: number }): Promise<number> {
+export async function startStreamServer(
+  lab: LabInfo,
+  opts: { maxS: number; chunk?: number; everyMs?: number; port?: number; /** push (default): paced; echo: a chunk per piece the client sends. */ mode?: 'push' | 'echo' },
+): Promise<number> {
   const dp = dataplaneOf(lab);
   const port = opts.port ?? STREAM_PORT;
   const logFile = join(dp.dir, `stream-server-${port}.log`);
   if (!lab.files.includes(logFile)) lab.files.push(logFile);
-  const args = [programPath('stream-server'), dp.serverAddress, String(port), String(opts.maxS), String(opts.chunk ?? 8192), String(opts.everyMs ?? 50), logFile];
+  const args = [programPath('stream-server'), dp.serverAddress, String(port), String(opts.maxS), String(opts.chunk ?? 8192), String(opts.everyMs ?? 50), opts.mode ?? 'push', logFile];
   const pid = spawnDetached(dp.serverNamespace, process.execPath, args, logFile);
   recordProcess(lab, pid, 'dataplane', logFile);
   await waitListening([{ ns: dp.serverNamespace, pid, port, label: 'stream server', log: logFile }], 10_000);
@@ -182,9 +185,12 @@ export async function startStreamServer(lab: LabInfo, opts: { maxS: number; chun
 }
 
 /** COUNT long-lived streams from the client to the stream server, in the background. */
-export function startHold(lab: LabInfo, opts: { count: number; maxS: number; bucketMs?: number; port?: number; source?: string }): Background<HoldResult> {
+export function startHold(
+  lab: LabInfo,
+  opts: { count: number; maxS: number; bucketMs?: number; port?: number; source?: string; /** A byte every sendMs (for an echo server). */ sendMs?: number },
+): Background<HoldResult> {
   const dp = dataplaneOf(lab);
-  const args = ['hold', dp.serverAddress, String(opts.port ?? STREAM_PORT), String(opts.count), String(opts.maxS), String(opts.bucketMs ?? 100), opts.source ?? '-'];
+  const args = ['hold', dp.serverAddress, String(opts.port ?? STREAM_PORT), String(opts.count), String(opts.maxS), String(opts.bucketMs ?? 100), opts.source ?? '-', String(opts.sendMs ?? 0)];
   return backgroundProgram(dp.clientNamespace, 'failover-client', args, opts.maxS * 1000 + 15_000);
 }
 

@@ -63,14 +63,21 @@ export interface InventoryInput {
   privateKey: string;
   knownHosts: string;
   playbook: string;
-  routers: ReadonlyArray<Pick<LabRouter, 'name' | 'mgmtAddress' | 'iptables' | 'stateDir'>>;
+  routers: ReadonlyArray<Pick<LabRouter, 'name' | 'mgmtAddress' | 'iptables' | 'stateDir'> & { openwrt?: boolean }>;
+}
+
+/**
+ * A host's line. An OpenWrt-like router keeps the tool's defaults for its state folder and
+ * boot hook (auto): its /var is RAM and its /etc is its own, as on a real one.
+ */
+function hostVars(r: InventoryInput['routers'][number]): Record<string, string> {
+  if (r.openwrt) return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_boot: 'auto' };
+  return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_state_dir: r.stateDir };
 }
 
 /** The lab's inventory: group lab, the lab's key and known_hosts, one line per router. */
 export function renderInventory(input: InventoryInput): string {
-  const hosts = Object.fromEntries(
-    input.routers.map((r) => [r.name, { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_state_dir: r.stateDir }]),
-  );
+  const hosts = Object.fromEntries(input.routers.map((r) => [r.name, hostVars(r)]));
   const vars = {
     ansible_user: 'root',
     ansible_ssh_private_key_file: input.privateKey,

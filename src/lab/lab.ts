@@ -5,7 +5,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { configureDataplane, newLabDataplane, startDataplaneServices, writeDataplaneFiles } from './dataplane-setup.js';
-import { checkRates, DATAPLANE_COMMANDS, DEFAULT_RATES, planDataplane } from './dataplane-plan.js';
+import { checkRates, DATAPLANE_COMMANDS, DEFAULT_RATES, planDataplane, type ExtraUplink } from './dataplane-plan.js';
+import { applyBcp38 } from './isp-filter.js';
+import { buildOpenwrtTree, busyboxApplets, OPENWRT_COMMANDS, openwrtTree, spawnOpenwrtSshd } from './openwrt.js';
 import { LabError } from './errors.js';
 import { hostSubnetUses, listHostLinks, listNamespacesSync, pickFreeSubnet, usesOf } from './host-net.js';
 import { hostLinkLines, lanLines, namespaceAddLines, routerLinkLines, routerLines, switchLines, upstreamLines } from './ip-batch.js';
@@ -27,8 +29,11 @@ import {
   DEFAULT_PREFIX,
   DEFAULT_ROUTERS,
   DEFAULT_SUBNET,
+  LAB_UPLINKS,
   labNamespaces,
+  checkOpenwrt,
   planTopology,
+  type TopologyOptions,
   type TopologyPlan,
 } from './topology.js';
 
@@ -64,6 +69,12 @@ export interface LabOptions {
   dataplane?: boolean;
   /** Mbit/s of each ISP (wan1, wan2, wan3) with dataplane; default 20, 40, 60. */
   rates?: number[];
+  /** The ISPs drop packets whose source is not theirs (rp_filter=1 on their side). Default true. */
+  bcp38?: boolean;
+  /** Routers built like OpenWrt (BusyBox userland, /var in RAM): names r1…rN. */
+  openwrt?: readonly string[];
+  /** With dataplane: r1's extra uplinks, `dhcp` (wan4, leased by ISP 4) and `ptp` (wan5, point-to-point). */
+  uplinks?: readonly ExtraUplink[];
 }
 
 const SSH_KEYGEN_PARALLEL = 8;
@@ -94,6 +105,8 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
     checkLabPath(dir) ??
     (dataplane && routers !== 1 ? `a data-plane lab has exactly one router (r1), not ${routers}: drop --routers or use --routers 1` : undefined) ??
     (!dataplane && opts.rates ? 'rates apply only to a data-plane lab (--dataplane)' : undefined) ??
+    (!dataplane && opts.uplinks?.length ? 'extra uplinks (DHCP, point-to-point) belong to a data-plane lab (--dataplane)' : undefined) ??
+    checkOpenwrt(opts.openwrt ?? [], routers) ??
     (dataplane ? checkRates(rates) : undefined);
   if (bad) throw new LabError(bad);
   requireRoot();
@@ -103,10 +116,10 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
   const started = Date.now();
 
   await step('check');
-  await ensureLabPackages(log, dataplane ? DATAPLANE_COMMANDS : {});
-  const plan = await checkHost(dir, prefix, routers, opts.subnet, dataplane);
+  await ensureLabPackages(log, { ...(dataplane ? DATAPLANE_COMMANDS : {}), ...(opts.openwrt?.length ? OPENWRT_COMMANDS : {}) });
+  const plan = await checkHost(dir, prefix, routers, opts.subnet, dataplane, { bcp38: opts.bcp38, openwrt: opts.openwrt });
   const info = newLabInfo(plan, dir);
-  const dp = dataplane ? newLabDataplane(dir, planDataplane(prefix, plan.routers[0], rates), rates) : undefined;
+  const dp = dataplane ? newLabDataplane(dir, planDataplane(prefix, plan.routers[0], rates, opts.uplinks), rates) : undefined;
   if (dp) info.dataplane = dp;
 
   try {
@@ -119,7 +132,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
     await createLinks(info, plan);
     await step('addresses');
     await configureNamespaces(plan);
-    if (dp) await configureDataplane(dp);
+    if (dp) await configureDataplane(info, dp);
     await step('sshd');
     await startSshds(info, log);
     if (dp) await startDataplaneServices(info, dp, log);
@@ -156,7 +169,14 @@ export function labDownSync(opts: { dir?: string; log?: (line: string) => void }
   teardownSync(info, opts.log);
 }
 
-async function checkHost(dir: string, prefix: string, routers: number, wanted: number | undefined, dataplane: boolean): Promise<TopologyPlan> {
+async function checkHost(
+  dir: string,
+  prefix: string,
+  routers: number,
+  wanted: number | undefined,
+  dataplane: boolean,
+  topology: TopologyOptions,
+): Promise<TopologyPlan> {
   const existing = readManifest(dir);
   if (existing) {
     throw new LabError(`a lab already uses ${dir} (prefix ${existing.prefix}, ${existing.routers.length} routers, ${existing.status}): run \`multilink lab down\` first`);
@@ -164,7 +184,7 @@ async function checkHost(dir: string, prefix: string, routers: number, wanted: n
   const uses = await hostSubnetUses();
   const subnet = wanted ?? pickFreeSubnet(uses, DEFAULT_SUBNET);
   if (subnet === undefined) throw new LabError('every 198.18.X.0/24 subnet is in use on this host: run `multilink lab down` on an old lab');
-  const plan = planTopology(prefix, routers, subnet);
+  const plan = planTopology(prefix, routers, subnet, topology);
   if (dataplane) plan.dataplane = dataplaneNamespacesOf(prefix);
   const namespaces = listNamespacesSync();
   const takenNs = labNamespaces(plan).filter((ns) => namespaces.has(ns));
@@ -208,7 +228,9 @@ function newLabInfo(plan: TopologyPlan, dir: string): LabInfo {
     dir,
     routers: routers.map((r) => {
       const rdir = routerDir(dir, r.name);
-      return { ...r, dir: rdir, stateDir: join(rdir, 'state'), sshdConfig: join(rdir, 'sshd_config'), sshdLog: join(rdir, 'sshd.log') };
+      // An OpenWrt-like router keeps the tool's default state folder, in its own RAM /var.
+      const stateDir = r.openwrt ? '' : join(rdir, 'state');
+      return { ...r, dir: rdir, stateDir, sshdConfig: join(rdir, 'sshd_config'), sshdLog: join(rdir, 'sshd.log') };
     }),
     privateKey: join(dir, 'id_ed25519'),
     authorizedKeys: join(dir, 'authorized_keys'),
@@ -242,7 +264,8 @@ async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string)
   info.files.push(...plannedFiles(info.dir, plan));
   for (const r of info.routers) {
     if (!existsSync(r.dir)) info.dirs.push(r.dir);
-    info.trees.push(r.stateDir);
+    if (r.stateDir) info.trees.push(r.stateDir);
+    if (r.openwrt) info.trees.push(openwrtTree(r).root);
   }
   // The default lab is the one inventory/lab.yaml names: its routers keep their state under
   // SHIPPED_STATE_ROOT, which goes with them (a new lab's routers start with none).
@@ -260,6 +283,7 @@ async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string)
     sshKeygen(join(r.dir, 'ssh_host_ed25519_key'), `${r.namespace}`),
   );
   writeFileSync(info.knownHosts, info.routers.map((r, i) => knownHostsLine(r.mgmtAddress, hostKeys[i]) + '\n').join(''));
+  let applets: string[] | undefined;
   for (const r of info.routers) {
     const config = renderSshdConfig({
       router: r.name,
@@ -270,6 +294,7 @@ async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string)
       authorizedKeys: info.authorizedKeys,
     });
     writeFileSync(r.sshdConfig, config);
+    if (r.openwrt) buildOpenwrtTree(r, applets ??= busyboxApplets());
   }
   writeFileSync(info.playbook, renderPlaybook());
   writeFileSync(info.inventory, labInventoryText(info));
@@ -329,6 +354,7 @@ async function configureNamespaces(plan: TopologyPlan): Promise<void> {
     ipBatchOrThrow(lanLines(plan), plan.lanNamespace),
   ]);
   for (const r of shared) if (r.status === 'rejected') throw r.reason;
+  if (plan.bcp38) await applyBcp38(plan.upstreamNamespace, LAB_UPLINKS.map((u) => `isp${u.k}`));
   await runPool(plan.routers, IP_PARALLEL, (r) => ipBatchOrThrow(routerLines(r), r.namespace));
 }
 
@@ -337,7 +363,7 @@ async function startSshds(info: LabInfo, log: (line: string) => void): Promise<v
   log(`starting ${info.routers.length} sshd(s)`);
   try {
     for (const [i, r] of info.routers.entries()) {
-      const pid = spawnSshd(r.namespace, r.sshdConfig, r.sshdLog);
+      const pid = r.openwrt ? spawnOpenwrtSshd(r) : spawnSshd(r.namespace, r.sshdConfig, r.sshdLog);
       r.sshdPid = pid;
       info.processes.push({ pid, router: r.name, marker: r.sshdConfig });
       // A crash in between leaves at most a few unrecorded: down finds them in the namespaces.

@@ -68,6 +68,36 @@ export interface LabDataplane extends DataplanePlan {
   /** Inventory and playbook for r1 with weights proportional to the rates (random). */
   inventory: string;
   playbook: string;
+  /** Port forwards added on r1 (addPortForward), put back after a simulated reboot. */
+  portForwards: PortForward[];
+  /** The DHCP uplink's server, client and current lease (--dhcp-uplink). */
+  dhcp?: LabDhcp;
+}
+
+export interface PortForward {
+  /** Link whose interface the forward listens on. */
+  link: string;
+  interface: string;
+  port: number;
+  to: string;
+  toPort: number;
+}
+
+export interface LabDhcp {
+  /** ISP 4's current subnet and gateway, and r1's address in it. */
+  subnet: string;
+  gateway: string;
+  address: string;
+  serverConfig: string;
+  leaseFile: string;
+  serverPidFile: string;
+  serverLog: string;
+  serverPid?: number;
+  clientPidFile: string;
+  clientLog: string;
+  clientPid?: number;
+  /** Renewals to a new subnet so far. */
+  renewals: number;
 }
 
 export function manifestPath(dir: string): string {

@@ -3,8 +3,9 @@
 // probe HOST PORT SOURCE|- INTERVAL_MS PER_MS COUNT TOTAL_MS: a new connection every
 //   INTERVAL_MS (not waiting for the previous one), each given PER_MS; prints
 //   {"attempts":[{start,ms,ok,port}]}.
-// hold HOST PORT COUNT MAX_S BUCKET_MS SOURCE|-: COUNT long-lived connections, bytes counted
-//   per BUCKET_MS slot; prints {"t0","bucketMs","streams":[…]}.
+// hold HOST PORT COUNT MAX_S BUCKET_MS SOURCE|- [SEND_MS]: COUNT long-lived connections, bytes
+//   counted per BUCKET_MS slot, a byte sent every SEND_MS ms when given (for an echo server);
+//   prints {"t0","bucketMs","streams":[…]}.
 import { connect } from 'node:net';
 
 const [mode, host, port, ...rest] = process.argv.slice(2);
@@ -61,7 +62,7 @@ if (mode === 'probe') {
   await Promise.all([...pending]);
   console.log(JSON.stringify({ attempts }));
 } else {
-  const [count, maxS, bucketMs, source] = [...rest.slice(0, 3).map(Number), rest[3]];
+  const [count, maxS, bucketMs, source, sendMs] = [...rest.slice(0, 3).map(Number), rest[3], Number(rest[4] ?? 0)];
   const t0 = Date.now();
   const slots = Math.ceil((maxS * 1000) / bucketMs) + 1;
   const streams = Array.from({ length: count }, () => {
@@ -70,7 +71,9 @@ if (mode === 'probe') {
     s.on('connect', () => {
       st.port = s.localPort;
       st.connectedAt = Date.now();
+      if (sendMs > 0) st.timer = setInterval(() => s.destroyed || s.write('.'), sendMs);
     });
+    s.on('close', () => clearInterval(st.timer));
     s.on('data', (d) => {
       st.bytes += d.length;
       const i = Math.floor((Date.now() - t0) / bucketMs);
@@ -94,8 +97,10 @@ if (mode === 'probe') {
   });
   stopping = true;
   for (const st of streams) {
+    clearInterval(st.timer);
     st.socket.destroy();
     delete st.socket;
+    delete st.timer;
   }
   console.log(JSON.stringify({ t0, bucketMs, streams }));
 }
