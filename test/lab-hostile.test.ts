@@ -7,10 +7,11 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabInfo } from '../src/lab/lab.js';
-import { labSsh, labSupport, sh, stopTestLab } from './helpers/lab.js';
+import { labSsh, sh, stopTestLab } from './helpers/lab.js';
 import {
   addPortForward,
   connectToRouterService,
+  hostileLabSupport,
   inboundToWanAddress,
   openLanConnections,
   removePortForward,
@@ -23,15 +24,8 @@ import {
   wanAddress,
 } from './helpers/hostile-lab.js';
 import { openConnections } from '../src/lab/dataplane-traffic.js';
-import { findCommand } from '../src/lab/packages.js';
 
-function support(): { ok: boolean; reason?: string } {
-  const base = labSupport();
-  if (!base.ok) return base;
-  for (const cmd of ['iperf3', 'vsftpd', 'busybox', 'nsenter', 'unshare', 'conntrack']) if (!findCommand(cmd)) return { ok: false, reason: `${cmd} is missing` };
-  return { ok: true };
-}
-const can = support();
+const can = hostileLabSupport();
 if (!can.ok) console.warn(`skipping hostile lab tests: ${can.reason}`);
 
 describe.skipIf(!can.ok)('issue 9 lab: BCP38 ISPs, services, port forward, point-to-point uplink, OpenWrt-like r1', () => {
