@@ -14,6 +14,7 @@ import { checkShippedInventory, formatLabInfo, type LabInfo } from '../src/lab/l
 import { parseBatchFailures } from '../src/lab/run.js';
 import { checkOpenwrt, checkPrefix, checkRouters, checkSubnet, labNamespaces, MAX_ROUTERS, planTopology } from '../src/lab/topology.js';
 import { openwrtEtcFiles, sbinLinks } from '../src/lab/openwrt.js';
+import { cli } from './helpers/cli.js';
 import { isInterfaceName } from '../src/net/names.js';
 
 const repo = resolve(import.meta.dirname, '..');
@@ -297,5 +298,17 @@ describe('OpenWrt-like routers and the lab’s shell programs', () => {
   it.skipIf(!hasShellcheck).each(scripts)('%s passes shellcheck -s sh', (script) => {
     const r = spawnSync('shellcheck', ['-s', 'sh', join(programs, script)], { encoding: 'utf8' });
     expect(r.status, r.stdout).toBe(0);
+  });
+});
+
+describe('lab up options', () => {
+  it.each([
+    [['--dhcp-uplink'], /--dhcp-uplink and --ptp-uplink go with --dataplane/],
+    [['--openwrt', 'r1,x'], /--openwrt takes router names like r1,r3 or all/],
+    [['--openwrt', 'r4'], /--openwrt names routers r1\.\.r3/],
+  ])('refuses %j before building anything', async (args, message) => {
+    const res = await cli('lab', 'up', '--dir', '/nonexistent/multilink-lab-options', ...args);
+    expect(res.code).not.toBe(0);
+    expect(res.stdout + res.stderr).toMatch(message);
   });
 });

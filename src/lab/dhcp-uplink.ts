@@ -8,10 +8,9 @@ import { dataplaneOf } from './dataplane-setup.js';
 import type { DataplaneIsp } from './dataplane-plan.js';
 import { LabError } from './errors.js';
 import { isRunning } from './host-net.js';
-import { inNamespace, logTail, recordFile, recordProcess, spawnDetached, stopLabProcess, waitFor } from './lab-process.js';
+import { inNamespace, logTail, programFile, recordFile, recordProcess, spawnDetached, stopLabProcess, waitFor } from './lab-process.js';
 import { saveManifest, type LabDhcp, type LabInfo } from './manifest.js';
 import { ipBatchOrThrow, sleep } from './run.js';
-import { fileURLToPath } from 'node:url';
 
 /** Subnet n of the DHCP ISP: 100.64.4.0/24, then 100.64.14.0/24, 100.64.24.0/24, … */
 export function dhcpSubnet(n: number): string {
@@ -58,7 +57,7 @@ export function renderUdhcpdConfig(c: UdhcpdInput): string {
 const LEASE_S = 600;
 
 export function udhcpcScript(): string {
-  return fileURLToPath(new URL('./programs/udhcpc-script.sh', import.meta.url));
+  return programFile('udhcpc-script.sh');
 }
 
 function dhcpIsp(lab: LabInfo): DataplaneIsp {

@@ -12,9 +12,14 @@ import { run, sleep, type RunOptions, type RunResult } from './run.js';
 
 export type LabProgram = 'tcp-server' | 'connect-client' | 'stream-server' | 'failover-client';
 
-/** Path of a Node program shipped with the lab (src/lab/programs, copied to dist by the build). */
+/** Path of a file shipped with the lab's programs (src/lab/programs, copied to dist by the build). */
+export function programFile(file: string): string {
+  return fileURLToPath(new URL(`./programs/${file}`, import.meta.url));
+}
+
+/** Path of one of the lab's Node programs. */
 export function programPath(name: LabProgram): string {
-  return fileURLToPath(new URL(`./programs/${name}.mjs`, import.meta.url));
+  return programFile(`${name}.mjs`);
 }
 
 export function inNamespace(ns: string, cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {

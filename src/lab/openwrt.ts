@@ -5,9 +5,9 @@
 // hooks) and /var and /run are RAM. Commands reach it over SSH, or here through nsenter.
 import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { LabError } from './errors.js';
+import { programFile } from './lab-process.js';
 import type { LabRouter } from './manifest.js';
 import { runSync } from './run.js';
 
@@ -29,10 +29,6 @@ export interface OpenwrtTree {
 export function openwrtTree(r: Pick<LabRouter, 'dir'>): OpenwrtTree {
   const root = join(r.dir, 'openwrt');
   return { root, bin: join(root, 'bin'), sbin: join(root, 'sbin'), etc: join(root, 'etc') };
-}
-
-function program(name: string): string {
-  return fileURLToPath(new URL(`./programs/${name}`, import.meta.url));
 }
 
 /** The applets of the host's BusyBox. */
@@ -75,7 +71,7 @@ export function buildOpenwrtTree(r: LabRouter, applets: readonly string[]): Open
   for (const [name, text] of Object.entries(openwrtEtcFiles(r))) writeFileSync(join(t.etc, name), text, { mode: 0o644 });
   // The dynamic loader's cache and the names iptables reads, as on any system.
   for (const f of ['ld.so.cache', 'protocols', 'services']) if (existsSync(`/etc/${f}`)) copyFileSync(`/etc/${f}`, join(t.etc, f));
-  copyFileSync(program('openwrt-rc-common.sh'), join(t.etc, 'rc.common'));
+  copyFileSync(programFile('openwrt-rc-common.sh'), join(t.etc, 'rc.common'));
   return t;
 }
 
@@ -84,7 +80,7 @@ export function spawnOpenwrtSshd(r: LabRouter): number {
   const fd = openSync(r.sshdLog, 'a', 0o644);
   try {
     // ip netns exec, unshare (no --fork) and sh each exec the next: the pid is sshd's own.
-    const args = ['netns', 'exec', r.namespace, 'unshare', '-m', '--propagation', 'private', '/bin/sh', program('openwrt-sshd.sh'), openwrtTree(r).root, r.sshdConfig];
+    const args = ['netns', 'exec', r.namespace, 'unshare', '-m', '--propagation', 'private', '/bin/sh', programFile('openwrt-sshd.sh'), openwrtTree(r).root, r.sshdConfig];
     const child = spawn('ip', args, { detached: true, stdio: ['ignore', fd, fd] });
     child.on('error', () => undefined);
     child.unref();
