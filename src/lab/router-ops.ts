@@ -74,13 +74,15 @@ async function freshSysctls(lab: LabInfo, interfaces: readonly string[]): Promis
   }
 }
 
-/** The kernel state a reboot loses: iptables (both flavours), policy rules, route tables other than main, conntrack. */
+/**
+ * The kernel state a reboot loses: the router's iptables (its flavour only: touching the
+ * other would create that flavour's tables), policy rules, route tables other than main,
+ * conntrack. $1 is the flavour.
+ */
 const RESET_SCRIPT = `
-for f in nft legacy; do
-  for t in filter nat mangle raw; do
-    "iptables-$f" -w 5 -t "$t" -F 2>/dev/null
-    "iptables-$f" -w 5 -t "$t" -X 2>/dev/null
-  done
+for t in filter nat mangle raw; do
+  "iptables-$1" -w 5 -t "$t" -F 2>/dev/null
+  "iptables-$1" -w 5 -t "$t" -X 2>/dev/null
 done
 ip -4 rule flush
 ip -4 rule add priority 32766 lookup main
@@ -126,7 +128,7 @@ export async function simulateReboot(lab: LabInfo, name: string): Promise<Reboot
   stopPidsSync(stopped, 2000);
   const links = (await run('ip', ['-n', r.namespace, '-o', 'link', 'show'])).stdout;
   const interfaces = [...links.matchAll(/^\d+:\s+([^:@\s]+)/gm)].map((m) => m[1]);
-  const reset = await run('ip', ['netns', 'exec', r.namespace, '/bin/sh', '-c', RESET_SCRIPT], { allowFailure: true });
+  const reset = await run('ip', ['netns', 'exec', r.namespace, '/bin/sh', '-c', RESET_SCRIPT, 'reset', r.iptables], { allowFailure: true });
   if (reset.code !== 0) throw new LabError(`resetting ${name}'s namespace failed: ${reset.stderr}`);
   await run('ip', ['netns', 'exec', r.namespace, 'sysctl', '-qw', ...(await freshSysctls(lab, interfaces))]);
   // What the router's own configuration sets at boot: r1 of a data plane forwards, and its
