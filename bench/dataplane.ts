@@ -6,32 +6,28 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { breakIsp, findFreeSubnet, labDownSync, labUp, readLab, repairIsp, type LabInfo } from '../src/lab/lab.js';
+import { dataplaneInventoryText } from '../src/lab/dataplane-setup.js';
+import { monitorState, renderHealthPlaybook, type HealthSettings } from '../src/lab/dataplane-health.js';
 import {
   addClientAddresses,
   balanceCounters,
   connectionLinks,
-  dataplaneInventoryText,
-  failoverFigures,
-  firstOnLink,
-  reusedPorts,
   inClient,
-  monitorState,
   openConnections,
-  renderHealthPlaybook,
   startHold,
   startProbe,
   startStreamServer,
-  stopLabProcess,
   STREAM_PORT,
-  streamSurvived,
   waitFor,
   wanBytes,
   type HeldStream,
-  type HealthSettings,
   type HoldResult,
-} from '../src/lab/dataplane.js';
+} from '../src/lab/dataplane-traffic.js';
+import { stopLabProcess } from '../src/lab/lab-process.js';
 import { run, sleep } from '../src/lab/run.js';
-import { DEFAULT_RATES, renderDataplanePlaybook, weightsForRates } from '../src/lab/dataplane-plan.js';
+import { DEFAULT_RATES } from '../src/lab/dataplane-plan.js';
+import { renderDataplanePlaybook, weightsForRates, type TrafficKind } from '../src/lab/lab-playbooks.js';
+import { failoverFigures, firstOnLink, reusedPorts, streamSurvived } from './lib/failover.js';
 import { iperfSummaryFromJson, sharesPercent } from '../src/lab/dataplane-measure.js';
 
 /** bench/.build/bench/dataplane.js → the repository root. */
@@ -45,10 +41,12 @@ interface Args {
   parallel: number;
   concurrency: number;
   parts: string;
+  /** The playbook's `traffic` (issue 9 re-runs it with forwarded,local and no exceptions). */
+  traffic: TrafficKind[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { rates: [...DEFAULT_RATES], connections: 6000, seconds: 10, parallel: 32, concurrency: 50, parts: 'abcd' };
+  const args: Args = { rates: [...DEFAULT_RATES], connections: 6000, seconds: 10, parallel: 32, concurrency: 50, parts: 'abcd', traffic: ['forwarded'] };
   for (let i = 0; i < argv.length; i++) {
     const [key, value] = [argv[i], argv[i + 1]];
     const int = (min: number, max: number): number => {
@@ -64,11 +62,16 @@ function parseArgs(argv: readonly string[]): Args {
     else if (key === '--seconds') args.seconds = int(2, 120);
     else if (key === '--parallel') args.parallel = int(1, 128);
     else if (key === '--concurrency') args.concurrency = int(1, 500);
-    else if (key === '--parts') {
+    else if (key === '--traffic') {
+      const kinds = (value ?? '').split(',');
+      if (!kinds.every((k) => k === 'forwarded' || k === 'local') || new Set(kinds).size !== kinds.length) throw new Error('--traffic takes forwarded or forwarded,local');
+      args.traffic = kinds as TrafficKind[];
+      i++;
+    } else if (key === '--parts') {
       if (!/^(?!.*(.).*\1)[abcd]+$/.test(value ?? '')) throw new Error('--parts takes letters of abcd, e.g. cd');
       args.parts = value;
       i++;
-    } else throw new Error(`unknown option ${key} (--rates A,B,C --connections N --seconds S --parallel P --concurrency C --parts abcd)`);
+    } else throw new Error(`unknown option ${key} (--rates A,B,C --connections N --seconds S --parallel P --concurrency C --parts abcd --traffic forwarded[,local])`);
   }
   return args;
 }
@@ -119,10 +122,10 @@ function deploy(inventory: string): void {
   log(`deployed ${inventory}: r1 ${outcome}`);
 }
 
-function deployMethod(lab: LabInfo, method: 'random' | 'nth', weights: number[]): void {
+function deployMethod(lab: LabInfo, method: 'random' | 'nth', weights: number[], traffic: TrafficKind[]): void {
   const playbook = join(lab.dir, `bench-playbook-${method}.yaml`);
   const inventory = join(lab.dir, `bench-inventory-${method}.yaml`);
-  writeFileSync(playbook, renderDataplanePlaybook({ method, weights }));
+  writeFileSync(playbook, renderDataplanePlaybook({ method, weights, traffic }));
   writeFileSync(inventory, dataplaneInventoryText(lab, playbook));
   deploy(inventory);
 }
@@ -163,7 +166,7 @@ async function throughput(lab: LabInfo, args: Args, out: string[]): Promise<void
 }
 
 async function connectionShares(lab: LabInfo, args: Args, method: 'random' | 'nth', weights: number[], out: string[]): Promise<boolean> {
-  deployMethod(lab, method, weights);
+  deployMethod(lab, method, weights, args.traffic);
   const before = await balanceCounters(lab);
   const t0 = Date.now();
   const res = await openConnections(lab, { count: args.connections, concurrency: args.concurrency, perMs: 5000, totalMs: 600_000 });
@@ -201,10 +204,12 @@ async function cliAsync(args: readonly string[]): Promise<{ code: number | null;
   return { code: r.code, out: r.stdout + r.stderr, ms: Date.now() - t0 };
 }
 
+let benchTraffic: TrafficKind[] = ['forwarded'];
+
 function healthInventory(lab: LabInfo, name: string, weights: number[]): string {
   const playbook = join(lab.dir, `bench-playbook-${name}.yaml`);
   const inventory = join(lab.dir, `bench-inventory-${name}.yaml`);
-  writeFileSync(playbook, renderHealthPlaybook({ method: 'random', weights, health: HEALTH }));
+  writeFileSync(playbook, renderHealthPlaybook({ method: 'random', weights, health: HEALTH, traffic: benchTraffic }));
   writeFileSync(inventory, dataplaneInventoryText(lab, playbook));
   return inventory;
 }
@@ -365,11 +370,12 @@ async function main(): Promise<number> {
   if (process.getuid?.() !== 0) throw new Error('bench/dataplane needs root (it builds a lab of network namespaces)');
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first (npm run bench:dataplane does)`);
   installSafetyNet();
-  const out = [`multilink data-plane benchmark, ${new Date().toISOString()}: ISP rates ${args.rates.join(', ')} Mbit/s`];
+  benchTraffic = args.traffic;
+  const out = [`multilink data-plane benchmark, ${new Date().toISOString()}: ISP rates ${args.rates.join(', ')} Mbit/s, traffic [${args.traffic.join(', ')}], no exceptions`];
   const lab = await startLab(args.rates);
   try {
     const weights = weightsForRates(args.rates);
-    deploy(lab.dataplane!.inventory);
+    deployMethod(lab, 'random', weights, args.traffic);
     const has = (p: string): boolean => args.parts.includes(p);
     if (has('a')) await throughput(lab, args, out);
     const random = has('b') ? await connectionShares(lab, args, 'random', weights, out) : true;

@@ -11,7 +11,7 @@ import { driftCommand } from './commands/drift.js';
 import { statusCommand } from './commands/status.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { weightsCommand } from './commands/weights.js';
-import { labCommand } from './commands/lab.js';
+import { labCommand, type LabCommandOptions } from './commands/lab.js';
 import { reportMergeCommand } from './commands/report-merge.js';
 import { inventoryCommand } from './commands/inventory.js';
 import { positiveInt } from './commands/common.js';
@@ -133,7 +133,11 @@ function program(output: Output, transport: () => Transport, exit: (code: number
     .option('--dir <path>', 'lab folder (keys, known_hosts, inventory)', '.lab')
     .option('--dataplane', 'add a client, rate-limited ISPs and a server (iperf3, FTP) behind router r1', false)
     .option('--rates <a,b,c>', 'the three ISPs\' rates in Mbit/s, with --dataplane (default 20,40,60)')
-    .action(async (action: string, opts: { routers?: number; dir: string; dataplane: boolean; rates?: string }) => {
+    .option('--no-bcp38', 'ISPs accept any source address (default: they drop spoofed sources, rp_filter=1 their side)')
+    .option('--openwrt <routers>', 'routers built like OpenWrt (BusyBox userland, /var in RAM): r1,r2… or all')
+    .option('--dhcp-uplink', 'with --dataplane: r1 gets wan4 (link wifi) by DHCP from ISP 4', false)
+    .option('--ptp-uplink', 'with --dataplane: r1 gets wan5 (link ptp), a point-to-point link without gateway', false)
+    .action(async (action: string, opts: LabCommandOptions) => {
       exit(await labCommand(action, opts, output));
     });
   return cli;

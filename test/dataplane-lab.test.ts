@@ -2,15 +2,15 @@
 // them. After a deploy, traffic from the client really goes out over the links the
 // balance chain picks: downloads, exact nth shares, passive and active FTP through
 // masqueraded secondary links, an ISP broken and repaired, and nothing left after down.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonHosts } from './helpers/cli.js';
 import { labSupport, reserveTestLab, startTestLab, stopTestLab } from './helpers/lab.js';
 import { deployPlaybook, perLink } from './helpers/dataplane.js';
 import { breakIsp, labUp, readLab, repairIsp, type LabInfo } from '../src/lab/lab.js';
-import { balanceCounters, dataplaneInventoryText, inClient, openConnections } from '../src/lab/dataplane.js';
-import { renderDataplanePlaybook } from '../src/lab/dataplane-plan.js';
+import { inClient, openConnections } from '../src/lab/dataplane-traffic.js';
+import { renderDataplanePlaybook } from '../src/lab/lab-playbooks.js';
 import { iperfSummaryFromJson } from '../src/lab/dataplane-measure.js';
 import { findCommand } from '../src/lab/packages.js';
 import { isRunning, listNamespacesSync } from '../src/lab/host-net.js';
@@ -46,7 +46,8 @@ describe.skipIf(!support.ok)('data-plane lab (client, 3 shaped ISPs, server)', (
     expect(lab.routers.map((r) => r.name)).toEqual(['r1']);
     const ns = listNamespacesSync();
     for (const n of [dp.clientNamespace, dp.serverNamespace, dp.upstreamNamespace, lab.routers[0].namespace]) expect(ns.has(n)).toBe(true);
-    expect(lab.processes.length).toBe(1 + dp.iperfPorts.length + 2);
+    // sshd; iperf3 servers; vsftpd, the server's, the LAN host's and the router's TCP services.
+    expect(lab.processes.length).toBe(1 + dp.iperfPorts.length + 4);
     for (const p of lab.processes) expect(isRunning(p.pid)).toBe(true);
   });
 
@@ -121,7 +122,7 @@ describe.skipIf(!support.ok)('data-plane lab (client, 3 shaped ISPs, server)', (
     expect(seen?.dataplane).toBeDefined();
     const left = listNamespacesSync();
     expect(seen!.namespaces.map((n) => n.name).filter((n) => left.has(n))).toEqual([]);
-    expect(seen!.processes.length).toBe(1 + seen!.dataplane!.iperfPorts.length + 2);
+    expect(seen!.processes.length).toBe(1 + seen!.dataplane!.iperfPorts.length + 4);
     expect(seen!.processes.map((p) => p.pid).filter(isRunning)).toEqual([]);
     expect(readLab(opts.dir)).toBeUndefined();
   });

@@ -1,18 +1,22 @@
 // The data-plane lab's pure parts: plan, ip/tc lines, vsftpd config, playbook, and the
 // parsers of what the benchmark and tests measure (recorded command output).
 import { describe, expect, it } from 'vitest';
+import { bcp38Sysctls, reversePathDrops } from '../src/lab/isp-filter.js';
+import { dhcpGateway, dhcpSubnet, renderUdhcpdConfig } from '../src/lab/dhcp-uplink.js';
 import {
   checkRates,
   clientLines,
+  dataplaneLinkLines,
+  extraIspInterfaces,
+  routerExtraLines,
   planDataplane,
-  renderDataplanePlaybook,
   renderVsftpdConfig,
   serverLines,
   shapingLines,
   tbfArgs,
   upstreamDataplaneLines,
-  weightsForRates,
 } from '../src/lab/dataplane-plan.js';
+import { renderDataplanePlaybook, weightsForRates } from '../src/lab/lab-playbooks.js';
 import { balanceCountersFromSave, counterDelta, iperfSummaryFromJson, linkBytesFromJson, sharesPercent } from '../src/lab/dataplane-measure.js';
 import { labNamespaces, planTopology } from '../src/lab/topology.js';
 
@@ -58,7 +62,7 @@ describe('data-plane plan', () => {
     const conf = renderVsftpdConfig({ root: '/l/ftp', emptyDir: '/l/empty', logFile: '/l/v.log' });
     for (const line of ['background=NO', 'listen_address=198.51.100.1', 'anon_root=/l/ftp', 'write_enable=NO', 'pasv_min_port=30000']) expect(conf).toContain(`\n${line}\n`);
     const pb = renderDataplanePlaybook({ method: 'nth', weights: [1, 2, 3] });
-    expect(pb).toContain('    method: nth\n    traffic: [forwarded]\n    lan: [lan0]\n');
+    expect(pb).toContain('    method: nth\n    traffic: [ forwarded ]\n    lan: [ lan0 ]\n');
     expect(pb).toContain('- { name: lte, interface: wan3, gateway: 100.64.3.1, weight: 3 }');
     expect(pb).not.toContain('tier');
   });
@@ -88,5 +92,56 @@ describe('data-plane measurements', () => {
     expect(iperfSummaryFromJson(iperf)).toEqual({ receivedBps: 1.1e8, receivedBytes: 1.4e8, seconds: 10, streams: 4 });
     expect(() => iperfSummaryFromJson(JSON.stringify({ error: 'unable to connect' }))).toThrow(/unable to connect/);
     expect(sharesPercent([1, 3])).toEqual([25, 75]);
+  });
+});
+
+describe('issue 9 data-plane additions', () => {
+  const full = planDataplane('dp', topo.routers[0], [20, 40, 60], ['dhcp', 'ptp']);
+
+  it('plans the DHCP and point-to-point uplinks after the three ISPs, each with its own path to the server', () => {
+    expect(full.isps.map((i) => [i.k, i.kind, i.link, i.routerInterface, i.bridge, i.table])).toEqual([
+      [1, 'static', 'dsl', 'wan1', 'isp1', 101],
+      [2, 'static', 'cable', 'wan2', 'isp2', 102],
+      [3, 'static', 'lte', 'wan3', 'isp3', 103],
+      [4, 'dhcp', 'wifi', 'wan4', 'isp4', 104],
+      [5, 'ptp', 'ptp', 'wan5', 'ptp5', 105],
+    ]);
+    expect(planDataplane('dp', topo.routers[0], [20, 40, 60], ['ptp']).isps.map((i) => i.link)).toEqual(['dsl', 'cable', 'lte', 'ptp']);
+    expect(dataplaneLinkLines(full)).toEqual(
+      expect.arrayContaining([
+        'link add wan4 netns dp-r1 type veth peer name r1-w4 netns dp-up',
+        'link add wan5 netns dp-r1 address 02:6d:6c:00:00:05 type veth peer name ptp5 netns dp-up address 02:6d:6c:00:00:05',
+      ]),
+    );
+    expect(routerExtraLines(full)).toEqual(['link set wan4 up', 'addr add 100.64.5.11 peer 100.64.5.1 dev wan5', 'link set wan5 arp off', 'link set wan5 up']);
+    expect(upstreamDataplaneLines(full)).toEqual(
+      expect.arrayContaining(['addr add 100.64.4.1/24 dev isp4', 'link set r1-w4 master isp4', 'addr add 100.64.5.1 peer 100.64.5.11 dev ptp5', 'rule add iif ptp5 lookup 105 priority 105']),
+    );
+    expect(extraIspInterfaces(full)).toEqual(['isp4', 'ptp5']);
+  });
+
+  it('routes the LAN prefix over ISP 1 both ways, and each ISP’s subnet back to the server', () => {
+    expect(upstreamDataplaneLines(full)).toContain('route add 192.0.2.0/24 via 100.64.1.11 dev isp1');
+    expect(serverLines(full)).toEqual(
+      expect.arrayContaining(['route add 192.0.2.0/24 via 100.64.101.1 dev isp1', 'route add 100.64.4.0/24 via 100.64.104.1 dev isp4', 'route add 100.64.5.11 via 100.64.105.1 dev isp5']),
+    );
+  });
+
+  it('makes the ISPs strict with rp_filter=1 where they face routers, all=0 so the others stay as they are', () => {
+    expect(bcp38Sysctls(['isp1', 'ptp5'])).toEqual(['net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.isp1.rp_filter=1', 'net.ipv4.conf.ptp5.rp_filter=1']);
+    const netstat = 'TcpExt: SyncookiesSent IPReversePathFilter TW\nTcpExt: 0 17 3\nIpExt: InNoRoutes\nIpExt: 0\n';
+    expect(reversePathDrops(netstat)).toBe(17);
+    expect(reversePathDrops('')).toBe(0);
+  });
+
+  it('writes udhcpd’s configuration for a subnet and moves to the next one on renewal', () => {
+    expect(dhcpSubnet(0)).toBe('100.64.4.0/24');
+    expect(dhcpSubnet(1)).toBe('100.64.14.0/24');
+    expect(dhcpGateway('100.64.14.0/24')).toBe('100.64.14.1');
+    expect(() => dhcpGateway('10.0.0.0/24')).toThrow(/100\.64\.X\.0\/24/);
+    const conf = renderUdhcpdConfig({ interface: 'isp4', subnet: '100.64.14.0/24', leaseFile: '/l/leases', pidFile: '/l/pid', leaseS: 600 });
+    for (const line of ['interface isp4', 'start 100.64.14.100', 'end 100.64.14.199', 'option router 100.64.14.1', 'option subnet 255.255.255.0', 'lease_file /l/leases']) {
+      expect(conf.split('\n')).toContain(line);
+    }
   });
 });

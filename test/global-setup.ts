@@ -3,13 +3,15 @@
 // fresh machine. Without root, the lab tests skip themselves and print why.
 import { ensureLabPackages, missingLabPackages } from '../src/lab/lab.js';
 import { DATAPLANE_COMMANDS } from '../src/lab/dataplane-plan.js';
+import { OPENWRT_COMMANDS } from '../src/lab/openwrt.js';
 
 export default async function setup(): Promise<void> {
-  const missing = missingLabPackages(DATAPLANE_COMMANDS);
+  const extra = { ...DATAPLANE_COMMANDS, ...OPENWRT_COMMANDS };
+  const missing = missingLabPackages(extra);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     console.warn(`lab packages missing (${missing.join(', ')}) and not root: lab tests will be skipped`);
     return;
   }
-  await ensureLabPackages((line) => console.log(`test setup: ${line}`), DATAPLANE_COMMANDS);
+  await ensureLabPackages((line) => console.log(`test setup: ${line}`), extra);
 }

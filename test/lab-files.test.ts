@@ -1,16 +1,20 @@
 // The lab's pure parts: names that fit the kernel, addresses, ip batches, generated files,
 // the parsers of host state, and that the shipped inventory/playbook match what `lab up` builds.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseLinkNames, parseSubnetUses, pickFreeSubnet } from '../src/lab/host-net.js';
 import { cidrsOverlap } from '../src/net/ipv4.js';
 import { hostLinkLines, routerLines, routerLinkLines, switchLines, upstreamLines } from '../src/lab/ip-batch.js';
-import { checkLabPath, knownHostsLine, renderPlaybook, renderShippedInventory, renderSshdConfig, yamlScalar } from '../src/lab/lab-files.js';
+import { checkLabPath, knownHostsLine, renderInventory, renderShippedInventory, renderSshdConfig } from '../src/lab/lab-files.js';
+import { renderPlaybook } from '../src/lab/lab-playbooks.js';
 import { checkShippedInventory, formatLabInfo, type LabInfo } from '../src/lab/lab.js';
 import { parseBatchFailures } from '../src/lab/run.js';
-import { checkPrefix, checkRouters, checkSubnet, labNamespaces, MAX_ROUTERS, planTopology } from '../src/lab/topology.js';
+import { checkOpenwrt, checkPrefix, checkRouters, checkSubnet, labNamespaces, MAX_ROUTERS, planTopology } from '../src/lab/topology.js';
+import { openwrtEtcFiles, sbinLinks } from '../src/lab/openwrt.js';
+import { cli } from './helpers/cli.js';
 import { isInterfaceName } from '../src/net/names.js';
 
 const repo = resolve(import.meta.dirname, '..');
@@ -157,14 +161,23 @@ describe('lab files', () => {
   });
 
   it.each([
-    ['/abs/path/id_ed25519', '/abs/path/id_ed25519'],
-    ['../.lab/known_hosts', '../.lab/known_hosts'],
-    ['/tmp/a b', '"/tmp/a b"'],
-    ['yes', '"yes"'],
-    ['1.5', '"1.5"'],
-  ])('YAML scalar %s → %s', (value, text) => {
-    expect(yamlScalar(value)).toBe(text);
-    expect(parseYaml(`k: ${text}`)).toEqual({ k: value });
+    ['/abs/path/id_ed25519'],
+    ['../.lab/known_hosts'],
+    ['/tmp/a b/#x: y'],
+    ['yes'],
+    ['1.5'],
+    ['[x]'],
+  ])('writes the path %s into an inventory that reads back the same', (path) => {
+    const text = renderInventory({
+      header: ['h'],
+      privateKey: path,
+      knownHosts: path,
+      playbook: path,
+      routers: [{ name: 'r1', mgmtAddress: '198.18.0.11', iptables: 'nft', stateDir: path }],
+    });
+    const doc = parseYaml(text) as { all: { children: { lab: { vars: Record<string, unknown>; hosts: Record<string, Record<string, unknown>> } } } };
+    expect(doc.all.children.lab.vars).toMatchObject({ ansible_ssh_private_key_file: path, multilink_known_hosts: path, multilink_playbooks: [path] });
+    expect(doc.all.children.lab.hosts.r1.multilink_state_dir).toBe(path);
   });
 
   it('ships playbooks/lab.yaml exactly as lab up writes it', () => {
@@ -214,27 +227,14 @@ describe('lab files', () => {
 });
 
 function fakeLab(dir: string, subnet: number): LabInfo {
-  const plan = planTopology('ml', 3, subnet);
+  const { dataplane: _none, ...plan } = planTopology('ml', 3, subnet);
   return {
+    ...plan,
     version: 1,
     status: 'up',
     dir,
-    prefix: 'ml',
-    subnet,
-    managementCidr: plan.managementCidr,
-    hostAddress: plan.hostAddress,
-    hostLink: plan.hostLink,
-    switchNamespace: plan.switchNamespace,
-    upstreamNamespace: plan.upstreamNamespace,
-    lanNamespace: plan.lanNamespace,
-    gateways: plan.gateways,
     routers: plan.routers.map((r) => ({
-      name: r.name,
-      namespace: r.namespace,
-      mgmtAddress: r.mgmtAddress,
-      wanAddresses: r.wanAddresses,
-      lanAddress: r.lanAddress,
-      iptables: r.iptables,
+      ...r,
       dir: join(dir, r.name),
       stateDir: join(dir, r.name, 'state'),
       sshdConfig: join(dir, r.name, 'sshd_config'),
@@ -254,3 +254,61 @@ function fakeLab(dir: string, subnet: number): LabInfo {
     createdAt: '2026-01-01T00:00:00.000Z',
   };
 }
+
+describe('OpenWrt-like routers and the lab’s shell programs', () => {
+  it('leaves an OpenWrt-like router’s state folder and boot hook to the tool (its /var is RAM)', () => {
+    const text = renderInventory({
+      header: ['h'],
+      privateKey: '/k',
+      knownHosts: '/kh',
+      playbook: '/p',
+      routers: [
+        { name: 'r1', mgmtAddress: '198.18.0.11', iptables: 'nft', stateDir: '', openwrt: true },
+        { name: 'r2', mgmtAddress: '198.18.0.12', iptables: 'legacy', stateDir: '/l/r2/state', openwrt: false },
+      ],
+    });
+    const hosts = (parseYaml(text) as { all: { children: { lab: { hosts: Record<string, Record<string, unknown>> } } } }).all.children.lab.hosts;
+    expect(hosts.r1).toEqual({ ansible_host: '198.18.0.11', multilink_iptables: 'nft', multilink_boot: 'auto' });
+    expect(hosts.r2).toEqual({ ansible_host: '198.18.0.12', multilink_iptables: 'legacy', multilink_state_dir: '/l/r2/state' });
+    expect(planTopology('ml', 3, 0, { openwrt: ['r2'] }).routers.map((r) => r.openwrt)).toEqual([false, true, false]);
+    expect(checkOpenwrt(['r4'], 3)).toMatch(/r1\.\.r3/);
+  });
+
+  it('gives root /bin/sh and sshd its privilege-separation user; iptables is the router’s flavour', () => {
+    const etc = openwrtEtcFiles({ name: 'r1' });
+    expect(etc.passwd.split('\n')[0]).toBe('root:x:0:0:root:/root:/bin/sh');
+    expect(etc.passwd).toMatch(/^sshd:x:/m);
+    expect(etc.openwrt_release).toContain("DISTRIB_ID='OpenWrt'");
+    expect(sbinLinks('legacy')).toMatchObject({ iptables: 'iptables-legacy', 'iptables-save': 'iptables-legacy-save', 'iptables-nft-restore': 'xtables-nft-multi' });
+  });
+
+  const programs = join(repo, 'src/lab/programs');
+  const scripts = readdirSync(programs).filter((f) => f.endsWith('.sh'));
+  const hasShellcheck = spawnSync('sh', ['-c', 'command -v shellcheck']).status === 0;
+  if (!hasShellcheck) console.warn('skipping shellcheck of the lab’s scripts: shellcheck is not installed');
+
+  it.each(scripts)('%s parses under dash and BusyBox ash', (script) => {
+    for (const shell of [['dash', '-n'], ['busybox', 'ash', '-n']]) {
+      if (spawnSync('sh', ['-c', `command -v ${shell[0]}`]).status !== 0) continue;
+      const r = spawnSync(shell[0], [...shell.slice(1), join(programs, script)], { encoding: 'utf8' });
+      expect(r.status, `${shell.join(' ')} ${script}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it.skipIf(!hasShellcheck).each(scripts)('%s passes shellcheck -s sh', (script) => {
+    const r = spawnSync('shellcheck', ['-s', 'sh', join(programs, script)], { encoding: 'utf8' });
+    expect(r.status, r.stdout).toBe(0);
+  });
+});
+
+describe('lab up options', () => {
+  it.each([
+    [['--dhcp-uplink'], /--dhcp-uplink and --ptp-uplink go with --dataplane/],
+    [['--openwrt', 'r1,x'], /--openwrt takes router names like r1,r3 or all/],
+    [['--openwrt', 'r4'], /--openwrt names routers r1\.\.r3/],
+  ])('refuses %j before building anything', async (args, message) => {
+    const res = await cli('lab', 'up', '--dir', '/nonexistent/multilink-lab-options', ...args);
+    expect(res.code).not.toBe(0);
+    expect(res.stdout + res.stderr).toMatch(message);
+  });
+});

@@ -9,6 +9,19 @@ export interface LabCommandOptions {
   dir: string;
   dataplane: boolean;
   rates?: string;
+  /** commander's --no-bcp38: false turns the ISPs' source check off. */
+  bcp38: boolean;
+  openwrt?: string;
+  dhcpUplink: boolean;
+  ptpUplink: boolean;
+}
+
+function parseOpenwrt(names: string | undefined, routers: number): string[] | undefined {
+  if (names === undefined) return undefined;
+  if (names === 'all') return Array.from({ length: routers }, (_, i) => `r${i + 1}`);
+  const list = names.split(',').map((n) => n.trim());
+  if (!list.every((n) => /^r[1-9][0-9]*$/.test(n))) throw new UsageError(`--openwrt takes router names like r1,r3 or all, not ${JSON.stringify(names)}`);
+  return list;
 }
 
 function parseRates(rates: string | undefined): number[] | undefined {
@@ -43,7 +56,20 @@ export async function labCommand(action: string, opts: LabCommandOptions, output
   const isDefault = opts.dir === DEFAULT_DIR;
   const rates = parseRates(opts.rates);
   if (rates && !opts.dataplane) throw new UsageError('--rates goes with --dataplane');
-  const info = await labUp({ routers, dir: opts.dir, log, dataplane: opts.dataplane, ...(rates ? { rates } : {}), ...(isDefault ? { subnet: DEFAULT_SUBNET } : {}) });
+  const uplinks = [...(opts.dhcpUplink ? (['dhcp'] as const) : []), ...(opts.ptpUplink ? (['ptp'] as const) : [])];
+  if (uplinks.length > 0 && !opts.dataplane) throw new UsageError('--dhcp-uplink and --ptp-uplink go with --dataplane');
+  const openwrt = parseOpenwrt(opts.openwrt, routers);
+  const info = await labUp({
+    routers,
+    dir: opts.dir,
+    log,
+    dataplane: opts.dataplane,
+    bcp38: opts.bcp38 !== false,
+    uplinks,
+    ...(openwrt ? { openwrt } : {}),
+    ...(rates ? { rates } : {}),
+    ...(isDefault ? { subnet: DEFAULT_SUBNET } : {}),
+  });
   output.out(formatLabInfo(info));
   return 0;
 }

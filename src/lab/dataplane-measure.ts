@@ -1,25 +1,21 @@
 // Parsers of what the data-plane lab measures (pure): the packet counters of the balance
 // chain per mark, interface byte counters, and iperf3's JSON summary.
-
-export interface BalanceCounter {
-  /** The mark a rule sets (its --set-xmark value). */
-  mark: number;
-  packets: number;
-}
+import { parseIptablesSave } from '../facts/iptables-save.js';
 
 /**
- * Packets per mark in ML_BALANCE, from `iptables-save -c -t mangle`: each rule that sets a
- * mark counts the new connections it sent to that link (nth has several rules per link).
+ * Packets per mark in ML_BALANCE, from `iptables-save -c -t mangle` (the tool's own parser):
+ * each rule that sets a mark counts the new connections it sent to that link (nth has
+ * several rules per link).
  */
 export function balanceCountersFromSave(text: string, chain = 'ML_BALANCE'): Map<number, number> {
   const out = new Map<number, number>();
-  const re = new RegExp(`^\\[(\\d+):\\d+\\] -A ${chain} .*-j MARK --set-xmark (0x[0-9a-fA-F]+)/0x[0-9a-fA-F]+\\s*$`);
-  for (const line of text.split('\n')) {
-    const m = re.exec(line.trim());
-    if (!m) continue;
-    const mark = Number.parseInt(m[2], 16);
-    out.set(mark, (out.get(mark) ?? 0) + Number(m[1]));
-  }
+  const found = parseIptablesSave(text).chains.find((c) => c.name === chain);
+  (found?.rules ?? []).forEach((rule, i) => {
+    const m = /-j MARK --set-xmark (0x[0-9a-fA-F]+)\/0x[0-9a-fA-F]+$/.exec(rule.trim());
+    if (!m) return;
+    const mark = Number.parseInt(m[1], 16);
+    out.set(mark, (out.get(mark) ?? 0) + (found?.ruleCounters?.[i]?.packets ?? 0));
+  });
   return out;
 }
 

@@ -1,8 +1,8 @@
 // The data plane of `multilink lab up --dataplane` (pure): a client behind router r1's lan0,
 // each uplink made a rate-limited ISP path through the upstream namespace, and a server
 // namespace behind every ISP. Names, addresses, `ip -batch` lines, tc shaping and the
-// server's files are derived here from the prefix and rates; dataplane.ts runs them.
-import { dataplaneNamespacesOf, LAB_UPLINKS, LAN_ADDRESS, type LabUplink } from './topology.js';
+// server's files are derived here from the prefix and rates; dataplane-setup.ts runs them.
+import { dataplaneNamespacesOf, LAB_UPLINKS, LAN_ADDRESS, type LabUplink, type RouterPlan } from './topology.js';
 
 /** Mbit/s of each ISP in LAB_UPLINKS order (wan1, wan2, wan3). */
 export const DEFAULT_RATES: readonly number[] = [20, 40, 60];
@@ -21,18 +21,39 @@ export const PASV_MAX_PORT = 30099;
 export const FTP_FILE = 'file.bin';
 export const FTP_FILE_BYTES = 5 * 1024 * 1024;
 /** Commands the data plane runs → Debian package. */
-export const DATAPLANE_COMMANDS: Readonly<Record<string, string>> = { iperf3: 'iperf3', vsftpd: 'vsftpd', tc: 'iproute2', curl: 'curl' };
+export const DATAPLANE_COMMANDS: Readonly<Record<string, string>> = { iperf3: 'iperf3', vsftpd: 'vsftpd', tc: 'iproute2', curl: 'curl', busybox: 'busybox' };
+/** The service on r1 (0.0.0.0, standing in for its web UI/DNS) and on the LAN host (the client). */
+export const ROUTER_SERVICE_PORT = 80;
+export const LAN_SERVICE_PORT = 8080;
+/** The LAN prefix, routed by ISP 1 to r1 (a business line): r1's LAN reaches the server unNATed over dsl. */
+export const LAN_CIDR = '192.0.2.0/24';
+/** Rate of the extra uplinks (DHCP, point-to-point), Mbit/s. */
+export const EXTRA_UPLINK_RATE = 50;
+/** Same MAC on both ends of the point-to-point veth: with ARP off each end takes the other's frames as its own. */
+const PTP_MAC = '02:6d:6c:00:00:05';
+
+/**
+ * Uplinks of r1 beyond the three static ones: `dhcp` (wan4, "wifi": address, gateway and
+ * subnet from a DHCP server at ISP 4, which can change them on renewal) and `ptp` (wan5,
+ * "ptp": a point-to-point device with no gateway, peer 100.64.5.1).
+ */
+export type ExtraUplink = 'dhcp' | 'ptp';
+export const EXTRA_UPLINKS: readonly ExtraUplink[] = ['dhcp', 'ptp'];
 
 export interface DataplaneIsp {
   /** K of ispK / 100.64.K.0/24 / wanK. */
   k: number;
+  /** static: fixed address and gateway; dhcp: both leased; ptp: point-to-point, no gateway. */
+  kind: 'static' | ExtraUplink;
   link: string;
-  /** Router interface (wanK) and its address. */
+  /** Router interface (wanK) and its address (dhcp: the first lease's, see LabDhcp for the current one). */
   routerInterface: string;
   routerAddress: string;
-  /** Bridge ispK in the upstream namespace, gateway 100.64.K.1. */
+  /** Bridge ispK in the upstream namespace, gateway 100.64.K.1 (ptp: the upstream end of the link, no gateway). */
   bridge: string;
   gateway: string;
+  /** The router's subnet at this ISP (ptp: the peer's /32). */
+  subnet: string;
   /** Port of bridge ispK facing the router: shaped toward the router (downloads). */
   routerPort: string;
   /** Upstream end of the veth to the server: shaped toward the server (uploads). */
@@ -54,6 +75,15 @@ export interface DataplanePlan {
   /** lan0's peer in the lan namespace before the move. */
   lanPeer: string;
   routerNamespace: string;
+  /** The client on r1's LAN, and the server behind every ISP (on its lo). */
+  clientAddress: string;
+  serverAddress: string;
+  /** iperf3 servers, and the TCP "ok" server, on the server address. */
+  iperfPorts: number[];
+  tcpPort: number;
+  /** TCP "ok" services: on r1 (every address) and on the client (the LAN host). */
+  routerServicePort: number;
+  lanServicePort: number;
   isps: DataplaneIsp[];
 }
 
@@ -65,43 +95,91 @@ export function checkRates(rates: readonly number[]): string | undefined {
 }
 
 
-export interface DataplaneRouter {
-  namespace: string;
-  wanAddresses: string[];
-  lanPeer: string;
-  upstreamPorts: string[];
-}
-
-export function planDataplane(prefix: string, router: DataplaneRouter, rates: readonly number[] = DEFAULT_RATES): DataplanePlan {
+export function planDataplane(
+  prefix: string,
+  router: Pick<RouterPlan, 'name' | 'namespace' | 'wanAddresses' | 'lanPeer' | 'upstreamPorts'>,
+  rates: readonly number[] = DEFAULT_RATES,
+  extras: readonly ExtraUplink[] = [],
+): DataplanePlan {
   const bad = checkRates(rates);
   if (bad) throw new RangeError(bad);
+  const path = (k: number) => ({
+    serverPort: `srv${k}`,
+    serverInterface: `isp${k}`,
+    upstreamP2p: `100.64.${100 + k}.1`,
+    serverP2p: `100.64.${100 + k}.2`,
+    table: 100 + k,
+  });
+  const host = router.wanAddresses[0].split('.')[3];
+  const extra = (kind: ExtraUplink): DataplaneIsp =>
+    kind === 'dhcp'
+      ? { k: 4, kind, link: 'wifi', routerInterface: 'wan4', routerAddress: '', bridge: 'isp4', gateway: '100.64.4.1', subnet: '100.64.4.0/24', routerPort: `${router.name}-w4`, ...path(4), rateMbit: EXTRA_UPLINK_RATE }
+      : { k: 5, kind, link: 'ptp', routerInterface: 'wan5', routerAddress: `100.64.5.${host}`, bridge: 'ptp5', gateway: '', subnet: '100.64.5.1/32', routerPort: 'ptp5', ...path(5), rateMbit: EXTRA_UPLINK_RATE };
   return {
     ...dataplaneNamespacesOf(prefix),
     upstreamNamespace: `${prefix}-up`,
     lanNamespace: `${prefix}-lan`,
     lanPeer: router.lanPeer,
     routerNamespace: router.namespace,
-    isps: LAB_UPLINKS.map((u: LabUplink, i) => ({
-      k: u.k,
-      link: u.name,
-      routerInterface: u.interface,
-      routerAddress: router.wanAddresses[i],
-      bridge: `isp${u.k}`,
-      gateway: u.gateway,
-      routerPort: router.upstreamPorts[i],
-      serverPort: `srv${u.k}`,
-      serverInterface: `isp${u.k}`,
-      upstreamP2p: `100.64.${100 + u.k}.1`,
-      serverP2p: `100.64.${100 + u.k}.2`,
-      table: 100 + u.k,
-      rateMbit: rates[i],
-    })),
+    clientAddress: CLIENT_ADDRESS,
+    serverAddress: SERVER_ADDRESS,
+    iperfPorts: [...IPERF_PORTS],
+    tcpPort: TCP_PORT,
+    routerServicePort: ROUTER_SERVICE_PORT,
+    lanServicePort: LAN_SERVICE_PORT,
+    isps: [
+      ...LAB_UPLINKS.map((u: LabUplink, i): DataplaneIsp => ({
+        k: u.k,
+        kind: 'static',
+        link: u.name,
+        routerInterface: u.interface,
+        routerAddress: router.wanAddresses[i],
+        bridge: `isp${u.k}`,
+        gateway: u.gateway,
+        subnet: `100.64.${u.k}.0/24`,
+        routerPort: router.upstreamPorts[i],
+        ...path(u.k),
+        rateMbit: rates[i],
+      })),
+      ...EXTRA_UPLINKS.filter((k) => extras.includes(k)).map(extra),
+    ],
   };
+}
+
+/** The extra uplinks' ends in r1 and in the upstream namespace (host namespace, like every link). */
+function extraLinkLines(p: DataplanePlan): string[] {
+  return p.isps.flatMap((isp) => {
+    if (isp.kind === 'dhcp') return [`link add ${isp.routerInterface} netns ${p.routerNamespace} type veth peer name ${isp.routerPort} netns ${p.upstreamNamespace}`];
+    if (isp.kind === 'ptp') {
+      return [`link add ${isp.routerInterface} netns ${p.routerNamespace} address ${PTP_MAC} type veth peer name ${isp.routerPort} netns ${p.upstreamNamespace} address ${PTP_MAC}`];
+    }
+    return [];
+  });
+}
+
+/** r1's side of the extra uplinks: wan4 up without an address (its DHCP client adds one), wan5 point-to-point. */
+export function routerExtraLines(p: DataplanePlan): string[] {
+  return p.isps.flatMap((isp) => {
+    if (isp.kind === 'dhcp') return [`link set ${isp.routerInterface} up`];
+    if (isp.kind === 'ptp') {
+      const peer = isp.subnet.split('/')[0];
+      return [`addr add ${isp.routerAddress} peer ${peer} dev ${isp.routerInterface}`, `link set ${isp.routerInterface} arp off`, `link set ${isp.routerInterface} up`];
+    }
+    return [];
+  });
+}
+
+/** The extra ISPs' interfaces facing r1 in the upstream namespace, where they check sources (BCP38). */
+export function extraIspInterfaces(p: DataplanePlan): string[] {
+  return p.isps.filter((isp) => isp.kind !== 'static').map((isp) => isp.bridge);
 }
 
 /** Host namespace: the server veths, each end created in its lab namespace. */
 export function dataplaneLinkLines(p: DataplanePlan): string[] {
-  return p.isps.map((isp) => `link add ${isp.serverPort} netns ${p.upstreamNamespace} type veth peer name ${isp.serverInterface} netns ${p.serverNamespace}`);
+  return [
+    ...p.isps.map((isp) => `link add ${isp.serverPort} netns ${p.upstreamNamespace} type veth peer name ${isp.serverInterface} netns ${p.serverNamespace}`),
+    ...extraLinkLines(p),
+  ];
 }
 
 /** Lan namespace: lan0's peer moves to the client, which then sits on r1's LAN segment. */
@@ -127,6 +205,13 @@ export function clientLines(p: DataplanePlan): string[] {
 export function upstreamDataplaneLines(p: DataplanePlan): string[] {
   const lines: string[] = [];
   for (const isp of p.isps) {
+    if (isp.kind === 'dhcp') {
+      lines.push(`link add ${isp.bridge} type bridge`, `addr add ${isp.gateway}/24 dev ${isp.bridge}`, `link set ${isp.bridge} up`);
+      lines.push(`link set ${isp.routerPort} master ${isp.bridge}`, `link set ${isp.routerPort} up`);
+    } else if (isp.kind === 'ptp') {
+      const [peer] = isp.subnet.split('/');
+      lines.push(`addr add ${peer} peer ${isp.routerAddress} dev ${isp.bridge}`, `link set ${isp.bridge} arp off`, `link set ${isp.bridge} up`);
+    }
     lines.push(
       `addr add ${isp.upstreamP2p}/30 dev ${isp.serverPort}`,
       `link set ${isp.serverPort} up`,
@@ -136,19 +221,22 @@ export function upstreamDataplaneLines(p: DataplanePlan): string[] {
   }
   // From the upstream namespace itself (diagnostics), ISP 1's path.
   lines.push(`route add ${SERVER_CIDR} via ${p.isps[0].serverP2p} dev ${p.isps[0].serverPort}`);
+  // ISP 1 routes r1's LAN prefix to it: before any NAT, the LAN reaches the server over dsl.
+  lines.push(`route add ${LAN_CIDR} via ${p.isps[0].routerAddress} dev ${p.isps[0].bridge}`);
   return lines;
 }
 
-/** The server: 198.51.100.1 on lo, and 100.64.K.0/24 (router K's masqueraded address) back over ISP K. */
+/** The server: 198.51.100.1 on lo, each ISP's subnet back over that ISP, and the LAN prefix over ISP 1. */
 export function serverLines(p: DataplanePlan): string[] {
   const lines = ['link set lo up', `addr add ${SERVER_ADDRESS}/32 dev lo`];
   for (const isp of p.isps) {
     lines.push(
       `addr add ${isp.serverP2p}/30 dev ${isp.serverInterface}`,
       `link set ${isp.serverInterface} up`,
-      `route add 100.64.${isp.k}.0/24 via ${isp.upstreamP2p} dev ${isp.serverInterface}`,
+      `route add ${isp.kind === 'ptp' ? isp.routerAddress : isp.subnet} via ${isp.upstreamP2p} dev ${isp.serverInterface}`,
     );
   }
+  lines.push(`route add ${LAN_CIDR} via ${p.isps[0].upstreamP2p} dev ${p.isps[0].serverInterface}`);
   return lines;
 }
 
@@ -217,82 +305,6 @@ export function renderVsftpdConfig(c: VsftpdInput): string {
     'dual_log_enable=NO',
     'syslog_enable=NO',
     'use_localtime=NO',
-    '',
-  ].join('\n');
-}
-
-/** A TCP server that writes "ok" and closes each connection: for counting new connections. */
-export function renderTcpServer(): string {
-  return [
-    '// multilink data-plane lab: answers "ok" on every connection and closes it',
-    "import { createServer } from 'node:net';",
-    'const [host, port] = process.argv.slice(2);',
-    "const server = createServer((s) => { s.on('error', () => undefined); s.end('ok\\n'); });",
-    'server.maxConnections = 4096;',
-    'server.listen({ host, port: Number(port), backlog: 1024 });',
-    '',
-  ].join('\n');
-}
-
-/**
- * Opens COUNT short connections, CONCURRENCY at a time, each given PER_MS, all within
- * TOTAL_MS; prints {"ok":…,"failed":…,"notStarted":…}. Run in the client namespace.
- */
-export function renderConnectClient(): string {
-  return [
-    '// multilink data-plane lab: COUNT short TCP connections, bounded in number and time',
-    "import { connect } from 'node:net';",
-    'const [host, port, count, concurrency, perMs, totalMs] = process.argv.slice(2).map((v, i) => (i === 0 ? v : Number(v)));',
-    'const deadline = Date.now() + totalMs;',
-    'let started = 0, ok = 0, failed = 0;',
-    'const one = () => new Promise((resolve) => {',
-    '  const s = connect({ host, port });',
-    "  let got = '';",
-    '  const timer = setTimeout(() => { s.destroy(); resolve(false); }, perMs);',
-    "  s.setEncoding('utf8');",
-    "  s.on('data', (d) => (got += d));",
-    "  s.on('end', () => { clearTimeout(timer); s.destroy(); resolve(got.startsWith('ok')); });",
-    "  s.on('error', () => { clearTimeout(timer); resolve(false); });",
-    '});',
-    'const worker = async () => {',
-    '  while (started < count && Date.now() < deadline) {',
-    '    started += 1;',
-    '    if (await one()) ok += 1; else failed += 1;',
-    '  }',
-    '};',
-    'await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker));',
-    'console.log(JSON.stringify({ ok, failed, notStarted: count - started }));',
-    '',
-  ].join('\n');
-}
-
-export interface DataplanePlaybookInput {
-  method: 'random' | 'nth' | 'sticky';
-  /** Weight per link in LAB_UPLINKS order. */
-  weights: readonly number[];
-}
-
-/** Weights proportional to the rates, reduced by their gcd: 20:40:60 → 1:2:3. */
-export function weightsForRates(rates: readonly number[]): number[] {
-  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-  const g = rates.reduce((a, b) => gcd(a, b), 0);
-  return rates.map((r) => r / g);
-}
-
-/** The data-plane playbook: three tier-1 links of r1, forwarded traffic from lan0 only. */
-export function renderDataplanePlaybook(input: DataplanePlaybookInput): string {
-  return [
-    '# The data-plane lab playbook (`multilink lab up --dataplane`): r1 over three rate-limited ISPs.',
-    '- name: data-plane lab router over three ISPs',
-    '  hosts: lab',
-    '  balance:',
-    `    method: ${input.method}`,
-    '    traffic: [forwarded]',
-    '    lan: [lan0]',
-    '  links:',
-    ...LAB_UPLINKS.map((u, i) => `    - { name: ${u.name}, interface: ${u.interface}, gateway: ${u.gateway}, weight: ${input.weights[i]} }`),
-    '  helpers: [ftp]',
-    '  rp_filter: loose',
     '',
   ].join('\n');
 }

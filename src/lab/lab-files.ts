@@ -1,7 +1,9 @@
-// The text files of a lab (pure): each router's sshd_config, known_hosts, the playbook and
-// the inventory. The same renderers write the shipped inventory/lab.yaml and
-// playbooks/lab.yaml, so a unit test can hold the repository files to what the lab builds.
-import { DEFAULT_PREFIX, DEFAULT_ROUTERS, DEFAULT_SUBNET, LAB_UPLINKS, MANAGEMENT_RANGE, planTopology, type LabIptables } from './topology.js';
+// The text files of a lab (pure): each router's sshd_config, known_hosts and the inventory.
+// The same renderer writes the shipped inventory/lab.yaml, so a unit test can hold the
+// repository file to what the lab builds (playbooks: lab-playbooks.ts).
+import { yamlText } from './lab-yaml.js';
+import type { LabRouter } from './manifest.js';
+import { DEFAULT_PREFIX, DEFAULT_ROUTERS, DEFAULT_SUBNET, planTopology } from './topology.js';
 
 /** sshd_config and YAML quoting both break on these; a lab folder must not contain them. */
 export function checkLabPath(path: string): string | undefined {
@@ -56,85 +58,44 @@ export function knownHostsLine(address: string, publicKey: string): string {
   return `${address} ${type} ${key}`;
 }
 
-export function renderPlaybook(): string {
-  const links = LAB_UPLINKS.map((u) => {
-    const tier = u.tier !== 1 ? `, tier: ${u.tier}` : '';
-    return `    - { name: ${u.name}, interface: ${u.interface}, gateway: ${u.gateway}, weight: ${u.weight}${tier} }`;
-  });
-  const dsl = LAB_UPLINKS[0].name;
-  return [
-    '# The lab playbook: three uplinks of every simulated router (`multilink lab up`).',
-    '- name: lab routers over three uplinks',
-    '  hosts: lab',
-    '  balance:',
-    '    method: random',
-    '    traffic: [forwarded, local]',
-    '    lan: [lan0]',
-    '  links:',
-    ...links,
-    '  exceptions:',
-    '    # management must never be balanced: the SSH path to the routers stays on normal routing',
-    `    - { destination: ${MANAGEMENT_RANGE}, via: main }`,
-    `    - { protocol: tcp, ports: [22], via: ${dsl} }`,
-    `    - { protocol: udp, ports: [53], via: ${dsl} }`,
-    '  helpers: [ftp]',
-    '  rp_filter: loose',
-    '',
-  ].join('\n');
-}
-
-export interface InventoryRouter {
-  name: string;
-  address: string;
-  iptables: LabIptables;
-  stateDir: string;
-}
-
 export interface InventoryInput {
-  header: string[];
+  header: readonly string[];
   privateKey: string;
   knownHosts: string;
   playbook: string;
-  routers: InventoryRouter[];
+  routers: ReadonlyArray<Pick<LabRouter, 'name' | 'mgmtAddress' | 'iptables' | 'stateDir'> & { openwrt?: boolean }>;
 }
 
-/** A YAML scalar: plain when it cannot be misread, else JSON's double quotes (valid YAML). */
-export function yamlScalar(value: string): string {
-  const plain = /^[A-Za-z_./][A-Za-z0-9_./-]*$/.test(value) && !/^(true|false|null|yes|no|on|off|y|n)$/i.test(value);
-  return plain ? value : JSON.stringify(value);
+/**
+ * A host's line. An OpenWrt-like router keeps the tool's defaults for its state folder and
+ * boot hook (auto): its /var is RAM and its /etc is its own, as on a real one.
+ */
+function hostVars(r: InventoryInput['routers'][number]): Record<string, string> {
+  if (r.openwrt) return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_boot: 'auto' };
+  return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_state_dir: r.stateDir };
 }
 
+/** The lab's inventory: group lab, the lab's key and known_hosts, one line per router. */
 export function renderInventory(input: InventoryInput): string {
-  const lines = [
-    ...input.header.map((h) => `# ${h}`.trimEnd()),
-    'all:',
-    '  children:',
-    '    lab:',
-    '      vars:',
-    '        ansible_user: root',
-    `        ansible_ssh_private_key_file: ${yamlScalar(input.privateKey)}`,
-    `        multilink_known_hosts: ${yamlScalar(input.knownHosts)}`,
-    `        multilink_playbooks: [${yamlScalar(input.playbook)}]`,
-    '        multilink_boot: none',
-    '      hosts:',
-  ];
-  for (const r of input.routers) {
-    lines.push(
-      `        ${r.name}: { ansible_host: ${r.address}, multilink_iptables: ${r.iptables}, multilink_state_dir: ${yamlScalar(r.stateDir)} }`,
-    );
-  }
-  lines.push('');
-  return lines.join('\n');
+  const hosts = Object.fromEntries(input.routers.map((r) => [r.name, hostVars(r)]));
+  const vars = {
+    ansible_user: 'root',
+    ansible_ssh_private_key_file: input.privateKey,
+    multilink_known_hosts: input.knownHosts,
+    multilink_playbooks: [input.playbook],
+    multilink_boot: 'none',
+  };
+  return yamlText({ all: { children: { lab: { vars, hosts } } } }, { comment: input.header, flowMapsUnder: ['hosts'] });
 }
+
+/** Where inventory/lab.yaml keeps the default lab's router state (on the routers, i.e. here). */
+export const SHIPPED_STATE_ROOT = '/var/lib/multilink-lab';
 
 /**
  * inventory/lab.yaml as shipped in the repository: the default lab (`multilink lab up` in the
  * repository root), paths relative to the inventory file. The state folders are on the
  * router, which is this machine: fine for the demo, never for tests (they use their own lab).
  */
-/** Where inventory/lab.yaml keeps the default lab's router state (on the routers, i.e. here). */
-export const SHIPPED_STATE_ROOT = '/var/lib/multilink-lab';
-
 export function renderShippedInventory(): string {
   const plan = planTopology(DEFAULT_PREFIX, DEFAULT_ROUTERS, DEFAULT_SUBNET);
   return renderInventory({
@@ -147,11 +108,6 @@ export function renderShippedInventory(): string {
     privateKey: '../.lab/id_ed25519',
     knownHosts: '../.lab/known_hosts',
     playbook: '../playbooks/lab.yaml',
-    routers: plan.routers.map((r) => ({
-      name: r.name,
-      address: r.mgmtAddress,
-      iptables: r.iptables,
-      stateDir: `${SHIPPED_STATE_ROOT}/${r.name}`,
-    })),
+    routers: plan.routers.map((r) => ({ ...r, stateDir: `${SHIPPED_STATE_ROOT}/${r.name}` })),
   });
 }

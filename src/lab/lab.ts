@@ -4,14 +4,17 @@
 // recorded in DIR/lab.json first, so labDown removes exactly that.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { configureDataplane, formatDataplane, newLabDataplane, startDataplaneServices, writeDataplaneFiles } from './dataplane.js';
-import { checkRates, DATAPLANE_COMMANDS, DEFAULT_RATES, planDataplane } from './dataplane-plan.js';
+import { configureDataplane, newLabDataplane, startDataplaneServices, writeDataplaneFiles } from './dataplane-setup.js';
+import { checkRates, DATAPLANE_COMMANDS, DEFAULT_RATES, planDataplane, type ExtraUplink } from './dataplane-plan.js';
+import { applyBcp38 } from './isp-filter.js';
+import { buildOpenwrtTree, busyboxApplets, OPENWRT_COMMANDS, openwrtTree, spawnOpenwrtSshd } from './openwrt.js';
 import { LabError } from './errors.js';
 import { hostSubnetUses, listHostLinks, listNamespacesSync, pickFreeSubnet, usesOf } from './host-net.js';
 import { hostLinkLines, lanLines, namespaceAddLines, routerLinkLines, routerLines, switchLines, upstreamLines } from './ip-batch.js';
-import { checkLabPath, knownHostsLine, renderInventory, renderPlaybook, renderSshdConfig, SHIPPED_STATE_ROOT } from './lab-files.js';
-import { readManifest, saveManifest, type LabInfo, type LabRouter } from './manifest.js';
+import { checkLabPath, knownHostsLine, renderInventory, renderSshdConfig, SHIPPED_STATE_ROOT } from './lab-files.js';
+import { renderPlaybook } from './lab-playbooks.js';
+import { readManifest, saveManifest, type LabInfo } from './manifest.js';
+import { checkShippedInventory } from './shipped-inventory.js';
 import { ensureLabPackages } from './packages.js';
 import { ipBatch, ipBatchOrThrow, run } from './run.js';
 import { runPool } from '../util/pool.js';
@@ -26,13 +29,18 @@ import {
   DEFAULT_PREFIX,
   DEFAULT_ROUTERS,
   DEFAULT_SUBNET,
+  LAB_UPLINKS,
   labNamespaces,
+  checkOpenwrt,
   planTopology,
+  type TopologyOptions,
   type TopologyPlan,
 } from './topology.js';
 
 export { LabCommandError, LabError } from './errors.js';
-export { breakIsp, repairIsp } from './dataplane.js';
+export { breakIsp, repairIsp } from './dataplane-faults.js';
+export { formatLabInfo } from './lab-format.js';
+export { checkShippedInventory } from './shipped-inventory.js';
 export { DEFAULT_RATES } from './dataplane-plan.js';
 export { findFreeSubnet } from './host-net.js';
 export type { LabDataplane, LabEntry, LabInfo, LabProcess, LabRouter } from './manifest.js';
@@ -61,6 +69,12 @@ export interface LabOptions {
   dataplane?: boolean;
   /** Mbit/s of each ISP (wan1, wan2, wan3) with dataplane; default 20, 40, 60. */
   rates?: number[];
+  /** The ISPs drop packets whose source is not theirs (rp_filter=1 on their side). Default true. */
+  bcp38?: boolean;
+  /** Routers built like OpenWrt (BusyBox userland, /var in RAM): names r1…rN. */
+  openwrt?: readonly string[];
+  /** With dataplane: r1's extra uplinks, `dhcp` (wan4, leased by ISP 4) and `ptp` (wan5, point-to-point). */
+  uplinks?: readonly ExtraUplink[];
 }
 
 const SSH_KEYGEN_PARALLEL = 8;
@@ -91,6 +105,8 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
     checkLabPath(dir) ??
     (dataplane && routers !== 1 ? `a data-plane lab has exactly one router (r1), not ${routers}: drop --routers or use --routers 1` : undefined) ??
     (!dataplane && opts.rates ? 'rates apply only to a data-plane lab (--dataplane)' : undefined) ??
+    (!dataplane && opts.uplinks?.length ? 'extra uplinks (DHCP, point-to-point) belong to a data-plane lab (--dataplane)' : undefined) ??
+    checkOpenwrt(opts.openwrt ?? [], routers) ??
     (dataplane ? checkRates(rates) : undefined);
   if (bad) throw new LabError(bad);
   requireRoot();
@@ -100,10 +116,10 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
   const started = Date.now();
 
   await step('check');
-  await ensureLabPackages(log, dataplane ? DATAPLANE_COMMANDS : {});
-  const plan = await checkHost(dir, prefix, routers, opts.subnet, dataplane);
+  await ensureLabPackages(log, { ...(dataplane ? DATAPLANE_COMMANDS : {}), ...(opts.openwrt?.length ? OPENWRT_COMMANDS : {}) });
+  const plan = await checkHost(dir, prefix, routers, opts.subnet, dataplane, { bcp38: opts.bcp38, openwrt: opts.openwrt });
   const info = newLabInfo(plan, dir);
-  const dp = dataplane ? newLabDataplane(dir, planDataplane(prefix, plan.routers[0], rates), rates) : undefined;
+  const dp = dataplane ? newLabDataplane(dir, planDataplane(prefix, plan.routers[0], rates, opts.uplinks), rates) : undefined;
   if (dp) info.dataplane = dp;
 
   try {
@@ -116,7 +132,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
     await createLinks(info, plan);
     await step('addresses');
     await configureNamespaces(plan);
-    if (dp) await configureDataplane(dp);
+    if (dp) await configureDataplane(info, dp);
     await step('sshd');
     await startSshds(info, log);
     if (dp) await startDataplaneServices(info, dp, log);
@@ -153,7 +169,14 @@ export function labDownSync(opts: { dir?: string; log?: (line: string) => void }
   teardownSync(info, opts.log);
 }
 
-async function checkHost(dir: string, prefix: string, routers: number, wanted: number | undefined, dataplane: boolean): Promise<TopologyPlan> {
+async function checkHost(
+  dir: string,
+  prefix: string,
+  routers: number,
+  wanted: number | undefined,
+  dataplane: boolean,
+  topology: TopologyOptions,
+): Promise<TopologyPlan> {
   const existing = readManifest(dir);
   if (existing) {
     throw new LabError(`a lab already uses ${dir} (prefix ${existing.prefix}, ${existing.routers.length} routers, ${existing.status}): run \`multilink lab down\` first`);
@@ -161,7 +184,7 @@ async function checkHost(dir: string, prefix: string, routers: number, wanted: n
   const uses = await hostSubnetUses();
   const subnet = wanted ?? pickFreeSubnet(uses, DEFAULT_SUBNET);
   if (subnet === undefined) throw new LabError('every 198.18.X.0/24 subnet is in use on this host: run `multilink lab down` on an old lab');
-  const plan = planTopology(prefix, routers, subnet);
+  const plan = planTopology(prefix, routers, subnet, topology);
   if (dataplane) plan.dataplane = dataplaneNamespacesOf(prefix);
   const namespaces = listNamespacesSync();
   const takenNs = labNamespaces(plan).filter((ns) => namespaces.has(ns));
@@ -196,35 +219,19 @@ function plannedFiles(dir: string, plan: TopologyPlan): string[] {
 }
 
 function newLabInfo(plan: TopologyPlan, dir: string): LabInfo {
-  const labRouters: LabRouter[] = plan.routers.map((r) => {
-    const rdir = routerDir(dir, r.name);
-    return {
-      name: r.name,
-      namespace: r.namespace,
-      mgmtAddress: r.mgmtAddress,
-      wanAddresses: r.wanAddresses,
-      lanAddress: r.lanAddress,
-      iptables: r.iptables,
-      dir: rdir,
-      stateDir: join(rdir, 'state'),
-      sshdConfig: join(rdir, 'sshd_config'),
-      sshdLog: join(rdir, 'sshd.log'),
-    };
-  });
+  // The namespaces of the data plane are in the plan; its run-time record comes later.
+  const { routers, dataplane: _namespaces, ...topology } = plan;
   return {
+    ...topology,
     version: 1,
     status: 'creating',
     dir,
-    prefix: plan.prefix,
-    subnet: plan.subnet,
-    managementCidr: plan.managementCidr,
-    hostAddress: plan.hostAddress,
-    hostLink: plan.hostLink,
-    switchNamespace: plan.switchNamespace,
-    upstreamNamespace: plan.upstreamNamespace,
-    lanNamespace: plan.lanNamespace,
-    gateways: plan.gateways,
-    routers: labRouters,
+    routers: routers.map((r) => {
+      const rdir = routerDir(dir, r.name);
+      // An OpenWrt-like router keeps the tool's default state folder, in its own RAM /var.
+      const stateDir = r.openwrt ? '' : join(rdir, 'state');
+      return { ...r, dir: rdir, stateDir, sshdConfig: join(rdir, 'sshd_config'), sshdLog: join(rdir, 'sshd.log') };
+    }),
     privateKey: join(dir, 'id_ed25519'),
     authorizedKeys: join(dir, 'authorized_keys'),
     knownHosts: join(dir, 'known_hosts'),
@@ -257,7 +264,8 @@ async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string)
   info.files.push(...plannedFiles(info.dir, plan));
   for (const r of info.routers) {
     if (!existsSync(r.dir)) info.dirs.push(r.dir);
-    info.trees.push(r.stateDir);
+    if (r.stateDir) info.trees.push(r.stateDir);
+    if (r.openwrt) info.trees.push(openwrtTree(r).root);
   }
   // The default lab is the one inventory/lab.yaml names: its routers keep their state under
   // SHIPPED_STATE_ROOT, which goes with them (a new lab's routers start with none).
@@ -275,6 +283,7 @@ async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string)
     sshKeygen(join(r.dir, 'ssh_host_ed25519_key'), `${r.namespace}`),
   );
   writeFileSync(info.knownHosts, info.routers.map((r, i) => knownHostsLine(r.mgmtAddress, hostKeys[i]) + '\n').join(''));
+  let applets: string[] | undefined;
   for (const r of info.routers) {
     const config = renderSshdConfig({
       router: r.name,
@@ -285,6 +294,7 @@ async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string)
       authorizedKeys: info.authorizedKeys,
     });
     writeFileSync(r.sshdConfig, config);
+    if (r.openwrt) buildOpenwrtTree(r, applets ??= busyboxApplets());
   }
   writeFileSync(info.playbook, renderPlaybook());
   writeFileSync(info.inventory, labInventoryText(info));
@@ -299,7 +309,7 @@ export function labInventoryText(info: LabInfo): string {
     privateKey: info.privateKey,
     knownHosts: info.knownHosts,
     playbook: info.playbook,
-    routers: info.routers.map((r) => ({ name: r.name, address: r.mgmtAddress, iptables: r.iptables, stateDir: r.stateDir })),
+    routers: info.routers,
   });
 }
 
@@ -344,6 +354,7 @@ async function configureNamespaces(plan: TopologyPlan): Promise<void> {
     ipBatchOrThrow(lanLines(plan), plan.lanNamespace),
   ]);
   for (const r of shared) if (r.status === 'rejected') throw r.reason;
+  if (plan.bcp38) await applyBcp38(plan.upstreamNamespace, LAB_UPLINKS.map((u) => `isp${u.k}`));
   await runPool(plan.routers, IP_PARALLEL, (r) => ipBatchOrThrow(routerLines(r), r.namespace));
 }
 
@@ -352,7 +363,7 @@ async function startSshds(info: LabInfo, log: (line: string) => void): Promise<v
   log(`starting ${info.routers.length} sshd(s)`);
   try {
     for (const [i, r] of info.routers.entries()) {
-      const pid = spawnSshd(r.namespace, r.sshdConfig, r.sshdLog);
+      const pid = r.openwrt ? spawnOpenwrtSshd(r) : spawnSshd(r.namespace, r.sshdConfig, r.sshdLog);
       r.sshdPid = pid;
       info.processes.push({ pid, router: r.name, marker: r.sshdConfig });
       // A crash in between leaves at most a few unrecorded: down finds them in the namespaces.
@@ -365,78 +376,4 @@ async function startSshds(info: LabInfo, log: (line: string) => void): Promise<v
   await runPool(info.routers, SSHD_WAIT_PARALLEL, (r) =>
     waitForSshd({ address: r.mgmtAddress, pid: r.sshdPid ?? 0, log: r.sshdLog, label: `${r.name} (${r.namespace})` }, deadline),
   );
-}
-
-/**
- * For the default lab in a repository root: does inventory/lab.yaml (shipped, relative
- * paths) describe this lab? Returns what differs; empty when it matches or does not apply.
- */
-export function checkShippedInventory(info: LabInfo, file = join(dirname(info.dir), 'inventory', 'lab.yaml')): string[] {
-  if (info.prefix !== DEFAULT_PREFIX || !info.dir.endsWith(`/${DEFAULT_DIR}`) || !existsSync(file)) return [];
-  const problems: string[] = [];
-  let doc: unknown;
-  try {
-    doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
-  } catch (err) {
-    return [`${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`];
-  }
-  const lab = dig(doc, ['all', 'children', 'lab']);
-  const hosts = dig(lab, ['hosts']);
-  const vars = dig(lab, ['vars']);
-  if (!isRecord(hosts)) return [`${file} has no group lab with hosts`];
-  const base = dirname(file);
-  const keyFile = dig(vars, ['ansible_ssh_private_key_file']);
-  if (typeof keyFile !== 'string' || resolve(base, keyFile) !== info.privateKey) {
-    problems.push(`${file}: ansible_ssh_private_key_file should resolve to ${info.privateKey}`);
-  }
-  const knownHosts = dig(vars, ['multilink_known_hosts']);
-  if (typeof knownHosts !== 'string' || resolve(base, knownHosts) !== info.knownHosts) {
-    problems.push(`${file}: multilink_known_hosts should resolve to ${info.knownHosts}`);
-  }
-  for (const [name, host] of Object.entries(hosts)) {
-    const router = info.routers.find((r) => r.name === name);
-    const address = dig(host, ['ansible_host']);
-    if (!router) problems.push(`${file}: host ${name} is not in this lab of ${info.routers.length} router(s)`);
-    else if (address !== router.mgmtAddress) {
-      problems.push(`${file}: host ${name} has ansible_host ${String(address)}, the lab gave it ${router.mgmtAddress}`);
-    } else if (dig(host, ['multilink_iptables']) !== router.iptables) {
-      problems.push(`${file}: host ${name} should have multilink_iptables ${router.iptables}`);
-    }
-  }
-  return problems;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function dig(v: unknown, path: readonly string[]): unknown {
-  let cur = v;
-  for (const key of path) {
-    if (!isRecord(cur)) return undefined;
-    cur = cur[key];
-  }
-  return cur;
-}
-
-/** Folder, routers with their addresses, and the inventory to hand to multilink. */
-export function formatLabInfo(info: LabInfo): string {
-  const lines = [
-    `lab "${info.prefix}" in ${info.dir} (${info.status}): ${info.routers.length} router(s)`,
-    `  management ${info.managementCidr}: host ${info.hostAddress} on ${info.hostLink}; uplink gateways ${info.gateways.join(', ')}`,
-  ];
-  const width = Math.max(...info.routers.map((r) => r.name.length));
-  for (const r of info.routers) {
-    lines.push(
-      `  ${r.name.padEnd(width)}  ${r.mgmtAddress.padEnd(15)}  wan ${r.wanAddresses.join(' ')}  lan0 ${r.lanAddress}  ` +
-        `iptables ${r.iptables.padEnd(6)}  netns ${r.namespace}${r.sshdPid ? `  sshd ${r.sshdPid}` : ''}`,
-    );
-  }
-  if (info.dataplane) lines.push(...formatDataplane(info.dataplane));
-  lines.push(`inventory: ${info.inventory}`);
-  const first = info.routers[0];
-  if (first) {
-    lines.push(`try:       ssh -i ${info.privateKey} -o UserKnownHostsFile=${info.knownHosts} root@${first.mgmtAddress}`);
-  }
-  return lines.join('\n');
 }

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataplanePlan } from './dataplane-plan.js';
-import type { LabIptables } from './topology.js';
+import type { RouterPlan, TopologyPlan } from './topology.js';
 
 export const MANIFEST_FILE = 'lab.json';
 
@@ -20,35 +20,21 @@ export interface LabProcess {
   marker: string;
 }
 
-export interface LabRouter {
-  name: string;
-  namespace: string;
-  mgmtAddress: string;
-  /** wan1..wan3 addresses (prefix length 24). */
-  wanAddresses: string[];
-  lanAddress: string;
-  iptables: LabIptables;
+/** A router of the lab: its plan plus what running it recorded. */
+export interface LabRouter extends RouterPlan {
   dir: string;
-  /** multilink_state_dir in the generated inventory. */
+  /** multilink_state_dir in the generated inventory (unset for an OpenWrt-like router: its /var is RAM). */
   stateDir: string;
   sshdConfig: string;
   sshdLog: string;
   sshdPid?: number;
 }
 
-export interface LabInfo {
+/** A lab: its topology plan plus the files, objects and processes it made. */
+export interface LabInfo extends TopologyPlan {
   version: 1;
   status: 'creating' | 'up';
   dir: string;
-  prefix: string;
-  subnet: number;
-  managementCidr: string;
-  hostAddress: string;
-  hostLink: string;
-  switchNamespace: string;
-  upstreamNamespace: string;
-  lanNamespace: string;
-  gateways: string[];
   routers: LabRouter[];
   /** Client key for every router (root login). */
   privateKey: string;
@@ -71,23 +57,47 @@ export interface LabInfo {
 }
 
 export interface LabDataplane extends DataplanePlan {
-  clientAddress: string;
-  serverAddress: string;
-  /** Mbit/s per ISP, in the order of isps. */
+  /** Mbit/s per shaped ISP, in the order of isps. */
   rates: number[];
-  iperfPorts: number[];
-  tcpPort: number;
   /** Anonymous download of ftpFileBytes bytes. */
   ftpUrl: string;
   ftpFileBytes: number;
   /** Folder of the server's and client's files (DIR/dataplane). */
   dir: string;
   vsftpdConfig: string;
-  tcpServerScript: string;
-  connectScript: string;
   /** Inventory and playbook for r1 with weights proportional to the rates (random). */
   inventory: string;
   playbook: string;
+  /** Port forwards added on r1 (addPortForward), put back after a simulated reboot. */
+  portForwards: PortForward[];
+  /** The DHCP uplink's server, client and current lease (--dhcp-uplink). */
+  dhcp?: LabDhcp;
+}
+
+export interface PortForward {
+  /** Link whose interface the forward listens on. */
+  link: string;
+  interface: string;
+  port: number;
+  to: string;
+  toPort: number;
+}
+
+export interface LabDhcp {
+  /** ISP 4's current subnet and gateway, and r1's address in it. */
+  subnet: string;
+  gateway: string;
+  address: string;
+  serverConfig: string;
+  leaseFile: string;
+  serverPidFile: string;
+  serverLog: string;
+  serverPid?: number;
+  clientPidFile: string;
+  clientLog: string;
+  clientPid?: number;
+  /** Renewals to a new subnet so far. */
+  renewals: number;
 }
 
 export function manifestPath(dir: string): string {

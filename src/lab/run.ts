@@ -1,6 +1,6 @@
 // Local processes for the lab: one way to run a command (with stdin, a time limit and an
 // error that says what failed), an `ip -batch` runner that tells which lines failed, and
-// a bounded-concurrency map so a hundred routers are set up in parallel without a fork storm.
+// the sleeps the lab waits with (the job pool is src/util/pool.ts).
 import { spawn, spawnSync } from 'node:child_process';
 import { LabCommandError } from './errors.js';
 

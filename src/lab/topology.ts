@@ -41,6 +41,12 @@ export interface RouterPlan {
   wanAddresses: string[];
   lanAddress: string;
   iptables: LabIptables;
+  /**
+   * Built like OpenWrt: its sshd (and so every login) runs in a mount namespace where
+   * /usr/bin is BusyBox, /usr/sbin holds only iptables, ip, conntrack and sshd, /etc is the
+   * router's own and /var is RAM (see openwrt.ts).
+   */
+  openwrt: boolean;
   /** Peer ends of the router's links in the lab's own namespaces. */
   switchPort: string;
   lanPeer: string;
@@ -60,6 +66,8 @@ export interface TopologyPlan {
   upstreamNamespace: string;
   lanNamespace: string;
   gateways: string[];
+  /** The ISPs drop packets whose source is not theirs (BCP38): rp_filter=1 on their side. */
+  bcp38: boolean;
   routers: RouterPlan[];
   /** `--dataplane`: the client and server namespaces around router r1. */
   dataplane?: { clientNamespace: string; serverNamespace: string };
@@ -91,9 +99,23 @@ export function mgmtCidr(subnet: number): string {
   return `198.18.${subnet}.0/24`;
 }
 
-export function planTopology(prefix: string, routers: number, subnet: number): TopologyPlan {
-  const problem = checkPrefix(prefix) ?? checkRouters(routers) ?? checkSubnet(subnet);
+export interface TopologyOptions {
+  /** Default true: the lab's ISPs are as strict as real ones. */
+  bcp38?: boolean;
+  /** Names of the routers built like OpenWrt (r1…rN). */
+  openwrt?: readonly string[];
+}
+
+/** Router names must exist in a lab of this size. */
+export function checkOpenwrt(names: readonly string[], routers: number): string | undefined {
+  const bad = names.filter((n) => !/^r[1-9][0-9]*$/.test(n) || Number(n.slice(1)) > routers);
+  return bad.length ? `--openwrt names routers r1..r${routers} of this lab, not ${bad.join(', ')}` : undefined;
+}
+
+export function planTopology(prefix: string, routers: number, subnet: number, opts: TopologyOptions = {}): TopologyPlan {
+  const problem = checkPrefix(prefix) ?? checkRouters(routers) ?? checkSubnet(subnet) ?? checkOpenwrt(opts.openwrt ?? [], routers);
   if (problem) throw new RangeError(problem);
+  const openwrt = new Set(opts.openwrt ?? []);
   const list: RouterPlan[] = [];
   for (let i = 1; i <= routers; i++) {
     const host = 10 + i;
@@ -105,6 +127,7 @@ export function planTopology(prefix: string, routers: number, subnet: number): T
       wanAddresses: LAB_UPLINKS.map((u) => `100.64.${u.k}.${host}`),
       lanAddress: LAN_ADDRESS,
       iptables: i % 2 === 1 ? 'nft' : 'legacy',
+      openwrt: openwrt.has(`r${i}`),
       switchPort: `r${i}`,
       lanPeer: `r${i}`,
       upstreamPorts: LAB_UPLINKS.map((u) => `r${i}-w${u.k}`),
@@ -122,6 +145,7 @@ export function planTopology(prefix: string, routers: number, subnet: number): T
     upstreamNamespace: `${prefix}-up`,
     lanNamespace: `${prefix}-lan`,
     gateways: LAB_UPLINKS.map((u) => u.gateway),
+    bcp38: opts.bcp38 ?? true,
     routers: list,
   };
 }

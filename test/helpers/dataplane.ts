@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { LabInfo } from '../../src/lab/lab.js';
-import { balanceCounters, dataplaneInventoryText } from '../../src/lab/dataplane.js';
+import { dataplaneInventoryText } from '../../src/lab/dataplane-setup.js';
+import { balanceCounters } from '../../src/lab/dataplane-traffic.js';
 import { cli, jsonHosts } from './cli.js';
 
 /** Writes the playbook and an inventory for it into the lab folder, and deploys it. */
