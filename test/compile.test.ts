@@ -65,7 +65,8 @@ describe('compileHost', () => {
           table: 'mangle',
           name: 'ML_NEW',
           rules: [
-            '-m addrtype --dst-type LOCAL -j RETURN',
+            '-m addrtype --dst-type LOCAL,BROADCAST,MULTICAST -j RETURN',
+            `-p udp ${G} -m udp --sport 68 --dport 67 -j RETURN`,
             `-d 192.168.1.0/24 ${G} -j RETURN`,
             `-p tcp ${G} -m multiport --dports 21,22,80,443,6667 -j MARK --set-xmark 0x100/0xff00`,
             `-p udp ${G} -m udp --dport 53 -j MARK --set-xmark 0x100/0xff00`,
@@ -83,7 +84,7 @@ describe('compileHost', () => {
           ],
         },
         { table: 'mangle', name: 'ML_ACCT', rules: ['-o wan1', '-o wan2', '-o wan3'] },
-        { table: 'nat', name: 'ML_MASQ', rules: ['-o wan1 -j MASQUERADE', '-o wan3 -j MASQUERADE'] },
+        { table: 'nat', name: 'ML_MASQ', rules: ['-m mark --mark 0xff00/0xff00 -j RETURN', '-o wan1 -j MASQUERADE', '-o wan3 -j MASQUERADE'] },
         { table: 'raw', name: 'ML_HELPERS', rules: ['-p tcp -m tcp --dport 21 -j CT --helper ftp'] },
       ],
       jumps: [
@@ -129,7 +130,8 @@ describe('compileHost', () => {
   });
 
   it('without exceptions ML_NEW leaves the router’s own addresses alone, then balances', () => {
-    expect(chain(compileHost(hostConfig()), 'ML_NEW')).toEqual(['-m addrtype --dst-type LOCAL -j RETURN', `${G} -j ML_BALANCE`]);
+    expect(chain(compileHost(hostConfig()), 'ML_NEW')).toEqual(['-m addrtype --dst-type LOCAL,BROADCAST,MULTICAST -j RETURN',
+            `-p udp ${G} -m udp --sport 68 --dport 67 -j RETURN`, `${G} -j ML_BALANCE`]);
   });
 
   it('keeps exception order (first match wins) and guards every rule after the first', () => {
@@ -143,7 +145,8 @@ describe('compileHost', () => {
       }),
     );
     expect(chain(d, 'ML_NEW')).toEqual([
-      '-m addrtype --dst-type LOCAL -j RETURN',
+      '-m addrtype --dst-type LOCAL,BROADCAST,MULTICAST -j RETURN',
+            `-p udp ${G} -m udp --sport 68 --dport 67 -j RETURN`,
       `-p tcp ${G} -m tcp --dport 22 -j MARK --set-xmark 0x300/0xff00`,
       `-d 10.0.0.0/8 ${G} -j RETURN`,
       `-p tcp ${G} -m tcp --dport 22 -j MARK --set-xmark 0x100/0xff00`,
@@ -164,7 +167,8 @@ describe('compileHost', () => {
       }),
     );
     expect(chain(d, 'ML_NEW')).toEqual([
-      '-m addrtype --dst-type LOCAL -j RETURN',
+      '-m addrtype --dst-type LOCAL,BROADCAST,MULTICAST -j RETURN',
+            `-p udp ${G} -m udp --sport 68 --dport 67 -j RETURN`,
       `-d 203.0.113.5/32 ${G} -j RETURN`,
       `-p udp ${G} -j RETURN`,
       `-d 198.51.100.0/24 ${G} -j RETURN`,

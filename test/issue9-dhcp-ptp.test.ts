@@ -30,7 +30,7 @@ describe.skipIf(!can.ok)('issue 9 §4: DHCP (`gateway: auto`) and point-to-point
   });
 
   // issue 9 §4: flips to it() when fixed
-  it.fails('a DHCP renewal to a new gateway and subnet is followed within interval + 2 s, with no failed connection after that and no drift', async () => {
+  it('a DHCP renewal to a new gateway and subnet is followed within interval + 2 s, with no failed connection after that and no drift', async () => {
     // wifi takes half of the new connections, so the probe keeps using it.
     const d = await deployToR1(lab, 'auto', issue9Playbook(lab, { weights: [1, 1, 1], extraLinks: extraLinks(lab, { wifi: 3 }), health: HEALTH }));
     expect(d.outcome, d.result.stdout + d.result.stderr).toMatch(/^(changed|unchanged)$/);
@@ -52,7 +52,7 @@ describe.skipIf(!can.ok)('issue 9 §4: DHCP (`gateway: auto`) and point-to-point
   }, 120_000);
 
   // issue 9 §4: flips to it() when fixed
-  it.fails('a `gateway: none` point-to-point link carries its share (nth: exactly 1 in 5)', async () => {
+  it('a `gateway: none` point-to-point link carries its share (nth: exactly 1 in 5)', async () => {
     const d = await deployToR1(lab, 'nth', issue9Playbook(lab, { method: 'nth', weights: [1, 1, 1], health: HEALTH }));
     expect(d.outcome, d.result.stdout + d.result.stderr).toMatch(/^(changed|unchanged)$/);
     const attempts = await probeSequence(lab, '192.0.2.21', 50);
@@ -60,6 +60,6 @@ describe.skipIf(!can.ok)('issue 9 §4: DHCP (`gateway: auto`) and point-to-point
     const links = await connectionLinks(lab, { dport: lab.dataplane!.tcpPort, source: '192.0.2.21' });
     const counts: Record<string, number> = {};
     for (const a of attempts) counts[links.get(a.port) ?? 'unknown'] = (counts[links.get(a.port) ?? 'unknown'] ?? 0) + 1;
-    expect(counts).toEqual({ dsl: 10, cable: 10, lte: 10, wifi: 10, ptp: 10 });
+    expect(counts, JSON.stringify(counts)).toEqual({ dsl: 10, cable: 10, lte: 10, wifi: 10, ptp: 10 });
   }, 120_000);
 });

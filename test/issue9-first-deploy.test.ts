@@ -30,7 +30,7 @@ describe.skipIf(!can.ok)('issue 9 §3: only genuine new connections are balanced
   });
 
   // issue 9 §3: flips to it() when fixed
-  it.fails('a first deploy to 10 fresh routers leaves no SSH session on any of them', async () => {
+  it('a first deploy to 10 fresh routers leaves no SSH session on any of them', async () => {
     fleet = await startTestLab(10);
     const playbook = join(fleet.dir, 'playbook-issue9.yaml');
     const inventory = join(fleet.dir, 'inventory-issue9.yaml');
@@ -60,7 +60,7 @@ describe.skipIf(!can.ok)('issue 9 §3: only genuine new connections are balanced
   }, 180_000);
 
   // issue 9 §3: flips to it() when fixed
-  it.fails('a forwarded TCP stream open before the first deploy keeps flowing through it', async () => {
+  it('a forwarded TCP stream open before the first deploy keeps flowing through it', async () => {
     dataplane = await startHostileLab();
     // The client leads (a byte every 50 ms, the server answers each with 8 KB), so the first
     // packet conntrack sees after the deploy is the client's, from lan0. Before any deploy r1

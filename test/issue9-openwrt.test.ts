@@ -4,6 +4,7 @@
 // `health` works and status shows every link up; a dead upstream is taken out within
 // interval × down_after + 1 s and put back after repair; a reboot (simulated: state wiped,
 // boot hook run) restores the last generation and the monitor.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabInfo } from '../src/lab/lab.js';
 import { addServerAddress } from '../src/lab/dataplane-traffic.js';
@@ -51,8 +52,22 @@ describe.skipIf(!can.ok)('issue 9 §5: the link monitor on an OpenWrt-like (Busy
     if (lab) await stopTestLab(lab);
   });
 
+  it('the default state folder, in RAM on this router, is refused before anything changes, saying what to set', async () => {
+    const text = issue9Playbook(lab, { weights: [1, 2, 3], health: HEALTH });
+    const d = await deployToR1(lab, 'volatile', text);
+    const withDefault = readFileSync(d.inventory, 'utf8').replace(/multilink_state_dir: \S+, /, '');
+    expect(withDefault).not.toContain('multilink_state_dir');
+    writeFileSync(d.inventory, withDefault);
+    const res = await cli('deploy', d.inventory, '--json');
+    expect(res.code).toBe(1);
+    const host = (JSON.parse(res.stdout) as { hosts: { outcome: string; message: string }[] }).hosts[0];
+    expect(host.outcome).toBe('failed');
+    expect(host.message).toMatch(/^nothing was changed: .*state folder \/var\/lib\/multilink is on tmpfs.*multilink_state_dir.*\/etc\/multilink/s);
+    expect((await runOnRouter(lab, 'r1', 'ls /var/lib/multilink 2>&1 || true')).stdout).toMatch(/No such file|can't access/);
+  }, 60_000);
+
   // issue 9 §5: flips to it() when fixed
-  it.fails('deploy with health works, the monitor keeps every link up, and status shows every link up', async () => {
+  it('deploy with health works, the monitor keeps every link up, and status shows every link up', async () => {
     await deploy();
     // Two seconds is when the monitor declared every link down; give it five.
     await new Promise((ok) => setTimeout(ok, 5000));
@@ -65,7 +80,7 @@ describe.skipIf(!can.ok)('issue 9 §5: the link monitor on an OpenWrt-like (Busy
   }, 60_000);
 
   // issue 9 §5: flips to it() when fixed
-  it.fails('a dead upstream is taken out within interval × down_after + 1 s and put back after repair', async () => {
+  it('a dead upstream is taken out within interval × down_after + 1 s and put back after repair', async () => {
     await deploy();
     expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
     const breakAt = Date.now();
@@ -84,7 +99,7 @@ describe.skipIf(!can.ok)('issue 9 §5: the link monitor on an OpenWrt-like (Busy
   }, 60_000);
 
   // issue 9 §5: flips to it() when fixed
-  it.fails('a reboot (state in RAM wiped, boot hook run) restores the last generation and the monitor', async () => {
+  it('a reboot (state in RAM wiped, boot hook run) restores the last generation and the monitor', async () => {
     await deploy();
     expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
     const reboot = await simulateReboot(lab, 'r1');

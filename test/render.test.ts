@@ -25,7 +25,7 @@ describe('iptables-restore payloads', () => {
     desired.chains.filter((c) => tables.includes(c.table)).map((c) => chainPayload(c.table, c.name, c.rules)).join('');
 
   it('one chain: declared (created or emptied) and filled', () => {
-    expect(chains(['nat'])).toBe('*nat\n:ML_MASQ - [0:0]\n-A ML_MASQ -o wan1 -j MASQUERADE\nCOMMIT\n');
+    expect(chains(['nat'])).toBe('*nat\n:ML_MASQ - [0:0]\n-A ML_MASQ -m mark --mark 0xff00/0xff00 -j RETURN\n-A ML_MASQ -o wan1 -j MASQUERADE\nCOMMIT\n');
     expect(chainPayload('mangle', 'ML_BALANCE', ['-m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x200/0xff00'])).toBe(
       '*mangle\n:ML_BALANCE - [0:0]\n-A ML_BALANCE -m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x200/0xff00\nCOMMIT\n',
     );
@@ -117,7 +117,8 @@ describe('renderHost', () => {
 -A ML_OUT -p tcp -m conntrack --ctstate NEW -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -j MARK --set-xmark 0xff00/0xff00
 -A ML_OUT -m conntrack --ctstate NEW -m mark --mark 0x0/0xff00 -j ML_NEW
 -A ML_OUT -m conntrack --ctstate NEW -j CONNMARK --save-mark --nfmask 0xff00 --ctmask 0xff00
--A ML_NEW -m addrtype --dst-type LOCAL -j RETURN
+-A ML_NEW -m addrtype --dst-type LOCAL,BROADCAST,MULTICAST -j RETURN
+-A ML_NEW -p udp -m mark --mark 0x0/0xff00 -m udp --sport 68 --dport 67 -j RETURN
 -A ML_NEW -d 192.168.1.0/24 -m mark --mark 0x0/0xff00 -j RETURN
 -A ML_NEW -m mark --mark 0x0/0xff00 -j ML_BALANCE
 -A ML_BALANCE -m mark --mark 0x0/0xff00 -m statistic --mode random --probability 0.50000000000 -j MARK --set-xmark 0x100/0xff00
@@ -130,6 +131,7 @@ describe('renderHost', () => {
 COMMIT
 *nat
 :ML_MASQ - [0:0]
+-A ML_MASQ -m mark --mark 0xff00/0xff00 -j RETURN
 -A ML_MASQ -o wan1 -j MASQUERADE
 -I POSTROUTING 1 -j ML_MASQ
 COMMIT

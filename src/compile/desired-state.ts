@@ -41,7 +41,7 @@ export function compileHost(cfg: HostConfig): DesiredState {
   // Counted after routing, whatever sent the packet (forwarded or local, balanced or not).
   jumps.push({ table: 'mangle', chain: 'POSTROUTING', rule: `-j ${CHAIN_ACCT}` });
 
-  const masq = masqueradeRules(links);
+  const masq = masqueradeRules(links, mask);
   if (masq.length > 0) {
     chains.push({ table: 'nat', name: CHAIN_MASQ, rules: masq });
     jumps.push({ table: 'nat', chain: 'POSTROUTING', rule: `-j ${CHAIN_MASQ}` });

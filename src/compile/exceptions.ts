@@ -1,5 +1,5 @@
-// ML_NEW: connections to the router's own addresses are never balanced; then the
-// exceptions, checked before balancing, first match wins; then ML_BALANCE.
+// ML_NEW: connections to the router's own addresses, broadcasts, multicast and the router's
+// DHCP client are never balanced; then the exceptions, checked before balancing, first match wins; then ML_BALANCE.
 // `via: main` returns unmarked (normal routing); `via: LINK` sets that link's mark.
 // First-match-wins comes from the mark guard on every rule after the first: once a rule
 // has marked the packet no later rule (nor the jump to ML_BALANCE) matches. A RETURN rule
@@ -22,8 +22,13 @@ interface MatchParts {
 }
 
 export function newChainRules(exceptions: ExceptionSpec[], links: CompiledLink[], mask: number): string[] {
-  // The router's own addresses (its LAN services, its WAN addresses from the LAN): normal routing.
-  const bodies: { parts: MatchParts; target: string }[] = [{ parts: { head: [], tail: ['-m addrtype --dst-type LOCAL'] }, target: '-j RETURN' }];
+  // Normal routing, never balanced: the router's own addresses (its LAN services, its WAN
+  // addresses from the LAN), broadcasts and multicast (a LAN's DHCP discovers, mDNS), and the
+  // router's DHCP client talking to its link's server (it belongs to that interface).
+  const bodies: { parts: MatchParts; target: string }[] = [
+    { parts: { head: [], tail: ['-m addrtype --dst-type LOCAL,BROADCAST,MULTICAST'] }, target: '-j RETURN' },
+    { parts: { head: ['-p udp'], tail: ['-m udp --sport 68 --dport 67'] }, target: '-j RETURN' },
+  ];
   for (const ex of exceptions) {
     const target = exceptionTarget(ex, links, mask);
     for (const parts of exceptionMatches(ex)) bodies.push({ parts, target });

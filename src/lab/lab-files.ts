@@ -67,11 +67,17 @@ export interface InventoryInput {
 }
 
 /**
- * A host's line. An OpenWrt-like router keeps the tool's defaults for its state folder and
- * boot hook (auto): its /var is RAM and its /etc is its own, as on a real one.
+ * Where an OpenWrt-like router keeps multilink's state, as the plan tells an operator to set
+ * it (its /var is RAM; /etc is its own, persistent). A path on the router, not on this machine.
+ */
+export const OPENWRT_STATE_DIR = '/etc/multilink';
+
+/**
+ * A host's line. An OpenWrt-like router gets the boot hook the router chooses (auto: init.d
+ * and /etc/rc.d there) and a state folder on persistent storage, as on a real one.
  */
 function hostVars(r: InventoryInput['routers'][number]): Record<string, string> {
-  if (r.openwrt) return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_boot: 'auto' };
+  if (r.openwrt) return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_state_dir: OPENWRT_STATE_DIR, multilink_boot: 'auto' };
   return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_state_dir: r.stateDir };
 }
 

@@ -228,7 +228,8 @@ function newLabInfo(plan: TopologyPlan, dir: string): LabInfo {
     dir,
     routers: routers.map((r) => {
       const rdir = routerDir(dir, r.name);
-      // An OpenWrt-like router keeps the tool's default state folder, in its own RAM /var.
+      // An OpenWrt-like router's state folder is in its own /etc (OPENWRT_STATE_DIR), seen only
+      // from its mount namespace: nothing on this machine to record or remove.
       const stateDir = r.openwrt ? '' : join(rdir, 'state');
       return { ...r, dir: rdir, stateDir, sshdConfig: join(rdir, 'sshd_config'), sshdLog: join(rdir, 'sshd.log') };
     }),

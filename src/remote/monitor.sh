@@ -49,6 +49,12 @@ ml_load() {
   ml_balance "$1" > "$M/balance.restore" || return 1
   ml_restore "$M/balance.restore"
 }
+# Whether the balancing chain in force is already the one for MASK: then the monitor does not
+# reload it when it starts (a reload restarts the counters nth balances by).
+ml_in_force() {
+  ml_chain_want=$(ml_balance "$1" | grep "^-A $ML_CHAIN ") || return 1
+  [ "$(ml_save mangle | grep "^-A $ML_CHAIN ")" = "$ml_chain_want" ]
+}
 # The interface's default route in main, as `via GATEWAY` or `dev` (point-to-point); empty: none.
 ml_learn() {
   ip -4 route show table main exact 0/0 dev "$1" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "via") { print "via " $(i + 1); exit } print "dev"; exit }'
@@ -94,6 +100,7 @@ while [ "$ml_k" -le "$ML_N" ]; do
   ml_k=$((ml_k + 1))
 done
 ml_pending=1
+ml_in_force "$(ml_mask)" && ml_pending=0
 ml_started=
 while :; do
   [ "$ml_pending" = 1 ] && ml_load "$(ml_mask)" && ml_pending=0

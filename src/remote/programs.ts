@@ -95,6 +95,8 @@ export interface MonitorParams {
   mask: string;
   /** Link names in play order (the state file is kept only for the same links). */
   linkNames: string[];
+  /** The balancing chain (ML_BALANCE). */
+  chain: string;
 }
 
 /** The monitor loop's parameters, as set at the top of monitor.sh. */
@@ -110,6 +112,7 @@ export function monitorVariables(p: MonitorParams): Record<string, string | numb
     ML_N: p.links,
     ML_MASK: p.mask,
     ML_LINKS: p.linkNames.join(' '),
+    ML_CHAIN: p.chain,
   };
 }
 

@@ -65,6 +65,7 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     links: m.links.length,
     mask: hex(d.settings.markMask),
     linkNames: m.links.map((l) => l.name),
+    chain: d.balanceChain.name,
   };
   return { params, functions: lines(linkFunction(m), balanceFunction(d)) };
 }
