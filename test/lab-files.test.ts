@@ -256,7 +256,7 @@ function fakeLab(dir: string, subnet: number): LabInfo {
 }
 
 describe('OpenWrt-like routers and the lab’s shell programs', () => {
-  it('leaves an OpenWrt-like router’s state folder and boot hook to the tool (its /var is RAM)', () => {
+  it('gives an OpenWrt-like router a state folder in its own /etc (its /var is RAM) and the boot hook it chooses', () => {
     const text = renderInventory({
       header: ['h'],
       privateKey: '/k',
@@ -268,7 +268,7 @@ describe('OpenWrt-like routers and the lab’s shell programs', () => {
       ],
     });
     const hosts = (parseYaml(text) as { all: { children: { lab: { hosts: Record<string, Record<string, unknown>> } } } }).all.children.lab.hosts;
-    expect(hosts.r1).toEqual({ ansible_host: '198.18.0.11', multilink_iptables: 'nft', multilink_boot: 'auto' });
+    expect(hosts.r1).toEqual({ ansible_host: '198.18.0.11', multilink_iptables: 'nft', multilink_state_dir: '/etc/multilink', multilink_boot: 'auto' });
     expect(hosts.r2).toEqual({ ansible_host: '198.18.0.12', multilink_iptables: 'legacy', multilink_state_dir: '/l/r2/state' });
     expect(planTopology('ml', 3, 0, { openwrt: ['r2'] }).routers.map((r) => r.openwrt)).toEqual([false, true, false]);
     expect(checkOpenwrt(['r4'], 3)).toMatch(/r1\.\.r3/);

@@ -61,7 +61,7 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
     for (const f of files) expect(check(f), f).toBe('');
   });
 
-  for (const method of METHODS) {
+  for (const method of [...METHODS, 'adaptive' as const]) {
     it(`the scripts generated for a ${method} play with health, ftp and exceptions pass too`, () => {
       const cfg = hostConfig({
         method,

@@ -20,6 +20,8 @@ export function balanceRules(links: CompiledLink[], method: BalanceMethod, mask:
   if (chosen.length === 0) return [];
   switch (method) {
     case 'random':
+    // adaptive starts from the configured weights; the link monitor moves them on the router.
+    case 'adaptive':
       return randomCascade(chosen, mask);
     case 'nth':
       return nthRules(chosen, mask);

@@ -72,6 +72,6 @@ export function compileHost(cfg: HostConfig): DesiredState {
     sysctls: compileSysctls(play, links),
     modules: helperModules(play.helpers),
     balanceChain: { table: 'mangle', name: CHAIN_BALANCE },
-    ...(play.health || links.some((l) => l.gateway === 'auto') ? { monitor: compileMonitor(play.health, links, play.method, mask) } : {}),
+    ...(play.health || play.method === 'adaptive' || links.some((l) => l.gateway === 'auto') ? { monitor: compileMonitor(play.health, links, play.method, mask) } : {}),
   };
 }

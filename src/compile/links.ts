@@ -21,6 +21,8 @@ export function compileLinks(links: LinkSpec[], settings: HostSettings): Compile
       tier: l.tier,
       masquerade: l.masquerade,
       inbound: l.inbound,
+      ...(l.minShare !== undefined ? { minShare: l.minShare } : {}),
+      ...(l.maxShare !== undefined ? { maxShare: l.maxShare } : {}),
       mark: index * step,
       table: settings.tableBase + index,
       priority: settings.rulePriority + index - 1,

@@ -2,7 +2,7 @@
 // (with tiers: a tier-2 link takes new connections only while no tier-1 link is healthy),
 // and per link how its gateway is known (fixed, none, or learned from main: auto).
 import type { BalanceMethod, HealthSpec } from '../model/config.js';
-import type { CompiledLink, MonitorSpec } from '../model/desired.js';
+import type { AdaptiveSpec, CompiledLink, MonitorSpec } from '../model/desired.js';
 import { balanceRules } from './balance.js';
 
 /** 2^n chains: beyond this many links the table would be too large to ship. */
@@ -19,6 +19,18 @@ function gatewayKind(gateway: string): 'fixed' | 'none' | 'auto' {
   return gateway === 'auto' || gateway === 'none' ? gateway : 'fixed';
 }
 
+/** Learning every 2 s: capacity estimates follow each measurement half-way, weights move at most ×1.5 a step. */
+export function adaptiveSpec(links: CompiledLink[]): AdaptiveSpec {
+  return {
+    periodMs: 2000,
+    step: 1.5,
+    alpha: 0.5,
+    idleBps: 2000,
+    scale: 1000,
+    links: links.map((l) => ({ index: l.index, weight: l.weight, tier: l.tier, minShare: l.minShare ?? 0, maxShare: l.maxShare ?? 1 })),
+  };
+}
+
 export function compileMonitor(health: HealthSpec | undefined, links: CompiledLink[], method: BalanceMethod, markMask: number): MonitorSpec {
   if (links.length > MAX_MONITORED_LINKS) throw new Error(`the link monitor handles at most ${MAX_MONITORED_LINKS} links`);
   const balance: Record<string, string[]> = {};
@@ -30,6 +42,7 @@ export function compileMonitor(health: HealthSpec | undefined, links: CompiledLi
   return {
     intervalMs: health?.intervalMs ?? WATCH_INTERVAL_MS,
     ...(health ? { probes: { targets: [...health.targets], downAfter: health.downAfter, upAfter: health.upAfter, quorum: health.quorum } } : {}),
+    ...(method === 'adaptive' ? { adaptive: adaptiveSpec(links) } : {}),
     links: links.map((l) => ({ name: l.name, index: l.index, interface: l.interface, mark: l.mark, table: l.table, gateway: gatewayKind(l.gateway) })),
     balance,
   };

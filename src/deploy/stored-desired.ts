@@ -1,7 +1,7 @@
 // A DesiredState read back from a router (a generation's desired.json, for rollback) is
 // rendered into root shell again: every field is checked here as strictly as validation
 // checks the inventory, and it must belong to the host and state folder the inventory names.
-import type { HostConfig } from '../model/config.js';
+import { BALANCE_METHODS, type BalanceMethod, type HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { NETFILTER_TABLES } from '../model/desired.js';
 import { isIPv4, parseCidr } from '../net/ipv4.js';
@@ -61,7 +61,7 @@ export function storedDesiredProblems(v: unknown, cfg: HostConfig): string[] {
   if (s && (!isUint(s.markMask) || !isUint(s.tableBase) || !isUint(s.rulePriority, 32765))) p.push('bad settings numbers');
   if (s && !['auto', 'legacy', 'nft'].includes(s.iptables)) p.push('bad iptables setting');
   if (s && !['auto', 'systemd', 'initd', 'none'].includes(s.boot) && !(typeof s.boot === 'string' && isRemotePath(s.boot))) p.push('bad boot setting');
-  if (!['random', 'nth', 'sticky'].includes(String(d.method))) p.push('bad method');
+  if (!BALANCE_METHODS.includes(d.method as BalanceMethod)) p.push('bad method');
   for (const c of arr(d.chains) as DesiredState['chains']) {
     if (!NETFILTER_TABLES.includes(c?.table) || !isChainName(c?.name) || !arr(c?.rules).every(isRule)) p.push(`bad chain ${String(c?.name)}`);
   }

@@ -1,11 +1,11 @@
 // The lab's playbooks (pure): the default lab's (three uplinks of every router, shipped as
 // playbooks/lab.yaml) and the data plane's (r1 over its ISPs), with the options tests and
 // the benchmark vary: method, weights, tiers, traffic, health, extra links.
+import type { BalanceMethod, TrafficKind } from '../model/config.js';
 import { yamlText } from './lab-yaml.js';
 import { LAB_UPLINKS, MANAGEMENT_RANGE } from './topology.js';
 
-export type BalanceMethod = 'random' | 'nth' | 'sticky';
-export type TrafficKind = 'forwarded' | 'local';
+export type { BalanceMethod, TrafficKind };
 
 export interface PlaybookLink {
   name: string;
@@ -15,6 +15,9 @@ export interface PlaybookLink {
   weight: number;
   tier?: number;
   masquerade?: boolean;
+  /** method adaptive: bounds of the link's share. */
+  minShare?: number;
+  maxShare?: number;
 }
 
 export interface PlaybookException {
@@ -60,6 +63,8 @@ export function renderPlay(comment: readonly string[], p: PlaybookInput): string
       weight: l.weight,
       ...(l.masquerade === undefined ? {} : { masquerade: l.masquerade }),
       ...(l.tier === undefined || l.tier === 1 ? {} : { tier: l.tier }),
+      ...(l.minShare === undefined ? {} : { min_share: l.minShare }),
+      ...(l.maxShare === undefined ? {} : { max_share: l.maxShare }),
     })),
   };
   if (p.exceptions?.length) play.exceptions = p.exceptions.map((e) => ({ ...e }));
@@ -99,6 +104,8 @@ export interface DataplanePlaybookInput {
   weights: readonly number[];
   /** Tier per link in LAB_UPLINKS order; default all 1. */
   tiers?: readonly number[];
+  /** method adaptive: share bounds per link in LAB_UPLINKS order. */
+  bounds?: readonly { minShare?: number; maxShare?: number }[];
   /** Default [forwarded]: the client's traffic only. */
   traffic?: readonly TrafficKind[];
   health?: HealthSettings;
@@ -116,7 +123,7 @@ export function renderDataplanePlaybook(input: DataplanePlaybookInput): string {
     traffic: input.traffic ?? ['forwarded'],
     lan: ['lan0'],
     links: [
-      ...LAB_UPLINKS.map((u, i) => ({ name: u.name, interface: u.interface, gateway: u.gateway, weight: input.weights[i], tier: input.tiers?.[i] })),
+      ...LAB_UPLINKS.map((u, i) => ({ name: u.name, interface: u.interface, gateway: u.gateway, weight: input.weights[i], tier: input.tiers?.[i], ...input.bounds?.[i] })),
       ...(input.extraLinks ?? []),
     ],
     exceptions: input.exceptions,

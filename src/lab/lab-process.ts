@@ -10,7 +10,7 @@ import { isRunning } from './host-net.js';
 import { saveManifest, type LabInfo } from './manifest.js';
 import { run, sleep, type RunOptions, type RunResult } from './run.js';
 
-export type LabProgram = 'tcp-server' | 'connect-client' | 'stream-server' | 'failover-client';
+export type LabProgram = 'tcp-server' | 'connect-client' | 'stream-server' | 'failover-client' | 'download-server' | 'batch-client';
 
 /** Path of a file shipped with the lab's programs (src/lab/programs, copied to dist by the build). */
 export function programFile(file: string): string {

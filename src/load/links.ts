@@ -4,7 +4,7 @@ import type { LinkSpec } from '../model/config.js';
 import { formatPos } from '../model/source.js';
 import { field, type PlayScope } from './play-scope.js';
 import type { PlayNode } from './playbook.js';
-import { expected, readBool, readInterface, readIPv4, readString, readWhole } from './values.js';
+import { expected, readBool, readInterface, readIPv4, readShare, readString, readWhole } from './values.js';
 import type { YMap, YValue } from './yaml-source.js';
 
 /** Link names end up in chain names and comments: short, plain, and never `main`. */
@@ -20,6 +20,8 @@ export function resolveLinks(play: PlayNode, s: PlayScope): LinkSpec[] {
   const links = play.links.map((map) => resolveLink(map, s));
   checkUnique(links, 'name', s);
   checkUnique(links, 'interface', s);
+  const mins = links.reduce((sum, l) => sum + (l.spec.minShare ?? 0), 0);
+  if (mins > 1 + 1e-9) s.r.error(`the links' min_share add up to ${Math.round(mins * 1000) / 1000}, more than all of the new connections`, { pos: play.linksAt });
   return links.map((l) => l.spec);
 }
 
@@ -40,6 +42,11 @@ function resolveLink(map: YMap, s: PlayScope): ResolvedLink {
     inbound: readBool(field(s, map, 'inbound'), 'inbound', s.r) ?? true,
     pos: map.pos,
   };
+  const min = readShare(field(s, map, 'min_share'), 'min_share', s.r);
+  const max = readShare(field(s, map, 'max_share'), 'max_share', s.r);
+  if (min !== undefined) spec.minShare = min;
+  if (max !== undefined) spec.maxShare = max;
+  if (min !== undefined && max !== undefined && min > max) s.r.error(`min_share ${min} is above max_share ${max}`, field(s, map, 'min_share') as YValue);
   return { spec, at };
 }
 

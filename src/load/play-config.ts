@@ -1,6 +1,6 @@
 // One play resolved for one host (templates substituted, defaults applied, every value
 // checked), or for no host at all, to check a play that nobody targets.
-import type { BalanceMethod, HealthSpec, Helper, LinkSpec, PlayConfig, TrafficKind } from '../model/config.js';
+import { BALANCE_METHODS, type HealthSpec, type Helper, type LinkSpec, type PlayConfig, type TrafficKind } from '../model/config.js';
 import { resolveExceptions } from './exceptions.js';
 import { applyWeightOverlay, checkWeightsNotAllZero, resolveLinks } from './links.js';
 import { field, has, render, type PlayScope } from './play-scope.js';
@@ -8,7 +8,7 @@ import type { PlayNode } from './playbook.js';
 import { expected, readDuration, readEnum, readInterface, readIPv4, readList, readWhole } from './values.js';
 import type { YValue } from './yaml-source.js';
 
-const METHODS: readonly BalanceMethod[] = ['random', 'nth', 'sticky'];
+
 const TRAFFIC: readonly TrafficKind[] = ['forwarded', 'local'];
 const HELPERS: readonly Helper[] = ['ftp'];
 const RP_FILTER = ['loose', 'off'] as const;
@@ -24,6 +24,9 @@ export function resolvePlay(play: PlayNode, s: PlayScope, host?: { overlay?: YVa
     checkWeightsNotAllZero(links, play, s, host.overlay);
   }
   const { method, traffic, lan } = resolveBalance(play, links, s);
+  if (method !== 'adaptive' && links.some((l) => l.minShare !== undefined || l.maxShare !== undefined)) {
+    s.r.error(`min_share and max_share bound the weights that method adaptive learns; play '${play.name}' balances with method ${method}`, { pos: play.linksAt });
+  }
   const config: PlayConfig = {
     name: play.name,
     pos: play.pos,
@@ -53,7 +56,7 @@ function listOf<T>(node: YValue | undefined, what: string, s: PlayScope, read: (
 
 function resolveBalance(play: PlayNode, links: LinkSpec[], s: PlayScope): Pick<PlayConfig, 'method' | 'traffic' | 'lan'> {
   const b = play.balance;
-  const method = readEnum(field(s, b, 'method'), 'method', METHODS, s.r) ?? 'random';
+  const method = readEnum(field(s, b, 'method'), 'method', BALANCE_METHODS, s.r) ?? 'random';
   const trafficNode = field(s, b, 'traffic');
   const traffic = has(b, 'traffic') ? readTraffic(trafficNode, s) : ['forwarded' as const];
   const lanNode = field(s, b, 'lan');

@@ -46,6 +46,19 @@ export function readWhole(
   return expected(r, what, expectation, node);
 }
 
+/** A share between 0 and 1: a number (0.25) or a percentage string ("25%"). */
+export function readShare(node: YValue | undefined, what: string, r: Reporter): number | undefined {
+  if (!node) return undefined;
+  if (node.kind === 'scalar') {
+    const v = node.value;
+    const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+    const pct = /^(\d+(?:\.\d+)?)%$/.exec(text);
+    const n = pct ? Number(pct[1]) / 100 : /^\d+(?:\.\d+)?$/.test(text) ? Number(text) : NaN;
+    if (n >= 0 && n <= 1) return n;
+  }
+  return expected(r, what, 'a share from 0 to 1, like 0.25 or "25%"', node);
+}
+
 const TRUE = ['true', 'yes', 'on'];
 const FALSE = ['false', 'no', 'off'];
 

@@ -2,7 +2,8 @@
 // Templates are substituted, weight overlays applied, every value checked.
 import type { SourcePos } from './source.js';
 
-export type BalanceMethod = 'random' | 'nth' | 'sticky';
+export type BalanceMethod = 'random' | 'nth' | 'sticky' | 'adaptive';
+export const BALANCE_METHODS: readonly BalanceMethod[] = ['random', 'nth', 'sticky', 'adaptive'];
 export type TrafficKind = 'forwarded' | 'local';
 export type IptablesFlavourSetting = 'auto' | 'legacy' | 'nft';
 /** A boot hook kind, or an absolute path on the router where a plain hook script is written (tests, custom init). */
@@ -43,6 +44,9 @@ export interface LinkSpec {
   tier: number;
   /** Connections that arrive on this link are answered by it (marked for it). */
   inbound: boolean;
+  /** method adaptive: the least and most share of new connections the link may get (0..1). */
+  minShare?: number;
+  maxShare?: number;
   pos: SourcePos;
 }
 

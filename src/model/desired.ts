@@ -67,6 +67,9 @@ export interface CompiledLink {
   gateway: string;
   /** Connections arriving on this link are marked for it, so their replies leave by it. */
   inbound: boolean;
+  /** method adaptive: bounds of the link's share of new connections (0..1). */
+  minShare?: number;
+  maxShare?: number;
   weight: number;
   tier: number;
   masquerade: boolean;
@@ -88,9 +91,28 @@ export interface ProbeSpec {
  * `health` (probes) and for one with a `gateway: auto` link (it keeps that link's table
  * following the interface's default route; a link without one is down).
  */
+/**
+ * method adaptive: the monitor learns each link's weight from what its connections carry
+ * (see src/remote/adaptive.awk) and loads the random cascade for the weights it learnt.
+ */
+export interface AdaptiveSpec {
+  /** How often the weights are recomputed. */
+  periodMs: number;
+  /** The largest factor one update moves a weight by. */
+  step: number;
+  /** How fast a link's capacity estimate follows a new measurement (0..1). */
+  alpha: number;
+  /** Bytes/s below which a link counts as idle (keeps its estimate). */
+  idleBps: number;
+  /** Whole weights of the cascade sum to about this. */
+  scale: number;
+  links: { index: number; weight: number; tier: number; minShare: number; maxShare: number }[];
+}
+
 export interface MonitorSpec {
   intervalMs: number;
   probes?: ProbeSpec;
+  adaptive?: AdaptiveSpec;
   links: { name: string; index: number; interface: string; mark: number; table: number; gateway: 'fixed' | 'none' | 'auto' }[];
   /**
    * The balancing chain's rules for every set of healthy links, keyed by its bit mask as a

@@ -33,6 +33,10 @@ export function planMonitor(desired: DesiredState, facts: HostFacts): MonitorPla
   const sameLinks = (live.linkNames ?? []).join(' ') === m.links.map((l) => l.name).join(' ');
   const mask = sameLinks && live.mask !== undefined && m.balance[String(live.mask)] ? live.mask : fullMask(m.links);
   const plan: MonitorPlan = { changes: [], balance: m.balance[String(mask)], mask };
+  // method adaptive: the weights in force are what the monitor learnt, run-time state like
+  // link health: whatever balancing chain it loaded is expected; only a missing one is not.
+  const liveChain = facts.iptables[desired.balanceChain.table].chains.find((c) => c.name === desired.balanceChain.name);
+  if (m.adaptive && liveChain && liveChain.rules.length > 0) plan.balance = liveChain.rules;
   const tag = monitorTag(desired);
   const liveTag = live.script ? scriptTag(live.script) : undefined;
   if (liveTag !== tag) {

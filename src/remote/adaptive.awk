@@ -3,22 +3,27 @@
 #
 # mode=weights: learn. Input lines
 #     param step S          the largest factor one update may move a weight by (e.g. 1.5)
-#     param alpha A         how strongly a per-connection rate pulls (0..1, e.g. 0.5)
+#     param alpha A         how fast a capacity estimate follows a new measurement (0..1)
 #     param idle B          bytes/s below which a link is idle this period
-#     link K weight W healthy 0|1 rate BYTES_PER_S conns N
-# In a proportional allocation every link's active connections get the same throughput each,
-# so a link whose connections get more than the average deserves more of the new ones: its
-# weight is multiplied by (r_k / r)^A, bounded to [1/S, S], where r_k is its bytes/s per
-# connection and r the same over all active links. Idle and down links keep their estimate.
-# Output: `weight K W` per link, weights scaled to sum 1 over all links.
+#     link K weight W cap C healthy 0|1 rate BYTES_PER_S conns N
+# Each busy link's capacity is estimated from the period: a link whose connections overlap
+# (N >= 1 on average) is full, so its rate is its capacity; one that is busy less than that
+# carries what its connections ask, and a lone connection gets the whole link, so its rate
+# per connection is its capacity (N is sampled: it counts with a floor of a quarter). The
+# estimate C follows these by A (EWMA); idle and down links keep theirs. In a proportional
+# allocation every link's active connections get the same throughput each, which is
+# weights in proportion to capacity: each weight moves towards its link's share of the
+# estimated capacity, by at most a factor S per update; links not measured yet keep their
+# weight. Output: `weight K W cap C` per link, weights scaled to sum 1 over all links.
 #
 # mode=chain: the balancing chain for the links in force. Input lines
 #     chain NAME            guard MATCH...          scale N
-#     link K weight W healthy 0|1 tier T min MIN max MAX
+#     link K tier T min MIN max MAX      link K weight W healthy 0|1
 #     setmark K TARGET...
-# Links in force: healthy with weight > 0, of the lowest such tier (none healthy: every link,
-# rather than black-holing traffic). Their shares are bounded by min and max (fractions), then
-# turned into whole weights summing to about N and a random cascade: link i is taken with
+# Links in force: healthy with weight > 0, of the lowest such tier (none healthy: those of the
+# lowest tier anyway, rather than black-holing traffic, as the precompiled chains do). Their
+# shares are bounded by min and max (fractions), then turned into whole weights summing to
+# about N and a random cascade: link i is taken with
 # probability w_i / (w_i + ... + w_n), printed as iptables-save prints it (lround(p * 2^31)
 # / 2^31 with %.11f), the last link without a statistic match.
 
@@ -29,48 +34,62 @@ $1 == "guard" { sub(/^guard /, ""); guard = $0; next }
 $1 == "setmark" { k = $2; sub(/^setmark [^ ]+ /, ""); target[k] = $0; next }
 $1 == "link" {
   k = $2
-  n++; order[n] = k
+  # A link may come in several lines (fixed fields, then the measured ones).
+  if (!(k in seen)) { seen[k] = 1; n++; order[n] = k }
   for (i = 3; i < NF; i += 2) field[k, $i] = $(i + 1)
   next
 }
 
 function clamp(x, lo, hi) { return x < lo ? lo : (x > hi ? hi : x) }
 
-function learn(   i, k, bytes, conns, mean, f, total) {
-  bytes = 0; conns = 0
+function learn(   i, k, nc, est, total, known, knownW, f) {
+  known = 0; knownW = 0
   for (i = 1; i <= n; i++) {
     k = order[i]
-    active[k] = field[k, "healthy"] == 1 && field[k, "conns"] > 0 && field[k, "rate"] >= param["idle"]
-    if (active[k]) { bytes += field[k, "rate"]; conns += field[k, "conns"] }
+    cap[k] = field[k, "cap"] + 0
+    if (field[k, "healthy"] == 1 && field[k, "rate"] >= param["idle"]) {
+      nc = field[k, "conns"] + 0
+      if (nc < 0.25) nc = 0.25
+      est = field[k, "rate"] / (nc < 1 ? nc : 1)
+      cap[k] = cap[k] > 0 ? cap[k] + param["alpha"] * (est - cap[k]) : est
+    }
+    if (cap[k] > 0) { known += cap[k]; knownW += field[k, "weight"] }
   }
-  mean = conns > 0 ? bytes / conns : 0
   total = 0
   for (i = 1; i <= n; i++) {
     k = order[i]
     w[k] = field[k, "weight"] + 0
-    if (active[k] && mean > 0) {
-      f = (field[k, "rate"] / field[k, "conns"] / mean) ^ param["alpha"]
+    if (cap[k] > 0 && known > 0 && w[k] > 0) {
+      f = (cap[k] / known * knownW) / w[k]
       w[k] = w[k] * clamp(f, 1 / param["step"], param["step"])
+    } else if (cap[k] > 0 && known > 0) {
+      w[k] = cap[k] / known * knownW / param["step"]
     }
     total += w[k]
   }
   for (i = 1; i <= n; i++) {
     k = order[i]
-    printf "weight %s %.6f\n", k, total > 0 ? w[k] / total : 1 / n
+    printf "weight %s %.6f cap %.0f\n", k, (total > 0 ? w[k] / total : 1 / n), cap[k]
   }
 }
 
-function inForce(   i, k, best, any) {
+function lowestTier(healthyOnly,   i, k, best) {
   best = ""
   for (i = 1; i <= n; i++) {
     k = order[i]
-    if (field[k, "healthy"] == 1 && field[k, "weight"] > 0 && (best == "" || field[k, "tier"] + 0 < best + 0)) best = field[k, "tier"]
+    if ((!healthyOnly || field[k, "healthy"] == 1) && field[k, "weight"] > 0 && (best == "" || field[k, "tier"] + 0 < best + 0)) best = field[k, "tier"]
   }
+  return best
+}
+
+function inForce(   i, k, best, all) {
+  best = lowestTier(1)
+  all = best == ""
+  if (all) best = lowestTier(0)
   m = 0
   for (i = 1; i <= n; i++) {
     k = order[i]
-    any = best == "" ? field[k, "weight"] > 0 : (field[k, "healthy"] == 1 && field[k, "weight"] > 0 && field[k, "tier"] == best)
-    if (any) { m++; use[m] = k }
+    if ((all || field[k, "healthy"] == 1) && field[k, "weight"] > 0 && field[k, "tier"] == best) { m++; use[m] = k }
   }
 }
 

@@ -43,17 +43,99 @@ ml_write_state() {
     done
   } > "$M/state.tmp" && mv -f "$M/state.tmp" "$M/state"
 }
+# The balancing chain's payload for the healthy-link MASK: precompiled by multilink, or with
+# method adaptive computed here from the weights learnt so far.
+ml_payload() {
+  if [ -n "$ML_ADAPT" ]; then ml_adaptive_chain "$1"; else ml_balance "$1"; fi
+}
 # While a deploy holds the lock, changes wait: the deploy plans with the state it gathered.
 ml_load() {
   [ -d "$S/lock" ] && return 1
-  ml_balance "$1" > "$M/balance.restore" || return 1
+  ml_payload "$1" > "$M/balance.restore" || return 1
   ml_restore "$M/balance.restore"
 }
-# Whether the balancing chain in force is already the one for MASK: then the monitor does not
-# reload it when it starts (a reload restarts the counters nth balances by).
+# Whether the balancing chain in force is already the one for MASK: then it is not reloaded
+# (a reload restarts the counters nth balances by).
 ml_in_force() {
-  ml_chain_want=$(ml_balance "$1" | grep "^-A $ML_CHAIN ") || return 1
+  ml_chain_want=$(ml_payload "$1" | grep "^-A $ML_CHAIN ") || return 1
   [ "$(ml_save mangle | grep "^-A $ML_CHAIN ")" = "$ml_chain_want" ]
+}
+
+# --- method adaptive: weights learnt from what each link's connections carry ---------------
+# $M/weights holds `weight K SHARE` per link; $M/adaptive the last measurement, for status.
+# Parameters: ML_ADAPT (non-empty: on), ML_ADAPT_ROUNDS (monitor rounds per update),
+# ML_ADAPT_PARAMS (adaptive.awk's `param` lines), ML_ADAPT_START (`K:WEIGHT …`, the
+# playbook's), ML_MARK_STEP and ML_MARK_ROOM (link k is marked k × step). Defined before this
+# file: ml_adapt_static (the chain's fixed input lines), ml_adapt_program (adaptive.awk).
+# Learning resumes from the last estimates (a restart, a reboot) unless the links or the
+# playbook's weights changed: then it starts again from those.
+ml_adapt_init() {
+  if [ -r "$M/weights" ] && [ "$(sed -n 's/^start //p' "$M/weights")" = "$ML_LINKS / $ML_ADAPT_START" ]; then return 0; fi
+  { echo "start $ML_LINKS / $ML_ADAPT_START"; for ml_kw in $ML_ADAPT_START; do echo "weight ${ml_kw%%:*} ${ml_kw#*:}"; done; } > "$M/weights.tmp" && mv -f "$M/weights.tmp" "$M/weights"
+}
+ml_adaptive_chain() {
+  {
+    ml_adapt_static
+    ml_w=1
+    while [ "$ml_w" -le "$ML_N" ]; do
+      eval "ml_u=\$up_$ml_w"
+      # Before the first verdict every link counts as healthy.
+      echo "link $ml_w weight $(sed -n "s/^weight $ml_w //p" "$M/weights") healthy $(( ($1 >> (ml_w - 1)) & 1 ))"
+      ml_w=$((ml_w + 1))
+    done
+  } | awk -v mode=chain "$ml_awk"
+}
+# Bytes through a link's interface (received and sent) and the time, in hundredths of a second.
+ml_bytes() {
+  echo $(( $(cat "/sys/class/net/$1/statistics/rx_bytes" 2>/dev/null || echo 0) + $(cat "/sys/class/net/$1/statistics/tx_bytes" 2>/dev/null || echo 0) ))
+}
+ml_centis() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
+# `K COUNT` for each link with active connections: conntrack entries by the link's mark (TCP
+# only while established: a finished download waiting in TIME_WAIT carries nothing).
+ml_conns() {
+  { cat /proc/net/nf_conntrack 2>/dev/null || conntrack -L 2>/dev/null; } |
+    awk -v step="$ML_MARK_STEP" -v room="$ML_MARK_ROOM" '/ tcp / && !/ ESTABLISHED / { next } { for (i = 1; i <= NF; i++) if ($i ~ /^mark=/) { k = int(substr($i, 6) / step) % (room + 1); if (k > 0 && k < room) n[k]++ } } END { for (k in n) print k, n[k] }'
+}
+ml_adapt_count=0
+ml_samples=0
+# While a round waits for its interval, the active connections per link are sampled five
+# times a second into $M/conns.sum: short downloads on a fast link end between samples a
+# second apart, and one count that catches them would stand for the whole second.
+ml_adapt_sample_until() {
+  while kill -0 "$1" 2>/dev/null; do
+    ml_conns >> "$M/conns.sum"
+    ml_samples=$((ml_samples + 1))
+    sleep 0.2 2>/dev/null || break
+  done
+}
+# Every ML_ADAPT_ROUNDS rounds the weights are updated with each link's rate over the period
+# and its connections averaged over the samples.
+ml_adapt_round() {
+  ml_adapt_count=$((ml_adapt_count + 1))
+  [ "$ml_adapt_count" -ge "$ML_ADAPT_ROUNDS" ] || return 0
+  awk -v n="$ml_samples" '{ s[$1] += $2 } END { for (k in s) printf "%s %.2f\n", k, (n > 0 ? s[k] / n : 0) }' "$M/conns.sum" > "$M/conns"
+  : > "$M/conns.sum"
+  ml_samples=0
+  ml_adapt_count=0
+  ml_t1=$(ml_centis)
+  {
+    echo "$ML_ADAPT_PARAMS"
+    ml_w=1
+    while [ "$ml_w" -le "$ML_N" ]; do
+      ml_link "$ml_w"
+      ml_b1=$(ml_bytes "$ml_if")
+      ml_b0=; ml_t0=; eval "ml_b0=\${bytes_$ml_w:-}; ml_t0=\${centis_$ml_w:-}; ml_u=\$up_$ml_w"
+      eval "bytes_$ml_w=$ml_b1; centis_$ml_w=$ml_t1"
+      ml_rate=0
+      if [ -n "$ml_b0" ] && [ "$ml_t1" -gt "$ml_t0" ]; then ml_rate=$(( (ml_b1 - ml_b0) * 100 / (ml_t1 - ml_t0) )); fi
+      ml_c=$(awk -v k="$ml_w" '$1 == k { print $2 }' "$M/conns")
+      echo "link $ml_w weight $(sed -n "s/^weight $ml_w //p" "$M/weights") healthy $ml_u rate $ml_rate conns ${ml_c:-0}"
+      ml_w=$((ml_w + 1))
+    done
+  } > "$M/adaptive.in"
+  { sed -n '/^start /p' "$M/weights"; awk -v mode=weights "$ml_awk" < "$M/adaptive.in"; } > "$M/weights.tmp" && mv -f "$M/weights.tmp" "$M/weights"
+  { echo "at $(ml_now)"; sed -n 's/^link /link /p' "$M/adaptive.in"; } > "$M/adaptive.tmp" && mv -f "$M/adaptive.tmp" "$M/adaptive"
+  ml_in_force "$(ml_mask)" || { ml_load "$(ml_mask)" || ml_pending=1; }
 }
 # The interface's default route in main, as `via GATEWAY` or `dev` (point-to-point); empty: none.
 ml_learn() {
@@ -99,6 +181,7 @@ while [ "$ml_k" -le "$ML_N" ]; do
   eval "up_$ml_k=$ml_u; fail_$ml_k=0; ok_$ml_k=0; since_$ml_k=$(ml_now); gw_$ml_k=-"
   ml_k=$((ml_k + 1))
 done
+if [ -n "$ML_ADAPT" ]; then ml_awk=$(ml_adapt_program); ml_adapt_init; fi
 ml_pending=1
 ml_in_force "$(ml_mask)" && ml_pending=0
 ml_started=
@@ -161,6 +244,7 @@ while :; do
     ml_k=$((ml_k + 1))
   done
   if [ "$ml_changed" = 1 ] || [ "$ml_gw_changed" = 1 ]; then ml_write_state; fi
+  [ -n "$ML_ADAPT" ] && [ "$ml_changed" = 0 ] && ml_adapt_round
   if [ "$ml_changed" = 1 ]; then
     if ml_load "$(ml_mask)"; then ml_pending=0; else ml_pending=1; fi
     # Only the failed link's connections are dropped, so its UDP flows and tunnels move.
@@ -168,5 +252,6 @@ while :; do
       for ml_m in $ml_down; do conntrack -D -m "$ml_m/$ML_MASK" >/dev/null 2>&1; done
     fi
   fi
+  [ -n "$ML_ADAPT" ] && ml_adapt_sample_until "$ml_sleep"
   wait "$ml_sleep"
 done

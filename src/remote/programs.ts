@@ -1,6 +1,7 @@
 // The programs multilink runs on a router, each a .sh file beside this module, with typed
 // parameters. The shell module sets them as quoted variables at the top of the file.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { scriptFile, type Sh } from '../shell/sh.js';
 import { StateLayout } from '../shell/layout.js';
 
@@ -97,6 +98,23 @@ export interface MonitorParams {
   linkNames: string[];
   /** The balancing chain (ML_BALANCE). */
   chain: string;
+  /** method adaptive: what the monitor learns with (see monitor.sh). */
+  adaptive?: {
+    /** Monitor rounds per update. */
+    rounds: number;
+    /** `param NAME VALUE` lines for adaptive.awk. */
+    params: string;
+    /** `K:WEIGHT …`: the playbook's weights, where learning starts. */
+    start: string;
+    /** Link k is marked k × markStep; the mask holds values up to markRoom (the top one pins). */
+    markStep: number;
+    markRoom: number;
+  };
+}
+
+/** src/remote/adaptive.awk: the learning and chain program of method adaptive. */
+export function adaptiveAwk(): string {
+  return readFileSync(file('adaptive.awk'), 'utf8');
 }
 
 /** The monitor loop's parameters, as set at the top of monitor.sh. */
@@ -113,6 +131,12 @@ export function monitorVariables(p: MonitorParams): Record<string, string | numb
     ML_MASK: p.mask,
     ML_LINKS: p.linkNames.join(' '),
     ML_CHAIN: p.chain,
+    ML_ADAPT: p.adaptive ? 'yes' : '',
+    ML_ADAPT_ROUNDS: p.adaptive?.rounds ?? 0,
+    ML_ADAPT_PARAMS: p.adaptive?.params ?? '',
+    ML_ADAPT_START: p.adaptive?.start ?? '',
+    ML_MARK_STEP: p.adaptive?.markStep ?? 0,
+    ML_MARK_ROOM: p.adaptive?.markRoom ?? 0,
   };
 }
 

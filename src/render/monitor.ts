@@ -4,10 +4,10 @@
 // content, which the gather reads to tell whether the script on the router is current.
 import { createHash } from 'node:crypto';
 import type { DesiredState, MonitorSpec } from '../model/desired.js';
-import { hex } from '../compile/iptables-text.js';
+import { hex, lowestBit, setMark, unmarked } from '../compile/iptables-text.js';
 import { isIPv4 } from '../net/ipv4.js';
 import { isInterfaceName } from '../net/names.js';
-import { monitorProgram, type MonitorParams } from '../remote/programs.js';
+import { adaptiveAwk, monitorProgram, type MonitorParams } from '../remote/programs.js';
 import { lines, shellLib } from '../shell/lib.js';
 import { joinSh, sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { chainPayload } from './iptables-restore.js';
@@ -47,6 +47,25 @@ ${joinSh(cases)}
 }`;
 }
 
+/** ml_adapt_static: the fixed input of adaptive.awk's chain mode (chain, guard, links' tiers, bounds, marks). */
+function adaptiveStatic(d: DesiredState): Sh {
+  const a = d.monitor!.adaptive!;
+  const mask = d.settings.markMask;
+  const lines = [
+    `chain ${d.balanceChain.name}`,
+    `guard ${unmarked(mask)}`,
+    `scale ${a.scale}`,
+    ...a.links.map((l) => `link ${l.index} tier ${l.tier} min ${l.minShare} max ${l.maxShare}`),
+    ...d.links.map((l) => `setmark ${l.index} ${setMark(l.mark, mask)}`),
+  ];
+  return sh`ml_adapt_static() {
+  ${withHeredoc(sh`cat`, lines.join('\n'))}
+}
+ml_adapt_program() {
+  ${withHeredoc(sh`cat`, adaptiveAwk().replace(/\n+$/, ''))}
+}`;
+}
+
 /** What multilink computed for this router's monitor: its parameters and data (what `render` shows). */
 export function monitorData(d: DesiredState): { params: MonitorParams; functions: Sh } {
   const m = d.monitor;
@@ -67,7 +86,17 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     linkNames: m.links.map((l) => l.name),
     chain: d.balanceChain.name,
   };
-  return { params, functions: lines(linkFunction(m), balanceFunction(d)) };
+  const a = m.adaptive;
+  if (!a) return { params, functions: lines(linkFunction(m), balanceFunction(d)) };
+  const step = lowestBit(d.settings.markMask);
+  params.adaptive = {
+    rounds: Math.max(1, Math.round(a.periodMs / m.intervalMs)),
+    params: [`param step ${a.step}`, `param alpha ${a.alpha}`, `param idle ${a.idleBps}`].join('\n'),
+    start: a.links.map((l) => `${l.index}:${l.weight}`).join(' '),
+    markStep: step,
+    markRoom: (d.settings.markMask >>> 0) / step,
+  };
+  return { params, functions: lines(linkFunction(m), balanceFunction(d), adaptiveStatic(d)) };
 }
 
 function body(d: DesiredState): string {
