@@ -37,7 +37,7 @@ const CASES: BadCase[] = [
   {
     set: 'values',
     errors: [
-      ['playbook.yaml:4:13', "method: expected one of random, nth, sticky, got 'fastest'"],
+      ['playbook.yaml:4:13', "method: expected one of random, nth, sticky, adaptive, got 'fastest'"],
       ['playbook.yaml:5:14', 'traffic forwarded needs a non-empty balance.lan'],
       ['playbook.yaml:5:26', "traffic: expected one of forwarded, local, got 'outgoing'"],
       ['playbook.yaml:7:66', 'weight: expected a whole number >= 0, got -1'],
