@@ -35,6 +35,17 @@ const CASES: BadCase[] = [
     ],
   },
   {
+    set: 'shares',
+    errors: [
+      ['playbook.yaml:5:69', 'min_share 0.7 is above max_share 0.5'],
+      ['playbook.yaml:6:81', `max_share: expected a share from 0 to 1, like 0.25 or "25%", got 2`],
+      ['playbook.yaml:7:46', "gateway: expected an IPv4 address like 100.64.1.1, 'auto' (follow the interface's DHCP/PPP default route) or 'none' (point-to-point), got 'dhcp'"],
+      ['playbook.yaml:7:63', `max_share: expected a share from 0 to 1, like 0.25 or "25%", got 'lots'`],
+      ['playbook.yaml:5:5', "the links' min_share add up to 1.3, more than all of the new connections"],
+      ['playbook.yaml:12:5', "min_share and max_share bound the weights that method adaptive learns; play 'bounds without adaptive' balances with method random"],
+    ],
+  },
+  {
     set: 'values',
     errors: [
       ['playbook.yaml:4:13', "method: expected one of random, nth, sticky, adaptive, got 'fastest'"],
