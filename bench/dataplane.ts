@@ -26,7 +26,8 @@ import {
 import { stopLabProcess } from '../src/lab/lab-process.js';
 import { run, sleep } from '../src/lab/run.js';
 import { DEFAULT_RATES } from '../src/lab/dataplane-plan.js';
-import { renderDataplanePlaybook, weightsForRates, type TrafficKind } from '../src/lab/lab-playbooks.js';
+import { renderDataplanePlaybook, weightsForRates, type BalanceMethod, type TrafficKind } from '../src/lab/lab-playbooks.js';
+import { batches } from './lib/batch.js';
 import { failoverFigures, firstOnLink, reusedPorts, streamSurvived } from './lib/failover.js';
 import { iperfSummaryFromJson, sharesPercent } from '../src/lab/dataplane-measure.js';
 
@@ -41,12 +42,14 @@ interface Args {
   parallel: number;
   concurrency: number;
   parts: string;
+  /** Part e: downloads per batch, workers, size of each. */
+  batch: { count: number; workers: number; sizeBytes: number };
   /** The playbook's `traffic` (issue 9 re-runs it with forwarded,local and no exceptions). */
   traffic: TrafficKind[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { rates: [...DEFAULT_RATES], connections: 6000, seconds: 10, parallel: 32, concurrency: 50, parts: 'abcd', traffic: ['forwarded'] };
+  const args: Args = { rates: [...DEFAULT_RATES], connections: 6000, seconds: 10, parallel: 32, concurrency: 50, parts: 'abcde', traffic: ['forwarded'], batch: { count: 240, workers: 16, sizeBytes: 1_000_000 } };
   for (let i = 0; i < argv.length; i++) {
     const [key, value] = [argv[i], argv[i + 1]];
     const int = (min: number, max: number): number => {
@@ -62,16 +65,18 @@ function parseArgs(argv: readonly string[]): Args {
     else if (key === '--seconds') args.seconds = int(2, 120);
     else if (key === '--parallel') args.parallel = int(1, 128);
     else if (key === '--concurrency') args.concurrency = int(1, 500);
+    else if (key === '--batch') args.batch.count = int(10, 10_000);
+    else if (key === '--workers') args.batch.workers = int(1, 256);
     else if (key === '--traffic') {
       const kinds = (value ?? '').split(',');
       if (!kinds.every((k) => k === 'forwarded' || k === 'local') || new Set(kinds).size !== kinds.length) throw new Error('--traffic takes forwarded or forwarded,local');
       args.traffic = kinds as TrafficKind[];
       i++;
     } else if (key === '--parts') {
-      if (!/^(?!.*(.).*\1)[abcd]+$/.test(value ?? '')) throw new Error('--parts takes letters of abcd, e.g. cd');
+      if (!/^(?!.*(.).*\1)[abcde]+$/.test(value ?? '')) throw new Error('--parts takes letters of abcde, e.g. cd');
       args.parts = value;
       i++;
-    } else throw new Error(`unknown option ${key} (--rates A,B,C --connections N --seconds S --parallel P --concurrency C --parts abcd --traffic forwarded[,local])`);
+    } else throw new Error(`unknown option ${key} (--rates A,B,C --connections N --seconds S --parallel P --concurrency C --parts abcde --traffic forwarded[,local] --batch N --workers W)`);
   }
   return args;
 }
@@ -122,10 +127,10 @@ function deploy(inventory: string): void {
   log(`deployed ${inventory}: r1 ${outcome}`);
 }
 
-function deployMethod(lab: LabInfo, method: 'random' | 'nth', weights: number[], traffic: TrafficKind[]): void {
-  const playbook = join(lab.dir, `bench-playbook-${method}.yaml`);
-  const inventory = join(lab.dir, `bench-inventory-${method}.yaml`);
-  writeFileSync(playbook, renderDataplanePlaybook({ method, weights, traffic }));
+function deployMethod(lab: LabInfo, method: BalanceMethod, weights: number[], traffic: TrafficKind[], name: string = method, health?: HealthSettings): void {
+  const playbook = join(lab.dir, `bench-playbook-${name}.yaml`);
+  const inventory = join(lab.dir, `bench-inventory-${name}.yaml`);
+  writeFileSync(playbook, renderDataplanePlaybook({ method, weights, traffic, health }));
   writeFileSync(inventory, dataplaneInventoryText(lab, playbook));
   deploy(inventory);
 }
@@ -381,13 +386,15 @@ async function main(): Promise<number> {
     const random = has('b') ? await connectionShares(lab, args, 'random', weights, out) : true;
     const nth = has('b') ? await connectionShares(lab, args, 'nth', weights, out) : true;
     const fail = has('c') || has('d') ? await failover(lab, out) : true;
+    const batch = has('e') ? await batches(lab, args.batch, (name, method, w) => deployMethod(lab, method, w, args.traffic, name, HEALTH), out) : true;
     const verdicts = [
       ...(has('b') ? [`shares: random ${random ? 'pass' : 'FAIL'}, nth ${nth ? 'pass' : 'FAIL'}`] : []),
       ...(has('c') || has('d') ? [`failover, recovery and survival: ${fail ? 'pass' : 'FAIL'}`] : []),
+      ...(has('e') ? [`adaptive batches: ${batch ? 'pass' : 'FAIL'}`] : []),
     ];
     out.push(verdicts.join('; '));
     console.log(out.join('\n'));
-    return random && nth && fail ? 0 : 1;
+    return random && nth && fail && batch ? 0 : 1;
   } finally {
     cleanup();
   }
