@@ -73,6 +73,12 @@ describe.each(AWKS)('adaptive.awk under %s', (awk) => {
     expect(w[1]).toBeGreaterThan(w[0]);
   });
 
+  it('an estimate follows a fall by alpha and a rise by half of it: a slowed link is trusted less at once', () => {
+    const caps = (rate: number): number => Number(run(awk, 'weights', [...PARAMS, `link 1 weight 0.5 cap 4000000 healthy 1 rate ${rate} conns 4`, 'link 2 weight 0.5 cap 4000000 healthy 1 rate 4000000 conns 4']).trim().split('\n')[0].split(' ')[4]);
+    expect(caps(2_000_000)).toBe(3_000_000);
+    expect(caps(8_000_000)).toBe(5_000_000);
+  });
+
   it('an idle link (below the idle rate) and a down link keep their weight and estimate', () => {
     const out = run(awk, 'weights', [...PARAMS, 'link 1 weight 0.5 cap 2500000 healthy 1 rate 2500000 conns 3', 'link 2 weight 0.3 cap 1500000 healthy 1 rate 100 conns 1', 'link 3 weight 0.2 cap 1000000 healthy 0 rate 0 conns 0']);
     expect(out.trim().split('\n')).toEqual(['weight 1 0.500000 cap 2500000', 'weight 2 0.300000 cap 1500000', 'weight 3 0.200000 cap 1000000']);

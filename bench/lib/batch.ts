@@ -57,6 +57,10 @@ export async function batches(
   deploy('static-123', 'random', [1, 2, 3]);
   const staticDrop = await batch();
   out.push(line('static 1:2:3', staticDrop));
+  // The best a static operator could do now: weights by the new rates.
+  const byRate = newRates.map((r) => r / 10);
+  deploy('static-new', 'random', byRate);
+  out.push(line(`static ${byRate.join(':')} (by the new rates)`, await batch()));
   const adaptiveRatio = adaptiveDrop.seconds / ideal;
   out.push(
     `  adaptive / ideal = ${fmt(adaptiveRatio, 3)} (goal ≤ 1.25): ${adaptiveRatio <= 1.25 ? 'pass' : 'FAIL'}; static 1:2:3 / ideal = ${fmt(staticDrop.seconds / ideal, 2)}, ${fmt(staticDrop.seconds / adaptiveDrop.seconds, 2)}× adaptive`,

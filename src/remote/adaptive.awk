@@ -10,11 +10,11 @@
 # (N >= 1 on average) is full, so its rate is its capacity; one that is busy less than that
 # carries what its connections ask, and a lone connection gets the whole link, so its rate
 # per connection is its capacity (N is sampled: it counts with a floor of a quarter). The
-# estimate C follows these by A (EWMA); idle and down links keep theirs. In a proportional
-# allocation every link's active connections get the same throughput each, which is
-# weights in proportion to capacity: each weight moves towards its link's share of the
-# estimated capacity, by at most a factor S per update; links not measured yet keep their
-# weight. Output: `weight K W cap C` per link, weights scaled to sum 1 over all links.
+# estimate C follows these by A going down and A/2 going up (EWMA); idle and down links keep
+# theirs. In a proportional allocation every link's active connections get the same
+# throughput each, which is weights in proportion to capacity: each weight moves towards
+# its link's share of the estimated capacity, by at most a factor S per update; links not
+# measured yet keep their weight. Output: `weight K W cap C` per link, weights scaled to sum 1 over all links.
 #
 # mode=chain: the balancing chain for the links in force. Input lines
 #     chain NAME            guard MATCH...          scale N
@@ -51,7 +51,9 @@ function learn(   i, k, nc, est, total, known, knownW, f) {
       nc = field[k, "conns"] + 0
       if (nc < 0.25) nc = 0.25
       est = field[k, "rate"] / (nc < 1 ? nc : 1)
-      cap[k] = cap[k] > 0 ? cap[k] + param["alpha"] * (est - cap[k]) : est
+      # Quicker down than up: a link that slowed is trusted less at once, a faster one is
+      # believed over a few periods (over-weighting a slow link is what costs most).
+      cap[k] = cap[k] > 0 ? cap[k] + (est < cap[k] ? param["alpha"] : param["alpha"] / 2) * (est - cap[k]) : est
     }
     if (cap[k] > 0) { known += cap[k]; knownW += field[k, "weight"] }
   }
