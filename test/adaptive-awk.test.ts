@@ -13,9 +13,9 @@ const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd.s
 const AWKS = ['mawk', 'busybox awk', 'gawk'].filter(has);
 if (AWKS.length < 2) console.log(`adaptive.awk checked with ${AWKS.join(', ')} only`);
 
-function run(awk: string, mode: 'weights' | 'chain', input: string[]): string {
+function run(awk: string, mode: 'weights' | 'chain' | 'conns', input: string[], vars: string[] = []): string {
   const [cmd, ...args] = awk.split(' ');
-  const r = spawnSync(cmd, [...args, '-v', `mode=${mode}`, PROGRAM], { input: `${input.join('\n')}\n`, encoding: 'utf8' });
+  const r = spawnSync(cmd, [...args, '-v', `mode=${mode}`, ...vars.flatMap((v) => ['-v', v]), PROGRAM], { input: `${input.join('\n')}\n`, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${awk}: ${r.stderr}`);
   return r.stdout;
 }
@@ -82,6 +82,26 @@ describe.each(AWKS)('adaptive.awk under %s', (awk) => {
   it('an idle link (below the idle rate) and a down link keep their weight and estimate', () => {
     const out = run(awk, 'weights', [...PARAMS, 'link 1 weight 0.5 cap 2500000 healthy 1 rate 2500000 conns 3', 'link 2 weight 0.3 cap 1500000 healthy 1 rate 100 conns 1', 'link 3 weight 0.2 cap 1000000 healthy 0 rate 0 conns 0']);
     expect(out.trim().split('\n')).toEqual(['weight 1 0.500000 cap 2500000', 'weight 2 0.300000 cap 1500000', 'weight 3 0.200000 cap 1000000']);
+  });
+
+  it('connections per link: TCP while established, UDP once assured, not ICMP, not TIME_WAIT; marks outside the links ignored', () => {
+    // /proc/net/nf_conntrack lines; links are marked k × 256 and room is the mask's top value
+    // (the pickup pin, not a link): with room 4, 768 is link 3; with room 3 it is the pin.
+    const table = [
+      'ipv4     2 tcp      6 431999 ESTABLISHED src=192.0.2.10 dst=198.51.100.1 sport=40000 dport=9100 src=198.51.100.1 dst=100.64.1.11 sport=9100 dport=40000 [ASSURED] mark=256 zone=0 use=2',
+      'ipv4     2 tcp      6 431999 ESTABLISHED src=192.0.2.10 dst=198.51.100.1 sport=40001 dport=9100 src=198.51.100.1 dst=100.64.2.11 sport=9100 dport=40001 [ASSURED] mark=512 zone=0 use=2',
+      'ipv4     2 tcp      6 431999 ESTABLISHED src=192.0.2.10 dst=198.51.100.1 sport=40002 dport=9100 src=198.51.100.1 dst=100.64.2.11 sport=9100 dport=40002 [ASSURED] mark=513 zone=0 use=2',
+      'ipv4     2 tcp      6 112 TIME_WAIT src=192.0.2.10 dst=198.51.100.1 sport=45970 dport=9100 src=198.51.100.1 dst=100.64.1.11 sport=9100 dport=45970 [ASSURED] mark=256 zone=0 use=2',
+      'ipv4     2 icmp     1 28 src=100.64.2.11 dst=198.51.100.2 type=8 code=0 id=6603 src=198.51.100.2 dst=100.64.2.11 type=0 code=0 id=6603 mark=512 zone=0 use=2',
+      'ipv4     2 udp      17 29 src=192.0.2.10 dst=198.51.100.53 sport=5353 dport=53 src=198.51.100.53 dst=100.64.3.11 sport=53 dport=5353 mark=768 zone=0 use=2',
+      'ipv4     2 udp      17 29 src=192.0.2.10 dst=198.51.100.53 sport=5354 dport=53 src=198.51.100.53 dst=100.64.3.11 sport=53 dport=5354 mark=3 zone=0 use=2',
+      'ipv4     2 udp      17 170 src=192.0.2.10 dst=198.51.100.1 sport=50000 dport=443 src=198.51.100.1 dst=100.64.3.11 sport=443 dport=50000 [ASSURED] mark=768 zone=0 use=2',
+      'ipv4     2 udp      17 170 src=192.0.2.10 dst=198.51.100.1 sport=50001 dport=443 src=198.51.100.1 dst=100.64.1.11 sport=443 dport=50001 [ASSURED] mark=768 zone=0 use=2',
+      'ipv4     2 tcp      6 431999 ESTABLISHED src=192.0.2.10 dst=198.51.100.1 sport=40003 dport=22 src=198.51.100.1 dst=192.0.2.1 sport=22 dport=40003 [ASSURED] mark=0 zone=0 use=2',
+    ];
+    const out = run(awk, 'conns', table, ['step=256', 'room=4']);
+    expect(out.trim().split('\n').sort()).toEqual(['1 1', '2 2', '3 2']);
+    expect(run(awk, 'conns', table, ['step=256', 'room=3']).trim().split('\n').sort()).toEqual(['1 1', '2 2']);
   });
 
   const chainInput = (links: string[]): string[] => [

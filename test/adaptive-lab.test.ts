@@ -1,7 +1,9 @@
 // Issue 12 on the data-plane lab (links of 20, 40 and 60 Mbit/s): with method adaptive the
 // router learns the weights from what its links carry, starting from 1:1:1. Under a batch of
 // downloads they move towards capacity; bounds hold; a link that goes down and comes back is
-// handled as with random; drift does not report the weights in force.
+// handled as with random; drift does not report the weights in force; after a reboot the
+// router resumes from what it learnt. r1 is OpenWrt-like: all of it runs in BusyBox's ash
+// and awk, its state folder in /etc.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabInfo } from '../src/lab/lab.js';
 import { runBatch, startDownloadServer } from '../src/lab/dataplane-batch.js';
@@ -11,7 +13,7 @@ import { waitFor } from '../src/lab/lab-process.js';
 import { renderDataplanePlaybook, type DataplanePlaybookInput } from '../src/lab/lab-playbooks.js';
 import { cli } from './helpers/cli.js';
 import { stopTestLab } from './helpers/lab.js';
-import { deployToR1, hostileLabSupport, monitorStateOn, startHostileLab } from './helpers/hostile-lab.js';
+import { deployToR1, hostileLabSupport, monitorStateOn, simulateReboot, startHostileLab } from './helpers/hostile-lab.js';
 
 const can = hostileLabSupport();
 if (!can.ok) console.warn(`skipping adaptive lab tests: ${can.reason}`);
@@ -40,7 +42,7 @@ describe.skipIf(!can.ok)('method adaptive on the data-plane lab', () => {
   const batch = () => runBatch(lab, { count: 160, workers: 16, limitMs: 60_000 });
 
   beforeAll(async () => {
-    lab = await startHostileLab();
+    lab = await startHostileLab({ openwrt: true });
     await addServerAddress(lab, '198.51.100.2');
     await startDownloadServer(lab, { size: 1_000_000, maxS: 600 });
   }, 120_000);
@@ -93,5 +95,20 @@ describe.skipIf(!can.ok)('method adaptive on the data-plane lab', () => {
     }
     expect(await waitFor(async () => (await monitorStateOn(lab))?.links.cable === 'up', 10_000, 100)).toBeDefined();
     expect(await waitFor(async () => (await shares()).cable > 0, 5000, 250)).toBeDefined();
+  }, 180_000);
+
+  it('a router that reboots resumes from its last estimates, not from the playbook’s weights', async () => {
+    await deploy('learn', {});
+    expect((await batch()).failed).toBe(0);
+    const before = await shares();
+    expect(before.lte).toBeGreaterThan(0.36);
+    const reboot = await simulateReboot(lab, 'r1');
+    expect(reboot.hooks.length, reboot.output).toBeGreaterThan(0);
+    reboot.hooks.forEach((h) => expect(h.code, reboot.output).toBe(0));
+    const resumed = async (): Promise<Record<string, number> | undefined> => {
+      const s = await shares();
+      return LINKS.every((l) => Math.abs(s[l] - before[l]) < 0.02) ? s : undefined;
+    };
+    expect(await waitFor(resumed, 15_000, 500), JSON.stringify(before)).toBeDefined();
   }, 180_000);
 });

@@ -1,5 +1,5 @@
 # multilink's adaptive balancing, on the router (POSIX awk: BusyBox, mawk, gawk).
-# Two jobs, chosen with -v mode=:
+# Three jobs, chosen with -v mode=:
 #
 # mode=weights: learn. Input lines
 #     param step S          the largest factor one update may move a weight by (e.g. 1.5)
@@ -16,6 +16,13 @@
 # its link's share of the estimated capacity, by at most a factor S per update; links not
 # measured yet keep their weight. Output: `weight K W cap C` per link, weights scaled to sum 1 over all links.
 #
+# mode=conns: count the connections that can carry a link's bulk traffic, from conntrack's
+# table (/proc/net/nf_conntrack or `conntrack -L` lines) and -v step=S -v room=R (link k is
+# marked k × S; R, the mask's top value, is the pickup pin): TCP while established (a finished download
+# waiting in TIME_WAIT carries nothing) and UDP once assured (a stream such as QUIC, not a
+# lone DNS query); not ICMP (the monitor's own probes stay 30 s in the table). Output:
+# `K COUNT` per link with any.
+#
 # mode=chain: the balancing chain for the links in force. Input lines
 #     chain NAME            guard MATCH...          scale N
 #     link K tier T min MIN max MAX      link K weight W healthy 0|1
@@ -27,6 +34,15 @@
 # probability w_i / (w_i + ... + w_n), printed as iptables-save prints it (lround(p * 2^31)
 # / 2^31 with %.11f), the last link without a statistic match.
 
+mode == "conns" {
+  if (/ tcp /) { if (!/ ESTABLISHED /) next }
+  else if (!/ udp / || !/\[ASSURED\]/) next
+  for (i = 1; i <= NF; i++) if ($i ~ /^mark=/) {
+    k = int(substr($i, 6) / step) % (room + 1)
+    if (k > 0 && k < room) conns[k]++
+  }
+  next
+}
 $1 == "param" { param[$2] = $3 + 0; next }
 $1 == "chain" { chain = $2; next }
 $1 == "scale" { scale = $2 + 0; next }
@@ -142,4 +158,5 @@ function cascade(   i, k, total, remaining, v) {
 END {
   if (mode == "weights") learn()
   else if (mode == "chain") { inForce(); bound(); cascade() }
+  else if (mode == "conns") for (k in conns) print k, conns[k]
 }

@@ -90,11 +90,10 @@ ml_bytes() {
   echo $(( $(cat "/sys/class/net/$1/statistics/rx_bytes" 2>/dev/null || echo 0) + $(cat "/sys/class/net/$1/statistics/tx_bytes" 2>/dev/null || echo 0) ))
 }
 ml_centis() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
-# `K COUNT` for each link with active connections: conntrack entries by the link's mark (TCP
-# only while established: a finished download waiting in TIME_WAIT carries nothing).
+# `K COUNT` for each link with connections that can carry its traffic (adaptive.awk).
 ml_conns() {
   { cat /proc/net/nf_conntrack 2>/dev/null || conntrack -L 2>/dev/null; } |
-    awk -v step="$ML_MARK_STEP" -v room="$ML_MARK_ROOM" '/ tcp / && !/ ESTABLISHED / { next } { for (i = 1; i <= NF; i++) if ($i ~ /^mark=/) { k = int(substr($i, 6) / step) % (room + 1); if (k > 0 && k < room) n[k]++ } } END { for (k in n) print k, n[k] }'
+    awk -v mode=conns -v step="$ML_MARK_STEP" -v room="$ML_MARK_ROOM" "$ml_awk"
 }
 ml_adapt_count=0
 ml_samples=0
