@@ -51,7 +51,7 @@ describe('boot hook', () => {
     mkdirSync(join(state, 'generations', '3'), { recursive: true });
     writeFileSync(join(state, 'generations', '3', 'state.sh'), `echo restored 3 > ${join(dir, 'ran')}\n`);
     writeFileSync(join(state, 'current'), '3\n');
-    const hook = join(dir, 'hooks', 'multilink');
+    const hook = join(dir, 'hooks', 'multilink') as `/${string}`;
     const install = spawnSync('sh', ['-s'], { input: `${lines(shellLib('none'), bootInstallFunction(hook, state), sh`ml_install_boot`).text}\n`, encoding: 'utf8' });
     expect(install.status, install.stderr).toBe(0);
     expect(statSync(hook).mode & 0o777).toBe(0o755);

@@ -47,7 +47,7 @@ function router(before: HostFacts, o: RouterOptions = {}): { t: FakeTransport; k
       case 'transaction':
         applied = true;
         if (typeof o.transaction === 'function') o.transaction();
-        return ok(o.transaction ?? field('generation', '7') + field('applied'));
+        return ok(typeof o.transaction === 'string' ? o.transaction : field('generation', '7') + field('applied'));
       case 'disarm':
         return ok(field('txn', 'confirmed') + field('generation', '7'));
       case 'restore-now':

@@ -8,6 +8,7 @@ import type { CompiledLink, DesiredState } from '../src/model/desired.js';
 import { convergedFacts, twoLinkDesired } from './helpers/desired.js';
 
 const link = (index: number, weight: number, tier = 1): CompiledLink => ({
+  inbound: true,
   name: ['dsl', 'cable', 'lte'][index - 1],
   index,
   interface: `wan${index}`,
