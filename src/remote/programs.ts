@@ -95,6 +95,12 @@ export interface MonitorParams {
   mask: string;
   /** Link names in play order (the state file is kept only for the same links). */
   linkNames: string[];
+  /** Bytes the monitor's log may reach before it is rotated (it and log.1: at most twice this). */
+  logMaxBytes: number;
+  /** State changes kept per link in the history ring. */
+  historyPerLink: number;
+  /** Rounds between state file writes for the probe statistics alone. */
+  statsEvery: number;
 }
 
 /** The monitor loop's parameters, as set at the top of monitor.sh. */
@@ -110,10 +116,23 @@ export function monitorVariables(p: MonitorParams): Record<string, string | numb
     ML_N: p.links,
     ML_MASK: p.mask,
     ML_LINKS: p.linkNames.join(' '),
+    ML_LOG_MAX: positive(p.logMaxBytes),
+    ML_HISTORY: positive(p.historyPerLink),
+    ML_STATS_EVERY: positive(p.statsEvery),
   };
 }
 
-/** The monitor loop; needs lib.sh, ml_link and ml_balance before it. */
+function positive(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`invalid monitor parameter ${n}`);
+  return n;
+}
+
+/** What the monitor records (bounded log, syslog, history ring, probe statistics); needs lib.sh. */
+export function monitorRecordLib(): Sh {
+  return scriptFile(file('monitor-record.sh'));
+}
+
+/** The monitor loop; needs lib.sh, ml_link, ml_balance, ml_tier and monitorRecordLib before it. */
 export function monitorProgram(p: MonitorParams): Sh {
   return scriptFile(file('monitor.sh'), monitorVariables(p));
 }
