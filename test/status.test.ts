@@ -103,17 +103,22 @@ describe('conntrack count', () => {
 const sec = (name: string, body: string, rc = 0): string => `@@ML ${name}\n${body}${body && !body.endsWith('\n') ? '\n' : ''}@@ML-rc ${rc}`;
 
 /** What the status script prints on a router of this lab's shape, from recorded counters. */
-function statusOutput(opts: { mangle?: string; conntrack?: Record<string, string>; operstate?: Record<string, string>; monitor?: string } = {}): string {
+function statusOutput(opts: { mangle?: string; conntrack?: Record<string, string>; operstate?: Record<string, string>; monitor?: string; history?: string; counters?: string } = {}): string {
   const ct = opts.conntrack ?? { '0x100': '6', '0x200': '21', '0x300': '33' };
   const state = opts.operstate ?? { wan1: 'up', wan2: 'up', wan3: 'down' };
   return [
+    sec('counters', opts.counters ?? COUNTERS),
     sec('flavour', 'legacy'),
     sec('iptables-counters mangle', opts.mangle ?? fixture('three-links-random.legacy.counters.save').replace(/^#.*\n/gm, '')),
     ...Object.entries(ct).map(([m, n]) => sec(`conntrack ${m}`, /^\d+$/.test(n) ? `conntrack v1.4.7 (conntrack-tools): ${n} flow entries have been shown.` : n, /^\d+$/.test(n) || n === '@@ML-absent' ? 0 : 1)),
     ...Object.entries(state).map(([i, s]) => sec(`operstate ${i}`, s)),
     sec('monitor-state', opts.monitor ?? '@@ML-absent'),
+    sec('monitor-history', opts.history ?? '@@ML-absent'),
   ].join('\n') + '\n';
 }
+
+/** /proc/uptime and the interfaces' rx/tx bytes and packets, as the counters section prints them. */
+const COUNTERS = '5127.43 10011.62\nwan1 1500000 250000 1100 900 \nwan2 3000000 500000 2200 1800 \nwan3 \n';
 
 describe('the status script and its parser', () => {
   const req: StatusRequest = { iptables: 'auto', mask: MASK, links: [1, 2, 3].map((k) => ({ mark: k * 0x100, interface: `wan${k}` })), stateDir: '/var/lib/multilink' };
@@ -124,6 +129,10 @@ describe('the status script and its parser', () => {
     expect(script).toContain('{ conntrack -L -m 0x200/0xff00 >/dev/null; } 2>&1');
     expect(script).toContain('/sys/class/net/wan3/operstate');
     expect(script).toContain('ml_read /var/lib/multilink/monitor/state');
+    expect(script).toContain('ml_read /var/lib/multilink/monitor/history');
+    // The clock and the interface counters first, together.
+    expect(script.indexOf('@@ML counters')).toBeLessThan(script.indexOf('@@ML flavour'));
+    expect(script).toContain("printf '%s ' wan2; cat /sys/class/net/wan2/statistics/rx_bytes /sys/class/net/wan2/statistics/tx_bytes /sys/class/net/wan2/statistics/rx_packets /sys/class/net/wan2/statistics/tx_packets 2>/dev/null | tr '\\n' ' '; echo");
     expect(() => statusScript({ ...req, links: [{ mark: 0x100, interface: 'wan1;reboot' }] })).toThrow(/invalid interface name/);
   });
 
@@ -135,6 +144,9 @@ describe('the status script and its parser', () => {
     const acct = facts.mangle.chains.find((c) => c.name === 'ML_ACCT')!;
     expect([acct.rules[1], acct.ruleCounters![1]]).toEqual(['-o wan2', { packets: 21, bytes: 798 }]);
     expect(facts.monitor).toBeNull();
+    expect(facts.history).toEqual([]);
+    expect(facts.uptime).toBe(5127.43);
+    expect(facts.interfaces).toEqual({ wan1: { rxBytes: 1500000, txBytes: 250000, rxPackets: 1100, txPackets: 900 }, wan2: { rxBytes: 3000000, txBytes: 500000, rxPackets: 2200, txPackets: 1800 }, wan3: null });
     const monitored = parseStatus(statusOutput({ monitor: 'mask 5\nlinks dsl cable lte\nlink dsl up 2026-11-30T10:00:00Z\nlink cable down 2026-11-30T10:01:00Z\nlink lte up 2026-11-30T10:00:00Z' }), req);
     expect(monitored.monitor?.links).toEqual([
       { link: 'dsl', state: 'up', since: '2026-11-30T10:00:00Z' },
@@ -162,10 +174,11 @@ describe('statusHost over a fake transport', () => {
     expect(t.openSessionCount).toBe(0);
     expect(h).toMatchObject({ host: 'r1', status: 'ok', method: 'random', flavour: 'legacy', notes: [] });
     expect(h.links).toEqual([
-      { link: 'dsl', interface: 'wan1', tier: 1, weight: 1, configuredShare: 0.166667, share: 0.166667, connections: 6, packets: 6, bytes: 228, operstate: 'up', health: 'unmonitored' },
-      { link: 'cable', interface: 'wan2', tier: 1, weight: 2, configuredShare: 0.333333, share: 0.333333, connections: 21, packets: 21, bytes: 798, operstate: 'up', health: 'unmonitored' },
-      { link: 'lte', interface: 'wan3', tier: 1, weight: 3, configuredShare: 0.5, share: 0.5, connections: 33, packets: 33, bytes: 1254, operstate: 'down', health: 'unmonitored' },
+      { link: 'dsl', interface: 'wan1', tier: 1, weight: 1, configuredShare: 0.166667, share: 0.166667, connections: 6, packets: 6, bytes: 228, operstate: 'up', health: 'unmonitored', newConnections: 6, counters: { rxBytes: 1500000, txBytes: 250000, rxPackets: 1100, txPackets: 900 } },
+      { link: 'cable', interface: 'wan2', tier: 1, weight: 2, configuredShare: 0.333333, share: 0.333333, connections: 21, packets: 21, bytes: 798, operstate: 'up', health: 'unmonitored', newConnections: 21, counters: { rxBytes: 3000000, txBytes: 500000, rxPackets: 2200, txPackets: 1800 } },
+      { link: 'lte', interface: 'wan3', tier: 1, weight: 3, configuredShare: 0.5, share: 0.5, connections: 33, packets: 33, bytes: 1254, operstate: 'down', health: 'unmonitored', newConnections: 33, counters: null },
     ]);
+    expect(h.uptime).toBe(5127.43);
     // Uploaded wrapped in ml_main, so a truncated upload runs nothing.
     expect(t.execsFor('r1')[0].stdin).toBe(`ml_main() {\n${statusScript(statusRequest(desired)).text}\n}\nml_main\n`);
   });
@@ -173,14 +186,39 @@ describe('statusHost over a fake transport', () => {
   it('with a link monitor: health as the monitor last decided, not the carrier', async () => {
     const health = { targets: ['198.51.100.1'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
     const monitoredCfg = hostConfig({ links: [link('dsl', 1, 1), link('cable', 2, 2), link('lte', 3, 3)], health });
-    const monitor = 'mask 5\nlinks dsl cable lte\nlink dsl up 2026-11-30T10:00:00Z\nlink cable down 2026-11-30T10:01:00Z';
-    const t = new FakeTransport(() => ({ stdout: statusOutput({ monitor }), stderr: '', code: 0 }));
+    const monitor = [
+      'mask 5',
+      'links dsl cable lte',
+      'link dsl up 2026-11-30T10:00:00Z',
+      'link cable down 2026-11-30T10:01:00Z',
+      'probe dsl sent=120 lost=2 rtt_us=12500 loss_pm=62',
+      'probe cable sent=120 lost=40 rtt_us=- loss_pm=1000 future=1',
+      'probe lte sent=oops',
+    ].join('\n');
+    const history = [
+      '2026-11-30T09:59:00Z cable up down 3 failed rounds',
+      '2026-11-30T10:00:00Z cable down up 3 good rounds',
+      '2026-11-30T10:01:00Z cable up down 3 failed rounds',
+      'not a history line',
+      '2026-11-30T10:01:00Z old up down a link of an older play',
+    ].join('\n');
+    const t = new FakeTransport(() => ({ stdout: statusOutput({ monitor, history }), stderr: '', code: 0 }));
     const h = await statusHost(monitoredCfg, compileHost(monitoredCfg), t, opts);
     expect(h.links.map((l) => [l.link, l.operstate, l.health, l.since])).toEqual([
       ['dsl', 'up', 'up', '2026-11-30T10:00:00Z'],
       ['cable', 'up', 'down', '2026-11-30T10:01:00Z'],
       // The state file does not name lte (yet): not known, so not claimed.
       ['lte', 'down', 'unmonitored', undefined],
+    ]);
+    expect(h.links.map((l) => l.probe)).toEqual([
+      { sent: 120, lost: 2, rttMs: 12.5, loss: 0.062 },
+      { sent: 120, lost: 40, rttMs: null, loss: 1 },
+      undefined,
+    ]);
+    expect(h.links.map((l) => l.history?.map((c) => `${c.at} ${c.from}>${c.to} ${c.why}`))).toEqual([
+      [],
+      ['2026-11-30T09:59:00Z up>down 3 failed rounds', '2026-11-30T10:00:00Z down>up 3 good rounds', '2026-11-30T10:01:00Z up>down 3 failed rounds'],
+      [],
     ]);
   });
 
