@@ -1,7 +1,7 @@
 // status: counters parsed from recorded `iptables-save -c` output, the balance chain read
 // back into shares for every method, conntrack counts, the one-round-trip status script,
 // and the command over a fake transport.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +19,8 @@ import { run } from '../src/cli.js';
 import type { HostConfig } from '../src/model/config.js';
 import type { StatusReport } from '../src/model/status.js';
 import { compiledLinks, hostConfig, link } from './fixtures/render/host-config.js';
+import { fixture, sec, statusOutput } from './helpers/status-output.js';
 
-const fixture = (name: string): string => readFileSync(new URL(`./fixtures/status/${name}`, import.meta.url), 'utf8');
 const MASK = 0xff00;
 
 describe('parseIptablesSave -c (recorded from iptables 1.8.9 after 60 local UDP connections over 1:2:3)', () => {
@@ -99,26 +99,6 @@ describe('conntrack count', () => {
     expect(parseConntrackCount('conntrack v1.4.7 (conntrack-tools): Operation failed: invalid parameters\n')).toEqual({ unreadable: 'conntrack v1.4.7 (conntrack-tools): Operation failed: invalid parameters' });
   });
 });
-
-const sec = (name: string, body: string, rc = 0): string => `@@ML ${name}\n${body}${body && !body.endsWith('\n') ? '\n' : ''}@@ML-rc ${rc}`;
-
-/** What the status script prints on a router of this lab's shape, from recorded counters. */
-function statusOutput(opts: { mangle?: string; conntrack?: Record<string, string>; operstate?: Record<string, string>; monitor?: string; history?: string; counters?: string } = {}): string {
-  const ct = opts.conntrack ?? { '0x100': '6', '0x200': '21', '0x300': '33' };
-  const state = opts.operstate ?? { wan1: 'up', wan2: 'up', wan3: 'down' };
-  return [
-    sec('counters', opts.counters ?? COUNTERS),
-    sec('flavour', 'legacy'),
-    sec('iptables-counters mangle', opts.mangle ?? fixture('three-links-random.legacy.counters.save').replace(/^#.*\n/gm, '')),
-    ...Object.entries(ct).map(([m, n]) => sec(`conntrack ${m}`, /^\d+$/.test(n) ? `conntrack v1.4.7 (conntrack-tools): ${n} flow entries have been shown.` : n, /^\d+$/.test(n) || n === '@@ML-absent' ? 0 : 1)),
-    ...Object.entries(state).map(([i, s]) => sec(`operstate ${i}`, s)),
-    sec('monitor-state', opts.monitor ?? '@@ML-absent'),
-    sec('monitor-history', opts.history ?? '@@ML-absent'),
-  ].join('\n') + '\n';
-}
-
-/** /proc/uptime and the interfaces' rx/tx bytes and packets, as the counters section prints them. */
-const COUNTERS = '5127.43 10011.62\nwan1 1500000 250000 1100 900 \nwan2 3000000 500000 2200 1800 \nwan3 \n';
 
 describe('the status script and its parser', () => {
   const req: StatusRequest = { iptables: 'auto', mask: MASK, links: [1, 2, 3].map((k) => ({ mark: k * 0x100, interface: `wan${k}` })), stateDir: '/var/lib/multilink' };
@@ -286,8 +266,8 @@ describe('multilink status, in-process with a fake transport', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toBe(`${statusText(doc)}\n`);
     const lines = human.stdout.split('\n');
-    expect(lines[0]).toMatch(/^HOST\s+LINK\s+IF\s+CARRIER\s+WEIGHT\s+CONFIGURED\s+IN FORCE\s+CONNS\s+PACKETS\s+BYTES SENT\s+HEALTH$/);
-    expect(lines[2]).toMatch(/^r1\s+cable\s+wan2\s+up\s+2\s+33\.3%\s+33\.3%\s+21\s+21\s+798 B\s+unmonitored$/);
+    expect(lines[0]).toMatch(/^HOST\s+LINK\s+IF\s+CARRIER\s+WEIGHT\s+CONFIGURED\s+IN FORCE\s+CONNS\s+PACKETS\s+BYTES SENT\s+HEALTH\s+PROBES$/);
+    expect(lines[2]).toMatch(/^r1\s+cable\s+wan2\s+up\s+2\s+33\.3%\s+33\.3%\s+21\s+21\s+798 B\s+unmonitored\s+-$/);
   });
 
   it('a host that does not answer: exit 1, its row says why', async () => {
