@@ -8,7 +8,7 @@ import { statusFleet } from '../deploy/status.js';
 import { watchFleet } from '../deploy/status-watch.js';
 import { statusHistoryText, statusJson, statusText } from '../report/status-report.js';
 import { openMetricsText, prometheusText, statusMetrics } from '../report/status-metrics.js';
-import { watchFrame, type WatchHost } from '../report/status-watch.js';
+import { PLAIN_WIDTH, watchFrame, type WatchHost } from '../report/status-watch.js';
 import { TerminalScreen } from '../report/terminal-screen.js';
 import { statusExitCode } from '../report/exit-codes.js';
 import { loadTargets, type Target } from './common.js';
@@ -88,7 +88,7 @@ async function watchCommand(targets: Target[], opts: StatusCommandOptions, trans
     last = await watchFleet(targets, transport, { ...checkOptions(opts), intervalMs: intervalS * 1000, ...(opts.frames ? { frames: opts.frames } : {}), signal: stop.signal }, (hosts, now) => {
       last = hosts;
       if (screen) redraw();
-      else output.out(`${frames > 0 ? '\n' : ''}${watchFrame(hosts, { now, intervalS, width: 200, interactive: false }).join('\n')}`);
+      else output.out(`${frames > 0 ? '\n' : ''}${watchFrame(hosts, { now, intervalS, width: PLAIN_WIDTH, interactive: false }).join('\n')}`);
       frames++;
     });
   } finally {

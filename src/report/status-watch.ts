@@ -25,6 +25,9 @@ export interface WatchHost {
   answeredAt?: number;
 }
 
+/** Columns of a frame printed without a terminal (--frames in a pipe). */
+export const PLAIN_WIDTH = 120;
+
 export interface FrameOptions {
   /** Epoch ms the frame is drawn. */
   now: number;
@@ -62,7 +65,7 @@ const mbit = (v: number | null | undefined): string => (v === null || v === unde
 
 function newConns(r: LinkRate | undefined): string {
   if (!r || r.newConnections === null) return '-';
-  return `${r.newShare === null ? '-' : `${Math.round(r.newShare * 100)}%`} ${r.newConnections}`;
+  return r.newShare === null ? String(r.newConnections) : `${Math.round(r.newShare * 100)}% ${r.newConnections}`;
 }
 
 function rtt(l: LinkStatus): string {
