@@ -3,6 +3,7 @@
 // bounded forks, a router that goes away shown and reconnected, a slow one not waited for),
 // and the command's refusals.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ReadStream, WriteStream } from 'node:tty';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { parseStatus } from '../src/facts/status-gather.js';
 import { hostRates } from '../src/report/status-rates.js';
 import { bucketed, sparkline } from '../src/report/sparkline.js';
 import { formatAge, watchFrame, type WatchHost } from '../src/report/status-watch.js';
+import { TerminalScreen } from '../src/report/terminal-screen.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
 import type { HostConfig } from '../src/model/config.js';
 import type { HostStatus } from '../src/model/status.js';
@@ -254,5 +256,55 @@ describe('multilink status --watch, in-process', () => {
       expect(r.stderr, args.join(' ')).toMatch(why);
     }
     expect(t.connects).toHaveLength(0);
+  });
+});
+
+describe('TerminalScreen', () => {
+  /** Stand-ins for a terminal's stdout and stdin (the parts the screen uses). */
+  function terminal(rows = 24) {
+    const written: string[] = [];
+    const listeners = new Set<(b: Buffer) => void>();
+    const out = { columns: 80, rows, write: (s: string) => written.push(s) > 0 };
+    const input = {
+      isTTY: true,
+      isRaw: false,
+      setRawMode(mode: boolean) {
+        this.isRaw = mode;
+        return this;
+      },
+      resume: () => undefined,
+      pause: () => undefined,
+      on: (_e: string, f: (b: Buffer) => void) => listeners.add(f),
+      off: (_e: string, f: (b: Buffer) => void) => listeners.delete(f),
+      press: (k: string) => [...listeners].forEach((f) => f(Buffer.from(k))),
+      listeners,
+    };
+    return { written, out, input };
+  }
+
+  it('clears once, then draws each frame over the last from home, clearing what is left; q quits; close gives the terminal back', () => {
+    const t = terminal();
+    const screen = new TerminalScreen(t.out as unknown as WriteStream, t.input as unknown as ReadStream);
+    let quits = 0;
+    screen.listen(() => quits++);
+    expect(t.input.isRaw).toBe(true);
+    screen.draw(['a', 'b']);
+    screen.draw(['c']);
+    expect(t.written).toEqual(['\u001b[?25l\u001b[2J\u001b[Ha\u001b[K\nb\u001b[K\n\u001b[J', '\u001b[Hc\u001b[K\n\u001b[J']);
+    t.input.press('x');
+    t.input.press('q');
+    t.input.press('\u0003');
+    expect(quits).toBe(2);
+    screen.close();
+    expect(t.input.isRaw).toBe(false);
+    expect(t.input.listeners.size).toBe(0);
+    expect(t.written.at(-1)).toBe('\u001b[?25h');
+  });
+
+  it('a frame taller than the terminal is cut to fit, so it never scrolls', () => {
+    const t = terminal(3);
+    new TerminalScreen(t.out as unknown as WriteStream).draw(['1', '2', '3', '4']);
+    expect(t.written[0]).toContain('1\u001b[K\n2\u001b[K\n\u001b[J');
+    expect(t.written[0]).not.toContain('3');
   });
 });
