@@ -2,9 +2,6 @@
 // (test/helpers/openmetrics.ts, which are shown to refuse what the specs forbid), carry every
 // link of every router that answered with `router` and `link` labels, and a router that did
 // not answer as multilink_router_up 0.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileHost } from '../src/compile/desired-state.js';
 import { hostStatus, statusRequest } from '../src/deploy/status.js';
@@ -12,9 +9,8 @@ import { parseStatus } from '../src/facts/status-gather.js';
 import { openMetricsText, prometheusText, statusMetrics } from '../src/report/status-metrics.js';
 import type { StatusReport } from '../src/model/status.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
-import { run } from '../src/cli.js';
 import { hostConfig, link } from './fixtures/render/host-config.js';
-import { statusOutput } from './helpers/status-output.js';
+import { runStatus, statusOutput, statusProject } from './helpers/status-output.js';
 import { parseOpenMetrics, parsePrometheusText } from './helpers/openmetrics.js';
 
 const health = { targets: ['198.51.100.1'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
@@ -119,30 +115,21 @@ describe('the spec parsers refuse what the specs forbid', () => {
 });
 
 describe('multilink status --format openmetrics, in-process', () => {
-  let dir: string;
-  let inventory: string;
+  let project: ReturnType<typeof statusProject>;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'multilink-metrics-'));
-    inventory = join(dir, 'inventory.yaml');
-    writeFileSync(
-      join(dir, 'playbook.yaml'),
-      '- name: three links\n  hosts: all\n  balance: { method: random, traffic: [local], lan: [] }\n  links:\n    - { name: dsl, interface: wan1, gateway: 100.64.1.1, weight: 1 }\n    - { name: cable, interface: wan2, gateway: 100.64.2.1, weight: 2 }\n    - { name: lte, interface: wan3, gateway: 100.64.3.1, weight: 3 }\n',
-    );
-    writeFileSync(inventory, 'all:\n  vars:\n    multilink_playbooks: [playbook.yaml]\n  hosts:\n    r1: { ansible_host: 203.0.113.10 }\n    r2: { ansible_host: 203.0.113.11 }\n');
+    project = statusProject(['r1', 'r2']);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => project.remove());
 
   it('prints one exposition on stdout (every link of both routers); exit 1 when a router did not answer, still with its metrics', async () => {
     const t = new FakeTransport(() => ({ stdout: statusOutput(), stderr: '', code: 0 }));
-    let stdout = '';
-    const code = await run(['node', 'multilink', 'status', inventory, '--format', 'openmetrics'], { out: (s) => (stdout += `${s}\n`), err: () => undefined }, () => t);
-    expect(code).toBe(0);
-    const om = parseOpenMetrics(stdout);
+    const first = await runStatus(project.inventory, t, '--format', 'openmetrics');
+    expect(first.code, first.stderr).toBe(0);
+    const om = parseOpenMetrics(first.stdout);
     expect(om.get('multilink_link_weight')!.samples.map((s) => `${s.labels.router}/${s.labels.link}`)).toEqual(['r1/dsl', 'r1/cable', 'r1/lte', 'r2/dsl', 'r2/cable', 'r2/lte']);
     t.setUnreachable('r2');
-    stdout = '';
-    const down = await run(['node', 'multilink', 'status', inventory, '--format', 'prometheus'], { out: (s) => (stdout += `${s}\n`), err: () => undefined }, () => t);
-    expect(down).toBe(1);
-    expect(parsePrometheusText(stdout).get('multilink_router_up')!.samples.map((s) => s.value)).toEqual([1, 0]);
+    const down = await runStatus(project.inventory, t, '--format', 'prometheus');
+    expect(down.code).toBe(1);
+    expect(parsePrometheusText(down.stdout).get('multilink_router_up')!.samples.map((s) => s.value)).toEqual([1, 0]);
   });
 });

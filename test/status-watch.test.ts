@@ -2,10 +2,7 @@
 // fake transport (one connection per router for the whole watch, one exec per refresh,
 // bounded forks, a router that goes away shown and reconnected, a slow one not waited for),
 // and the command's refusals.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ReadStream, WriteStream } from 'node:tty';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileHost } from '../src/compile/desired-state.js';
 import { hostStatus, statusRequest } from '../src/deploy/status.js';
@@ -18,10 +15,9 @@ import { TerminalScreen } from '../src/report/terminal-screen.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
 import type { HostConfig } from '../src/model/config.js';
 import type { HostStatus } from '../src/model/status.js';
-import { run } from '../src/cli.js';
 import { UnreachableError } from '../src/errors.js';
 import { hostConfig, link } from './fixtures/render/host-config.js';
-import { fixture, statusOutput } from './helpers/status-output.js';
+import { fixture, runStatus, statusOutput, statusProject } from './helpers/status-output.js';
 
 const health = { targets: ['198.51.100.1'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
 const cfg: HostConfig = hostConfig({ links: [link('dsl', 1, 1), link('cable', 2, 2), link('lte', 3, 3)], health });
@@ -202,25 +198,13 @@ describe('watchFleet over a fake transport', () => {
 });
 
 describe('multilink status --watch, in-process', () => {
-  let dir: string;
-  let inventory: string;
+  let project: ReturnType<typeof statusProject>;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'multilink-watch-'));
-    inventory = join(dir, 'inventory.yaml');
-    writeFileSync(
-      join(dir, 'playbook.yaml'),
-      '- name: three links\n  hosts: all\n  balance: { method: random, traffic: [local], lan: [] }\n  links:\n    - { name: dsl, interface: wan1, gateway: 100.64.1.1, weight: 1 }\n    - { name: cable, interface: wan2, gateway: 100.64.2.1, weight: 2 }\n    - { name: lte, interface: wan3, gateway: 100.64.3.1, weight: 3 }\n',
-    );
-    writeFileSync(inventory, 'all:\n  vars:\n    multilink_playbooks: [playbook.yaml]\n  hosts:\n    r1: { ansible_host: 203.0.113.10 }\n');
+    project = statusProject(['r1']);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => project.remove());
 
-  const status = async (transport: FakeTransport, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    let stdout = '';
-    let stderr = '';
-    const code = await run(['node', 'multilink', 'status', inventory, ...args], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) }, () => transport);
-    return { code, stdout, stderr };
-  };
+  const status = (transport: FakeTransport, ...args: string[]) => runStatus(project.inventory, transport, ...args);
 
   it('--watch needs a terminal and says so; without one, --frames N prints N frames', async () => {
     let n = 0;

@@ -1,9 +1,6 @@
 // status: counters parsed from recorded `iptables-save -c` output, the balance chain read
 // back into shares for every method, conntrack counts, the one-round-trip status script,
 // and the command over a fake transport.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIptablesSave } from '../src/facts/iptables-save.js';
 import type { LiveTable } from '../src/model/facts.js';
@@ -15,11 +12,10 @@ import { compileHost } from '../src/compile/desired-state.js';
 import { statusHost, statusRequest } from '../src/deploy/status.js';
 import { formatBytes, statusText } from '../src/report/status-report.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
-import { run } from '../src/cli.js';
 import type { HostConfig } from '../src/model/config.js';
 import type { StatusReport } from '../src/model/status.js';
 import { compiledLinks, hostConfig, link } from './fixtures/render/host-config.js';
-import { fixture, sec, statusOutput } from './helpers/status-output.js';
+import { fixture, runStatus, sec, statusOutput, statusProject } from './helpers/status-output.js';
 
 const MASK = 0xff00;
 
@@ -226,33 +222,14 @@ describe('status views', () => {
 });
 
 describe('multilink status, in-process with a fake transport', () => {
-  let dir: string;
-  let inventory: string;
+  let project: ReturnType<typeof statusProject>;
   let transport: FakeTransport;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'multilink-status-'));
-    inventory = join(dir, 'inventory.yaml');
-    writeFileSync(
-      join(dir, 'playbook.yaml'),
-      `- name: three links
-  hosts: all
-  balance: { method: random, traffic: [local], lan: [] }
-  links:
-    - { name: dsl, interface: wan1, gateway: 100.64.1.1, weight: 1 }
-    - { name: cable, interface: wan2, gateway: 100.64.2.1, weight: 2 }
-    - { name: lte, interface: wan3, gateway: 100.64.3.1, weight: 3 }
-`,
-    );
-    writeFileSync(inventory, 'all:\n  vars:\n    multilink_playbooks: [playbook.yaml]\n  hosts:\n    r1: { ansible_host: 203.0.113.10 }\n    r2: { ansible_host: 203.0.113.11 }\n');
+    project = statusProject(['r1', 'r2']);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => project.remove());
 
-  const status = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    let stdout = '';
-    let stderr = '';
-    const code = await run(['node', 'multilink', 'status', inventory, ...args], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) }, () => transport);
-    return { code, stdout, stderr };
-  };
+  const status = (...args: string[]) => runStatus(project.inventory, transport, ...args);
 
   it('--json: one document; human: one table row per host and link', async () => {
     transport = new FakeTransport(() => ({ stdout: statusOutput(), stderr: '', code: 0 }));
