@@ -6,6 +6,7 @@
 // the watch view within interval × down_after + 2 s; breaking and repairing it leaves two
 // `multilink` lines in the router's syslog (BusyBox syslogd in the router's namespace) and
 // two entries in its history.
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labSupport, startTestLab, stopTestLab } from './helpers/lab.js';
@@ -36,6 +37,17 @@ const HEALTH = { targets: ['198.51.100.1'], intervalS: 1, downAfter: 3, upAfter:
 const DOWN_LIMIT_S = HEALTH.intervalS * HEALTH.downAfter + 2;
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
+/** The processes under the router's sshd (what a status exec that hangs is waiting on). */
+function routerProcesses(lab: LabInfo): string {
+  const ps = spawnSync('ps', ['-eo', 'pid,ppid,etime,stat,wchan:24,args', '--forest'], { encoding: 'utf8' }).stdout.split('\n');
+  const at = ps.findIndex((l) => l.trim().startsWith(`${lab.routers[0].sshdPid} `));
+  if (at < 0) return '(sshd not found)';
+  // ps --forest indents children with "\\_": the subtree is what follows, indented deeper.
+  const depth = (l: string): number => l.indexOf('\\_');
+  const end = ps.findIndex((l, i) => i > at && depth(l) <= depth(ps[at]));
+  return ps.slice(at, end < 0 ? undefined : end).map((l) => l.slice(0, 220)).join('\n');
+}
+
 /** The cells of a link's row in a watch frame (columns are two spaces or more apart). */
 function row(frame: string, link: string): string[] {
   const line = frame.split('\n').find((l) => l.startsWith(`  ${link} `));
@@ -49,14 +61,18 @@ describe.skipIf(!lab0.ok)('status on the data-plane lab', () => {
   let inventory: string;
 
   beforeAll(async () => {
+    const t0 = Date.now();
     lab = await startTestLab(1, { dataplane: true });
+    const t1 = Date.now();
     // Before the deploy: the monitor it starts inherits the syslog's namespace.
     syslog = await startRouterSyslog(lab, 'r1');
     // nth 1:1 over dsl and cable, lte drained: downloads load exactly two links.
     await deployPlaybook(lab, 'status', renderHealthPlaybook({ method: 'nth', weights: [1, 1, 0], health: HEALTH }));
     inventory = join(lab.dir, 'inventory-status.yaml');
+    const t2 = Date.now();
     const up = await waitFor(() => ['dsl', 'cable', 'lte'].every((l) => monitorState(lab)?.links[l] === 'up'), 15_000);
     expect(up, 'every link up in the monitor state').toBeDefined();
+    console.log(`setup: lab ${((t1 - t0) / 1000).toFixed(1)} s, syslog and deploy ${((t2 - t1) / 1000).toFixed(1)} s, links up ${((Date.now() - t2) / 1000).toFixed(1)} s`);
   }, 240_000);
 
   afterAll(async () => {
@@ -115,15 +131,17 @@ describe.skipIf(!lab0.ok)('status on the data-plane lab', () => {
     let frame = '';
     const breakAt = Date.now();
     await breakIsp(lab, 2);
+    let stuck = '';
     await watchFleet(targets, new Ssh2Transport(), { acceptNewHostKeys: false, connectTimeoutMs: 10_000, commandTimeoutMs: 10_000, forks: 10, intervalMs: 500, frames: 40, signal: stop.signal }, (hosts, now) => {
       frame = watchFrame(hosts, { now, intervalS: 0.5, width: 160, interactive: false }).join('\n');
+      if (hosts[0].state !== 'ok' && !stuck) stuck = `${hosts[0].state} at +${now - breakAt} ms; processes under r1's sshd:\n${routerProcesses(lab)}`;
       if (hosts[0].state === 'ok' && row(frame, 'cable')[1].startsWith('down')) {
         downAt = now;
         stop.abort();
       }
     });
     const downS = ((downAt ?? Infinity) - breakAt) / 1000;
-    console.log(`cable down in the watch view ${downS.toFixed(2)} s after its ISP broke:\n${frame}`);
+    console.log(`cable down in the watch view ${downS.toFixed(2)} s after its ISP broke:\n${frame}${stuck ? `\n${stuck}` : ''}`);
     expect(downS).toBeLessThanOrEqual(DOWN_LIMIT_S);
 
     await repairIsp(lab, 2);

@@ -290,5 +290,9 @@ describe('TerminalScreen', () => {
     new TerminalScreen(t.out as unknown as WriteStream).draw(['1', '2', '3', '4']);
     expect(t.written[0]).toContain('1\u001b[K\n2\u001b[K\n\u001b[J');
     expect(t.written[0]).not.toContain('3');
+    // A terminal that tells no size (rows 0, as under script(1) without one) gets every line.
+    const unsized = terminal(0);
+    new TerminalScreen(unsized.out as unknown as WriteStream).draw(['1', '2', '3', '4']);
+    expect(unsized.written[0]).toContain('4\u001b[K\n\u001b[J');
   });
 });

@@ -42,8 +42,8 @@ export class TerminalScreen implements Screen {
     // Hide the cursor and clear the screen once; then each frame is drawn over the last.
     const start = this.started ? '' : `${ESC}?25l${ESC}2J`;
     this.started = true;
-    const rows = this.out.rows || lines.length;
-    const shown = lines.slice(0, Math.max(1, rows - 1));
+    // The last row stays free, so drawing never scrolls; a terminal that tells no size gets all.
+    const shown = this.out.rows ? lines.slice(0, Math.max(1, this.out.rows - 1)) : lines;
     this.out.write(`${start}${ESC}H${shown.map((l) => `${l}${ESC}K`).join('\n')}\n${ESC}J`);
   }
 
