@@ -113,6 +113,22 @@ ml_tier_event 1 2`);
       expect(readFileSync(join(dir, 'syslog'), 'utf8')).toBe('-t multilink -p daemon.notice -- tier 2 in use (was tier 1)\n');
     });
 
+    it(`${name}: changes noted during a round are recorded, in order, only when asked (after the chain is loaded)`, () => {
+      const { dir, stdout } = runRecord(shell, 'notes', { ML_LOG_MAX: '4096', ML_HISTORY: '3' }, `
+ml_note dsl up down "3 failed rounds"
+ml_note cable up down "no default route on wan2"
+[ -e "$M/history" ] && echo early
+ml_record_notes
+ml_record_notes
+echo "notes $ml_notes"`);
+      expect(stdout.trim()).toBe('notes 0');
+      expect(readFileSync(join(dir, 'history'), 'utf8').trim().split('\n').map((l) => l.split(' ').slice(1).join(' '))).toEqual([
+        'dsl up down 3 failed rounds',
+        'cable up down no default route on wan2',
+      ]);
+      expect(readFileSync(join(dir, 'log'), 'utf8')).toMatch(/Z link dsl down \(3 failed rounds\)\n\S+Z link cable down \(no default route on wan2\)\n$/);
+    });
+
     it(`${name}: probe statistics from iputils and BusyBox summaries, smoothed, as state file lines`, () => {
       const { stdout } = runRecord(shell, 'probes', { ML_LOG_MAX: '4096', ML_HISTORY: '3' }, `
 cat > "$M/probe.1.1" <<'EOF'

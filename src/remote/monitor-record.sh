@@ -54,6 +54,21 @@ ml_event() {
   ml_syslog "link $1 $3 ($4)"
 }
 
+# ml_note LINK FROM TO WHY: a change, recorded (ml_event) by ml_record_notes once the new
+# chain is loaded: the failover does not wait for the few processes recording takes.
+ml_note() {
+  ml_notes=$((${ml_notes:-0} + 1))
+  eval "ml_nl_$ml_notes=\$1; ml_nf_$ml_notes=\$2; ml_nt_$ml_notes=\$3; ml_nw_$ml_notes=\$4"
+}
+ml_record_notes() {
+  ml_i=1
+  while [ "$ml_i" -le "${ml_notes:-0}" ]; do
+    eval "ml_event \"\$ml_nl_$ml_i\" \"\$ml_nf_$ml_i\" \"\$ml_nt_$ml_i\" \"\$ml_nw_$ml_i\""
+    ml_i=$((ml_i + 1))
+  done
+  ml_notes=0
+}
+
 # ml_tier_event FROM TO: the tier whose links share new connections changed (a backup tier
 # took over, or handed back): the log and syslog.
 ml_tier_event() {

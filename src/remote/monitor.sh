@@ -150,25 +150,26 @@ while :; do
     if [ "$ml_u" = 1 ] && [ "$ml_f" -ge "$ML_DOWN_AFTER" ]; then
       ml_u=0; ml_changed=1; ml_down="$ml_down $ml_mark"
       eval "since_$ml_k=$(ml_now)"
-      ml_event "$ml_name" up down "$ml_why"
+      ml_note "$ml_name" up down "$ml_why"
     elif [ "$ml_u" = 0 ] && [ "$ml_s" -ge "$ML_UP_AFTER" ]; then
       ml_u=1; ml_changed=1
       eval "since_$ml_k=$(ml_now)"
-      ml_event "$ml_name" down up "$ml_why"
+      ml_note "$ml_name" down up "$ml_why"
     fi
     eval "up_$ml_k=$ml_u; fail_$ml_k=$ml_f; ok_$ml_k=$ml_s"
     ml_k=$((ml_k + 1))
   done
   if [ "$ml_changed" = 1 ] || [ "$ml_gw_changed" = 1 ] || { [ -n "$ML_TARGETS" ] && ml_stats_due; }; then ml_write_state; fi
   if [ "$ml_changed" = 1 ]; then
-    ml_tier_now=$(ml_tier "$(ml_mask)")
-    [ "$ml_tier_now" != "$ml_tier_was" ] && ml_tier_event "$ml_tier_was" "$ml_tier_now"
-    ml_tier_was=$ml_tier_now
     if ml_load "$(ml_mask)"; then ml_pending=0; else ml_pending=1; fi
     # Only the failed link's connections are dropped, so its UDP flows and tunnels move.
     if command -v conntrack >/dev/null 2>&1; then
       for ml_m in $ml_down; do conntrack -D -m "$ml_m/$ML_MASK" >/dev/null 2>&1; done
     fi
+    ml_record_notes
+    ml_tier_now=$(ml_tier "$(ml_mask)")
+    [ "$ml_tier_now" != "$ml_tier_was" ] && ml_tier_event "$ml_tier_was" "$ml_tier_now"
+    ml_tier_was=$ml_tier_now
   fi
   wait "$ml_sleep"
 done
