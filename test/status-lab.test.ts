@@ -1,12 +1,14 @@
 // Issue 13 acceptance on the data-plane lab (client → r1 → ISPs shaped to 20/40/60 Mbit/s →
 // server), with the link monitor probing the server through each link (interval 1 s,
-// down_after 3, up_after 3): with downloads saturating two links, one `status --watch`
-// refresh shows each link's throughput within 20% of its shaped rate; two OpenMetrics
+// down_after 3, up_after 3): with downloads saturating two links, a `status --watch` refresh
+// shows each link's throughput within 20% of its shaped rate, the whole watch over one SSH
+// connection (the router's sshd log says so); two OpenMetrics
 // scrapes parse, carry every link and their byte counters grow; a broken link turns down in
 // the watch view within interval × down_after + 2 s; breaking and repairing it leaves two
 // `multilink` lines in the router's syslog (BusyBox syslogd in the router's namespace) and
 // two entries in its history.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labSupport, startTestLab, stopTestLab } from './helpers/lab.js';
@@ -85,11 +87,15 @@ describe.skipIf(!lab0.ok)('status on the data-plane lab', () => {
     const download = inClient(lab, 'iperf3', ['-c', dp.serverAddress, '-p', String(dp.iperfPorts[0]), '-R', '-P', '8', '-t', '12', '-J'], { timeoutMs: 40_000 });
     try {
       await sleep(3000); // past slow start
-      const watch = await cli('status', inventory, '--watch', '--frames', '2', '--interval', '2');
+      const accepted = (): number => (readFileSync(lab.routers[0].sshdLog, 'utf8').match(/Accepted publickey/g) ?? []).length;
+      const before = accepted();
+      const watch = await cli('status', inventory, '--watch', '--frames', '3', '--interval', '2');
       expect(watch.code, watch.stderr).toBe(0);
+      // One SSH connection for the whole watch: one handshake for three refreshes.
+      expect(accepted() - before).toBe(1);
       const frames = watch.stdout.split(/\n(?=multilink status · )/);
-      expect(frames).toHaveLength(2);
-      const last = frames[1];
+      expect(frames).toHaveLength(3);
+      const last = frames[2];
       const rates = Object.fromEntries(['dsl', 'cable', 'lte'].map((l) => [l, Number(row(last, l)[5])]));
       console.log(`watch frame during downloads:\n${last}`);
       expect(rates.dsl).toBeGreaterThanOrEqual(dp.rates[0] * 0.8);
