@@ -2,11 +2,10 @@
 // server), with the link monitor probing the server through each link (interval 1 s,
 // down_after 3, up_after 3): with downloads saturating two links, a `status --watch` refresh
 // shows each link's throughput within 20% of its shaped rate, the whole watch over one SSH
-// connection (the router's sshd log says so); two OpenMetrics
-// scrapes parse, carry every link and their byte counters grow; a broken link turns down in
-// the watch view within interval × down_after + 2 s; breaking and repairing it leaves two
-// `multilink` lines in the router's syslog (BusyBox syslogd in the router's namespace) and
-// two entries in its history.
+// connection (the router's sshd log says so); two OpenMetrics scrapes parse, carry every
+// link and their byte counters grow; a broken link turns down in the watch view within
+// interval × down_after + 2 s; breaking and repairing it leaves two `multilink` lines in the
+// router's syslog (BusyBox syslogd in the router's namespace) and two entries in its history.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
