@@ -8,7 +8,7 @@ import type { Transport } from './transport/transport.js';
 import { deployCommand } from './commands/deploy.js';
 import { renderCommand } from './commands/render.js';
 import { driftCommand } from './commands/drift.js';
-import { statusCommand } from './commands/status.js';
+import { parseFormat, parseInterval, statusCommand, STATUS_FORMATS } from './commands/status.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { weightsCommand } from './commands/weights.js';
 import { labCommand, type LabCommandOptions } from './commands/lab.js';
@@ -102,18 +102,26 @@ function program(output: Output, transport: () => Transport, exit: (code: number
       exit(inventoryCommand(inventory, opts, output));
     });
 
-  for (const [name, description, command] of [
-    ['drift', 'compare every host with its compiled state, changing nothing; exit 0 in sync, 2 drift, 1 a host could not be checked', driftCommand],
-    ['status', 'per host and link: share of new connections in force, connections, packets and bytes sent', statusCommand],
-  ] as const) {
-    hostOptions(cli.command(name), false)
-      .description(description)
-      .argument('<inventory>', 'inventory file (Ansible-style YAML)')
-      .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
-      .action(async (inventory: string, opts) => {
-        exit(await command(inventory, opts, transport(), output));
-      });
-  }
+  hostOptions(cli.command('drift'), false)
+    .description('compare every host with its compiled state, changing nothing; exit 0 in sync, 2 drift, 1 a host could not be checked')
+    .argument('<inventory>', 'inventory file (Ansible-style YAML)')
+    .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
+    .action(async (inventory: string, opts) => {
+      exit(await driftCommand(inventory, opts, transport(), output));
+    });
+
+  hostOptions(cli.command('status'), false)
+    .description('per host and link: health, share of new connections in force, connections, traffic; --watch for a live view')
+    .argument('<inventory>', 'inventory file (Ansible-style YAML)')
+    .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
+    .addOption(new Option('--format <format>', `${STATUS_FORMATS.join(' | ')} (openmetrics and prometheus: metrics for a scrape or node_exporter's textfile collector)`).argParser(parseFormat))
+    .option('--history', 'with the table: the link monitor\'s last state changes of each link', false)
+    .option('-w, --watch', 'a live view refreshed in place (needs a terminal): throughput, new connections, health', false)
+    .addOption(new Option('--interval <s>', 'with --watch: seconds between refreshes (default 2)').argParser(parseInterval))
+    .addOption(new Option('--frames <n>', 'with --watch: stop after N refreshes; without a terminal, print each frame').argParser(positiveInt('--frames')))
+    .action(async (inventory: string, opts) => {
+      exit(await statusCommand(inventory, opts, transport(), output));
+    });
 
   cli
     .command('report')

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { compileMonitor, fullMask } from '../src/compile/monitor.js';
-import { monitorScript, monitorTag, scriptTag } from '../src/render/monitor.js';
+import { monitorData, monitorScript, monitorTag, scriptTag } from '../src/render/monitor.js';
+import { compileHost } from '../src/compile/desired-state.js';
+import { hostConfig, link as fixtureLink } from './fixtures/render/host-config.js';
 import { planMonitor } from '../src/plan/monitor.js';
 import { planHost } from '../src/plan/plan.js';
 import type { CompiledLink, DesiredState } from '../src/model/desired.js';
@@ -92,5 +94,17 @@ describe('planMonitor', () => {
     const facts = convergedFacts();
     facts.monitor = { script: 'x', running: true, pid: 9, links: [] };
     expect(planMonitor(twoLinkDesired(), facts).ops).toEqual({ write: false, stop: true, remove: true, resetState: true, start: false });
+  });
+});
+
+describe('ml_tier: the tier in use for each set of healthy links', () => {
+  it('is tier 1 while a tier-1 link is up, tier 2 when only the backup is, and as the all-links chain when none is', () => {
+    const cfg = hostConfig({
+      links: [fixtureLink('dsl', 1, 1), fixtureLink('cable', 2, 2), fixtureLink('lte', 3, 1, { tier: 2 })],
+      health: { targets: ['198.51.100.1'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 },
+    });
+    const { functions } = monitorData(compileHost(cfg));
+    const r = spawnSync('sh', ['-c', `${functions.text}\nfor m in 0 1 2 3 4 5 6 7; do printf '%s ' "$(ml_tier "$m")"; done`], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('1 1 1 1 2 1 1 1');
   });
 });

@@ -1,9 +1,6 @@
 // status: counters parsed from recorded `iptables-save -c` output, the balance chain read
 // back into shares for every method, conntrack counts, the one-round-trip status script,
 // and the command over a fake transport.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIptablesSave } from '../src/facts/iptables-save.js';
 import type { LiveTable } from '../src/model/facts.js';
@@ -15,12 +12,11 @@ import { compileHost } from '../src/compile/desired-state.js';
 import { statusHost, statusRequest } from '../src/deploy/status.js';
 import { formatBytes, statusText } from '../src/report/status-report.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
-import { run } from '../src/cli.js';
 import type { HostConfig } from '../src/model/config.js';
 import type { StatusReport } from '../src/model/status.js';
 import { compiledLinks, hostConfig, link } from './fixtures/render/host-config.js';
+import { fixture, runStatus, sec, statusOutput, statusProject } from './helpers/status-output.js';
 
-const fixture = (name: string): string => readFileSync(new URL(`./fixtures/status/${name}`, import.meta.url), 'utf8');
 const MASK = 0xff00;
 
 describe('parseIptablesSave -c (recorded from iptables 1.8.9 after 60 local UDP connections over 1:2:3)', () => {
@@ -100,21 +96,6 @@ describe('conntrack count', () => {
   });
 });
 
-const sec = (name: string, body: string, rc = 0): string => `@@ML ${name}\n${body}${body && !body.endsWith('\n') ? '\n' : ''}@@ML-rc ${rc}`;
-
-/** What the status script prints on a router of this lab's shape, from recorded counters. */
-function statusOutput(opts: { mangle?: string; conntrack?: Record<string, string>; operstate?: Record<string, string>; monitor?: string } = {}): string {
-  const ct = opts.conntrack ?? { '0x100': '6', '0x200': '21', '0x300': '33' };
-  const state = opts.operstate ?? { wan1: 'up', wan2: 'up', wan3: 'down' };
-  return [
-    sec('flavour', 'legacy'),
-    sec('iptables-counters mangle', opts.mangle ?? fixture('three-links-random.legacy.counters.save').replace(/^#.*\n/gm, '')),
-    ...Object.entries(ct).map(([m, n]) => sec(`conntrack ${m}`, /^\d+$/.test(n) ? `conntrack v1.4.7 (conntrack-tools): ${n} flow entries have been shown.` : n, /^\d+$/.test(n) || n === '@@ML-absent' ? 0 : 1)),
-    ...Object.entries(state).map(([i, s]) => sec(`operstate ${i}`, s)),
-    sec('monitor-state', opts.monitor ?? '@@ML-absent'),
-  ].join('\n') + '\n';
-}
-
 describe('the status script and its parser', () => {
   const req: StatusRequest = { iptables: 'auto', mask: MASK, links: [1, 2, 3].map((k) => ({ mark: k * 0x100, interface: `wan${k}` })), stateDir: '/var/lib/multilink' };
 
@@ -124,6 +105,10 @@ describe('the status script and its parser', () => {
     expect(script).toContain('{ conntrack -L -m 0x200/0xff00 >/dev/null; } 2>&1');
     expect(script).toContain('/sys/class/net/wan3/operstate');
     expect(script).toContain('ml_read /var/lib/multilink/monitor/state');
+    expect(script).toContain('ml_read /var/lib/multilink/monitor/history');
+    // The clock and the interface counters first, together.
+    expect(script.indexOf('@@ML counters')).toBeLessThan(script.indexOf('@@ML flavour'));
+    expect(script).toContain("printf '%s ' wan2; cat /sys/class/net/wan2/statistics/rx_bytes /sys/class/net/wan2/statistics/tx_bytes /sys/class/net/wan2/statistics/rx_packets /sys/class/net/wan2/statistics/tx_packets 2>/dev/null | tr '\\n' ' '; echo");
     expect(() => statusScript({ ...req, links: [{ mark: 0x100, interface: 'wan1;reboot' }] })).toThrow(/invalid interface name/);
   });
 
@@ -135,6 +120,9 @@ describe('the status script and its parser', () => {
     const acct = facts.mangle.chains.find((c) => c.name === 'ML_ACCT')!;
     expect([acct.rules[1], acct.ruleCounters![1]]).toEqual(['-o wan2', { packets: 21, bytes: 798 }]);
     expect(facts.monitor).toBeNull();
+    expect(facts.history).toEqual([]);
+    expect(facts.uptime).toBe(5127.43);
+    expect(facts.interfaces).toEqual({ wan1: { rxBytes: 1500000, txBytes: 250000, rxPackets: 1100, txPackets: 900 }, wan2: { rxBytes: 3000000, txBytes: 500000, rxPackets: 2200, txPackets: 1800 }, wan3: null });
     const monitored = parseStatus(statusOutput({ monitor: 'mask 5\nlinks dsl cable lte\nlink dsl up 2026-11-30T10:00:00Z\nlink cable down 2026-11-30T10:01:00Z\nlink lte up 2026-11-30T10:00:00Z' }), req);
     expect(monitored.monitor?.links).toEqual([
       { link: 'dsl', state: 'up', since: '2026-11-30T10:00:00Z' },
@@ -162,10 +150,11 @@ describe('statusHost over a fake transport', () => {
     expect(t.openSessionCount).toBe(0);
     expect(h).toMatchObject({ host: 'r1', status: 'ok', method: 'random', flavour: 'legacy', notes: [] });
     expect(h.links).toEqual([
-      { link: 'dsl', interface: 'wan1', tier: 1, weight: 1, configuredShare: 0.166667, share: 0.166667, connections: 6, packets: 6, bytes: 228, operstate: 'up', health: 'unmonitored' },
-      { link: 'cable', interface: 'wan2', tier: 1, weight: 2, configuredShare: 0.333333, share: 0.333333, connections: 21, packets: 21, bytes: 798, operstate: 'up', health: 'unmonitored' },
-      { link: 'lte', interface: 'wan3', tier: 1, weight: 3, configuredShare: 0.5, share: 0.5, connections: 33, packets: 33, bytes: 1254, operstate: 'down', health: 'unmonitored' },
+      { link: 'dsl', interface: 'wan1', tier: 1, weight: 1, configuredShare: 0.166667, share: 0.166667, connections: 6, packets: 6, bytes: 228, operstate: 'up', health: 'unmonitored', newConnections: 6, counters: { rxBytes: 1500000, txBytes: 250000, rxPackets: 1100, txPackets: 900 } },
+      { link: 'cable', interface: 'wan2', tier: 1, weight: 2, configuredShare: 0.333333, share: 0.333333, connections: 21, packets: 21, bytes: 798, operstate: 'up', health: 'unmonitored', newConnections: 21, counters: { rxBytes: 3000000, txBytes: 500000, rxPackets: 2200, txPackets: 1800 } },
+      { link: 'lte', interface: 'wan3', tier: 1, weight: 3, configuredShare: 0.5, share: 0.5, connections: 33, packets: 33, bytes: 1254, operstate: 'down', health: 'unmonitored', newConnections: 33, counters: null },
     ]);
+    expect(h.uptime).toBe(5127.43);
     // Uploaded wrapped in ml_main, so a truncated upload runs nothing.
     expect(t.execsFor('r1')[0].stdin).toBe(`ml_main() {\n${statusScript(statusRequest(desired)).text}\n}\nml_main\n`);
   });
@@ -173,14 +162,39 @@ describe('statusHost over a fake transport', () => {
   it('with a link monitor: health as the monitor last decided, not the carrier', async () => {
     const health = { targets: ['198.51.100.1'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
     const monitoredCfg = hostConfig({ links: [link('dsl', 1, 1), link('cable', 2, 2), link('lte', 3, 3)], health });
-    const monitor = 'mask 5\nlinks dsl cable lte\nlink dsl up 2026-11-30T10:00:00Z\nlink cable down 2026-11-30T10:01:00Z';
-    const t = new FakeTransport(() => ({ stdout: statusOutput({ monitor }), stderr: '', code: 0 }));
+    const monitor = [
+      'mask 5',
+      'links dsl cable lte',
+      'link dsl up 2026-11-30T10:00:00Z',
+      'link cable down 2026-11-30T10:01:00Z',
+      'probe dsl sent=120 lost=2 rtt_us=12500 loss_pm=62',
+      'probe cable sent=120 lost=40 rtt_us=- loss_pm=1000 future=1',
+      'probe lte sent=oops',
+    ].join('\n');
+    const history = [
+      '2026-11-30T09:59:00Z cable up down 3 failed rounds',
+      '2026-11-30T10:00:00Z cable down up 3 good rounds',
+      '2026-11-30T10:01:00Z cable up down 3 failed rounds',
+      'not a history line',
+      '2026-11-30T10:01:00Z old up down a link of an older play',
+    ].join('\n');
+    const t = new FakeTransport(() => ({ stdout: statusOutput({ monitor, history }), stderr: '', code: 0 }));
     const h = await statusHost(monitoredCfg, compileHost(monitoredCfg), t, opts);
     expect(h.links.map((l) => [l.link, l.operstate, l.health, l.since])).toEqual([
       ['dsl', 'up', 'up', '2026-11-30T10:00:00Z'],
       ['cable', 'up', 'down', '2026-11-30T10:01:00Z'],
       // The state file does not name lte (yet): not known, so not claimed.
       ['lte', 'down', 'unmonitored', undefined],
+    ]);
+    expect(h.links.map((l) => l.probe)).toEqual([
+      { sent: 120, lost: 2, rttMs: 12.5, loss: 0.062 },
+      { sent: 120, lost: 40, rttMs: null, loss: 1 },
+      undefined,
+    ]);
+    expect(h.links.map((l) => l.history?.map((c) => `${c.at} ${c.from}>${c.to} ${c.why}`))).toEqual([
+      [],
+      ['2026-11-30T09:59:00Z up>down 3 failed rounds', '2026-11-30T10:00:00Z down>up 3 good rounds', '2026-11-30T10:01:00Z up>down 3 failed rounds'],
+      [],
     ]);
   });
 
@@ -208,33 +222,14 @@ describe('status views', () => {
 });
 
 describe('multilink status, in-process with a fake transport', () => {
-  let dir: string;
-  let inventory: string;
+  let project: ReturnType<typeof statusProject>;
   let transport: FakeTransport;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'multilink-status-'));
-    inventory = join(dir, 'inventory.yaml');
-    writeFileSync(
-      join(dir, 'playbook.yaml'),
-      `- name: three links
-  hosts: all
-  balance: { method: random, traffic: [local], lan: [] }
-  links:
-    - { name: dsl, interface: wan1, gateway: 100.64.1.1, weight: 1 }
-    - { name: cable, interface: wan2, gateway: 100.64.2.1, weight: 2 }
-    - { name: lte, interface: wan3, gateway: 100.64.3.1, weight: 3 }
-`,
-    );
-    writeFileSync(inventory, 'all:\n  vars:\n    multilink_playbooks: [playbook.yaml]\n  hosts:\n    r1: { ansible_host: 203.0.113.10 }\n    r2: { ansible_host: 203.0.113.11 }\n');
+    project = statusProject(['r1', 'r2']);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => project.remove());
 
-  const status = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-    let stdout = '';
-    let stderr = '';
-    const code = await run(['node', 'multilink', 'status', inventory, ...args], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) }, () => transport);
-    return { code, stdout, stderr };
-  };
+  const status = (...args: string[]) => runStatus(project.inventory, transport, ...args);
 
   it('--json: one document; human: one table row per host and link', async () => {
     transport = new FakeTransport(() => ({ stdout: statusOutput(), stderr: '', code: 0 }));
@@ -248,8 +243,8 @@ describe('multilink status, in-process with a fake transport', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toBe(`${statusText(doc)}\n`);
     const lines = human.stdout.split('\n');
-    expect(lines[0]).toMatch(/^HOST\s+LINK\s+IF\s+CARRIER\s+WEIGHT\s+CONFIGURED\s+IN FORCE\s+CONNS\s+PACKETS\s+BYTES SENT\s+HEALTH$/);
-    expect(lines[2]).toMatch(/^r1\s+cable\s+wan2\s+up\s+2\s+33\.3%\s+33\.3%\s+21\s+21\s+798 B\s+unmonitored$/);
+    expect(lines[0]).toMatch(/^HOST\s+LINK\s+IF\s+CARRIER\s+WEIGHT\s+CONFIGURED\s+IN FORCE\s+CONNS\s+PACKETS\s+BYTES SENT\s+HEALTH\s+PROBES$/);
+    expect(lines[2]).toMatch(/^r1\s+cable\s+wan2\s+up\s+2\s+33\.3%\s+33\.3%\s+21\s+21\s+798 B\s+unmonitored\s+-$/);
   });
 
   it('a host that does not answer: exit 1, its row says why', async () => {

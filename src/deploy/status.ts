@@ -2,6 +2,7 @@
 // hostStatus() (pure) turns them into per-link rows next to the configured weights.
 import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
+import type { LiveChain } from '../model/facts.js';
 import { STATUS_OUTCOMES, type HostStatus, type LinkStatus, type StatusOutcome, type StatusReport } from '../model/status.js';
 import type { Session, Transport } from '../transport/transport.js';
 import { UnreachableError } from '../errors.js';
@@ -28,12 +29,25 @@ function healthSince(facts: StatusFacts, link: string): string | undefined {
   return facts.monitor?.links.find((m) => m.link === link)?.since;
 }
 
+/** Packets per mark of the balance chain's rules: the new connections each link was given. */
+function newConnectionsByMark(chain: LiveChain): Map<number, number> {
+  const out = new Map<number, number>();
+  chain.rules.forEach((rule, i) => {
+    const m = /--set-xmark (0x[0-9a-fA-F]+)\//.exec(rule);
+    if (!m) return;
+    const mark = Number.parseInt(m[1], 16);
+    out.set(mark, (out.get(mark) ?? 0) + (chain.ruleCounters?.[i]?.packets ?? 0));
+  });
+  return out;
+}
+
 export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatus {
   const notes = new Set<string>();
   const chain = (name: string) => facts.mangle.chains.find((c) => c.name === name);
   const balance = chain(desired.balanceChain.name);
   if (!balance) notes.add(`${desired.balanceChain.name} is missing: not deployed?`);
   const live = balance ? balanceShares(balance.rules, desired.settings.markMask) : undefined;
+  const balanced = balance ? newConnectionsByMark(balance) : undefined;
   for (const rule of live?.unknown ?? []) notes.add(`${desired.balanceChain.name} rule not understood: ${rule}`);
   const acct = chain(CHAIN_ACCT);
   if (!acct) notes.add(`${CHAIN_ACCT} is missing: deploy to count packets and bytes per link`);
@@ -61,9 +75,21 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
       operstate: facts.operstate[l.interface] ?? null,
       health: desired.monitor ? (facts.monitor?.links.find((m) => m.link === l.name)?.state ?? 'unmonitored') : 'unmonitored',
       ...(healthSince(facts, l.name) ? { since: healthSince(facts, l.name) } : {}),
+      newConnections: balanced ? (balanced.get(l.mark) ?? 0) : null,
+      counters: facts.interfaces[l.interface] ?? null,
+      ...(desired.monitor && facts.monitor?.probes?.[l.name] ? { probe: facts.monitor.probes[l.name] } : {}),
+      ...(desired.monitor ? { history: facts.history.filter((c) => c.link === l.name) } : {}),
     };
   });
-  return { host: desired.host, status: 'ok', method: desired.method, flavour: facts.flavour, links, notes: [...notes] };
+  return {
+    host: desired.host,
+    status: 'ok',
+    method: desired.method,
+    flavour: facts.flavour,
+    ...(facts.uptime !== null ? { uptime: facts.uptime } : {}),
+    links,
+    notes: [...notes],
+  };
 }
 
 export async function statusHost(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: CheckOptions): Promise<HostStatus> {

@@ -1,8 +1,8 @@
 // Fact: the link monitor on the router: its script (for its tag, and for exact restores),
-// and its runtime state: running or not, the healthy-link mask and each link's state. The
-// one reader of the monitor's state file.
+// and its runtime state: running or not, the healthy-link mask, each link's state and probe
+// statistics. The one reader of the monitor's state file and of its history ring.
 import type { MonitorFacts } from '../model/facts.js';
-import type { LinkState } from '../model/link-state.js';
+import type { LinkChange, LinkHealth, LinkState, ProbeStats } from '../model/link-state.js';
 import { StateLayout } from '../shell/layout.js';
 import { sh, type Sh } from '../shell/sh.js';
 
@@ -22,9 +22,27 @@ export interface MonitorStateFile {
   mask?: number;
   linkNames?: string[];
   links: LinkState[];
+  /** Per link name, for links the monitor probes. */
+  probes?: Record<string, ProbeStats>;
 }
 
-/** The state file the monitor writes: `mask N`, `links A B C`, `link NAME up|down SINCE`, `gateway NAME via G|dev|-`. */
+const whole = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+
+/** `probe NAME sent=N lost=N rtt_us=N|- loss_pm=N` (unknown keys are for newer monitors: skipped). */
+function parseProbe(words: string[]): ProbeStats | undefined {
+  const kv = new Map(words.map((w) => w.split('=', 2) as [string, string]));
+  const sent = whole(kv.get('sent'));
+  const lost = whole(kv.get('lost'));
+  const lossPm = whole(kv.get('loss_pm'));
+  if (sent === undefined || lost === undefined || lossPm === undefined) return undefined;
+  const rttUs = whole(kv.get('rtt_us'));
+  return { sent, lost, rttMs: rttUs === undefined ? null : rttUs / 1000, loss: lossPm / 1000 };
+}
+
+/**
+ * The state file the monitor writes: `mask N`, `links A B C`, `link NAME up|down SINCE`,
+ * `gateway NAME via G|dev|-`, `probe NAME KEY=VALUE…`.
+ */
 export function parseMonitorState(text: string): MonitorStateFile {
   const state: MonitorStateFile = { links: [] };
   for (const line of text.split('\n')) {
@@ -36,9 +54,22 @@ export function parseMonitorState(text: string): MonitorStateFile {
     } else if (words[0] === 'gateway' && words.length >= 3) {
       const link = state.links.find((l) => l.link === words[1]);
       if (link) link.gateway = words.slice(2).join(' ');
+    } else if (words[0] === 'probe' && words.length >= 3) {
+      const probe = parseProbe(words.slice(2));
+      if (probe) state.probes = { ...state.probes, [words[1]]: probe };
     }
   }
   return state;
+}
+
+/** The monitor's history ring: `TIME LINK FROM TO WHY…` per line, oldest first; other lines are skipped. */
+export function parseMonitorHistory(text: string): LinkChange[] {
+  const out: LinkChange[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\S+) (\S+) (up|down) (up|down) ?(.*)$/.exec(line.trim());
+    if (m) out.push({ at: m[1], link: m[2], from: m[3] as LinkHealth, to: m[4] as LinkHealth, why: m[5] });
+  }
+  return out;
 }
 
 export function parseMonitor(script: string, runtime: string): MonitorFacts {

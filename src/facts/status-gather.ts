@@ -1,7 +1,9 @@
-// What `multilink status` reads from a router, in one round trip: the mangle table with
-// counters (ML_BALANCE for the shares in force, ML_ACCT for packets and bytes per link),
-// the conntrack entries per link mark, each link interface's operstate, and the link
-// monitor's state file.
+// What `multilink status` reads from a router, in one round trip: the router's uptime and
+// each link interface's byte and packet counters read together (throughput is their change
+// over the router's own clock), the mangle table with counters (ML_BALANCE for the shares
+// in force and new connections per link, ML_ACCT for packets and bytes per link), the
+// conntrack entries per link mark, each link interface's operstate, and the link monitor's
+// state file and history ring.
 import type { IptablesFlavourSetting } from '../model/config.js';
 import type { IptablesFlavour, LiveTable } from '../model/facts.js';
 import { hex } from '../compile/iptables-text.js';
@@ -13,7 +15,8 @@ import { sh, type Sh } from '../shell/sh.js';
 import { conntrackCountCommand, parseConntrackCount, type ConntrackCount } from './conntrack.js';
 import { parseFlavour, sectionReader } from './gather.js';
 import { iptablesSaveCountersCommand, parseIptablesSave } from './iptables-save.js';
-import { parseMonitorState, type MonitorStateFile } from './monitor.js';
+import { parseMonitorHistory, parseMonitorState, type MonitorStateFile } from './monitor.js';
+import type { LinkChange } from '../model/link-state.js';
 
 export interface StatusRequest {
   iptables: IptablesFlavourSetting;
@@ -31,22 +34,63 @@ export interface StatusFacts {
   operstate: Record<string, string | null>;
   /** The link monitor's state file; null when there is none. */
   monitor: MonitorStateFile | null;
+  /** The monitor's history ring, oldest first (empty when there is none). */
+  history: LinkChange[];
+  /** Seconds since the router booted, read just before the interface counters. */
+  uptime: number | null;
+  /** Keyed by interface; null when the interface has no counters (it does not exist). */
+  interfaces: Record<string, InterfaceCounters | null>;
 }
+
+/** /sys/class/net/IF/statistics: what the interface received (in) and sent (out). */
+export interface InterfaceCounters {
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+}
+
+const COUNTER_FILES = ['rx_bytes', 'tx_bytes', 'rx_packets', 'tx_packets'] as const;
 
 function operstateCommand(iface: string): Sh {
   if (!isInterfaceName(iface)) throw new Error(`invalid interface name ${JSON.stringify(iface)}`);
   return sh`ml_read ${`/sys/class/net/${iface}/operstate`}`;
 }
 
+/** `IF RX_BYTES TX_BYTES RX_PACKETS TX_PACKETS` on one line; just `IF` when it has no counters. */
+function interfaceCountersCommand(iface: string): Sh {
+  if (!isInterfaceName(iface)) throw new Error(`invalid interface name ${JSON.stringify(iface)}`);
+  const files = COUNTER_FILES.map((f) => `/sys/class/net/${iface}/statistics/${f}`);
+  return sh`printf '%s ' ${iface}; cat ${files} 2>/dev/null | tr '\\n' ' '; echo`;
+}
+
 export function statusScript(req: StatusRequest): Sh {
+  const layout = new StateLayout(req.stateDir);
   return lines(
     shellLib(req.iptables),
+    // First, and together: the clock and the counters that throughput is computed from.
+    section('counters', lines(sh`cat /proc/uptime`, ...[...new Set(req.links.map((l) => l.interface))].map(interfaceCountersCommand))),
     section('flavour', sh`ml_flavour_name`),
     section('iptables-counters mangle', iptablesSaveCountersCommand('mangle')),
     ...req.links.map((l) => section(`conntrack ${hex(l.mark)}`, conntrackCountCommand(l.mark, req.mask))),
     ...req.links.map((l) => section(`operstate ${l.interface}`, operstateCommand(l.interface))),
-    section('monitor-state', sh`ml_read ${new StateLayout(req.stateDir).monitorState}`),
+    section('monitor-state', sh`ml_read ${layout.monitorState}`),
+    section('monitor-history', sh`ml_read ${layout.monitorHistory}`),
   );
+}
+
+/** The counters section: the uptime line, then a line per interface. */
+export function parseCounters(text: string): { uptime: number | null; interfaces: Record<string, InterfaceCounters | null> } {
+  const [first = '', ...rest] = text.split('\n');
+  const up = Number(first.trim().split(/\s+/)[0]);
+  const interfaces: Record<string, InterfaceCounters | null> = {};
+  for (const line of rest) {
+    const [iface, ...values] = line.trim().split(/\s+/);
+    if (!iface) continue;
+    const n = values.map(Number);
+    interfaces[iface] = n.length === COUNTER_FILES.length && n.every((v) => Number.isSafeInteger(v) && v >= 0) ? { rxBytes: n[0], txBytes: n[1], rxPackets: n[2], txPackets: n[3] } : null;
+  }
+  return { uptime: first.trim() !== '' && Number.isFinite(up) ? up : null, interfaces };
 }
 
 export function parseStatus(stdout: string, req: StatusRequest): StatusFacts {
@@ -61,11 +105,16 @@ export function parseStatus(stdout: string, req: StatusRequest): StatusFacts {
     operstate[l.interface] = state === ABSENT ? null : state;
   }
   const monitor = r.get('monitor-state');
+  const history = r.get('monitor-history');
+  const counters = parseCounters(r.get('counters'));
   return {
     flavour: parseFlavour(r.get('flavour')),
     mangle: parseIptablesSave(r.get('iptables-counters mangle')),
     connections,
     operstate,
     monitor: monitor.trim() === ABSENT ? null : parseMonitorState(monitor),
+    history: history.trim() === ABSENT ? [] : parseMonitorHistory(history),
+    uptime: counters.uptime,
+    interfaces: Object.fromEntries(req.links.map((l) => [l.interface, counters.interfaces[l.interface] ?? null])),
   };
 }

@@ -12,3 +12,23 @@ export interface LinkState {
   /** gateway: auto: the gateway the monitor learned (`via 192.0.2.1`, `dev`), or `-`: none. */
   gateway?: string;
 }
+
+/** The monitor's probes of one link: counters since it started, and smoothed time and loss. */
+export interface ProbeStats {
+  sent: number;
+  lost: number;
+  /** Round-trip time, smoothed over rounds; null before any answer. */
+  rttMs: number | null;
+  /** Share of probes lost, smoothed over rounds (0 to 1). */
+  loss: number;
+}
+
+/** One entry of the monitor's history ring: a link's health changed. */
+export interface LinkChange {
+  /** ISO time. */
+  at: string;
+  link: string;
+  from: LinkHealth;
+  to: LinkHealth;
+  why: string;
+}

@@ -1,7 +1,7 @@
 // StatusReport: per host and link, the balance in force and the traffic it carries.
 import type { BalanceMethod } from './config.js';
 import type { IptablesFlavour } from './facts.js';
-import type { LinkHealth } from './link-state.js';
+import type { LinkChange, LinkHealth, ProbeStats } from './link-state.js';
 import type { Shard } from '../util/shard.js';
 
 export interface LinkStatus {
@@ -25,6 +25,24 @@ export interface LinkStatus {
   health: LinkHealth | 'unmonitored';
   /** When the monitor last changed this link's health. */
   since?: string;
+  /**
+   * New connections the live ML_BALANCE has sent to this link since it was loaded (its rules'
+   * packet counters); null when that chain is missing. The monitor reloads it on a change.
+   */
+  newConnections: number | null;
+  /** The interface's own counters (every packet in and out of it); null when it has none. */
+  counters: LinkCounters | null;
+  /** The monitor's probes of this link (with health targets). */
+  probe?: ProbeStats;
+  /** The monitor's last state changes of this link, oldest first (with a monitor). */
+  history?: LinkChange[];
+}
+
+export interface LinkCounters {
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
 }
 
 export type StatusOutcome = 'ok' | 'unreachable' | 'error';
@@ -36,6 +54,8 @@ export interface HostStatus {
   message?: string;
   method: BalanceMethod;
   flavour?: IptablesFlavour;
+  /** The router's uptime (s) when its interface counters were read: the clock for rates. */
+  uptime?: number;
   links: LinkStatus[];
   /** What could not be read (conntrack missing, ML_ACCT not deployed…). */
   notes: string[];

@@ -9,15 +9,16 @@
 # When the set of healthy links changes it loads the balancing chain multilink precompiled
 # for that set (one iptables-restore --noflush) and deletes only the failed link's conntrack
 # entries, so its flows move and nothing else is flushed.
+# What it records (log, syslog, history, probe statistics) is in monitor-record.sh.
 # Parameters: ML_STATE, ML_TARGETS (empty: no probes), ML_QUORUM, ML_DOWN_AFTER, ML_UP_AFTER,
-# ML_INTERVAL, ML_WAIT, ML_N, ML_MASK, ML_LINKS. Defined before this file: lib.sh, ml_link K
-# (sets ml_name, ml_if, ml_mark, ml_table, ml_gw: fixed, none or auto) and ml_balance MASK.
+# ML_INTERVAL, ML_WAIT, ML_N, ML_MASK, ML_LINKS, and monitor-record.sh's. Defined before this
+# file: lib.sh, ml_link K (sets ml_name, ml_if, ml_mark, ml_table, ml_gw: fixed, none or auto),
+# ml_balance MASK, ml_tier MASK (the tier whose links share new connections) and
+# monitor-record.sh.
 # shellcheck disable=SC2154
 S=$ML_STATE
 M=$S/monitor
 
-ml_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-ml_log() { echo "$(ml_now) $*" >> "$M/log"; }
 ml_mask() {
   ml_m=0; ml_k=1
   while [ "$ml_k" -le "$ML_N" ]; do
@@ -27,8 +28,8 @@ ml_mask() {
   done
   echo "$ml_m"
 }
-# The state file gather and status read: `mask N`, `links A B`, `link NAME up|down SINCE`, and
-# for auto links `gateway NAME via G|dev|-`.
+# The state file gather and status read: `mask N`, `links A B`, `link NAME up|down SINCE`, for
+# auto links `gateway NAME via G|dev|-`, and with probes `probe NAME KEY=VALUE…`.
 ml_write_state() {
   {
     echo "mask $(ml_mask)"
@@ -41,6 +42,7 @@ ml_write_state() {
       [ "$ml_gw" = auto ] && echo "gateway $ml_name ${ml_g:--}"
       ml_w=$((ml_w + 1))
     done
+    ml_probe_lines
   } > "$M/state.tmp" && mv -f "$M/state.tmp" "$M/state"
 }
 # The balancing chain's payload for the healthy-link MASK: precompiled by multilink, or with
@@ -158,11 +160,12 @@ if ping -V 2>&1 | grep -q iputils; then ml_iputils=1; else ml_iputils=; fi
 # BusyBox ping takes whole seconds.
 ml_wait_s=${ML_WAIT%%.*}
 [ "${ml_wait_s:-0}" -ge 1 ] 2>/dev/null || ml_wait_s=1
+# ml_probe TARGET: one ping through link ml_k; its summary (with the round-trip time) on stdout.
 ml_probe() {
   if [ -n "$ml_iputils" ]; then
-    ping -n -q -c 1 -W "$ML_WAIT" -m "$ml_mark" -I "$ml_if" "$1" >/dev/null 2>&1
+    ping -n -q -c 1 -W "$ML_WAIT" -m "$ml_mark" -I "$ml_if" "$1" 2>/dev/null
   else
-    ping -q -c 1 -W "$ml_wait_s" -I "$ml_if" "$1" >/dev/null 2>&1
+    ping -q -c 1 -W "$ml_wait_s" -I "$ml_if" "$1" 2>/dev/null
   fi
 }
 
@@ -192,8 +195,9 @@ while :; do
     ml_link "$ml_k"; ml_t=0
     [ "$ml_gw" = auto ] && ml_follow
     for ml_target in $ML_TARGETS; do
-      ml_t=$((ml_t + 1)); rm -f "$M/probe.$ml_k.$ml_t"
-      ( ml_probe "$ml_target" && : > "$M/probe.$ml_k.$ml_t" ) &
+      ml_t=$((ml_t + 1))
+      # probe.K.T is there after the round only for an answered probe, holding ping's summary.
+      ( ml_probe "$ml_target" > "$M/probe.$ml_k.$ml_t" || rm -f "$M/probe.$ml_k.$ml_t" ) &
       ml_pids="$ml_pids $!"
     done
     ml_k=$((ml_k + 1))
@@ -202,6 +206,7 @@ while :; do
     ml_started=1
     ml_write_state
     ml_log "monitor started (links $ML_LINKS, mask $(ml_mask))"
+    ml_tier_was=$(ml_tier "$(ml_mask)")
   fi
   # The interval runs beside the probes, and a round's verdict is taken as soon as its probes
   # are back (at most ML_WAIT, less than the interval): a link is out within
@@ -226,6 +231,7 @@ while :; do
         ml_t=$((ml_t + 1))
         [ -e "$M/probe.$ml_k.$ml_t" ] && ml_ok=$((ml_ok + 1))
       done
+      ml_probe_stats "$ml_k" "$ml_t" "$ml_ok"
       if [ "$ml_ok" -ge "$ML_QUORUM" ]; then ml_s=$((ml_s + 1)); ml_f=0; else ml_f=$((ml_f + 1)); ml_s=0; fi
       ml_why="$ml_f failed rounds"
       [ "$ml_s" -gt 0 ] && ml_why="$ml_s good rounds"
@@ -233,16 +239,16 @@ while :; do
     if [ "$ml_u" = 1 ] && [ "$ml_f" -ge "$ML_DOWN_AFTER" ]; then
       ml_u=0; ml_changed=1; ml_down="$ml_down $ml_mark"
       eval "since_$ml_k=$(ml_now)"
-      ml_log "link $ml_name down ($ml_why)"
+      ml_note "$ml_name" up down "$ml_why"
     elif [ "$ml_u" = 0 ] && [ "$ml_s" -ge "$ML_UP_AFTER" ]; then
       ml_u=1; ml_changed=1
       eval "since_$ml_k=$(ml_now)"
-      ml_log "link $ml_name up ($ml_why)"
+      ml_note "$ml_name" down up "$ml_why"
     fi
     eval "up_$ml_k=$ml_u; fail_$ml_k=$ml_f; ok_$ml_k=$ml_s"
     ml_k=$((ml_k + 1))
   done
-  if [ "$ml_changed" = 1 ] || [ "$ml_gw_changed" = 1 ]; then ml_write_state; fi
+  if [ "$ml_changed" = 1 ] || [ "$ml_gw_changed" = 1 ] || { [ -n "$ML_TARGETS" ] && ml_stats_due; }; then ml_write_state; fi
   [ -n "$ML_ADAPT" ] && [ "$ml_changed" = 0 ] && ml_adapt_round
   if [ "$ml_changed" = 1 ]; then
     if ml_load "$(ml_mask)"; then ml_pending=0; else ml_pending=1; fi
@@ -250,6 +256,10 @@ while :; do
     if command -v conntrack >/dev/null 2>&1; then
       for ml_m in $ml_down; do conntrack -D -m "$ml_m/$ML_MASK" >/dev/null 2>&1; done
     fi
+    ml_record_notes
+    ml_tier_now=$(ml_tier "$(ml_mask)")
+    [ "$ml_tier_now" != "$ml_tier_was" ] && ml_tier_event "$ml_tier_was" "$ml_tier_now"
+    ml_tier_was=$ml_tier_now
   fi
   [ -n "$ML_ADAPT" ] && ml_adapt_sample_until "$ml_sleep"
   wait "$ml_sleep"

@@ -110,6 +110,12 @@ export interface MonitorParams {
     markStep: number;
     markRoom: number;
   };
+  /** Bytes the monitor's log may reach before it is rotated (it and log.1: at most twice this). */
+  logMaxBytes: number;
+  /** State changes kept per link in the history ring. */
+  historyPerLink: number;
+  /** Rounds between state file writes for the probe statistics alone. */
+  statsEvery: number;
 }
 
 /** src/remote/adaptive.awk: the learning and chain program of method adaptive. */
@@ -137,10 +143,23 @@ export function monitorVariables(p: MonitorParams): Record<string, string | numb
     ML_ADAPT_START: p.adaptive?.start ?? '',
     ML_MARK_STEP: p.adaptive?.markStep ?? 0,
     ML_MARK_ROOM: p.adaptive?.markRoom ?? 0,
+    ML_LOG_MAX: positive(p.logMaxBytes),
+    ML_HISTORY: positive(p.historyPerLink),
+    ML_STATS_EVERY: positive(p.statsEvery),
   };
 }
 
-/** The monitor loop; needs lib.sh, ml_link and ml_balance before it. */
+function positive(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`invalid monitor parameter ${n}`);
+  return n;
+}
+
+/** What the monitor records (bounded log, syslog, history ring, probe statistics); needs lib.sh. */
+export function monitorRecordLib(): Sh {
+  return scriptFile(file('monitor-record.sh'));
+}
+
+/** The monitor loop; needs lib.sh, ml_link, ml_balance, ml_tier and monitorRecordLib before it. */
 export function monitorProgram(p: MonitorParams): Sh {
   return scriptFile(file('monitor.sh'), monitorVariables(p));
 }

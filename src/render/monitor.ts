@@ -1,13 +1,15 @@
-// The link monitor's script: lib.sh, its parameters, the data multilink precomputed for it
-// (per link: name, interface, mark; per set of healthy links: the balancing chain's
-// payload) and the fixed loop (src/remote/monitor.sh). Its second line is a tag naming the
+// The link monitor's script: lib.sh, what it records (src/remote/monitor-record.sh), its
+// parameters, the data multilink precomputed for it (per link: name, interface, mark; per set
+// of healthy links: the balancing chain's payload and the tier in use) and the fixed loop
+// (src/remote/monitor.sh). Its second line is a tag naming the
 // content, which the gather reads to tell whether the script on the router is current.
 import { createHash } from 'node:crypto';
 import type { DesiredState, MonitorSpec } from '../model/desired.js';
 import { hex, lowestBit, setMark, unmarked } from '../compile/iptables-text.js';
 import { isIPv4 } from '../net/ipv4.js';
 import { isInterfaceName } from '../net/names.js';
-import { adaptiveAwk, monitorProgram, type MonitorParams } from '../remote/programs.js';
+import { eligibleLinks } from '../compile/links.js';
+import { adaptiveAwk, monitorProgram, monitorRecordLib, type MonitorParams } from '../remote/programs.js';
 import { lines, shellLib } from '../shell/lib.js';
 import { joinSh, sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { chainPayload } from './iptables-restore.js';
@@ -66,6 +68,34 @@ ml_adapt_program() {
 }`;
 }
 
+
+/**
+ * ml_tier MASK: the tier whose links share new connections for that set of healthy links (as
+ * the precompiled chains have it), so the monitor can say when a backup tier takes over.
+ */
+function tierFunction(d: DesiredState): Sh {
+  const m = d.monitor!;
+  const byTier = new Map<number, number[]>();
+  for (let mask = 0; mask < 2 ** m.links.length; mask++) {
+    const up = d.links.filter((l) => (mask & (1 << (l.index - 1))) !== 0);
+    const tier = eligibleLinks(mask === 0 ? d.links : up)[0]?.tier ?? 0;
+    byTier.set(tier, [...(byTier.get(tier) ?? []), mask]);
+  }
+  const cases = [...byTier].map(([tier, masks]) => sh`    ${joinSh(masks.map((k) => sh`${k}`), '|')}) echo ${tier} ;;`);
+  return sh`ml_tier() {
+  case "$1" in
+${joinSh(cases)}
+  esac
+}`;
+}
+
+/** The monitor's log is rotated at this size (64 KiB: with log.1, 128 KiB at most). */
+export const MONITOR_LOG_MAX_BYTES = 65536;
+/** State changes kept per link in the monitor's history ring. */
+export const MONITOR_HISTORY_PER_LINK = 20;
+/** How often the monitor rewrites its state file for fresh probe statistics alone. */
+const STATS_EVERY_MS = 5000;
+
 /** What multilink computed for this router's monitor: its parameters and data (what `render` shows). */
 export function monitorData(d: DesiredState): { params: MonitorParams; functions: Sh } {
   const m = d.monitor;
@@ -85,9 +115,12 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     mask: hex(d.settings.markMask),
     linkNames: m.links.map((l) => l.name),
     chain: d.balanceChain.name,
+    logMaxBytes: MONITOR_LOG_MAX_BYTES,
+    historyPerLink: MONITOR_HISTORY_PER_LINK,
+    statsEvery: Math.max(1, Math.round(STATS_EVERY_MS / m.intervalMs)),
   };
   const a = m.adaptive;
-  if (!a) return { params, functions: lines(linkFunction(m), balanceFunction(d)) };
+  if (!a) return { params, functions: lines(linkFunction(m), balanceFunction(d), tierFunction(d)) };
   const step = lowestBit(d.settings.markMask);
   params.adaptive = {
     rounds: Math.max(1, Math.round(a.periodMs / m.intervalMs)),
@@ -96,13 +129,13 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     markStep: step,
     markRoom: (d.settings.markMask >>> 0) / step,
   };
-  return { params, functions: lines(linkFunction(m), balanceFunction(d), adaptiveStatic(d)) };
+  return { params, functions: lines(linkFunction(m), balanceFunction(d), tierFunction(d), adaptiveStatic(d)) };
 }
 
 function body(d: DesiredState): string {
   const { params, functions } = monitorData(d);
   // lib.sh detects the iptables flavour when the monitor starts, as every script does.
-  return lines(shellLib(d.settings.iptables), functions, monitorProgram(params)).text;
+  return lines(shellLib(d.settings.iptables), monitorRecordLib(), functions, monitorProgram(params)).text;
 }
 
 function tagOf(text: string): string {

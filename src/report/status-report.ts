@@ -1,5 +1,6 @@
-// Views of a status report: one table of every host's links, or the JSON document.
-import type { HostStatus, StatusReport } from '../model/status.js';
+// Views of a status report: one table of every host's links, the monitor's history of link
+// changes, or the JSON document.
+import type { HostStatus, LinkStatus, StatusReport } from '../model/status.js';
 import { formatTable } from './table.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -21,7 +22,7 @@ export function formatShare(share: number | null): string {
 const num = (n: number | null): string => (n === null ? '?' : String(n));
 
 function rows(h: HostStatus): string[][] {
-  if (h.status !== 'ok') return [[h.host, `(${h.status})`, '', '', '', '', '', '', '', '', h.message ?? '']];
+  if (h.status !== 'ok') return [[h.host, `(${h.status})`, '', '', '', '', '', '', '', '', '', h.message ?? '']];
   return h.links.map((l) => [
     h.host,
     l.link,
@@ -34,14 +35,28 @@ function rows(h: HostStatus): string[][] {
     num(l.packets),
     l.bytes === null ? '?' : formatBytes(l.bytes),
     l.health === 'unmonitored' ? 'unmonitored' : `${l.health}${l.since ? ` since ${l.since}` : ''}`,
+    probeText(l),
   ]);
 }
 
+/** The monitor's probes: smoothed round-trip time and loss, or '-' without probes. */
+export function probeText(l: LinkStatus): string {
+  if (!l.probe) return '-';
+  return `${l.probe.rttMs === null ? 'no answer' : `${l.probe.rttMs.toFixed(1)} ms`}, ${Math.round(l.probe.loss * 100)}% lost`;
+}
+
 export function statusText(report: StatusReport): string {
-  const head = ['HOST', 'LINK', 'IF', 'CARRIER', 'WEIGHT', 'CONFIGURED', 'IN FORCE', 'CONNS', 'PACKETS', 'BYTES SENT', 'HEALTH'];
+  const head = ['HOST', 'LINK', 'IF', 'CARRIER', 'WEIGHT', 'CONFIGURED', 'IN FORCE', 'CONNS', 'PACKETS', 'BYTES SENT', 'HEALTH', 'PROBES'];
   const notes = report.hosts.flatMap((h) => h.notes.map((n) => `note: ${h.host}: ${n}`));
   const counts = (['ok', 'unreachable', 'error'] as const).map((s) => `${s}=${report.summary[s]}`).join(' ');
   return [formatTable(head, report.hosts.flatMap(rows)), ...(notes.length ? ['', ...notes] : []), '', `${report.hosts.length} host${report.hosts.length === 1 ? '' : 's'}: ${counts}`].join('\n');
+}
+
+/** The monitor's last state changes per link (status --history), oldest first. */
+export function statusHistoryText(report: StatusReport): string {
+  const rows = report.hosts.flatMap((h) => h.links.flatMap((l) => (l.history ?? []).map((c) => [h.host, l.link, c.at, `${c.from} -> ${c.to}`, c.why])));
+  if (rows.length === 0) return 'history: no link state change recorded (no link monitor, or no change yet)';
+  return `history of link states (the monitor keeps the last changes of each link):\n${formatTable(['HOST', 'LINK', 'TIME', 'CHANGE', 'WHY'], rows)}`;
 }
 
 export function statusJson(report: StatusReport): string {

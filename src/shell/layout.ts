@@ -53,6 +53,10 @@ export class StateLayout {
   get monitorState(): string {
     return `${this.monitorDir}/state`;
   }
+  /** The ring of each link's last state changes (src/remote/monitor-record.sh). */
+  get monitorHistory(): string {
+    return `${this.monitorDir}/history`;
+  }
   get monitorPid(): string {
     return `${this.monitorDir}/pid`;
   }

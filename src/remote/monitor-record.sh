@@ -1,0 +1,114 @@
+# shellcheck shell=sh
+# What the link monitor records, each in a bounded place, so a router's RAM or flash never
+# fills: its own log (rotated at a fixed size), events for the router's syslog (tag
+# multilink, through logger: OpenWrt's logread shows them), the last state changes of each
+# link (a small ring in its folder, read by `multilink status`), and per-link probe
+# statistics (written to the state file with the link states).
+# Parameters (set before monitor.sh): ML_LOG_MAX (bytes the log may reach before it becomes
+# log.1), ML_HISTORY (changes kept per link), ML_STATS_EVERY (rounds between state file
+# writes for the statistics alone), ML_LINKS; and M, the monitor's folder. Needs lib.sh.
+# shellcheck disable=SC2154
+
+ml_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+
+# ml_log TEXT: a line "TIME TEXT" in $M/log. A line that would take the log past ML_LOG_MAX
+# bytes starts a new one and the old one becomes log.1 (replacing the one before): the two
+# never hold more than 2 × ML_LOG_MAX. The size is counted here, not asked of the file system
+# at every line (LC_ALL=C from lib.sh: ${#x} counts bytes).
+ml_log() {
+  ml_line="$(ml_now) $*"
+  if [ -z "${ml_log_size:-}" ]; then
+    ml_log_size=0
+    if [ -f "$M/log" ]; then ml_log_size=$(wc -c < "$M/log"); fi
+  fi
+  ml_log_size=$((ml_log_size + ${#ml_line} + 1))
+  if [ "$ml_log_size" -gt "$ML_LOG_MAX" ]; then
+    mv -f "$M/log" "$M/log.1" 2>/dev/null
+    ml_log_size=$((${#ml_line} + 1))
+  fi
+  printf '%s\n' "$ml_line" >> "$M/log"
+}
+
+# ml_syslog TEXT: TEXT to the router's syslog, tagged multilink, where it has logger. Detached
+# (the subshell returns at once, logger is left to init): a syslog daemon that stops reading
+# its socket must not hold up a failover.
+ml_syslog() {
+  command -v logger >/dev/null 2>&1 || return 0
+  ( logger -t multilink -p daemon.notice -- "$*" </dev/null >/dev/null 2>&1 & )
+}
+
+# ml_history LINK FROM TO WHY: a line "TIME LINK FROM TO WHY" in $M/history, which keeps the
+# last ML_HISTORY lines of each link in ML_LINKS (lines of links no longer played go).
+ml_history() {
+  printf '%s %s %s %s %s\n' "$(ml_now)" "$1" "$2" "$3" "$4" >> "$M/history"
+  awk -v n="$ML_HISTORY" -v links=" $ML_LINKS " '
+    index(links, " " $2 " ") { c[$2]++; keep[NR] = $0; who[NR] = $2 }
+    END { for (i = 1; i <= NR; i++) if ((i in keep) && c[who[i]]-- <= n) print keep[i] }
+  ' "$M/history" > "$M/history.tmp" && mv -f "$M/history.tmp" "$M/history"
+}
+
+# ml_event LINK FROM TO WHY: a link changed state: the log, the history ring and syslog.
+ml_event() {
+  ml_log "link $1 $3 ($4)"
+  ml_history "$1" "$2" "$3" "$4"
+  ml_syslog "link $1 $3 ($4)"
+}
+
+# ml_note LINK FROM TO WHY: a change, recorded (ml_event) by ml_record_notes once the new
+# chain is loaded: the failover does not wait for the few processes recording takes.
+ml_note() {
+  ml_notes=$((${ml_notes:-0} + 1))
+  eval "ml_nl_$ml_notes=\$1; ml_nf_$ml_notes=\$2; ml_nt_$ml_notes=\$3; ml_nw_$ml_notes=\$4"
+}
+ml_record_notes() {
+  ml_i=1
+  while [ "$ml_i" -le "${ml_notes:-0}" ]; do
+    eval "ml_event \"\$ml_nl_$ml_i\" \"\$ml_nf_$ml_i\" \"\$ml_nt_$ml_i\" \"\$ml_nw_$ml_i\""
+    ml_i=$((ml_i + 1))
+  done
+  ml_notes=0
+}
+
+# ml_tier_event FROM TO: the tier whose links share new connections changed (a backup tier
+# took over, or handed back): the log and syslog.
+ml_tier_event() {
+  ml_log "tier $2 in use (was tier $1)"
+  ml_syslog "tier $2 in use (was tier $1)"
+}
+
+# ml_probe_stats K SENT ANSWERED: a round of link K's probes into its statistics: probes sent
+# and lost since the monitor started, and the round-trip time (µs, from the answers ping
+# printed into $M/probe.K.*) and loss (per mille) smoothed over rounds (each round weighs 1/4).
+ml_probe_stats() {
+  ml_rtt=$(awk -F'= ' '/min\/avg\/max/ { split($2, v, "/"); s += v[2]; n++ } END { if (n) printf "%d\n", s * 1000 / n }' "$M/probe.$1".* 2>/dev/null)
+  eval "ml_ps=\${psent_$1:-0}; ml_pl=\${plost_$1:-0}; ml_pr=\${prtt_$1:-}; ml_pm=\${ploss_$1:-}"
+  ml_lp=$(( ($2 - $3) * 1000 / $2 ))
+  ml_ps=$((ml_ps + $2)); ml_pl=$((ml_pl + $2 - $3))
+  if [ -z "$ml_pm" ]; then ml_pm=$ml_lp; else ml_pm=$(( (ml_pm * 3 + ml_lp) / 4 )); fi
+  if [ -n "$ml_rtt" ]; then
+    if [ -z "$ml_pr" ]; then ml_pr=$ml_rtt; else ml_pr=$(( (ml_pr * 3 + ml_rtt) / 4 )); fi
+  fi
+  eval "psent_$1=\$ml_ps; plost_$1=\$ml_pl; prtt_$1=\$ml_pr; ploss_$1=\$ml_pm"
+}
+
+# ml_probe_lines: the state file's statistics, `probe NAME sent=N lost=N rtt_us=N|- loss_pm=N`
+# per probed link (nothing without probes). Fields are key=value so more can follow.
+ml_probe_lines() {
+  ml_q=1
+  while [ "$ml_q" -le "$ML_N" ]; do
+    eval "ml_ps=\${psent_$ml_q:-}; ml_pl=\${plost_$ml_q:-0}; ml_pr=\${prtt_$ml_q:-}; ml_pm=\${ploss_$ml_q:-0}"
+    if [ -n "$ml_ps" ]; then
+      ml_link "$ml_q"
+      echo "probe $ml_name sent=$ml_ps lost=$ml_pl rtt_us=${ml_pr:--} loss_pm=$ml_pm"
+    fi
+    ml_q=$((ml_q + 1))
+  done
+}
+
+# ml_stats_due: true every ML_STATS_EVERY calls (one per round): the state file is rewritten
+# for fresh statistics that often, not at every round.
+ml_stats_due() {
+  ml_stats_n=$((${ml_stats_n:-0} + 1))
+  [ "$ml_stats_n" -ge "$ML_STATS_EVERY" ] || return 1
+  ml_stats_n=0
+}

@@ -1,0 +1,118 @@
+// `status --format openmetrics|prometheus`: per router and link, gauges and counters with
+// `router` and `link` labels, for a Prometheus scrape or node_exporter's textfile collector
+// (e.g. written by a cron job). One list of metric families, two texts: OpenMetrics 1.0
+// (UNIT lines, counters as NAME_total samples, `# EOF`) and the Prometheus text format 0.0.4
+// that the textfile collector parses (counter families named NAME_total, no UNIT, no EOF).
+import type { HostStatus, LinkStatus, StatusReport } from '../model/status.js';
+
+type MetricType = 'gauge' | 'counter';
+
+interface Sample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface MetricFamily {
+  /** Without the _total of a counter's samples. */
+  name: string;
+  type: MetricType;
+  help: string;
+  /** OpenMetrics unit; the name ends with _UNIT. */
+  unit?: 'bytes' | 'seconds' | 'ratio';
+  samples: Sample[];
+}
+
+interface LinkMetric {
+  name: string;
+  type: MetricType;
+  help: string;
+  unit?: MetricFamily['unit'];
+  value: (l: LinkStatus) => number | null | undefined;
+}
+
+const bool = (b: boolean): number => (b ? 1 : 0);
+
+const LINK_METRICS: LinkMetric[] = [
+  { name: 'multilink_link_up', type: 'gauge', help: 'Link health as the router\'s link monitor last decided it (1 up, 0 down); absent for an unmonitored link.', value: (l) => (l.health === 'unmonitored' ? undefined : bool(l.health === 'up')) },
+  { name: 'multilink_link_last_change_timestamp_seconds', type: 'gauge', unit: 'seconds', help: 'When the link monitor last changed the link\'s health (Unix time).', value: (l) => (l.since && !Number.isNaN(Date.parse(l.since)) ? Date.parse(l.since) / 1000 : undefined) },
+  { name: 'multilink_link_carrier_up', type: 'gauge', help: 'The link interface\'s operstate is up (1) or not (0); absent when there is no such interface.', value: (l) => (l.operstate === null ? undefined : bool(l.operstate === 'up')) },
+  { name: 'multilink_link_tier', type: 'gauge', help: 'The link\'s tier (a higher tier is used only while every lower one is down).', value: (l) => l.tier },
+  { name: 'multilink_link_weight', type: 'gauge', help: 'The link\'s weight in the configuration (0: drained).', value: (l) => l.weight },
+  { name: 'multilink_link_share_configured_ratio', type: 'gauge', unit: 'ratio', help: 'Share of new connections the configured weights give the link.', value: (l) => l.configuredShare },
+  { name: 'multilink_link_share_in_force_ratio', type: 'gauge', unit: 'ratio', help: 'Share of new connections the live balancing chain gives the link (the monitor takes down links out).', value: (l) => l.share },
+  { name: 'multilink_link_connections', type: 'gauge', help: 'Conntrack entries marked for the link.', value: (l) => l.connections },
+  { name: 'multilink_link_new_connections', type: 'counter', help: 'New connections the balancing chain sent to the link (restarts when the chain is reloaded).', value: (l) => l.newConnections },
+  { name: 'multilink_link_out_bytes', type: 'counter', unit: 'bytes', help: 'Bytes sent out of the link, counted by multilink\'s ML_ACCT chain.', value: (l) => l.bytes },
+  { name: 'multilink_link_out_packets', type: 'counter', help: 'Packets sent out of the link, counted by multilink\'s ML_ACCT chain.', value: (l) => l.packets },
+  { name: 'multilink_link_receive_bytes', type: 'counter', unit: 'bytes', help: 'Bytes the link interface received.', value: (l) => l.counters?.rxBytes },
+  { name: 'multilink_link_transmit_bytes', type: 'counter', unit: 'bytes', help: 'Bytes the link interface transmitted.', value: (l) => l.counters?.txBytes },
+  { name: 'multilink_link_receive_packets', type: 'counter', help: 'Packets the link interface received.', value: (l) => l.counters?.rxPackets },
+  { name: 'multilink_link_transmit_packets', type: 'counter', help: 'Packets the link interface transmitted.', value: (l) => l.counters?.txPackets },
+  { name: 'multilink_link_probe_rtt_seconds', type: 'gauge', unit: 'seconds', help: 'Round-trip time of the link monitor\'s probes through the link, smoothed.', value: (l) => (l.probe?.rttMs === null || l.probe === undefined ? undefined : l.probe.rttMs / 1000) },
+  { name: 'multilink_link_probe_loss_ratio', type: 'gauge', unit: 'ratio', help: 'Share of the link monitor\'s probes lost on the link, smoothed.', value: (l) => l.probe?.loss },
+  { name: 'multilink_link_probes', type: 'counter', help: 'Probes the link monitor sent through the link since it started.', value: (l) => l.probe?.sent },
+  { name: 'multilink_link_probes_lost', type: 'counter', help: 'Probes through the link that got no answer, since the monitor started.', value: (l) => l.probe?.lost },
+];
+
+/** The metric families of a status report; families without a sample are left out. */
+export function statusMetrics(report: StatusReport): MetricFamily[] {
+  const up: MetricFamily = {
+    name: 'multilink_router_up',
+    type: 'gauge',
+    help: 'The router answered the status reading (1) or not (0).',
+    samples: report.hosts.map((h) => ({ labels: { router: h.host }, value: bool(h.status === 'ok') })),
+  };
+  const ok = report.hosts.filter((h): h is HostStatus => h.status === 'ok');
+  const links = LINK_METRICS.map((m): MetricFamily => ({
+    name: m.name,
+    type: m.type,
+    help: m.help,
+    ...(m.unit ? { unit: m.unit } : {}),
+    samples: ok.flatMap((h) =>
+      h.links.flatMap((l) => {
+        const v = m.value(l);
+        return v === null || v === undefined || !Number.isFinite(v) ? [] : [{ labels: { router: h.host, link: l.link }, value: v }];
+      }),
+    ),
+  }));
+  return [up, ...links].filter((f) => f.samples.length > 0);
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function sampleLine(name: string, s: Sample): string {
+  const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  return `${name}${labels.length ? `{${labels.join(',')}}` : ''} ${s.value}`;
+}
+
+/** OpenMetrics 1.0 text (application/openmetrics-text; version=1.0.0). */
+export function openMetricsText(families: readonly MetricFamily[]): string {
+  const out: string[] = [];
+  for (const f of families) {
+    out.push(`# TYPE ${f.name} ${f.type}`);
+    if (f.unit) out.push(`# UNIT ${f.name} ${f.unit}`);
+    out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`);
+    const sampleName = f.type === 'counter' ? `${f.name}_total` : f.name;
+    for (const s of f.samples) out.push(sampleLine(sampleName, s));
+  }
+  out.push('# EOF');
+  return `${out.join('\n')}\n`;
+}
+
+/** The Prometheus text format 0.0.4 (text/plain; version=0.0.4), as node_exporter's textfile collector reads it. */
+export function prometheusText(families: readonly MetricFamily[]): string {
+  const out: string[] = [];
+  for (const f of families) {
+    const name = f.type === 'counter' ? `${f.name}_total` : f.name;
+    out.push(`# HELP ${name} ${escapeHelp(f.help)}`);
+    out.push(`# TYPE ${name} ${f.type}`);
+    for (const s of f.samples) out.push(sampleLine(name, s));
+  }
+  return `${out.join('\n')}\n`;
+}
