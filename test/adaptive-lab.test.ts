@@ -21,7 +21,7 @@ const HEALTH = { targets: ['198.51.100.1', '198.51.100.2'], intervalS: 1, downAf
 const LINKS = ['dsl', 'cable', 'lte'];
 
 interface StatusDoc {
-  hosts: { host: string; links: { link: string; share: number | null; health: string }[] }[];
+  hosts: { host: string; links: { link: string; share: number | null; health: string; adaptive?: { weight: number; capacityBps: number; perConnectionBps: number | null; measuredAt: string } }[] }[];
 }
 
 describe.skipIf(!can.ok)('method adaptive on the data-plane lab', () => {
@@ -57,6 +57,12 @@ describe.skipIf(!can.ok)('method adaptive on the data-plane lab', () => {
     LINKS.forEach((l) => expect(start[l]).toBeCloseTo(1 / 3, 2));
     for (let i = 0; i < 2; i++) expect((await batch()).failed).toBe(0);
     const learnt = await shares();
+    // status shows what the router learnt: every link measured busy, lte's capacity above dsl's.
+    const res = await cli('status', inventory, '--json');
+    const learning = Object.fromEntries((JSON.parse(res.stdout) as StatusDoc).hosts[0].links.map((l) => [l.link, l.adaptive]));
+    LINKS.forEach((l) => expect(learning[l]?.capacityBps, res.stdout).toBeGreaterThan(0));
+    expect(learning.lte!.capacityBps).toBeGreaterThan(learning.dsl!.capacityBps);
+    expect((await cli('status', inventory)).stdout).toMatch(/^method adaptive, learnt on the router/m);
     // Capacity shares are 0.167, 0.333, 0.5; the estimates wander a little around them.
     expect(learnt.lte).toBeGreaterThan(learnt.cable);
     expect(learnt.cable).toBeGreaterThan(learnt.dsl);

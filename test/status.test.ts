@@ -15,6 +15,8 @@ import { FakeTransport } from '../src/transport/fake-transport.js';
 import type { HostConfig } from '../src/model/config.js';
 import type { StatusReport } from '../src/model/status.js';
 import { compiledLinks, hostConfig, link } from './fixtures/render/host-config.js';
+import { openMetricsText, statusMetrics } from '../src/report/status-metrics.js';
+import { parseOpenMetrics } from './helpers/openmetrics.js';
 import { fixture, runStatus, sec, statusOutput, statusProject } from './helpers/status-output.js';
 
 const MASK = 0xff00;
@@ -97,7 +99,7 @@ describe('conntrack count', () => {
 });
 
 describe('the status script and its parser', () => {
-  const req: StatusRequest = { iptables: 'auto', mask: MASK, links: [1, 2, 3].map((k) => ({ mark: k * 0x100, interface: `wan${k}` })), stateDir: '/var/lib/multilink' };
+  const req: StatusRequest = { iptables: 'auto', mask: MASK, links: [1, 2, 3].map((k) => ({ mark: k * 0x100, interface: `wan${k}` })), stateDir: '/var/lib/multilink', adaptive: false };
 
   it('is one script: counters, conntrack by mark under the mask, operstate, the monitor state', () => {
     const script = statusScript(req).text;
@@ -157,6 +159,41 @@ describe('statusHost over a fake transport', () => {
     expect(h.uptime).toBe(5127.43);
     // Uploaded wrapped in ml_main, so a truncated upload runs nothing.
     expect(t.execsFor('r1')[0].stdin).toBe(`ml_main() {\n${statusScript(statusRequest(desired)).text}\n}\nml_main\n`);
+  });
+
+  it('method adaptive: per link the learnt weight, capacity, what it carried and per connection, and when the chain changed; in text, JSON and metrics', async () => {
+    const health = { targets: ['198.51.100.1'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
+    const cfg = hostConfig({ method: 'adaptive', links: [link('dsl', 1, 1), link('cable', 1, 2), link('lte', 1, 3)], health });
+    const desired = compileHost(cfg);
+    expect(statusScript(statusRequest(desired)).text).toContain('ml_read /var/lib/multilink/monitor/adaptive');
+    const adaptive = [
+      'at 2026-11-30T10:00:04Z',
+      'changed 2026-11-30T10:00:02Z',
+      'link 1 weight 0.180000 cap 2500000 rate 2500000 conns 12.50',
+      'link 2 weight 0.330000 cap 5000000 rate 1250000 conns 0.25',
+      'link 3 weight 0.490000 cap 0 rate 0 conns 0.00',
+      'link 4 weight oops',
+    ].join('\n');
+    const t = new FakeTransport(() => ({ stdout: statusOutput({ adaptive }), stderr: '', code: 0 }));
+    const h = await statusHost(cfg, desired, t, opts);
+    expect(h.links.map((l) => l.adaptive)).toEqual([
+      { weight: 0.18, capacityBps: 2500000, rateBps: 2500000, connections: 12.5, perConnectionBps: 200000, measuredAt: '2026-11-30T10:00:04Z', changedAt: '2026-11-30T10:00:02Z' },
+      // A lone download a quarter of the time: it got the whole link while it ran.
+      { weight: 0.33, capacityBps: 5000000, rateBps: 1250000, connections: 0.25, perConnectionBps: 5000000, measuredAt: '2026-11-30T10:00:04Z', changedAt: '2026-11-30T10:00:02Z' },
+      { weight: 0.49, capacityBps: 0, rateBps: 0, connections: 0, perConnectionBps: null, measuredAt: '2026-11-30T10:00:04Z', changedAt: '2026-11-30T10:00:02Z' },
+    ]);
+    const report: StatusReport = { command: 'status', hosts: [h], summary: { ok: 1, unreachable: 0, error: 0 } };
+    const text = statusText(report);
+    expect(text).toMatch(/^method adaptive, learnt on the router/m);
+    expect(text).toMatch(/^r1\s+dsl\s+18\.0%\s+20 Mbit\/s\s+20 Mbit\/s\s+12\.5\s+1\.6 Mbit\/s\s+2026-11-30T10:00:04Z\s+2026-11-30T10:00:02Z$/m);
+    expect(text).toMatch(/^r1\s+lte\s+49\.0%\s+not yet\s+0\.0 Mbit\/s\s+0\.0\s+-\s/m);
+    const families = parseOpenMetrics(openMetricsText(statusMetrics(report)));
+    expect(families.get('multilink_link_capacity_bytes_per_second')?.samples.map((s) => s.value)).toEqual([2500000, 5000000, 0]);
+    expect(families.get('multilink_link_learnt_weight_ratio')?.samples.map((s) => s.value)).toEqual([0.18, 0.33, 0.49]);
+    // Before the first measurement (or with another method) there is nothing of it.
+    const none = await statusHost(cfg, desired, new FakeTransport(() => ({ stdout: statusOutput({ adaptive: '@@ML-absent' }), stderr: '', code: 0 })), opts);
+    expect(none.links.every((l) => l.adaptive === undefined)).toBe(true);
+    expect(statusText({ ...report, hosts: [none] })).not.toContain('method adaptive');
   });
 
   it('with a link monitor: health as the monitor last decided, not the carrier', async () => {

@@ -3,7 +3,7 @@
 import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveChain } from '../model/facts.js';
-import { STATUS_OUTCOMES, type HostStatus, type LinkStatus, type StatusOutcome, type StatusReport } from '../model/status.js';
+import { STATUS_OUTCOMES, type AdaptiveLinkStatus, type HostStatus, type LinkStatus, type StatusOutcome, type StatusReport } from '../model/status.js';
 import type { Session, Transport } from '../transport/transport.js';
 import { UnreachableError } from '../errors.js';
 import { CHAIN_ACCT, hex } from '../compile/iptables-text.js';
@@ -22,6 +22,7 @@ export function statusRequest(desired: DesiredState): StatusRequest {
     mask: desired.settings.markMask,
     links: desired.links.map((l) => ({ mark: l.mark, interface: l.interface })),
     stateDir: desired.settings.stateDir,
+    adaptive: desired.method === 'adaptive',
   };
 }
 
@@ -39,6 +40,24 @@ function newConnectionsByMark(chain: LiveChain): Map<number, number> {
     out.set(mark, (out.get(mark) ?? 0) + (chain.ruleCounters?.[i]?.packets ?? 0));
   });
   return out;
+}
+
+/** method adaptive: what the router learnt for link K, from its last measurement. */
+function adaptiveStatus(facts: StatusFacts, index: number): { adaptive?: AdaptiveLinkStatus } {
+  const a = facts.adaptive;
+  const m = a?.links.get(index);
+  if (!a?.at || !m) return {};
+  return {
+    adaptive: {
+      weight: round(m.weight),
+      capacityBps: m.capacityBps,
+      rateBps: m.rateBps,
+      connections: m.connections,
+      perConnectionBps: m.connections > 0 ? Math.round(m.rateBps / m.connections) : null,
+      measuredAt: a.at,
+      ...(a.changed ? { changedAt: a.changed } : {}),
+    },
+  };
 }
 
 export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatus {
@@ -79,6 +98,7 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
       counters: facts.interfaces[l.interface] ?? null,
       ...(desired.monitor && facts.monitor?.probes?.[l.name] ? { probe: facts.monitor.probes[l.name] } : {}),
       ...(desired.monitor ? { history: facts.history.filter((c) => c.link === l.name) } : {}),
+      ...adaptiveStatus(facts, l.index),
     };
   });
   return {

@@ -83,3 +83,35 @@ export function parseMonitor(script: string, runtime: string): MonitorFacts {
   }
   return facts;
 }
+
+/** method adaptive's file: `at TIME`, `changed TIME`, `link K weight W cap C rate R conns N` per link. */
+export interface AdaptiveFile {
+  at?: string;
+  changed?: string;
+  /** Keyed by link index. */
+  links: Map<number, { weight: number; capacityBps: number; rateBps: number; connections: number }>;
+}
+
+export function parseAdaptive(text: string): AdaptiveFile {
+  const out: AdaptiveFile = { links: new Map() };
+  for (const line of text.split('\n')) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] === 'at' && words[1]) out.at = words[1];
+    else if (words[0] === 'changed' && words[1]) out.changed = words[1];
+    else if (words[0] === 'link' && /^\d+$/.test(words[1] ?? '')) {
+      const kv = new Map<string, number>();
+      for (let i = 2; i + 1 < words.length; i += 2) {
+        const v = Number(words[i + 1]);
+        if (words[i + 1] !== '' && Number.isFinite(v) && v >= 0) kv.set(words[i], v);
+      }
+      const weight = kv.get('weight');
+      const capacityBps = kv.get('cap');
+      const rateBps = kv.get('rate');
+      const connections = kv.get('conns');
+      if (weight !== undefined && capacityBps !== undefined && rateBps !== undefined && connections !== undefined) {
+        out.links.set(Number(words[1]), { weight, capacityBps, rateBps, connections });
+      }
+    }
+  }
+  return out;
+}

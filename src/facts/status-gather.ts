@@ -15,7 +15,7 @@ import { sh, type Sh } from '../shell/sh.js';
 import { conntrackCountCommand, parseConntrackCount, type ConntrackCount } from './conntrack.js';
 import { parseFlavour, sectionReader } from './gather.js';
 import { iptablesSaveCountersCommand, parseIptablesSave } from './iptables-save.js';
-import { parseMonitorHistory, parseMonitorState, type MonitorStateFile } from './monitor.js';
+import { parseAdaptive, parseMonitorHistory, parseMonitorState, type AdaptiveFile, type MonitorStateFile } from './monitor.js';
 import type { LinkChange } from '../model/link-state.js';
 
 export interface StatusRequest {
@@ -23,6 +23,8 @@ export interface StatusRequest {
   mask: number;
   links: { mark: number; interface: string }[];
   stateDir: string;
+  /** method adaptive: read what the router learnt too. */
+  adaptive: boolean;
 }
 
 export interface StatusFacts {
@@ -36,6 +38,8 @@ export interface StatusFacts {
   monitor: MonitorStateFile | null;
   /** The monitor's history ring, oldest first (empty when there is none). */
   history: LinkChange[];
+  /** method adaptive: the last measurement and learnt weights; null when there is none yet. */
+  adaptive: AdaptiveFile | null;
   /** Seconds since the router booted, read just before the interface counters. */
   uptime: number | null;
   /** Keyed by interface; null when the interface has no counters (it does not exist). */
@@ -76,6 +80,7 @@ export function statusScript(req: StatusRequest): Sh {
     ...req.links.map((l) => section(`operstate ${l.interface}`, operstateCommand(l.interface))),
     section('monitor-state', sh`ml_read ${layout.monitorState}`),
     section('monitor-history', sh`ml_read ${layout.monitorHistory}`),
+    ...(req.adaptive ? [section('monitor-adaptive', sh`ml_read ${layout.monitorAdaptive}`)] : []),
   );
 }
 
@@ -107,6 +112,7 @@ export function parseStatus(stdout: string, req: StatusRequest): StatusFacts {
   const monitor = r.get('monitor-state');
   const history = r.get('monitor-history');
   const counters = parseCounters(r.get('counters'));
+  const adaptive = req.adaptive ? r.get('monitor-adaptive') : ABSENT;
   return {
     flavour: parseFlavour(r.get('flavour')),
     mangle: parseIptablesSave(r.get('iptables-counters mangle')),
@@ -114,6 +120,7 @@ export function parseStatus(stdout: string, req: StatusRequest): StatusFacts {
     operstate,
     monitor: monitor.trim() === ABSENT ? null : parseMonitorState(monitor),
     history: history.trim() === ABSENT ? [] : parseMonitorHistory(history),
+    adaptive: adaptive.trim() === ABSENT ? null : parseAdaptive(adaptive),
     uptime: counters.uptime,
     interfaces: Object.fromEntries(req.links.map((l) => [l.interface, counters.interfaces[l.interface] ?? null])),
   };

@@ -36,6 +36,26 @@ export interface LinkStatus {
   probe?: ProbeStats;
   /** The monitor's last state changes of this link, oldest first (with a monitor). */
   history?: LinkChange[];
+  /** method adaptive: what the router learnt for this link (once it measured). */
+  adaptive?: AdaptiveLinkStatus;
+}
+
+/** method adaptive, per link: the router's last measurement and the weight it learnt from it. */
+export interface AdaptiveLinkStatus {
+  /** The learnt weight, as a share of all links' (0 to 1); the share in force also takes health, tiers and bounds into account. */
+  weight: number;
+  /** The estimated capacity, bytes/s (0: not measured busy yet). */
+  capacityBps: number;
+  /** What the link carried (in and out) over the last period, bytes/s. */
+  rateBps: number;
+  /** Its connections that can carry traffic, averaged over the period. */
+  connections: number;
+  /** What each active connection got: the rate over the connections; null when none was active. */
+  perConnectionBps: number | null;
+  /** When the measurement was taken (ISO time). */
+  measuredAt: string;
+  /** When the learnt weights last changed the chain in force (ISO time). */
+  changedAt?: string;
 }
 
 export interface LinkCounters {

@@ -135,8 +135,22 @@ ml_adapt_round() {
     done
   } > "$M/adaptive.in"
   { sed -n '/^start /p' "$M/weights"; awk -v mode=weights "$ml_awk" < "$M/adaptive.in"; } > "$M/weights.tmp" && mv -f "$M/weights.tmp" "$M/weights"
-  { echo "at $(ml_now)"; sed -n 's/^link /link /p' "$M/adaptive.in"; } > "$M/adaptive.tmp" && mv -f "$M/adaptive.tmp" "$M/adaptive"
-  ml_in_force "$(ml_mask)" || { ml_load "$(ml_mask)" || ml_pending=1; }
+  ml_changed_at=$(sed -n 's/^changed //p' "$M/adaptive" 2>/dev/null)
+  if ! ml_in_force "$(ml_mask)"; then
+    if ml_load "$(ml_mask)"; then ml_changed_at=$(ml_now); else ml_pending=1; fi
+  fi
+  ml_adapt_report > "$M/adaptive.tmp" && mv -f "$M/adaptive.tmp" "$M/adaptive"
+}
+# $M/adaptive, for status: when measured, when the chain in force last changed, and per link
+# `link K weight LEARNT cap BYTES_PER_S rate BYTES_PER_S conns N` (what it was measured with).
+ml_adapt_report() {
+  echo "at $(ml_now)"
+  [ -n "$ml_changed_at" ] && echo "changed $ml_changed_at"
+  awk '
+    { split("", f); for (i = 3; i < NF; i += 2) f[$i] = $(i + 1) }
+    FNR == NR { if ($1 == "weight") { w[$2] = $3; c[$2] = $5 } next }
+    $1 == "link" { printf "link %s weight %s cap %s rate %s conns %s\n", $2, w[$2], c[$2], f["rate"], f["conns"] }
+  ' "$M/weights" "$M/adaptive.in"
 }
 # The interface's default route in main, as `via GATEWAY` or `dev` (point-to-point); empty: none.
 ml_learn() {

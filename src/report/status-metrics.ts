@@ -50,6 +50,9 @@ const LINK_METRICS: LinkMetric[] = [
   { name: 'multilink_link_transmit_packets', type: 'counter', help: 'Packets the link interface transmitted.', value: (l) => l.counters?.txPackets },
   { name: 'multilink_link_probe_rtt_seconds', type: 'gauge', unit: 'seconds', help: 'Round-trip time of the link monitor\'s probes through the link, smoothed.', value: (l) => (l.probe?.rttMs === null || l.probe === undefined ? undefined : l.probe.rttMs / 1000) },
   { name: 'multilink_link_probe_loss_ratio', type: 'gauge', unit: 'ratio', help: 'Share of the link monitor\'s probes lost on the link, smoothed.', value: (l) => l.probe?.loss },
+  { name: 'multilink_link_learnt_weight_ratio', type: 'gauge', unit: 'ratio', help: 'method adaptive: the weight the router learnt for the link, as a share of all links\'.', value: (l) => l.adaptive?.weight },
+  { name: 'multilink_link_capacity_bytes_per_second', type: 'gauge', help: 'method adaptive: the link\'s capacity as the router estimates it (in and out, bytes/s; 0 until measured busy).', value: (l) => l.adaptive?.capacityBps },
+  { name: 'multilink_link_per_connection_bytes_per_second', type: 'gauge', help: 'method adaptive: what each active connection of the link got over the router\'s last period (bytes/s).', value: (l) => l.adaptive?.perConnectionBps },
   { name: 'multilink_link_probes', type: 'counter', help: 'Probes the link monitor sent through the link since it started.', value: (l) => l.probe?.sent },
   { name: 'multilink_link_probes_lost', type: 'counter', help: 'Probes through the link that got no answer, since the monitor started.', value: (l) => l.probe?.lost },
 ];

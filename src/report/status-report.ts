@@ -45,11 +45,37 @@ export function probeText(l: LinkStatus): string {
   return `${l.probe.rttMs === null ? 'no answer' : `${l.probe.rttMs.toFixed(1)} ms`}, ${Math.round(l.probe.loss * 100)}% lost`;
 }
 
+/** Bytes/s as Mbit/s, as links are sold. */
+export function formatMbps(bytesPerS: number): string {
+  const mbps = (bytesPerS * 8) / 1e6;
+  return `${mbps >= 10 ? mbps.toFixed(0) : mbps.toFixed(1)} Mbit/s`;
+}
+
+/** method adaptive: per link what the router learnt, with what it measured (empty without adaptive links). */
+export function adaptiveText(report: StatusReport): string {
+  const rows = report.hosts.flatMap((h) =>
+    h.links.flatMap((l) => {
+      const a = l.adaptive;
+      if (!a) return [];
+      return [[h.host, l.link, formatShare(a.weight), a.capacityBps > 0 ? formatMbps(a.capacityBps) : 'not yet', formatMbps(a.rateBps), a.connections.toFixed(1), a.perConnectionBps === null ? '-' : formatMbps(a.perConnectionBps), a.measuredAt, a.changedAt ?? '-']];
+    }),
+  );
+  if (rows.length === 0) return '';
+  return `method adaptive, learnt on the router from its last measurement:\n${formatTable(['HOST', 'LINK', 'LEARNT', 'CAPACITY', 'CARRIED', 'CONNS', 'PER CONN', 'MEASURED', 'CHAIN CHANGED'], rows)}`;
+}
+
 export function statusText(report: StatusReport): string {
   const head = ['HOST', 'LINK', 'IF', 'CARRIER', 'WEIGHT', 'CONFIGURED', 'IN FORCE', 'CONNS', 'PACKETS', 'BYTES SENT', 'HEALTH', 'PROBES'];
   const notes = report.hosts.flatMap((h) => h.notes.map((n) => `note: ${h.host}: ${n}`));
   const counts = (['ok', 'unreachable', 'error'] as const).map((s) => `${s}=${report.summary[s]}`).join(' ');
-  return [formatTable(head, report.hosts.flatMap(rows)), ...(notes.length ? ['', ...notes] : []), '', `${report.hosts.length} host${report.hosts.length === 1 ? '' : 's'}: ${counts}`].join('\n');
+  const adaptive = adaptiveText(report);
+  return [
+    formatTable(head, report.hosts.flatMap(rows)),
+    ...(adaptive ? ['', adaptive] : []),
+    ...(notes.length ? ['', ...notes] : []),
+    '',
+    `${report.hosts.length} host${report.hosts.length === 1 ? '' : 's'}: ${counts}`,
+  ].join('\n');
 }
 
 /** The monitor's last state changes per link (status --history), oldest first. */

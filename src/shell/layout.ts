@@ -57,6 +57,10 @@ export class StateLayout {
   get monitorHistory(): string {
     return `${this.monitorDir}/history`;
   }
+  /** method adaptive: the last measurement and the weights learnt from it (src/remote/monitor.sh). */
+  get monitorAdaptive(): string {
+    return `${this.monitorDir}/adaptive`;
+  }
   get monitorPid(): string {
     return `${this.monitorDir}/pid`;
   }

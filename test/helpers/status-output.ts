@@ -13,7 +13,7 @@ export const fixture = (name: string): string => readFileSync(new URL(`../fixtur
 export const sec = (name: string, body: string, rc = 0): string => `@@ML ${name}\n${body}${body && !body.endsWith('\n') ? '\n' : ''}@@ML-rc ${rc}`;
 
 /** What the status script prints on a router of this lab's shape, from recorded counters. */
-export function statusOutput(opts: { mangle?: string; conntrack?: Record<string, string>; operstate?: Record<string, string>; monitor?: string; history?: string; counters?: string } = {}): string {
+export function statusOutput(opts: { mangle?: string; conntrack?: Record<string, string>; operstate?: Record<string, string>; monitor?: string; history?: string; counters?: string; adaptive?: string } = {}): string {
   const ct = opts.conntrack ?? { '0x100': '6', '0x200': '21', '0x300': '33' };
   const state = opts.operstate ?? { wan1: 'up', wan2: 'up', wan3: 'down' };
   return [
@@ -24,6 +24,7 @@ export function statusOutput(opts: { mangle?: string; conntrack?: Record<string,
     ...Object.entries(state).map(([i, s]) => sec(`operstate ${i}`, s)),
     sec('monitor-state', opts.monitor ?? '@@ML-absent'),
     sec('monitor-history', opts.history ?? '@@ML-absent'),
+    ...(opts.adaptive !== undefined ? [sec('monitor-adaptive', opts.adaptive)] : []),
   ].join('\n') + '\n';
 }
 
