@@ -49,6 +49,20 @@ describe.skipIf(SHELLS.length === 0)('monitor-record.sh', () => {
   for (const shell of SHELLS) {
     const name = shell.join(' ');
 
+    it(`${name}: learnt weights are told when a share moved 5 points or more since the last told, not for smaller moves`, () => {
+      const { dir } = runRecord(shell, 'weights', { ML_LOG_MAX: '65536', ML_HISTORY: '5', ML_LINKS: 'dsl cable lte' }, `
+learn() { printf 'start dsl cable lte / 1:1 2:1 3:1\\nweight 1 %s cap 0\\nweight 2 %s cap 0\\nweight 3 %s cap 0\\n' "$1" "$2" "$3" > "$M/weights"; ml_weights_event "$M/weights"; }
+learn 0.333333 0.333333 0.333334
+learn 0.300000 0.350000 0.350000
+learn 0.250000 0.350000 0.400000
+learn 0.220000 0.340000 0.440000
+learn 0.180000 0.330000 0.490000
+`);
+      const told = readFileSync(join(dir, 'syslog'), 'utf8').trim().split('\n');
+      expect(told).toEqual(['-t multilink -p daemon.notice -- weights learnt: dsl 25%, cable 35%, lte 40%', '-t multilink -p daemon.notice -- weights learnt: dsl 18%, cable 33%, lte 49%']);
+      expect(readFileSync(join(dir, 'log'), 'utf8')).toMatch(/Z weights learnt: dsl 25%, cable 35%, lte 40%\n.*Z weights learnt: dsl 18%, cable 33%, lte 49%\n$/);
+    });
+
     it(`${name}: 1,000 flaps: the log never passes its bound, the ring keeps the last N, syslog gets every change`, () => {
       const max = 4096;
       // After every change the sizes of log and log.1 are measured; the largest is printed.

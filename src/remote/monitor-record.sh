@@ -76,6 +76,21 @@ ml_tier_event() {
   ml_syslog "tier $2 in use (was tier $1)"
 }
 
+# ml_weights_event FILE: method adaptive learnt new weights (FILE: `weight K SHARE …` per link
+# in ML_LINKS order). A change of 5 points or more in any link's share since the last one
+# told goes to the log and syslog ("weights learnt: dsl 18%, cable 33%, lte 49%"); the first
+# call only remembers where learning stands, and smaller moves (every period has some) are
+# not told.
+ml_weights_event() {
+  ml_pct=$(awk '$1 == "weight" { printf "%s%d", (n++ ? " " : ""), $3 * 100 + 0.5 }' "$1")
+  if [ -z "${ml_told:-}" ]; then ml_told=$ml_pct; return 0; fi
+  awk -v a="$ml_told" -v b="$ml_pct" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) if (x[i] - y[i] >= 5 || y[i] - x[i] >= 5) exit 0; exit 1 }' || return 0
+  ml_told=$ml_pct
+  ml_told_text=$(awk -v names="$ML_LINKS" -v p="$ml_pct" 'BEGIN { n = split(names, a, " "); split(p, b, " "); for (i = 1; i <= n; i++) printf "%s%s %s%%", (i > 1 ? ", " : ""), a[i], b[i] }')
+  ml_log "weights learnt: $ml_told_text"
+  ml_syslog "weights learnt: $ml_told_text"
+}
+
 # ml_probe_stats K SENT ANSWERED: a round of link K's probes into its statistics: probes sent
 # and lost since the monitor started, and the round-trip time (µs, from the answers ping
 # printed into $M/probe.K.*) and loss (per mille) smoothed over rounds (each round weighs 1/4).

@@ -140,6 +140,7 @@ ml_adapt_round() {
     if ml_load "$(ml_mask)"; then ml_changed_at=$(ml_now); else ml_pending=1; fi
   fi
   ml_adapt_report > "$M/adaptive.tmp" && mv -f "$M/adaptive.tmp" "$M/adaptive"
+  ml_weights_event "$M/weights"
 }
 # $M/adaptive, for status: when measured, when the chain in force last changed, and per link
 # `link K weight LEARNT cap BYTES_PER_S rate BYTES_PER_S conns N` (what it was measured with).
