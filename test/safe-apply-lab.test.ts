@@ -115,11 +115,12 @@ describe.skipIf(!support.ok)('safe apply on a lab of 3 routers', () => {
     const inv = variant({ vars: ['multilink_weights: { dsl: 2, cable: 5 }'] });
     expect((await cli('deploy', lab.inventory, '--limit', r.name)).code).toBe(0);
     const prior = state(0);
-    const armed = join(r.stateDir, 'txn', 'armed');
+    const txns = join(r.stateDir, 'txn');
+    const armed = (): boolean => existsSync(txns) && readdirSync(txns).some((id) => existsSync(join(txns, id, 'armed')));
     let killed = 0;
     const killer = (async () => {
       const until = Date.now() + 20_000;
-      while (Date.now() < until && !existsSync(armed)) await new Promise((ok) => setTimeout(ok, 2));
+      while (Date.now() < until && !armed()) await new Promise((ok) => setTimeout(ok, 2));
       for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
         try {
           const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

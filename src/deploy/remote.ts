@@ -1,13 +1,29 @@
-// Running a generated script on a host: one exec channel, the script on stdin.
+// Running a generated script on a host: one exec channel, the script on stdin; or one
+// conversation (Session.converse), whose answer the script reads from the same stdin.
 import type { ConnectionVars } from '../model/config.js';
 import type { Sh } from '../shell/sh.js';
-import type { ExecResult, Session } from '../transport/transport.js';
+import type { ConverseOptions, ConverseResult, ExecResult, Session } from '../transport/transport.js';
 import { wrapBecome } from '../transport/become.js';
 
 /**
  * The script is wrapped in a function that is called on its last line: sh reads the whole
- * definition before running any of it, so a truncated upload runs nothing.
+ * definition before running any of it, so a truncated upload runs nothing. `exit` on the same
+ * line: in a conversation the shell must not read on into the answer as more script.
  */
+function program(script: Sh): string {
+  return `ml_main() {\n${script.text}\n}\nml_main; exit $?\n`;
+}
+
 export async function runScript(session: Session, connection: ConnectionVars, script: Sh, timeoutMs: number): Promise<ExecResult> {
-  return session.exec(wrapBecome('sh -s', connection.become), { stdin: `ml_main() {\n${script.text}\n}\nml_main\n`, timeoutMs });
+  return session.exec(wrapBecome('sh -s', connection.become), { stdin: program(script), timeoutMs });
+}
+
+/** A conversation whose first part is `script`. */
+export async function converseScript(
+  session: Session,
+  connection: ConnectionVars,
+  script: Sh,
+  options: Omit<ConverseOptions, 'stdin'>,
+): Promise<ConverseResult> {
+  return session.converse(wrapBecome('sh -s', connection.become), { ...options, stdin: program(script) });
 }

@@ -1,7 +1,7 @@
 // The programs multilink runs on a router, each a .sh file beside this module, with typed
 // parameters. The shell module sets them as quoted variables at the top of the file.
 import { createHash } from 'node:crypto';
-import { scriptFile, type Sh } from '../shell/sh.js';
+import { scriptFile, sh, type Sh } from '../shell/sh.js';
 import { StateLayout } from '../shell/layout.js';
 
 const file = (name: string): URL => new URL(`./${name}`, import.meta.url);
@@ -16,56 +16,74 @@ function seconds(n: number): number {
   return n;
 }
 
-export interface TxnStartParams {
+/** What every execution of a transaction's conversation needs to find and lock it. */
+export interface TxnParams {
   stateDir: string;
-  /** Random id of this transaction: later scripts act only on their own. */
+  /** Random id of this transaction: its folder $S/txn/ID; later scripts act only on their own. */
   id: string;
   /** Who holds the lock, for the message another deploy gets. */
   holder: string;
-  /** How long the lock is valid without a live transaction behind it. */
+  /** How long the lock is valid without /proc to tell whether its holder lives. */
   leaseS: number;
-  /** Seconds the dead-man timer waits for the confirmation. */
-  confirmTimeoutS: number;
+  /** Seconds the router waits for the controller's answer (plan or decision). */
+  waitS: number;
 }
 
-/** Needs lib.sh, ml_gather, ml_filter, ml_write_txn_files and ml_write_generation before it. */
-export function txnStartProgram(p: TxnStartParams): Sh {
-  return scriptFile(file('txn-start.sh'), {
+function txnVariables(p: TxnParams): Record<string, string | number> {
+  return {
     ML_STATE: new StateLayout(p.stateDir).dir,
     ML_TXN_ID: txnId(p.id),
     ML_HOLDER: p.holder.replace(/[\n\r]/g, ' '),
     ML_LEASE_S: seconds(p.leaseS),
-    ML_CONFIRM_S: seconds(p.confirmTimeoutS),
+    ML_WAIT_S: seconds(p.waitS),
+  };
+}
+
+/** The lock and settling functions (txn-lock.sh); needs lib.sh before it. */
+export function txnLockLib(p: TxnParams): Sh {
+  return scriptFile(file('txn-lock.sh'), txnVariables(p));
+}
+
+/** The first execution: lock, gather, prompt, plan; needs lib.sh, txn-lock.sh and ml_gather before it. */
+export function txnBeginProgram(p: TxnParams): Sh {
+  return scriptFile(file('txn-begin.sh'), txnVariables(p));
+}
+
+/** The second execution (and the question after lost contact); needs lib.sh, txn-lock.sh and ml_gather before it. */
+export function txnControlProgram(p: TxnParams): Sh {
+  return scriptFile(file('txn-control.sh'), txnVariables(p));
+}
+
+/** ml_txn_run, part of the plan; see txn-run.sh for what it needs. */
+export function txnRunProgram(): Sh {
+  return scriptFile(file('txn-run.sh'));
+}
+
+/** $S/txn/ID/restore.sh's fixed part; needs lib.sh, monitor control, ml_gather, ml_filter, ml_reset. */
+export function txnRestoreProgram(stateDir: string, id: string): Sh {
+  const layout = new StateLayout(stateDir);
+  return scriptFile(file('txn-restore.sh'), { ML_STATE: layout.dir, ML_TXN_DIR: layout.txnDir(txnId(id)), ML_GEN: sh`$(cat "$ML_TXN_DIR/gen" 2>/dev/null)` });
+}
+
+/** $S/txn/ID/keeper.sh: the dead-man timer; needs lib.sh before it. */
+export function txnKeeperProgram(stateDir: string, id: string, confirmTimeoutS: number): Sh {
+  const layout = new StateLayout(stateDir);
+  return scriptFile(file('txn-keeper.sh'), {
+    ML_STATE: layout.dir,
+    ML_TXN_DIR: layout.txnDir(txnId(id)),
+    ML_EPOCH: sh`${layout.locks}/$(cat "$ML_TXN_DIR/epoch")`,
+    ML_CONFIRM_S: seconds(confirmTimeoutS),
   });
 }
 
-/** $S/txn/apply.sh's fixed part; needs lib.sh, monitor control and ml_apply_steps before it. */
-export function txnApplyProgram(stateDir: string): Sh {
-  return scriptFile(file('txn-apply.sh'), { ML_STATE: new StateLayout(stateDir).dir });
-}
-
-/** $S/txn/restore.sh's fixed part; needs lib.sh, monitor control, ml_gather, ml_filter, ml_reset. */
-export function txnRestoreProgram(stateDir: string): Sh {
-  return scriptFile(file('txn-restore.sh'), { ML_STATE: new StateLayout(stateDir).dir });
-}
-
-export type TxnAction = 'disarm' | 'restore' | 'status';
-
-export interface TxnControlParams {
-  stateDir: string;
-  id: string;
-  action: TxnAction;
-  /** Why a restore is asked for (restore only). */
-  why?: string;
-}
-
-/** Needs lib.sh and ml_install_boot before it. */
-export function txnControlProgram(p: TxnControlParams, keepGenerations: number): Sh {
-  return scriptFile(file('txn-control.sh'), {
-    ML_STATE: new StateLayout(p.stateDir).dir,
-    ML_TXN_ID: txnId(p.id),
-    ML_ACTION: p.action,
-    ML_WHY: (p.why ?? '').replace(/[\n\r]/g, ' '),
+/** $S/txn/ID/confirm.sh; needs lib.sh and ml_install_boot before it. */
+export function txnConfirmProgram(stateDir: string, id: string, keepGenerations: number): Sh {
+  const layout = new StateLayout(stateDir);
+  return scriptFile(file('txn-confirm.sh'), {
+    ML_STATE: layout.dir,
+    ML_TXN_DIR: layout.txnDir(txnId(id)),
+    ML_EPOCH: sh`${layout.locks}/$(cat "$ML_TXN_DIR/epoch")`,
+    ML_GEN: sh`$(cat "$ML_TXN_DIR/gen")`,
     ML_KEEP: keepGenerations,
   });
 }
