@@ -65,11 +65,11 @@ export class ArmGate {
     while (this.reason() !== '') await this.change();
   }
 
-  /** Before a plan is sent (the router waits, holding its lock): waits, at most maxArmWaitMs. */
-  async beforeArm(): Promise<void> {
+  /** Before a plan is sent (the router waits for it, holding its lock): waits, at most maxArmWaitMs (and `atMostMs`). */
+  async beforeArm(atMostMs = Infinity): Promise<void> {
     if (this.reason() === '') return;
     this.held++;
-    const until = this.now() + this.maxArmWaitMs;
+    const until = this.now() + Math.min(this.maxArmWaitMs, atMostMs);
     while (this.reason() !== '' && this.now() < until) await this.change(until - this.now());
   }
 

@@ -258,7 +258,7 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
   if (opts.check) return checkHost(cfg, desired, transport, opts, events, done, (p) => (plan = p));
 
   const req = gatherRequest(desired);
-  const waitS = Math.max(30, Math.ceil(opts.commandTimeoutMs / 1000));
+  const waitS = Math.max(10, Math.ceil(opts.commandTimeoutMs / 1000));
   const txn: TxnParams = {
     stateDir: desired.settings.stateDir,
     id: randomBytes(8).toString('hex'),
@@ -311,7 +311,7 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
           confirmTimeoutS: opts.confirmTimeoutS,
         });
         // Confirmations of other routers go first while they run late (fleet.ts).
-        await opts.gate?.beforeArm();
+        await opts.gate?.beforeArm((waitS * 1000) / 2);
         events.phase(cfg.name, 'applying');
         return script.text;
       },

@@ -7,15 +7,10 @@ import { wrapBecome } from '../transport/become.js';
 
 /**
  * The script is wrapped in a function that is called on its last line: sh reads the whole
- * definition before running any of it, so a truncated upload runs nothing. `exit` on the same
- * line: in a conversation the shell must not read on into the answer as more script.
+ * definition before running any of it, so a truncated upload runs nothing.
  */
-function program(script: Sh): string {
-  return `ml_main() {\n${script.text}\n}\nml_main; exit $?\n`;
-}
-
 export async function runScript(session: Session, connection: ConnectionVars, script: Sh, timeoutMs: number): Promise<ExecResult> {
-  return session.exec(wrapBecome('sh -s', connection.become), { stdin: program(script), timeoutMs });
+  return session.exec(wrapBecome('sh -s', connection.become), { stdin: `ml_main() {\n${script.text}\n}\nml_main\n`, timeoutMs });
 }
 
 /** A conversation whose first part is `script`. */
@@ -25,5 +20,6 @@ export async function converseScript(
   script: Sh,
   options: Omit<ConverseOptions, 'stdin'>,
 ): Promise<ConverseResult> {
-  return session.converse(wrapBecome('sh -s', connection.become), { ...options, stdin: program(script) });
+  // `exit` on the calling line: the shell must never read on into the answer as more script.
+  return session.converse(wrapBecome('sh -s', connection.become), { ...options, stdin: `ml_main() {\n${script.text}\n}\nml_main; exit $?\n` });
 }
