@@ -281,4 +281,60 @@ describe.skipIf(!support.ok)('a change killed at any instant (fault sweep on a l
       expect(phases.size).toBeGreaterThanOrEqual(4);
     }, 600_000);
   }
+
+  it('a transaction whose processes all died while its controller was gone is found by the next deploy, which restores and verifies it first and says so', async () => {
+    let current: 'A' | 'B' = fingerprint() === fp.A ? 'A' : 'B';
+    const target: 'A' | 'B' = current === 'A' ? 'B' : 'A';
+    // A controller that vanishes once its plan is on the way: it never reads or asks again.
+    const inner = new Ssh2Transport();
+    let sessions: Session[] = [];
+    let vanished = false;
+    const vanishing: Transport = {
+      async connect(t, o) {
+        const s = await inner.connect(t, o);
+        sessions.push(s);
+        return {
+          exec: (c, x) => s.exec(c, x),
+          close: () => s.close(),
+          converse: (c, x) =>
+            new Promise((resolve, reject) => {
+              s.converse(c, {
+                ...x,
+                onSent: () => {
+                  x.onSent?.();
+                  vanished = true;
+                },
+              }).then(
+                (res) => (vanished ? undefined : resolve(res)),
+                (err: unknown) => (vanished ? undefined : reject(err)),
+              );
+            }),
+        };
+      },
+    };
+    // Never settles: the controller is gone.
+    const t0 = Date.now();
+    let ended: Outcome | undefined;
+    void deploy(inv[target], vanishing).then((o) => (ended = o));
+    while (!markerSince('applied', t0) && Date.now() - t0 < 20_000) await new Promise((ok) => setTimeout(ok, 5));
+    expect(ended, JSON.stringify(ended)).toBeUndefined();
+    expect(vanished).toBe(true);
+    expect(markerSince('applied', t0)).toBe(true);
+    // The router holds it (its dead-man timer lives): the lock is held.
+    expect(lockFree()).toBe(false);
+    expect(killTransactionProcesses(r)).toBeGreaterThan(0);
+    // Its holders dead, the lock is free at once; the router is still in the half-confirmed change.
+    expect(lockFree()).toBe(true);
+    expect(fingerprint()).toBe(fp[target]);
+    await Promise.all(sessions.map((v) => v.close()));
+    sessions = [];
+    // The next deploy (of the prior state) finds it, restores and verifies it first, and says so.
+    const next = await deploy(inv[current], new Ssh2Transport());
+    expect(next.outcome, next.message).toBe('unchanged');
+    expect(next.message).toMatch(/first, an earlier transaction whose processes had died was brought to its end: [0-9a-f]{16} restored and verified: its processes died/);
+    expect(fingerprint()).toBe(fp[current]);
+    expect(strayProcesses(r)).toEqual([]);
+    current = target;
+    expect((await deploy(inv[current], new Ssh2Transport())).outcome).toBe('changed');
+  }, 120_000);
 });
