@@ -70,7 +70,7 @@ export function runOptions(opts: HostCommandOptions, extra: Partial<RunOptions> 
     connectTimeoutMs: opts.connectTimeout * 1000,
     commandTimeoutMs: opts.commandTimeout * 1000,
     confirmTimeoutS: opts.confirmTimeout,
-    gate: new ArmGate({ confirmTimeoutMs: opts.confirmTimeout * 1000 }),
+    gate: new ArmGate({ confirmTimeoutMs: opts.confirmTimeout * 1000, maxWindow: opts.forks }),
     ...extra,
   };
 }

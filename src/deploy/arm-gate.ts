@@ -1,87 +1,90 @@
 // The fleet's arming schedule. An armed router restores itself unless its confirmation comes
-// within the dead-man timer, so confirmations must not starve behind new work when the
-// controller (or the machine it shares with the routers) is slow: a host starts, and a plan
-// is sent, only while no armed router's confirmation runs late and the routers armed now can
-// be confirmed in time at the rate confirmations have been settling.
+// within its dead-man timer, so the engine never arms more routers than it can confirm in
+// time, whatever the speed of the controller and of the routers it shares CPU with:
+// - a window bounds the routers armed and not yet settled. It starts small, grows by one for
+//   each confirmation that came quickly (doubling per round, as TCP's slow start), and halves
+//   when one came late: the fleet finds what it can confirm in time;
+// - while an armed router's confirmation runs late, no plan is sent and no new host starts:
+//   confirmations and disarms go first.
+// Hosts with nothing to do never arm: the window does not slow a no-op run.
 
 export interface ArmGateOptions {
   /** The dead-man timer, ms. */
   confirmTimeoutMs: number;
+  /** The widest window (the fleet's forks). */
+  maxWindow: number;
+  /** The first window; default 8 (at most maxWindow). */
+  initialWindow?: number;
   /** A confirmation is late once its router has been armed this long; default a third of the timer. */
   lateAfterMs?: number;
-  /** The longest beforeArm waits (the router holds its lock meanwhile); default a quarter of the timer. */
-  maxArmWaitMs?: number;
   now?: () => number;
 }
 
 export class ArmGate {
   private readonly armedAt = new Map<string, number>();
-  private readonly settledAt: number[] = [];
   private waiters: (() => void)[] = [];
   private readonly lateAfterMs: number;
-  private readonly maxArmWaitMs: number;
   private readonly now: () => number;
-  /** Times a start or an arm had to wait, for tests and reports. */
+  /** Routers that may be armed at once now. */
+  window: number;
+  /** Times a start or an arm had to wait. */
   held = 0;
+  /** The highest number of routers armed at once. */
+  peak = 0;
 
   constructor(private readonly o: ArmGateOptions) {
     this.lateAfterMs = o.lateAfterMs ?? Math.floor(o.confirmTimeoutMs / 3);
-    this.maxArmWaitMs = o.maxArmWaitMs ?? Math.floor(o.confirmTimeoutMs / 4);
     this.now = o.now ?? Date.now;
+    this.window = Math.max(1, Math.min(o.maxWindow, o.initialWindow ?? 8));
   }
 
-  /** Routers armed and not yet settled. */
+  /** Routers armed (or being armed) and not yet settled. */
   get armedCount(): number {
     return this.armedAt.size;
   }
 
-  /** Why a new arm must wait now ('' when it may go). */
-  reason(): string {
+  /** An armed router whose confirmation is late, described ('' when none). */
+  late(): string {
     const t = this.now();
     for (const [host, at] of this.armedAt) {
       if (t - at >= this.lateAfterMs) return `the confirmation of ${host} is late (armed ${Math.round((t - at) / 1000)} s ago)`;
     }
-    const capacity = this.capacity();
-    if (capacity !== undefined && this.armedAt.size >= capacity) return `${this.armedAt.size} routers armed: as many as can be confirmed in time at the current rate`;
     return '';
   }
 
-  /**
-   * Routers that can be armed at once: what settles within half the timer at the rate of the
-   * last settlements (undefined until a few have settled: then only lateness holds arming).
-   */
-  capacity(): number | undefined {
-    const recent = this.settledAt.slice(-20);
-    if (recent.length < 4) return undefined;
-    const span = Math.max(1, recent[recent.length - 1] - recent[0]);
-    const perMs = (recent.length - 1) / span;
-    return Math.max(2, Math.floor((perMs * this.o.confirmTimeoutMs) / 2));
-  }
-
-  /** Before a host starts (nothing held yet): waits for as long as arming is held back. */
+  /** Before a host starts (it holds nothing yet): waits while a confirmation runs late. */
   async beforeStart(): Promise<void> {
-    if (this.reason() === '') return;
+    if (this.late() === '') return;
     this.held++;
-    while (this.reason() !== '') await this.change();
+    while (this.late() !== '') await this.change();
   }
 
-  /** Before a plan is sent (the router waits for it, holding its lock): waits, at most maxArmWaitMs (and `atMostMs`). */
-  async beforeArm(atMostMs = Infinity): Promise<void> {
-    if (this.reason() === '') return;
-    this.held++;
-    const until = this.now() + Math.min(this.maxArmWaitMs, atMostMs);
-    while (this.reason() !== '' && this.now() < until) await this.change(until - this.now());
-  }
-
-  armed(host: string, at = this.now()): void {
-    this.armedAt.set(host, at);
+  /**
+   * Before a plan is sent (the router waits for it, holding its lock): waits for room in the
+   * window and for no late confirmation, at most `atMostMs`. True: the host is counted armed
+   * from now (call settled() when it has ended); false: it was not, and must not arm now.
+   */
+  async beforeArm(host: string, atMostMs: number): Promise<boolean> {
+    const until = this.now() + atMostMs;
+    const blocked = (): boolean => this.late() !== '' || this.armedAt.size >= this.window;
+    if (blocked()) {
+      this.held++;
+      while (blocked() && this.now() < until) await this.change(until - this.now());
+      if (blocked()) return false;
+    }
+    this.armedAt.set(host, this.now());
+    this.peak = Math.max(this.peak, this.armedAt.size);
+    return true;
   }
 
   /** The host's transaction has ended (confirmed, restored, or given up): idempotent. */
   settled(host: string): void {
-    if (!this.armedAt.delete(host)) return;
-    this.settledAt.push(this.now());
-    if (this.settledAt.length > 100) this.settledAt.splice(0, this.settledAt.length - 100);
+    const at = this.armedAt.get(host);
+    if (at === undefined) return;
+    this.armedAt.delete(host);
+    const took = this.now() - at;
+    if (took >= this.lateAfterMs) this.window = Math.max(1, Math.floor(this.window / 2));
+    else if (took < this.lateAfterMs / 2) this.window = Math.min(this.o.maxWindow, this.window + 1);
     this.wake();
   }
 

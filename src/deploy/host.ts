@@ -277,49 +277,60 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
   let session: Session | undefined;
   let early: HostRun | undefined;
   let sentAt: number | undefined;
+  let deferred = false;
   try {
     // While confirmations of armed routers run late, new hosts wait (fleet-wide).
-    await opts.gate?.beforeStart();
+      await opts.gate?.beforeStart();
     events.phase(cfg.name, 'connecting');
     session = await connectHost(transport, cfg, opts);
-    events.phase(cfg.name, 'gathering');
-    // Execution 1: lock and gather; the plan goes back in the same execution.
-    const res = await converseScript(session, cfg.connection, beginScript(req, txn), {
-      prompt: txnPrompt(txn.id),
-      timeoutMs: opts.commandTimeoutMs,
-      answer: async (before) => {
-        head = parseBeginHead(before);
-        const facts = parseGather(before, req);
-        events.phase(cfg.name, 'planning');
-        plan = planHost(desired, facts);
-        early = withoutTransaction(cfg, desired, plan, opts, done);
-        if (early) return '';
-        const ops = plan.ops!;
-        const scope = scopeOf({ priorities: [...desired.rules.map((r) => r.priority), ...(facts.owned?.priorities ?? [])], tables: [...desired.routes.map((r) => r.table), ...(facts.owned?.tables ?? [])] });
-        const sysctlKeys = [...new Set([...desired.sysctls.map((s) => s.key), ...Object.keys(facts.owned?.sysctls ?? {})])];
-        const script = planScript({
-          id: txn.id,
-          priorGather: before,
-          req,
-          ops,
-          desired,
-          ownedBefore: facts.owned,
-          prior: snapshotFromFacts(facts, scope, sysctlKeys),
-          target: snapshotFromDesired(desired, ops.owned),
-          scope,
-          meta: transactionMeta(cfg, plan, opts),
-          confirmTimeoutS: opts.confirmTimeoutS,
-        });
-        // Confirmations of other routers go first while they run late (fleet.ts).
-        await opts.gate?.beforeArm((waitS * 1000) / 2);
-        events.phase(cfg.name, 'applying');
-        return script.text;
-      },
-      onSent: () => {
-        sentAt = Date.now();
-        opts.gate?.armed(cfg.name, sentAt);
-      },
-    });
+    // Execution 1: lock and gather; the plan goes back in the same execution. Again (on the
+    // same connection) when the fleet could not take one more armed router in time.
+    let res;
+    for (let attempt = 1; ; attempt++) {
+      events.phase(cfg.name, 'gathering');
+      deferred = false;
+      res = await converseScript(session, cfg.connection, beginScript(req, txn), {
+        prompt: txnPrompt(txn.id),
+        timeoutMs: opts.commandTimeoutMs,
+        answer: async (before) => {
+          head = parseBeginHead(before);
+          const facts = parseGather(before, req);
+          events.phase(cfg.name, 'planning');
+          plan = planHost(desired, facts);
+          early = withoutTransaction(cfg, desired, plan, opts, done);
+          if (early) return '';
+          const ops = plan.ops!;
+          const scope = scopeOf({ priorities: [...desired.rules.map((r) => r.priority), ...(facts.owned?.priorities ?? [])], tables: [...desired.routes.map((r) => r.table), ...(facts.owned?.tables ?? [])] });
+          const sysctlKeys = [...new Set([...desired.sysctls.map((s) => s.key), ...Object.keys(facts.owned?.sysctls ?? {})])];
+          const script = planScript({
+            id: txn.id,
+            priorGather: before,
+            req,
+            ops,
+            desired,
+            ownedBefore: facts.owned,
+            prior: snapshotFromFacts(facts, scope, sysctlKeys),
+            target: snapshotFromDesired(desired, ops.owned),
+            scope,
+            meta: transactionMeta(cfg, plan, opts),
+            confirmTimeoutS: opts.confirmTimeoutS,
+          });
+          // No more routers armed than the fleet confirms in time (arm-gate.ts).
+          if (opts.gate && !(await opts.gate.beforeArm(cfg.name, (waitS * 1000) / 2))) {
+            deferred = true;
+            return '';
+          }
+          events.phase(cfg.name, 'applying');
+          return script.text;
+        },
+        onSent: () => {
+          sentAt = Date.now();
+        },
+      });
+      if (!deferred) break;
+      if (attempt >= 5) return note(done({ outcome: 'failed', message: `nothing was changed: the fleet's confirmations ran late, and this router was not armed in ${attempt} tries`, changes: [] }));
+      await opts.gate?.beforeStart();
+    }
     if (early) return note(early);
     if (!res.prompted) {
       head = parseBeginHead(res.before);
@@ -391,7 +402,7 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
     const err = e as HostFailure;
     return note(done({ outcome: 'failed', message: `nothing was changed: ${err.message}`, changes: [], command: err.command, exitCode: err.exitCode, stderr: err.stderr }));
   } finally {
-    if (sentAt !== undefined) opts.gate?.settled(cfg.name);
+    opts.gate?.settled(cfg.name);
     await session?.close().catch(() => undefined);
   }
 }
