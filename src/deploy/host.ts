@@ -64,10 +64,11 @@ export async function connectHost(
   transport: Transport,
   cfg: HostConfig,
   opts: Pick<RunOptions, 'acceptNewHostKeys' | 'connectTimeoutMs'>,
+  urgent = false,
 ): Promise<Session> {
   return transport.connect(
     { name: cfg.name, connection: cfg.connection, knownHosts: cfg.settings.knownHosts },
-    { acceptNewHostKeys: opts.acceptNewHostKeys, timeoutMs: opts.connectTimeoutMs },
+    { acceptNewHostKeys: opts.acceptNewHostKeys, timeoutMs: opts.connectTimeoutMs, ...(urgent ? { urgent } : {}) },
   );
 }
 
@@ -171,7 +172,7 @@ async function afterLostContact(c: TxnContext, sentAt: number, why: string, base
     let session: Session | undefined;
     let answer: HostRun | 'ask again';
     try {
-      session = await connectHost(transport, cfg, opts);
+      session = await connectHost(transport, cfg, opts, true);
       answer = await control(session, c, why, base);
     } catch (e) {
       if (!(e instanceof UnreachableError) && !(e instanceof ExecTimeoutError)) throw e;
@@ -372,7 +373,7 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
     let run: HostRun | 'ask again';
     let why = '';
     try {
-      session = await connectHost(transport, cfg, opts);
+      session = await connectHost(transport, cfg, opts, true);
       connected = true;
       run = await control(session, c, 'the confirmation came too late', base);
     } catch (e) {

@@ -326,7 +326,7 @@ export class Ssh2Transport implements Transport {
     const notes: string[] = [];
     const candidates = this.authCandidates(hop, notes);
     // Held from TCP connect until authenticated (or failed): what MaxStartups counts.
-    const release = await this.gate.acquire(`${hop.host}:${hop.port}`);
+    const release = await this.gate.acquire(`${hop.host}:${hop.port}`, options.urgent);
     if (Date.now() >= deadline) {
       release();
       throw new HopFailure(`timed out waiting to connect to ${hopLabel(hop)}${via}`, false);

@@ -68,6 +68,8 @@ export interface ConnectOptions {
   /** Record unknown host keys (never changed ones). */
   acceptNewHostKeys: boolean;
   timeoutMs: number;
+  /** A confirmation of an armed router: its handshake goes before others waiting for the same endpoint. */
+  urgent?: boolean;
 }
 
 export interface Transport {
