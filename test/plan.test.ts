@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NetfilterTable } from '../src/model/desired.js';
 import type { HostPlan } from '../src/model/plan.js';
 import { planHost } from '../src/plan/plan.js';
+import { renderPlan } from '../src/render/ops.js';
 import { tableOpsPayload } from '../src/render/iptables-restore.js';
 
 /** The restore payload the plan's operations on one table render to (undefined: table untouched). */
@@ -88,8 +89,30 @@ describe('planHost', () => {
     facts.ipRules[1] = { priority: 1000, text: 'from all fwmark 0x100/0xff00 lookup 109', fwmark: 0x100, mask: 0xff00, table: '109' };
     const plan = planHost(twoLinkDesired(), facts);
     expect(plan.action).toBe('change');
-    expect(plan.ops!.rulesDelete).toEqual([1000]);
+    expect(plan.ops!.rulesDelete).toEqual([{ priority: 1000, text: 'from all fwmark 0x100/0xff00 lookup 109' }]);
     expect(plan.ops!.rulesAdd).toEqual([twoLinkDesired().rules[0]]);
+  });
+
+  it('a foreign rule that appeared at a priority multilink owns is a clash, never deleted with its own', () => {
+    const facts = convergedFacts();
+    facts.ipRules.push({ priority: 1001, text: 'from 198.51.100.7 lookup 50', table: '50' });
+    const plan = planHost(twoLinkDesired(), facts);
+    expect(plan.action).toBe('refused');
+    expect(plan.reason).toMatch(/ip rule at priority 1001 is not multilink's: "from 198.51.100.7 lookup 50", which multilink uses: it appeared there since/);
+    expect(plan.clashes.map((c) => c.object)).toEqual(['rule 1001']);
+  });
+
+  it('a priority multilink no longer uses: its own rule goes by full selector, a foreign one there stays', () => {
+    const facts = convergedFacts();
+    facts.owned!.tables.push(103);
+    facts.owned!.priorities.push(1002);
+    facts.ipRules.push({ priority: 1002, text: 'from all fwmark 0x300/0xff00 lookup 103', fwmark: 0x300, mask: 0xff00, table: '103' });
+    facts.ipRules.push({ priority: 1002, text: 'from 198.51.100.7 lookup 50', table: '50' });
+    const plan = planHost(twoLinkDesired(), facts);
+    expect(plan.ops!.rulesDelete).toEqual([{ priority: 1002, text: 'from all fwmark 0x300/0xff00 lookup 103' }]);
+    expect(renderPlan(plan.ops!, twoLinkDesired()).rules.map((a) => a.command.text)).toEqual([
+      'ml_n=0; while [ "$ml_n" -lt 100 ] && ip -4 rule del priority 1002 from all fwmark 0x300/0xff00 lookup 103 2>/dev/null; do ml_n=$((ml_n + 1)); done',
+    ]);
   });
 
   it('reports clashes: foreign rule in our table, overlapping marks, foreign routes, missing interface', () => {
@@ -118,7 +141,7 @@ describe('planHost', () => {
     const plan = planHost(twoLinkDesired(), facts);
     expect(plan.action).toBe('change');
     expect(plan.ops!.routesFlush).toEqual([103]);
-    expect(plan.ops!.rulesDelete).toEqual([1002]);
+    expect(plan.ops!.rulesDelete).toEqual([{ priority: 1002, text: 'from all fwmark 0x300/0xff00 lookup 103' }]);
     expect(plan.ops!.sysctls).toEqual([{ key: 'net/ipv4/conf/wan3/rp_filter', value: '1' }]);
     expect(plan.ops!.owned.tables).toEqual([101, 102]);
     expect(Object.keys(plan.ops!.owned.sysctls)).not.toContain('net/ipv4/conf/wan3/rp_filter');

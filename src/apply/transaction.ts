@@ -11,7 +11,7 @@ import type { OwnedRecord } from '../model/facts.js';
 import type { PlanOps } from '../model/plan.js';
 import type { OwnedSnapshot, ResetScope } from '../model/snapshot.js';
 import type { GatherRequest } from '../facts/gather-request.js';
-import { FILTER_FUNCTION, gatherFunction } from '../facts/gather.js';
+import { filterFunction, gatherFunction } from '../facts/gather.js';
 import { bootInstallFunction } from '../render/boot.js';
 import { resetFunction } from '../render/reset.js';
 import {
@@ -89,7 +89,7 @@ export function restoreScript(t: TransactionInput): Sh {
     shellLib(t.ops.flavour),
     monitorControlLib(dir),
     gatherFunction(t.req),
-    FILTER_FUNCTION,
+    filterFunction(t.scope),
     resetFunction(t.prior, t.scope, dir),
     txnRestoreProgram(dir, t.id),
   );

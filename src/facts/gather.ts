@@ -64,16 +64,20 @@ ${body}
 }
 
 /**
- * ml_filter: what the stale-plan check and the restore check compare: multilink's own
- * objects. Drops the sections a restore cannot or need not bring back (loaded modules,
- * generations, the monitor's pid, the main table's default routes a DHCP client may
- * change, the tools) and, in the iptables sections, everything but ML_ chains
- * and the jumps to them, so other tools' churn (Docker, kube-proxy) neither refuses a plan
- * nor fails a restore.
+ * ml_filter: what the restore check compares: multilink's own objects. Drops the sections a
+ * restore cannot or need not bring back (loaded modules, generations, the monitor's pid, the
+ * main table's default routes a DHCP client may change, the tools, the boot hook); in the
+ * iptables sections everything but ML_ chains and the jumps to them, and in the ip-rule
+ * section everything but rules of multilink's shapes at its priorities (src/plan/ip-rules.ts
+ * isMultilinkRule): other tools' churn (Docker, kube-proxy, a rule added meanwhile) does not
+ * fail a restore that brought multilink's own objects back exactly.
  */
-export const FILTER_FUNCTION = sh`ml_filter() {
-  awk '/^@@ML (module |generations|monitor-runtime|main-defaults|tools)/ { skip = 1 } /^@@ML iptables / { ipt = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; next } !skip && (!ipt || /ML_/) { print }'
+export function filterFunction(scope: { priorities: readonly number[]; tables: readonly number[] }): Sh {
+  const shape = `lookup (${scope.tables.join('|') || 'none'})[ \t]*$|lookup main suppress_prefixlength 0[ \t]*$`;
+  return sh`ml_filter() {
+  awk -v prios=${scope.priorities.join(' ')} -v shape=${shape} 'BEGIN { n = split(prios, a, " "); for (i = 1; i <= n; i++) prio[a[i]] = 1 } /^@@ML (module |generations|monitor-runtime|main-defaults|tools|boot-hook)/ { skip = 1 } /^@@ML iptables / { ipt = 1; print; next } /^@@ML ip-rule$/ { rule = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; rule = 0; next } rule { split($0, f, ":"); if (!(f[1] in prio) || $0 !~ shape) next } !skip && (!ipt || /ML_/) { print }'
 }`;
+}
 
 export function gatherScript(req: GatherRequest): Sh {
   return lines(shellLib(req.iptables), gatherFunction(req), sh`ml_gather`);
