@@ -1,14 +1,14 @@
 // The deploy lock (lib.sh, txn-lock.sh) run by dash and by BusyBox ash in a temp state folder:
 // a lock is freed as soon as its holder is dead (pid gone, pid reused by another process, other
-// boot), held while it lives, taken by exactly one of many at once; a recorded pid is signalled
-// only while it is still that process.
+// boot), held while it lives, taken by exactly one of many at once; a recorded pid (the
+// dead-man timer's, the link monitor's) is signalled only while it is still that process.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shellLib } from '../src/shell/lib.js';
-import { txnLockLib } from '../src/remote/programs.js';
+import { monitorControlLib, txnLockLib } from '../src/remote/programs.js';
 
 const shells = [['dash'], ['busybox', 'ash']].filter((s) => spawnSync('sh', ['-c', `command -v ${s[0]}`]).status === 0);
 if (shells.length < 2) console.log('txn lock shell tests: dash or busybox missing, running under what there is');
@@ -144,6 +144,37 @@ describe.each(shells)('the deploy lock under %s', (...shell) => {
     } finally {
       sleeper.kill();
       other.kill();
+    }
+  });
+
+  it('stops the link monitor only when the pid in its file is still that monitor (command line and start time)', async () => {
+    const s = stateDir();
+    const dir = join(s, 'monitor');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'monitor.sh'), 'sleep 30\n');
+    const stop = (): void => void run(shell, [shellLib('none').text, monitorControlLib(s).text, 'ml_monitor_stop'].join('\n'));
+    // Another process now has the pid the file names: left alone.
+    const stranger = spawn('sleep', ['30']);
+    const monitor = spawn('sh', [join(dir, 'monitor.sh')]);
+    try {
+      writeFileSync(join(dir, 'pid'), `${stranger.pid}\n`);
+      stop();
+      // The monitor's pid, but the recorded start time is another process's: left alone.
+      writeFileSync(join(dir, 'pid'), `${monitor.pid}\n`);
+      writeFileSync(join(dir, 'pid.start'), `${monitor.pid} ${Number(startOf(monitor.pid!)) + 7}\n`);
+      stop();
+      expect([stranger.signalCode, monitor.signalCode]).toEqual([null, null]);
+      // The monitor itself: stopped.
+      writeFileSync(join(dir, 'pid'), `${monitor.pid}\n`);
+      writeFileSync(join(dir, 'pid.start'), `${monitor.pid} ${startOf(monitor.pid!)}\n`);
+      const gone = new Promise((ok) => monitor.once('exit', ok));
+      stop();
+      await gone;
+      expect(monitor.signalCode).toBe('SIGTERM');
+      expect(stranger.signalCode).toBeNull();
+    } finally {
+      stranger.kill();
+      monitor.kill();
     }
   });
 });
