@@ -3,6 +3,10 @@ import type { NetfilterTable } from '../src/model/desired.js';
 import type { HostPlan } from '../src/model/plan.js';
 import { planHost } from '../src/plan/plan.js';
 import { renderPlan } from '../src/render/ops.js';
+import { bootHookFiles } from '../src/render/boot.js';
+import { gatherRequest } from '../src/facts/gather-request.js';
+import { parseGather } from '../src/facts/gather.js';
+import { gatherOutput } from './helpers/gather-output.js';
 import { tableOpsPayload } from '../src/render/iptables-restore.js';
 
 /** The restore payload the plan's operations on one table render to (undefined: table untouched). */
@@ -145,6 +149,27 @@ describe('planHost', () => {
     expect(plan.ops!.sysctls).toEqual([{ key: 'net/ipv4/conf/wan3/rp_filter', value: '1' }]);
     expect(plan.ops!.owned.tables).toEqual([101, 102]);
     expect(Object.keys(plan.ops!.owned.sysctls)).not.toContain('net/ipv4/conf/wan3/rp_filter');
+  });
+
+  it('a deleted or changed boot hook is a change (and drift), repaired by installing the hook in the apply', () => {
+    const desired = { ...twoLinkDesired(), settings: { ...twoLinkDesired().settings, boot: 'systemd' as const } };
+    const hook = bootHookFiles('systemd', desired.settings.stateDir, { systemd: true, initd: false });
+    const facts = { ...convergedFacts(), bootHook: { systemd: true, initd: false, files: { ...hook.files }, links: { ...hook.links } } };
+    expect(planHost(desired, facts).action).toBe('noop');
+    // Through the gather's own text and parser, as a deploy reads it.
+    expect(planHost(desired, parseGather(gatherOutput(facts), gatherRequest(desired))).action).toBe('noop');
+    facts.bootHook.files['/etc/systemd/system/multilink-restore.service'] = null;
+    facts.bootHook.files['/var/lib/multilink/boot.sh'] = '#!/bin/sh\necho edited by hand';
+    delete facts.bootHook.links['/etc/systemd/system/multi-user.target.wants/multilink-restore.service'];
+    const plan = planHost(desired, facts);
+    expect(plan.changes.map((c) => `${c.op} ${c.object}`)).toEqual([
+      'update /var/lib/multilink/boot.sh',
+      'create /etc/systemd/system/multilink-restore.service',
+      'create /etc/systemd/system/multi-user.target.wants/multilink-restore.service',
+    ]);
+    expect(plan.ops!.bootHook).toBe(true);
+    // multilink_boot: none checks nothing.
+    expect(planHost(twoLinkDesired(), facts).action).toBe('noop');
   });
 
   it('loads a missing module, but not one built in or on a kernel without modules', () => {

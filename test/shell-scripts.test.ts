@@ -103,7 +103,12 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
         ['keeper', keeperScript(t)],
         ['state', generationStateScript(t)],
         ['monitor', monitorScript(desired)],
-        ...boots.map((b, i): [string, Sh] => [`confirm-${i}`, confirmScript({ ...t, desired: { ...desired, settings: { ...desired.settings, boot: b } } })]),
+        ['confirm', confirmScript(t)],
+        // The plan installs the boot hook when it is missing or differs.
+        ...boots.map((b, i): [string, string] => {
+          const d = { ...desired, settings: { ...desired.settings, boot: b } };
+          return [`plan-boot-${i}`, `# shellcheck shell=sh\n${planScript({ ...t, desired: d, ops: { ...ops, bootHook: b !== 'none' } }).text}\n`];
+        }),
         ['boot', bootProgram(desired.settings.stateDir)],
         ['initd', initdProgram(desired.settings.stateDir)],
       ];

@@ -36,7 +36,7 @@ export interface ApplyInput {
   ownedBefore: OwnedRecord | null;
 }
 
-/** Shell function ml_apply_steps; needs lib.sh and the monitor control functions before it. */
+/** Shell function ml_apply_steps; needs lib.sh, the monitor control functions and ml_install_boot before it. */
 export function applyStepsFunction({ ops, desired, ownedBefore }: ApplyInput): Sh {
   const layout = new StateLayout(desired.settings.stateDir);
   const r = renderPlan(ops, desired);
@@ -55,6 +55,7 @@ export function applyStepsFunction({ ops, desired, ownedBefore }: ApplyInput): S
       ? [writeFile(layout.iptablesPayload, r.iptables.replace(/\n$/, '')), step(`iptables-restore --noflush < ${layout.iptablesPayload}`, sh`ml_restore ${layout.iptablesPayload}`)]
       : []),
     ...r.monitor.map(run),
+    ops.bootHook && step('install the boot hook', sh`ml_install_boot`),
     ...(write ? ownedFileWrites(layout.dir, ops.owned).map(run) : []),
     sh`ml_field applied yes`,
   );

@@ -100,10 +100,9 @@ export function keeperScript(t: TransactionInput): Sh {
   return lines(shellLib('none'), txnKeeperProgram(stateDirOf(t), t.id, t.confirmTimeoutS));
 }
 
-/** $S/txn/ID/confirm.sh: what the confirmation does (with the boot hook). */
+/** $S/txn/ID/confirm.sh: what the confirmation does. */
 export function confirmScript(t: TransactionInput): Sh {
-  const dir = stateDirOf(t);
-  return lines(shellLib('none'), bootInstallFunction(t.desired.settings.boot, dir), txnConfirmProgram(dir, t.id, KEEP_GENERATIONS));
+  return lines(shellLib('none'), txnConfirmProgram(stateDirOf(t), t.id, KEEP_GENERATIONS));
 }
 
 /** The generation's own script: makes the owned state exactly this generation (boot, repair). */
@@ -126,6 +125,7 @@ export function planScript(t: TransactionInput): Sh {
   const gen = sh`"$1"`;
   return lines(
     monitorControlLib(dir),
+    bootInstallFunction(t.desired.settings.boot, dir),
     applyStepsFunction({ ops: t.ops, desired: t.desired, ownedBefore: t.ownedBefore }),
     sh`ml_write_txn_files() {`,
     writeNew(`${txn}/prior.gather`, t.priorGather.replace(/\n+$/, '')),

@@ -1,6 +1,6 @@
 // What to gather from a router for a desired state: the tables, sysctls and modules it
 // names, beside what every gather reads (iptables, ip rules, state folder).
-import type { IptablesFlavourSetting } from '../model/config.js';
+import type { BootSetting, IptablesFlavourSetting } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 
 export interface GatherRequest {
@@ -9,6 +9,8 @@ export interface GatherRequest {
   sysctls: string[];
   modules: string[];
   stateDir: string;
+  /** The boot hook to check (none: not gathered). */
+  boot?: BootSetting;
 }
 
 export function gatherRequest(desired: DesiredState): GatherRequest {
@@ -18,5 +20,6 @@ export function gatherRequest(desired: DesiredState): GatherRequest {
     sysctls: desired.sysctls.map((s) => s.key),
     modules: desired.modules,
     stateDir: desired.settings.stateDir,
+    boot: desired.settings.boot,
   };
 }

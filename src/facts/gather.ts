@@ -16,6 +16,7 @@ import { moduleCommand, parseModule } from './modules.js';
 import { monitorRuntimeCommand, monitorScriptCommand, parseMonitor } from './monitor.js';
 import { ownedCommand, parseOwned } from './owned.js';
 import { parseRouterTools, routerToolsCommand } from './router.js';
+import { bootHookSections, parseBootHook } from './boot-hook.js';
 import { parseSysctl, sysctlCommand } from './sysctl.js';
 
 /**
@@ -57,6 +58,7 @@ export function gatherFunction(req: GatherRequest): Sh {
     section('monitor-script', monitorScriptCommand(req.stateDir)),
     section('monitor-runtime', monitorRuntimeCommand(req.stateDir)),
     section('tools', routerToolsCommand(req.stateDir)),
+    bootHookSections(req.boot ?? 'none', req.stateDir),
   );
   return sh`ml_gather() {
 ${body}
@@ -132,6 +134,7 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
   } catch (e) {
     throw new GatherError(`the ownership record ${new StateLayout(req.stateDir).owned} is unreadable: ${(e as Error).message}`);
   }
+  const bootHook = parseBootHook(parseReply(stdout).sections);
   return {
     flavour,
     iptables,
@@ -144,6 +147,7 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
     generations: parseGenerations(r.get('generations')),
     monitor: parseMonitor(r.get('monitor-script'), r.get('monitor-runtime')),
     tools: parseRouterTools(r.get('tools')),
+    ...(bootHook ? { bootHook } : {}),
   };
 }
 

@@ -77,6 +77,8 @@ export interface PlanOps {
   /** The ownership record as it must be after the apply. */
   owned: OwnedRecord;
   monitor?: MonitorOps;
+  /** Install the boot hook (missing or changed). */
+  bootHook?: boolean;
 }
 
 export interface HostPlan {

@@ -3,8 +3,7 @@
 # generation becomes confirmed and current, old generations and transaction folders go, the
 # lock is released and the dead-man timer woken. Safe to run again (a later deploy finishes
 # a confirmation whose controller died midway).
-# Parameters: ML_STATE, ML_TXN_DIR, ML_EPOCH, ML_GEN, ML_KEEP. Defined before this file:
-# lib.sh, ml_install_boot (may do nothing).
+# Parameters: ML_STATE, ML_TXN_DIR, ML_EPOCH, ML_GEN, ML_KEEP. Defined before this file: lib.sh.
 S=$ML_STATE
 T=$ML_TXN_DIR
 : > "$S/generations/$ML_GEN/confirmed"
@@ -21,7 +20,6 @@ while :; do
   [ "$ml_c_n" -gt "$ML_KEEP" ] || break
   rm -rf "${S:?}/generations/$ml_c_min"
 done
-ml_install_boot
 : > "$T/confirmed"
 : > "$ML_EPOCH/released"
 ml_kill_recorded "$T/sleep.pid" sleep
