@@ -172,6 +172,23 @@ describe('planHost', () => {
     expect(planHost(twoLinkDesired(), facts).action).toBe('noop');
   });
 
+  it('rp_filter: off with net.ipv4.conf.all.rp_filter at 1 has no effect: the plan warns (and gathers the all value for it)', () => {
+    const desired = twoLinkDesired();
+    desired.sysctls = desired.sysctls.map((s) => (s.key.endsWith('/rp_filter') ? { ...s, value: '0' } : s));
+    expect(gatherRequest(desired).sysctls).toContain('net/ipv4/conf/all/rp_filter');
+    expect(gatherRequest(twoLinkDesired()).sysctls).not.toContain('net/ipv4/conf/all/rp_filter');
+    const facts = convergedFacts();
+    for (const k of Object.keys(facts.sysctls)) if (k.endsWith('/rp_filter')) facts.sysctls[k] = '0';
+    facts.sysctls['net/ipv4/conf/all/rp_filter'] = '1';
+    const plan = planHost(desired, facts);
+    expect(plan.action).toBe('noop');
+    expect(plan.diagnostics.filter((d) => d.severity === 'warning').map((d) => d.summary)).toEqual([
+      expect.stringMatching(/^rp_filter: off has no effect on wan1, wan2 while net\.ipv4\.conf\.all\.rp_filter is 1/),
+    ]);
+    facts.sysctls['net/ipv4/conf/all/rp_filter'] = '0';
+    expect(planHost(desired, facts).diagnostics).toEqual([]);
+  });
+
   it('loads a missing module, but not one built in or on a kernel without modules', () => {
     for (const [state, n] of [['missing', 1], ['loaded', 0], ['builtin', 0], ['no-module-support', 0]] as const) {
       const facts = convergedFacts();

@@ -13,11 +13,16 @@ export interface GatherRequest {
   boot?: BootSetting;
 }
 
+/** The kernel applies the higher of this and an interface's own rp_filter. */
+export const ALL_RP_FILTER = 'net/ipv4/conf/all/rp_filter';
+
 export function gatherRequest(desired: DesiredState): GatherRequest {
+  // With rp_filter off on the links, the all-interfaces value decides whether that holds.
+  const rpOff = desired.sysctls.some((s) => s.key.endsWith('/rp_filter') && s.value === '0');
   return {
     iptables: desired.settings.iptables,
     tables: [...new Set(desired.routes.map((r) => r.table))],
-    sysctls: desired.sysctls.map((s) => s.key),
+    sysctls: [...desired.sysctls.map((s) => s.key), ...(rpOff && !desired.sysctls.some((s) => s.key === ALL_RP_FILTER) ? [ALL_RP_FILTER] : [])],
     modules: desired.modules,
     stateDir: desired.settings.stateDir,
     boot: desired.settings.boot,
