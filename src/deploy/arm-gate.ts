@@ -13,7 +13,7 @@ export interface ArmGateOptions {
   confirmTimeoutMs: number;
   /** The widest window (the fleet's forks). */
   maxWindow: number;
-  /** The first window; default 8 (at most maxWindow). */
+  /** The first window; default half the widest, at least 8. */
   initialWindow?: number;
   /** A confirmation is late once its router has been armed this long; default a third of the timer. */
   lateAfterMs?: number;
@@ -35,7 +35,7 @@ export class ArmGate {
   constructor(private readonly o: ArmGateOptions) {
     this.lateAfterMs = o.lateAfterMs ?? Math.floor(o.confirmTimeoutMs / 3);
     this.now = o.now ?? Date.now;
-    this.window = Math.max(1, Math.min(o.maxWindow, o.initialWindow ?? 8));
+    this.window = Math.max(1, Math.min(o.maxWindow, o.initialWindow ?? Math.max(8, Math.ceil(o.maxWindow / 2))));
   }
 
   /** Routers armed (or being armed) and not yet settled. */
