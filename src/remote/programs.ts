@@ -59,33 +59,33 @@ export function txnRunProgram(): Sh {
   return scriptFile(file('txn-run.sh'));
 }
 
+/**
+ * Where a transaction's own files find it: the state folder, its folder, and (read on the
+ * router when they run: both are decided there) its lock epoch and its generation.
+ */
+function txnFileVariables(stateDir: string, id: string, need: { epoch?: boolean; gen?: boolean }): Record<string, string | Sh> {
+  const layout = new StateLayout(stateDir);
+  return {
+    ML_STATE: layout.dir,
+    ML_TXN_DIR: layout.txnDir(txnId(id)),
+    ...(need.epoch ? { ML_EPOCH: sh`${layout.locks}/$(cat "$ML_TXN_DIR/epoch" 2>/dev/null)` } : {}),
+    ...(need.gen ? { ML_GEN: sh`$(cat "$ML_TXN_DIR/gen" 2>/dev/null)` } : {}),
+  };
+}
+
 /** $S/txn/ID/restore.sh's fixed part; needs lib.sh, monitor control, ml_gather, ml_filter, ml_reset. */
 export function txnRestoreProgram(stateDir: string, id: string): Sh {
-  const layout = new StateLayout(stateDir);
-  return scriptFile(file('txn-restore.sh'), { ML_STATE: layout.dir, ML_TXN_DIR: layout.txnDir(txnId(id)), ML_GEN: sh`$(cat "$ML_TXN_DIR/gen" 2>/dev/null)` });
+  return scriptFile(file('txn-restore.sh'), txnFileVariables(stateDir, id, { gen: true }));
 }
 
 /** $S/txn/ID/keeper.sh: the dead-man timer; needs lib.sh before it. */
 export function txnKeeperProgram(stateDir: string, id: string, confirmTimeoutS: number): Sh {
-  const layout = new StateLayout(stateDir);
-  return scriptFile(file('txn-keeper.sh'), {
-    ML_STATE: layout.dir,
-    ML_TXN_DIR: layout.txnDir(txnId(id)),
-    ML_EPOCH: sh`${layout.locks}/$(cat "$ML_TXN_DIR/epoch")`,
-    ML_CONFIRM_S: seconds(confirmTimeoutS),
-  });
+  return scriptFile(file('txn-keeper.sh'), { ...txnFileVariables(stateDir, id, { epoch: true }), ML_CONFIRM_S: seconds(confirmTimeoutS) });
 }
 
-/** $S/txn/ID/confirm.sh; needs lib.sh and ml_install_boot before it. */
+/** $S/txn/ID/confirm.sh; needs lib.sh before it. */
 export function txnConfirmProgram(stateDir: string, id: string, keepGenerations: number): Sh {
-  const layout = new StateLayout(stateDir);
-  return scriptFile(file('txn-confirm.sh'), {
-    ML_STATE: layout.dir,
-    ML_TXN_DIR: layout.txnDir(txnId(id)),
-    ML_EPOCH: sh`${layout.locks}/$(cat "$ML_TXN_DIR/epoch")`,
-    ML_GEN: sh`$(cat "$ML_TXN_DIR/gen")`,
-    ML_KEEP: keepGenerations,
-  });
+  return scriptFile(file('txn-confirm.sh'), { ...txnFileVariables(stateDir, id, { epoch: true, gen: true }), ML_KEEP: keepGenerations });
 }
 
 /** The systemd unit that runs a state folder's monitor (several state folders, several units). */

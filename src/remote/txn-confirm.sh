@@ -6,6 +6,7 @@
 # Parameters: ML_STATE, ML_TXN_DIR, ML_EPOCH, ML_GEN, ML_KEEP. Defined before this file: lib.sh.
 S=$ML_STATE
 T=$ML_TXN_DIR
+case $ML_GEN in ''|*[!0-9]*) echo "no generation for $T" >&2; exit 1 ;; esac
 : > "$S/generations/$ML_GEN/confirmed"
 echo "$ML_GEN" > "$S/current.tmp" && mv -f "$S/current.tmp" "$S/current"
 # Keep the newest ML_KEEP generations.

@@ -10,7 +10,8 @@ T=$ML_TXN_DIR
 ml_why=${1:-restore}
 ( ml_reset && ml_tried_all ) > "$T/reset.out" 2>&1
 ml_rc=$?
-rm -rf "${S:?}/generations/$ML_GEN"
+# Its generation was never confirmed: it goes (only a generation number is ever removed).
+case $ML_GEN in ''|*[!0-9]*) ;; *) rm -rf "${S:?}/generations/$ML_GEN" ;; esac
 if [ "$ml_rc" -eq 0 ] && [ "$(ml_gather | ml_filter)" = "$(ml_filter < "$T/prior.gather")" ]; then
   printf 'restored %s\n' "$ml_why" > "$T/result.tmp"
 else

@@ -19,13 +19,8 @@ ml_txn_run() {
   fi
   : > "$T/received"
   ml_write_txn_files || { ml_end 'writing its files failed'; exit 3; }
-  ml_gen=0
-  for ml_g in "$S"/generations/*; do
-    ml_g=${ml_g##*/}
-    case $ml_g in ''|*[!0-9]*) continue ;; esac
-    [ "$ml_g" -gt "$ml_gen" ] && ml_gen=$ml_g
-  done
-  ml_gen=$((ml_gen + 1))
+  ml_highest "$S/generations"
+  ml_gen=$((ml_hi + 1))
   if ! mkdir -p "$S/generations/$ml_gen" || ! echo "$ml_gen" > "$T/gen"; then ml_end 'no generation folder'; exit 3; fi
   ml_write_generation "$S/generations/$ml_gen" || { rm -rf "$S/generations/$ml_gen"; ml_end 'writing the generation failed'; exit 3; }
   ml_field generation "$ml_gen"

@@ -194,15 +194,20 @@ ml_epoch_held() {
   done
   return 1
 }
-# ml_newest_epoch: sets ml_epoch_n to the newest epoch's number in ML_STATE/locks (0: none yet).
-ml_newest_epoch() {
-  ml_epoch_n=0
-  for ml_ne in "$ML_STATE"/locks/*; do
-    ml_ne=${ml_ne##*/}
-    case $ml_ne in ''|*[!0-9]*) continue ;; esac
-    [ "$ml_ne" -gt "$ml_epoch_n" ] && ml_epoch_n=$ml_ne
+# ml_highest DIR: sets ml_hi to the highest number that names an entry of DIR (0: none).
+ml_highest() {
+  ml_hi=0
+  for ml_h in "$1"/*; do
+    ml_h=${ml_h##*/}
+    case $ml_h in ''|*[!0-9]*) continue ;; esac
+    [ "$ml_h" -gt "$ml_hi" ] && ml_hi=$ml_h
   done
   return 0
+}
+# ml_newest_epoch: sets ml_epoch_n to the newest epoch's number in ML_STATE/locks (0: none yet).
+ml_newest_epoch() {
+  ml_highest "$ML_STATE/locks"
+  ml_epoch_n=$ml_hi
 }
 # ml_deploying: a deploy holds the lock of state folder ML_STATE now (the link monitor holds back
 # its changes meanwhile).
