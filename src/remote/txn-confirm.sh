@@ -25,12 +25,12 @@ done
 : > "$ML_EPOCH/released"
 ml_kill_recorded "$T/sleep.pid" sleep
 # Keep the folders of the newest transactions that ended (for a controller asking late): at
-# sixteen, down to eight.
+# eight, down to four.
 ml_c_n=0
 for ml_c_t in "$S"/txn/*/; do ml_c_n=$((ml_c_n + 1)); done
-[ "$ml_c_n" -ge 16 ] || exit 0
+[ "$ml_c_n" -ge 8 ] || exit 0
 # shellcheck disable=SC2012 # newest first; the names are transaction ids
-ml_c_old=$(ls -dt "$S"/txn/*/ 2>/dev/null | sed 1,8d)
+ml_c_old=$(ls -dt "$S"/txn/*/ 2>/dev/null | sed 1,4d)
 # shellcheck disable=SC2086 # one path a line, without spaces (the state folder is checked)
 for ml_c_t in $ml_c_old; do
   ml_c_t=${ml_c_t%/}

@@ -125,14 +125,15 @@ ml_lock() {
   return 1
 }
 
-# ml_prune_epochs NEWEST: every eighth epoch, drops those more than eight older than NEWEST.
+# ml_prune_epochs NEWEST: every fourth epoch, drops those more than four older than NEWEST
+# (an epoch keeps the plan it received: small routers keep their state folder in RAM).
 ml_prune_epochs() {
-  [ $(($1 % 8)) -eq 0 ] || return 0
+  [ $(($1 % 4)) -eq 0 ] || return 0
   ml_pe_old=
   for ml_pe in "$ML_STATE"/locks/*; do
     ml_pe_n=${ml_pe##*/}
     case $ml_pe_n in ''|*[!0-9]*) continue ;; esac
-    [ "$ml_pe_n" -lt "$(($1 - 8))" ] && ml_pe_old="$ml_pe_old $ml_pe"
+    [ "$ml_pe_n" -lt "$(($1 - 4))" ] && ml_pe_old="$ml_pe_old $ml_pe"
   done
   # shellcheck disable=SC2086 # paths without spaces: multilink checks the state folder's name
   [ -z "$ml_pe_old" ] || rm -rf $ml_pe_old
