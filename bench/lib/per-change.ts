@@ -4,6 +4,7 @@
 // one plain `ssh host true`. The routers' CPU per change that the fleet tables show in total.
 import type { LabInfo, LabRouter } from '../../src/lab/lab.js';
 import type { Session, Transport } from '../../src/transport/transport.js';
+import { distCli, distSsh2 } from './dist.js';
 import { floor } from './floor.js';
 import { childCpuS } from './server-cpu.js';
 import { summarize } from './stats.js';
@@ -19,15 +20,6 @@ export interface PerChange {
   outcomes: string[];
 }
 
-/**
- * The built multilink (dist/, with its router-side .sh files beside it, as users run it), not
- * the benchmark's own compiled copy of src/ (which has no .sh files).
- */
-const DIST = new URL('../../../../dist/', import.meta.url);
-type Cli = typeof import('../../src/cli.js');
-type Ssh2 = typeof import('../../src/transport/ssh2-transport.js');
-const cli = async (): Promise<Cli> => (await import(new URL('cli.js', DIST).href)) as Cli;
-const ssh2 = async (): Promise<Ssh2> => (await import(new URL('transport/ssh2-transport.js', DIST).href)) as Ssh2;
 
 /** Counts connections and executions (an exec or a conversation each). */
 class CountingTransport implements Transport {
@@ -48,7 +40,7 @@ class CountingTransport implements Transport {
 
 async function deployOne(inventory: string, router: LabRouter, transport: Transport): Promise<string> {
   let out = '';
-  const { run } = await cli();
+  const { run } = await distCli();
   await run(['node', 'multilink', 'deploy', inventory, '--limit', router.name, '--json'], { out: (t) => (out += t), err: () => undefined }, () => transport);
   try {
     return (JSON.parse(out) as { hosts: { outcome: string }[] }).hosts[0]?.outcome ?? 'no report';
@@ -64,7 +56,7 @@ export async function perChange(lab: LabInfo, inventories: [string, string], run
   const outcomes: string[] = [];
   let connections = 0;
   let executions = 0;
-  const { Ssh2Transport } = await ssh2();
+  const { Ssh2Transport } = await distSsh2();
   // Start from the first inventory's state, unmeasured.
   await deployOne(inventories[0], r, new Ssh2Transport());
   for (let i = 0; i < runs; i++) {
