@@ -15,7 +15,7 @@ import { statusScript } from '../src/facts/status-gather.js';
 import { statusRequest } from '../src/deploy/status.js';
 import { planHost } from '../src/plan/plan.js';
 import { scopeOf, snapshotFromDesired, snapshotFromFacts } from '../src/apply/snapshot.js';
-import { beginScript, confirmScript, controlScript, decisionScript, generationStateScript, keeperScript, planScript, restoreScript, type TransactionInput } from '../src/apply/transaction.js';
+import { beginScript, confirmScript, controlScript, decisionScript, generationStateScript, planScript, restoreScript, type TransactionInput } from '../src/apply/transaction.js';
 import { monitorScript } from '../src/render/monitor.js';
 import { bootProgram, initdProgram } from '../src/remote/programs.js';
 import type { BootSetting } from '../src/model/config.js';
@@ -100,7 +100,6 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
         ['control', controlScript(t.req, txn)],
         ['decision', decisionScript(t.id, 'disarm')],
         ['restore', restoreScript(t)],
-        ['keeper', keeperScript(t)],
         ['state', generationStateScript(t)],
         ['monitor', monitorScript(desired)],
         ['confirm', confirmScript(t)],

@@ -3,9 +3,10 @@
 //      plan (planScript), which the router runs: files, generation, dead-man timer, steps;
 //   2. control (txn-control.sh), over a NEW connection: gather, prompt; the controller checks
 //      and answers with its decision (decisionScript): disarm, or restore now.
-// The plan leaves on the router what later processes need: restore.sh, confirm.sh, keeper.sh
-// (the dead-man timer) in the transaction's folder, and the generation's own state.sh.
+// The plan leaves on the router what later processes need: restore.sh, confirm.sh
+// in the transaction's folder, and the generation's own state.sh.
 // The logic lives in src/remote/*.sh.
+import { createHash } from 'node:crypto';
 import type { DesiredState } from '../model/desired.js';
 import type { OwnedRecord } from '../model/facts.js';
 import type { PlanOps } from '../model/plan.js';
@@ -19,7 +20,6 @@ import {
   txnBeginProgram,
   txnConfirmProgram,
   txnControlProgram,
-  txnKeeperProgram,
   txnLockLib,
   txnRestoreProgram,
   txnRunProgram,
@@ -60,11 +60,20 @@ function trailer(id: string): Sh {
 const stateDirOf = (t: TransactionInput): string => t.desired.settings.stateDir;
 
 /**
- * A file the transaction writes once, before it is armed: nothing reads it earlier, and a
- * transaction that dies before it is armed is discarded with its generation.
+ * Files the transaction writes once, before it is armed (nothing reads them earlier, and a
+ * transaction that dies before it is armed is discarded with its generation): all in one
+ * here-document, split by one awk at marker lines no content line can equal. A path starting
+ * with `@gen/` is in the generation folder, the awk variable g ($1 of the calling function).
  */
-function writeNew(path: string | Sh, content: string): Sh {
-  return withHeredoc(sh`cat > ${path}`, content);
+function writeFilesOnce(files: { path: string; content: string }[], gen?: Sh): Sh {
+  const body = files.map((f) => `\0${f.path}\n${f.content.replace(/\n+$/, '')}`).join('\n');
+  let salt = 0;
+  let marker: string;
+  do marker = `@@ML-FILE-${createHash('sha256').update(`${salt++}\0${body}`).digest('hex').slice(0, 12)}`;
+  while (body.split('\n').some((l) => l.startsWith(marker)));
+  const text = body.replace(/\0/g, `${marker} `);
+  const awk = `index($0, m " ") == 1 { f = substr($0, length(m) + 2); if (substr(f, 1, 5) == "@gen/") f = g "/" substr(f, 6); next } { print > f }`;
+  return withHeredoc(sh`awk -v m=${marker} -v g=${gen ?? sh`''`} ${awk}`, text);
 }
 
 /** Execution 1, first part: lock, settle what dead transactions left, gather, prompt. */
@@ -95,11 +104,6 @@ export function restoreScript(t: TransactionInput): Sh {
   );
 }
 
-/** $S/txn/ID/keeper.sh: the dead-man timer. */
-export function keeperScript(t: TransactionInput): Sh {
-  return lines(shellLib('none'), txnKeeperProgram(stateDirOf(t), t.id, t.confirmTimeoutS));
-}
-
 /** $S/txn/ID/confirm.sh: what the confirmation does. */
 export function confirmScript(t: TransactionInput): Sh {
   return lines(shellLib('none'), txnConfirmProgram(stateDirOf(t), t.id, KEEP_GENERATIONS));
@@ -128,17 +132,23 @@ export function planScript(t: TransactionInput): Sh {
     bootInstallFunction(t.desired.settings.boot, dir),
     applyStepsFunction({ ops: t.ops, desired: t.desired, ownedBefore: t.ownedBefore }),
     sh`ml_write_txn_files() {`,
-    writeNew(`${txn}/prior.gather`, t.priorGather.replace(/\n+$/, '')),
-    writeNew(`${txn}/restore.sh`, restoreScript(t).text),
-    writeNew(`${txn}/confirm.sh`, confirmScript(t).text),
-    writeNew(`${txn}/keeper.sh`, keeperScript(t).text),
+    writeFilesOnce([
+      { path: `${txn}/prior.gather`, content: t.priorGather },
+      { path: `${txn}/restore.sh`, content: restoreScript(t).text },
+      { path: `${txn}/confirm.sh`, content: confirmScript(t).text },
+    ]),
     sh`}`,
     sh`ml_write_generation() {`,
-    writeNew(sh`${gen}/state.sh`, generationStateScript(t).text),
-    writeNew(sh`${gen}/desired.json`, JSON.stringify(t.desired)),
-    writeNew(sh`${gen}/meta.json`, JSON.stringify(t.meta)),
+    writeFilesOnce(
+      [
+        { path: '@gen/state.sh', content: generationStateScript(t).text },
+        { path: '@gen/desired.json', content: JSON.stringify(t.desired) },
+        { path: '@gen/meta.json', content: JSON.stringify(t.meta) },
+      ],
+      gen,
+    ),
     sh`}`,
-    txnRunProgram(),
+    txnRunProgram(t.confirmTimeoutS),
     trailer(t.id),
   );
 }

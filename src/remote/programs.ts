@@ -1,7 +1,7 @@
 // The programs multilink runs on a router, each a .sh file beside this module, with typed
 // parameters. The shell module sets them as quoted variables at the top of the file.
 import { createHash } from 'node:crypto';
-import { scriptFile, sh, type Sh } from '../shell/sh.js';
+import { scriptFile, type Sh } from '../shell/sh.js';
 import { StateLayout } from '../shell/layout.js';
 
 const file = (name: string): URL => new URL(`./${name}`, import.meta.url);
@@ -54,38 +54,25 @@ export function txnControlProgram(p: TxnParams): Sh {
   return scriptFile(file('txn-control.sh'), txnVariables(p));
 }
 
-/** ml_txn_run, part of the plan; see txn-run.sh for what it needs. */
-export function txnRunProgram(): Sh {
-  return scriptFile(file('txn-run.sh'));
+/** ml_txn_run and its dead-man timer, part of the plan; see txn-run.sh for what it needs. */
+export function txnRunProgram(confirmTimeoutS: number): Sh {
+  return scriptFile(file('txn-run.sh'), { ML_CONFIRM_S: seconds(confirmTimeoutS) });
 }
 
-/**
- * Where a transaction's own files find it: the state folder, its folder, and (read on the
- * router when they run: both are decided there) its lock epoch and its generation.
- */
-function txnFileVariables(stateDir: string, id: string, need: { epoch?: boolean; gen?: boolean }): Record<string, string | Sh> {
+/** Where a transaction's own files find it: the state folder and its folder. */
+function txnFileVariables(stateDir: string, id: string): Record<string, string> {
   const layout = new StateLayout(stateDir);
-  return {
-    ML_STATE: layout.dir,
-    ML_TXN_DIR: layout.txnDir(txnId(id)),
-    ...(need.epoch ? { ML_EPOCH: sh`${layout.locks}/$(cat "$ML_TXN_DIR/epoch" 2>/dev/null)` } : {}),
-    ...(need.gen ? { ML_GEN: sh`$(cat "$ML_TXN_DIR/gen" 2>/dev/null)` } : {}),
-  };
+  return { ML_STATE: layout.dir, ML_TXN_DIR: layout.txnDir(txnId(id)) };
 }
 
 /** $S/txn/ID/restore.sh's fixed part; needs lib.sh, monitor control, ml_gather, ml_filter, ml_reset. */
 export function txnRestoreProgram(stateDir: string, id: string): Sh {
-  return scriptFile(file('txn-restore.sh'), txnFileVariables(stateDir, id, { gen: true }));
-}
-
-/** $S/txn/ID/keeper.sh: the dead-man timer; needs lib.sh before it. */
-export function txnKeeperProgram(stateDir: string, id: string, confirmTimeoutS: number): Sh {
-  return scriptFile(file('txn-keeper.sh'), { ...txnFileVariables(stateDir, id, { epoch: true }), ML_CONFIRM_S: seconds(confirmTimeoutS) });
+  return scriptFile(file('txn-restore.sh'), txnFileVariables(stateDir, id));
 }
 
 /** $S/txn/ID/confirm.sh; needs lib.sh before it. */
 export function txnConfirmProgram(stateDir: string, id: string, keepGenerations: number): Sh {
-  return scriptFile(file('txn-confirm.sh'), { ...txnFileVariables(stateDir, id, { epoch: true, gen: true }), ML_KEEP: keepGenerations });
+  return scriptFile(file('txn-confirm.sh'), { ...txnFileVariables(stateDir, id), ML_KEEP: keepGenerations });
 }
 
 /** The systemd unit that runs a state folder's monitor (several state folders, several units). */

@@ -32,8 +32,12 @@ ml_busy() { ! ml_ended "$T" && ! ml_ready && ml_alive_txn; }
 if [ ! -d "$T" ]; then
   # No plan has been run for it: the first execution, under its lock epoch, may still be
   # receiving it (then wait); else it never will.
+  # The newest epoch that names it (a held-back plan starts again under a new epoch).
+  ml_c_best=0
   for ml_c_l in "$S"/locks/*; do
-    if ml_owner "$ml_c_l/owner" && [ "$ml_o_id" = "$ML_TXN_ID" ]; then E=$ml_c_l; fi
+    ml_c_n=${ml_c_l##*/}
+    case $ml_c_n in ''|*[!0-9]*) continue ;; esac
+    if [ "$ml_c_n" -gt "$ml_c_best" ] && ml_owner "$ml_c_l/owner" && [ "$ml_o_id" = "$ML_TXN_ID" ]; then E=$ml_c_l; ml_c_best=$ml_c_n; fi
   done
   ml_receiving() { [ ! -d "$T" ] && [ -n "$E" ] && ml_epoch_held "$E"; }
   ml_wait_while 600 ml_receiving
@@ -69,7 +73,8 @@ fi
 case $ml_decision in
   disarm)
     if mv "$T/armed" "$T/disarmed" 2>/dev/null; then
-      sh "$T/confirm.sh" >/dev/null 2>&1
+      # shellcheck source=/dev/null # the transaction's confirm.sh (txn-confirm.sh)
+      . "$T/confirm.sh" >/dev/null 2>&1
     fi
     ;;
   restore)

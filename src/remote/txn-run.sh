@@ -5,8 +5,27 @@
 #   state at once (and verifies it). Whoever renames $T/armed first decides the end: to
 #   `disarmed` the confirmation (txn-control.sh), to `fired` a restore (the timer, a failed
 #   step, the controller, or a later deploy finding the transaction dead).
-# Defined before this file: lib.sh, txn-lock.sh, monitor control,
+# Parameters: ML_CONFIRM_S. Defined before this file: lib.sh, txn-lock.sh, monitor control,
 # txn-begin.sh (S, T, ml_epoch, ml_end), ml_write_txn_files, ml_write_generation, ml_apply_steps.
+
+# The dead-man timer, run in a process of its own (a subshell: it outlives this execution):
+# unless the confirmation or a restore renames armed first, restore the prior state after
+# ML_CONFIRM_S seconds. The confirmation wakes it by ending its sleep (recorded with its start
+# time in sleep.pid, checked before the signal).
+# shellcheck disable=SC2154 # S, T, ml_epoch: set by txn-begin.sh
+ml_applying() { [ ! -e "$T/apply.done" ] && { read -r ml_ap ml_as < "$ml_epoch/pid.main"; } 2>/dev/null && ml_alive "$ml_ap" "$ml_as"; }
+ml_keeper() {
+  trap '' HUP PIPE
+  sleep "$ML_CONFIRM_S" &
+  ml_record_pid "$T/sleep.pid" $!
+  wait $!
+  if mv "$T/armed" "$T/fired" 2>/dev/null; then
+    # An apply still running stops at its next step (ml_step reads fired): let it get there.
+    ml_wait_while 600 ml_applying
+    sh "$T/restore.sh" "no confirmation within $ML_CONFIRM_S s" > "$T/keeper.out" 2>&1
+    : > "$ml_epoch/released"
+  fi
+}
 
 # shellcheck disable=SC2154 # S, T, ml_epoch: set by txn-begin.sh; ml_epoch_n by lib.sh
 ml_txn_run() {
@@ -25,13 +44,8 @@ ml_txn_run() {
   ml_write_generation "$S/generations/$ml_gen" || { rm -rf "$S/generations/$ml_gen"; ml_end 'writing the generation failed'; exit 3; }
   ml_field generation "$ml_gen"
 
-  # The dead-man timer, in a session of its own where setsid exists. Its pid joins the lock's
-  # holders before the transaction is armed.
-  if command -v setsid >/dev/null 2>&1; then
-    setsid sh "$T/keeper.sh" </dev/null >/dev/null 2>&1 &
-  else
-    sh "$T/keeper.sh" </dev/null >/dev/null 2>&1 &
-  fi
+  # The dead-man timer; its pid joins the lock's holders before the transaction is armed.
+  ( ml_keeper ) </dev/null >/dev/null 2>&1 &
   if ! ml_record_pid "$ml_epoch/pid.keeper" $!; then
     kill $! 2>/dev/null
     rm -rf "$S/generations/$ml_gen"

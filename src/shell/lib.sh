@@ -160,9 +160,14 @@ ml_record_pid() {
 ml_clock() {
   if { read -r ml_clock_s _ < /proc/uptime; } 2>/dev/null; then ml_clock_s=${ml_clock_s%%.*}; else ml_clock_s=$(date +%s); fi
 }
-# ml_runs_as PID START TEXT: ml_alive, and its command line holds TEXT.
+# ml_runs_as PID START TEXT: ml_alive, and its command line holds TEXT (read by the shell, its
+# NUL separators dropped or ended at: TEXT is the program's name or the start of its arguments).
 ml_runs_as() {
-  ml_alive "$1" "$2" && tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -F -- "$3"
+  ml_alive "$1" "$2" || return 1
+  ml_ra_cmd=
+  { IFS= read -r ml_ra_cmd < "/proc/$1/cmdline"; } 2>/dev/null
+  case $ml_ra_cmd in *"$3"*) return 0 ;; esac
+  tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -F -- "$3"
 }
 # ml_kill_recorded FILE TEXT: TERM to the process FILE records (ml_record_pid), only while it
 # is still that process (same start time) and its command line holds TEXT.
