@@ -1,19 +1,21 @@
 # shellcheck shell=sh
 # The transaction itself, sourced by txn-begin.sh from the plan that arrived whole:
-#   its files (prior gather, restore, confirm, dead-man timer) → a new generation → the
-#   dead-man timer armed → the plan's steps → how it went. A failing step restores the prior
+#   its files (prior gather, restore.sh, confirm.sh) → a new generation → the dead-man timer
+#   started and the transaction armed → the plan's steps → how it went. A failing step restores the prior
 #   state at once (and verifies it). Whoever renames $T/armed first decides the end: to
 #   `disarmed` the confirmation (txn-control.sh), to `fired` a restore (the timer, a failed
 #   step, the controller, or a later deploy finding the transaction dead).
 # Parameters: ML_CONFIRM_S. Defined before this file: lib.sh, txn-lock.sh, monitor control,
 # txn-begin.sh (S, T, ml_epoch, ml_end), ml_write_txn_files, ml_write_generation, ml_apply_steps.
 
+# ml_applying: the apply of this transaction has not finished and its process still runs.
+# shellcheck disable=SC2154 # S, T, ml_epoch: set by txn-begin.sh
+ml_applying() { [ ! -e "$T/apply.done" ] && { read -r ml_ap ml_as < "$ml_epoch/pid.main"; } 2>/dev/null && ml_alive "$ml_ap" "$ml_as"; }
+
 # The dead-man timer, run in a process of its own (a subshell: it outlives this execution):
 # unless the confirmation or a restore renames armed first, restore the prior state after
 # ML_CONFIRM_S seconds. The confirmation wakes it by ending its sleep (recorded with its start
 # time in sleep.pid, checked before the signal).
-# shellcheck disable=SC2154 # S, T, ml_epoch: set by txn-begin.sh
-ml_applying() { [ ! -e "$T/apply.done" ] && { read -r ml_ap ml_as < "$ml_epoch/pid.main"; } 2>/dev/null && ml_alive "$ml_ap" "$ml_as"; }
 ml_keeper() {
   trap '' HUP PIPE
   sleep "$ML_CONFIRM_S" &
