@@ -19,6 +19,7 @@ import { parseRender, type RenderedHost } from './lib/render-parse.js';
 import { formatSize, type Sample, type SizeResult, type Step } from './lib/report.js';
 import { fingerprints, resetRouters } from './lib/router-state.js';
 import { serverCpuS } from './lib/server-cpu.js';
+import { perChange } from './lib/per-change.js';
 import { summarize } from './lib/stats.js';
 
 /** bench/.build/bench/fleet.js → the repository root. */
@@ -75,7 +76,7 @@ class SizeRun {
     readonly args: FleetArgs,
     readonly cli: MultilinkCli,
   ) {
-    this.result = { n: lab.routers.length, labels: new Map(), samples: new Map(), notes: [], renderMs: [], hostMs: new Map() };
+    this.result = { n: lab.routers.length, labels: new Map(), samples: new Map(), notes: [], renderMs: [], hostMs: new Map(), rollbacks: new Map() };
   }
 
   get timeoutMs(): number {
@@ -110,6 +111,8 @@ class SizeRun {
       log(`N=${this.result.n} ${step}: ${problem}`);
     }
     this.result.hostMs.set(step, r.hosts.map((h) => h.durationMs));
+    const rolled = r.hosts.filter((h) => h.outcome === 'rolled_back').length;
+    if (rolled > 0 || !this.result.rollbacks.has(step)) this.result.rollbacks.set(step, (this.result.rollbacks.get(step) ?? 0) + rolled);
     return r;
   }
 }
@@ -205,21 +208,38 @@ async function runSize(n: number, args: FleetArgs, cli: MultilinkCli): Promise<S
       s.result.failed = true;
     }
 
+    // The extras below never cost the figures measured above.
+    const extra = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        s.result.notes.push(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+        log(`N=${n} ${what} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+    };
+    if (!s.result.failed) {
+      log(`N=${n}: one change on one router, counted`);
+      await extra('one change on one router', async () => {
+        s.result.perChange = await perChange(lab, [inv, weightsInv], 5, s.timeoutMs);
+      });
+    }
     for (let i = 0; i < 3; i++) {
       const r = await timed(process.execPath, [cli.bin, 'render', inv, '--host', 'r1'], { timeoutMs: 60_000, gnuTime: false });
       s.result.renderMs.push(r.wallMs);
     }
     if (args.probe) {
       log(`N=${n}: breakdown probe`);
-      s.result.probe = await probe(inv, 50, 30_000);
-      const scripts = gatherScripts(inv);
-      const local: number[] = [];
-      for (const r of lab.routers.slice(0, 4)) {
-        const t = await timed('ip', ['netns', 'exec', r.namespace, 'sh', '-s'], { input: scripts.get(r.name), timeoutMs: 30_000, gnuTime: false });
-        local.push(t.wallMs);
-      }
-      const m = summarize(local);
-      if (m) s.result.notes.push(`the gather script run in a router's namespace without SSH takes ${(m.median / 1000).toFixed(3)} s (median of ${m.n})`);
+      await extra('the breakdown probe', async () => {
+        s.result.probe = await probe(inv, 50, 30_000);
+        const scripts = await gatherScripts(inv);
+        const local: number[] = [];
+        for (const r of lab.routers.slice(0, 4)) {
+          const t = await timed('ip', ['netns', 'exec', r.namespace, 'sh', '-s'], { input: scripts.get(r.name), timeoutMs: 30_000, gnuTime: false });
+          local.push(t.wallMs);
+        }
+        const m = summarize(local);
+        if (m) s.result.notes.push(`the gather script run in a router's namespace without SSH takes ${(m.median / 1000).toFixed(3)} s (median of ${m.n})`);
+      });
     }
     const throttled = lab.routers.filter((r) => existsSync(r.sshdLog) && /MaxStartups|drop(ping)? connection/i.test(readFileSync(r.sshdLog, 'utf8')));
     s.result.notes.push(

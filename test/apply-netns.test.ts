@@ -45,9 +45,10 @@ function desiredFor(flavour: 'legacy' | 'nft'): DesiredState {
   return d;
 }
 
-/** The plan's steps as a deploy runs them inside its transaction, here on their own. */
+/** The plan's steps as a deploy runs them inside its transaction (whose lock is in the state folder), here on their own. */
 function applyScript(input: ApplyInput): string {
-  return lines(shellLib(input.ops.flavour), monitorControlLib(input.desired.settings.stateDir), applyStepsFunction(input), sh`ml_apply_steps`).text;
+  const state = input.desired.settings.stateDir;
+  return lines(shellLib(input.ops.flavour), monitorControlLib(state), applyStepsFunction(input), sh`mkdir -p ${state}`, sh`ml_apply_steps`).text;
 }
 
 const applied = (stdout: string): boolean => fieldOf(parseReply(stdout), 'applied') !== undefined;

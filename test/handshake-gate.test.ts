@@ -83,4 +83,20 @@ describe('HandshakeGate learns what a server takes', () => {
     await succeed(10);
     expect(gate.window('b:22')).toBe(3);
   });
+
+  it('urgent waiters (confirmations of armed routers) go before the others, each kind in order', async () => {
+    const gate = new HandshakeGate(1);
+    const first = await gate.acquire('b:22');
+    const order: string[] = [];
+    const waits = [
+      gate.acquire('b:22').then((r) => (order.push('new 1'), r)),
+      gate.acquire('b:22').then((r) => (order.push('new 2'), r)),
+      gate.acquire('b:22', true).then((r) => (order.push('urgent 1'), r)),
+      gate.acquire('b:22', true).then((r) => (order.push('urgent 2'), r)),
+    ];
+    first('ok');
+    for (const w of waits) void w.then((release) => setTimeout(() => release('ok'), 1));
+    await Promise.all(waits);
+    expect(order).toEqual(['urgent 1', 'urgent 2', 'new 1', 'new 2']);
+  });
 });

@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { NetfilterTable } from '../src/model/desired.js';
 import type { HostPlan } from '../src/model/plan.js';
 import { planHost } from '../src/plan/plan.js';
+import { renderPlan } from '../src/render/ops.js';
+import { bootHookFiles } from '../src/render/boot.js';
+import { gatherRequest } from '../src/facts/gather-request.js';
+import { parseGather } from '../src/facts/gather.js';
+import { gatherOutput } from './helpers/gather-output.js';
 import { tableOpsPayload } from '../src/render/iptables-restore.js';
 
 /** The restore payload the plan's operations on one table render to (undefined: table untouched). */
@@ -88,8 +93,30 @@ describe('planHost', () => {
     facts.ipRules[1] = { priority: 1000, text: 'from all fwmark 0x100/0xff00 lookup 109', fwmark: 0x100, mask: 0xff00, table: '109' };
     const plan = planHost(twoLinkDesired(), facts);
     expect(plan.action).toBe('change');
-    expect(plan.ops!.rulesDelete).toEqual([1000]);
+    expect(plan.ops!.rulesDelete).toEqual([{ priority: 1000, text: 'from all fwmark 0x100/0xff00 lookup 109' }]);
     expect(plan.ops!.rulesAdd).toEqual([twoLinkDesired().rules[0]]);
+  });
+
+  it('a foreign rule that appeared at a priority multilink owns is a clash, never deleted with its own', () => {
+    const facts = convergedFacts();
+    facts.ipRules.push({ priority: 1001, text: 'from 198.51.100.7 lookup 50', table: '50' });
+    const plan = planHost(twoLinkDesired(), facts);
+    expect(plan.action).toBe('refused');
+    expect(plan.reason).toMatch(/ip rule at priority 1001 is not multilink's: "from 198.51.100.7 lookup 50", which multilink uses: it appeared there since/);
+    expect(plan.clashes.map((c) => c.object)).toEqual(['rule 1001']);
+  });
+
+  it('a priority multilink no longer uses: its own rule goes by full selector, a foreign one there stays', () => {
+    const facts = convergedFacts();
+    facts.owned!.tables.push(103);
+    facts.owned!.priorities.push(1002);
+    facts.ipRules.push({ priority: 1002, text: 'from all fwmark 0x300/0xff00 lookup 103', fwmark: 0x300, mask: 0xff00, table: '103' });
+    facts.ipRules.push({ priority: 1002, text: 'from 198.51.100.7 lookup 50', table: '50' });
+    const plan = planHost(twoLinkDesired(), facts);
+    expect(plan.ops!.rulesDelete).toEqual([{ priority: 1002, text: 'from all fwmark 0x300/0xff00 lookup 103' }]);
+    expect(renderPlan(plan.ops!, twoLinkDesired()).rules.map((a) => a.command.text)).toEqual([
+      'ml_n=0; while [ "$ml_n" -lt 100 ] && ip -4 rule del priority 1002 from all fwmark 0x300/0xff00 lookup 103 2>/dev/null; do ml_n=$((ml_n + 1)); done',
+    ]);
   });
 
   it('reports clashes: foreign rule in our table, overlapping marks, foreign routes, missing interface', () => {
@@ -118,10 +145,48 @@ describe('planHost', () => {
     const plan = planHost(twoLinkDesired(), facts);
     expect(plan.action).toBe('change');
     expect(plan.ops!.routesFlush).toEqual([103]);
-    expect(plan.ops!.rulesDelete).toEqual([1002]);
+    expect(plan.ops!.rulesDelete).toEqual([{ priority: 1002, text: 'from all fwmark 0x300/0xff00 lookup 103' }]);
     expect(plan.ops!.sysctls).toEqual([{ key: 'net/ipv4/conf/wan3/rp_filter', value: '1' }]);
     expect(plan.ops!.owned.tables).toEqual([101, 102]);
     expect(Object.keys(plan.ops!.owned.sysctls)).not.toContain('net/ipv4/conf/wan3/rp_filter');
+  });
+
+  it('a deleted or changed boot hook is a change (and drift), repaired by installing the hook in the apply', () => {
+    const desired = { ...twoLinkDesired(), settings: { ...twoLinkDesired().settings, boot: 'systemd' as const } };
+    const hook = bootHookFiles('systemd', desired.settings.stateDir, { systemd: true, initd: false });
+    const facts = { ...convergedFacts(), bootHook: { systemd: true, initd: false, files: { ...hook.files } as Record<string, string | null>, links: { ...hook.links } as Record<string, string | null> } };
+    expect(planHost(desired, facts).action).toBe('noop');
+    // Through the gather's own text and parser, as a deploy reads it.
+    expect(planHost(desired, parseGather(gatherOutput(facts), gatherRequest(desired))).action).toBe('noop');
+    facts.bootHook.files['/etc/systemd/system/multilink-restore.service'] = null;
+    facts.bootHook.files['/var/lib/multilink/boot.sh'] = '#!/bin/sh\necho edited by hand';
+    delete facts.bootHook.links['/etc/systemd/system/multi-user.target.wants/multilink-restore.service'];
+    const plan = planHost(desired, facts);
+    expect(plan.changes.map((c) => `${c.op} ${c.object}`)).toEqual([
+      'update /var/lib/multilink/boot.sh',
+      'create /etc/systemd/system/multilink-restore.service',
+      'create /etc/systemd/system/multi-user.target.wants/multilink-restore.service',
+    ]);
+    expect(plan.ops!.bootHook).toBe(true);
+    // multilink_boot: none checks nothing.
+    expect(planHost(twoLinkDesired(), facts).action).toBe('noop');
+  });
+
+  it('rp_filter: off with net.ipv4.conf.all.rp_filter at 1 has no effect: the plan warns (and gathers the all value for it)', () => {
+    const desired = twoLinkDesired();
+    desired.sysctls = desired.sysctls.map((s) => (s.key.endsWith('/rp_filter') ? { ...s, value: '0' } : s));
+    expect(gatherRequest(desired).sysctls).toContain('net/ipv4/conf/all/rp_filter');
+    expect(gatherRequest(twoLinkDesired()).sysctls).not.toContain('net/ipv4/conf/all/rp_filter');
+    const facts = convergedFacts();
+    for (const k of Object.keys(facts.sysctls)) if (k.endsWith('/rp_filter')) facts.sysctls[k] = '0';
+    facts.sysctls['net/ipv4/conf/all/rp_filter'] = '1';
+    const plan = planHost(desired, facts);
+    expect(plan.action).toBe('noop');
+    expect(plan.diagnostics.filter((d) => d.severity === 'warning').map((d) => d.summary)).toEqual([
+      expect.stringMatching(/^rp_filter: off has no effect on wan1, wan2 while net\.ipv4\.conf\.all\.rp_filter is 1/),
+    ]);
+    facts.sysctls['net/ipv4/conf/all/rp_filter'] = '0';
+    expect(planHost(desired, facts).diagnostics).toEqual([]);
   });
 
   it('loads a missing module, but not one built in or on a kernel without modules', () => {

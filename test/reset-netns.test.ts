@@ -51,7 +51,7 @@ COMMIT
 `;
 
 describe.skipIf(!support.ok).each(['legacy', 'nft'] as const)('ml_reset on iptables-%s', (flavour) => {
-  it('brings back the snapshot exactly: ML_ chains, jumps at their positions, ip rules, routes, sysctls', () => {
+  it('brings back the snapshot exactly: ML_ chains, jumps at their positions, ip rules, routes, sysctls; a foreign rule at its priority stays', () => {
     const ns = new ScratchNetns();
     made.push(ns);
     ns.veth('wan1', '100.64.1.2/24');
@@ -82,6 +82,7 @@ iptables-${flavour} -t mangle -A ML_NEW -j RETURN
 iptables-${flavour} -t mangle -A ML_BALANCE -j MARK --set-xmark 0x200/0xff00
 ip rule del priority 1000
 ip rule add priority 1001 fwmark 0x200/0xff00 lookup 102
+ip rule add priority 1001 from 198.51.100.7 lookup 50
 ip route add default via 100.64.2.1 dev wan2 table 102
 echo 2 > /proc/sys/net/ipv4/conf/wan1/rp_filter
 `);
@@ -91,7 +92,10 @@ echo 2 > /proc/sys/net/ipv4/conf/wan1/rp_filter
     const reset = ns.sh(`${lines(shellLib(flavour), monitorControlLib(d.settings.stateDir), resetFunction(snapshot, scope, d.settings.stateDir), sh`ml_reset && ml_tried_all`).text}\n`);
     expect(reset.code, reset.stdout + reset.stderr).toBe(0);
     expect(save()).toBe(before);
-    expect(ns.ip('rule', 'show')).toBe(rulesBefore);
+    // Multilink's rules exactly as before; the foreign one added at its priority meanwhile stays.
+    const rulesAfter = ns.ip('rule', 'show').split('\n');
+    expect(rulesAfter.filter((l) => !l.includes('198.51.100.7')).join('\n')).toBe(rulesBefore);
+    expect(rulesAfter.filter((l) => l.includes('198.51.100.7'))).toEqual(['1001:\tfrom 198.51.100.7 lookup 50']);
     expect(ns.ip('route', 'show', 'table', '101').trim()).toBe('default via 100.64.1.1 dev wan1');
     expect(ns.ip('route', 'show', 'table', '102').trim()).toBe('');
     expect(ns.exec('cat', '/proc/sys/net/ipv4/conf/wan1/rp_filter').trim()).toBe('0');

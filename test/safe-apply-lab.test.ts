@@ -1,7 +1,7 @@
 // Issue 3 acceptance: fault injection on a lab of real routers. After every fault, each
 // router's owned state is exactly its prior state or exactly the compiled state, and
 // foreign rules are byte-identical.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inRouter, labSsh, labSupport, startTestLab, stopTestLab } from './helpers/lab.js';
@@ -115,11 +115,12 @@ describe.skipIf(!support.ok)('safe apply on a lab of 3 routers', () => {
     const inv = variant({ vars: ['multilink_weights: { dsl: 2, cable: 5 }'] });
     expect((await cli('deploy', lab.inventory, '--limit', r.name)).code).toBe(0);
     const prior = state(0);
-    const armed = join(r.stateDir, 'txn', 'armed');
+    const txns = join(r.stateDir, 'txn');
+    const armed = (): boolean => existsSync(txns) && readdirSync(txns).some((id) => existsSync(join(txns, id, 'armed')));
     let killed = 0;
     const killer = (async () => {
       const until = Date.now() + 20_000;
-      while (Date.now() < until && !existsSync(armed)) await new Promise((ok) => setTimeout(ok, 2));
+      while (Date.now() < until && !armed()) await new Promise((ok) => setTimeout(ok, 2));
       for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
         try {
           const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -204,6 +205,26 @@ describe.skipIf(!support.ok)('safe apply on a lab of 3 routers', () => {
     const boot = inRouter(lab, r.name, 'sh', [hook]);
     expect(boot.code, boot.stdout + boot.stderr).toBe(0);
     expect(state(0)).toBe(confirmed);
+  });
+
+  it('a deleted or edited boot hook is drift, and deploy installs it again', async () => {
+    const r = router(0);
+    const hook = join(lab.dir, 'r1-hook-drift');
+    const inv = variant({ hosts: { [r.name]: `multilink_boot: ${hook}` } });
+    expect((await cli('deploy', inv, '--limit', r.name)).code).toBe(0);
+    const content = readFileSync(hook, 'utf8');
+    expect((await cli('deploy', inv, '--limit', r.name, '--check')).code).toBe(0);
+    rmSync(hook);
+    const check = await cli('deploy', inv, '--limit', r.name, '--check', '--json');
+    expect(check.code).toBe(2);
+    expect(jsonHosts(check)[r.name].changes.map((c) => `${c.kind} ${c.op} ${c.object}`)).toEqual([`file create ${hook}`]);
+    expect((await cli('drift', inv, '--limit', r.name)).code).toBe(2);
+    writeFileSync(join(r.stateDir, 'boot.sh'), '#!/bin/sh\necho edited\n');
+    const fix = await cli('deploy', inv, '--limit', r.name, '--json');
+    expect(fix.code, fix.stdout).toBe(0);
+    expect(jsonHosts(fix)[r.name].changes.map((c) => `${c.op} ${c.object}`).sort()).toEqual([`create ${hook}`, `update ${join(r.stateDir, 'boot.sh')}`].sort());
+    expect(readFileSync(hook, 'utf8')).toBe(content);
+    expect((await cli('drift', inv, '--limit', r.name)).code).toBe(0);
   });
 
   it('--serial 1 --max-fail-percentage 0 with a failing first router: the rest are skipped', async () => {

@@ -15,7 +15,7 @@ import { statusScript } from '../src/facts/status-gather.js';
 import { statusRequest } from '../src/deploy/status.js';
 import { planHost } from '../src/plan/plan.js';
 import { scopeOf, snapshotFromDesired, snapshotFromFacts } from '../src/apply/snapshot.js';
-import { applyScript, controlScript, generationStateScript, restoreScript, transactionScript, type TransactionInput } from '../src/apply/transaction.js';
+import { beginScript, confirmScript, controlScript, decisionScript, generationStateScript, planScript, restoreScript, type TransactionInput } from '../src/apply/transaction.js';
 import { monitorScript } from '../src/render/monitor.js';
 import { bootProgram, initdProgram } from '../src/remote/programs.js';
 import type { BootSetting } from '../src/model/config.js';
@@ -77,6 +77,7 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
       const ops = plan.ops!;
       const scope = scopeOf({ priorities: desired.rules.map((r) => r.priority), tables: desired.routes.map((r) => r.table) });
       const t: TransactionInput = {
+        id: '0123456789abcdef',
         req: gatherRequest(desired),
         priorGather: '@@ML flavour\nnft\n@@ML-rc 0',
         ops,
@@ -87,21 +88,26 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
         scope,
         meta: { host: 'r1' },
         confirmTimeoutS: 60,
-        id: '0123456789abcdef',
-        leaseS: 450,
-        holder: "ops@ctl pid 1 it's me",
       };
+      const txn = { stateDir: desired.settings.stateDir, id: t.id, holder: "ops@ctl pid 1 it's me", leaseS: 450, waitS: 120 };
       const boots: BootSetting[] = ['auto', 'systemd', 'initd', 'none', '/tmp/x/hook'];
       const scripts: [string, Sh | string][] = [
         ['gather', gatherScript(gatherRequest(desired))],
         ['status', statusScript(statusRequest(desired))],
-        ['transaction', transactionScript(t)],
-        ['apply', applyScript(t)],
+        ['begin', beginScript(t.req, txn)],
+        // Sourced by the begin script, after lib.sh and txn-lock.sh.
+        ['plan', `# shellcheck shell=sh\n${planScript(t).text}\n`],
+        ['control', controlScript(t.req, txn)],
+        ['decision', decisionScript(t.id, 'disarm')],
         ['restore', restoreScript(t)],
         ['state', generationStateScript(t)],
         ['monitor', monitorScript(desired)],
-        ...boots.map((b, i): [string, Sh] => [`disarm-${i}`, controlScript({ stateDir: desired.settings.stateDir, id: t.id, action: 'disarm' }, b)]),
-        ['restore-now', controlScript({ stateDir: desired.settings.stateDir, id: t.id, action: 'restore', why: 'it is "wrong"' })],
+        ['confirm', confirmScript(t)],
+        // The plan installs the boot hook when it is missing or differs.
+        ...boots.map((b, i): [string, string] => {
+          const d = { ...desired, settings: { ...desired.settings, boot: b } };
+          return [`plan-boot-${i}`, `# shellcheck shell=sh\n${planScript({ ...t, desired: d, ops: { ...ops, bootHook: b !== 'none' } }).text}\n`];
+        }),
         ['boot', bootProgram(desired.settings.stateDir)],
         ['initd', initdProgram(desired.settings.stateDir)],
       ];

@@ -49,4 +49,19 @@ describe('FakeTransport', () => {
     await s.close();
     await expect(s.exec('x', { timeoutMs: 10 })).rejects.toThrow('closed');
   });
+
+  it('a conversation is one exec: the first part, then the answer as a second call of the handler', async () => {
+    const fake = new FakeTransport((_h, _c, stdin) => ({ stdout: stdin === 'part 1' ? 'facts\n@@P\n' : `did ${stdin}\n`, stderr: '', code: 0 }));
+    const s = await fake.connect(target('r4'), opts);
+    let sent = 0;
+    const res = await s.converse('sh -s', { stdin: 'part 1', prompt: '@@P', timeoutMs: 10, answer: (before) => `plan for ${before.trim()}`, onSent: () => sent++ });
+    expect(res).toEqual({ stdout: 'facts\n@@P\ndid plan for facts\n', stderr: '', code: 0, before: 'facts\n', after: 'did plan for facts\n', prompted: true });
+    expect(sent).toBe(1);
+    const quiet = await s.converse('sh -s', { stdin: 'part 1', prompt: '@@P', timeoutMs: 10, answer: () => '' });
+    expect(quiet).toMatchObject({ after: '', prompted: true });
+    const none = await s.converse('sh -s', { stdin: 'other', prompt: '@@P', timeoutMs: 10, answer: () => 'x' });
+    expect(none).toMatchObject({ before: 'did other\n', prompted: false });
+    expect(fake.execCount('r4')).toBe(3);
+    expect(fake.execsFor('r4').map((e) => e.answer)).toEqual(['plan for facts', '', undefined]);
+  });
 });

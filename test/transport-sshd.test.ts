@@ -153,6 +153,104 @@ describe.skipIf(skipReason !== undefined)('Ssh2Transport against a real sshd', (
     }
   });
 
+  describe('a conversation on one exec channel', () => {
+    // The remote reads its script from stdin (sh -s), prints, then reads the answer from the
+    // same stdin: the way multilink's gather+transaction and confirm+disarm run.
+    const script = (body: string): string => `ml_main() {\n${body}\n}\nml_main; exit $?\n`;
+    const echoAnswer = script('echo "facts $$"; echo @@PROMPT; r=$(cat); printf "got %s\\n" "$r"; exit 4');
+
+    it('sends the answer planned from the output before the prompt, then closes stdin', async () => {
+      const session = await transport().connect(target(trusted()), strict);
+      try {
+        let seen = '';
+        let sent = 0;
+        const res = await session.converse('sh -s', { stdin: echoAnswer, prompt: '@@PROMPT', timeoutMs: 5_000, answer: (before) => ((seen = before), 'plan 42'), onSent: () => sent++ });
+        expect(seen).toMatch(/^facts \d+\n$/);
+        expect(res).toMatchObject({ before: seen, after: 'got plan 42\n', prompted: true, code: 4, stderr: '' });
+        expect(res.stdout).toBe(`${seen}@@PROMPT\ngot plan 42\n`);
+        expect(sent).toBe(1);
+        // The session stays usable.
+        expect((await session.exec('echo ok', { timeoutMs: 5_000 })).stdout).toBe('ok\n');
+      } finally {
+        await session.close();
+      }
+    });
+
+    it('an empty answer sends nothing: the remote reads end of file', async () => {
+      const session = await transport().connect(target(trusted()), strict);
+      try {
+        let sent = 0;
+        const res = await session.converse('sh -s', { stdin: echoAnswer, prompt: '@@PROMPT', timeoutMs: 5_000, answer: () => '', onSent: () => sent++ });
+        expect(res).toMatchObject({ after: 'got \n', prompted: true, code: 4 });
+        expect(sent).toBe(0);
+      } finally {
+        await session.close();
+      }
+    });
+
+    const shells = ['sh -s', ...(existsSync('/bin/busybox') ? ['busybox sh -s'] : [])];
+    it.each(shells)('a large first part and a large answer arrive whole: %s reads no further than its script', async (shell) => {
+      const session = await transport().connect(target(trusted()), strict);
+      try {
+        const filler = Array.from({ length: 4000 }, (_, i) => `: line ${i} ${'y'.repeat(60)}`).join('\n');
+        const big = 'z'.repeat(250_000);
+        const res = await session.converse(shell, {
+          stdin: script(`${filler}\necho @@PROMPT\nwc -c`),
+          prompt: '@@PROMPT',
+          timeoutMs: 10_000,
+          answer: () => big,
+        });
+        expect(res.after.trim()).toBe('250000');
+      } finally {
+        await session.close();
+      }
+    });
+
+    it('no prompt: the answer is never asked for, and the output is all "before"', async () => {
+      const session = await transport().connect(target(trusted()), strict);
+      try {
+        let asked = false;
+        const res = await session.converse('sh -s', { stdin: script('echo locked; exit 4'), prompt: '@@PROMPT', timeoutMs: 5_000, answer: () => ((asked = true), 'x') });
+        expect(res).toMatchObject({ before: 'locked\n', after: '', prompted: false, code: 4 });
+        expect(asked).toBe(false);
+      } finally {
+        await session.close();
+      }
+    });
+
+    it('an answer that throws closes stdin with nothing sent, and the conversation rejects with its error', async () => {
+      const session = await transport().connect(target(trusted()), strict);
+      try {
+        const err: unknown = await session
+          .converse('sh -s', { stdin: echoAnswer, prompt: '@@PROMPT', timeoutMs: 5_000, answer: () => Promise.reject(new Error('planning failed')) })
+          .catch((e: unknown) => e);
+        expect(String(err)).toMatch(/planning failed/);
+        expect((await session.exec('echo ok', { timeoutMs: 5_000 })).stdout).toBe('ok\n');
+      } finally {
+        await session.close();
+      }
+    });
+
+    it('each turn has its own timeout: a slow answer does not count, a remote that never ends does', async () => {
+      const session = await transport().connect(target(trusted()), strict);
+      try {
+        const res = await session.converse('sh -s', {
+          stdin: echoAnswer,
+          prompt: '@@PROMPT',
+          timeoutMs: 500,
+          answer: () => new Promise<string>((ok) => setTimeout(() => ok('late'), 900)),
+        });
+        expect(res.after).toBe('got late\n');
+        const err: unknown = await session
+          .converse('sh -s', { stdin: script('echo @@PROMPT; cat >/dev/null; sleep 7'), prompt: '@@PROMPT', timeoutMs: 400, answer: () => 'x' })
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ExecTimeoutError);
+      } finally {
+        await session.close();
+      }
+    });
+  });
+
   it('captures stderr separately', async () => {
     const session = await transport().connect(target(trusted()), strict);
     try {

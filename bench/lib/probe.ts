@@ -4,9 +4,8 @@
 import { loadProject, assertNoErrors } from '../../src/load/resolve.js';
 import { compileHost } from '../../src/compile/desired-state.js';
 import { gatherRequest } from '../../src/facts/gather-request.js';
-import { gatherScript } from '../../src/facts/gather.js';
-import { Ssh2Transport } from '../../src/transport/ssh2-transport.js';
 import { runPool } from '../../src/util/pool.js';
+import { distGather, distSsh2 } from './dist.js';
 
 export interface ProbeRun {
   /** Whole fleet, connect + gather + close per host. */
@@ -24,19 +23,21 @@ function ms(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e6;
 }
 
-function targetsOf(inventory: string) {
+async function targetsOf(inventory: string) {
+  const { gatherScript } = await distGather();
   const project = loadProject(inventory, {});
   assertNoErrors(project);
   return project.hosts.map((cfg) => ({ cfg, script: gatherScript(gatherRequest(compileHost(cfg))).text }));
 }
 
 /** The gather script a deploy sends to each host, by inventory name. */
-export function gatherScripts(inventory: string): Map<string, string> {
-  return new Map(targetsOf(inventory).map((t) => [t.cfg.name, t.script]));
+export async function gatherScripts(inventory: string): Promise<Map<string, string>> {
+  return new Map((await targetsOf(inventory)).map((t) => [t.cfg.name, t.script]));
 }
 
 export async function probe(inventory: string, forks: number, timeoutMs: number): Promise<ProbeRun> {
-  const targets = targetsOf(inventory);
+  const targets = await targetsOf(inventory);
+  const { Ssh2Transport } = await distSsh2();
   const transport = new Ssh2Transport();
   const failures: string[] = [];
   const out: ProbeRun = { wallMs: 0, connectMs: [], gatherMs: [], closeMs: [], connectOnlyWallMs: 0, failures, cpuS: 0 };

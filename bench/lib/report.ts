@@ -2,6 +2,7 @@
 // the breakdown of a no-op deploy.
 import { percentile, summarize } from './stats.js';
 import type { ProbeRun } from './probe.js';
+import type { PerChange } from './per-change.js';
 
 export type Step = 'floor' | 'ml-first' | 'ml-noop' | 'ml-drift' | 'ml-weights' | 'ans-first' | 'ans-noop';
 
@@ -26,6 +27,10 @@ export interface SizeResult {
   hostMs: Map<Step, number[]>;
   /** The runs stopped early: the figures are partial. */
   failed?: boolean;
+  /** Hosts that ended rolled_back in a change (first deploy, weights), all runs: spurious, must be 0. */
+  rollbacks: Map<Step, number>;
+  /** One change on one router, counted and measured (per-change.ts). */
+  perChange?: PerChange;
 }
 
 const ORDER: Step[] = ['floor', 'ml-first', 'ml-noop', 'ml-drift', 'ml-weights', 'ans-first', 'ans-noop'];
@@ -79,9 +84,23 @@ export function formatSize(r: SizeResult): string {
   lines.push(`    multilink no-op deploy / floor      ${ratio(noop, floorMs)}`);
   lines.push(`    multilink drift / floor             ${r.samples.has('ml-drift') ? ratio(drift, floorMs) : 'n/a (drift not available)'}`);
   lines.push(`    multilink first deploy / floor      ${ratio(med(r, 'ml-first'), floorMs)}`);
+  lines.push(`    multilink weights / floor           ${ratio(med(r, 'ml-weights'), floorMs)}`);
   lines.push(`    Ansible no-op / multilink no-op     ${ratio(med(r, 'ans-noop'), noop)}`);
   lines.push(`    Ansible no-op / multilink drift     ${r.samples.has('ml-drift') ? ratio(med(r, 'ans-noop'), drift) : 'n/a (drift not available)'}`);
   lines.push(`    Ansible first / multilink first     ${ratio(med(r, 'ans-first'), med(r, 'ml-first'))}`);
+  const perRouter = (step: Step): string => {
+    const cpu = median((r.samples.get(step) ?? []).map((x) => x.serverCpuS));
+    return cpu === undefined ? '-' : (cpu / r.n).toFixed(3);
+  };
+  lines.push(`  router CPU per router (s, medians): floor ${perRouter('floor')}, first deploy ${perRouter('ml-first')}, weights ${perRouter('ml-weights')}, no-op ${perRouter('ml-noop')}, drift ${perRouter('ml-drift')}`);
+  const rolled = [...r.rollbacks.values()].reduce((a, b) => a + b, 0);
+  lines.push(`  spurious rollbacks (hosts rolled_back in first deploys and weight changes, all runs): ${rolled}${rolled ? ` — ${[...r.rollbacks].map(([s, n]) => `${r.labels.get(s) ?? s}: ${n}`).join(', ')}` : ''}`);
+  if (r.perChange) {
+    const p = r.perChange;
+    lines.push(
+      `  one weight change on one router, in-process (${p.runs} runs): ${p.connections} connections, ${p.executions} remote executions; router CPU ${p.routerCpuS.toFixed(3)} s vs ${p.floorCpuS.toFixed(3)} s for one \`ssh host true\` (${(p.routerCpuS / p.floorCpuS).toFixed(2)}x); outcomes ${[...new Set(p.outcomes)].join(', ')}`,
+    );
+  }
   const hostLines: string[] = [];
   for (const [step, ms] of r.hostMs) {
     if (ms.length === 0) continue;

@@ -13,8 +13,9 @@ function inRouter(r: LabRouter, script: string): Promise<string> {
   return must('ip', ['netns', 'exec', r.namespace, 'sh', '-c', script]);
 }
 
+/** A sysctl key as render prints it (a /proc/sys path: net/ipv4/ip_forward) to its file. */
 function sysctlPath(key: string): string {
-  return `/proc/sys/${key.replace(/\./g, '/')}`;
+  return `/proc/sys/${key}`;
 }
 
 /** iptables-save, ip rules, the job's route tables and sysctls; counters and comments dropped. */

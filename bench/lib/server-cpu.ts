@@ -11,6 +11,11 @@ function clockTicks(): number {
   return ticks;
 }
 
+/** Seconds of CPU one sshd has reaped from its children so far. */
+export function childCpuS(pid: number | undefined): number {
+  return pid ? childCpuTicks(pid) / clockTicks() : 0;
+}
+
 function childCpuTicks(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -21,6 +21,12 @@ export function ownedUnion(a: OwnedRecord | null, b: OwnedRecord): OwnedRecord {
   };
 }
 
+function sameRecord(a: OwnedRecord, b: OwnedRecord): boolean {
+  const key = (r: OwnedRecord): string =>
+    JSON.stringify({ ...r, chains: [...r.chains].sort((x, y) => `${x.table} ${x.name}`.localeCompare(`${y.table} ${y.name}`)), sysctls: Object.entries(r.sysctls).sort() });
+  return key(a) === key(b);
+}
+
 const run = (a: Action): Sh => (a.description === undefined ? a.command : step(a.description, a.command));
 
 export interface ApplyInput {
@@ -30,14 +36,17 @@ export interface ApplyInput {
   ownedBefore: OwnedRecord | null;
 }
 
-/** Shell function ml_apply_steps; needs lib.sh and the monitor control functions before it. */
+/** Shell function ml_apply_steps; needs lib.sh, the monitor control functions and ml_install_boot before it. */
 export function applyStepsFunction({ ops, desired, ownedBefore }: ApplyInput): Sh {
   const layout = new StateLayout(desired.settings.stateDir);
   const r = renderPlan(ops, desired);
+  const union = ownedUnion(ownedBefore, ops.owned);
+  // Unchanged (a weight change): not written at all.
+  const write = ownedBefore === null || !sameRecord(ownedBefore, ops.owned);
+  // The state folder exists: the transaction holds its lock there.
   const body = lines(
-    step(`mkdir -p ${layout.dir}`, sh`mkdir -p ${layout.dir}`),
     // Record the union first: if anything below fails, the next run still knows what it made.
-    ...ownedFileWrites(layout.dir, ownedUnion(ownedBefore, ops.owned)).map(run),
+    ...(write && !sameRecord(union, ops.owned) ? ownedFileWrites(layout.dir, union).map(run) : []),
     ...r.modules.map(run),
     ...r.sysctls.map(run),
     ...r.routes.map(run),
@@ -46,7 +55,8 @@ export function applyStepsFunction({ ops, desired, ownedBefore }: ApplyInput): S
       ? [writeFile(layout.iptablesPayload, r.iptables.replace(/\n$/, '')), step(`iptables-restore --noflush < ${layout.iptablesPayload}`, sh`ml_restore ${layout.iptablesPayload}`)]
       : []),
     ...r.monitor.map(run),
-    ...ownedFileWrites(layout.dir, ops.owned).map(run),
+    ops.bootHook && step('install the boot hook', sh`ml_install_boot`),
+    ...(write ? ownedFileWrites(layout.dir, ops.owned).map(run) : []),
     sh`ml_field applied yes`,
   );
   return sh`ml_apply_steps() {

@@ -1,27 +1,42 @@
-// Composes the transaction's scripts: the one exec that starts it (txn-start.sh with the
-// data it needs), the files it leaves on the router (txn/apply.sh, txn/restore.sh, the
-// generation's state.sh), and the control scripts the controller runs afterwards over new
-// connections (txn-control.sh: disarm, restore, status). The logic lives in src/remote/*.sh.
-import type { BootSetting } from '../model/config.js';
+// Composes the transaction's scripts. A change costs two executions, each one conversation:
+//   1. begin (txn-begin.sh): lock, gather, prompt; the controller plans and answers with the
+//      plan (planScript), which the router runs: files, generation, dead-man timer, steps;
+//   2. control (txn-control.sh), over a NEW connection: gather, prompt; the controller checks
+//      and answers with its decision (decisionScript): disarm, or restore now.
+// The plan leaves on the router what later processes need: restore.sh, confirm.sh
+// in the transaction's folder, and the generation's own state.sh.
+// The logic lives in src/remote/*.sh.
+import { createHash } from 'node:crypto';
 import type { DesiredState } from '../model/desired.js';
 import type { OwnedRecord } from '../model/facts.js';
 import type { PlanOps } from '../model/plan.js';
 import type { OwnedSnapshot, ResetScope } from '../model/snapshot.js';
 import type { GatherRequest } from '../facts/gather-request.js';
-import { FILTER_FUNCTION, gatherFunction } from '../facts/gather.js';
+import { filterFunction, gatherFunction } from '../facts/gather.js';
 import { bootInstallFunction } from '../render/boot.js';
 import { resetFunction } from '../render/reset.js';
-import { monitorControlLib, txnApplyProgram, txnControlProgram, txnRestoreProgram, txnStartProgram, type TxnControlParams } from '../remote/programs.js';
+import {
+  monitorControlLib,
+  txnBeginProgram,
+  txnConfirmProgram,
+  txnControlProgram,
+  txnLockLib,
+  txnRestoreProgram,
+  txnRunProgram,
+  type TxnParams,
+} from '../remote/programs.js';
 import { KEEP_GENERATIONS, StateLayout } from '../shell/layout.js';
-import { lines, shellLib, writeFile } from '../shell/lib.js';
-import { sh, type Sh } from '../shell/sh.js';
+import { lines, shellLib } from '../shell/lib.js';
+import { sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { applyStepsFunction } from './steps.js';
 import { scopeOf } from './snapshot.js';
 
 export interface TransactionInput {
-  req: GatherRequest;
+  /** The transaction's id (its folder on the router). */
+  id: string;
   /** The gather output the plan was made against. */
   priorGather: string;
+  req: GatherRequest;
   ops: PlanOps;
   desired: DesiredState;
   ownedBefore: OwnedRecord | null;
@@ -30,25 +45,68 @@ export interface TransactionInput {
   scope: ResetScope;
   meta: Record<string, string | number>;
   confirmTimeoutS: number;
-  /** Random id of this transaction: later scripts act only on their own. */
-  id: string;
-  /** How long the lock is valid without a live transaction behind it. */
-  leaseS: number;
-  holder: string;
+}
+
+/** The line a conversation of transaction `id` prints when it waits for the controller. */
+export function txnPrompt(id: string): string {
+  return `@@ML-ready ${id}`;
+}
+
+/** The last line of every answer: the router runs an answer only when it arrived whole. */
+function trailer(id: string): Sh {
+  return sh`# ml-end ${id}`;
 }
 
 const stateDirOf = (t: TransactionInput): string => t.desired.settings.stateDir;
 
-/** txn/restore.sh: the reset to the prior snapshot, verified against the prior gather. */
-export function restoreScript(t: TransactionInput): Sh {
-  const dir = stateDirOf(t);
-  return lines(shellLib(t.ops.flavour), monitorControlLib(dir), gatherFunction(t.req), FILTER_FUNCTION, resetFunction(t.prior, t.scope, dir), txnRestoreProgram(dir));
+/**
+ * Files the transaction writes once, before it is armed (nothing reads them earlier, and a
+ * transaction that dies before it is armed is discarded with its generation): all in one
+ * here-document, split by one awk at marker lines no content line can equal. A path starting
+ * with `@gen/` is in the generation folder, the awk variable g ($1 of the calling function).
+ */
+function writeFilesOnce(files: { path: string; content: string }[], gen?: Sh): Sh {
+  const body = files.map((f) => `\0${f.path}\n${f.content.replace(/\n+$/, '')}`).join('\n');
+  let salt = 0;
+  let marker: string;
+  do marker = `@@ML-FILE-${createHash('sha256').update(`${salt++}\0${body}`).digest('hex').slice(0, 12)}`;
+  while (body.split('\n').some((l) => l.startsWith(marker)));
+  const text = body.replace(/\0/g, `${marker} `);
+  const awk = `index($0, m " ") == 1 { f = substr($0, length(m) + 2); if (substr(f, 1, 5) == "@gen/") f = g "/" substr(f, 6); next } { print > f }`;
+  return withHeredoc(sh`awk -v m=${marker} -v g=${gen ?? sh`''`} ${awk}`, text);
 }
 
-/** txn/apply.sh: the plan's steps, detached; on a failed step, the restore. */
-export function applyScript(t: TransactionInput): Sh {
+/** Execution 1, first part: lock, settle what dead transactions left, gather, prompt. */
+export function beginScript(req: GatherRequest, p: TxnParams): Sh {
+  return lines(shellLib(req.iptables), gatherFunction(req), txnLockLib(p), txnBeginProgram(p));
+}
+
+/** Execution 2 (and the question after lost contact), first part. */
+export function controlScript(req: GatherRequest, p: TxnParams): Sh {
+  return lines(shellLib(req.iptables), gatherFunction(req), txnLockLib(p), txnControlProgram(p));
+}
+
+/** Execution 2's answer. */
+export function decisionScript(id: string, decision: 'disarm' | 'restore'): Sh {
+  return lines(sh`# shellcheck disable=SC2034 # read by txn-control.sh, which sources this`, sh`ml_decision=${decision}`, trailer(id));
+}
+
+/** $S/txn/ID/restore.sh: the reset to the prior snapshot, verified against the prior gather. */
+export function restoreScript(t: TransactionInput): Sh {
   const dir = stateDirOf(t);
-  return lines(shellLib(t.ops.flavour), monitorControlLib(dir), applyStepsFunction({ ops: t.ops, desired: t.desired, ownedBefore: t.ownedBefore }), txnApplyProgram(dir));
+  return lines(
+    shellLib(t.ops.flavour),
+    monitorControlLib(dir),
+    gatherFunction(t.req),
+    filterFunction(t.scope),
+    resetFunction(t.prior, t.scope, dir),
+    txnRestoreProgram(dir, t.id),
+  );
+}
+
+/** $S/txn/ID/confirm.sh: what the confirmation does. */
+export function confirmScript(t: TransactionInput): Sh {
+  return lines(shellLib('none'), txnConfirmProgram(stateDirOf(t), t.id, KEEP_GENERATIONS));
 }
 
 /** The generation's own script: makes the owned state exactly this generation (boot, repair). */
@@ -64,30 +122,33 @@ export function generationStateScript(t: Pick<TransactionInput, 'ops' | 'target'
   );
 }
 
-/** The one exec that starts a transaction and reports how the apply went. */
-export function transactionScript(t: TransactionInput): Sh {
+/** Execution 1's answer: the plan, run by the router once it arrived whole (txn-run.sh). */
+export function planScript(t: TransactionInput): Sh {
   const dir = stateDirOf(t);
-  const txn = new StateLayout(dir).txn;
+  const txn = new StateLayout(dir).txnDir(t.id);
   const gen = sh`"$1"`;
   return lines(
-    shellLib(t.ops.flavour),
-    gatherFunction(t.req),
-    FILTER_FUNCTION,
+    monitorControlLib(dir),
+    bootInstallFunction(t.desired.settings.boot, dir),
+    applyStepsFunction({ ops: t.ops, desired: t.desired, ownedBefore: t.ownedBefore }),
     sh`ml_write_txn_files() {`,
-    writeFile(`${txn}/prior.gather`, t.priorGather.replace(/\n+$/, '')),
-    writeFile(`${txn}/restore.sh`, restoreScript(t).text),
-    writeFile(`${txn}/apply.sh`, applyScript(t).text),
+    writeFilesOnce([
+      { path: `${txn}/prior.gather`, content: t.priorGather },
+      { path: `${txn}/restore.sh`, content: restoreScript(t).text },
+      { path: `${txn}/confirm.sh`, content: confirmScript(t).text },
+    ]),
     sh`}`,
     sh`ml_write_generation() {`,
-    writeFile(sh`${gen}/state.sh`, generationStateScript(t).text),
-    writeFile(sh`${gen}/desired.json`, JSON.stringify(t.desired)),
-    writeFile(sh`${gen}/meta.json`, JSON.stringify(t.meta)),
+    writeFilesOnce(
+      [
+        { path: '@gen/state.sh', content: generationStateScript(t).text },
+        { path: '@gen/desired.json', content: JSON.stringify(t.desired) },
+        { path: '@gen/meta.json', content: JSON.stringify(t.meta) },
+      ],
+      gen,
+    ),
     sh`}`,
-    txnStartProgram({ stateDir: dir, id: t.id, holder: t.holder, leaseS: t.leaseS, confirmTimeoutS: t.confirmTimeoutS }),
+    txnRunProgram(t.confirmTimeoutS),
+    trailer(t.id),
   );
-}
-
-/** A control script over a new connection: disarm (with the boot hook), restore now, or status. */
-export function controlScript(p: TxnControlParams, boot: BootSetting = 'none'): Sh {
-  return lines(shellLib('none'), p.action === 'disarm' ? bootInstallFunction(boot, p.stateDir) : sh`ml_install_boot() { :; }`, txnControlProgram(p, KEEP_GENERATIONS));
 }

@@ -11,6 +11,7 @@ import { PlainView } from '../report/plain-view.js';
 import type { Output } from '../report/view.js';
 import type { FleetEvents } from '../model/events.js';
 import type { RunOptions } from '../deploy/host.js';
+import { ArmGate } from '../deploy/arm-gate.js';
 import { selectShard, shardNote, type Shard } from '../util/shard.js';
 
 export interface Target {
@@ -61,6 +62,7 @@ export interface HostCommandOptions {
   shard?: Shard;
 }
 
+/** One command's run options; its hosts share one arming schedule (src/deploy/arm-gate.ts). */
 export function runOptions(opts: HostCommandOptions, extra: Partial<RunOptions> = {}): RunOptions {
   return {
     check: false,
@@ -68,6 +70,7 @@ export function runOptions(opts: HostCommandOptions, extra: Partial<RunOptions> 
     connectTimeoutMs: opts.connectTimeout * 1000,
     commandTimeoutMs: opts.commandTimeout * 1000,
     confirmTimeoutS: opts.confirmTimeout,
+    gate: new ArmGate({ confirmTimeoutMs: opts.confirmTimeout * 1000, maxWindow: opts.forks }),
     ...extra,
   };
 }

@@ -1,6 +1,10 @@
-// One host's deploy: connect, gather, plan, then (unless --check) run the transaction:
-// apply detached on the router under a dead-man timer, confirm over a NEW connection that
-// the host is reachable and its live state equals the compiled one, then keep.
+// One host's deploy, in two executions on two connections (src/apply/transaction.ts):
+//   1. lock, gather, plan, and (unless nothing is to do) the transaction: files, generation,
+//      dead-man timer armed, steps applied;
+//   2. over a NEW connection: gather, check that the live state equals the compiled one, and
+//      disarm (confirm) or restore at once.
+// Whatever is lost on the way, the router decides alone under its dead-man timer, and the
+// report says what it did: the controller asks it (afterLostContact) rather than guessing.
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { HostConfig } from '../model/config.js';
@@ -16,11 +20,13 @@ import { gatherRequest, type GatherRequest } from '../facts/gather-request.js';
 import { gatherScript, parseGather } from '../facts/gather.js';
 import { planHost } from '../plan/plan.js';
 import { scopeOf, snapshotFromDesired, snapshotFromFacts } from '../apply/snapshot.js';
-import { controlScript, transactionScript } from '../apply/transaction.js';
-import { parseControlReply, parseStartReply, type ControlReply, type Settled } from '../remote/txn-reply.js';
+import { beginScript, controlScript, decisionScript, planScript, txnPrompt } from '../apply/transaction.js';
+import { parseBeginHead, parseControlReply, parseRunReply, type BeginHead, type ControlReply, type Settled } from '../remote/txn-reply.js';
+import type { TxnParams } from '../remote/programs.js';
 import { StateLayout } from '../shell/layout.js';
-import { runScript } from './remote.js';
+import { converseScript, runScript } from './remote.js';
 import { ExecTimeoutError } from '../transport/exec-timeout-error.js';
+import type { ArmGate } from './arm-gate.js';
 
 export interface RunOptions {
   check: boolean;
@@ -33,6 +39,8 @@ export interface RunOptions {
   command?: string;
   /** Weight changes: refuse a host whose live state differs in anything but the balancing chain. */
   balanceOnly?: boolean;
+  /** The fleet's arming schedule (confirmations before new arms); none: arm at once. */
+  gate?: ArmGate;
 }
 
 export interface HostRun {
@@ -52,14 +60,19 @@ export class HostFailure extends Error {
   }
 }
 
-export async function connectHost(transport: Transport, cfg: HostConfig, opts: Pick<RunOptions, 'acceptNewHostKeys' | 'connectTimeoutMs'>): Promise<Session> {
+export async function connectHost(
+  transport: Transport,
+  cfg: HostConfig,
+  opts: Pick<RunOptions, 'acceptNewHostKeys' | 'connectTimeoutMs'>,
+  urgent = false,
+): Promise<Session> {
   return transport.connect(
     { name: cfg.name, connection: cfg.connection, knownHosts: cfg.settings.knownHosts },
-    { acceptNewHostKeys: opts.acceptNewHostKeys, timeoutMs: opts.connectTimeoutMs },
+    { acceptNewHostKeys: opts.acceptNewHostKeys, timeoutMs: opts.connectTimeoutMs, ...(urgent ? { urgent } : {}) },
   );
 }
 
-/** One round trip: the gather script, parsed; the raw output is kept to detect a stale plan. */
+/** One round trip: the gather script, parsed; the raw output is kept. */
 export async function gatherWithOutput(session: Session, cfg: HostConfig, req: GatherRequest, timeoutMs: number): Promise<{ facts: HostFacts; stdout: string }> {
   const res = await runScript(session, cfg.connection, gatherScript(req), timeoutMs);
   if (res.code !== 0) {
@@ -76,194 +89,321 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 type Done = (r: Omit<HostResult, 'host' | 'durationMs'>) => HostRun;
 
-/** What every outcome after the transaction started carries. */
+/** What every outcome after the plan was sent carries. */
 interface TxnBase {
   changes: HostResult['changes'];
   generation?: number;
 }
 
-/** The outcome of a transaction that is no longer armed, from the restore's verdict. */
-function fromSettled(s: Settled, why: string, rest: TxnBase, done: Done): HostRun {
-  switch (s.kind) {
-    case 'restored':
-      return done({ ...rest, outcome: 'rolled_back', message: `${why}; the router restored (${s.why}): the prior state is back and verified` });
-    case 'restore-failed':
-      return done({ ...rest, outcome: 'failed', message: `${why}; AND THE RESTORE FAILED (${s.why}): ${s.detail}` });
-    case 'unsettled':
-      return done({ ...rest, outcome: 'failed', message: `${why}; the transaction on the router ended without a verdict — run drift` });
-  }
+/** Everything one host's transaction needs besides the plan. */
+interface TxnContext {
+  cfg: HostConfig;
+  desired: DesiredState;
+  transport: Transport;
+  opts: RunOptions;
+  events: HostEvents;
+  done: Done;
+  req: GatherRequest;
+  txn: TxnParams;
 }
 
-/** A control reply that is not a confirmation, read as the transaction's outcome. */
-function fromControl(reply: ControlReply | undefined, why: string, rest: TxnBase, done: Done): HostRun {
+/** The outcome of a transaction restored by the router (timer, failed step, a later deploy). */
+function fromSettled(s: Settled, why: string, rest: TxnBase, done: Done): HostRun {
+  if (s.kind === 'restored') return done({ ...rest, outcome: 'rolled_back', message: `${why}; the router restored (${s.why}): the prior state is back and verified` });
+  return done({ ...rest, outcome: 'failed', message: `${why}; AND THE RESTORE FAILED (${s.why}): ${s.detail}` });
+}
+
+/** A control reply read as the transaction's outcome; 'ask again' when it is not decided yet. */
+function fromControl(reply: ControlReply | undefined, why: string, rest: TxnBase, done: Done): HostRun | 'ask again' {
   if (!reply) return done({ ...rest, outcome: 'failed', message: `${why}; the router's answer about the transaction could not be read — run drift` });
   switch (reply.kind) {
     case 'confirmed':
       return done({ ...rest, generation: reply.generation, outcome: 'changed', message: `${rest.changes.length} changes applied and confirmed (generation ${reply.generation})` });
+    case 'ended':
+      return done({ ...rest, changes: [], outcome: 'failed', message: `${why}; nothing was changed: the router ended the transaction before it was armed (${reply.why})` });
+    case 'unknown':
+      return done({ ...rest, outcome: 'failed', message: `${why}; the router has no record of this transaction — run drift` });
     case 'armed':
-      return done({ ...rest, outcome: 'failed', message: `${why}; the transaction is still armed: its dead-man timer will restore the prior state` });
-    case 'not-mine':
-      return done({ ...rest, outcome: 'failed', message: `${why}; another deploy has since started on this router: its state is not known here — run drift` });
-    case 'no-generation':
-      return done({ ...rest, outcome: 'failed', message: `${why}; the router recorded no generation for this transaction — run drift` });
+    case 'pending-other':
+      return 'ask again';
     default:
       return fromSettled(reply, why, rest, done);
   }
 }
 
-/** Lost contact after the apply started: the router decides alone. Find out what it did. */
-async function afterLostContact(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents, done: Done, armedAt: number, why: string, base: TxnBase, id: string): Promise<HostRun> {
-  const state = desired.settings.stateDir;
-  // First try at once: the connection may have been lost while the host itself is fine.
-  const deadline = armedAt + opts.confirmTimeoutS * 1000 + 20_000;
-  let tried = 0;
+/**
+ * Execution 2 (or the question after lost contact) on an open session: where the transaction
+ * stands; armed and applied, the live state is checked and the decision sent in the same
+ * execution: disarm when it equals the compiled state, else restore now.
+ */
+async function control(session: Session, c: TxnContext, why: string, rest: TxnBase): Promise<HostRun | 'ask again'> {
+  const { cfg, desired, events, done, req, txn, opts } = c;
+  let left: string | undefined;
+  const res = await converseScript(session, cfg.connection, controlScript(req, txn), {
+    prompt: txnPrompt(txn.id),
+    timeoutMs: opts.commandTimeoutMs,
+    answer: (before) => {
+      const after = planHost(desired, parseGather(before, req));
+      if (after.action === 'noop') {
+        events.phase(cfg.name, 'confirming');
+        return decisionScript(txn.id, 'disarm').text;
+      }
+      events.phase(cfg.name, 'restoring');
+      left = after.changes.map((ch) => `${ch.kind} ${ch.object}`).join(', ') || after.reason || 'refused';
+      return decisionScript(txn.id, 'restore').text;
+    },
+  });
+  const reply = parseControlReply(res.stdout);
+  // Killed before it could say (its channel closed without a status): ask again.
+  if (reply === undefined && res.code !== 0) return 'ask again';
+  if (left !== undefined && reply?.kind === 'restored') {
+    return done({ ...rest, outcome: 'rolled_back', message: `live state differed from the compiled state after apply (${left}); the prior state was restored and verified` });
+  }
+  return fromControl(reply, left !== undefined ? `live state differed from the compiled state after apply (${left})` : why, rest, done);
+}
+
+/** Lost contact (or no decision yet) once the plan may have reached the router: ask it until it has decided. */
+async function afterLostContact(c: TxnContext, sentAt: number, why: string, base: TxnBase): Promise<HostRun> {
+  const { cfg, transport, opts, events, done } = c;
+  // The router decides alone within its dead-man timer; a restore then takes a while.
+  const deadline = sentAt + opts.confirmTimeoutS * 1000 + 20_000;
+  let waiting = false;
   while (Date.now() < deadline) {
     let session: Session | undefined;
+    let answer: HostRun | 'ask again';
     try {
-      session = await connectHost(transport, cfg, opts);
-      const reply = parseControlReply((await runScript(session, cfg.connection, controlScript({ stateDir: state, id, action: 'status' }), opts.commandTimeoutMs)).stdout);
-      // The apply finished while we were away; confirm as usual on this new connection.
-      if (reply?.kind === 'armed') return await confirm(session, cfg, desired, opts, events, done, base, id);
-      return fromControl(reply, why, base, done);
+      session = await connectHost(transport, cfg, opts, true);
+      answer = await control(session, c, why, base);
     } catch (e) {
       if (!(e instanceof UnreachableError) && !(e instanceof ExecTimeoutError)) throw e;
-      if (tried++ === 0) events.phase(cfg.name, 'waiting for the dead-man timer');
-      await sleep(2000);
+      answer = 'ask again';
     } finally {
       await session?.close().catch(() => undefined);
     }
+    if (answer !== 'ask again') return answer;
+    if (!waiting) events.phase(cfg.name, 'waiting for the dead-man timer');
+    waiting = true;
+    await sleep(2000);
   }
   return done({
     ...base,
     outcome: 'failed',
-    message: `${why}; the host is still unreachable ${Math.round((Date.now() - armedAt) / 1000)} s after the apply started: its dead-man timer was due to restore the prior state after ${opts.confirmTimeoutS} s — CHECK IT`,
+    message: `${why}; the router had not decided ${Math.round((Date.now() - sentAt) / 1000)} s after the plan was sent (unreachable, or still armed): its dead-man timer was due to restore the prior state after ${opts.confirmTimeoutS} s — CHECK IT`,
   });
-}
-
-/** Round trips 3 and 4: gather on a new connection; disarm if it matches, else restore now. */
-async function confirm(session: Session, cfg: HostConfig, desired: DesiredState, opts: RunOptions, events: HostEvents, done: Done, rest: TxnBase, id: string): Promise<HostRun> {
-  events.phase(cfg.name, 'confirming');
-  const state = desired.settings.stateDir;
-  const after = planHost(desired, await gatherFacts(session, cfg, desired, opts.commandTimeoutMs));
-  if (after.action === 'noop') {
-    const res = await runScript(session, cfg.connection, controlScript({ stateDir: state, id, action: 'disarm' }, cfg.settings.boot), opts.commandTimeoutMs);
-    return fromControl(parseControlReply(res.stdout), 'the confirmation came too late', rest, done);
-  }
-  events.phase(cfg.name, 'restoring');
-  const left = after.changes.map((c) => `${c.kind} ${c.object}`).join(', ') || after.reason;
-  const why = `live state differed from the compiled state after apply (${left})`;
-  const res = await runScript(session, cfg.connection, controlScript({ stateDir: state, id, action: 'restore', why: 'live state differed after apply' }), opts.commandTimeoutMs);
-  const reply = parseControlReply(res.stdout);
-  if (reply?.kind === 'restored') return done({ ...rest, outcome: 'rolled_back', message: `${why}; the prior state was restored and verified` });
-  return fromControl(reply, why, rest, done);
 }
 
 function transactionMeta(cfg: HostConfig, plan: HostPlan, opts: RunOptions): Record<string, string | number> {
   return { host: cfg.name, by: `${userInfo().username}@${hostname()}`, at: new Date().toISOString(), command: opts.command ?? 'deploy', changes: plan.changes.length };
 }
 
-export async function deployHost(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents): Promise<HostRun> {
-  const started = Date.now();
-  let plan: HostPlan | undefined;
-  const done: Done = (r) => ({ result: { host: cfg.name, durationMs: Date.now() - started, ...r }, plan });
+/** What a refused, no-op or --check plan ends as (undefined: the plan is to be applied). */
+function withoutTransaction(cfg: HostConfig, desired: DesiredState, plan: HostPlan, opts: RunOptions, done: Done): HostRun | undefined {
+  if (plan.action === 'refused') {
+    return done({ outcome: 'failed', message: `nothing was changed: ${plan.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('; ')}`, changes: [] });
+  }
+  if (plan.action === 'noop') return done({ outcome: 'unchanged', message: plan.reason, changes: [] });
+  if (opts.balanceOnly) {
+    // The monitor's script carries the precompiled chains, so it changes with the weights;
+    // the restarted monitor keeps its saved link states and loads the chain for them.
+    const balance = `${desired.balanceChain.table} ${desired.balanceChain.name}`;
+    const monitorScript = new StateLayout(desired.settings.stateDir).monitorScript;
+    const other = plan.changes.filter((c) => !(c.kind === 'iptables' && c.object === balance) && !(c.kind === 'file' && c.object === monitorScript));
+    if (other.length > 0) {
+      return done({ outcome: 'failed', message: `nothing was changed: besides its balancing chain this host differs from its compiled state (${other.map((c) => `${c.kind} ${c.object}`).join(', ')}); run deploy`, changes: other });
+    }
+  }
+  if (opts.check) return done({ outcome: 'would_change', message: `${plan.changes.length} changes needed`, changes: plan.changes });
+  return undefined;
+}
+
+/** What this run found and did first: earlier transactions whose processes had died. */
+function recoveredNote(head: BeginHead | undefined): string {
+  if (!head || head.recovered.length === 0) return '';
+  const each = head.recovered.map((r) => {
+    const [first, ...rest] = r.text.split('\n');
+    const loud = first.startsWith('restore-failed') ? ` — ITS RESTORE FAILED: ${rest.join(' ')}` : '';
+    return `${r.id} ${first.replace(/^restored /, 'restored and verified: ')}${loud}`;
+  });
+  return ` (first, an earlier transaction whose processes had died was brought to its end: ${each.join('; ')})`;
+}
+
+function holderText(): string {
+  return `${userInfo().username}@${hostname()} pid ${process.pid} since ${new Date().toISOString()}`;
+}
+
+/** --check: one gather, no lock, nothing changed. */
+async function checkHost(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents, done: Done, setPlan: (p: HostPlan) => void): Promise<HostRun> {
   let session: Session | undefined;
   try {
     events.phase(cfg.name, 'connecting');
     session = await connectHost(transport, cfg, opts);
     events.phase(cfg.name, 'gathering');
-    const req = gatherRequest(desired);
-    const { facts, stdout: priorGather } = await gatherWithOutput(session, cfg, req, opts.commandTimeoutMs);
+    const facts = await gatherFacts(session, cfg, desired, opts.commandTimeoutMs);
     events.phase(cfg.name, 'planning');
-    plan = planHost(desired, facts);
-    if (plan.action === 'refused') {
-      return done({ outcome: 'failed', message: `nothing was changed: ${plan.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('; ')}`, changes: [] });
-    }
-    if (plan.action === 'noop') return done({ outcome: 'unchanged', message: plan.reason, changes: [] });
-    if (opts.balanceOnly) {
-      // The monitor's script carries the precompiled chains, so it changes with the weights;
-      // the restarted monitor keeps its saved link states and loads the chain for them.
-      const balance = `${desired.balanceChain.table} ${desired.balanceChain.name}`;
-      const monitorScript = new StateLayout(desired.settings.stateDir).monitorScript;
-      const other = plan.changes.filter((c) => !(c.kind === 'iptables' && c.object === balance) && !(c.kind === 'file' && c.object === monitorScript));
-      if (other.length > 0) {
-        return done({ outcome: 'failed', message: `nothing was changed: besides its balancing chain this host differs from its compiled state (${other.map((c) => `${c.kind} ${c.object}`).join(', ')}); run deploy`, changes: other });
-      }
-    }
-    if (opts.check) return done({ outcome: 'would_change', message: `${plan.changes.length} changes needed`, changes: plan.changes });
-
-    events.phase(cfg.name, 'applying');
-    const ops = plan.ops!;
-    const id = randomBytes(8).toString('hex');
-    const scope = scopeOf({ priorities: [...desired.rules.map((r) => r.priority), ...(facts.owned?.priorities ?? [])], tables: [...desired.routes.map((r) => r.table), ...(facts.owned?.tables ?? [])] });
-    const sysctlKeys = [...new Set([...desired.sysctls.map((s) => s.key), ...Object.keys(facts.owned?.sysctls ?? {})])];
-    const script = transactionScript({
-      req,
-      priorGather,
-      ops,
-      desired,
-      ownedBefore: facts.owned,
-      prior: snapshotFromFacts(facts, scope, sysctlKeys),
-      target: snapshotFromDesired(desired, ops.owned),
-      scope,
-      meta: transactionMeta(cfg, plan, opts),
-      confirmTimeoutS: opts.confirmTimeoutS,
-      id,
-      leaseS: opts.confirmTimeoutS + Math.ceil((3 * opts.commandTimeoutMs) / 1000) + 30,
-      holder: `${userInfo().username}@${hostname()} pid ${process.pid} since ${new Date().toISOString()}`,
-    });
-    const armedAt = Date.now();
-    let out: string;
-    try {
-      out = (await runScript(session, cfg.connection, script, opts.commandTimeoutMs)).stdout;
-    } catch (e) {
-      // Once the script may have started, the router may be armed: never report "nothing changed".
-      await session.close().catch(() => undefined);
-      session = undefined;
-      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, `contact lost during apply (${(e as Error).message})`, { changes: plan.changes }, id);
-    }
-    const reply = parseStartReply(out);
-    if (reply.kind === 'locked') return done({ outcome: 'failed', message: `nothing was changed: another deploy holds the lock on this router (${reply.holder || 'holder unknown'})`, changes: [] });
-    if (reply.kind === 'stale-plan') return done({ outcome: 'failed', message: 'nothing was changed: the router changed between gather and apply (stale plan); run again', changes: [] });
-    const stale = reply.tookOver;
-    const base: TxnBase = { changes: plan.changes, ...(reply.generation !== undefined ? { generation: reply.generation } : {}) };
-    if (reply.failure) {
-      const f = reply.failure;
-      const detail = { command: f.command, exitCode: f.exitCode, stderr: f.stderr };
-      const what = `\`${f.command}\` exited ${f.exitCode}: ${f.stderr}`;
-      if (reply.restore?.kind === 'restored') return done({ ...base, ...detail, outcome: 'rolled_back', message: `${what}; the prior state was restored and verified` });
-      if (reply.restore) {
-        const run = fromSettled(reply.restore, what, base, done);
-        return { ...run, result: { ...run.result, ...detail } };
-      }
-      // The dead-man timer took the transaction first: ask the router what it did.
-      await session.close().catch(() => undefined);
-      session = undefined;
-      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, what, base, id);
-    }
-    if (!reply.applied) throw new HostFailure(`the transaction ended without a result: ${out.trim().slice(-500)}`, 'transaction');
-    await session.close();
-    session = undefined;
-
-    // Confirm over a NEW connection: a rule set that cut the SSH path cannot be confirmed.
-    let run: HostRun;
-    let connected = false;
-    try {
-      session = await connectHost(transport, cfg, opts);
-      connected = true;
-      run = await confirm(session, cfg, desired, opts, events, done, base, id);
-    } catch (e) {
-      await session?.close().catch(() => undefined);
-      session = undefined;
-      const why = connected ? `contact lost while confirming (${(e as Error).message})` : `could not reconnect to confirm (${(e as Error).message})`;
-      return await afterLostContact(cfg, desired, transport, opts, events, done, armedAt, why, base, id);
-    }
-    if (stale !== undefined && run.result.message) run.result.message += ` (took over a stale lock of ${stale})`;
-    return run;
+    const plan = planHost(desired, facts);
+    setPlan(plan);
+    return withoutTransaction(cfg, desired, plan, opts, done)!;
   } catch (e) {
     if (e instanceof UnreachableError) return done({ outcome: 'unreachable', message: e.message, changes: [] });
     const err = e as HostFailure;
     return done({ outcome: 'failed', message: err.message, changes: [], command: err.command, exitCode: err.exitCode, stderr: err.stderr });
   } finally {
+    await session?.close().catch(() => undefined);
+  }
+}
+
+export async function deployHost(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents): Promise<HostRun> {
+  const started = Date.now();
+  let plan: HostPlan | undefined;
+  const done: Done = (r) => ({ result: { host: cfg.name, durationMs: Date.now() - started, ...r }, plan });
+  if (opts.check) return checkHost(cfg, desired, transport, opts, events, done, (p) => (plan = p));
+
+  const req = gatherRequest(desired);
+  const waitS = Math.max(10, Math.ceil(opts.commandTimeoutMs / 1000));
+  const txn: TxnParams = {
+    stateDir: desired.settings.stateDir,
+    id: randomBytes(8).toString('hex'),
+    holder: holderText(),
+    // Only where /proc cannot tell whether the holder lives.
+    leaseS: waitS + opts.confirmTimeoutS + Math.ceil((3 * opts.commandTimeoutMs) / 1000) + 30,
+    waitS,
+  };
+  const c: TxnContext = { cfg, desired, transport, opts, events, done, req, txn };
+  let head: BeginHead | undefined;
+  const note = (run: HostRun): HostRun => {
+    const extra = recoveredNote(head);
+    if (extra) run.result.message = `${run.result.message ?? ''}${extra}`;
+    return run;
+  };
+  let session: Session | undefined;
+  let early: HostRun | undefined;
+  let sentAt: number | undefined;
+  let deferred = false;
+  try {
+    // While confirmations of armed routers run late, new hosts wait (fleet-wide).
+      await opts.gate?.beforeStart();
+    events.phase(cfg.name, 'connecting');
+    session = await connectHost(transport, cfg, opts);
+    // Execution 1: lock and gather; the plan goes back in the same execution. Again (on the
+    // same connection) when the fleet could not take one more armed router in time.
+    let res;
+    for (let attempt = 1; ; attempt++) {
+      events.phase(cfg.name, 'gathering');
+      deferred = false;
+      res = await converseScript(session, cfg.connection, beginScript(req, txn), {
+        prompt: txnPrompt(txn.id),
+        timeoutMs: opts.commandTimeoutMs,
+        answer: async (before) => {
+          head = parseBeginHead(before);
+          const facts = parseGather(before, req);
+          events.phase(cfg.name, 'planning');
+          plan = planHost(desired, facts);
+          early = withoutTransaction(cfg, desired, plan, opts, done);
+          if (early) return '';
+          const ops = plan.ops!;
+          const scope = scopeOf({ priorities: [...desired.rules.map((r) => r.priority), ...(facts.owned?.priorities ?? [])], tables: [...desired.routes.map((r) => r.table), ...(facts.owned?.tables ?? [])] });
+          const sysctlKeys = [...new Set([...desired.sysctls.map((s) => s.key), ...Object.keys(facts.owned?.sysctls ?? {})])];
+          const script = planScript({
+            id: txn.id,
+            priorGather: before,
+            req,
+            ops,
+            desired,
+            ownedBefore: facts.owned,
+            prior: snapshotFromFacts(facts, scope, sysctlKeys),
+            target: snapshotFromDesired(desired, ops.owned),
+            scope,
+            meta: transactionMeta(cfg, plan, opts),
+            confirmTimeoutS: opts.confirmTimeoutS,
+          });
+          // No more routers armed than the fleet confirms in time (arm-gate.ts).
+          if (opts.gate && !(await opts.gate.beforeArm(cfg.name, (waitS * 1000) / 2))) {
+            deferred = true;
+            return '';
+          }
+          events.phase(cfg.name, 'applying');
+          return script.text;
+        },
+        onSent: () => {
+          sentAt = Date.now();
+        },
+      });
+      if (!deferred) break;
+      if (attempt >= 5) return note(done({ outcome: 'failed', message: `nothing was changed: the fleet's confirmations ran late, and this router was not armed in ${attempt} tries`, changes: [] }));
+      await opts.gate?.beforeStart();
+    }
+    if (early) return note(early);
+    if (!res.prompted) {
+      head = parseBeginHead(res.before);
+      if (head.locked !== undefined) return note(done({ outcome: 'failed', message: `nothing was changed: another deploy holds the lock on this router (${head.locked})`, changes: [] }));
+      const err = res.stderr.trim();
+      return note(done({ outcome: 'failed', message: `nothing was changed: the transaction could not start (exit ${res.code ?? 'signal'})${err ? `: ${err}` : ''}`, changes: [], command: 'transaction', exitCode: res.code, stderr: res.stderr }));
+    }
+    if (sentAt === undefined) {
+      // The router's execution ended while the plan was being made: it never had it.
+      return note(done({ outcome: 'failed', message: `nothing was changed: the router's execution ended (exit ${res.code ?? 'signal'}) before the plan was sent`, changes: [] }));
+    }
+    const changes = plan!.changes;
+    const reply = parseRunReply(res.after);
+    if (reply.kind === 'ended') {
+      return note(done({ outcome: 'failed', message: `nothing was changed: the router ended the transaction before it was armed (${reply.why})`, changes: [] }));
+    }
+    const base: TxnBase = { changes, ...(reply.generation !== undefined ? { generation: reply.generation } : {}) };
+    if (reply.failure) {
+      const f = reply.failure;
+      const detail = { command: f.command, exitCode: f.exitCode, stderr: f.stderr };
+      const what = `\`${f.command}\` exited ${f.exitCode}: ${f.stderr}`;
+      if (reply.restore?.kind === 'restored') return note(done({ ...base, ...detail, outcome: 'rolled_back', message: `${what}; the prior state was restored and verified` }));
+      if (reply.restore) {
+        const run = fromSettled(reply.restore, what, base, done);
+        return note({ ...run, result: { ...run.result, ...detail } });
+      }
+      // The dead-man timer took the transaction first: ask the router what it did.
+      await session.close().catch(() => undefined);
+      session = undefined;
+      const run = await afterLostContact(c, sentAt!, what, base);
+      return note({ ...run, result: { ...run.result, ...detail } });
+    }
+    await session.close().catch(() => undefined);
+    session = undefined;
+    if (!reply.applied) return note(await afterLostContact(c, sentAt!, `the transaction ended without a result (exit ${res.code ?? 'signal'})`, base));
+
+    // Execution 2, over a NEW connection: a rule set that cut the SSH path cannot be confirmed.
+    let connected = false;
+    let run: HostRun | 'ask again';
+    let why = '';
+    try {
+      session = await connectHost(transport, cfg, opts, true);
+      connected = true;
+      run = await control(session, c, 'the confirmation came too late', base);
+    } catch (e) {
+      if (!(e instanceof UnreachableError) && !(e instanceof ExecTimeoutError)) throw e;
+      run = 'ask again';
+      why = connected ? `contact lost while confirming (${e.message})` : `could not reconnect to confirm (${e.message})`;
+    } finally {
+      await session?.close().catch(() => undefined);
+      session = undefined;
+    }
+    if (run === 'ask again') run = await afterLostContact(c, sentAt!, why || 'the confirmation did not land', base);
+    return note(run);
+  } catch (e) {
+    if (sentAt !== undefined && (e instanceof UnreachableError || e instanceof ExecTimeoutError)) {
+      // The plan may have reached the router: it may be armed. Never report "nothing changed".
+      await session?.close().catch(() => undefined);
+      session = undefined;
+      const run = await afterLostContact(c, sentAt, `contact lost after the plan was sent (${e.message})`, { changes: plan?.changes ?? [] });
+      return note(run);
+    }
+    if (sentAt !== undefined) {
+      const msg = e instanceof Error ? e.message : String(e);
+      return note(done({ outcome: 'failed', message: `${msg}; the plan had been sent: unless it is confirmed, the router's dead-man timer restores the prior state after ${opts.confirmTimeoutS} s — run drift`, changes: plan?.changes ?? [] }));
+    }
+    // Before the plan was sent nothing that multilink owns was changed.
+    if (e instanceof UnreachableError) return note(done({ outcome: 'unreachable', message: `${e.message}; nothing was changed`, changes: [] }));
+    const err = e as HostFailure;
+    return note(done({ outcome: 'failed', message: `nothing was changed: ${err.message}`, changes: [], command: err.command, exitCode: err.exitCode, stderr: err.stderr }));
+  } finally {
+    opts.gate?.settled(cfg.name);
     await session?.close().catch(() => undefined);
   }
 }

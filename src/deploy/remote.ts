@@ -1,7 +1,8 @@
-// Running a generated script on a host: one exec channel, the script on stdin.
+// Running a generated script on a host: one exec channel, the script on stdin; or one
+// conversation (Session.converse), whose answer the script reads from the same stdin.
 import type { ConnectionVars } from '../model/config.js';
 import type { Sh } from '../shell/sh.js';
-import type { ExecResult, Session } from '../transport/transport.js';
+import type { ConverseOptions, ConverseResult, ExecResult, Session } from '../transport/transport.js';
 import { wrapBecome } from '../transport/become.js';
 
 /**
@@ -10,4 +11,15 @@ import { wrapBecome } from '../transport/become.js';
  */
 export async function runScript(session: Session, connection: ConnectionVars, script: Sh, timeoutMs: number): Promise<ExecResult> {
   return session.exec(wrapBecome('sh -s', connection.become), { stdin: `ml_main() {\n${script.text}\n}\nml_main\n`, timeoutMs });
+}
+
+/** A conversation whose first part is `script`. */
+export async function converseScript(
+  session: Session,
+  connection: ConnectionVars,
+  script: Sh,
+  options: Omit<ConverseOptions, 'stdin'>,
+): Promise<ConverseResult> {
+  // `exit` on the calling line: the shell must never read on into the answer as more script.
+  return session.converse(wrapBecome('sh -s', connection.become), { ...options, stdin: `ml_main() {\n${script.text}\n}\nml_main; exit $?\n` });
 }

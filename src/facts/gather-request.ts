@@ -1,6 +1,6 @@
 // What to gather from a router for a desired state: the tables, sysctls and modules it
 // names, beside what every gather reads (iptables, ip rules, state folder).
-import type { IptablesFlavourSetting } from '../model/config.js';
+import type { BootSetting, IptablesFlavourSetting } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 
 export interface GatherRequest {
@@ -9,14 +9,22 @@ export interface GatherRequest {
   sysctls: string[];
   modules: string[];
   stateDir: string;
+  /** The boot hook to check (none: not gathered). */
+  boot?: BootSetting;
 }
 
+/** The kernel applies the higher of this and an interface's own rp_filter. */
+export const ALL_RP_FILTER = 'net/ipv4/conf/all/rp_filter';
+
 export function gatherRequest(desired: DesiredState): GatherRequest {
+  // With rp_filter off on the links, the all-interfaces value decides whether that holds.
+  const rpOff = desired.sysctls.some((s) => s.key.endsWith('/rp_filter') && s.value === '0');
   return {
     iptables: desired.settings.iptables,
     tables: [...new Set(desired.routes.map((r) => r.table))],
-    sysctls: desired.sysctls.map((s) => s.key),
+    sysctls: [...desired.sysctls.map((s) => s.key), ...(rpOff && !desired.sysctls.some((s) => s.key === ALL_RP_FILTER) ? [ALL_RP_FILTER] : [])],
     modules: desired.modules,
     stateDir: desired.settings.stateDir,
+    boot: desired.settings.boot,
   };
 }

@@ -16,6 +16,7 @@ import { moduleCommand, parseModule } from './modules.js';
 import { monitorRuntimeCommand, monitorScriptCommand, parseMonitor } from './monitor.js';
 import { ownedCommand, parseOwned } from './owned.js';
 import { parseRouterTools, routerToolsCommand } from './router.js';
+import { bootHookSections, parseBootHook } from './boot-hook.js';
 import { parseSysctl, sysctlCommand } from './sysctl.js';
 
 /**
@@ -57,6 +58,7 @@ export function gatherFunction(req: GatherRequest): Sh {
     section('monitor-script', monitorScriptCommand(req.stateDir)),
     section('monitor-runtime', monitorRuntimeCommand(req.stateDir)),
     section('tools', routerToolsCommand(req.stateDir)),
+    bootHookSections(req.boot ?? 'none', req.stateDir),
   );
   return sh`ml_gather() {
 ${body}
@@ -64,16 +66,20 @@ ${body}
 }
 
 /**
- * ml_filter: what the stale-plan check and the restore check compare: multilink's own
- * objects. Drops the sections a restore cannot or need not bring back (loaded modules,
- * generations, the monitor's pid, the main table's default routes a DHCP client may
- * change, the tools) and, in the iptables sections, everything but ML_ chains
- * and the jumps to them, so other tools' churn (Docker, kube-proxy) neither refuses a plan
- * nor fails a restore.
+ * ml_filter: what the restore check compares: multilink's own objects. Drops the sections a
+ * restore cannot or need not bring back (loaded modules, generations, the monitor's pid, the
+ * main table's default routes a DHCP client may change, the tools, the boot hook); in the
+ * iptables sections everything but ML_ chains and the jumps to them, and in the ip-rule
+ * section everything but rules of multilink's shapes at its priorities (src/plan/ip-rules.ts
+ * isMultilinkRule): other tools' churn (Docker, kube-proxy, a rule added meanwhile) does not
+ * fail a restore that brought multilink's own objects back exactly.
  */
-export const FILTER_FUNCTION = sh`ml_filter() {
-  awk '/^@@ML (module |generations|monitor-runtime|main-defaults|tools)/ { skip = 1 } /^@@ML iptables / { ipt = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; next } !skip && (!ipt || /ML_/) { print }'
+export function filterFunction(scope: { priorities: readonly number[]; tables: readonly number[] }): Sh {
+  const shape = `lookup (${scope.tables.join('|') || 'none'})[ \t]*$|lookup main suppress_prefixlength 0[ \t]*$`;
+  return sh`ml_filter() {
+  awk -v prios=${scope.priorities.join(' ')} -v shape=${shape} 'BEGIN { n = split(prios, a, " "); for (i = 1; i <= n; i++) prio[a[i]] = 1 } /^@@ML (module |generations|monitor-runtime|main-defaults|tools|boot-hook)/ { skip = 1 } /^@@ML iptables / { ipt = 1; print; next } /^@@ML ip-rule$/ { rule = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; rule = 0; next } rule { split($0, f, ":"); if (!(f[1] in prio) || $0 !~ shape) next } !skip && (!ipt || /ML_/) { print }'
 }`;
+}
 
 export function gatherScript(req: GatherRequest): Sh {
   return lines(shellLib(req.iptables), gatherFunction(req), sh`ml_gather`);
@@ -128,6 +134,7 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
   } catch (e) {
     throw new GatherError(`the ownership record ${new StateLayout(req.stateDir).owned} is unreadable: ${(e as Error).message}`);
   }
+  const bootHook = parseBootHook(parseReply(stdout).sections);
   return {
     flavour,
     iptables,
@@ -140,6 +147,7 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
     generations: parseGenerations(r.get('generations')),
     monitor: parseMonitor(r.get('monitor-script'), r.get('monitor-runtime')),
     tools: parseRouterTools(r.get('tools')),
+    ...(bootHook ? { bootHook } : {}),
   };
 }
 

@@ -82,6 +82,15 @@ export interface RouterTools {
   stateFs: string;
 }
 
+/** The boot hook as found on the router (src/facts/boot-hook.ts): null is absent. */
+export interface BootHookFacts {
+  systemd: boolean;
+  initd: boolean;
+  files: Record<string, string | null>;
+  /** Symbolic links, to their targets. */
+  links: Record<string, string | null>;
+}
+
 export interface HostFacts {
   flavour: IptablesFlavour;
   iptables: Record<NetfilterTable, LiveTable>;
@@ -97,4 +106,6 @@ export interface HostFacts {
   generations: Generations;
   monitor: MonitorFacts;
   tools: RouterTools;
+  /** Gathered when the host has a boot hook (multilink_boot other than none). */
+  bootHook?: BootHookFacts;
 }

@@ -63,8 +63,8 @@ export interface PlanOps {
   flavour: IptablesFlavour;
   modules: string[];
   sysctls: SysctlSpec[];
-  /** Priorities multilink owns whose rules are removed (all rules at that priority). */
-  rulesDelete: number[];
+  /** Multilink's own rules to delete, each by its full selector (priority and `ip rule show` text). */
+  rulesDelete: { priority: number; text: string }[];
   rulesAdd: RuleSpec[];
   /** Owned tables no longer used: emptied. */
   routesFlush: number[];
@@ -77,6 +77,8 @@ export interface PlanOps {
   /** The ownership record as it must be after the apply. */
   owned: OwnedRecord;
   monitor?: MonitorOps;
+  /** Install the boot hook (missing or changed). */
+  bootHook?: boolean;
 }
 
 export interface HostPlan {

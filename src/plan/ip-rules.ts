@@ -1,6 +1,8 @@
-// Plans the `ip rule`s at multilink's priorities. A rule at one of those priorities that
-// multilink never created, or any foreign rule pointing into its tables or its mark bits,
-// is a clash: reported, never overwritten.
+// Plans the `ip rule`s at multilink's priorities. A rule at one of those priorities that is
+// not of a shape multilink makes (even at a priority it owns: another tool may have added it
+// since), or any foreign rule pointing into its tables or its mark bits, is a clash: reported,
+// never overwritten. Rules are deleted by their full selector, so a foreign rule at the same
+// priority is never taken with them.
 import type { Diagnostics } from '../diagnostics.js';
 import type { DesiredState, RuleSpec } from '../model/desired.js';
 import type { HostFacts, LiveRule } from '../model/facts.js';
@@ -10,8 +12,23 @@ import { ruleShowText } from '../render/ip.js';
 export interface RulesPlan {
   changes: Change[];
   clashes: Change[];
-  remove: number[];
+  /** Multilink's live rules to delete, by priority and the text `ip rule show` printed. */
+  remove: { priority: number; text: string }[];
   add: RuleSpec[];
+}
+
+/**
+ * A rule of a shape multilink makes: `from all lookup main suppress_prefixlength 0`, `from all
+ * oif DEV lookup T` into one of its tables, or `from all fwmark V/M lookup T` into one of its
+ * tables or with exactly its mark mask (its own rule, pointed elsewhere since).
+ */
+export function isMultilinkRule(text: string, tables: ReadonlySet<string>, markMask: number): boolean {
+  if (text === 'from all lookup main suppress_prefixlength 0') return true;
+  const oif = /^from all oif \S+ lookup (\S+)$/.exec(text);
+  if (oif) return tables.has(oif[1]);
+  const mark = /^from all fwmark [^/\s]+(?:\/(\S+))? lookup (\S+)$/.exec(text);
+  if (!mark) return false;
+  return tables.has(mark[2]) || (mark[1] !== undefined && Number(mark[1]) >>> 0 === markMask >>> 0);
 }
 
 function clash(diags: Diagnostics, host: string, live: LiveRule, summary: string, detail: string, wanted?: RuleSpec): Change {
@@ -31,20 +48,23 @@ export function planIpRules(desired: DesiredState, facts: HostFacts, diags: Diag
   const owned = new Set(facts.owned?.priorities ?? []);
   const wanted = new Map(desired.rules.map((r) => [r.priority, r]));
   const ourTables = new Set(desired.routes.map((r) => String(r.table)));
+  const ours = new Set([...ourTables, ...(facts.owned?.tables ?? []).map(String)]);
   const mask = desired.settings.markMask;
 
   for (const r of desired.rules) {
     const live = facts.ipRules.filter((l) => l.priority === r.priority);
     const expected = ruleShowText(r);
     if (live.length === 1 && live[0].text === expected) continue;
-    const foreign = live.find((l) => l.text !== expected);
-    if (foreign && !owned.has(r.priority)) {
+    // Only rules of multilink's shapes are its own, even at a priority it owns.
+    const foreign = live.find((l) => l.text !== expected && !(owned.has(r.priority) && isMultilinkRule(l.text, ours, mask)));
+    if (foreign) {
+      const since = owned.has(r.priority) ? ', which multilink uses: it appeared there since' : '';
       plan.clashes.push(
-        clash(diags, desired.host, foreign, `ip rule at priority ${r.priority} is not multilink's: "${foreign.text}"`, 'choose another multilink_rule_priority, or remove that rule', r),
+        clash(diags, desired.host, foreign, `ip rule at priority ${r.priority} is not multilink's: "${foreign.text}"${since}`, 'choose another multilink_rule_priority, or remove that rule', r),
       );
       continue;
     }
-    if (live.length > 0) plan.remove.push(r.priority);
+    for (const l of live) plan.remove.push({ priority: l.priority, text: l.text });
     plan.add.push(r);
     plan.changes.push({
       kind: 'rule',
@@ -56,9 +76,10 @@ export function planIpRules(desired: DesiredState, facts: HostFacts, diags: Diag
   }
   for (const p of owned) {
     if (wanted.has(p)) continue;
-    const live = facts.ipRules.filter((l) => l.priority === p);
+    // Only its own: a foreign rule at a priority multilink no longer uses is none of its business.
+    const live = facts.ipRules.filter((l) => l.priority === p && isMultilinkRule(l.text, ours, mask));
     if (live.length === 0) continue;
-    plan.remove.push(p);
+    for (const l of live) plan.remove.push({ priority: p, text: l.text });
     plan.changes.push({ kind: 'rule', op: 'delete', object: `rule ${p}`, actual: live.map((l) => l.text).join('\n') });
   }
   for (const l of facts.ipRules) {

@@ -11,6 +11,7 @@ import { planRoutes } from './routes.js';
 import { planSysctls } from './sysctls.js';
 import { planMonitor, withBalance } from './monitor.js';
 import { checkRouter } from './router.js';
+import { planBootHook } from './boot-hook.js';
 
 export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
   const diags = new Diagnostics();
@@ -23,7 +24,8 @@ export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
   checkRouter(desired, facts, diags);
   const owned = ownedRecord(desired, sysctls.prior);
   const file = planOwned(desired, owned, facts.owned);
-  const changes = [...modules.changes, ...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...file, ...monitor.changes];
+  const boot = planBootHook(desired, facts);
+  const changes = [...modules.changes, ...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...file, ...monitor.changes, ...boot.changes];
   const links = desired.monitor ? facts.monitor.links : undefined;
   const base = { host: desired.host, changes, clashes: rules.clashes, diagnostics: diags.items, ...(links ? { links } : {}) };
   if (diags.hasErrors) {
@@ -52,6 +54,7 @@ export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
       iptables: iptables.tables,
       owned,
       ...(monitor.ops ? { monitor: monitor.ops } : {}),
+      ...(boot.install ? { bootHook: true } : {}),
     },
   };
 }

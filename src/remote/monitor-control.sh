@@ -2,20 +2,30 @@
 # Starting and stopping the link monitor: under systemd where the router runs it
 # (systemd-run, restarted if it dies), otherwise as a detached background process with a pid
 # file in the state folder (a deploy restarts it if it died).
-# Parameters: ML_STATE, ML_MONITOR_UNIT. Defined before this file: lib.sh.
+# Parameters: ML_STATE, ML_MONITOR_UNIT. Defined before this file: lib.sh. A pid read from
+# its file is signalled only after a check of its command line and start time.
 
 ml_monitor_no_pid() { [ ! -s "$ML_STATE/monitor/pid" ]; }
+
+# ml_monitor_is PID: PID is this state folder's monitor: its command line runs our monitor.sh
+# and, when its start was recorded (pid.start: "PID START"), it started then. A pid read from
+# a file may have been given to another process since.
+ml_monitor_is() {
+  tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -F -- "$ML_STATE/monitor/monitor.sh" || return 1
+  { read -r ml_mi_p ml_mi_s < "$ML_STATE/monitor/pid.start"; } 2>/dev/null || return 0
+  [ "$ml_mi_p" != "$1" ] || ml_alive "$1" "$ml_mi_s"
+}
 
 ml_monitor_stop() {
   ml_md=$ML_STATE/monitor
   if [ "$(cat "$ml_md/manager" 2>/dev/null)" = systemd ]; then systemctl stop "$ML_MONITOR_UNIT" >/dev/null 2>&1; fi
   ml_mp=$(cat "$ml_md/pid" 2>/dev/null)
-  if ml_runs "$ml_mp" monitor.sh; then
+  if [ -n "$ml_mp" ] && ml_monitor_is "$ml_mp"; then
     kill "$ml_mp" 2>/dev/null
-    ml_wait_while 50 kill -0 "$ml_mp" 2>/dev/null
-    kill -9 "$ml_mp" 2>/dev/null
+    ml_wait_while 50 ml_monitor_is "$ml_mp"
+    if ml_monitor_is "$ml_mp"; then kill -9 "$ml_mp" 2>/dev/null; fi
   fi
-  rm -f "$ml_md/pid"
+  rm -f "$ml_md/pid" "$ml_md/pid.start"
 }
 
 ml_monitor_start() {
@@ -33,4 +43,6 @@ ml_monitor_start() {
   fi
   ml_wait_while 50 ml_monitor_no_pid
   [ -s "$ml_md/pid" ] || { echo "the link monitor did not start" >&2; return 1; }
+  # Its start time, so that a later stop signals this process and no other with its pid.
+  ml_record_pid "$ml_md/pid.start" "$(cat "$ml_md/pid")" || true
 }

@@ -52,7 +52,7 @@ ml_payload() {
 }
 # While a deploy holds the lock, changes wait: the deploy plans with the state it gathered.
 ml_load() {
-  [ -d "$S/lock" ] && return 1
+  ml_deploying && return 1
   ml_payload "$1" > "$M/balance.restore" || return 1
   ml_restore "$M/balance.restore"
 }

@@ -17,58 +17,63 @@ function seconds(n: number): number {
   return n;
 }
 
-export interface TxnStartParams {
+/** What every execution of a transaction's conversation needs to find and lock it. */
+export interface TxnParams {
   stateDir: string;
-  /** Random id of this transaction: later scripts act only on their own. */
+  /** Random id of this transaction: its folder $S/txn/ID; later scripts act only on their own. */
   id: string;
   /** Who holds the lock, for the message another deploy gets. */
   holder: string;
-  /** How long the lock is valid without a live transaction behind it. */
+  /** How long the lock is valid without /proc to tell whether its holder lives. */
   leaseS: number;
-  /** Seconds the dead-man timer waits for the confirmation. */
-  confirmTimeoutS: number;
+  /** Seconds the router waits for the controller's answer (plan or decision). */
+  waitS: number;
 }
 
-/** Needs lib.sh, ml_gather, ml_filter, ml_write_txn_files and ml_write_generation before it. */
-export function txnStartProgram(p: TxnStartParams): Sh {
-  return scriptFile(file('txn-start.sh'), {
+function txnVariables(p: TxnParams): Record<string, string | number> {
+  return {
     ML_STATE: new StateLayout(p.stateDir).dir,
     ML_TXN_ID: txnId(p.id),
     ML_HOLDER: p.holder.replace(/[\n\r]/g, ' '),
     ML_LEASE_S: seconds(p.leaseS),
-    ML_CONFIRM_S: seconds(p.confirmTimeoutS),
-  });
+    ML_WAIT_S: seconds(p.waitS),
+  };
 }
 
-/** $S/txn/apply.sh's fixed part; needs lib.sh, monitor control and ml_apply_steps before it. */
-export function txnApplyProgram(stateDir: string): Sh {
-  return scriptFile(file('txn-apply.sh'), { ML_STATE: new StateLayout(stateDir).dir });
+/** The lock and settling functions (txn-lock.sh); needs lib.sh before it. */
+export function txnLockLib(p: TxnParams): Sh {
+  return scriptFile(file('txn-lock.sh'), txnVariables(p));
 }
 
-/** $S/txn/restore.sh's fixed part; needs lib.sh, monitor control, ml_gather, ml_filter, ml_reset. */
-export function txnRestoreProgram(stateDir: string): Sh {
-  return scriptFile(file('txn-restore.sh'), { ML_STATE: new StateLayout(stateDir).dir });
+/** The first execution: lock, gather, prompt, plan; needs lib.sh, txn-lock.sh and ml_gather before it. */
+export function txnBeginProgram(p: TxnParams): Sh {
+  return scriptFile(file('txn-begin.sh'), txnVariables(p));
 }
 
-export type TxnAction = 'disarm' | 'restore' | 'status';
-
-export interface TxnControlParams {
-  stateDir: string;
-  id: string;
-  action: TxnAction;
-  /** Why a restore is asked for (restore only). */
-  why?: string;
+/** The second execution (and the question after lost contact); needs lib.sh, txn-lock.sh and ml_gather before it. */
+export function txnControlProgram(p: TxnParams): Sh {
+  return scriptFile(file('txn-control.sh'), txnVariables(p));
 }
 
-/** Needs lib.sh and ml_install_boot before it. */
-export function txnControlProgram(p: TxnControlParams, keepGenerations: number): Sh {
-  return scriptFile(file('txn-control.sh'), {
-    ML_STATE: new StateLayout(p.stateDir).dir,
-    ML_TXN_ID: txnId(p.id),
-    ML_ACTION: p.action,
-    ML_WHY: (p.why ?? '').replace(/[\n\r]/g, ' '),
-    ML_KEEP: keepGenerations,
-  });
+/** ml_txn_run and its dead-man timer, part of the plan; see txn-run.sh for what it needs. */
+export function txnRunProgram(confirmTimeoutS: number): Sh {
+  return scriptFile(file('txn-run.sh'), { ML_CONFIRM_S: seconds(confirmTimeoutS) });
+}
+
+/** Where a transaction's own files find it: the state folder and its folder. */
+function txnFileVariables(stateDir: string, id: string): Record<string, string> {
+  const layout = new StateLayout(stateDir);
+  return { ML_STATE: layout.dir, ML_TXN_DIR: layout.txnDir(txnId(id)) };
+}
+
+/** $S/txn/ID/restore.sh's fixed part; needs lib.sh, monitor control, ml_gather, ml_filter, ml_reset. */
+export function txnRestoreProgram(stateDir: string, id: string): Sh {
+  return scriptFile(file('txn-restore.sh'), txnFileVariables(stateDir, id));
+}
+
+/** $S/txn/ID/confirm.sh; needs lib.sh before it. */
+export function txnConfirmProgram(stateDir: string, id: string, keepGenerations: number): Sh {
+  return scriptFile(file('txn-confirm.sh'), { ...txnFileVariables(stateDir, id), ML_KEEP: keepGenerations });
 }
 
 /** The systemd unit that runs a state folder's monitor (several state folders, several units). */

@@ -1,70 +1,90 @@
 # shellcheck shell=sh
-# What the controller asks of a transaction it started (each over a new connection):
-#   disarm   confirm it: stop the timer, mark the generation confirmed and current, prune
-#            old generations, install the boot hook, unlock;
-#   restore  restore the prior state now (the live state was wrong after apply);
-#   status   what became of it (after contact was lost).
-# Only its own transaction (ML_TXN_ID) is touched. A transaction the timer already settled
-# is reported with the restore's verdict.
-# Parameters: ML_STATE, ML_TXN_ID, ML_ACTION, ML_WHY, ML_KEEP. Defined before this file:
-# lib.sh and ml_install_boot (may do nothing).
+# The second execution of a change, over a NEW connection, as one conversation: where does
+# transaction ML_TXN_ID stand? Armed with its plan applied: gather the live state, print the
+# prompt and wait for the controller's decision (`ml_decision=disarm` or `restore`, sourced
+# once whole): disarm renames armed to disarmed and confirms (confirm.sh); restore renames
+# it to fired and restores the prior state now. Otherwise print how it ended, waiting (for at
+# most a minute) while one of its processes still works on it; a transaction whose processes
+# are all dead is brought to its end here (txn-lock.sh ml_settle), under the lock.
+# Also what the controller runs after it lost contact (then no decision may come).
+# Parameters: ML_STATE, ML_TXN_ID, ML_HOLDER, ML_LEASE_S, ML_WAIT_S.
+# Defined before this file: lib.sh, txn-lock.sh, ml_gather.
+# shellcheck disable=SC2154 # ml_o_id: set by ml_owner, ml_epoch_n by ml_newest_epoch
 S=$ML_STATE
-T=$S/txn
+T=$S/txn/$ML_TXN_ID
+trap '' HUP PIPE
+umask 077
 
-ml_applying() { [ -e "$T/armed" ] && [ ! -e "$T/apply.done" ]; }
-ml_no_result() { [ ! -s "$T/result" ]; }
-ml_stop_timer() {
-  ml_kill_pidfiles "$T/sleep.pid" "$T/timer.pid"
-}
-# The verdict of a restore the timer may still be running: wait (bounded) for it.
-ml_settled() {
-  ml_wait_while 600 ml_no_result
-  if [ -s "$T/result" ]; then
-    ml_print_result "$T/result"
-  else
-    ml_field txn unsettled
+# The epoch the transaction took (its processes' pid files are there).
+E=
+{ read -r ml_c_e < "$T/epoch"; } 2>/dev/null && E=$S/locks/$ml_c_e
+ml_alive_txn() { [ -n "$E" ] && ml_epoch_held "$E"; }
+ml_state() {
+  if [ -e "$T/result" ]; then ml_print_result "$T/result"
+  elif [ -e "$T/confirmed" ]; then ml_field txn confirmed; ml_field generation "$(cat "$T/gen" 2>/dev/null)"
+  elif [ -e "$T/ended" ]; then ml_field txn ended; ml_field why "$(cat "$T/ended" 2>/dev/null)"
+  else return 1
   fi
 }
+ml_ready() { [ -e "$T/armed" ] && [ -e "$T/applied" ]; }
+ml_busy() { ! ml_ended "$T" && ! ml_ready && ml_alive_txn; }
 
-ml_wait_while 3000 ml_applying
-if [ "$(cat "$T/id" 2>/dev/null)" != "$ML_TXN_ID" ]; then
-  ml_field txn not-mine
+if [ ! -d "$T" ]; then
+  # No plan has been run for it: the first execution, under its lock epoch, may still be
+  # receiving it (then wait); else it never will.
+  # The newest epoch that names it (a held-back plan starts again under a new epoch).
+  ml_c_best=0
+  for ml_c_l in "$S"/locks/*; do
+    ml_c_n=${ml_c_l##*/}
+    case $ml_c_n in ''|*[!0-9]*) continue ;; esac
+    if [ "$ml_c_n" -gt "$ml_c_best" ] && ml_owner "$ml_c_l/owner" && [ "$ml_o_id" = "$ML_TXN_ID" ]; then E=$ml_c_l; ml_c_best=$ml_c_n; fi
+  done
+  ml_receiving() { [ ! -d "$T" ] && [ -n "$E" ] && ml_epoch_held "$E"; }
+  ml_wait_while 600 ml_receiving
+  if [ ! -d "$T" ]; then
+    if [ -n "$E" ]; then ml_field txn ended; ml_field why 'its plan was not run'; else ml_field txn unknown; fi
+    exit 0
+  fi
+fi
+ml_wait_while 600 ml_busy
+ml_state && exit 0
+if ! ml_ready; then
+  # Its processes died before it ended: end it under the lock (a deploy holding the lock now
+  # ends it when it takes the lock; it is then ours to report).
+  if ml_lock; then
+    ml_settle "$T" 'its processes died' > /dev/null
+    ml_ended "$T" || echo 'unsettled its processes died' > "$T/ended"
+    ml_unlock
+  fi
+  ml_state || ml_field txn pending-other
   exit 0
 fi
-case "$ML_ACTION" in
+
+# While the controller decides, this process holds the transaction too.
+[ -n "$E" ] && ml_record_pid "$E/pid.control" $$
+ml_gather
+echo "@@ML-ready $ML_TXN_ID"
+ml_decision=
+ml_receive "$ML_WAIT_S" "$T/decision.sh"
+if ml_whole "$T/decision.sh"; then
+  # shellcheck source=/dev/null # ml_decision=disarm or ml_decision=restore
+  . "$T/decision.sh"
+fi
+case $ml_decision in
   disarm)
-    ml_gen=$(cat "$T/generation" 2>/dev/null)
-    case "$ml_gen" in ''|*[!0-9]*) ml_field txn no-generation; exit 0 ;; esac
     if mv "$T/armed" "$T/disarmed" 2>/dev/null; then
-      ml_stop_timer
-      touch "$S/generations/$ml_gen/confirmed"
-      echo "$ml_gen" | ml_write "$S/current"
-      ml_all=$(for ml_g in "$S"/generations/*; do ml_g=${ml_g##*/}; case $ml_g in ''|*[!0-9]*) ;; *) echo "$ml_g" ;; esac; done | sort -n)
-      ml_drop=$(( $(printf '%s\n' "$ml_all" | grep -c .) - ML_KEEP ))
-      if [ "$ml_drop" -gt 0 ]; then
-        printf '%s\n' "$ml_all" | head -n "$ml_drop" | while read -r ml_g; do rm -rf "${S:?}/generations/$ml_g"; done
-      fi
-      ml_install_boot
-      rm -rf "$S/lock"
-      ml_field txn confirmed
-      ml_field generation "$ml_gen"
-    else
-      ml_settled
+      # shellcheck source=/dev/null # the transaction's confirm.sh (txn-confirm.sh)
+      . "$T/confirm.sh" >/dev/null 2>&1
     fi
     ;;
   restore)
     if mv "$T/armed" "$T/fired" 2>/dev/null; then
-      ml_stop_timer
-      sh "$T/restore.sh" "$ML_WHY"
-      rm -rf "$S/lock"
-    else
-      ml_settled
-    fi
-    ;;
-  status)
-    if [ -e "$T/armed" ]; then ml_field txn armed
-    elif [ -e "$T/disarmed" ]; then ml_field txn confirmed; ml_field generation "$(cat "$T/generation" 2>/dev/null)"
-    else ml_settled
+      sh "$T/restore.sh" 'live state differed after apply' >/dev/null
+      [ -n "$E" ] && : > "$E/released"
+      ml_kill_recorded "$T/sleep.pid" sleep
     fi
     ;;
 esac
+# Lost the race to the timer (or a later deploy): report what it did.
+ml_wait_while 600 ml_busy
+ml_state || { [ -e "$T/armed" ] && ml_field txn armed; } || ml_field txn pending-other

@@ -1,4 +1,4 @@
-// Typed readers of what the transaction programs print (txn-start.sh, txn-apply.sh,
+// Typed readers of what the transaction programs print (txn-begin.sh, txn-run.sh,
 // txn-restore.sh, txn-control.sh). Deploy, rollback and weights decide outcomes from these
 // values only.
 import { fieldOf, parseReply, sectionOf, type Reply } from '../shell/reply.js';
@@ -11,20 +11,28 @@ export interface StepFailure {
 }
 
 /** How a transaction ended once it is no longer armed: the restore's verdict. */
-export type Settled =
-  | { kind: 'restored'; why: string }
-  | { kind: 'restore-failed'; why: string; detail: string }
-  /** The transaction was settled but left no verdict (its processes died, say). */
-  | { kind: 'unsettled' };
+export type Settled = { kind: 'restored'; why: string } | { kind: 'restore-failed'; why: string; detail: string };
 
-export type StartReply =
-  | { kind: 'locked'; holder: string }
-  | { kind: 'stale-plan' }
+/** An earlier transaction whose processes had died, brought to its end by this one. */
+export interface Recovered {
+  id: string;
+  /** What became of it: `restored WHY`, `restore-failed WHY` (then details), `confirmed generation N`, `abandoned before it was armed`. */
+  text: string;
+}
+
+/** Execution 1 up to its prompt (besides the gather): refused, or what it found first. */
+export interface BeginHead {
+  locked?: string;
+  recovered: Recovered[];
+}
+
+/** Execution 1 after the controller's answer. */
+export type RunReply =
+  /** Ended before it was armed: nothing it would change was changed. */
+  | { kind: 'ended'; why: string }
   | {
-      kind: 'started';
+      kind: 'ran';
       generation?: number;
-      /** The holder of a stale lock this transaction took over. */
-      tookOver?: string;
       /** Every step ran. */
       applied: boolean;
       failure?: StepFailure;
@@ -34,9 +42,14 @@ export type StartReply =
 
 export type ControlReply =
   | { kind: 'confirmed'; generation: number }
+  /** Armed, and no decision was taken (the dead-man timer still runs). */
   | { kind: 'armed' }
-  | { kind: 'not-mine' }
-  | { kind: 'no-generation' }
+  /** Ended before it was armed (`why`: nothing, incomplete, abandoned…). */
+  | { kind: 'ended'; why: string }
+  /** The router has no folder for it. */
+  | { kind: 'unknown' }
+  /** Its processes died and another deploy holds the lock: that deploy brings it to its end. */
+  | { kind: 'pending-other' }
   | Settled;
 
 export function stepFailure(reply: Reply): StepFailure | undefined {
@@ -50,23 +63,26 @@ function settled(reply: Reply): Settled | undefined {
   const why = fieldOf(reply, 'why') ?? '';
   if (txn === 'restored') return { kind: 'restored', why };
   if (txn === 'restore-failed') return { kind: 'restore-failed', why, detail: sectionOf(reply, 'restore-detail')?.body.trim() ?? '' };
-  if (txn === 'unsettled') return { kind: 'unsettled' };
   return undefined;
 }
 
-export function parseStartReply(stdout: string): StartReply {
-  const reply = parseReply(stdout);
+export function parseBeginHead(before: string): BeginHead {
+  const reply = parseReply(before);
   const locked = fieldOf(reply, 'locked');
-  if (locked !== undefined) return { kind: 'locked', holder: locked };
-  if (fieldOf(reply, 'stale-plan') !== undefined) return { kind: 'stale-plan' };
+  const recovered = reply.sections.filter((s) => s.name.startsWith('recovered ')).map((s) => ({ id: s.name.slice('recovered '.length), text: s.body.trim() }));
+  return { ...(locked !== undefined ? { locked } : {}), recovered };
+}
+
+export function parseRunReply(after: string): RunReply {
+  const reply = parseReply(after);
+  const ended = fieldOf(reply, 'ended');
+  if (ended !== undefined) return { kind: 'ended', why: ended };
   const gen = Number(fieldOf(reply, 'generation'));
-  const tookOver = fieldOf(reply, 'stale-lock');
   const failure = stepFailure(reply);
   const restore = settled(reply);
   return {
-    kind: 'started',
+    kind: 'ran',
     ...(Number.isInteger(gen) && gen > 0 ? { generation: gen } : {}),
-    ...(tookOver !== undefined ? { tookOver } : {}),
     applied: fieldOf(reply, 'applied') !== undefined,
     ...(failure ? { failure } : {}),
     ...(restore ? { restore } : {}),
@@ -78,8 +94,9 @@ export function parseControlReply(stdout: string): ControlReply | undefined {
   const txn = fieldOf(reply, 'txn');
   if (txn === 'confirmed') {
     const gen = Number(fieldOf(reply, 'generation'));
-    return Number.isInteger(gen) && gen > 0 ? { kind: 'confirmed', generation: gen } : { kind: 'no-generation' };
+    return Number.isInteger(gen) && gen > 0 ? { kind: 'confirmed', generation: gen } : undefined;
   }
-  if (txn === 'armed' || txn === 'not-mine' || txn === 'no-generation') return { kind: txn };
+  if (txn === 'ended') return { kind: 'ended', why: fieldOf(reply, 'why') ?? '' };
+  if (txn === 'armed' || txn === 'unknown' || txn === 'pending-other') return { kind: txn };
   return settled(reply);
 }

@@ -9,6 +9,7 @@ import { lines, writeFile } from '../shell/lib.js';
 import { sh, type Sh } from '../shell/sh.js';
 
 export const SYSTEMD_UNIT = '/etc/systemd/system/multilink-restore.service';
+export const SYSTEMD_WANTS = '/etc/systemd/system/multi-user.target.wants/multilink-restore.service';
 export const INITD_SCRIPT = '/etc/init.d/multilink';
 
 function systemdUnit(stateDir: string): string {
@@ -29,14 +30,49 @@ function install(path: string, content: string, mode: string): Sh {
   return lines(writeFile(path, content), sh`chmod ${mode} ${path}`);
 }
 
-/** The function ml_install_boot: run at confirmation. Its failures do not undo a confirmed apply. */
+function customHook(stateDir: string): string {
+  return sh`#!/bin/sh
+exec sh ${new StateLayout(stateDir).bootScript}`.text;
+}
+
+/** What the router has for its boot hook to choose from (for `auto`). */
+export interface BootInit {
+  systemd: boolean;
+  initd: boolean;
+}
+
+/**
+ * The boot hook's files as ml_install_boot writes them (without their last newline), and the
+ * systemd link it makes (path → its target), for a router with the given init.
+ */
+export function bootHookFiles(boot: BootSetting, stateDir: string, init: BootInit): { files: Record<string, string>; links: Record<string, string> } {
+  if (boot === 'none') return { files: {}, links: {} };
+  const files: Record<string, string> = { [new StateLayout(stateDir).bootScript]: bootProgram(stateDir).text };
+  const links: Record<string, string> = {};
+  const kind = boot === 'auto' ? (init.systemd ? 'systemd' : init.initd ? 'initd' : 'hook only') : boot;
+  if (kind === 'systemd') {
+    files[SYSTEMD_UNIT] = systemdUnit(stateDir);
+    links[SYSTEMD_WANTS] = SYSTEMD_UNIT;
+  } else if (kind === 'initd') {
+    files[INITD_SCRIPT] = initdProgram(stateDir).text;
+  } else if (kind !== 'hook only') {
+    files[kind] = customHook(stateDir);
+  }
+  return { files, links };
+}
+
+/**
+ * The function ml_install_boot, a step of the apply when the hook is missing or differs (a
+ * deleted or changed hook is drift). The hook only restores the generation that is current,
+ * which only a confirmation changes: installing it early changes nothing at boot until then.
+ */
 export function bootInstallFunction(boot: BootSetting, stateDir: string): Sh {
   const layout = new StateLayout(stateDir);
   if (boot === 'none') return sh`ml_install_boot() { :; }`;
   const hook = install(layout.bootScript, bootProgram(stateDir).text, '700');
   const systemd = lines(
     install(SYSTEMD_UNIT, systemdUnit(stateDir), '644'),
-    sh`mkdir -p /etc/systemd/system/multi-user.target.wants && ln -sf ${SYSTEMD_UNIT} /etc/systemd/system/multi-user.target.wants/multilink-restore.service`,
+    sh`mkdir -p /etc/systemd/system/multi-user.target.wants && ln -sf ${SYSTEMD_UNIT} ${SYSTEMD_WANTS}`,
   );
   const initd = lines(
     install(INITD_SCRIPT, initdProgram(stateDir).text, '755'),
@@ -48,8 +84,7 @@ export function bootInstallFunction(boot: BootSetting, stateDir: string): Sh {
   else if (boot === 'initd') body = lines(hook, initd);
   else if (boot === 'auto') body = lines(hook, sh`if [ -d /run/systemd/system ]; then`, systemd, sh`elif [ -d /etc/init.d ]; then`, initd, sh`fi`);
   // An absolute path: a plain hook script there, for a custom init or a test.
-  else body = lines(hook, sh`mkdir -p "$(dirname ${boot})"`, install(boot, sh`#!/bin/sh
-exec sh ${layout.bootScript}`.text, '755'));
+  else body = lines(hook, sh`mkdir -p "$(dirname ${boot})"`, install(boot, customHook(stateDir), '755'));
   return sh`ml_install_boot() {
 ${body}
 }`;

@@ -3,7 +3,7 @@
 // compares with desired state as plain strings.
 import type { RouteSpec, RuleSpec } from '../model/desired.js';
 import { hex } from '../compile/iptables-text.js';
-import { sh, type Sh } from '../shell/sh.js';
+import { joinSh, sh, type Sh } from '../shell/sh.js';
 
 /** ip prints a full 0xffffffff mask as no mask at all. */
 function fwmark(value: number, mask: number): string {
@@ -64,9 +64,37 @@ export function routeFlushCommand(table: number): Sh {
   return sh`ip -4 route flush table ${table} 2>/dev/null || true`;
 }
 
-/** Removes every rule at a priority (bounded: at most 100). */
-export function rulesDelAtPriority(priority: number): Sh {
-  return sh`ml_n=0; while [ "$ml_n" -lt 100 ] && ip -4 rule del priority ${priority} 2>/dev/null; do ml_n=$((ml_n + 1)); done`;
+/**
+ * Deletes a rule by its full selector, as `ip rule show` printed it (every copy, at most 100):
+ * a foreign rule at the same priority stays.
+ */
+export function ruleDelFromShow(priority: number, text: string): Sh {
+  return sh`ml_n=0; while [ "$ml_n" -lt 100 ] && ip -4 rule del priority ${priority} ${words(text)} 2>/dev/null; do ml_n=$((ml_n + 1)); done`;
+}
+
+/**
+ * Deletes, at the given priorities, every rule of a shape multilink makes into the given
+ * tables (src/plan/ip-rules.ts isMultilinkRule), by its full selector, whatever state the
+ * router is in; other rules at those priorities stay. Reads `ip -4 rule show` once.
+ */
+export function rulesClearOwned(priorities: readonly number[], tables: readonly number[]): Sh {
+  if (priorities.length === 0) return sh`:`;
+  const prios = joinSh(priorities.map((p) => sh`${String(p)}`), '|');
+  const lookups = [...tables.map((t) => sh`"from all fwmark "*" lookup "${String(t)}|"from all oif "*" lookup "${String(t)}`), sh`"from all lookup main suppress_prefixlength 0"`];
+  return sh`ml_rules=$(ip -4 rule show) || ml_failed=1
+set -f
+printf '%s\\n' "$ml_rules" | while IFS= read -r ml_rl; do
+  ml_rp=\${ml_rl%%:*}
+  ml_rt=\${ml_rl#*:}
+  ml_rt=\${ml_rt#"\${ml_rt%%[! 	]*}"}
+  ml_rt=\${ml_rt%"\${ml_rt##*[! 	]}"}
+  case $ml_rp in ${prios}) ;; *) continue ;; esac
+  # shellcheck disable=SC2086 # the rule's words, as ip printed them (globbing is off)
+  case $ml_rt in
+    ${joinSh(lookups, '|')}) ip -4 rule del priority "$ml_rp" $ml_rt 2>/dev/null ;;
+  esac
+done
+set +f`;
 }
 
 function words(text: string): string[] {

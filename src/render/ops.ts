@@ -5,7 +5,7 @@ import type { MonitorOps, PlanOps } from '../model/plan.js';
 import { StateLayout } from '../shell/layout.js';
 import { writeFile } from '../shell/lib.js';
 import { sh, type Sh } from '../shell/sh.js';
-import { routeDelFromShow, routeFlushCommand, routeArgs, routeReplaceCommand, ruleAddCommand, ruleArgs, rulesDelAtPriority } from './ip.js';
+import { routeDelFromShow, routeFlushCommand, routeArgs, routeReplaceCommand, ruleAddCommand, ruleArgs, ruleDelFromShow } from './ip.js';
 import { tableOpsPayload } from './iptables-restore.js';
 import { monitorScript } from './monitor.js';
 import { sysctlWriteCommand } from './sysctl.js';
@@ -52,7 +52,7 @@ export function renderPlan(ops: PlanOps, desired: DesiredState): RenderedPlan {
       ...ops.routesFlush.map((t) => ({ command: routeFlushCommand(t) })),
     ],
     rules: [
-      ...ops.rulesDelete.map((p) => ({ command: rulesDelAtPriority(p) })),
+      ...ops.rulesDelete.map((r) => ({ command: ruleDelFromShow(r.priority, r.text) })),
       ...ops.rulesAdd.map((r) => ({ description: `ip rule add ${ruleArgs(r).join(' ')}`, command: ruleAddCommand(r) })),
     ],
     iptables: tableOpsPayload(ops.iptables),

@@ -8,7 +8,7 @@ import { StateLayout } from '../shell/layout.js';
 import { lines, tryStep, writeFile } from '../shell/lib.js';
 import { sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { appendLines, declareLine, insertLine } from './iptables-restore.js';
-import { routeAddFromShow, routeFlushCommand, ruleAddFromShow, rulesDelAtPriority } from './ip.js';
+import { routeAddFromShow, routeFlushCommand, ruleAddFromShow, rulesClearOwned } from './ip.js';
 import { ownedFileWrites } from './owned-files.js';
 import { sysctlWriteCommand } from './sysctl.js';
 
@@ -49,7 +49,8 @@ ${target ? withHeredoc(sh`  cat`, target) : sh`  :`}
     sh`mkdir -p ${layout.dir} && : > ${ipt}`,
     ...iptables,
     tryStep('iptables-restore --noflush (reset)', sh`ml_restore ${ipt}`),
-    ...scope.priorities.map(rulesDelAtPriority),
+    // Its own rules only, by their full selectors: a foreign rule at one of these priorities stays.
+    rulesClearOwned(scope.priorities, scope.tables),
     ...s.rules.map((r) => tryStep(`ip rule add priority ${r.priority} ${r.text}`, ruleAddFromShow(r.priority, r.text))),
     ...scope.tables.map(routeFlushCommand),
     ...s.routes.map((r) => tryStep(`ip route add ${r.text} table ${r.table}`, routeAddFromShow(r.table, r.text))),

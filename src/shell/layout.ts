@@ -32,8 +32,17 @@ export class StateLayout {
     if (!Number.isInteger(n) || n < 1) throw new Error(`invalid generation ${n}`);
     return `${this.generations}/${n}`;
   }
+  /** Transactions: one folder each, named by its id (src/remote/txn-*.sh). */
   get txn(): string {
     return `${this.dir}/txn`;
+  }
+  txnDir(id: string): string {
+    if (!/^[0-9a-f]{8,64}$/.test(id)) throw new Error('invalid transaction id');
+    return `${this.txn}/${id}`;
+  }
+  /** Lock epochs (src/remote/txn-lock.sh). */
+  get locks(): string {
+    return `${this.dir}/locks`;
   }
   get iptablesPayload(): string {
     return `${this.dir}/iptables.restore`;

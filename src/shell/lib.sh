@@ -10,8 +10,13 @@ ml_failed=0
 # Replies are machine-read: `@@ML-R KEY VALUE` lines, and sections (`@@ML NAME`, the body,
 # `@@ML-rc CODE`). A value is one line; a body never has a line starting with @@ML.
 ml_field() {
-  printf '@@ML-R %s %s\n' "$1" "$(printf '%s' "$2" | tr '\n\r' '  ')"
+  case $2 in
+    *"$ml_nl"*) printf '@@ML-R %s %s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')" ;;
+    *) printf '@@ML-R %s %s\n' "$1" "$2" ;;
+  esac
 }
+ml_nl='
+'
 ml_body() {
   sed 's/^@@ML/ @@ML/'
 }
@@ -109,7 +114,11 @@ ml_sysctl() {
 }
 # ml_read FILE: its content, or the absent marker when it cannot be read.
 ml_read() {
-  if [ -r "$1" ]; then cat "$1"; else echo '@@ML-absent'; fi
+  if [ -r "$1" ]; then
+    while IFS= read -r ml_rl || [ -n "$ml_rl" ]; do printf '%s\n' "$ml_rl"; done < "$1"
+  else
+    echo '@@ML-absent'
+  fi
 }
 # ml_wait_while TENTHS COMMAND...: while COMMAND succeeds, poll every 0.1 s, at most TENTHS times.
 ml_wait_while() {
@@ -119,12 +128,97 @@ ml_wait_while() {
     ml_n=$((ml_n - 1))
   done
 }
-# ml_kill_pidfiles FILE...: signals (TERM) each process whose pid the files hold.
-ml_kill_pidfiles() {
-  cat "$@" 2>/dev/null | while read -r ml_p; do
-    [ -n "$ml_p" ] && kill "$ml_p" 2>/dev/null
+# A process is named by its pid and its start time (clock ticks after boot: field 22 of
+# /proc/PID/stat), so a pid the kernel has since given to another process is never taken for
+# the one recorded. ml_start PID: sets ml_st to the start time of process PID; fails when it is
+# gone or a zombie. No command is forked.
+ml_start() {
+  ml_st=
+  [ -n "$1" ] || return 1
+  { read -r ml_st < "/proc/$1/stat"; } 2>/dev/null || return 1
+  ml_st=${ml_st##*) }
+  set -f
+  # shellcheck disable=SC2086 # split on purpose: the fields of /proc/PID/stat
+  set -- $ml_st
+  set +f
+  [ "$1" != Z ] || return 1
+  ml_st=${20}
+}
+# ml_alive PID START: process PID runs and is the one that started at START.
+ml_alive() {
+  ml_al_start=$2
+  ml_start "$1" && [ "$ml_st" = "$ml_al_start" ]
+}
+# ml_record_pid FILE PID: records "PID START" in FILE, for ml_alive and ml_kill_recorded (one
+# short write: a reader sees it whole or empty).
+ml_record_pid() {
+  ml_start "$2" || return 1
+  printf '%s %s\n' "$2" "$ml_st" > "$1"
+}
+# ml_clock: sets ml_clock_s to the seconds since boot (the lock's clock: its records name the
+# boot), or since the epoch where /proc/uptime cannot be read.
+ml_clock() {
+  if { read -r ml_clock_s _ < /proc/uptime; } 2>/dev/null; then ml_clock_s=${ml_clock_s%%.*}; else ml_clock_s=$(date +%s); fi
+}
+# ml_runs_as PID START TEXT: ml_alive, and its command line holds TEXT (read by the shell, its
+# NUL separators dropped or ended at: TEXT is the program's name or the start of its arguments).
+ml_runs_as() {
+  ml_alive "$1" "$2" || return 1
+  ml_ra_cmd=
+  { IFS= read -r ml_ra_cmd < "/proc/$1/cmdline"; } 2>/dev/null
+  case $ml_ra_cmd in *"$3"*) return 0 ;; esac
+  tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -F -- "$3"
+}
+# ml_kill_recorded FILE TEXT: TERM to the process FILE records (ml_record_pid), only while it
+# is still that process (same start time) and its command line holds TEXT.
+ml_kill_recorded() {
+  { read -r ml_kp ml_ks < "$1"; } 2>/dev/null || return 0
+  if ml_runs_as "$ml_kp" "$ml_ks" "$2"; then kill "$ml_kp" 2>/dev/null; fi
+  return 0
+}
+# The deploy lock: epochs $ML_STATE/locks/N, each made whole at once (a folder renamed into
+# place with its owner record). The newest epoch is held while it is not released and one of
+# its processes (pid.* files: "PID START") runs in this boot; without /proc its lease decides.
+# ml_epoch_held DIR.
+ml_epoch_held() {
+  [ -e "$1/released" ] && return 1
+  { read -r ml_eh_boot < /proc/sys/kernel/random/boot_id; } 2>/dev/null || ml_eh_boot=
+  ml_eh_lease=0; ml_eh_owner_boot=
+  while read -r ml_eh_k ml_eh_v; do
+    case $ml_eh_k in boot) ml_eh_owner_boot=$ml_eh_v ;; lease) ml_eh_lease=$ml_eh_v ;; esac
+  done 2>/dev/null < "$1/owner" || return 1
+  [ "$ml_eh_owner_boot" = "$ml_eh_boot" ] || return 1
+  if [ ! -r /proc/self/stat ]; then
+    ml_clock
+    [ "$ml_clock_s" -lt "$ml_eh_lease" ]
+    return
+  fi
+  for ml_eh_f in "$1"/pid.*; do
+    { read -r ml_eh_p ml_eh_s < "$ml_eh_f"; } 2>/dev/null || continue
+    ml_alive "$ml_eh_p" "$ml_eh_s" && return 0
+  done
+  return 1
+}
+# ml_highest DIR: sets ml_hi to the highest number that names an entry of DIR (0: none).
+ml_highest() {
+  ml_hi=0
+  for ml_h in "$1"/*; do
+    ml_h=${ml_h##*/}
+    case $ml_h in ''|*[!0-9]*) continue ;; esac
+    [ "$ml_h" -gt "$ml_hi" ] && ml_hi=$ml_h
   done
   return 0
+}
+# ml_newest_epoch: sets ml_epoch_n to the newest epoch's number in ML_STATE/locks (0: none yet).
+ml_newest_epoch() {
+  ml_highest "$ML_STATE/locks"
+  ml_epoch_n=$ml_hi
+}
+# ml_deploying: a deploy holds the lock of state folder ML_STATE now (the link monitor holds back
+# its changes meanwhile).
+ml_deploying() {
+  ml_newest_epoch
+  [ "$ml_epoch_n" -gt 0 ] && ml_epoch_held "$ML_STATE/locks/$ml_epoch_n"
 }
 # ml_print_result FILE: a transaction's result file as a reply: its first word (restored,
 # restore-failed) as the field txn, the rest of its first line as why, the other lines as

@@ -1,7 +1,10 @@
 // In-memory Transport for unit tests of the stages above it: records every connect and exec,
-// answers commands through a handler, and can make hosts unreachable.
+// answers commands through a handler, and can make hosts unreachable. A conversation is one
+// exec: the handler answers its first part (its output must hold the prompt line for the
+// conversation to go on), then, if the controller answers, the answer as a second call.
 import { UnreachableError } from '../errors.js';
-import type { ConnectOptions, ConnectTarget, ExecOptions, ExecResult, Session, Transport } from './transport.js';
+import type { ConnectOptions, ConnectTarget, ConverseOptions, ConverseResult, ExecOptions, ExecResult, Session, Transport } from './transport.js';
+import { splitAtPrompt } from './prompt.js';
 
 /** `host` is the inventory name (ConnectTarget.name). */
 export type FakeHandler = (host: string, command: string, stdin: string | undefined) => ExecResult | Promise<ExecResult>;
@@ -19,6 +22,8 @@ export interface FakeExecRecord {
   timeoutMs: number;
   /** Which connection of this host ran it (1 = first connect). */
   connection: number;
+  /** In a conversation: what the controller answered ('' nothing; undefined: no prompt came). */
+  answer?: string;
 }
 
 const OK: ExecResult = { stdout: '', stderr: '', code: 0 };
@@ -77,6 +82,22 @@ export class FakeTransport implements Transport {
         this.execsPerHost.set(host, this.execCount(host) + 1);
         const result = await this.handler(host, command, execOptions.stdin);
         return { ...result };
+      },
+      converse: async (command: string, o: ConverseOptions): Promise<ConverseResult> => {
+        if (closed) throw new Error(`${host}: session already closed`);
+        const record: FakeExecRecord = { host, command, stdin: o.stdin, timeoutMs: o.timeoutMs, connection };
+        this.execs.push(record);
+        this.execsPerHost.set(host, this.execCount(host) + 1);
+        const first = await this.handler(host, command, o.stdin);
+        const split = splitAtPrompt(first.stdout, o.prompt);
+        if (!split) return { ...first, before: first.stdout, after: '', prompted: false };
+        const reply = await o.answer(split.before);
+        record.answer = reply;
+        if (reply === '') return { ...first, before: split.before, after: split.after, prompted: true };
+        o.onSent?.();
+        const second = await this.handler(host, command, reply);
+        const after = split.after + second.stdout;
+        return { stdout: `${split.before}${o.prompt}\n${after}`, stderr: first.stderr + second.stderr, code: second.code, before: split.before, after, prompted: true };
       },
       close: async (): Promise<void> => {
         if (closed) return;

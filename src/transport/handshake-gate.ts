@@ -13,7 +13,8 @@ interface Endpoint {
   window: number;
   /** Successes in a row since the window last changed. */
   streak: number;
-  waiting: (() => void)[];
+  /** Urgent waiters first (a confirmation of an armed router), then the others, each in order. */
+  waiting: { urgent: boolean; wake: () => void }[];
 }
 
 export class HandshakeGate {
@@ -23,14 +24,18 @@ export class HandshakeGate {
     if (!Number.isInteger(limit) || limit < 1) throw new Error('handshake limit must be a whole number ≥ 1');
   }
 
-  /** Resolves with a release function once a slot for `key` is free. */
-  async acquire(key: string): Promise<(outcome?: HandshakeOutcome) => void> {
+  /** Resolves with a release function once a slot for `key` is free; `urgent` ones go before the others. */
+  async acquire(key: string, urgent = false): Promise<(outcome?: HandshakeOutcome) => void> {
     const ep = this.endpoint(key);
     if (ep.active < ep.window && ep.waiting.length === 0) {
       ep.active++;
     } else {
       // pump() counts the slot as taken before it wakes us.
-      await new Promise<void>((resolve) => ep.waiting.push(resolve));
+      await new Promise<void>((wake) => {
+        const at = urgent ? ep.waiting.findIndex((w) => !w.urgent) : -1;
+        if (at < 0) ep.waiting.push({ urgent, wake });
+        else ep.waiting.splice(at, 0, { urgent, wake });
+      });
     }
     let released = false;
     return (outcome) => {
@@ -70,7 +75,7 @@ export class HandshakeGate {
   private pump(ep: Endpoint): void {
     while (ep.active < ep.window && ep.waiting.length > 0) {
       ep.active++;
-      ep.waiting.shift()!();
+      ep.waiting.shift()!.wake();
     }
   }
 }

@@ -3,7 +3,9 @@
 // ssh-agent, hops through ProxyJump hosts, and runs one exec channel per command. A hop
 // reset or closed before authentication (sshd past MaxStartups) is tried again after a
 // jittered backoff, a bounded number of times (connect-retry.ts).
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +20,8 @@ import type {
   ServerHostKeyAlgorithm,
 } from 'ssh2';
 import { UnreachableError } from '../errors.js';
-import type { ConnectOptions, ConnectTarget, ExecOptions, ExecResult, Session, Transport } from './transport.js';
+import type { ConnectOptions, ConnectTarget, ConverseOptions, ConverseResult, ExecOptions, ExecResult, Session, Transport } from './transport.js';
+import { splitAtPrompt } from './prompt.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { backoffDelay, checkRetryPolicy, DEFAULT_RETRY_POLICY, isRetryable, retriedMessage, type RetryPolicy } from './connect-retry.js';
 import { ExecTimeoutError } from './exec-timeout-error.js';
@@ -323,7 +326,7 @@ export class Ssh2Transport implements Transport {
     const notes: string[] = [];
     const candidates = this.authCandidates(hop, notes);
     // Held from TCP connect until authenticated (or failed): what MaxStartups counts.
-    const release = await this.gate.acquire(`${hop.host}:${hop.port}`);
+    const release = await this.gate.acquire(`${hop.host}:${hop.port}`, options.urgent);
     if (Date.now() >= deadline) {
       release();
       throw new HopFailure(`timed out waiting to connect to ${hopLabel(hop)}${via}`, false);
@@ -558,6 +561,62 @@ class Ssh2Session implements Session {
   }
 
   exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    return this.run(command, options.timeoutMs, (ch) => {
+      if (options.stdin !== undefined) ch.end(options.stdin);
+      else ch.end();
+    });
+  }
+
+  async converse(command: string, options: ConverseOptions): Promise<ConverseResult> {
+    let split: { before: string; after: string } | undefined;
+    let answerError: { error: unknown } | undefined;
+    let answering: Promise<void> | undefined;
+    const run = this.run(command, options.timeoutMs, (ch, out, turn) => {
+      ch.write(options.stdin);
+      let text = '';
+      out.on('data', (chunk: string) => {
+        if (split !== undefined) return;
+        text += chunk;
+        split = splitAtPrompt(text, options.prompt);
+        if (split === undefined) return;
+        // The second half gets its own timeout once the answer is written.
+        turn.pause();
+        answering = Promise.resolve()
+          .then(() => options.answer(split!.before))
+          .then(
+            (reply) => {
+              if (turn.closed) return;
+              if (reply !== '') {
+                options.onSent?.();
+                ch.end(reply);
+              } else ch.end();
+              turn.resume();
+            },
+            (error: unknown) => {
+              answerError = { error };
+              if (!turn.closed) ch.end();
+              turn.resume();
+            },
+          );
+      });
+    });
+    // The answer is awaited even when the channel closed first, so its errors are not lost.
+    const res = await run.finally(() => answering);
+    if (answerError) throw answerError.error;
+    const parts = split === undefined ? undefined : splitAtPrompt(res.stdout, options.prompt);
+    return { ...res, before: parts?.before ?? res.stdout, after: parts?.after ?? '', prompted: parts !== undefined };
+  }
+
+  /**
+   * One exec channel: `start` writes to it once it is open (and may watch stdout as text);
+   * resolves when it closes, rejects when the connection is lost or a turn times out. `turn`
+   * pauses the timeout while the caller thinks, and restarts it afresh on resume.
+   */
+  private run(
+    command: string,
+    timeoutMs: number,
+    start: (ch: ClientChannel, stdout: NodeJS.EventEmitter, turn: { pause(): void; resume(): void; readonly closed: boolean }) => void,
+  ): Promise<ExecResult> {
     if (this.closed) return Promise.reject(new Error(`${this.name}: session already closed`));
     if (this.lostReason !== undefined) {
       return Promise.reject(new UnreachableError(this.name, `connection lost: ${this.lostReason}`));
@@ -568,6 +627,9 @@ class Ssh2Session implements Session {
       let code: number | null = null;
       let channel: ClientChannel | undefined;
       let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const text = new EventEmitter();
+      const decoder = new StringDecoder('utf8');
 
       const finish = (err: Error | undefined): void => {
         if (done) return;
@@ -579,11 +641,23 @@ class Ssh2Session implements Session {
       };
       const fail = (err: Error): void => finish(err);
       this.pending.add(fail);
-
-      const timer = setTimeout(() => {
-        finish(new ExecTimeoutError(this.name, command, options.timeoutMs));
-        if (channel) closeChannel(channel);
-      }, options.timeoutMs);
+      const arm = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          finish(new ExecTimeoutError(this.name, command, timeoutMs));
+          if (channel) closeChannel(channel);
+        }, timeoutMs);
+      };
+      const turn = {
+        pause: () => clearTimeout(timer),
+        resume: () => {
+          if (!done) arm();
+        },
+        get closed() {
+          return done;
+        },
+      };
+      arm();
 
       try {
         this.client.exec(command, (err, ch) => {
@@ -598,14 +672,16 @@ class Ssh2Session implements Session {
             return;
           }
           channel = ch;
-          ch.on('data', (chunk: Buffer) => stdout.push(chunk));
+          ch.on('data', (chunk: Buffer) => {
+            stdout.push(chunk);
+            if (text.listenerCount('data') > 0) text.emit('data', decoder.write(chunk));
+          });
           ch.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
           ch.on('exit', (exitCode: number | null) => {
             code = typeof exitCode === 'number' ? exitCode : null;
           });
           ch.on('close', () => finish(undefined));
-          if (options.stdin !== undefined) ch.end(options.stdin);
-          else ch.end();
+          start(ch, text, turn);
         });
       } catch (err) {
         finish(new UnreachableError(this.name, `cannot run \`${command}\`: ${errorMessage(err)}`));

@@ -29,5 +29,11 @@ export function gatherOutput(f: HostFacts): string {
   ];
   parts.push(sec('monitor-runtime', runtime.join('\n')));
   parts.push(sec('tools', `ping ${f.tools.ping}\nconntrack ${f.tools.conntrack ? 'yes' : 'no'}\nstate-fs ${f.tools.stateFs}`));
+  if (f.bootHook) {
+    const b = f.bootHook;
+    parts.push(sec('boot-hook-init', [...(b.systemd ? ['systemd'] : []), ...(b.initd ? ['initd'] : [])].join('\n')));
+    for (const [path, content] of Object.entries(b.files)) parts.push(sec(`boot-hook ${path}`, content ?? '@@ML-absent'));
+    for (const [path, target] of Object.entries(b.links)) parts.push(sec(`boot-hook-link ${path}`, target ?? '@@ML-absent'));
+  }
   return parts.join('\n') + '\n';
 }
