@@ -94,7 +94,7 @@ describe('small facts', () => {
 });
 
 describe('gather script and its output', () => {
-  const req = { iptables: 'auto' as const, tables: [101, 102], sysctls: ['net/ipv4/ip_forward'], modules: ['nf_conntrack_ftp'], stateDir: '/var/lib/multilink' };
+  const req = { iptables: 'auto' as const, tables: [101, 102], sysctls: ['net/ipv4/ip_forward'], modules: ['nf_conntrack_ftp'], stateDir: '/var/lib/multilink', runDir: '/var/run/multilink' };
   it('has one section per fact', () => {
     const script = gatherScript(req).text;
     for (const s of ['flavour', 'iptables mangle', 'iptables nat', 'iptables raw', 'ip-rule', 'main-defaults', 'route 101', 'route 102', 'sysctl net/ipv4/ip_forward', 'module nf_conntrack_ftp', 'owned', 'tools']) {

@@ -63,7 +63,10 @@ describe.skipIf(!can.ok)('issue 9 §5: the link monitor on an OpenWrt-like (Busy
     const host = (JSON.parse(res.stdout) as { hosts: { outcome: string; message: string }[] }).hosts[0];
     expect(host.outcome).toBe('failed');
     expect(host.message).toMatch(/^nothing was changed: .*state folder \/var\/lib\/multilink is on tmpfs.*multilink_state_dir.*\/etc\/multilink/s);
-    expect((await runOnRouter(lab, 'r1', 'ls /var/lib/multilink 2>&1 || true')).stdout).toMatch(/No such file|can't access/);
+    // The deploy's lock was taken there (it is what the router asks under), nothing else: no
+    // generation, no ownership record, no monitor.
+    const left = (await runOnRouter(lab, 'r1', 'ls /var/lib/multilink 2>/dev/null || true')).stdout.trim().split('\n').filter(Boolean);
+    expect(left.filter((f) => f !== 'locks' && f !== 'txn')).toEqual([]);
   }, 60_000);
 
   // issue 9 §5: flips to it() when fixed
@@ -108,5 +111,25 @@ describe.skipIf(!can.ok)('issue 9 §5: the link monitor on an OpenWrt-like (Busy
     const drift = await cli('drift', inventory, '--json');
     expect(drift.code, drift.stdout + drift.stderr).toBe(0);
     expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+  }, 60_000);
+
+  it('probing every second writes nothing to flash: the state folder (/etc) stays as deployed, the run folder (RAM /var/run) is rewritten', async () => {
+    await deploy();
+    expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+    // A link change, so the log, the history and syslog are written too.
+    await breakIsp(lab, 2);
+    try {
+      expect(await waitFor(async () => (await monitorStateOn(lab))?.links.cable === 'down', 10_000, 100)).toBeDefined();
+    } finally {
+      await repairIsp(lab, 2);
+    }
+    expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+    const mark = await runOnRouter(lab, 'r1', 'touch /tmp/ml-mark && sleep 6 && find /etc/multilink -newer /tmp/ml-mark; echo ==; find /var/run/multilink -newer /tmp/ml-mark', 30_000);
+    const [etc, run] = mark.stdout.split('==\n').map((t) => t.trim().split('\n').filter(Boolean));
+    expect(etc, mark.stdout + mark.stderr).toEqual([]);
+    // With two targets every round rewrites each link's probe results; every 5 s the state file.
+    expect(run).toContain('/var/run/multilink/state');
+    expect(run.some((f) => f.startsWith('/var/run/multilink/probe.'))).toBe(true);
+    expect((await runOnRouter(lab, 'r1', 'ls /var/run/multilink')).stdout.split('\n')).toEqual(expect.arrayContaining(['log', 'history']));
   }, 60_000);
 });

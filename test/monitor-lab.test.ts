@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inRouter, labSupport, sh, startTestLab, stopTestLab } from './helpers/lab.js';
 import { cli, jsonHosts } from './helpers/cli.js';
 import type { LabInfo } from '../src/lab/lab.js';
+import { labRunDir } from '../src/lab/lab-files.js';
+import { RunLayout } from '../src/shell/layout.js';
 
 const support = labSupport();
 if (!support.ok) console.warn(`skipping monitor lab tests: ${support.reason}`);
@@ -20,7 +22,7 @@ describe.skipIf(!support.ok)('link monitor on a lab router', () => {
   const up = (...args: string[]) => sh('ip', ['netns', 'exec', lab.upstreamNamespace, ...args]);
   const breakIsp = (k: number) => expect(up('iptables-nft', '-I', 'INPUT', '-i', `isp${k}`, '-j', 'DROP').code).toBe(0);
   const repairIsp = (k: number) => expect(up('iptables-nft', '-D', 'INPUT', '-i', `isp${k}`, '-j', 'DROP').code).toBe(0);
-  const state = () => readFileSync(join(r().stateDir, 'monitor', 'state'), 'utf8');
+  const state = () => readFileSync(new RunLayout(labRunDir(r())).monitorState, 'utf8');
   const linkUp = (name: string) => new RegExp(`^link ${name} up`, 'm').test(state());
   const balance = () =>
     inRouter(lab, r().name, `iptables-${r().iptables}-save`, ['-t', 'mangle']).stdout.split('\n').filter((l) => l.startsWith('-A ML_BALANCE'));

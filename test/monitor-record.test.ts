@@ -21,7 +21,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** Runs the record functions with the monitor's parameters, then `body`, in a fresh folder. */
 function runRecord(shell: string[], name: string, params: Record<string, string>, body: string): { dir: string; stdout: string } {
   const dir = mkdtempSync(join(root, `${name}-`));
-  const head = Object.entries({ M: dir, ML_N: '2', ML_LINKS: 'dsl cable', ML_STATS_EVERY: '5', ...params })
+  const head = Object.entries({ R: dir, ML_N: '2', ML_LINKS: 'dsl cable', ML_STATS_EVERY: '5', ...params })
     .map(([k, v]) => `${k}='${v}'`)
     .join('\n');
   const script = [
@@ -29,7 +29,7 @@ function runRecord(shell: string[], name: string, params: Record<string, string>
     head,
     'ml_link() { case "$1" in 1) ml_name=dsl ;; 2) ml_name=cable ;; esac; }',
     // The router's syslog, as logger would deliver it: one line per call, appended.
-    'logger() { printf \'%s\\n\' "$*" >> "$M/syslog"; }',
+    'logger() { printf \'%s\\n\' "$*" >> "$R/syslog"; }',
     body,
   ].join('\n');
   const r = spawnSync(shell[0], [...shell.slice(1), '-c', script], { encoding: 'utf8', timeout: 120_000 });
@@ -51,7 +51,7 @@ describe.skipIf(SHELLS.length === 0)('monitor-record.sh', () => {
 
     it(`${name}: learnt weights are told when a share moved 5 points or more since the last told, not for smaller moves`, () => {
       const { dir } = runRecord(shell, 'weights', { ML_LOG_MAX: '65536', ML_HISTORY: '5', ML_LINKS: 'dsl cable lte' }, `
-learn() { printf 'start dsl cable lte / 1:1 2:1 3:1\\nweight 1 %s cap 0\\nweight 2 %s cap 0\\nweight 3 %s cap 0\\n' "$1" "$2" "$3" > "$M/weights"; ml_weights_event "$M/weights"; }
+learn() { printf 'start dsl cable lte / 1:1 2:1 3:1\\nweight 1 %s cap 0\\nweight 2 %s cap 0\\nweight 3 %s cap 0\\n' "$1" "$2" "$3" > "$R/weights"; ml_weights_event "$R/weights"; }
 learn 0.333333 0.333333 0.333334
 learn 0.300000 0.350000 0.350000
 learn 0.250000 0.350000 0.400000
@@ -69,8 +69,8 @@ learn 0.180000 0.330000 0.490000
       const { dir, stdout } = runRecord(shell, 'flaps', { ML_LOG_MAX: String(max), ML_HISTORY: '5' }, `
 big=0; big1=0
 measure() {
-  s=$(wc -c < "$M/log"); [ "$s" -gt "$big" ] && big=$s
-  if [ -f "$M/log.1" ]; then s=$(wc -c < "$M/log.1"); [ "$s" -gt "$big1" ] && big1=$s; fi
+  s=$(wc -c < "$R/log"); [ "$s" -gt "$big" ] && big=$s
+  if [ -f "$R/log.1" ]; then s=$(wc -c < "$R/log.1"); [ "$s" -gt "$big1" ] && big1=$s; fi
 }
 i=0
 while [ "$i" -lt 1000 ]; do
@@ -117,7 +117,7 @@ echo "max $big $big1"`);
 
     it(`${name}: a restarted monitor counts the log it finds; tier changes go to the log and syslog`, () => {
       const { dir } = runRecord(shell, 'restart', { ML_LOG_MAX: '280', ML_HISTORY: '3' }, `
-printf '%0250d\\n' 0 > "$M/log"
+printf '%0250d\\n' 0 > "$R/log"
 ml_tier_event 1 2`);
       // 251 bytes found + a line of 47 is past 280: the old log became log.1.
       expect(size(join(dir, 'log.1'))).toBe(251);
@@ -131,7 +131,7 @@ ml_tier_event 1 2`);
       const { dir, stdout } = runRecord(shell, 'notes', { ML_LOG_MAX: '4096', ML_HISTORY: '3' }, `
 ml_note dsl up down "3 failed rounds"
 ml_note cable up down "no default route on wan2"
-[ -e "$M/history" ] && echo early
+[ -e "$R/history" ] && echo early
 ml_record_notes
 ml_record_notes
 echo "notes $ml_notes"`);
@@ -145,14 +145,14 @@ echo "notes $ml_notes"`);
 
     it(`${name}: probe statistics from iputils and BusyBox summaries, smoothed, as state file lines`, () => {
       const { stdout } = runRecord(shell, 'probes', { ML_LOG_MAX: '4096', ML_HISTORY: '3' }, `
-cat > "$M/probe.1.1" <<'EOF'
+cat > "$R/probe.1.1" <<'EOF'
 PING 198.51.100.1 (198.51.100.1) from 100.64.1.2 wan1: 56(84) bytes of data.
 
 --- 198.51.100.1 ping statistics ---
 1 packets transmitted, 1 received, 0% packet loss, time 0ms
 rtt min/avg/max/mdev = 10.000/10.000/10.000/0.000 ms
 EOF
-cat > "$M/probe.1.2" <<'EOF'
+cat > "$R/probe.1.2" <<'EOF'
 PING 198.51.100.2 (198.51.100.2): 56 data bytes
 
 --- 198.51.100.2 ping statistics ---
@@ -161,10 +161,10 @@ round-trip min/avg/max = 20.000/20.000/20.000 ms
 EOF
 ml_probe_stats 1 2 2
 ml_probe_lines
-rm -f "$M"/probe.1.*
+rm -f "$R"/probe.1.*
 ml_probe_stats 1 2 0
 ml_probe_lines
-printf '%s\\n' 'round-trip min/avg/max = 40.000/40.000/40.000 ms' > "$M/probe.1.1"
+printf '%s\\n' 'round-trip min/avg/max = 40.000/40.000/40.000 ms' > "$R/probe.1.1"
 ml_probe_stats 1 2 1
 ml_probe_lines
 n=0; while [ "$n" -lt 4 ]; do ml_stats_due && echo due; echo round; n=$((n + 1)); done

@@ -31,7 +31,7 @@ function desiredFor(flavour: 'legacy' | 'nft'): DesiredState {
   const d = twoLinkDesired();
   const dir = mkdtempSync(join(tmpdir(), 'ml-reset-'));
   dirs.push(dir);
-  d.settings = { ...d.settings, iptables: flavour, stateDir: join(dir, 'state') };
+  d.settings = { ...d.settings, iptables: flavour, stateDir: join(dir, 'state'), runDir: join(dir, 'run') };
   return d;
 }
 
@@ -89,7 +89,7 @@ echo 2 > /proc/sys/net/ipv4/conf/wan1/rp_filter
     expect(mess.code, mess.stderr).toBe(0);
     expect(save()).not.toBe(before);
 
-    const reset = ns.sh(`${lines(shellLib(flavour), monitorControlLib(d.settings.stateDir), resetFunction(snapshot, scope, d.settings.stateDir), sh`ml_reset && ml_tried_all`).text}\n`);
+    const reset = ns.sh(`${lines(shellLib(flavour), monitorControlLib(d.settings.stateDir), resetFunction(snapshot, scope, d.settings.stateDir, d.settings.runDir), sh`ml_reset && ml_tried_all`).text}\n`);
     expect(reset.code, reset.stdout + reset.stderr).toBe(0);
     expect(save()).toBe(before);
     // Multilink's rules exactly as before; the foreign one added at its priority meanwhile stays.

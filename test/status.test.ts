@@ -99,15 +99,15 @@ describe('conntrack count', () => {
 });
 
 describe('the status script and its parser', () => {
-  const req: StatusRequest = { iptables: 'auto', mask: MASK, links: [1, 2, 3].map((k) => ({ mark: k * 0x100, interface: `wan${k}` })), stateDir: '/var/lib/multilink', adaptive: false };
+  const req: StatusRequest = { iptables: 'auto', mask: MASK, links: [1, 2, 3].map((k) => ({ mark: k * 0x100, interface: `wan${k}` })), runDir: '/var/run/multilink', adaptive: false };
 
   it('is one script: counters, conntrack by mark under the mask, operstate, the monitor state', () => {
     const script = statusScript(req).text;
     expect(script).toContain('ml_save_counters mangle');
     expect(script).toContain('{ conntrack -L -m 0x200/0xff00 >/dev/null; } 2>&1');
     expect(script).toContain('/sys/class/net/wan3/operstate');
-    expect(script).toContain('ml_read /var/lib/multilink/monitor/state');
-    expect(script).toContain('ml_read /var/lib/multilink/monitor/history');
+    expect(script).toContain('ml_read /var/run/multilink/state');
+    expect(script).toContain('ml_read /var/run/multilink/history');
     // The clock and the interface counters first, together.
     expect(script.indexOf('@@ML counters')).toBeLessThan(script.indexOf('@@ML flavour'));
     expect(script).toContain("printf '%s ' wan2; cat /sys/class/net/wan2/statistics/rx_bytes /sys/class/net/wan2/statistics/tx_bytes /sys/class/net/wan2/statistics/rx_packets /sys/class/net/wan2/statistics/tx_packets 2>/dev/null | tr '\\n' ' '; echo");
@@ -165,7 +165,7 @@ describe('statusHost over a fake transport', () => {
     const health = { targets: ['198.51.100.1'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
     const cfg = hostConfig({ method: 'adaptive', links: [link('dsl', 1, 1), link('cable', 1, 2), link('lte', 1, 3)], health });
     const desired = compileHost(cfg);
-    expect(statusScript(statusRequest(desired)).text).toContain('ml_read /var/lib/multilink/monitor/adaptive');
+    expect(statusScript(statusRequest(desired)).text).toContain('ml_read /var/run/multilink/adaptive');
     const adaptive = [
       'at 2026-11-30T10:00:04Z',
       'changed 2026-11-30T10:00:02Z',

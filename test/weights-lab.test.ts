@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inRouter, labSupport, sh, startTestLab, stopTestLab } from './helpers/lab.js';
 import { cli, jsonHosts } from './helpers/cli.js';
 import type { LabInfo } from '../src/lab/lab.js';
+import { labRunDir } from '../src/lab/lab-files.js';
 
 const support = labSupport();
 if (!support.ok) console.warn(`skipping weights lab tests: ${support.reason}`);
@@ -32,7 +33,7 @@ describe.skipIf(!support.ok)('weights on a lab (groups east: r1 r2, west: r3)', 
   function inventoryText(): string {
     const host = (i: number) => {
       const r = lab.routers[i];
-      return `            ${r.name}: { ansible_host: ${r.mgmtAddress}, multilink_iptables: ${r.iptables}, multilink_state_dir: ${r.stateDir} }`;
+      return `            ${r.name}: { ansible_host: ${r.mgmtAddress}, multilink_iptables: ${r.iptables}, multilink_state_dir: ${r.stateDir}, multilink_run_dir: ${labRunDir(r)} }`;
     };
     return [
       '# weights test inventory: this comment must survive',

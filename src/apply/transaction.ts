@@ -99,7 +99,7 @@ export function restoreScript(t: TransactionInput): Sh {
     monitorControlLib(dir),
     gatherFunction(t.req),
     filterFunction(t.scope),
-    resetFunction(t.prior, t.scope, dir),
+    resetFunction(t.prior, t.scope, dir, t.req.runDir),
     txnRestoreProgram(dir, t.id),
   );
 }
@@ -116,7 +116,7 @@ export function generationStateScript(t: Pick<TransactionInput, 'ops' | 'target'
     sh`#!/bin/sh`,
     shellLib(t.ops.flavour),
     monitorControlLib(dir),
-    resetFunction(t.target, scopeOf(t.target), dir),
+    resetFunction(t.target, scopeOf(t.target), dir, t.desired.settings.runDir),
     t.ops.modules.length > 0 && sh`for ml_m in ${t.ops.modules}; do modprobe "$ml_m" 2>/dev/null; done`,
     sh`ml_reset && ml_tried_all`,
   );

@@ -21,7 +21,7 @@ export function statusRequest(desired: DesiredState): StatusRequest {
     iptables: desired.settings.iptables,
     mask: desired.settings.markMask,
     links: desired.links.map((l) => ({ mark: l.mark, interface: l.interface })),
-    stateDir: desired.settings.stateDir,
+    runDir: desired.settings.runDir,
     adaptive: desired.method === 'adaptive',
   };
 }

@@ -9,6 +9,8 @@ export interface GatherRequest {
   sysctls: string[];
   modules: string[];
   stateDir: string;
+  /** The link monitor's run folder (its state file). */
+  runDir: string;
   /** The boot hook to check (none: not gathered). */
   boot?: BootSetting;
 }
@@ -25,6 +27,7 @@ export function gatherRequest(desired: DesiredState): GatherRequest {
     sysctls: [...desired.sysctls.map((s) => s.key), ...(rpOff && !desired.sysctls.some((s) => s.key === ALL_RP_FILTER) ? [ALL_RP_FILTER] : [])],
     modules: desired.modules,
     stateDir: desired.settings.stateDir,
+    runDir: desired.settings.runDir,
     boot: desired.settings.boot,
   };
 }

@@ -56,7 +56,7 @@ export function gatherFunction(req: GatherRequest): Sh {
     ownedListSections(req),
     section('generations', generationsCommand(req.stateDir)),
     section('monitor-script', monitorScriptCommand(req.stateDir)),
-    section('monitor-runtime', monitorRuntimeCommand(req.stateDir)),
+    section('monitor-runtime', monitorRuntimeCommand(req.stateDir, req.runDir)),
     section('tools', routerToolsCommand(req.stateDir)),
     bootHookSections(req.boot ?? 'none', req.stateDir),
   );

@@ -3,7 +3,7 @@
 // statistics. The one reader of the monitor's state file and of its history ring.
 import type { MonitorFacts } from '../model/facts.js';
 import type { LinkChange, LinkHealth, LinkState, ProbeStats } from '../model/link-state.js';
-import { StateLayout } from '../shell/layout.js';
+import { RunLayout, StateLayout } from '../shell/layout.js';
 import { sh, type Sh } from '../shell/sh.js';
 
 export function monitorScriptCommand(stateDir: string): Sh {
@@ -11,9 +11,10 @@ export function monitorScriptCommand(stateDir: string): Sh {
   return sh`if [ -r ${f} ]; then cat ${f}; fi`;
 }
 
-export function monitorRuntimeCommand(stateDir: string): Sh {
+export function monitorRuntimeCommand(stateDir: string, runDir: string): Sh {
   const s = new StateLayout(stateDir);
-  return sh`if [ -r ${s.monitorState} ]; then cat ${s.monitorState}; fi
+  const r = new RunLayout(runDir);
+  return sh`if [ -r ${r.monitorState} ]; then cat ${r.monitorState}; fi
 ml_p=$(cat ${s.monitorPid} 2>/dev/null)
 if ml_runs "$ml_p" monitor.sh; then echo "running $ml_p"; else echo stopped; fi`;
 }

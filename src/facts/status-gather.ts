@@ -8,7 +8,7 @@ import type { IptablesFlavourSetting } from '../model/config.js';
 import type { IptablesFlavour, LiveTable } from '../model/facts.js';
 import { hex } from '../compile/iptables-text.js';
 import { isInterfaceName } from '../net/names.js';
-import { StateLayout } from '../shell/layout.js';
+import { RunLayout } from '../shell/layout.js';
 import { lines, section, shellLib } from '../shell/lib.js';
 import { ABSENT } from '../shell/reply.js';
 import { sh, type Sh } from '../shell/sh.js';
@@ -22,7 +22,8 @@ export interface StatusRequest {
   iptables: IptablesFlavourSetting;
   mask: number;
   links: { mark: number; interface: string }[];
-  stateDir: string;
+  /** The link monitor's run folder: its state file, history and measurements. */
+  runDir: string;
   /** method adaptive: read what the router learnt too. */
   adaptive: boolean;
 }
@@ -69,7 +70,7 @@ function interfaceCountersCommand(iface: string): Sh {
 }
 
 export function statusScript(req: StatusRequest): Sh {
-  const layout = new StateLayout(req.stateDir);
+  const layout = new RunLayout(req.runDir);
   return lines(
     shellLib(req.iptables),
     // First, and together: the clock and the counters that throughput is computed from.

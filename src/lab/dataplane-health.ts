@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMonitorState } from '../facts/monitor.js';
+import { RunLayout } from '../shell/layout.js';
+import { labRunDir } from './lab-files.js';
 import { renderDataplanePlaybook, type DataplanePlaybookInput, type HealthSettings } from './lab-playbooks.js';
 import type { LabInfo } from './manifest.js';
 
@@ -22,17 +24,17 @@ export interface MonitorState {
   links: Record<string, 'up' | 'down'>;
 }
 
-/** The text of r1's `STATE/monitor/state` → mask and each link's state; undefined without a mask. */
+/** The text of r1's monitor state file (RUN/state) → mask and each link's state; undefined without a mask. */
 export function monitorStateFromText(text: string): MonitorState | undefined {
   const state = parseMonitorState(text);
   if (state.mask === undefined) return undefined;
   return { mask: state.mask, links: Object.fromEntries(state.links.map((l) => [l.link, l.state])) };
 }
 
-/** r1's `STATE/monitor/state`, or undefined while there is none. */
+/** r1's monitor state file (a router on this machine's file system), or undefined while there is none. */
 export function monitorState(lab: LabInfo): MonitorState | undefined {
   try {
-    return monitorStateFromText(readFileSync(join(lab.routers[0].stateDir, 'monitor', 'state'), 'utf8'));
+    return monitorStateFromText(readFileSync(new RunLayout(labRunDir(lab.routers[0])).monitorState, 'utf8'));
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 // The text files of a lab (pure): each router's sshd_config, known_hosts and the inventory.
 // The same renderer writes the shipped inventory/lab.yaml, so a unit test can hold the
 // repository file to what the lab builds (playbooks: lab-playbooks.ts).
+import { DEFAULT_RUN_DIR } from '../shell/layout.js';
 import { yamlText } from './lab-yaml.js';
 import type { LabRouter } from './manifest.js';
 import { DEFAULT_PREFIX, DEFAULT_ROUTERS, DEFAULT_SUBNET, planTopology } from './topology.js';
@@ -73,12 +74,21 @@ export interface InventoryInput {
 export const OPENWRT_STATE_DIR = '/etc/multilink';
 
 /**
+ * A lab router's run folder (multilink_run_dir). Routers that share this machine's file system
+ * get one of their own in the lab's folder; an OpenWrt-like router keeps the default,
+ * /var/run/multilink, in its own RAM /var, as a real one does.
+ */
+export function labRunDir(r: { stateDir: string; openwrt?: boolean }): string {
+  return r.openwrt ? DEFAULT_RUN_DIR : `${r.stateDir}/run`;
+}
+
+/**
  * A host's line. An OpenWrt-like router gets the boot hook the router chooses (auto: init.d
  * and /etc/rc.d there) and a state folder on persistent storage, as on a real one.
  */
 function hostVars(r: InventoryInput['routers'][number]): Record<string, string> {
   if (r.openwrt) return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_state_dir: OPENWRT_STATE_DIR, multilink_boot: 'auto' };
-  return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_state_dir: r.stateDir };
+  return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_state_dir: r.stateDir, multilink_run_dir: labRunDir(r) };
 }
 
 /** The lab's inventory: group lab, the lab's key and known_hosts, one line per router. */

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BootSetting, ConnectionVars, HostSettings, IptablesFlavourSetting } from '../model/config.js';
 import type { SourcePos } from '../model/source.js';
 import { isRemotePath } from '../net/names.js';
+import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from '../shell/layout.js';
 import type { PlayScope } from './play-scope.js';
 import type { VarTable } from './template.js';
 import { expected, parseWhole, readBool, readEnum, readString, readWhole } from './values.js';
@@ -80,13 +81,17 @@ export function resolveConnection(host: string, hostPos: SourcePos, v: VarReader
 /** `linkCount` is the number of links of the host's play: marks, tables and priorities must fit them. */
 export function resolveSettings(v: VarReader, linkCount: number, s: PlayScope): HostSettings {
   const settings: HostSettings = {
-    stateDir: readStateDir(v.value('multilink_state_dir'), s) ?? '/var/lib/multilink',
+    stateDir: readRemoteDir(v.value('multilink_state_dir'), 'multilink_state_dir', s) ?? DEFAULT_STATE_DIR,
+    runDir: readRemoteDir(v.value('multilink_run_dir'), 'multilink_run_dir', s) ?? DEFAULT_RUN_DIR,
     markMask: readMarkMask(v.value('multilink_mark_mask'), linkCount, s) ?? 0xff00,
     tableBase: readTableBase(v.value('multilink_table_base'), linkCount, s) ?? 100,
     rulePriority: readPriority(v.value('multilink_rule_priority'), linkCount, s) ?? 1000,
     boot: readBoot(v.value('multilink_boot'), s) ?? 'auto',
     iptables: readEnum(v.value('multilink_iptables'), 'multilink_iptables', IPTABLES, s.r) ?? 'auto',
   };
+  if (settings.runDir === settings.stateDir) {
+    s.r.error(`multilink_run_dir: must not be the state folder ${settings.stateDir} (the run folder is for files rewritten every few seconds, best on a RAM disk)`, (v.value('multilink_run_dir') ?? v.value('multilink_state_dir')) as YValue);
+  }
   const known = readString(v.value('multilink_known_hosts'), 'multilink_known_hosts', s.r);
   if (known !== undefined) settings.knownHosts = localPath(known, v.definedIn('multilink_known_hosts') ?? '.');
   return settings;
@@ -100,10 +105,10 @@ function readBoot(node: YValue | undefined, s: PlayScope): BootSetting | undefin
   return readEnum(node, 'multilink_boot', BOOT, s.r) ?? undefined;
 }
 
-function readStateDir(node: YValue | undefined, s: PlayScope): string | undefined {
-  const dir = readString(node, 'multilink_state_dir', s.r);
+function readRemoteDir(node: YValue | undefined, name: 'multilink_state_dir' | 'multilink_run_dir', s: PlayScope): string | undefined {
+  const dir = readString(node, name, s.r);
   if (dir === undefined || isRemotePath(dir)) return dir;
-  return expected(s.r, 'multilink_state_dir', 'an absolute path on the router (starting with /)', node as YValue);
+  return expected(s.r, name, 'an absolute path on the router (starting with /)', node as YValue);
 }
 
 function lowestBit(mask: number): number {

@@ -9,6 +9,7 @@ export const MULTILINK_VARS = [
   'multilink_playbooks',
   'multilink_weights',
   'multilink_state_dir',
+  'multilink_run_dir',
   'multilink_known_hosts',
   'multilink_mark_mask',
   'multilink_table_base',

@@ -20,7 +20,10 @@ export interface ConnectionVars {
 }
 
 export interface HostSettings {
+  /** Where multilink keeps what must survive a reboot (generations, the boot hook's script, the monitor's script). */
   stateDir: string;
+  /** Where the link monitor keeps what it rewrites every few seconds (its state, log, probes, measurements): a RAM disk. */
+  runDir: string;
   /** multilink_known_hosts, absolute; undefined means ~/.ssh/known_hosts. */
   knownHosts?: string;
   markMask: number;

@@ -6,12 +6,12 @@
 # statistics (written to the state file with the link states).
 # Parameters (set before monitor.sh): ML_LOG_MAX (bytes the log may reach before it becomes
 # log.1), ML_HISTORY (changes kept per link), ML_STATS_EVERY (rounds between state file
-# writes for the statistics alone), ML_LINKS; and M, the monitor's folder. Needs lib.sh.
+# writes for the statistics alone), ML_LINKS; and R, the monitor's run folder. Needs lib.sh.
 # shellcheck disable=SC2154
 
 ml_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
-# ml_log TEXT: a line "TIME TEXT" in $M/log. A line that would take the log past ML_LOG_MAX
+# ml_log TEXT: a line "TIME TEXT" in $R/log. A line that would take the log past ML_LOG_MAX
 # bytes starts a new one and the old one becomes log.1 (replacing the one before): the two
 # never hold more than 2 × ML_LOG_MAX. The size is counted here, not asked of the file system
 # at every line (LC_ALL=C from lib.sh: ${#x} counts bytes).
@@ -19,14 +19,14 @@ ml_log() {
   ml_line="$(ml_now) $*"
   if [ -z "${ml_log_size:-}" ]; then
     ml_log_size=0
-    if [ -f "$M/log" ]; then ml_log_size=$(wc -c < "$M/log"); fi
+    if [ -f "$R/log" ]; then ml_log_size=$(wc -c < "$R/log"); fi
   fi
   ml_log_size=$((ml_log_size + ${#ml_line} + 1))
   if [ "$ml_log_size" -gt "$ML_LOG_MAX" ]; then
-    mv -f "$M/log" "$M/log.1" 2>/dev/null
+    mv -f "$R/log" "$R/log.1" 2>/dev/null
     ml_log_size=$((${#ml_line} + 1))
   fi
-  printf '%s\n' "$ml_line" >> "$M/log"
+  printf '%s\n' "$ml_line" >> "$R/log"
 }
 
 # ml_syslog TEXT: TEXT to the router's syslog, tagged multilink, where it has logger. Detached
@@ -37,14 +37,14 @@ ml_syslog() {
   ( logger -t multilink -p daemon.notice -- "$*" </dev/null >/dev/null 2>&1 & )
 }
 
-# ml_history LINK FROM TO WHY: a line "TIME LINK FROM TO WHY" in $M/history, which keeps the
+# ml_history LINK FROM TO WHY: a line "TIME LINK FROM TO WHY" in $R/history, which keeps the
 # last ML_HISTORY lines of each link in ML_LINKS (lines of links no longer played go).
 ml_history() {
-  printf '%s %s %s %s %s\n' "$(ml_now)" "$1" "$2" "$3" "$4" >> "$M/history"
+  printf '%s %s %s %s %s\n' "$(ml_now)" "$1" "$2" "$3" "$4" >> "$R/history"
   awk -v n="$ML_HISTORY" -v links=" $ML_LINKS " '
     index(links, " " $2 " ") { c[$2]++; keep[NR] = $0; who[NR] = $2 }
     END { for (i = 1; i <= NR; i++) if ((i in keep) && c[who[i]]-- <= n) print keep[i] }
-  ' "$M/history" > "$M/history.tmp" && mv -f "$M/history.tmp" "$M/history"
+  ' "$R/history" > "$R/history.tmp" && mv -f "$R/history.tmp" "$R/history"
 }
 
 # ml_event LINK FROM TO WHY: a link changed state: the log, the history ring and syslog.
@@ -93,9 +93,9 @@ ml_weights_event() {
 
 # ml_probe_stats K SENT ANSWERED: a round of link K's probes into its statistics: probes sent
 # and lost since the monitor started, and the round-trip time (µs, from the answers ping
-# printed into $M/probe.K.*) and loss (per mille) smoothed over rounds (each round weighs 1/4).
+# printed into $R/probe.K.*) and loss (per mille) smoothed over rounds (each round weighs 1/4).
 ml_probe_stats() {
-  ml_rtt=$(awk -F'= ' '/min\/avg\/max/ { split($2, v, "/"); s += v[2]; n++ } END { if (n) printf "%d\n", s * 1000 / n }' "$M/probe.$1".* 2>/dev/null)
+  ml_rtt=$(awk -F'= ' '/min\/avg\/max/ { split($2, v, "/"); s += v[2]; n++ } END { if (n) printf "%d\n", s * 1000 / n }' "$R/probe.$1".* 2>/dev/null)
   eval "ml_ps=\${psent_$1:-0}; ml_pl=\${plost_$1:-0}; ml_pr=\${prtt_$1:-}; ml_pm=\${ploss_$1:-}"
   ml_lp=$(( ($2 - $3) * 1000 / $2 ))
   ml_ps=$((ml_ps + $2)); ml_pl=$((ml_pl + $2 - $3))

@@ -10,7 +10,10 @@
 # for that set (one iptables-restore --noflush) and deletes only the failed link's conntrack
 # entries, so its flows move and nothing else is flushed.
 # What it records (log, syslog, history, probe statistics) is in monitor-record.sh.
-# Parameters: ML_STATE, ML_TARGETS (empty: no probes), ML_QUORUM, ML_DOWN_AFTER, ML_UP_AFTER,
+# Its script, pid and saved weights are in the state folder's monitor/ ($M, written when it
+# starts or changes); what it rewrites every few seconds (state, probes, log, history,
+# measurements) is in the run folder ML_RUN ($R, a RAM disk), so flash is not worn.
+# Parameters: ML_STATE, ML_RUN, ML_TARGETS (empty: no probes), ML_QUORUM, ML_DOWN_AFTER, ML_UP_AFTER,
 # ML_INTERVAL, ML_WAIT, ML_N, ML_MASK, ML_LINKS, and monitor-record.sh's. Defined before this
 # file: lib.sh, ml_link K (sets ml_name, ml_if, ml_mark, ml_table, ml_gw: fixed, none or auto),
 # ml_balance MASK, ml_tier MASK (the tier whose links share new connections) and
@@ -18,6 +21,7 @@
 # shellcheck disable=SC2154
 S=$ML_STATE
 M=$S/monitor
+R=$ML_RUN
 
 ml_mask() {
   ml_m=0; ml_k=1
@@ -43,7 +47,7 @@ ml_write_state() {
       ml_w=$((ml_w + 1))
     done
     ml_probe_lines
-  } > "$M/state.tmp" && mv -f "$M/state.tmp" "$M/state"
+  } > "$R/state.tmp" && mv -f "$R/state.tmp" "$R/state"
 }
 # The balancing chain's payload for the healthy-link MASK: precompiled by multilink, or with
 # method adaptive computed here from the weights learnt so far.
@@ -53,8 +57,8 @@ ml_payload() {
 # While a deploy holds the lock, changes wait: the deploy plans with the state it gathered.
 ml_load() {
   ml_deploying && return 1
-  ml_payload "$1" > "$M/balance.restore" || return 1
-  ml_restore "$M/balance.restore"
+  ml_payload "$1" > "$R/balance.restore" || return 1
+  ml_restore "$R/balance.restore"
 }
 # Whether the balancing chain in force is already the one for MASK: then it is not reloaded
 # (a reload restarts the counters nth balances by).
@@ -64,16 +68,26 @@ ml_in_force() {
 }
 
 # --- method adaptive: weights learnt from what each link's connections carry ---------------
-# $M/weights holds `weight K SHARE` per link; $M/adaptive the last measurement, for status.
+# $R/weights holds `weight K SHARE` per link; $R/adaptive the last measurement, for status.
+# The weights are saved to $M/weights every ML_ADAPT_SAVE updates and when the monitor is
+# stopped (a deploy, a reboot's TERM): a reboot resumes from them.
 # Parameters: ML_ADAPT (non-empty: on), ML_ADAPT_ROUNDS (monitor rounds per update),
 # ML_ADAPT_PARAMS (adaptive.awk's `param` lines), ML_ADAPT_START (`K:WEIGHT …`, the
 # playbook's), ML_MARK_STEP and ML_MARK_ROOM (link k is marked k × step). Defined before this
 # file: ml_adapt_static (the chain's fixed input lines), ml_adapt_program (adaptive.awk).
 # Learning resumes from the last estimates (a restart, a reboot) unless the links or the
 # playbook's weights changed: then it starts again from those.
+ml_adapt_fits() { [ -r "$1" ] && [ "$(sed -n 's/^start //p' "$1")" = "$ML_LINKS / $ML_ADAPT_START" ]; }
 ml_adapt_init() {
-  if [ -r "$M/weights" ] && [ "$(sed -n 's/^start //p' "$M/weights")" = "$ML_LINKS / $ML_ADAPT_START" ]; then return 0; fi
-  { echo "start $ML_LINKS / $ML_ADAPT_START"; for ml_kw in $ML_ADAPT_START; do echo "weight ${ml_kw%%:*} ${ml_kw#*:}"; done; } > "$M/weights.tmp" && mv -f "$M/weights.tmp" "$M/weights"
+  ml_adapt_fits "$R/weights" && return 0
+  if ml_adapt_fits "$M/weights"; then cp "$M/weights" "$R/weights" && return 0; fi
+  { echo "start $ML_LINKS / $ML_ADAPT_START"; for ml_kw in $ML_ADAPT_START; do echo "weight ${ml_kw%%:*} ${ml_kw#*:}"; done; } > "$R/weights.tmp" && mv -f "$R/weights.tmp" "$R/weights"
+}
+ml_adapt_saved=0
+ml_adapt_save() {
+  [ -n "$ML_ADAPT" ] && [ -r "$R/weights" ] || return 0
+  cp "$R/weights" "$M/weights.tmp" && mv -f "$M/weights.tmp" "$M/weights"
+  ml_adapt_saved=0
 }
 ml_adaptive_chain() {
   {
@@ -82,7 +96,7 @@ ml_adaptive_chain() {
     while [ "$ml_w" -le "$ML_N" ]; do
       eval "ml_u=\$up_$ml_w"
       # Before the first verdict every link counts as healthy.
-      echo "link $ml_w weight $(sed -n "s/^weight $ml_w //p" "$M/weights") healthy $(( ($1 >> (ml_w - 1)) & 1 ))"
+      echo "link $ml_w weight $(sed -n "s/^weight $ml_w //p" "$R/weights") healthy $(( ($1 >> (ml_w - 1)) & 1 ))"
       ml_w=$((ml_w + 1))
     done
   } | awk -v mode=chain "$ml_awk"
@@ -100,11 +114,11 @@ ml_conns() {
 ml_adapt_count=0
 ml_samples=0
 # While a round waits for its interval, the active connections per link are sampled five
-# times a second into $M/conns.sum: short downloads on a fast link end between samples a
+# times a second into $R/conns.sum: short downloads on a fast link end between samples a
 # second apart, and one count that catches them would stand for the whole second.
 ml_adapt_sample_until() {
   while kill -0 "$1" 2>/dev/null; do
-    ml_conns >> "$M/conns.sum"
+    ml_conns >> "$R/conns.sum"
     ml_samples=$((ml_samples + 1))
     sleep 0.2 2>/dev/null || break
   done
@@ -114,8 +128,8 @@ ml_adapt_sample_until() {
 ml_adapt_round() {
   ml_adapt_count=$((ml_adapt_count + 1))
   [ "$ml_adapt_count" -ge "$ML_ADAPT_ROUNDS" ] || return 0
-  awk -v n="$ml_samples" '{ s[$1] += $2 } END { for (k in s) printf "%s %.2f\n", k, (n > 0 ? s[k] / n : 0) }' "$M/conns.sum" > "$M/conns"
-  : > "$M/conns.sum"
+  awk -v n="$ml_samples" '{ s[$1] += $2 } END { for (k in s) printf "%s %.2f\n", k, (n > 0 ? s[k] / n : 0) }' "$R/conns.sum" > "$R/conns"
+  : > "$R/conns.sum"
   ml_samples=0
   ml_adapt_count=0
   ml_t1=$(ml_centis)
@@ -129,20 +143,22 @@ ml_adapt_round() {
       eval "bytes_$ml_w=$ml_b1; centis_$ml_w=$ml_t1"
       ml_rate=0
       if [ -n "$ml_b0" ] && [ "$ml_t1" -gt "$ml_t0" ]; then ml_rate=$(( (ml_b1 - ml_b0) * 100 / (ml_t1 - ml_t0) )); fi
-      ml_c=$(awk -v k="$ml_w" '$1 == k { print $2 }' "$M/conns")
-      echo "link $ml_w weight $(sed -n "s/^weight $ml_w //p" "$M/weights") healthy $ml_u rate $ml_rate conns ${ml_c:-0}"
+      ml_c=$(awk -v k="$ml_w" '$1 == k { print $2 }' "$R/conns")
+      echo "link $ml_w weight $(sed -n "s/^weight $ml_w //p" "$R/weights") healthy $ml_u rate $ml_rate conns ${ml_c:-0}"
       ml_w=$((ml_w + 1))
     done
-  } > "$M/adaptive.in"
-  { sed -n '/^start /p' "$M/weights"; awk -v mode=weights "$ml_awk" < "$M/adaptive.in"; } > "$M/weights.tmp" && mv -f "$M/weights.tmp" "$M/weights"
-  ml_changed_at=$(sed -n 's/^changed //p' "$M/adaptive" 2>/dev/null)
+  } > "$R/adaptive.in"
+  { sed -n '/^start /p' "$R/weights"; awk -v mode=weights "$ml_awk" < "$R/adaptive.in"; } > "$R/weights.tmp" && mv -f "$R/weights.tmp" "$R/weights"
+  ml_changed_at=$(sed -n 's/^changed //p' "$R/adaptive" 2>/dev/null)
   if ! ml_in_force "$(ml_mask)"; then
     if ml_load "$(ml_mask)"; then ml_changed_at=$(ml_now); else ml_pending=1; fi
   fi
-  ml_adapt_report > "$M/adaptive.tmp" && mv -f "$M/adaptive.tmp" "$M/adaptive"
-  ml_weights_event "$M/weights"
+  ml_adapt_report > "$R/adaptive.tmp" && mv -f "$R/adaptive.tmp" "$R/adaptive"
+  ml_weights_event "$R/weights"
+  ml_adapt_saved=$((ml_adapt_saved + 1))
+  [ "$ml_adapt_saved" -ge "$ML_ADAPT_SAVE" ] && ml_adapt_save
 }
-# $M/adaptive, for status: when measured, when the chain in force last changed, and per link
+# $R/adaptive, for status: when measured, when the chain in force last changed, and per link
 # `link K weight LEARNT cap BYTES_PER_S rate BYTES_PER_S conns N` (what it was measured with).
 ml_adapt_report() {
   echo "at $(ml_now)"
@@ -151,7 +167,7 @@ ml_adapt_report() {
     { split("", f); for (i = 3; i < NF; i += 2) f[$i] = $(i + 1) }
     FNR == NR { if ($1 == "weight") { w[$2] = $3; c[$2] = $5 } next }
     $1 == "link" { printf "link %s weight %s cap %s rate %s conns %s\n", $2, w[$2], c[$2], f["rate"], f["conns"] }
-  ' "$M/weights" "$M/adaptive.in"
+  ' "$R/weights" "$R/adaptive.in"
 }
 # The interface's default route in main, as `via GATEWAY` or `dev` (point-to-point); empty: none.
 ml_learn() {
@@ -184,11 +200,12 @@ ml_probe() {
   fi
 }
 
+( umask 077; mkdir -p "$R" ) || exit 1
 echo $$ > "$M/pid"
-trap 'rm -f "$M/pid"; exit 0' TERM INT
+trap 'ml_adapt_save; rm -f "$M/pid"; exit 0' TERM INT
 ml_saved=
-if [ -r "$M/state" ] && [ "$(sed -n 's/^links //p' "$M/state")" = "$ML_LINKS" ]; then
-  ml_saved=$(sed -n 's/^mask //p' "$M/state")
+if [ -r "$R/state" ] && [ "$(sed -n 's/^links //p' "$R/state")" = "$ML_LINKS" ]; then
+  ml_saved=$(sed -n 's/^mask //p' "$R/state")
 fi
 ml_k=1
 while [ "$ml_k" -le "$ML_N" ]; do
@@ -212,7 +229,7 @@ while :; do
     for ml_target in $ML_TARGETS; do
       ml_t=$((ml_t + 1))
       # probe.K.T is there after the round only for an answered probe, holding ping's summary.
-      ( ml_probe "$ml_target" > "$M/probe.$ml_k.$ml_t" || rm -f "$M/probe.$ml_k.$ml_t" ) &
+      ( ml_probe "$ml_target" > "$R/probe.$ml_k.$ml_t" || rm -f "$R/probe.$ml_k.$ml_t" ) &
       ml_pids="$ml_pids $!"
     done
     ml_k=$((ml_k + 1))
@@ -244,7 +261,7 @@ while :; do
       ml_ok=0; ml_t=0
       for ml_target in $ML_TARGETS; do
         ml_t=$((ml_t + 1))
-        [ -e "$M/probe.$ml_k.$ml_t" ] && ml_ok=$((ml_ok + 1))
+        [ -e "$R/probe.$ml_k.$ml_t" ] && ml_ok=$((ml_ok + 1))
       done
       ml_probe_stats "$ml_k" "$ml_t" "$ml_ok"
       if [ "$ml_ok" -ge "$ML_QUORUM" ]; then ml_s=$((ml_s + 1)); ml_f=0; else ml_f=$((ml_f + 1)); ml_s=0; fi

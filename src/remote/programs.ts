@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { scriptFile, type Sh } from '../shell/sh.js';
-import { StateLayout } from '../shell/layout.js';
+import { RunLayout, StateLayout } from '../shell/layout.js';
 
 const file = (name: string): URL => new URL(`./${name}`, import.meta.url);
 
@@ -88,6 +88,8 @@ export function monitorControlLib(stateDir: string): Sh {
 
 export interface MonitorParams {
   stateDir: string;
+  /** Where it keeps what it rewrites every few seconds (a RAM disk). */
+  runDir: string;
   targets: string[];
   quorum: number;
   downAfter: number;
@@ -107,6 +109,8 @@ export interface MonitorParams {
   adaptive?: {
     /** Monitor rounds per update. */
     rounds: number;
+    /** Updates between saves of the learnt weights to the state folder. */
+    saveEvery: number;
     /** `param NAME VALUE` lines for adaptive.awk. */
     params: string;
     /** `K:WEIGHT …`: the playbook's weights, where learning starts. */
@@ -132,6 +136,7 @@ export function adaptiveAwk(): string {
 export function monitorVariables(p: MonitorParams): Record<string, string | number> {
   return {
     ML_STATE: new StateLayout(p.stateDir).dir,
+    ML_RUN: new RunLayout(p.runDir).dir,
     ML_TARGETS: p.targets.join(' '),
     ML_QUORUM: p.quorum,
     ML_DOWN_AFTER: p.downAfter,
@@ -144,6 +149,7 @@ export function monitorVariables(p: MonitorParams): Record<string, string | numb
     ML_CHAIN: p.chain,
     ML_ADAPT: p.adaptive ? 'yes' : '',
     ML_ADAPT_ROUNDS: p.adaptive?.rounds ?? 0,
+    ML_ADAPT_SAVE: p.adaptive?.saveEvery ?? 0,
     ML_ADAPT_PARAMS: p.adaptive?.params ?? '',
     ML_ADAPT_START: p.adaptive?.start ?? '',
     ML_MARK_STEP: p.adaptive?.markStep ?? 0,

@@ -96,6 +96,9 @@ export const MONITOR_HISTORY_PER_LINK = 20;
 /** How often the monitor rewrites its state file for fresh probe statistics alone. */
 const STATS_EVERY_MS = 5000;
 
+/** How often method adaptive saves its learnt weights to the state folder (flash, on OpenWrt). */
+const ADAPTIVE_SAVE_MS = 10 * 60_000;
+
 /** What multilink computed for this router's monitor: its parameters and data (what `render` shows). */
 export function monitorData(d: DesiredState): { params: MonitorParams; functions: Sh } {
   const m = d.monitor;
@@ -104,6 +107,7 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
   for (const t of p?.targets ?? []) if (!isIPv4(t)) throw new Error(`invalid health target ${t}`);
   const params: MonitorParams = {
     stateDir: d.settings.stateDir,
+    runDir: d.settings.runDir,
     targets: p?.targets ?? [],
     quorum: p?.quorum ?? 1,
     // Without probes a link's health is its gateway: one round decides.
@@ -124,6 +128,7 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
   const step = lowestBit(d.settings.markMask);
   params.adaptive = {
     rounds: Math.max(1, Math.round(a.periodMs / m.intervalMs)),
+    saveEvery: Math.max(1, Math.round(ADAPTIVE_SAVE_MS / a.periodMs)),
     params: [`param step ${a.step}`, `param alpha ${a.alpha}`, `param idle ${a.idleBps}`].join('\n'),
     start: a.links.map((l) => `${l.index}:${l.weight}`).join(' '),
     markStep: step,

@@ -2,7 +2,7 @@
 // command in a step runner; `multilink render` prints the same commands and payload.
 import type { DesiredState } from '../model/desired.js';
 import type { MonitorOps, PlanOps } from '../model/plan.js';
-import { StateLayout } from '../shell/layout.js';
+import { RunLayout, StateLayout } from '../shell/layout.js';
 import { writeFile } from '../shell/lib.js';
 import { sh, type Sh } from '../shell/sh.js';
 import { routeDelFromShow, routeFlushCommand, routeArgs, routeReplaceCommand, ruleAddCommand, ruleArgs, ruleDelFromShow } from './ip.js';
@@ -31,8 +31,9 @@ function monitorActions(ops: MonitorOps, desired: DesiredState): Action[] {
   const s = new StateLayout(desired.settings.stateDir);
   const out: Action[] = [];
   if (ops.stop || ops.remove || ops.write) out.push({ command: sh`ml_monitor_stop` });
-  if (ops.remove) out.push({ command: sh`rm -rf ${s.monitorDir}` });
-  if (ops.resetState) out.push({ command: sh`rm -f ${s.monitorState}` });
+  const run = new RunLayout(desired.settings.runDir);
+  if (ops.remove) out.push({ command: sh`rm -rf ${s.monitorDir} ${run.dir}` });
+  if (ops.resetState) out.push({ command: sh`rm -f ${run.monitorState}` });
   if (ops.write) {
     out.push({ command: sh`mkdir -p ${s.monitorDir}` });
     out.push({ description: `write ${s.monitorScript}`, command: writeFile(s.monitorScript, monitorScript(desired).replace(/\n$/, '')) });

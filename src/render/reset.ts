@@ -4,7 +4,7 @@
 // at run time and recreates the snapshot's, jump rules at their old positions.
 import { NETFILTER_TABLES, type NetfilterTable } from '../model/desired.js';
 import type { OwnedSnapshot, ResetScope } from '../model/snapshot.js';
-import { StateLayout } from '../shell/layout.js';
+import { RunLayout, StateLayout } from '../shell/layout.js';
 import { lines, tryStep, writeFile } from '../shell/lib.js';
 import { sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { appendLines, declareLine, insertLine } from './iptables-restore.js';
@@ -31,7 +31,7 @@ export function snapshotTableLines(s: OwnedSnapshot, table: NetfilterTable): str
 }
 
 /** Shell function ml_reset; needs lib.sh and the monitor control functions before it. */
-export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: string): Sh {
+export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: string, runDir: string): Sh {
   const layout = new StateLayout(stateDir);
   const ipt = layout.resetPayload;
   const iptables = NETFILTER_TABLES.map((table) => {
@@ -44,7 +44,7 @@ ${target ? withHeredoc(sh`  cat`, target) : sh`  :`}
   });
   const monitor = s.monitorScript
     ? lines(sh`mkdir -p ${layout.monitorDir}`, tryStep(`write ${layout.monitorScript}`, writeFile(layout.monitorScript, s.monitorScript.replace(/\n$/, ''))), tryStep('start the link monitor', sh`ml_monitor_start`))
-    : sh`rm -rf ${layout.monitorDir}`;
+    : sh`rm -rf ${layout.monitorDir} ${new RunLayout(runDir).dir}`;
   const body = lines(
     sh`mkdir -p ${layout.dir} && : > ${ipt}`,
     ...iptables,

@@ -1,9 +1,14 @@
-// Where multilink keeps its files on a router, under the state folder. The router-side
-// programs (src/remote/*.sh) derive the same paths from $ML_STATE: change both together.
+// Where multilink keeps its files on a router: under the state folder what must survive a
+// reboot (written on a change), under the run folder what the link monitor rewrites every few
+// seconds (a RAM disk: /var/run is one on Debian and OpenWrt, so flash is not worn). The
+// router-side programs (src/remote/*.sh) derive the same paths from $ML_STATE and $ML_RUN:
+// change both together.
 import { isRemotePath } from '../net/names.js';
 
 /** multilink_state_dir when the inventory does not set it. */
 export const DEFAULT_STATE_DIR = '/var/lib/multilink';
+/** multilink_run_dir when the inventory does not set it. */
+export const DEFAULT_RUN_DIR = '/var/run/multilink';
 export const OWNED_FILE = 'owned.json';
 /** The ownership record as lines ("table 101", "sysctl net/ipv4/ip_forward") that sh can read. */
 export const OWNED_LIST = 'owned.list';
@@ -59,18 +64,33 @@ export class StateLayout {
   get monitorScript(): string {
     return `${this.monitorDir}/${MONITOR_SCRIPT}`;
   }
-  get monitorState(): string {
-    return `${this.monitorDir}/state`;
-  }
-  /** The ring of each link's last state changes (src/remote/monitor-record.sh). */
-  get monitorHistory(): string {
-    return `${this.monitorDir}/history`;
-  }
-  /** method adaptive: the last measurement and the weights learnt from it (src/remote/monitor.sh). */
-  get monitorAdaptive(): string {
-    return `${this.monitorDir}/adaptive`;
+  /** method adaptive: the learnt weights, saved from the run folder now and then (a reboot resumes from them). */
+  get monitorWeights(): string {
+    return `${this.monitorDir}/weights`;
   }
   get monitorPid(): string {
     return `${this.monitorDir}/pid`;
+  }
+}
+
+/** The link monitor's run folder (multilink_run_dir): what it rewrites every few seconds. */
+export class RunLayout {
+  constructor(readonly dir: string) {
+    if (!isRemotePath(dir)) throw new Error(`invalid run folder ${JSON.stringify(dir)}`);
+  }
+  /** Link health, tiers, probe statistics (src/remote/monitor.sh). */
+  get monitorState(): string {
+    return `${this.dir}/state`;
+  }
+  /** The ring of each link's last state changes (src/remote/monitor-record.sh). */
+  get monitorHistory(): string {
+    return `${this.dir}/history`;
+  }
+  /** method adaptive: the last measurement and the weights learnt from it (src/remote/monitor.sh). */
+  get monitorAdaptive(): string {
+    return `${this.dir}/adaptive`;
+  }
+  get monitorLog(): string {
+    return `${this.dir}/log`;
   }
 }

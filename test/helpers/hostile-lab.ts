@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import type { LabInfo } from '../../src/lab/lab.js';
 import type { ExtraUplink } from '../../src/lab/dataplane-plan.js';
 import { dataplaneInventoryText } from '../../src/lab/dataplane-setup.js';
-import { OPENWRT_STATE_DIR } from '../../src/lab/lab-files.js';
+import { labRunDir } from '../../src/lab/lab-files.js';
+import { DEFAULT_RUN_DIR, RunLayout } from '../../src/shell/layout.js';
 import { monitorStateFromText, type MonitorState } from '../../src/lab/dataplane-health.js';
 import { renderDataplanePlaybook, type BalanceMethod, type HealthSettings, type PlaybookLink } from '../../src/lab/lab-playbooks.js';
 import { readOnRouter } from '../../src/lab/router-ops.js';
@@ -100,13 +101,13 @@ export async function deployToR1(lab: LabInfo, name: string, playbookText: strin
 }
 
 /**
- * The link monitor's state file on a router, read as its userland sees it: an OpenWrt-like
- * router's state folder is OPENWRT_STATE_DIR (in its own /etc) unless another is passed.
+ * The link monitor's state file on a router, read as its userland sees it: in its run folder
+ * (an OpenWrt-like router's is /var/run/multilink, in its own RAM /var) unless another is passed.
  */
-export async function monitorStateOn(lab: LabInfo, router = 'r1', stateDir?: string): Promise<MonitorState | undefined> {
+export async function monitorStateOn(lab: LabInfo, router = 'r1', runDir?: string): Promise<MonitorState | undefined> {
   const r = lab.routers.find((x) => x.name === router);
-  const dir = stateDir ?? (r?.stateDir || OPENWRT_STATE_DIR);
-  const text = await readOnRouter(lab, router, `${dir}/monitor/state`);
+  const dir = runDir ?? (r ? labRunDir(r) : DEFAULT_RUN_DIR);
+  const text = await readOnRouter(lab, router, new RunLayout(dir).monitorState);
   return text === undefined ? undefined : monitorStateFromText(text);
 }
 
