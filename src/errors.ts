@@ -40,3 +40,8 @@ export class UnreachableError extends Error {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** The message of anything thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

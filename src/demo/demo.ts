@@ -16,6 +16,7 @@ import { loadTargets } from '../commands/common.js';
 import { statusFleet } from '../deploy/status.js';
 import { Ssh2Transport } from '../transport/ssh2-transport.js';
 import type { StatusReport } from '../model/status.js';
+import { errorMessage } from '../errors.js';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const step = (line: string): void => say(`\n== ${line}`);
@@ -111,7 +112,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`demo failed: ${errorMessage(err)}\n`);
     process.exit(1);
   },
 );

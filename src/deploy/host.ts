@@ -14,7 +14,7 @@ import type { HostFacts } from '../model/facts.js';
 import type { HostPlan } from '../model/plan.js';
 import type { HostResult } from '../model/result.js';
 import type { Session, Transport } from '../transport/transport.js';
-import { UnreachableError } from '../errors.js';
+import { errorMessage, UnreachableError } from '../errors.js';
 import { formatDiagnostic } from '../diagnostics.js';
 import { gatherRequest, type GatherRequest } from '../facts/gather-request.js';
 import { gatherScript, parseGather } from '../facts/gather.js';
@@ -395,7 +395,7 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
       return note(run);
     }
     if (sentAt !== undefined) {
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = errorMessage(e);
       return note(done({ outcome: 'failed', message: `${msg}; the plan had been sent: unless it is confirmed, the router's dead-man timer restores the prior state after ${opts.confirmTimeoutS} s — run drift`, changes: plan?.changes ?? [] }));
     }
     // Before the plan was sent nothing that multilink owns was changed.

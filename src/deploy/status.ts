@@ -5,7 +5,7 @@ import type { DesiredState } from '../model/desired.js';
 import type { LiveChain } from '../model/facts.js';
 import { STATUS_OUTCOMES, type AdaptiveLinkStatus, type HostStatus, type LinkStatus, type StatusOutcome, type StatusReport } from '../model/status.js';
 import type { Session, Transport } from '../transport/transport.js';
-import { UnreachableError } from '../errors.js';
+import { errorMessage, UnreachableError } from '../errors.js';
 import { CHAIN_ACCT, hex } from '../compile/iptables-text.js';
 import { accountingInterface } from '../compile/accounting.js';
 import { eligibleLinks } from '../compile/links.js';
@@ -123,7 +123,7 @@ export async function statusHost(cfg: HostConfig, desired: DesiredState, transpo
     return hostStatus(desired, parseStatus(res.stdout, req));
   } catch (e) {
     if (e instanceof UnreachableError) return failed('unreachable', e.message);
-    return failed('error', e instanceof Error ? e.message : String(e));
+    return failed('error', errorMessage(e));
   } finally {
     await session?.close().catch(() => undefined);
   }

@@ -1,7 +1,6 @@
 // The link monitor as the data-plane lab sees it: a playbook with `health` (and tiers), and
 // r1's monitor state file, read with the same parser the tool's gather uses.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseMonitorState } from '../facts/monitor.js';
 import { RunLayout } from '../shell/layout.js';
 import { labRunDir } from './lab-files.js';

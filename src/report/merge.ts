@@ -3,7 +3,7 @@
 // for the whole fleet. Refuses documents of different commands, overlapping hosts, and an
 // incomplete or repeated set of --shard documents: a missing shard must never read as
 // "all well". Pure: the command reads the files.
-import { UsageError } from '../errors.js';
+import { errorMessage, UsageError } from '../errors.js';
 import { HOST_OUTCOMES, type HostOutcome } from '../model/result.js';
 import { DRIFT_STATUSES, type DriftStatus } from '../model/drift.js';
 import { STATUS_OUTCOMES, type StatusOutcome } from '../model/status.js';
@@ -64,7 +64,7 @@ function parseReport(input: ReportInput, problems: string[]): ParsedReport | und
   try {
     doc = JSON.parse(input.text);
   } catch (err) {
-    problems.push(`${at}: not a JSON document (${err instanceof Error ? err.message : String(err)})`);
+    problems.push(`${at}: not a JSON document (${errorMessage(err)})`);
     return undefined;
   }
   if (!isObject(doc) || typeof doc.command !== 'string' || !Array.isArray(doc.hosts)) {
