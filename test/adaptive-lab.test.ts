@@ -60,6 +60,7 @@ describe.skipIf(!can.ok)('method adaptive on the data-plane lab', () => {
     // status shows what the router learnt: every link measured busy, lte's capacity above dsl's.
     const res = await cli('status', inventory, '--json');
     const learning = Object.fromEntries((JSON.parse(res.stdout) as StatusDoc).hosts[0].links.map((l) => [l.link, l.adaptive]));
+    console.log(`learnt shares ${JSON.stringify(learnt)}; capacities ${LINKS.map((l) => `${l} ${((learning[l]?.capacityBps ?? 0) * 8e-6).toFixed(1)} Mbit/s`).join(', ')}`);
     LINKS.forEach((l) => expect(learning[l]?.capacityBps, res.stdout).toBeGreaterThan(0));
     expect(learning.lte!.capacityBps).toBeGreaterThan(learning.dsl!.capacityBps);
     expect((await cli('status', inventory)).stdout).toMatch(/^method adaptive, learnt on the router/m);

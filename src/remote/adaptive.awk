@@ -10,8 +10,9 @@
 # (N >= 1 on average) is full, so its rate is its capacity; one that is busy less than that
 # carries what its connections ask, and a lone connection gets the whole link, so its rate
 # per connection is its capacity (N is sampled: it counts with a floor of a quarter). The
-# estimate C follows these by A going down and A/2 going up (EWMA); idle and down links keep
-# theirs. In a proportional allocation every link's active connections get the same
+# estimate C follows these by A (EWMA), except a fall seen with fewer than two connections
+# at once (a link part idle, not a slower one), which moves it by A/4; idle and down links
+# keep theirs. In a proportional allocation every link's active connections get the same
 # throughput each, which is weights in proportion to capacity: each weight moves towards
 # its link's share of the estimated capacity, by at most a factor S per update; links not
 # measured yet keep their weight. Output: `weight K W cap C` per link, weights scaled to sum 1 over all links.
@@ -67,9 +68,13 @@ function learn(   i, k, nc, est, total, known, knownW, f) {
       nc = field[k, "conns"] + 0
       if (nc < 0.25) nc = 0.25
       est = field[k, "rate"] / (nc < 1 ? nc : 1)
-      # Quicker down than up: a link that slowed is trusted less at once, a faster one is
-      # believed over a few periods (over-weighting a slow link is what costs most).
-      cap[k] = cap[k] > 0 ? cap[k] + (est < cap[k] ? param["alpha"] : param["alpha"] / 2) * (est - cap[k]) : est
+      # A measurement is a lower bound of what the link can carry unless its connections
+      # queue: short downloads in slow start leave a fast link part idle even with one or two
+      # open. So a rise is believed by alpha, and so is a fall seen with two connections or
+      # more at once (a link that slowed, its connections piling up: trusted less at once);
+      # a fall seen with fewer moves the estimate by alpha / 4 only.
+      f = est >= cap[k] || nc >= 2 ? param["alpha"] : param["alpha"] / 4
+      cap[k] = cap[k] > 0 ? cap[k] + f * (est - cap[k]) : est
     }
     if (cap[k] > 0) { known += cap[k]; knownW += field[k, "weight"] }
   }
