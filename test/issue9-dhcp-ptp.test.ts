@@ -60,6 +60,10 @@ describe.skipIf(!can.ok)('issue 9 §4: DHCP (`gateway: auto`) and point-to-point
     const links = await connectionLinks(lab, { dport: lab.dataplane!.tcpPort, source: '192.0.2.21' });
     const counts: Record<string, number> = {};
     for (const a of attempts) counts[links.get(a.port) ?? 'unknown'] = (counts[links.get(a.port) ?? 'unknown'] ?? 0) + 1;
-    expect(counts, JSON.stringify(counts)).toEqual({ dsl: 10, cable: 10, lte: 10, wifi: 10, ptp: 10 });
+    // nth gives exactly 10 each to 50 connections in a row; another new connection through
+    // ML_BALANCE while the probe runs (the router's own traffic is balanced too) can take one
+    // turn of the counter and shift one of ours by a link ({dsl: 11, ptp: 9} once in 10 runs).
+    expect(Object.keys(counts).sort(), JSON.stringify(counts)).toEqual(['cable', 'dsl', 'lte', 'ptp', 'wifi']);
+    for (const n of Object.values(counts)) expect(Math.abs(n - 10), JSON.stringify(counts)).toBeLessThanOrEqual(1);
   }, 120_000);
 });
