@@ -29,7 +29,7 @@ describe.skipIf(!can.ok)('issue 9 §4: DHCP (`gateway: auto`) and point-to-point
     if (lab) await stopTestLab(lab);
   });
 
-  // issue 9 §4: flips to it() when fixed
+  // issue 9 §4
   it('a DHCP renewal to a new gateway and subnet is followed within interval + 2 s, with no failed connection after that and no drift', async () => {
     // wifi takes half of the new connections, so the probe keeps using it.
     const d = await deployToR1(lab, 'auto', issue9Playbook(lab, { weights: [1, 1, 1], extraLinks: extraLinks(lab, { wifi: 3 }), health: HEALTH }));
@@ -51,7 +51,7 @@ describe.skipIf(!can.ok)('issue 9 §4: DHCP (`gateway: auto`) and point-to-point
     expect(drift.code, drift.stdout).toBe(0);
   }, 120_000);
 
-  // issue 9 §4: flips to it() when fixed
+  // issue 9 §4
   it('a `gateway: none` point-to-point link carries its share (nth: exactly 1 in 5)', async () => {
     const d = await deployToR1(lab, 'nth', issue9Playbook(lab, { method: 'nth', weights: [1, 1, 1], health: HEALTH }));
     expect(d.outcome, d.result.stdout + d.result.stderr).toMatch(/^(changed|unchanged)$/);

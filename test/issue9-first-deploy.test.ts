@@ -29,7 +29,7 @@ describe.skipIf(!can.ok)('issue 9 §3: only genuine new connections are balanced
     if (dataplane) await stopTestLab(dataplane);
   });
 
-  // issue 9 §3: flips to it() when fixed
+  // issue 9 §3
   it('a first deploy to 10 fresh routers leaves no SSH session on any of them', async () => {
     fleet = await startTestLab(10);
     const playbook = join(fleet.dir, 'playbook-issue9.yaml');
@@ -59,7 +59,7 @@ describe.skipIf(!can.ok)('issue 9 §3: only genuine new connections are balanced
     expect(left).toEqual({});
   }, 180_000);
 
-  // issue 9 §3: flips to it() when fixed
+  // issue 9 §3
   it('a forwarded TCP stream open before the first deploy keeps flowing through it', async () => {
     dataplane = await startHostileLab();
     // The client leads (a byte every 50 ms, the server answers each with 8 KB), so the first

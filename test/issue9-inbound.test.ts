@@ -35,7 +35,7 @@ describe.skipIf(!can.ok)('issue 9 §2: a connection that arrives on a link is an
     if (lab) await stopTestLab(lab);
   });
 
-  // issue 9 §2: flips to it() when fixed
+  // issue 9 §2
   it('connections to each WAN address (dsl, cable, lte): 10 of 10 each', async () => {
     const results = Object.fromEntries(
       await Promise.all(['dsl', 'cable', 'lte'].map(async (link) => [link, await inboundToWanAddress(lab, link, { perMs: 2000 })] as const)),
@@ -45,7 +45,7 @@ describe.skipIf(!can.ok)('issue 9 §2: a connection that arrives on a link is an
     expect(results).toEqual({ dsl: all, cable: all, lte: all });
   });
 
-  // issue 9 §2: flips to it() when fixed
+  // issue 9 §2
   it('connections through a port forward on lte to a LAN server: 10 of 10', async () => {
     expect(await throughPortForward(lab, forward, { perMs: 2000 })).toEqual({ ok: 10, failed: 0, notStarted: 0 });
   });

@@ -26,12 +26,12 @@ describe.skipIf(!can.ok)('issue 9 §1: the LAN keeps the router and the router k
     if (lab) await stopTestLab(lab);
   });
 
-  // issue 9 §1: flips to it() when fixed
+  // issue 9 §1
   it('a LAN host reaches the service on the router’s LAN address: 10 of 10', async () => {
     expect(await connectToRouterService(lab, { perMs: 2000 })).toEqual({ ok: 10, failed: 0, notStarted: 0 });
   });
 
-  // issue 9 §1: flips to it() when fixed
+  // issue 9 §1
   it('the router reaches a service on a LAN host: 10 of 10', async () => {
     expect(await openLanConnections(lab, { perMs: 2000 })).toEqual({ ok: 10, failed: 0, notStarted: 0 });
   });

@@ -69,7 +69,7 @@ describe.skipIf(!can.ok)('issue 9 §5: the link monitor on an OpenWrt-like (Busy
     expect(left.filter((f) => f !== 'locks' && f !== 'txn')).toEqual([]);
   }, 60_000);
 
-  // issue 9 §5: flips to it() when fixed
+  // issue 9 §5
   it('deploy with health works, the monitor keeps every link up, and status shows every link up', async () => {
     await deploy();
     // Two seconds is when the monitor declared every link down; give it five.
@@ -82,7 +82,7 @@ describe.skipIf(!can.ok)('issue 9 §5: the link monitor on an OpenWrt-like (Busy
     expect(r1?.links.map((l) => [l.link, l.health])).toEqual(LINKS.map((l) => [l, 'up']));
   }, 60_000);
 
-  // issue 9 §5: flips to it() when fixed
+  // issue 9 §5
   it('a dead upstream is taken out within interval × down_after + 1 s and put back after repair', async () => {
     await deploy();
     expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
@@ -101,7 +101,7 @@ describe.skipIf(!can.ok)('issue 9 §5: the link monitor on an OpenWrt-like (Busy
     expect(((upAt ?? Infinity) - repairAt) / 1000).toBeLessThanOrEqual(HEALTH.intervalS * HEALTH.upAfter + 1 + 0.5);
   }, 60_000);
 
-  // issue 9 §5: flips to it() when fixed
+  // issue 9 §5
   it('a reboot (state in RAM wiped, boot hook run) restores the last generation and the monitor', async () => {
     await deploy();
     expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
