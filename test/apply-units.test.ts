@@ -1,5 +1,5 @@
 // Small pieces of the apply side, directly: where a snapshot puts multilink's jump rules,
-// the boot hook, and the size of --serial batches.
+// the boot hook, the size of --serial batches, and ip steps joined into one process.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,10 @@ import { bootInstallFunction } from '../src/render/boot.js';
 import { snapshotTableLines } from '../src/render/reset.js';
 import { lines, shellLib } from '../src/shell/lib.js';
 import { sh } from '../src/shell/sh.js';
-import { convergedFacts } from './helpers/desired.js';
+import { applyStepsFunction } from '../src/apply/steps.js';
+import { planHost } from '../src/plan/plan.js';
+import { routeArgs, ruleArgs } from '../src/render/ip.js';
+import { convergedFacts, pristineFacts, twoLinkDesired } from './helpers/desired.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -95,5 +98,22 @@ describe('batchSize (--serial)', () => {
 
   it.each(['0', '-1', '1.5', 'ten', '101%', '%', ''])('refuses --serial %j', (serial) => {
     expect(() => batchSize(serial, 10)).toThrow(UsageError);
+  });
+});
+
+describe('ip steps in one process', () => {
+  it("a first deploy's routes and rules are one ml_ip_steps each, in the plan's order; deletes stay single commands", () => {
+    const desired = twoLinkDesired();
+    const plan = planHost(desired, pristineFacts());
+    const text = applyStepsFunction({ ops: plan.ops!, desired, ownedBefore: null }).text;
+    const batches = text.split('\n').filter((l) => l.startsWith('ml_ip_steps '));
+    expect(batches).toHaveLength(2);
+    expect(text).not.toMatch(/^ml_step 'ip (route replace|rule add)/m);
+    const routes = desired.routes.map((r) => `route replace ${routeArgs(r).join(' ')}`);
+    const rules = desired.rules.map((r) => `rule add ${ruleArgs(r).join(' ')}`);
+    expect(text).toContain(`ml_ip_steps '${routes.join('\n')}'`);
+    expect(text).toContain(`ml_ip_steps '${rules.join('\n')}'`);
+    // Routes before rules, as renderPlan orders them.
+    expect(text.indexOf('ml_ip_steps \'route')).toBeLessThan(text.indexOf('ml_ip_steps \'rule'));
   });
 });

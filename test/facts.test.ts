@@ -97,7 +97,9 @@ describe('gather script and its output', () => {
   const req = { iptables: 'auto' as const, tables: [101, 102], sysctls: ['net/ipv4/ip_forward'], modules: ['nf_conntrack_ftp'], stateDir: '/var/lib/multilink', runDir: '/var/run/multilink' };
   it('has one section per fact', () => {
     const script = gatherScript(req).text;
-    for (const s of ['flavour', 'iptables mangle', 'iptables nat', 'iptables raw', 'ip-rule', 'main-defaults', 'route 101', 'route 102', 'sysctl net/ipv4/ip_forward', 'module nf_conntrack_ftp', 'owned', 'tools']) {
+    // The three tables' sections from one iptables-save (lib.sh ml_save_sections).
+    expect(script).toContain('\nml_save_sections mangle nat raw\n');
+    for (const s of ['flavour', 'ip-rule', 'main-defaults', 'route 101', 'route 102', 'sysctl net/ipv4/ip_forward', 'module nf_conntrack_ftp', 'owned', 'tools']) {
       expect(script).toContain(`echo '@@ML ${s}'`);
     }
   });

@@ -7,7 +7,7 @@ import type { PlanOps } from '../model/plan.js';
 import { ownedFileWrites } from '../render/owned-files.js';
 import { renderPlan, type Action } from '../render/ops.js';
 import { StateLayout } from '../shell/layout.js';
-import { lines, step, writeFile } from '../shell/lib.js';
+import { ipBatchable, ipSteps, lines, step, writeFile } from '../shell/lib.js';
 import { sh, type Sh } from '../shell/sh.js';
 
 export function ownedUnion(a: OwnedRecord | null, b: OwnedRecord): OwnedRecord {
@@ -29,6 +29,29 @@ function sameRecord(a: OwnedRecord, b: OwnedRecord): boolean {
 
 const run = (a: Action): Sh => (a.description === undefined ? a.command : step(a.description, a.command));
 
+/**
+ * Actions in order; runs of ip steps that ip's batch reader takes as they are become one
+ * ml_ip_steps (one ip process for a first deploy's rules or routes, not one each).
+ */
+function runAll(actions: readonly Action[]): Sh[] {
+  const out: Sh[] = [];
+  let batch: string[][] = [];
+  const flush = (): void => {
+    if (batch.length > 0) out.push(ipSteps(batch));
+    batch = [];
+  };
+  for (const a of actions) {
+    if (a.ip && a.description !== undefined && ipBatchable(a.ip)) {
+      batch.push(a.ip);
+      continue;
+    }
+    flush();
+    out.push(run(a));
+  }
+  flush();
+  return out;
+}
+
 export interface ApplyInput {
   ops: PlanOps;
   desired: DesiredState;
@@ -49,8 +72,8 @@ export function applyStepsFunction({ ops, desired, ownedBefore }: ApplyInput): S
     ...(write && !sameRecord(union, ops.owned) ? ownedFileWrites(layout.dir, union).map(run) : []),
     ...r.modules.map(run),
     ...r.sysctls.map(run),
-    ...r.routes.map(run),
-    ...r.rules.map(run),
+    ...runAll(r.routes),
+    ...runAll(r.rules),
     ...(r.iptables
       ? [writeFile(layout.iptablesPayload, r.iptables.replace(/\n$/, '')), step(`iptables-restore --noflush < ${layout.iptablesPayload}`, sh`ml_restore ${layout.iptablesPayload}`)]
       : []),

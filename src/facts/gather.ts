@@ -10,7 +10,7 @@ import type { GatherRequest } from './gather-request.js';
 import { generationsCommand, parseGenerations } from './generations.js';
 import { IP_RULE_COMMAND, parseIpRules } from './ip-rule.js';
 import { ipRouteCommand, parseIpRoutes } from './ip-route.js';
-import { iptablesSaveCommand, parseIptablesSave } from './iptables-save.js';
+import { iptablesSaveSections, parseIptablesSave } from './iptables-save.js';
 import { MAIN_DEFAULTS_COMMAND, parseMainDefaults } from './main-defaults.js';
 import { moduleCommand, parseModule } from './modules.js';
 import { monitorRuntimeCommand, monitorScriptCommand, parseMonitor } from './monitor.js';
@@ -46,7 +46,7 @@ fi`;
 export function gatherFunction(req: GatherRequest): Sh {
   const body = lines(
     section('flavour', sh`ml_flavour_name`),
-    ...NETFILTER_TABLES.map((t) => section(`iptables ${t}`, iptablesSaveCommand(t))),
+    iptablesSaveSections(NETFILTER_TABLES),
     section('ip-rule', IP_RULE_COMMAND),
     section('main-defaults', MAIN_DEFAULTS_COMMAND),
     ...[...new Set(req.tables)].map((t) => section(`route ${t}`, ipRouteCommand(t))),

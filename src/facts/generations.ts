@@ -5,7 +5,7 @@ import { sh, type Sh } from '../shell/sh.js';
 
 export function generationsCommand(stateDir: string): Sh {
   const s = new StateLayout(stateDir);
-  return sh`if [ -r ${s.current} ]; then printf 'current %s\\n' "$(cat ${s.current})"; fi
+  return sh`if { read -r ml_cur < ${s.current}; } 2>/dev/null; then printf 'current %s\\n' "$ml_cur"; fi
 for ml_g in ${s.generations}/*; do
   [ -d "$ml_g" ] || continue
   if [ -e "$ml_g/confirmed" ]; then echo "gen \${ml_g##*/} confirmed"; else echo "gen \${ml_g##*/} unconfirmed"; fi

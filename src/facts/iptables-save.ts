@@ -4,9 +4,12 @@ import type { NetfilterTable } from '../model/desired.js';
 import type { LiveChain, LiveTable } from '../model/facts.js';
 import { sh, type Sh } from '../shell/sh.js';
 
-/** ml_save (lib.sh): the table without comment lines and chain counters, byte-stable. */
-export function iptablesSaveCommand(table: NetfilterTable): Sh {
-  return sh`ml_save ${table}`;
+/**
+ * ml_save_sections (lib.sh): the sections `iptables TABLE` of a gather, each table without
+ * comment lines and chain counters (byte-stable), from one iptables-save.
+ */
+export function iptablesSaveSections(tables: readonly NetfilterTable[]): Sh {
+  return sh`ml_save_sections ${tables}`;
 }
 
 /** ml_save_counters (lib.sh): the table with packet and byte counters. */

@@ -15,7 +15,7 @@ export function monitorRuntimeCommand(stateDir: string, runDir: string): Sh {
   const s = new StateLayout(stateDir);
   const r = new RunLayout(runDir);
   return sh`if [ -r ${r.monitorState} ]; then cat ${r.monitorState}; fi
-ml_p=$(cat ${s.monitorPid} 2>/dev/null)
+ml_p=; { read -r ml_p < ${s.monitorPid}; } 2>/dev/null
 if ml_runs "$ml_p" monitor.sh; then echo "running $ml_p"; else echo stopped; fi`;
 }
 

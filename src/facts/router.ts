@@ -8,14 +8,18 @@ import { sh, type Sh } from '../shell/sh.js';
 
 export function routerToolsCommand(stateDir: string): Sh {
   const dir = new StateLayout(stateDir).dir;
+  // Builtins where they do: a gather runs in every change, twice.
   return sh`if ! command -v ping >/dev/null 2>&1; then echo 'ping missing'
-elif ping -V 2>&1 | grep -q iputils; then echo 'ping iputils'
-elif ping --help 2>&1 | grep -q BusyBox; then echo 'ping busybox'
-else echo 'ping other'; fi
+else
+  case $(ping -V 2>&1) in
+    *iputils*) echo 'ping iputils' ;;
+    *) case $(ping --help 2>&1) in *BusyBox*) echo 'ping busybox' ;; *) echo 'ping other' ;; esac ;;
+  esac
+fi
 if command -v conntrack >/dev/null 2>&1; then echo 'conntrack yes'; else echo 'conntrack no'; fi
 ml_d=${dir}
-while [ ! -e "$ml_d" ] && [ "$ml_d" != / ]; do ml_d=$(dirname "$ml_d"); done
-ml_d=$(readlink -f "$ml_d" 2>/dev/null || echo "$ml_d")
+while [ ! -e "$ml_d" ] && [ -n "$ml_d" ] && [ "$ml_d" != / ]; do ml_d=\${ml_d%/*}; done
+ml_d=$(cd -P "\${ml_d:-/}" 2>/dev/null && pwd -P || echo "\${ml_d:-/}")
 awk -v p="$ml_d" '{ m = $2; if ((p == m || index(p, m == "/" ? "/" : m "/") == 1) && length(m) >= best) { best = length(m); t = $3 } } END { print "state-fs " t }' /proc/mounts`;
 }
 

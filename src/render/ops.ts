@@ -14,6 +14,8 @@ import { sysctlWriteCommand } from './sysctl.js';
 export interface Action {
   description?: string;
   command: Sh;
+  /** The same as `ip -4 WORDS...` (a step that may join others in one ip process). */
+  ip?: string[];
 }
 
 export interface RenderedPlan {
@@ -47,14 +49,14 @@ export function renderPlan(ops: PlanOps, desired: DesiredState): RenderedPlan {
     modules: ops.modules.map((m) => ({ description: `modprobe ${m}`, command: sh`modprobe ${m}` })),
     sysctls: ops.sysctls.map((s) => ({ description: `sysctl ${s.key}=${s.value}`, command: sysctlWriteCommand(s.key, s.value) })),
     routes: [
-      ...ops.routesReplace.map((r) => ({ description: `ip route replace ${routeArgs(r).join(' ')}`, command: routeReplaceCommand(r) })),
+      ...ops.routesReplace.map((r) => ({ description: `ip route replace ${routeArgs(r).join(' ')}`, command: routeReplaceCommand(r), ip: ['route', 'replace', ...routeArgs(r)] })),
       // The replace above may already have taken this route's place; what remains is checked after.
       ...ops.routesDelete.map((d) => ({ command: routeDelFromShow(d.table, d.text) })),
       ...ops.routesFlush.map((t) => ({ command: routeFlushCommand(t) })),
     ],
     rules: [
       ...ops.rulesDelete.map((r) => ({ command: ruleDelFromShow(r.priority, r.text) })),
-      ...ops.rulesAdd.map((r) => ({ description: `ip rule add ${ruleArgs(r).join(' ')}`, command: ruleAddCommand(r) })),
+      ...ops.rulesAdd.map((r) => ({ description: `ip rule add ${ruleArgs(r).join(' ')}`, command: ruleAddCommand(r), ip: ['rule', 'add', ...ruleArgs(r)] })),
     ],
     iptables: tableOpsPayload(ops.iptables),
     monitor: ops.monitor ? monitorActions(ops.monitor, desired) : [],

@@ -57,6 +57,19 @@ ml_save() {
   ml_o=$("$ML_SAVE" -t "$1") || return $?
   printf '%s\n' "$ml_o" | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//'
 }
+# ml_save_sections TABLE...: what ml_save prints for each TABLE, as the gather's sections
+# `@@ML iptables TABLE`, from one iptables-save of every table (a table it does not print is
+# empty): one run of the tool, not one per table. A failed save fails every section.
+ml_save_sections() {
+  ml_o=$("$ML_SAVE")
+  ml_rc=$?
+  printf '%s\n' "$ml_o" | awk -v want="$*" -v rc="$ml_rc" '
+    BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) keep[w[i]] = 1 }
+    /^#/ { next }
+    /^\*/ { t = substr($0, 2) }
+    t in keep { sub(/ \[[0-9]*:[0-9]*\]$/, ""); out[t] = out[t] $0 "\n" }
+    END { for (i = 1; i <= n; i++) { print "@@ML iptables " w[i]; if (rc == 0) printf "%s", out[w[i]]; print "@@ML-rc " rc } }'
+}
 # The same with packet and byte counters (-c), for status.
 ml_save_counters() {
   ml_o=$("$ML_SAVE" -c -t "$1") || return $?
@@ -87,6 +100,45 @@ ml_step() {
     ml_step_failed "$ml_desc" "$ml_rc" "$ml_err"
     exit 3
   fi
+}
+# ml_ip_steps COMMANDS: `ip -4` commands (one a line, the words after `ip -4`, none of them
+# quoted or holding what ip's batch reader takes apart) as steps, in one process where ip
+# reads -batch (iproute2), else one by one (BusyBox ip refuses -batch before doing anything).
+# A failing command is reported as ml_step reports it (`ip WORDS`, as `multilink render` names
+# it, with ip's error), and nothing after it runs.
+ml_ip_steps() {
+  if [ -n "${ML_FIRED:-}" ] && [ -e "$ML_FIRED" ]; then
+    ml_step_failed "ip ${1%%"$ml_nl"*}" 124 'not run: the dead-man timer fired and restored the prior state'
+    exit 3
+  fi
+  ml_err=$(printf '%s\n' "$1" | ip -4 -batch - 2>&1 >/dev/null)
+  ml_rc=$?
+  [ "$ml_rc" -ne 0 ] || return 0
+  case $ml_err in
+    *"Command failed -:"*)
+      ml_ipn=${ml_err##*Command failed -:}
+      ml_ipn=${ml_ipn%%[!0-9]*}
+      ml_ipi=0
+      while IFS= read -r ml_ipl; do
+        ml_ipi=$((ml_ipi + 1))
+        if [ "$ml_ipi" = "$ml_ipn" ]; then ml_step_failed "ip $ml_ipl" "$ml_rc" "${ml_err%"${ml_nl}Command failed -:"*}"; exit 3; fi
+      done <<ML_IP_EOF
+$1
+ML_IP_EOF
+      ml_step_failed "ip -4 -batch" "$ml_rc" "$ml_err"
+      exit 3 ;;
+    *BusyBox*|*[Uu]sage:*|*"invalid option"*|*"unrecognized option"*) ;;
+    *) ml_step_failed "ip -4 -batch" "$ml_rc" "$ml_err"; exit 3 ;;
+  esac
+  while IFS= read -r ml_ipl; do
+    set -f
+    # shellcheck disable=SC2086 # the command's words (checked by multilink; globbing is off)
+    set -- $ml_ipl
+    set +f
+    ml_step "ip $ml_ipl" ip -4 "$@"
+  done <<ML_IP_EOF
+$1
+ML_IP_EOF
 }
 # ml_try DESCRIPTION COMMAND...: for restores: a failing step is reported and remembered
 # (ml_tried_all fails afterwards), and the script goes on with the rest.

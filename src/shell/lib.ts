@@ -25,6 +25,23 @@ export function step(description: string, command: Sh): Sh {
   return sh`ml_step ${description} ${command}`;
 }
 
+/** Words ip's batch reader takes as they are: no quotes, backslashes, comments or blanks. */
+const IP_BATCH_WORD = /^[A-Za-z0-9._:/@+%=-]+$/;
+
+/** Whether `ip -4 WORDS...` can go through ipSteps. */
+export function ipBatchable(words: readonly string[]): boolean {
+  return words.length > 0 && words.every((w) => IP_BATCH_WORD.test(w));
+}
+
+/**
+ * `ml_ip_steps`: `ip -4` commands (each its words after `ip -4`) as steps, in one process where
+ * the router's ip reads -batch; a failure is reported as `step` reports it and ends the script.
+ */
+export function ipSteps(commands: readonly (readonly string[])[]): Sh {
+  for (const c of commands) if (!ipBatchable(c)) throw new Error(`not a batchable ip command: ${c.join(' ')}`);
+  return sh`ml_ip_steps ${commands.map((c) => c.join(' ')).join('\n')}`;
+}
+
 /** `ml_try DESC COMMAND...`: for restores: a failure is reported and the script goes on. */
 export function tryStep(description: string, command: Sh): Sh {
   return sh`ml_try ${description} ${command}`;
