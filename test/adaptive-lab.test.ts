@@ -107,7 +107,17 @@ describe.skipIf(!can.ok)('method adaptive on the data-plane lab', () => {
   it('a router that reboots resumes from its last estimates, not from the playbook’s weights', async () => {
     await deploy('learn', {});
     expect((await batch()).failed).toBe(0);
-    const before = await shares();
+    // After the downloads the weights still move towards the learnt capacity shares for a few
+    // updates (one every 2 s): what a reboot must keep is where they settle, two reads an
+    // update apart agreeing. (Read at once, an update before the stop moved them past it.)
+    let before: Record<string, number> = {};
+    const settled = async (): Promise<boolean> => {
+      const a = await shares();
+      await new Promise((r) => setTimeout(r, 2500));
+      before = await shares();
+      return LINKS.every((l) => Math.abs(before[l] - a[l]) < 0.005);
+    };
+    expect(await waitFor(settled, 40_000, 0), JSON.stringify(before)).toBeDefined();
     expect(before.lte).toBeGreaterThan(0.36);
     const reboot = await simulateReboot(lab, 'r1');
     expect(reboot.hooks.length, reboot.output).toBeGreaterThan(0);
