@@ -122,10 +122,11 @@ describe.skipIf(!can.ok)('method adaptive on the data-plane lab', () => {
     const reboot = await simulateReboot(lab, 'r1');
     expect(reboot.hooks.length, reboot.output).toBeGreaterThan(0);
     reboot.hooks.forEach((h) => expect(h.code, reboot.output).toBe(0));
+    let after: Record<string, number> = {};
     const resumed = async (): Promise<boolean> => {
-      const s = await shares();
-      return LINKS.every((l) => Math.abs(s[l] - before[l]) < 0.02);
+      after = await shares();
+      return LINKS.every((l) => Math.abs(after[l] - before[l]) < 0.02);
     };
-    expect(await waitFor(resumed, 15_000, 500), JSON.stringify(before)).toBeDefined();
+    expect(await waitFor(resumed, 15_000, 500), `before ${JSON.stringify(before)}, after the reboot ${JSON.stringify(after)}`).toBeDefined();
   }, 180_000);
 });
