@@ -10,6 +10,7 @@ import { runBatch, startDownloadServer } from '../src/lab/dataplane-batch.js';
 import { breakIsp, repairIsp } from '../src/lab/dataplane-faults.js';
 import { addServerAddress } from '../src/lab/dataplane-traffic.js';
 import { waitFor } from '../src/lab/lab-process.js';
+import { sleep } from '../src/lab/run.js';
 import { renderDataplanePlaybook, type DataplanePlaybookInput } from '../src/lab/lab-playbooks.js';
 import { cli } from './helpers/cli.js';
 import { stopTestLab } from './helpers/lab.js';
@@ -113,7 +114,7 @@ describe.skipIf(!can.ok)('method adaptive on the data-plane lab', () => {
     let before: Record<string, number> = {};
     const settled = async (): Promise<boolean> => {
       const a = await shares();
-      await new Promise((r) => setTimeout(r, 2500));
+      await sleep(2500);
       before = await shares();
       return LINKS.every((l) => Math.abs(before[l] - a[l]) < 0.005);
     };

@@ -37,12 +37,19 @@ export function routeArgs(r: RouteSpec): string[] {
   return [r.dst, ...(r.via ? ['via', r.via] : []), 'dev', r.dev, 'table', String(r.table)];
 }
 
-export function ruleAddCommand(r: RuleSpec): Sh {
-  return sh`ip -4 rule add ${ruleArgs(r)}`;
+/** `ip -4 rule add …`, as its words after `ip -4` (several such go to one ip process: ml_ip_steps). */
+export function ruleAddWords(r: RuleSpec): string[] {
+  return ['rule', 'add', ...ruleArgs(r)];
 }
 
-export function routeReplaceCommand(r: RouteSpec): Sh {
-  return sh`ip -4 route replace ${routeArgs(r)}`;
+/** `ip -4 route replace …`, as its words after `ip -4`. */
+export function routeReplaceWords(r: RouteSpec): string[] {
+  return ['route', 'replace', ...routeArgs(r)];
+}
+
+/** `ip -4 WORDS…`. */
+export function ipCommand(words: readonly string[]): Sh {
+  return sh`ip -4 ${words}`;
 }
 
 /** Re-adds a rule as `ip rule show` printed it (a snapshot's rule). */

@@ -5,7 +5,7 @@ import type { MonitorOps, PlanOps } from '../model/plan.js';
 import { RunLayout, StateLayout } from '../shell/layout.js';
 import { writeFile } from '../shell/lib.js';
 import { sh, type Sh } from '../shell/sh.js';
-import { routeDelFromShow, routeFlushCommand, routeArgs, routeReplaceCommand, ruleAddCommand, ruleArgs, ruleDelFromShow } from './ip.js';
+import { ipCommand, routeDelFromShow, routeFlushCommand, routeReplaceWords, ruleAddWords, ruleDelFromShow } from './ip.js';
 import { tableOpsPayload } from './iptables-restore.js';
 import { monitorScript } from './monitor.js';
 import { sysctlWriteCommand } from './sysctl.js';
@@ -14,7 +14,7 @@ import { sysctlWriteCommand } from './sysctl.js';
 export interface Action {
   description?: string;
   command: Sh;
-  /** The same as `ip -4 WORDS...` (a step that may join others in one ip process). */
+  /** Its words after `ip -4` when it is one ip command (a step that may join others in one ip process). */
   ip?: string[];
 }
 
@@ -27,6 +27,11 @@ export interface RenderedPlan {
   /** The one iptables-restore --noflush payload ('' when iptables does not change). */
   iptables: string;
   monitor: Action[];
+}
+
+/** `ip -4 WORDS…` as a step, named as `multilink render` prints it, and joinable into one ip process. */
+function ipStep(words: string[]): Action {
+  return { description: `ip ${words.join(' ')}`, command: ipCommand(words), ip: words };
 }
 
 function monitorActions(ops: MonitorOps, desired: DesiredState): Action[] {
@@ -49,14 +54,14 @@ export function renderPlan(ops: PlanOps, desired: DesiredState): RenderedPlan {
     modules: ops.modules.map((m) => ({ description: `modprobe ${m}`, command: sh`modprobe ${m}` })),
     sysctls: ops.sysctls.map((s) => ({ description: `sysctl ${s.key}=${s.value}`, command: sysctlWriteCommand(s.key, s.value) })),
     routes: [
-      ...ops.routesReplace.map((r) => ({ description: `ip route replace ${routeArgs(r).join(' ')}`, command: routeReplaceCommand(r), ip: ['route', 'replace', ...routeArgs(r)] })),
+      ...ops.routesReplace.map((r) => ipStep(routeReplaceWords(r))),
       // The replace above may already have taken this route's place; what remains is checked after.
       ...ops.routesDelete.map((d) => ({ command: routeDelFromShow(d.table, d.text) })),
       ...ops.routesFlush.map((t) => ({ command: routeFlushCommand(t) })),
     ],
     rules: [
       ...ops.rulesDelete.map((r) => ({ command: ruleDelFromShow(r.priority, r.text) })),
-      ...ops.rulesAdd.map((r) => ({ description: `ip rule add ${ruleArgs(r).join(' ')}`, command: ruleAddCommand(r), ip: ['rule', 'add', ...ruleArgs(r)] })),
+      ...ops.rulesAdd.map((r) => ipStep(ruleAddWords(r))),
     ],
     iptables: tableOpsPayload(ops.iptables),
     monitor: ops.monitor ? monitorActions(ops.monitor, desired) : [],

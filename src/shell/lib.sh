@@ -85,15 +85,19 @@ ml_step_failed() {
   printf '%s\n' "$3" | ml_body
   printf '@@ML-rc %s\n' "$2"
 }
-# ml_step DESCRIPTION COMMAND...: runs COMMAND; if it fails, reports the step (description,
-# exit code, stderr) and exits 3. Once the dead-man timer has fired (the file ML_FIRED
-# exists), nothing more runs: the prior state is being restored.
-ml_step() {
-  ml_desc=$1; shift
+# ml_unless_fired DESCRIPTION: once the dead-man timer has fired (the file ML_FIRED exists),
+# reports the step as not run and exits 3: nothing more runs, the prior state is being restored.
+ml_unless_fired() {
   if [ -n "${ML_FIRED:-}" ] && [ -e "$ML_FIRED" ]; then
-    ml_step_failed "$ml_desc" 124 'not run: the dead-man timer fired and restored the prior state'
+    ml_step_failed "$1" 124 'not run: the dead-man timer fired and restored the prior state'
     exit 3
   fi
+}
+# ml_step DESCRIPTION COMMAND...: runs COMMAND; if it fails, reports the step (description,
+# exit code, stderr) and exits 3. Nothing runs once the dead-man timer has fired (ml_unless_fired).
+ml_step() {
+  ml_desc=$1; shift
+  ml_unless_fired "$ml_desc"
   ml_err=$("$@" 2>&1 >/dev/null)
   ml_rc=$?
   if [ "$ml_rc" -ne 0 ]; then
@@ -107,10 +111,7 @@ ml_step() {
 # A failing command is reported as ml_step reports it (`ip WORDS`, as `multilink render` names
 # it, with ip's error), and nothing after it runs.
 ml_ip_steps() {
-  if [ -n "${ML_FIRED:-}" ] && [ -e "$ML_FIRED" ]; then
-    ml_step_failed "ip ${1%%"$ml_nl"*}" 124 'not run: the dead-man timer fired and restored the prior state'
-    exit 3
-  fi
+  ml_unless_fired "ip ${1%%"$ml_nl"*}"
   ml_err=$(printf '%s\n' "$1" | ip -4 -batch - 2>&1 >/dev/null)
   ml_rc=$?
   [ "$ml_rc" -ne 0 ] || return 0
