@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { Diagnostics } from '../diagnostics.js';
 import type { SourcePos } from '../model/source.js';
+import { resolvePlainScalar } from './yaml11-scalars.js';
 
 /** Set on values produced by a {{ var }} template, so a bad value can name its source. */
 export interface ValueOrigin {
@@ -52,29 +53,32 @@ interface Converter {
   diags: Diagnostics;
   /** Nodes being converted: an alias back to one of them is a cycle. */
   stack: Set<unknown>;
+  /** The text is JSON: its scalars follow JSON's rules, not YAML 1.1's. */
+  json: boolean;
 }
 
 /**
- * Parses YAML text. Ansible reads inventories with PyYAML, i.e. YAML 1.1, so `yes`/`no`
- * are booleans here too. Returns undefined when the text has syntax errors (each one is a
+ * Parses YAML text. Ansible reads inventories with PyYAML, i.e. YAML 1.1, so plain scalars
+ * are resolved by PyYAML's rules (yaml11-scalars.ts): `yes`/`no` are booleans, `e1` a name. Returns undefined when the text has syntax errors (each one is a
  * diagnostic): checking a half-parsed tree would only add confusing follow-up errors.
  */
 export function parseYaml(text: string, file: string, diags: Diagnostics): YValue | undefined {
   const lines = new LineCounter();
   // Ansible's loader tries JSON first: text that is JSON follows JSON's rules (1e3 is a number).
-  const options = isJson(text) ? ({ version: '1.2', schema: 'json' } as const) : ({ version: '1.1' } as const);
+  const json = isJson(text);
+  const options = json ? ({ version: '1.2', schema: 'json' } as const) : ({ version: '1.1' } as const);
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, ...options });
   const at = (offset: number): SourcePos => ({ file, ...lines.linePos(offset) });
   // Text meant as JSON (a .json inventory or vars file) that is not YAML either: JSON's own words.
-  const json = doc.errors.length > 0 ? jsonSyntaxError(text) : undefined;
-  if (json) {
-    diags.error(`JSON syntax: ${json.message}`, { pos: at(json.offset) });
+  const jsonError = doc.errors.length > 0 ? jsonSyntaxError(text) : undefined;
+  if (jsonError) {
+    diags.error(`JSON syntax: ${jsonError.message}`, { pos: at(jsonError.offset) });
     return undefined;
   }
   for (const e of doc.errors) diags.error(`YAML syntax: ${firstLine(e.message)}`, { pos: at(e.pos[0]) });
   for (const w of doc.warnings) diags.warning(`YAML: ${firstLine(w.message)}`, { pos: at(w.pos[0]) });
   if (doc.errors.length > 0) return undefined;
-  return convert(doc.contents, { file, doc, lines, diags, stack: new Set() }, 0);
+  return convert(doc.contents, { file, doc, lines, diags, stack: new Set(), json }, 0);
 }
 
 function jsonSyntaxError(text: string): { message: string; offset: number } | undefined {
@@ -140,7 +144,7 @@ function convert(node: unknown, c: Converter, fallback: number): YValue {
     if (isMap(node)) return convertMap(node.items, pos, c);
     if (isSeq(node)) return { kind: 'seq', items: node.items.map((item) => convert(item, c, offsetOf(node))), pos };
     if (isScalar(node)) {
-      const value = scalarValue(node.value, node.source);
+      const value = scalarOf(node, c);
       return typeof value === 'number' && node.source ? { kind: 'scalar', value, text: node.source, pos } : { kind: 'scalar', value, pos };
     }
     return { kind: 'scalar', value: null, pos };
@@ -171,7 +175,7 @@ function convertMap(items: PairLike[], pos: SourcePos, c: Converter): YMap {
       c.diags.error('YAML: mapping keys must be plain strings', { pos: keyPos });
       continue;
     }
-    const key = pair.key === null ? '' : String(scalarValue(pair.key.value, pair.key.source));
+    const key = pair.key === null ? '' : String(scalarOf(pair.key, c));
     const value = pair.value === null ? { kind: 'scalar' as const, value: null, pos: keyPos } : convert(pair.value, c, 0);
     entries.push({ key, keyPos, value });
   }
@@ -196,12 +200,21 @@ function mergeEntries(value: unknown, c: Converter, keyPos: SourcePos): YEntry[]
   return out;
 }
 
-/**
- * Timestamps, binary and other exotic YAML 1.1 types are kept as the text the user wrote.
- * So are y/Y/n/N: the yaml package reads them as booleans, PyYAML (hence Ansible) does not.
- */
+interface ScalarLike {
+  value: unknown;
+  source?: string;
+  type?: string;
+  tag?: string;
+}
+
+/** A plain, untagged scalar of YAML text by PyYAML's rules; any other the yaml package's value. */
+function scalarOf(node: ScalarLike, c: Converter): ScalarValue {
+  if (!c.json && node.type === 'PLAIN' && !node.tag && typeof node.source === 'string') return resolvePlainScalar(node.source);
+  return scalarValue(node.value, node.source);
+}
+
+/** Timestamps, binary and other exotic YAML 1.1 types are kept as the text the user wrote. */
 function scalarValue(value: unknown, source: string | undefined): ScalarValue {
-  if (typeof value === 'boolean' && source !== undefined && /^[yYnN]$/.test(source)) return source;
   if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
     return value;
   }
