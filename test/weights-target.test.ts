@@ -47,7 +47,7 @@ describe('weights writes where Ansible will read it', () => {
   it('INI: into [edge:vars], which sets the weights; the group_vars/edge folder does not', async () => {
     const dir = copy('ini-branches');
     const r = await weights(join(dir, 'hosts'), 'lte=1', '--limit', 'edge');
-    expect(r.stderr).toContain(`wrote lte=1 to multilink_weights of group edge in ${join(dir, 'hosts')}`);
+    expect(r.stderr).toContain(`wrote multilink_weights: { dsl: 2, lte: 1 } at group edge in ${join(dir, 'hosts')}`);
     expect(readFileSync(join(dir, 'hosts'), 'utf8')).toContain("\nmultilink_weights={'dsl': 2, 'lte': 1}\n");
     expect(changedFiles(join(CORPUS, 'ini-branches'), dir, ['hosts', 'group_vars/all.yml', 'group_vars/edge/10-links.yml', 'group_vars/edge/20-monitor.yaml'])).toEqual(['hosts']);
     expect(loadInventoryFile(join(dir, 'hosts')).hosts.get('br-west')?.vars.multilink_weights).toEqual({ dsl: 2, lte: 1 });
@@ -63,6 +63,13 @@ describe('weights writes where Ansible will read it', () => {
     const dir = copy('yaml-fleet');
     await weights(join(dir, 'inventory.yml'), 'lte=2', '--limit', 'me-r04');
     expect(readFileSync(join(dir, 'host_vars/me-r04.yml'), 'utf8')).toBe('multilink_weights: { dsl: 0, lte: 2 }  # this router\'s DSL is being moved\n');
+    // me-r04 (in rural) has its own weights now: cable=0 at rural would not reach it. Refused, nothing written.
+    const inventoryText = readFileSync(join(dir, 'inventory.yml'), 'utf8');
+    const refused = await weights(join(dir, 'inventory.yml'), 'cable=0', '--limit', 'rural');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`host me-r04: cable would be 1, not 0 (multilink_weights for it is set at ${join(dir, 'host_vars/me-r04.yml')}:1:1)`);
+    expect(readFileSync(join(dir, 'inventory.yml'), 'utf8')).toBe(inventoryText);
+    rmSync(join(dir, 'host_vars/me-r04.yml'));
     const r = await weights(join(dir, 'inventory.yml'), 'cable=0', '--limit', 'rural');
     expect(r.stderr).toContain(`in ${join(dir, 'inventory.yml')}`);
     expect(readFileSync(join(dir, 'inventory.yml'), 'utf8')).toContain('        multilink_weights: { lte: 1, cable: 0 }\n');
@@ -72,8 +79,10 @@ describe('weights writes where Ansible will read it', () => {
   it('YAML: a group_vars JSON file, kept JSON, when it is where the level is set', async () => {
     const dir = copy('yaml-fleet');
     await weights(join(dir, 'inventory.yml'), 'dsl=4', '--limit', 'metro_west');
-    // metro_west sets nothing in the inventory and has no vars file: the inventory gets a vars block
-    expect(readFileSync(join(dir, 'inventory.yml'), 'utf8')).toContain("          vars: { region: metro-west, ansible_group_priority: 5, multilink_weights: { dsl: 4 } }\n");
+    // metro_west sets nothing in the inventory and has no vars file: the inventory gets a vars
+    // block, with the whole set its hosts have from metro (cable: 2 is kept, not dropped)
+    expect(readFileSync(join(dir, 'inventory.yml'), 'utf8')).toContain("          vars: { region: metro-west, ansible_group_priority: 5, multilink_weights: { dsl: 4, cable: 2 } }\n");
+    rmSync(join(dir, 'host_vars/me-r04.yml'));
     writeFileSync(join(dir, 'group_vars/rural.json'), '{\n  "lte_gateway": "100.64.3.1",\n  "multilink_weights": {"lte": 1}\n}\n');
     await weights(join(dir, 'inventory.yml'), 'dsl=1', '--limit', 'rural');
     expect(JSON.parse(readFileSync(join(dir, 'group_vars/rural.json'), 'utf8'))).toEqual({ lte_gateway: '100.64.3.1', multilink_weights: { lte: 1, dsl: 1 } });
@@ -91,6 +100,12 @@ describe('weights writes where Ansible will read it', () => {
     const dir = copy('script-netbox');
     mkdirSync(join(dir, 'group_vars'));
     writeFileSync(join(dir, 'group_vars', 'site_ams1.yml'), '# ams1 uplinks\ndsl_gateway: 100.64.1.1\n');
+    // nb-r2 sets its own weights in the script's output: lte=1 at its site would not reach it
+    const refused = await weights(join(dir, 'netbox.sh'), 'lte=1', '--limit', 'site_ams1');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('host nb-r2: lte would be 0, not 1');
+    expect(readFileSync(join(dir, 'group_vars', 'site_ams1.yml'), 'utf8')).toBe('# ams1 uplinks\ndsl_gateway: 100.64.1.1\n');
+    writeFileSync(join(dir, 'netbox.sh'), readFileSync(join(dir, 'netbox.sh'), 'utf8').replace(', "multilink_weights": { "lte": 0 }', ''));
     await weights(join(dir, 'netbox.sh'), 'lte=1', '--limit', 'site_ams1');
     expect(readFileSync(join(dir, 'group_vars', 'site_ams1.yml'), 'utf8')).toBe('# ams1 uplinks\ndsl_gateway: 100.64.1.1\nmultilink_weights: { lte: 1 }\n');
     const inv = loadInventoryFile(join(dir, 'netbox.sh'));

@@ -10,6 +10,7 @@ import type { HostConfig } from '../model/config.js';
 import type { Inventory } from '../model/inventory.js';
 import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
+import { formatPos } from '../model/source.js';
 import { loadProject, assertNoErrors } from '../load/resolve.js';
 import { setWeightsInInventory, setWeightsInVarsFile, type WeightsLevel } from '../load/weights-edit.js';
 import { setWeightsInIni } from '../load/weights-edit-ini.js';
@@ -115,6 +116,85 @@ function writeAtomically(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
+/** Each link's weight in force for a host (its playbook's, after its multilink_weights overlay). */
+function linkWeights(h: HostConfig): Record<string, number> {
+  return Object.fromEntries(h.play.links.map((l) => [l.name, l.weight]));
+}
+
+function weightsText(w: Record<string, number>): string {
+  return Object.entries(w).map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
+/** A host's multilink_weights as the inventory gives it (merged vars), or {} when unset. */
+function overlayOf(vars: Record<string, unknown>, owner: string): Record<string, number> {
+  const v = vars.multilink_weights;
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'number')) {
+    throw new UsageError(`multilink_weights of ${owner} is not a plain map of numbers (a template?): edit it by hand, or apply without writing: --no-write`);
+  }
+  return v as Record<string, number>;
+}
+
+/**
+ * The whole multilink_weights to write at a level: what that level's hosts have now, with the
+ * new weights over it. Host vars replace group vars whole (Ansible merges no dicts), so writing
+ * only the new links would drop the rest: a host under a group with { lte: 0 } given { dsl: 2 }
+ * alone would put its drained LTE back in rotation.
+ */
+function levelWeights(level: WeightsLevel, inventory: Inventory, hosts: HostConfig[], weights: Record<string, number>): Record<string, number> {
+  if (level.kind === 'host') return { ...overlayOf(inventory.hosts.get(level.name)?.vars ?? {}, `host ${level.name}`), ...weights };
+  const group = inventory.groups.get(levelName(level));
+  if (group && group.vars.multilink_weights !== undefined) return { ...overlayOf(group.vars, `group ${group.name}`), ...weights };
+  return { ...inherited(levelName(level), inventory, hosts), ...weights };
+}
+
+/** The groups a group is inside of, directly or not ('all' included). */
+function ancestors(inventory: Inventory, name: string): Set<string> {
+  return new Set(['all', ...[...inventory.groups.keys()].filter((g) => g !== name && isAncestorOf(inventory, g, name))]);
+}
+
+function isAncestorOf(inventory: Inventory, group: string, name: string, seen = new Set<string>()): boolean {
+  if (seen.has(group)) return false;
+  seen.add(group);
+  const g = inventory.groups.get(group);
+  return Boolean(g && g.children.some((c) => c === name || isAncestorOf(inventory, c, name, seen)));
+}
+
+/**
+ * What a level that does not set multilink_weights itself has from the groups above it: the
+ * last of them, in the order a host of it merges them, that sets it ('all' has nothing above).
+ */
+function inherited(group: string, inventory: Inventory, hosts: HostConfig[]): Record<string, number> {
+  if (group === 'all') return {};
+  const above = ancestors(inventory, group);
+  const member = hosts.map((h) => inventory.hosts.get(h.name)).find((h) => h?.groups.includes(group));
+  let value: Record<string, number> = {};
+  for (const g of member ? member.groups.filter((x) => above.has(x)) : [...above]) {
+    const vars = inventory.groups.get(g)?.vars;
+    if (vars?.multilink_weights !== undefined) value = overlayOf(vars, `group ${g}`);
+  }
+  return value;
+}
+
+/** Why a host's weights after the edit are not its weights before with the new ones over them. */
+function mismatch(before: HostConfig, after: HostConfig | undefined, weights: Record<string, number>, inventory: Inventory): string | undefined {
+  if (!after) return `host ${before.name} would no longer be targeted`;
+  const want = { ...linkWeights(before), ...weights };
+  const got = linkWeights(after);
+  const wrong = Object.keys(want).filter((k) => want[k] !== got[k]);
+  if (wrong.length === 0) return undefined;
+  const at = inventory.hosts.get(after.name)?.varPos.multilink_weights;
+  const where = at ? ` (multilink_weights for it is set at ${formatPos(at)})` : '';
+  return `host ${before.name}: ${wrong.map((k) => `${k} would be ${got[k]}, not ${want[k]}`).join(', ')}${where}`;
+}
+
+function printWeights(output: Output, before: HostConfig[], after: Map<string, HostConfig>): void {
+  for (const h of before) {
+    const a = after.get(h.name);
+    if (a) output.err(`${h.name}: ${weightsText(linkWeights(h))} -> ${weightsText(linkWeights(a))}`);
+  }
+}
+
 export async function weightsCommand(inventory: string, assignments: string[], opts: WeightsCommandOptions, transport: Transport, output: Output): Promise<number> {
   const weights = parseAssignments(assignments);
   const before = loadProject(inventory, { limit: opts.limit });
@@ -124,23 +204,27 @@ export async function weightsCommand(inventory: string, assignments: string[], o
   let hosts: HostConfig[];
   if (opts.write) {
     const file = targetFile(before.inventory, level);
+    const write = levelWeights(level, before.inventory, before.hosts, weights);
     const text = readFileSync(file, 'utf8');
-    writeAtomically(file, edited(file, before.inventory, level, weights));
+    writeAtomically(file, edited(file, before.inventory, level, write));
     const after = loadProject(inventory, { limit: opts.limit });
-    if (after.diagnostics.some((d) => d.severity === 'error')) {
+    const afterByName = new Map(after.hosts.map((h) => [h.name, h]));
+    const wrong = after.diagnostics.some((d) => d.severity === 'error') ? [] : before.hosts.map((h) => mismatch(h, afterByName.get(h.name), weights, before.inventory)).filter((m) => m !== undefined);
+    if (after.diagnostics.some((d) => d.severity === 'error') || wrong.length > 0) {
+      // Refused: the file is put back as it was, and no host is contacted.
       writeAtomically(file, text);
       assertNoErrors(after);
+      const where = level.kind === 'all' ? 'all' : `${level.kind} ${level.name}`;
+      throw new InputError(wrong.map((m) => ({ severity: 'error', summary: `writing multilink_weights at ${where} would not give the weights asked: ${m}`, detail: 'nothing was written; name the level that sets them with --limit, or apply without writing: --no-write' })));
     }
-    if (!opts.json) output.err(`wrote ${Object.entries(weights).map(([k, v]) => `${k}=${v}`).join(' ')} to multilink_weights of ${level.kind === 'all' ? 'all' : `${level.kind} ${level.name}`} in ${file}`);
+    if (!opts.json) {
+      output.err(`wrote multilink_weights: { ${Object.entries(write).map(([k, v]) => `${k}: ${v}`).join(', ')} } at ${level.kind === 'all' ? 'all' : `${level.kind} ${level.name}`} in ${file}`);
+      printWeights(output, before.hosts, afterByName);
+    }
     hosts = after.hosts;
-    for (const h of hosts) {
-      for (const [link, w] of Object.entries(weights)) {
-        const got = h.play.links.find((l) => l.name === link)?.weight;
-        if (got !== w) output.err(`warning: host ${h.name} keeps ${link}=${got}: a more specific level of the inventory sets it`);
-      }
-    }
   } else {
     hosts = before.hosts.map((h) => ({ ...h, play: { ...h.play, links: h.play.links.map((l) => (l.name in weights ? { ...l, weight: weights[l.name] } : l)) } }));
+    if (!opts.json) printWeights(output, before.hosts, new Map(hosts.map((h) => [h.name, h])));
   }
   // Every shard writes the same inventory change; each applies it to its own share.
   hosts = shardHosts(hosts, opts.shard, output);

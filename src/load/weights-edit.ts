@@ -7,8 +7,13 @@ const KEY = 'multilink_weights';
 
 export type WeightsLevel = { kind: 'all' } | { kind: 'group'; name: string } | { kind: 'host'; name: string };
 
+/** A key as written (a host called 1e3 is not 1000), which is how the loader names it. */
+function keyIs(key: unknown, name: string): boolean {
+  return isScalar(key) && (typeof key.source === 'string' ? key.source : String(key.value)) === name;
+}
+
 function getPair(map: YAMLMap, key: string): Pair | undefined {
-  return map.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key) as Pair | undefined;
+  return map.items.find((p) => isPair(p) && keyIs(p.key, key)) as Pair | undefined;
 }
 
 function lineEnd(text: string, pos: number): number {
@@ -64,7 +69,7 @@ function findGroup(map: YAMLMap, name: string): YAMLMap | undefined {
   const children = getPair(map, 'children')?.value;
   if (!isMap(children)) return undefined;
   for (const p of children.items as Pair[]) {
-    if (isScalar(p.key) && String(p.key.value) === name && isMap(p.value)) return p.value;
+    if (keyIs(p.key, name) && isMap(p.value)) return p.value;
     if (isMap(p.value)) {
       const found = findGroup(p.value, name);
       if (found) return found;
