@@ -62,7 +62,7 @@ const CASES: BadCase[] = [
       ['playbook.yaml:10:15', "link name: expected 1-15 letters, digits, _ or -, starting with a letter, and not 'main'"],
       ['playbook.yaml:10:32', "interface: expected an interface name the kernel accepts (1-15 of A-Z a-z 0-9 _ . @ + -, not . or ..), got 'averyveryverylongname0'"],
       ['playbook.yaml:12:22', "destination: expected a network with its host bits zero (/24 leaves the last 8 bits for hosts), got '192.0.2.1/24'"],
-      ['playbook.yaml:13:22', "destination: expected an IPv4 network like 192.0.2.0/24, got '192.0.2.300'"],
+      ['playbook.yaml:13:22', "destination: expected an IPv4 network like 192.0.2.0/24 or an IPv6 prefix like 2001:db8::/32, got '192.0.2.300'"],
       ['playbook.yaml:14:32', 'port: expected a whole number from 1 to 65535, got 0'],
       ['playbook.yaml:14:39', 'port: expected a whole number from 1 to 65535, got 70000'],
       ['playbook.yaml:14:52', "via: expected main or a link of this play (dsl, cable), got 'lte'"],

@@ -12,18 +12,19 @@ import { sh, type Sh } from '../shell/sh.js';
 
 export function ownedUnion(a: OwnedRecord | null, b: OwnedRecord): OwnedRecord {
   if (!a) return b;
-  const chains = [...a.chains, ...b.chains].filter((c, i, all) => all.findIndex((d) => d.table === c.table && d.name === c.name) === i);
+  const chains = [...a.chains, ...b.chains].filter((c, i, all) => all.findIndex((d) => d.table === c.table && d.name === c.name && d.family === c.family) === i);
   return {
     tables: [...new Set([...a.tables, ...b.tables])].sort((x, y) => x - y),
     priorities: [...new Set([...a.priorities, ...b.priorities])].sort((x, y) => x - y),
     chains,
     sysctls: { ...b.sysctls, ...a.sysctls },
+    ...(a.ipv6 || b.ipv6 ? { ipv6: true as const } : {}),
   };
 }
 
 function sameRecord(a: OwnedRecord, b: OwnedRecord): boolean {
   const key = (r: OwnedRecord): string =>
-    JSON.stringify({ ...r, chains: [...r.chains].sort((x, y) => `${x.table} ${x.name}`.localeCompare(`${y.table} ${y.name}`)), sysctls: Object.entries(r.sysctls).sort() });
+    JSON.stringify({ ...r, chains: [...r.chains].sort((x, y) => `${x.family ?? 4} ${x.table} ${x.name}`.localeCompare(`${y.family ?? 4} ${y.table} ${y.name}`)), sysctls: Object.entries(r.sysctls).sort() });
   return key(a) === key(b);
 }
 
@@ -36,12 +37,16 @@ const run = (a: Action): Sh => (a.description === undefined ? a.command : step(a
 function runAll(actions: readonly Action[]): Sh[] {
   const out: Sh[] = [];
   let batch: string[][] = [];
+  let family: 4 | 6 = 4;
   const flush = (): void => {
-    if (batch.length > 0) out.push(ipSteps(batch));
+    if (batch.length > 0) out.push(ipSteps(batch, family));
     batch = [];
   };
   for (const a of actions) {
     if (a.ip && a.description !== undefined && ipBatchable(a.ip)) {
+      // One batch is one family's ip process.
+      if (batch.length > 0 && (a.family ?? 4) !== family) flush();
+      family = a.family ?? 4;
       batch.push(a.ip);
       continue;
     }
@@ -76,6 +81,9 @@ export function applyStepsFunction({ ops, desired, ownedBefore }: ApplyInput): S
     ...runAll(r.rules),
     ...(r.iptables
       ? [writeFile(layout.iptablesPayload, r.iptables.replace(/\n$/, '')), step(`iptables-restore --noflush < ${layout.iptablesPayload}`, sh`ml_restore ${layout.iptablesPayload}`)]
+      : []),
+    ...(r.ip6tables
+      ? [writeFile(layout.ip6tablesPayload, r.ip6tables.replace(/\n$/, '')), step(`ip6tables-restore --noflush < ${layout.ip6tablesPayload}`, sh`ml_restore6 ${layout.ip6tablesPayload}`)]
       : []),
     ...r.monitor.map(run),
     ops.bootHook && step('install the boot hook', sh`ml_install_boot`),

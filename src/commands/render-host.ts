@@ -28,9 +28,11 @@ export function renderHost(desired: DesiredState): string {
   const plan = planHost(desired, freshFacts(desired));
   const r = plan.ops ? renderPlan(plan.ops, desired) : undefined;
   const payload = (r?.iptables ?? '').trimEnd();
+  const payload6 = (r?.ip6tables ?? '').trimEnd();
   return `${[
     `# multilink: what a deploy sends to host ${desired.host} on a router it never touched (method ${desired.method}, traffic ${desired.traffic.join(',') || 'none'})`,
     section('iptables-restore --noflush payload', payload === '' ? [] : payload.split('\n')),
+    ...(payload6 === '' ? [] : [section('ip6tables-restore --noflush payload', payload6.split('\n'))]),
     section('ip rules', commands(r?.rules ?? [])),
     section('ip routes', commands(r?.routes ?? [])),
     section('sysctls (ml_sysctl KEY VALUE writes VALUE to /proc/sys/KEY)', commands(r?.sysctls ?? [])),

@@ -6,7 +6,7 @@
 // chain, so without the guard a later rule could re-mark a packet, and (for nth) a packet
 // that is already decided would advance a later rule's counter and break exactness.
 import type { BalanceMethod } from '../model/config.js';
-import type { CompiledLink } from '../model/desired.js';
+import type { CompiledLink, Family } from '../model/desired.js';
 import { markMatch, setMark, stickyListName, unmarked } from './iptables-text.js';
 import { eligibleLinks } from './links.js';
 import { formatProbability } from './probability.js';
@@ -15,7 +15,7 @@ import { formatProbability } from './probability.js';
 export const STICKY_SECONDS = 3600;
 
 /** Rules of ML_BALANCE for the given links; tier and weight selection is applied here too. */
-export function balanceRules(links: CompiledLink[], method: BalanceMethod, mask: number): string[] {
+export function balanceRules(links: CompiledLink[], method: BalanceMethod, mask: number, family: Family = 4): string[] {
   const chosen = eligibleLinks(links);
   if (chosen.length === 0) return [];
   switch (method) {
@@ -26,7 +26,7 @@ export function balanceRules(links: CompiledLink[], method: BalanceMethod, mask:
     case 'nth':
       return nthRules(chosen, mask);
     case 'sticky':
-      return stickyRules(chosen, mask);
+      return stickyRules(chosen, mask, family);
   }
 }
 
@@ -83,14 +83,12 @@ export function nthRules(links: CompiledLink[], mask: number): string[] {
  * and were not seen elsewhere since may return to it (lists are checked in play order).
  * xt_recent keeps ip_list_tot (default 200) addresses per list, the oldest are dropped.
  */
-export function stickyRules(links: CompiledLink[], mask: number): string[] {
-  const recall = links.map(
-    (l) =>
-      `${unmarked(mask)} -m recent --rcheck --seconds ${STICKY_SECONDS} --name ${stickyListName(l.index)} --mask 255.255.255.255 --rsource ${setMark(l.mark, mask)}`,
-  );
-  const record = links.map(
-    (l) => `${markMatch(l.mark, mask)} -m recent --set --name ${stickyListName(l.index)} --mask 255.255.255.255 --rsource`,
-  );
+export function stickyRules(links: CompiledLink[], mask: number, family: Family = 4): string[] {
+  // An IPv6 client changes its privacy address every day or so, within its /64: the /64 is the source.
+  const source = family === 6 ? 'ffff:ffff:ffff:ffff::' : '255.255.255.255';
+  const list = (l: CompiledLink): string => stickyListName(l.index, family);
+  const recall = links.map((l) => `${unmarked(mask)} -m recent --rcheck --seconds ${STICKY_SECONDS} --name ${list(l)} --mask ${source} --rsource ${setMark(l.mark, mask)}`);
+  const record = links.map((l) => `${markMatch(l.mark, mask)} -m recent --set --name ${list(l)} --mask ${source} --rsource`);
   return [...recall, ...randomCascade(links, mask), ...record];
 }
 

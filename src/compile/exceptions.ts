@@ -6,7 +6,8 @@
 // leaves the chain itself. The first rule needs no guard: ML_PRE and ML_OUT only enter
 // ML_NEW with our mark bits at zero.
 import type { ExceptionSpec } from '../model/config.js';
-import type { CompiledLink } from '../model/desired.js';
+import type { CompiledLink, Family } from '../model/desired.js';
+import { formatCidr6, parseCidr6 } from '../net/ipv6.js';
 import { networkAddress, parseCidr } from '../net/ipv4.js';
 import { CHAIN_BALANCE, setMark, unmarked } from './iptables-text.js';
 
@@ -21,15 +22,37 @@ interface MatchParts {
   tail: string[];
 }
 
-export function newChainRules(exceptions: ExceptionSpec[], links: CompiledLink[], mask: number): string[] {
-  // Normal routing, never balanced: the router's own addresses (its LAN services, its WAN
-  // addresses from the LAN), broadcasts and multicast (a LAN's DHCP discovers, mDNS), and the
-  // router's DHCP client talking to its link's server (it belongs to that interface).
-  const bodies: { parts: MatchParts; target: string }[] = [
-    { parts: { head: [], tail: ['-m addrtype --dst-type LOCAL,BROADCAST,MULTICAST'] }, target: '-j RETURN' },
-    { parts: { head: ['-p udp'], tail: ['-m udp --sport 68 --dport 67'] }, target: '-j RETURN' },
+/**
+ * Never balanced, normal routing: the router's own addresses (its LAN services, its WAN
+ * addresses from the LAN), broadcasts and multicast (a LAN's DHCP discovers, mDNS), and the
+ * router's DHCP client talking to its link's server (it belongs to that interface). IPv6 has
+ * no broadcast (ip6tables refuses the type), and link-local destinations (a gateway, a
+ * neighbour) belong to one link: never marked; nor the DHCPv6 client.
+ */
+function unbalanced(family: Family): MatchParts[] {
+  if (family === 6) {
+    return [
+      { head: [], tail: ['-m addrtype --dst-type LOCAL,MULTICAST'] },
+      { head: ['-d fe80::/10'], tail: [] },
+      { head: ['-p udp'], tail: ['-m udp --sport 546 --dport 547'] },
+    ];
+  }
+  return [
+    { head: [], tail: ['-m addrtype --dst-type LOCAL,BROADCAST,MULTICAST'] },
+    { head: ['-p udp'], tail: ['-m udp --sport 68 --dport 67'] },
   ];
+}
+
+/**
+ * ML_NEW of one family: an exception with a destination belongs to its destination's family;
+ * one without, to both. In IPv6 an exception via a link without IPv6 does not apply (its
+ * connections are balanced over the links that carry IPv6).
+ */
+export function newChainRules(exceptions: ExceptionSpec[], links: CompiledLink[], mask: number, family: Family = 4): string[] {
+  const bodies: { parts: MatchParts; target: string }[] = unbalanced(family).map((parts) => ({ parts, target: '-j RETURN' }));
   for (const ex of exceptions) {
+    if (ex.destination !== undefined && ex.destination.includes(':') !== (family === 6)) continue;
+    if (family === 6 && ex.via !== 'main' && !links.some((l) => l.name === ex.via)) continue;
     const target = exceptionTarget(ex, links, mask);
     for (const parts of exceptionMatches(ex)) bodies.push({ parts, target });
   }
@@ -68,8 +91,13 @@ export function exceptionMatches(ex: ExceptionSpec): MatchParts[] {
   return out;
 }
 
-/** `-d A/L` with host bits cleared, as iptables prints it; 0.0.0.0/0 is no match at all. */
+/** `-d A/L` with host bits cleared, as iptables prints it; 0.0.0.0/0 (::/0) is no match at all. */
 function destinationMatch(cidr: string): string[] {
+  if (cidr.includes(':')) {
+    const c6 = parseCidr6(cidr);
+    if (!c6) throw new Error(`exception destination '${cidr}' is not an IPv6 prefix`);
+    return c6.prefix === 0 ? [] : [`-d ${formatCidr6(c6)}`];
+  }
   const parsed = parseCidr(cidr);
   if (!parsed) throw new Error(`exception destination '${cidr}' is not an IPv4 CIDR`);
   if (parsed.prefix === 0) return [];

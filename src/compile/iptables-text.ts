@@ -13,9 +13,9 @@ export const CHAIN_HELPERS = 'ML_HELPERS';
 /** Per-link packet and byte counters (no target), read by `multilink status`. */
 export const CHAIN_ACCT = 'ML_ACCT';
 
-/** Name of the xt_recent list that remembers the sources sent over link k (sticky method). */
-export function stickyListName(index: number): string {
-  return `ML_S${index}`;
+/** Name of the xt_recent list that remembers the sources sent over link k (sticky method); IPv6's apart. */
+export function stickyListName(index: number, family: 4 | 6 = 4): string {
+  return family === 6 ? `ML_6S${index}` : `ML_S${index}`;
 }
 
 const FULL_MASK = 0xffffffff;

@@ -20,6 +20,7 @@ export function compileLinks(links: LinkSpec[], settings: HostSettings): Compile
       weight: l.weight,
       tier: l.tier,
       masquerade: l.masquerade,
+      ...(l.gateway6 !== undefined ? { gateway6: l.gateway6, masquerade6: l.masquerade6 ?? l.masquerade } : {}),
       inbound: l.inbound,
       ...(l.minShare !== undefined ? { minShare: l.minShare } : {}),
       ...(l.maxShare !== undefined ? { maxShare: l.maxShare } : {}),

@@ -33,17 +33,34 @@ export function adaptiveSpec(links: CompiledLink[]): AdaptiveSpec {
 
 export function compileMonitor(health: HealthSpec | undefined, links: CompiledLink[], method: BalanceMethod, markMask: number): MonitorSpec {
   if (links.length > MAX_MONITORED_LINKS) throw new Error(`the link monitor handles at most ${MAX_MONITORED_LINKS} links`);
-  const balance: Record<string, string[]> = {};
-  for (let healthy = 0; healthy < 2 ** links.length; healthy++) {
-    const up = links.filter((l) => (healthy & (1 << (l.index - 1))) !== 0);
-    // No healthy link at all: keep balancing over every link rather than black-holing traffic.
-    balance[String(healthy)] = balanceRules(healthy === 0 ? links : up, method, markMask);
-  }
+  const links6 = links.filter((l) => l.gateway6 !== undefined);
+  const chains = (family: 4 | 6, over: CompiledLink[]): Record<string, string[]> => {
+    const out: Record<string, string[]> = {};
+    const all = fullMask(over);
+    for (let healthy = 0; healthy < 2 ** links.length; healthy++) {
+      // Masks are of every link; IPv6's only ever has bits of links with a gateway6.
+      if ((healthy & ~all) !== 0) continue;
+      const up = over.filter((l) => (healthy & (1 << (l.index - 1))) !== 0);
+      // No healthy link at all: keep balancing over every link rather than black-holing traffic.
+      out[String(healthy)] = balanceRules(healthy === 0 ? over : up, method, markMask, family);
+    }
+    return out;
+  };
+  const balance = chains(4, links);
   return {
     intervalMs: health?.intervalMs ?? WATCH_INTERVAL_MS,
     ...(health ? { probes: { targets: [...health.targets], downAfter: health.downAfter, upAfter: health.upAfter, quorum: health.quorum } } : {}),
     ...(method === 'adaptive' ? { adaptive: adaptiveSpec(links) } : {}),
-    links: links.map((l) => ({ name: l.name, index: l.index, interface: l.interface, mark: l.mark, table: l.table, gateway: gatewayKind(l.gateway) })),
+    links: links.map((l) => ({
+      name: l.name,
+      index: l.index,
+      interface: l.interface,
+      mark: l.mark,
+      table: l.table,
+      gateway: gatewayKind(l.gateway),
+      ...(l.gateway6 !== undefined ? { gateway6: gatewayKind(l.gateway6) } : {}),
+    })),
     balance,
+    ...(links6.length > 0 ? { balance6: chains(6, links6) } : {}),
   };
 }

@@ -11,5 +11,10 @@ export function compileSysctls(play: PlayConfig, links: CompiledLink[]): SysctlS
   const out: SysctlSpec[] = [];
   if (play.traffic.includes('forwarded')) out.push({ key: 'net/ipv4/ip_forward', value: '1' });
   for (const l of links) out.push({ key: `net/ipv4/conf/${l.interface}/rp_filter`, value: RP_FILTER[play.rpFilter] });
+  // IPv6 has no rp_filter. A router that forwards ignores router advertisements unless
+  // accept_ra is 2, and its learnt gateway would expire: set before forwarding goes on.
+  const links6 = links.filter((l) => l.gateway6 !== undefined);
+  for (const l of links6) if (l.gateway6 === 'auto') out.push({ key: `net/ipv6/conf/${l.interface}/accept_ra`, value: '2' });
+  if (links6.length > 0 && play.traffic.includes('forwarded')) out.push({ key: 'net/ipv6/conf/all/forwarding', value: '1' });
   return out;
 }

@@ -207,7 +207,7 @@ function withoutTransaction(cfg: HostConfig, desired: DesiredState, plan: HostPl
     // the restarted monitor keeps its saved link states and loads the chain for them.
     const balance = `${desired.balanceChain.table} ${desired.balanceChain.name}`;
     const monitorScript = new StateLayout(desired.settings.stateDir).monitorScript;
-    const other = plan.changes.filter((c) => !(c.kind === 'iptables' && c.object === balance) && !(c.kind === 'file' && c.object === monitorScript));
+    const other = plan.changes.filter((c) => !(c.kind === 'iptables' && (c.object === balance || c.object === `ip6 ${balance}`)) && !(c.kind === 'file' && c.object === monitorScript));
     if (other.length > 0) {
       return done({ outcome: 'failed', message: `nothing was changed: besides its balancing chain this host differs from its compiled state (${other.map((c) => `${c.kind} ${c.object}`).join(', ')}); run deploy`, changes: other });
     }
@@ -301,7 +301,12 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
           early = withoutTransaction(cfg, desired, plan, opts, done);
           if (early) return '';
           const ops = plan.ops!;
-          const scope = scopeOf({ priorities: [...desired.rules.map((r) => r.priority), ...(facts.owned?.priorities ?? [])], tables: [...desired.routes.map((r) => r.table), ...(facts.owned?.tables ?? [])] });
+          const ipv6 = facts.v6 !== undefined;
+          const scope = scopeOf({
+            priorities: [...desired.rules.map((r) => r.priority), ...(facts.owned?.priorities ?? [])],
+            tables: [...desired.routes.map((r) => r.table), ...(facts.owned?.tables ?? [])],
+            ...(ipv6 ? { ipv6: true as const } : {}),
+          });
           const sysctlKeys = [...new Set([...desired.sysctls.map((s) => s.key), ...Object.keys(facts.owned?.sysctls ?? {})])];
           const script = planScript({
             id: txn.id,

@@ -5,6 +5,7 @@ import { BALANCE_METHODS, type BalanceMethod, type HostConfig } from '../model/c
 import type { DesiredState } from '../model/desired.js';
 import { NETFILTER_TABLES } from '../model/desired.js';
 import { isIPv4, parseCidr } from '../net/ipv4.js';
+import { isIPv6, parseCidr6 } from '../net/ipv6.js';
 import { isInterfaceName, isRemotePath } from '../net/names.js';
 import { isSysctlKey } from '../facts/sysctl.js';
 import { isModuleName } from '../facts/modules.js';
@@ -62,18 +63,21 @@ export function storedDesiredProblems(v: unknown, cfg: HostConfig): string[] {
   if (s && !['auto', 'legacy', 'nft'].includes(s.iptables)) p.push('bad iptables setting');
   if (s && !['auto', 'systemd', 'initd', 'none'].includes(s.boot) && !(typeof s.boot === 'string' && isRemotePath(s.boot))) p.push('bad boot setting');
   if (!BALANCE_METHODS.includes(d.method as BalanceMethod)) p.push('bad method');
+  const familyOk = (o: { family?: unknown } | undefined): boolean => o?.family === undefined || o.family === 6;
   for (const c of arr(d.chains) as DesiredState['chains']) {
-    if (!NETFILTER_TABLES.includes(c?.table) || !isChainName(c?.name) || !arr(c?.rules).every(isRule)) p.push(`bad chain ${String(c?.name)}`);
+    if (!NETFILTER_TABLES.includes(c?.table) || !isChainName(c?.name) || !arr(c?.rules).every(isRule) || !familyOk(c)) p.push(`bad chain ${String(c?.name)}`);
   }
   for (const j of arr(d.jumps) as DesiredState['jumps']) {
-    if (!NETFILTER_TABLES.includes(j?.table) || !BUILTIN_CHAINS.includes(j?.chain) || !isRule(j?.rule) || !/ -j ML_|^-j ML_/.test(j.rule)) p.push('bad jump rule');
+    if (!NETFILTER_TABLES.includes(j?.table) || !BUILTIN_CHAINS.includes(j?.chain) || !isRule(j?.rule) || !/ -j ML_|^-j ML_/.test(j.rule) || !familyOk(j)) p.push('bad jump rule');
   }
   for (const r of arr(d.rules) as DesiredState['rules']) {
-    if (!isUint(r?.priority, 32765) || !ruleOk(r)) p.push('bad ip rule');
+    if (!isUint(r?.priority, 32765) || !ruleOk(r) || !familyOk(r)) p.push('bad ip rule');
   }
   for (const r of arr(d.routes) as DesiredState['routes']) {
-    const via = r?.via === undefined || isIPv4(String(r.via));
-    if (!isUint(r?.table) || !(r?.dst === 'default' || parseCidr(String(r?.dst))) || !via || !isInterfaceName(String(r?.dev)) || ![undefined, true].includes(r?.learned)) p.push('bad route');
+    const v6 = r?.family === 6;
+    const via = r?.via === undefined || (v6 ? isIPv6(String(r.via)) : isIPv4(String(r.via)));
+    const dst = r?.dst === 'default' || (v6 ? parseCidr6(String(r?.dst)) !== undefined : parseCidr(String(r?.dst)) !== undefined);
+    if (!isUint(r?.table) || !dst || !via || !isInterfaceName(String(r?.dev)) || ![undefined, true].includes(r?.learned) || !familyOk(r)) p.push('bad route');
   }
   for (const x of arr(d.sysctls) as DesiredState['sysctls']) {
     if (!isSysctlKey(String(x?.key)) || !/^[0-9]{1,10}$/.test(String(x?.value))) p.push('bad sysctl');
@@ -81,7 +85,8 @@ export function storedDesiredProblems(v: unknown, cfg: HostConfig): string[] {
   if (!arr(d.modules).every((m) => isModuleName(String(m)))) p.push('bad module');
   for (const l of arr(d.links) as DesiredState['links']) {
     const gateway = isIPv4(String(l?.gateway)) || l?.gateway === 'auto' || l?.gateway === 'none';
-    if (!isInterfaceName(String(l?.interface)) || !gateway || !isUint(l?.mark) || !isUint(l?.index, 64) || !isUint(l?.weight) || !isUint(l?.tier, 64) || typeof l?.inbound !== 'boolean') p.push('bad link');
+    const gateway6 = l?.gateway6 === undefined || isIPv6(String(l.gateway6)) || l.gateway6 === 'auto' || l.gateway6 === 'none';
+    if (!isInterfaceName(String(l?.interface)) || !gateway || !gateway6 || !isUint(l?.mark) || !isUint(l?.index, 64) || !isUint(l?.weight) || !isUint(l?.tier, 64) || typeof l?.inbound !== 'boolean') p.push('bad link');
   }
   if (!d.balanceChain || !NETFILTER_TABLES.includes(d.balanceChain.table) || !isChainName(d.balanceChain.name)) p.push('bad balance chain');
   const m = d.monitor;
@@ -92,9 +97,11 @@ export function storedDesiredProblems(v: unknown, cfg: HostConfig): string[] {
       isUint(m.intervalMs, 3_600_000) &&
       arr(m.links).every((l) => {
         const k = l as NonNullable<DesiredState['monitor']>['links'][number];
-        return isInterfaceName(String(k?.interface)) && isUint(k?.mark) && isUint(k?.index, 64) && isUint(k?.table) && ['fixed', 'none', 'auto'].includes(k?.gateway);
+        const g6 = k?.gateway6 === undefined || ['fixed', 'none', 'auto'].includes(k.gateway6);
+        return isInterfaceName(String(k?.interface)) && isUint(k?.mark) && isUint(k?.index, 64) && isUint(k?.table) && ['fixed', 'none', 'auto'].includes(k?.gateway) && g6;
       }) &&
-      Object.entries(m.balance ?? {}).every(([k, rules]) => /^[0-9]{1,4}$/.test(k) && arr(rules).every(isRule));
+      Object.entries(m.balance ?? {}).every(([k, rules]) => /^[0-9]{1,4}$/.test(k) && arr(rules).every(isRule)) &&
+      Object.entries(m.balance6 ?? {}).every(([k, rules]) => /^[0-9]{1,4}$/.test(k) && arr(rules).every(isRule));
     if (!ok) p.push('bad monitor');
   }
   return p;

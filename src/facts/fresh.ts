@@ -3,6 +3,7 @@
 // gives exactly what a first deploy sends, which is what `multilink render` prints.
 import type { DesiredState } from '../model/desired.js';
 import type { HostFacts, ModuleState } from '../model/facts.js';
+import { hasIpv6 } from '../plan/owned.js';
 
 /** A value no sysctl multilink sets ever has, so every one is written. */
 export const UNKNOWN_SYSCTL = '?';
@@ -24,5 +25,18 @@ export function freshFacts(desired: DesiredState): HostFacts {
     monitor: { script: null, running: false, links: [] },
     mainDefaults: {},
     tools: { ping: 'iputils', conntrack: true, stateFs: '' },
+    ...(hasIpv6(desired)
+      ? {
+          v6: {
+            iptables: { mangle: { chains: [] }, nat: { chains: [] }, raw: { chains: [] } },
+            ipRules: [
+              { priority: 0, text: 'from all lookup local', table: 'local' },
+              { priority: 32766, text: 'from all lookup main', table: 'main' },
+            ],
+            routes: Object.fromEntries(desired.routes.filter((r) => r.family === 6).map((r) => [r.table, []])),
+            mainDefaults: {},
+          },
+        }
+      : {}),
   };
 }

@@ -2,6 +2,7 @@
 // names, beside what every gather reads (iptables, ip rules, state folder).
 import type { BootSetting, IptablesFlavourSetting } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
+import { hasIpv6 } from '../plan/owned.js';
 
 export interface GatherRequest {
   iptables: IptablesFlavourSetting;
@@ -13,6 +14,8 @@ export interface GatherRequest {
   runDir: string;
   /** The boot hook to check (none: not gathered). */
   boot?: BootSetting;
+  /** Gather IPv6's objects whatever the ownership record says (the desired state has some). */
+  ipv6?: boolean;
 }
 
 /** The kernel applies the higher of this and an interface's own rp_filter. */
@@ -29,5 +32,6 @@ export function gatherRequest(desired: DesiredState): GatherRequest {
     stateDir: desired.settings.stateDir,
     runDir: desired.settings.runDir,
     boot: desired.settings.boot,
+    ...(hasIpv6(desired) ? { ipv6: true } : {}),
   };
 }

@@ -1,17 +1,17 @@
 // Gathers every fact of one host in a single round trip: one script, sections marked in its
 // output, one pure parser per section.
 import { NETFILTER_TABLES, type NetfilterTable } from '../model/desired.js';
-import type { HostFacts, IptablesFlavour, LiveRoute, LiveTable, ModuleState } from '../model/facts.js';
+import type { FamilyFacts, HostFacts, IptablesFlavour, LiveRoute, LiveTable, ModuleState } from '../model/facts.js';
 import { StateLayout } from '../shell/layout.js';
 import { lines, section, shellLib } from '../shell/lib.js';
 import { parseReply, type Section } from '../shell/reply.js';
 import { joinSh, sh, type Sh } from '../shell/sh.js';
 import type { GatherRequest } from './gather-request.js';
 import { generationsCommand, parseGenerations } from './generations.js';
-import { IP_RULE_COMMAND, parseIpRules } from './ip-rule.js';
+import { IP6_RULE_COMMAND, IP_RULE_COMMAND, parseIpRules } from './ip-rule.js';
 import { ipRouteCommand, parseIpRoutes } from './ip-route.js';
 import { iptablesSaveSections, parseIptablesSave } from './iptables-save.js';
-import { MAIN_DEFAULTS_COMMAND, parseMainDefaults } from './main-defaults.js';
+import { MAIN_DEFAULTS6_COMMAND, MAIN_DEFAULTS_COMMAND, parseMainDefaults } from './main-defaults.js';
 import { moduleCommand, parseModule } from './modules.js';
 import { monitorRuntimeCommand, monitorScriptCommand, parseMonitor } from './monitor.js';
 import { ownedCommand, parseOwned } from './owned.js';
@@ -34,12 +34,31 @@ function ownedListSections(req: GatherRequest): Sh {
   while read -r ml_kind ml_arg; do
     case "$ml_kind $ml_arg" in
 ${knownCase}      "table "*[!0-9]*|"table ") ;;
-      "table "*) echo "@@ML route $ml_arg"; { ip -4 route show table "$ml_arg" 2>/dev/null || true; }; echo "@@ML-rc $?" ;;
+      "table "*) echo "@@ML route $ml_arg"; { ip -4 route show table "$ml_arg" 2>/dev/null || true; }; echo "@@ML-rc $?"
+        if [ "$ml_g6" = 1 ]; then echo "@@ML route6 $ml_arg"; { ip -6 route show table "$ml_arg" 2>/dev/null || true; }; echo "@@ML-rc $?"; fi ;;
       "sysctl "*..*|"sysctl "*[!A-Za-z0-9_./@-]*|"sysctl ") ;;
       "sysctl "*) echo "@@ML sysctl $ml_arg"; ml_read "/proc/sys/$ml_arg"; echo "@@ML-rc $?" ;;
     esac
   done < ${list}
 fi`;
+}
+
+/**
+ * IPv6's objects, when the desired state has some or the ownership record says multilink made
+ * some (`family 6` in owned.list): a router multilink never gave IPv6 pays nothing for it.
+ */
+function ipv6Sections(req: GatherRequest): Sh {
+  const list = new StateLayout(req.stateDir).ownedList;
+  const want = req.ipv6 ? sh`ml_g6=1` : sh`ml_g6=0; if [ -r ${list} ] && grep -qx 'family 6' ${list}; then ml_g6=1; fi`;
+  return lines(
+    want,
+    sh`if [ "$ml_g6" = 1 ]; then`,
+    sh`ml_save_sections6 ${NETFILTER_TABLES}`,
+    section('ip6-rule', IP6_RULE_COMMAND),
+    section('main-defaults6', MAIN_DEFAULTS6_COMMAND),
+    ...[...new Set(req.tables)].map((t) => section(`route6 ${t}`, ipRouteCommand(t, 6))),
+    sh`fi`,
+  );
 }
 
 /** A shell function, ml_gather, printing every fact as a section; needs lib.sh before it. */
@@ -50,6 +69,7 @@ export function gatherFunction(req: GatherRequest): Sh {
     section('ip-rule', IP_RULE_COMMAND),
     section('main-defaults', MAIN_DEFAULTS_COMMAND),
     ...[...new Set(req.tables)].map((t) => section(`route ${t}`, ipRouteCommand(t))),
+    ipv6Sections(req),
     ...req.sysctls.map((k) => section(`sysctl ${k}`, sysctlCommand(k))),
     ...req.modules.map((m) => section(`module ${m}`, moduleCommand(m))),
     section('owned', ownedCommand(req.stateDir)),
@@ -77,7 +97,7 @@ ${body}
 export function filterFunction(scope: { priorities: readonly number[]; tables: readonly number[] }): Sh {
   const shape = `lookup (${scope.tables.join('|') || 'none'})[ \t]*$|lookup main suppress_prefixlength 0[ \t]*$`;
   return sh`ml_filter() {
-  awk -v prios=${scope.priorities.join(' ')} -v shape=${shape} 'BEGIN { n = split(prios, a, " "); for (i = 1; i <= n; i++) prio[a[i]] = 1 } /^@@ML (module |generations|monitor-runtime|main-defaults|tools|boot-hook)/ { skip = 1 } /^@@ML iptables / { ipt = 1; print; next } /^@@ML ip-rule$/ { rule = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; rule = 0; next } rule { split($0, f, ":"); if (!(f[1] in prio) || $0 !~ shape) next } !skip && (!ipt || /ML_/) { print }'
+  awk -v prios=${scope.priorities.join(' ')} -v shape=${shape} 'BEGIN { n = split(prios, a, " "); for (i = 1; i <= n; i++) prio[a[i]] = 1 } /^@@ML (module |generations|monitor-runtime|main-defaults|tools|boot-hook)/ { skip = 1 } /^@@ML ip6?tables / { ipt = 1; print; next } /^@@ML ip6?-rule$/ { rule = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; rule = 0; next } rule { split($0, f, ":"); if (!(f[1] in prio) || $0 !~ shape) next } !skip && (!ipt || /ML_/) { print }'
 }`;
 }
 
@@ -117,10 +137,13 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
   const flavour = parseFlavour(r.get('flavour'));
   const iptables = Object.fromEntries(NETFILTER_TABLES.map((t) => [t, parseIptablesSave(r.get(`iptables ${t}`))])) as Record<NetfilterTable, LiveTable>;
   const routes: Record<number, LiveRoute[]> = {};
+  const routes6: Record<number, LiveRoute[]> = {};
   const sysctls: Record<string, string | null> = {};
   for (const name of r.names()) {
     const route = /^route (\d+)$/.exec(name);
     if (route) routes[Number(route[1])] = parseIpRoutes(r.get(name));
+    const route6 = /^route6 (\d+)$/.exec(name);
+    if (route6) routes6[Number(route6[1])] = parseIpRoutes(r.get(name), 6);
     const sysctl = /^sysctl (.+)$/.exec(name);
     if (sysctl) sysctls[sysctl[1]] = parseSysctl(r.get(name));
   }
@@ -135,8 +158,18 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
     throw new GatherError(`the ownership record ${new StateLayout(req.stateDir).owned} is unreadable: ${(e as Error).message}`);
   }
   const bootHook = parseBootHook(parseReply(stdout).sections);
+  const v6: FamilyFacts | undefined = r.find('ip6-rule')
+    ? {
+        iptables: Object.fromEntries(NETFILTER_TABLES.map((t) => [t, parseIptablesSave(r.get(`ip6tables ${t}`))])) as Record<NetfilterTable, LiveTable>,
+        ipRules: parseIpRules(r.get('ip6-rule')),
+        mainDefaults: parseMainDefaults(r.get('main-defaults6')),
+        routes: routes6,
+      }
+    : undefined;
+  if (req.ipv6 && !v6) throw new GatherError('gather output lacks the IPv6 sections');
   return {
     flavour,
+    ...(v6 ? { v6 } : {}),
     iptables,
     ipRules: parseIpRules(r.get('ip-rule')),
     mainDefaults: parseMainDefaults(r.get('main-defaults')),

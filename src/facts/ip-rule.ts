@@ -3,6 +3,7 @@ import type { LiveRule } from '../model/facts.js';
 import { sh } from '../shell/sh.js';
 
 export const IP_RULE_COMMAND = sh`ip -4 rule show`;
+export const IP6_RULE_COMMAND = sh`ip -6 rule show`;
 
 export function parseIpRules(text: string): LiveRule[] {
   const rules: LiveRule[] = [];

@@ -3,6 +3,8 @@
 import { sh } from '../shell/sh.js';
 
 export const MAIN_DEFAULTS_COMMAND = sh`ip -4 route show table main exact 0/0 2>/dev/null || true`;
+/** IPv6's: router advertisements' (`proto ra`), DHCPv6/PPP clients', netifd's source-specific ones (`default from P via G`). */
+export const MAIN_DEFAULTS6_COMMAND = sh`ip -6 route show table main exact ::/0 2>/dev/null || true`;
 
 /** Interface → `via GATEWAY`, or `dev` for a default route without a gateway (point-to-point); the lowest metric first wins. */
 export function parseMainDefaults(text: string): Record<string, string> {

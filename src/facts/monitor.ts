@@ -21,6 +21,8 @@ if ml_runs "$ml_p" monitor.sh; then echo "running $ml_p"; else echo stopped; fi`
 
 export interface MonitorStateFile {
   mask?: number;
+  /** IPv6's healthy-link mask (links with a gateway6). */
+  mask6?: number;
   linkNames?: string[];
   links: LinkState[];
   /** Per link name, for links the monitor probes. */
@@ -49,6 +51,14 @@ export function parseMonitorState(text: string): MonitorStateFile {
   for (const line of text.split('\n')) {
     const words = line.trim().split(/\s+/);
     if (words[0] === 'mask' && /^\d+$/.test(words[1] ?? '')) state.mask = Number(words[1]);
+    else if (words[0] === 'mask6' && /^\d+$/.test(words[1] ?? '')) state.mask6 = Number(words[1]);
+    else if (words[0] === 'link6' && words.length >= 3 && (words[2] === 'up' || words[2] === 'down')) {
+      const link = state.links.find((l) => l.link === words[1]);
+      if (link) Object.assign(link, { state6: words[2], ...(words[3] ? { since6: words[3] } : {}) });
+    } else if (words[0] === 'gateway6' && words.length >= 3) {
+      const link = state.links.find((l) => l.link === words[1]);
+      if (link) link.gateway6 = words.slice(2).join(' ');
+    }
     else if (words[0] === 'links') state.linkNames = words.slice(1);
     else if (words[0] === 'link' && words.length >= 3 && (words[2] === 'up' || words[2] === 'down')) {
       state.links.push({ link: words[1], state: words[2], ...(words[3] ? { since: words[3] } : {}) });

@@ -5,9 +5,9 @@ import { NETFILTER_TABLES, type NetfilterTable } from '../model/desired.js';
 import { StateLayout } from '../shell/layout.js';
 import { sh, type Sh } from '../shell/sh.js';
 
-/** The record as the lines ("table 101", "sysctl net/ipv4/ip_forward") the gather script reads. */
+/** The record as the lines ("table 101", "sysctl net/ipv4/ip_forward", "family 6") the gather script reads. */
 export function ownedListText(r: OwnedRecord): string {
-  return [...r.tables.map((t) => `table ${t}`), ...Object.keys(r.sysctls).map((k) => `sysctl ${k}`)].join('\n') + '\n';
+  return [...r.tables.map((t) => `table ${t}`), ...Object.keys(r.sysctls).map((k) => `sysctl ${k}`), ...(r.ipv6 ? ['family 6'] : [])].join('\n') + '\n';
 }
 
 export function ownedCommand(stateDir: string): Sh {
@@ -32,11 +32,12 @@ export function parseOwned(text: string): OwnedRecord | null {
     tables: r.tables,
     priorities: r.priorities,
     chains: chains.flatMap((c: unknown) => {
-      const o = c as { table?: unknown; name?: unknown };
+      const o = c as { table?: unknown; name?: unknown; family?: unknown };
       return NETFILTER_TABLES.includes(o.table as NetfilterTable) && typeof o.name === 'string' && o.name.startsWith('ML_')
-        ? [{ table: o.table as NetfilterTable, name: o.name }]
+        ? [{ table: o.table as NetfilterTable, name: o.name, ...(o.family === 6 ? { family: 6 as const } : {}) }]
         : [];
     }),
     sysctls: Object.fromEntries(Object.entries(sysctls).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    ...(r.ipv6 === true ? { ipv6: true as const } : {}),
   };
 }

@@ -15,8 +15,12 @@ function resolveException(map: YMap, links: LinkSpec[], s: PlayScope): Exception
   }
   const protocol = readEnum(field(s, map, 'protocol'), 'protocol', ['tcp', 'udp'] as const, s.r);
   const spec: ExceptionSpec = { via: readVia(field(s, map, 'via'), links, s) ?? 'main', pos: map.pos };
-  const destination = readCidr(field(s, map, 'destination'), 'destination', s.r);
+  const destination = readCidr(field(s, map, 'destination'), 'destination', s.r, { ipv6: true });
   if (destination !== undefined) spec.destination = destination;
+  const via = links.find((l) => l.name === spec.via);
+  if (destination?.includes(':') && via && via.gateway6 === undefined) {
+    s.r.error(`an IPv6 destination via ${via.name}, which carries no IPv6: give link ${via.name} a gateway6, or send it via main`, field(s, map, 'via') ?? map);
+  }
   if (protocol !== undefined) spec.protocol = protocol;
   const portsNode = field(s, map, 'ports');
   const ports = readPorts(portsNode, s);

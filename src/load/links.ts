@@ -4,6 +4,7 @@ import type { LinkSpec } from '../model/config.js';
 import { formatPos } from '../model/source.js';
 import { field, type PlayScope } from './play-scope.js';
 import type { PlayNode } from './playbook.js';
+import { canonicalIPv6 } from '../net/ipv6.js';
 import { expected, readBool, readInterface, readIPv4, readShare, readString, readWhole } from './values.js';
 import type { YMap, YValue } from './yaml-source.js';
 
@@ -42,6 +43,10 @@ function resolveLink(map: YMap, s: PlayScope): ResolvedLink {
     inbound: readBool(field(s, map, 'inbound'), 'inbound', s.r) ?? true,
     pos: map.pos,
   };
+  const gateway6 = readGateway6(field(s, map, 'gateway6'), s);
+  if (gateway6 !== undefined) spec.gateway6 = gateway6;
+  const masquerade6 = readBool(field(s, map, 'masquerade6'), 'masquerade6', s.r);
+  if (masquerade6 !== undefined) spec.masquerade6 = masquerade6;
   const min = readShare(field(s, map, 'min_share'), 'min_share', s.r);
   const max = readShare(field(s, map, 'max_share'), 'max_share', s.r);
   if (min !== undefined) spec.minShare = min;
@@ -57,6 +62,20 @@ function readGateway(node: YValue | undefined, s: PlayScope): string | undefined
     return expected(s.r, 'gateway', "an IPv4 address like 100.64.1.1, 'auto' (follow the interface's DHCP/PPP default route) or 'none' (point-to-point)", node);
   }
   return readIPv4(node, 'gateway', s.r);
+}
+
+/**
+ * The link's IPv6 gateway: `auto` (follow what the router learns for the interface: router
+ * advertisements, DHCPv6, PPP), `none` (point-to-point), or an address, link-local (fe80::1, on
+ * the link's interface) or global; written as ip prints it.
+ */
+function readGateway6(node: YValue | undefined, s: PlayScope): string | undefined {
+  if (!node) return undefined;
+  if (node.kind === 'scalar' && (node.value === 'auto' || node.value === 'none')) return node.value;
+  const text = node.kind === 'scalar' && typeof node.value === 'string' ? node.value.trim() : undefined;
+  const address = text === undefined ? undefined : canonicalIPv6(text);
+  if (address !== undefined && address !== '::' && !address.startsWith('ff')) return address;
+  return expected(s.r, 'gateway6', "an IPv6 address like fe80::1 or 2001:db8:1::1, 'auto' (learnt from router advertisements, DHCPv6 or PPP) or 'none' (point-to-point)", node);
 }
 
 function checkUnique(links: ResolvedLink[], key: 'name' | 'interface', s: PlayScope): void {

@@ -2,6 +2,7 @@
 // value or reports "what: expected X, got Y" at the node and returns undefined.
 // An absent node (undefined) is not an error here: callers apply defaults.
 import { hasHostBits, isIPv4, parseCidr } from '../net/ipv4.js';
+import { formatCidr6, hasHostBits6, parseCidr6 } from '../net/ipv6.js';
 import { isInterfaceName } from '../net/names.js';
 import { show, type Reporter } from './report.js';
 import type { YValue } from './yaml-source.js';
@@ -99,12 +100,22 @@ export function readIPv4(node: YValue | undefined, what: string, r: Reporter): s
   return expected(r, what, 'an IPv4 address (a.b.c.d)', node);
 }
 
-/** Network in CIDR form with host bits zero, as iptables prints it; a bare address is a /32. */
-export function readCidr(node: YValue | undefined, what: string, r: Reporter): string | undefined {
+/**
+ * Network in CIDR form with host bits zero, as iptables prints it; a bare address is a /32.
+ * With `ipv6`, an IPv6 prefix is taken too (2001:db8::/32; a bare address is a /128), written
+ * as ip6tables prints it.
+ */
+export function readCidr(node: YValue | undefined, what: string, r: Reporter, opts: { ipv6?: boolean } = {}): string | undefined {
   if (!node) return undefined;
   const text = node.kind === 'scalar' && typeof node.value === 'string' ? node.value.trim() : undefined;
+  if (opts.ipv6 && text !== undefined && text.includes(':')) {
+    const c6 = parseCidr6(text);
+    if (!c6) return expected(r, what, 'an IPv6 prefix like 2001:db8::/32', node);
+    if (hasHostBits6(c6)) return expected(r, what, `a prefix with its host bits zero (${formatCidr6(c6)}, not ${text})`, node);
+    return formatCidr6(c6);
+  }
   const cidr = text === undefined ? undefined : parseCidr(text);
-  if (!cidr) return expected(r, what, 'an IPv4 network like 192.0.2.0/24', node);
+  if (!cidr) return expected(r, what, opts.ipv6 ? 'an IPv4 network like 192.0.2.0/24 or an IPv6 prefix like 2001:db8::/32' : 'an IPv4 network like 192.0.2.0/24', node);
   if (hasHostBits(cidr)) {
     const bits = 32 - cidr.prefix;
     return expected(r, what, `a network with its host bits zero (/${cidr.prefix} leaves the last ${bits} bits for hosts)`, node);

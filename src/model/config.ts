@@ -41,9 +41,13 @@ export interface LinkSpec {
   interface: string;
   /** An IPv4 address, or a GatewayMode. */
   gateway: string;
+  /** An IPv6 address (link-local or global), or a GatewayMode; absent: the link carries no IPv6. */
+  gateway6?: string;
   /** Whole number >= 0 after the multilink_weights overlay. */
   weight: number;
   masquerade: boolean;
+  /** NAT66 for IPv6 sources on this link; absent: as masquerade. */
+  masquerade6?: boolean;
   tier: number;
   /** Connections that arrive on this link are answered by it (marked for it). */
   inbound: boolean;
@@ -54,7 +58,7 @@ export interface LinkSpec {
 }
 
 export interface ExceptionSpec {
-  /** CIDR, host bits zero (e.g. 192.168.1.0/24, 203.0.113.5/32). */
+  /** CIDR, host bits zero (e.g. 192.168.1.0/24, 203.0.113.5/32, 2001:db8::/32), as iptables prints it. */
   destination?: string;
   protocol?: 'tcp' | 'udp';
   ports?: number[];

@@ -4,10 +4,25 @@
 import type { BalanceMethod, HostSettings, TrafficKind } from './config.js';
 
 export type NetfilterTable = 'mangle' | 'nat' | 'raw';
+
+/**
+ * The address family an object lives in: iptables or ip6tables, `ip -4` or `ip -6`. Objects
+ * carry `family: 6` for IPv6; absent is IPv4 (what every generation before dual stack holds).
+ */
+export type Family = 4 | 6;
+export const FAMILIES: readonly Family[] = [4, 6];
+export function familyOf(o: { family?: 6 }): Family {
+  return o.family ?? 4;
+}
+/** `{ family: 6 }` for IPv6 and nothing for IPv4, to spread into an object. */
+export function familyField(family: Family): { family?: 6 } {
+  return family === 6 ? { family: 6 } : {};
+}
 export const NETFILTER_TABLES: readonly NetfilterTable[] = ['mangle', 'nat', 'raw'];
 
 export interface ChainSpec {
   table: NetfilterTable;
+  family?: 6;
   /** Always starts with ML_. */
   name: string;
   /** Rule arguments as iptables-save prints them, without the leading "-A NAME ". */
@@ -17,13 +32,14 @@ export interface ChainSpec {
 /** One rule in a built-in chain that jumps to an ML_ chain. */
 export interface JumpSpec {
   table: NetfilterTable;
+  family?: 6;
   chain: 'PREROUTING' | 'OUTPUT' | 'POSTROUTING' | 'FORWARD' | 'INPUT';
   /** As iptables-save prints it, without "-A CHAIN ", e.g. "-i lan0 -j ML_MARK". */
   rule: string;
 }
 
-/** An `ip rule` multilink owns. */
-export type RuleSpec =
+/** An `ip rule` multilink owns (`ip -6 rule` with family 6). */
+export type RuleSpec = { family?: 6 } & (
   /** Connections marked for a link use its table. */
   | { kind: 'fwmark'; priority: number; fwmark: number; mask: number; table: number }
   /**
@@ -33,10 +49,12 @@ export type RuleSpec =
    */
   | { kind: 'main'; priority: number }
   /** Sockets bound to a link's interface (ping -I, the monitor's probes) use its table. */
-  | { kind: 'oif'; priority: number; dev: string; table: number };
+  | { kind: 'oif'; priority: number; dev: string; table: number }
+);
 
 export interface RouteSpec {
   table: number;
+  family?: 6;
   /** 'default' or a CIDR. */
   dst: string;
   dev: string;
@@ -65,6 +83,10 @@ export interface CompiledLink {
   interface: string;
   /** An IPv4 address, 'auto' or 'none' (see GatewayMode). */
   gateway: string;
+  /** The link's IPv6 gateway: an IPv6 address, 'auto' or 'none'; absent: the link carries no IPv6. */
+  gateway6?: string;
+  /** NAT66 on the link (IPv6 sources rewritten to the link's own address); absent: as masquerade. */
+  masquerade6?: boolean;
   /** Connections arriving on this link are marked for it, so their replies leave by it. */
   inbound: boolean;
   /** method adaptive: bounds of the link's share of new connections (0..1). */
@@ -113,12 +135,14 @@ export interface MonitorSpec {
   intervalMs: number;
   probes?: ProbeSpec;
   adaptive?: AdaptiveSpec;
-  links: { name: string; index: number; interface: string; mark: number; table: number; gateway: 'fixed' | 'none' | 'auto' }[];
+  links: { name: string; index: number; interface: string; mark: number; table: number; gateway: 'fixed' | 'none' | 'auto'; gateway6?: 'fixed' | 'none' | 'auto' }[];
   /**
    * The balancing chain's rules for every set of healthy links, keyed by its bit mask as a
    * decimal string (bit k-1 set: link k healthy). The router does no arithmetic.
    */
   balance: Record<string, string[]>;
+  /** The same for the IPv6 balancing chain (links with gateway6), when the play has IPv6. */
+  balance6?: Record<string, string[]>;
 }
 
 export interface DesiredState {

@@ -50,8 +50,10 @@ export type ModuleState = 'loaded' | 'builtin' | 'missing' | 'no-module-support'
 export interface OwnedRecord {
   tables: number[];
   priorities: number[];
-  chains: { table: NetfilterTable; name: string }[];
+  chains: { table: NetfilterTable; name: string; family?: 6 }[];
   sysctls: Record<string, string>;
+  /** Multilink's IPv6 objects too: `ip -6` rules at these priorities, routes in these tables. */
+  ipv6?: true;
 }
 
 export interface Generations {
@@ -67,6 +69,8 @@ export interface MonitorFacts {
   pid?: number;
   /** Healthy-link mask from the state file (bit k-1: link k up). */
   mask?: number;
+  /** IPv6's (links with a gateway6). */
+  mask6?: number;
   /** Link names the state file was written for. */
   linkNames?: string[];
   links: LinkState[];
@@ -91,8 +95,22 @@ export interface BootHookFacts {
   links: Record<string, string | null>;
 }
 
+/** The objects of one address family multilink plans: netfilter tables, ip rules, routes. */
+export interface FamilyFacts {
+  iptables: Record<NetfilterTable, LiveTable>;
+  ipRules: LiveRule[];
+  /** The main table's default routes by interface (see HostFacts.mainDefaults). */
+  mainDefaults: Record<string, string>;
+  routes: Record<number, LiveRoute[]>;
+}
+
 export interface HostFacts {
   flavour: IptablesFlavour;
+  /**
+   * IPv6's, gathered when the desired state has IPv6 objects or the ownership record says
+   * multilink made some (ip6tables, `ip -6 rule`, `ip -6 route`); absent otherwise.
+   */
+  v6?: FamilyFacts;
   iptables: Record<NetfilterTable, LiveTable>;
   ipRules: LiveRule[];
   /** The main table's default routes by interface: `via GATEWAY`, or `dev` without one (gateway: auto). */

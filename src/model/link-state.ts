@@ -11,6 +11,11 @@ export interface LinkState {
   reason?: string;
   /** gateway: auto: the gateway the monitor learned (`via 192.0.2.1`, `dev`), or `-`: none. */
   gateway?: string;
+  /** A link with a gateway6: its IPv6 health, apart from its IPv4 health. */
+  state6?: LinkHealth;
+  since6?: string;
+  /** gateway6: auto: the IPv6 gateway learned (`via fe80::1`, `dev`), or `-`: none. */
+  gateway6?: string;
 }
 
 /** The monitor's probes of one link: counters since it started, and smoothed time and loss. */

@@ -39,6 +39,8 @@ export interface JumpOp {
  */
 export interface TableOps {
   table: NetfilterTable;
+  /** 6: ip6tables. */
+  family?: 6;
   declare: string[];
   unhook: JumpOp[];
   fill: { name: string; rules: string[] }[];
@@ -64,14 +66,16 @@ export interface PlanOps {
   modules: string[];
   sysctls: SysctlSpec[];
   /** Multilink's own rules to delete, each by its full selector (priority and `ip rule show` text). */
-  rulesDelete: { priority: number; text: string }[];
+  rulesDelete: { priority: number; text: string; family?: 6 }[];
   rulesAdd: RuleSpec[];
   /** Owned tables no longer used: emptied. */
   routesFlush: number[];
+  /** The same for IPv6 (`ip -6 route flush table T`). */
+  routesFlush6?: number[];
   /** `ip route replace`d first, so a table never goes empty under traffic... */
   routesReplace: RouteSpec[];
   /** ...then routes that should not be there are deleted by their exact text. */
-  routesDelete: { table: number; text: string }[];
+  routesDelete: { table: number; text: string; family?: 6 }[];
   /** Tables whose ML_ chains or jumps change. */
   iptables: TableOps[];
   /** The ownership record as it must be after the apply. */

@@ -6,6 +6,7 @@ import type { OwnedRecord } from './facts.js';
 
 export interface SnapshotJump {
   table: NetfilterTable;
+  family?: 6;
   chain: string;
   rule: string;
   /**
@@ -17,10 +18,10 @@ export interface SnapshotJump {
 }
 
 export interface OwnedSnapshot {
-  chains: { table: NetfilterTable; name: string; rules: string[] }[];
+  chains: { table: NetfilterTable; name: string; rules: string[]; family?: 6 }[];
   jumps: SnapshotJump[];
-  rules: { priority: number; text: string }[];
-  routes: { table: number; text: string }[];
+  rules: { priority: number; text: string; family?: 6 }[];
+  routes: { table: number; text: string; family?: 6 }[];
   sysctls: { key: string; value: string }[];
   /** The ownership record to leave behind; null: none (never applied). */
   owned: OwnedRecord | null;
@@ -32,4 +33,6 @@ export interface OwnedSnapshot {
 export interface ResetScope {
   priorities: number[];
   tables: number[];
+  /** Clear IPv6 rules and routes at those priorities and tables too. */
+  ipv6?: true;
 }

@@ -4,7 +4,8 @@
 // never overwritten. Rules are deleted by their full selector, so a foreign rule at the same
 // priority is never taken with them.
 import type { Diagnostics } from '../diagnostics.js';
-import type { DesiredState, RuleSpec } from '../model/desired.js';
+import { familyField, type DesiredState, type Family, type RuleSpec } from '../model/desired.js';
+import { familyObject } from './family.js';
 import type { HostFacts, LiveRule } from '../model/facts.js';
 import type { Change } from '../model/plan.js';
 import { ruleShowText } from '../render/ip.js';
@@ -13,7 +14,7 @@ export interface RulesPlan {
   changes: Change[];
   clashes: Change[];
   /** Multilink's live rules to delete, by priority and the text `ip rule show` printed. */
-  remove: { priority: number; text: string }[];
+  remove: { priority: number; text: string; family?: 6 }[];
   add: RuleSpec[];
 }
 
@@ -31,20 +32,23 @@ export function isMultilinkRule(text: string, tables: ReadonlySet<string>, markM
   return tables.has(mark[2]) || (mark[1] !== undefined && Number(mark[1]) >>> 0 === markMask >>> 0);
 }
 
-function clash(diags: Diagnostics, host: string, live: LiveRule, summary: string, detail: string, wanted?: RuleSpec): Change {
+function clash(diags: Diagnostics, host: string, live: LiveRule, summary: string, detail: string, family: Family, wanted?: RuleSpec): Change {
   diags.error(summary, { host, detail, kind: 'clash' });
   return {
     kind: 'rule',
     op: 'clash',
-    object: `rule ${live.priority}`,
+    object: familyObject(family, `rule ${live.priority}`),
     ...(wanted ? { expected: ruleShowText(wanted) } : {}),
     actual: live.text,
     detail: `${summary} (${detail})`,
   };
 }
 
-export function planIpRules(desired: DesiredState, facts: HostFacts, diags: Diagnostics): RulesPlan {
+/** One family's rules (plan/family.ts gives the views). */
+export function planIpRules(desired: DesiredState, facts: HostFacts, diags: Diagnostics, family: Family = 4): RulesPlan {
   const plan: RulesPlan = { changes: [], clashes: [], remove: [], add: [] };
+  const f = familyField(family);
+  const ip = family === 6 ? 'ip -6 rule' : 'ip rule';
   const owned = new Set(facts.owned?.priorities ?? []);
   const wanted = new Map(desired.rules.map((r) => [r.priority, r]));
   const ourTables = new Set(desired.routes.map((r) => String(r.table)));
@@ -60,16 +64,16 @@ export function planIpRules(desired: DesiredState, facts: HostFacts, diags: Diag
     if (foreign) {
       const since = owned.has(r.priority) ? ', which multilink uses: it appeared there since' : '';
       plan.clashes.push(
-        clash(diags, desired.host, foreign, `ip rule at priority ${r.priority} is not multilink's: "${foreign.text}"${since}`, 'choose another multilink_rule_priority, or remove that rule', r),
+        clash(diags, desired.host, foreign, `${ip} at priority ${r.priority} is not multilink's: "${foreign.text}"${since}`, 'choose another multilink_rule_priority, or remove that rule', family, r),
       );
       continue;
     }
-    for (const l of live) plan.remove.push({ priority: l.priority, text: l.text });
+    for (const l of live) plan.remove.push({ priority: l.priority, text: l.text, ...f });
     plan.add.push(r);
     plan.changes.push({
       kind: 'rule',
       op: live.length > 0 ? 'update' : 'create',
-      object: `rule ${r.priority}`,
+      object: familyObject(family, `rule ${r.priority}`),
       expected,
       ...(live.length > 0 ? { actual: live.map((l) => l.text).join('\n') } : {}),
     });
@@ -79,18 +83,18 @@ export function planIpRules(desired: DesiredState, facts: HostFacts, diags: Diag
     // Only its own: a foreign rule at a priority multilink no longer uses is none of its business.
     const live = facts.ipRules.filter((l) => l.priority === p && isMultilinkRule(l.text, ours, mask));
     if (live.length === 0) continue;
-    for (const l of live) plan.remove.push({ priority: p, text: l.text });
-    plan.changes.push({ kind: 'rule', op: 'delete', object: `rule ${p}`, actual: live.map((l) => l.text).join('\n') });
+    for (const l of live) plan.remove.push({ priority: p, text: l.text, ...f });
+    plan.changes.push({ kind: 'rule', op: 'delete', object: familyObject(family, `rule ${p}`), actual: live.map((l) => l.text).join('\n') });
   }
   for (const l of facts.ipRules) {
     if (wanted.has(l.priority) || owned.has(l.priority)) continue;
     if (l.table !== undefined && ourTables.has(l.table)) {
       plan.clashes.push(
-        clash(diags, desired.host, l, `ip rule ${l.priority} "${l.text}" uses routing table ${l.table}, which multilink owns`, 'choose another multilink_table_base, or remove that rule'),
+        clash(diags, desired.host, l, `${ip} ${l.priority} "${l.text}" uses routing table ${l.table}, which multilink owns`, 'choose another multilink_table_base, or remove that rule', family),
       );
     } else if (l.mask !== undefined && (l.mask & mask) !== 0 && l.fwmark !== undefined) {
       plan.clashes.push(
-        clash(diags, desired.host, l, `ip rule ${l.priority} "${l.text}" matches mark bits that overlap multilink_mark_mask 0x${mask.toString(16)}`, 'choose a multilink_mark_mask that no other rule uses'),
+        clash(diags, desired.host, l, `${ip} ${l.priority} "${l.text}" matches mark bits that overlap multilink_mark_mask 0x${mask.toString(16)}`, 'choose a multilink_mark_mask that no other rule uses', family),
       );
     }
   }

@@ -3,7 +3,8 @@
 // detect rules that would fight over the same mark bits.
 import type { Diagnostics } from '../diagnostics.js';
 import type { ChainSpec, DesiredState, JumpSpec, NetfilterTable } from '../model/desired.js';
-import { NETFILTER_TABLES } from '../model/desired.js';
+import { familyField, NETFILTER_TABLES, type Family } from '../model/desired.js';
+import { familyObject } from './family.js';
 import type { LiveTable } from '../model/facts.js';
 import type { Change, JumpOp, TableOps } from '../model/plan.js';
 import { jumpTarget } from '../facts/iptables-save.js';
@@ -28,7 +29,7 @@ function markClash(rule: string, mask: number): string | undefined {
   return undefined;
 }
 
-function checkForeignMarks(desired: DesiredState, table: NetfilterTable, live: LiveTable, diags: Diagnostics): void {
+function checkForeignMarks(desired: DesiredState, table: NetfilterTable, live: LiveTable, diags: Diagnostics, family: Family): void {
   const mask = desired.settings.markMask;
   for (const chain of live.chains) {
     if (chain.name.startsWith('ML_')) continue;
@@ -36,7 +37,7 @@ function checkForeignMarks(desired: DesiredState, table: NetfilterTable, live: L
       const clash = markClash(rule, mask);
       if (clash) {
         diags.error(
-          `a rule multilink does not own ${clash} that overlap multilink_mark_mask 0x${mask.toString(16)}: -t ${table} -A ${chain.name} ${rule}`,
+          `a rule multilink does not own ${clash} that overlap multilink_mark_mask 0x${mask.toString(16)}: ${family === 6 ? 'ip6tables ' : ''}-t ${table} -A ${chain.name} ${rule}`,
           { host: desired.host, detail: 'choose a multilink_mark_mask that no other rule uses' },
         );
       }
@@ -52,25 +53,27 @@ function planTable(
   desired: DesiredState,
   table: NetfilterTable,
   live: LiveTable,
+  family: Family,
 ): { changes: Change[]; ops?: TableOps } {
+  const obj = (o: string): string => familyObject(family, o);
   const changes: Change[] = [];
   const wanted: ChainSpec[] = desired.chains.filter((c) => c.table === table);
   const liveByName = new Map(live.chains.map((c) => [c.name, c]));
   const changed = wanted.filter((c) => {
     const l = liveByName.get(c.name);
     if (!l) {
-      changes.push({ kind: 'iptables', op: 'create', object: `${table} ${c.name}`, expected: c.rules.join('\n') });
+      changes.push({ kind: 'iptables', op: 'create', object: obj(`${table} ${c.name}`), expected: c.rules.join('\n') });
       return true;
     }
     if (l.rules.join('\n') !== c.rules.join('\n')) {
-      changes.push({ kind: 'iptables', op: 'update', object: `${table} ${c.name}`, expected: c.rules.join('\n'), actual: l.rules.join('\n') });
+      changes.push({ kind: 'iptables', op: 'update', object: obj(`${table} ${c.name}`), expected: c.rules.join('\n'), actual: l.rules.join('\n') });
       return true;
     }
     return false;
   });
   const wantedNames = new Set(wanted.map((c) => c.name));
   const stale = live.chains.filter((c) => c.name.startsWith('ML_') && !wantedNames.has(c.name));
-  for (const c of stale) changes.push({ kind: 'iptables', op: 'delete', object: `${table} ${c.name}`, actual: c.rules.join('\n') });
+  for (const c of stale) changes.push({ kind: 'iptables', op: 'delete', object: obj(`${table} ${c.name}`), actual: c.rules.join('\n') });
 
   const wantedJumps: JumpSpec[] = desired.jumps.filter((j) => j.table === table);
   const remaining = new Map<string, number>();
@@ -89,14 +92,15 @@ function planTable(
       remaining.set(jumpKey(j), n - 1);
     }
   }
-  for (const j of missing) changes.push({ kind: 'iptables', op: 'create', object: `${table} ${j.chain} ${j.rule}`, expected: `-A ${j.chain} ${j.rule}` });
-  for (const j of extra) changes.push({ kind: 'iptables', op: 'delete', object: `${table} ${j.chain} ${j.rule}`, actual: `-A ${j.chain} ${j.rule}` });
+  for (const j of missing) changes.push({ kind: 'iptables', op: 'create', object: obj(`${table} ${j.chain} ${j.rule}`), expected: `-A ${j.chain} ${j.rule}` });
+  for (const j of extra) changes.push({ kind: 'iptables', op: 'delete', object: obj(`${table} ${j.chain} ${j.rule}`), actual: `-A ${j.chain} ${j.rule}` });
   if (changes.length === 0) return { changes };
 
   return {
     changes,
     ops: {
       table,
+      ...familyField(family),
       declare: [...changed, ...stale].map((c) => c.name),
       unhook: extra,
       fill: changed.map((c) => ({ name: c.name, rules: [...c.rules] })),
@@ -106,11 +110,12 @@ function planTable(
   };
 }
 
-export function planIptables(desired: DesiredState, live: Record<NetfilterTable, LiveTable>, diags: Diagnostics): IptablesPlan {
+/** One family's tables (desired holds that family's chains and jumps: plan/family.ts). */
+export function planIptables(desired: DesiredState, live: Record<NetfilterTable, LiveTable>, diags: Diagnostics, family: Family = 4): IptablesPlan {
   const result: IptablesPlan = { changes: [], tables: [] };
   for (const table of NETFILTER_TABLES) {
-    if (table === 'mangle') checkForeignMarks(desired, table, live[table], diags);
-    const { changes, ops } = planTable(desired, table, live[table]);
+    if (table === 'mangle') checkForeignMarks(desired, table, live[table], diags, family);
+    const { changes, ops } = planTable(desired, table, live[table], family);
     result.changes.push(...changes);
     if (ops) result.tables.push(ops);
   }

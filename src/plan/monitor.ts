@@ -15,24 +15,33 @@ export interface MonitorPlan {
   balance: string[];
   /** The healthy-link mask that balance was chosen for (undefined without a monitor). */
   mask?: number;
+  /** IPv6's balancing chain expected live (a play with IPv6). */
+  balance6?: string[];
 }
 
 export function planMonitor(desired: DesiredState, facts: HostFacts): MonitorPlan {
   const layout = new StateLayout(desired.settings.stateDir);
   const live = facts.monitor;
-  const chain = desired.chains.find((c) => c.table === desired.balanceChain.table && c.name === desired.balanceChain.name);
+  const chain = desired.chains.find((c) => c.table === desired.balanceChain.table && c.name === desired.balanceChain.name && c.family === undefined);
+  const chain6 = desired.chains.find((c) => c.table === desired.balanceChain.table && c.name === desired.balanceChain.name && c.family === 6);
   const m = desired.monitor;
   if (!m) {
-    if (!live.script && !live.running) return { changes: [], balance: chain?.rules ?? [] };
+    const balance6 = chain6 ? { balance6: chain6.rules } : {};
+    if (!live.script && !live.running) return { changes: [], balance: chain?.rules ?? [], ...balance6 };
     return {
       changes: [{ kind: 'file', op: 'delete', object: layout.monitorScript, actual: live.running ? `running (pid ${live.pid})` : 'stopped' }],
       ops: { write: false, stop: true, remove: true, resetState: true, start: false },
       balance: chain?.rules ?? [],
+      ...balance6,
     };
   }
   const sameLinks = (live.linkNames ?? []).join(' ') === m.links.map((l) => l.name).join(' ');
   const mask = sameLinks && live.mask !== undefined && m.balance[String(live.mask)] ? live.mask : fullMask(m.links);
   const plan: MonitorPlan = { changes: [], balance: m.balance[String(mask)], mask };
+  if (m.balance6) {
+    const mask6 = sameLinks && live.mask6 !== undefined && m.balance6[String(live.mask6)] ? live.mask6 : fullMask(m.links.filter((l) => l.gateway6 !== undefined));
+    plan.balance6 = m.balance6[String(mask6)];
+  }
   // method adaptive: the weights in force are what the monitor learnt, run-time state like
   // link health: whatever balancing chain it loaded is expected; only a missing one is not.
   const liveChain = facts.iptables[desired.balanceChain.table].chains.find((c) => c.name === desired.balanceChain.name);
@@ -49,8 +58,9 @@ export function planMonitor(desired: DesiredState, facts: HostFacts): MonitorPla
   return plan;
 }
 
-/** The desired state with the balancing chain the monitor's state calls for. */
-export function withBalance(desired: DesiredState, balance: string[]): DesiredState {
+/** The desired state with the balancing chains (IPv4's, IPv6's) the monitor's state calls for. */
+export function withBalance(desired: DesiredState, balance: string[], balance6?: string[]): DesiredState {
   const { table, name } = desired.balanceChain;
-  return { ...desired, chains: desired.chains.map((c) => (c.table === table && c.name === name ? { ...c, rules: balance } : c)) };
+  const pick = (c: DesiredState['chains'][number]): string[] | undefined => (c.table !== table || c.name !== name ? undefined : c.family === 6 ? balance6 : balance);
+  return { ...desired, chains: desired.chains.map((c) => ({ ...c, rules: pick(c) ?? c.rules })) };
 }

@@ -10,15 +10,35 @@ import { ownedRecord, planOwned } from './owned.js';
 import { planRoutes } from './routes.js';
 import { planSysctls } from './sysctls.js';
 import { planMonitor, withBalance } from './monitor.js';
+import { familyDesired, familyFacts, plansIpv6 } from './family.js';
 import { checkRouter } from './router.js';
 import { planBootHook } from './boot-hook.js';
 
 export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
   const diags = new Diagnostics();
+  const routes6Flush: number[] = [];
   const monitor = planMonitor(desired, facts);
-  const iptables = planIptables(withBalance(desired, monitor.balance), facts.iptables, diags);
-  const rules = planIpRules(desired, facts, diags);
-  const routes = planRoutes(desired, facts, diags);
+  const balanced = withBalance(desired, monitor.balance, monitor.balance6);
+  const iptables = planIptables(familyDesired(balanced, 4), facts.iptables, diags);
+  const rules = planIpRules(familyDesired(desired, 4), facts, diags);
+  const routes = planRoutes(familyDesired(desired, 4), facts, diags);
+  if (plansIpv6(desired, facts)) {
+    const d6 = familyDesired(balanced, 6);
+    const f6 = familyFacts(facts, 6);
+    const ipt6 = planIptables(d6, f6.iptables, diags, 6);
+    iptables.changes.push(...ipt6.changes);
+    iptables.tables.push(...ipt6.tables);
+    const rules6 = planIpRules(d6, f6, diags, 6);
+    rules.changes.push(...rules6.changes);
+    rules.clashes.push(...rules6.clashes);
+    rules.remove.push(...rules6.remove);
+    rules.add.push(...rules6.add);
+    const routes6 = planRoutes(d6, f6, diags, 6);
+    routes.changes.push(...routes6.changes);
+    routes.replace.push(...routes6.replace);
+    routes.remove.push(...routes6.remove);
+    routes6Flush.push(...routes6.flush);
+  }
   const sysctls = planSysctls(desired, facts, diags);
   const modules = planModules(desired, facts);
   checkRouter(desired, facts, diags);
@@ -49,6 +69,7 @@ export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
       rulesDelete: rules.remove,
       rulesAdd: rules.add,
       routesFlush: routes.flush,
+      ...(routes6Flush.length > 0 ? { routesFlush6: routes6Flush } : {}),
       routesReplace: routes.replace,
       routesDelete: routes.remove,
       iptables: iptables.tables,

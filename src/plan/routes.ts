@@ -1,7 +1,8 @@
 // Plans the routes in multilink's routing tables (one per link). A table that already holds
 // routes multilink did not put there is a clash.
 import type { Diagnostics } from '../diagnostics.js';
-import type { DesiredState, RouteSpec } from '../model/desired.js';
+import { familyField, familyOf, type DesiredState, type Family, type RouteSpec } from '../model/desired.js';
+import { familyObject } from './family.js';
 import type { HostFacts } from '../model/facts.js';
 import type { Change } from '../model/plan.js';
 import { routeShowText } from '../render/ip.js';
@@ -10,7 +11,7 @@ export interface RoutesPlan {
   changes: Change[];
   flush: number[];
   replace: RouteSpec[];
-  remove: { table: number; text: string }[];
+  remove: { table: number; text: string; family?: 6 }[];
 }
 
 /**
@@ -21,14 +22,18 @@ export interface RoutesPlan {
  */
 function learnedRoutes(r: RouteSpec, facts: HostFacts): RouteSpec[] {
   const live = facts.routes[r.table] ?? [];
-  if (live.length === 1 && live[0].dst === r.dst && live[0].dev === r.dev) return [{ table: r.table, dst: r.dst, dev: r.dev, ...(live[0].via ? { via: live[0].via } : {}) }];
+  const f = familyField(familyOf(r));
+  if (live.length === 1 && live[0].dst === r.dst && live[0].dev === r.dev) return [{ table: r.table, ...f, dst: r.dst, dev: r.dev, ...(live[0].via ? { via: live[0].via } : {}) }];
   const main = facts.mainDefaults[r.dev];
   if (main === undefined) return [];
-  return [{ table: r.table, dst: r.dst, dev: r.dev, ...(main.startsWith('via ') ? { via: main.slice(4) } : {}) }];
+  return [{ table: r.table, ...f, dst: r.dst, dev: r.dev, ...(main.startsWith('via ') ? { via: main.slice(4) } : {}) }];
 }
 
-export function planRoutes(desired: DesiredState, facts: HostFacts, diags: Diagnostics): RoutesPlan {
+/** One family's routes (plan/family.ts gives the views); IPv6's `flush` is routesFlush6. */
+export function planRoutes(desired: DesiredState, facts: HostFacts, diags: Diagnostics, family: Family = 4): RoutesPlan {
   const plan: RoutesPlan = { changes: [], flush: [], replace: [], remove: [] };
+  const f = familyField(family);
+  const obj = (table: number): string => familyObject(family, `table ${table}`);
   const owned = new Set(facts.owned?.tables ?? []);
   const tables = [...new Set(desired.routes.map((r) => r.table))];
   for (const table of tables) {
@@ -39,7 +44,7 @@ export function planRoutes(desired: DesiredState, facts: HostFacts, diags: Diagn
     const same = wantedText.length === liveText.length && wantedText.every((t) => liveText.includes(t));
     if (same) continue;
     if (live.length > 0 && !owned.has(table)) {
-      diags.error(`routing table ${table} already holds routes multilink did not create: "${liveText.join('; ')}"`, {
+      diags.error(`${family === 6 ? 'IPv6 ' : ''}routing table ${table} already holds routes multilink did not create: "${liveText.join('; ')}"`, {
         host: desired.host,
         detail: 'choose another multilink_table_base, or empty that table',
       });
@@ -48,17 +53,18 @@ export function planRoutes(desired: DesiredState, facts: HostFacts, diags: Diagn
     wanted.forEach((r, i) => {
       if (liveText.includes(wantedText[i])) return;
       plan.replace.push(r);
-      plan.changes.push({ kind: 'route', op: 'create', object: `table ${table}`, expected: wantedText[i] });
+      plan.changes.push({ kind: 'route', op: 'create', object: obj(table), expected: wantedText[i] });
     });
     for (const t of liveText.filter((t) => !wantedText.includes(t))) {
-      plan.remove.push({ table, text: t });
-      plan.changes.push({ kind: 'route', op: 'delete', object: `table ${table}`, actual: t });
+      plan.remove.push({ table, text: t, ...f });
+      plan.changes.push({ kind: 'route', op: 'delete', object: obj(table), actual: t });
     }
   }
   for (const table of owned) {
-    if (tables.includes(table)) continue;
+    // An owned table no longer used is emptied; one gathered empty needs nothing.
+    if (tables.includes(table) || facts.routes[table]?.length === 0) continue;
     plan.flush.push(table);
-    plan.changes.push({ kind: 'route', op: 'delete', object: `table ${table}`, actual: 'every route (table no longer used)' });
+    plan.changes.push({ kind: 'route', op: 'delete', object: obj(table), actual: 'every route (table no longer used)' });
   }
   return plan;
 }

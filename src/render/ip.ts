@@ -1,7 +1,7 @@
 // iproute2 commands for multilink's policy rules and routes, and the text `ip rule show` /
 // `ip route show table T` print for them (checked with iproute2 6.1), so live state
 // compares with desired state as plain strings.
-import type { RouteSpec, RuleSpec } from '../model/desired.js';
+import type { Family, RouteSpec, RuleSpec } from '../model/desired.js';
 import { hex } from '../compile/iptables-text.js';
 import { joinSh, sh, type Sh } from '../shell/sh.js';
 
@@ -37,7 +37,7 @@ export function routeArgs(r: RouteSpec): string[] {
   return [r.dst, ...(r.via ? ['via', r.via] : []), 'dev', r.dev, 'table', String(r.table)];
 }
 
-/** `ip -4 rule add …`, as its words after `ip -4` (several such go to one ip process: ml_ip_steps). */
+/** `ip -4 rule add …` (`ip -6` for IPv6), as its words after `ip -4` (several such go to one ip process: ml_ip_steps). */
 export function ruleAddWords(r: RuleSpec): string[] {
   return ['rule', 'add', ...ruleArgs(r)];
 }
@@ -47,36 +47,41 @@ export function routeReplaceWords(r: RouteSpec): string[] {
   return ['route', 'replace', ...routeArgs(r)];
 }
 
-/** `ip -4 WORDS…`. */
-export function ipCommand(words: readonly string[]): Sh {
-  return sh`ip -4 ${words}`;
+/** `-4` or `-6`. */
+export function ipFamily(family: Family): string {
+  return family === 6 ? '-6' : '-4';
+}
+
+/** `ip -4 WORDS…` (`ip -6` for IPv6). */
+export function ipCommand(words: readonly string[], family: Family = 4): Sh {
+  return sh`ip ${ipFamily(family)} ${words}`;
 }
 
 /** Re-adds a rule as `ip rule show` printed it (a snapshot's rule). */
-export function ruleAddFromShow(priority: number, text: string): Sh {
-  return sh`ip -4 rule add priority ${priority} ${words(text)}`;
+export function ruleAddFromShow(priority: number, text: string, family: Family = 4): Sh {
+  return sh`ip ${ipFamily(family)} rule add priority ${priority} ${words(text)}`;
 }
 
 /** Re-adds a route as `ip route show table T` printed it (a snapshot's route). */
-export function routeAddFromShow(table: number, text: string): Sh {
-  return sh`ip -4 route add ${words(text)} table ${table}`;
+export function routeAddFromShow(table: number, text: string, family: Family = 4): Sh {
+  return sh`ip ${ipFamily(family)} route add ${words(text)} table ${table}`;
 }
 
 /** Deletes a route by the text `ip route show table T` printed; gone already is fine. */
-export function routeDelFromShow(table: number, text: string): Sh {
-  return sh`ip -4 route del ${words(text)} table ${table} 2>/dev/null || true`;
+export function routeDelFromShow(table: number, text: string, family: Family = 4): Sh {
+  return sh`ip ${ipFamily(family)} route del ${words(text)} table ${table} 2>/dev/null || true`;
 }
 
-export function routeFlushCommand(table: number): Sh {
-  return sh`ip -4 route flush table ${table} 2>/dev/null || true`;
+export function routeFlushCommand(table: number, family: Family = 4): Sh {
+  return sh`ip ${ipFamily(family)} route flush table ${table} 2>/dev/null || true`;
 }
 
 /**
  * Deletes a rule by its full selector, as `ip rule show` printed it (every copy, at most 100):
  * a foreign rule at the same priority stays.
  */
-export function ruleDelFromShow(priority: number, text: string): Sh {
-  return sh`ml_n=0; while [ "$ml_n" -lt 100 ] && ip -4 rule del priority ${priority} ${words(text)} 2>/dev/null; do ml_n=$((ml_n + 1)); done`;
+export function ruleDelFromShow(priority: number, text: string, family: Family = 4): Sh {
+  return sh`ml_n=0; while [ "$ml_n" -lt 100 ] && ip ${ipFamily(family)} rule del priority ${priority} ${words(text)} 2>/dev/null; do ml_n=$((ml_n + 1)); done`;
 }
 
 /**
@@ -84,11 +89,12 @@ export function ruleDelFromShow(priority: number, text: string): Sh {
  * tables (src/plan/ip-rules.ts isMultilinkRule), by its full selector, whatever state the
  * router is in; other rules at those priorities stay. Reads `ip -4 rule show` once.
  */
-export function rulesClearOwned(priorities: readonly number[], tables: readonly number[]): Sh {
+export function rulesClearOwned(priorities: readonly number[], tables: readonly number[], family: Family = 4): Sh {
   if (priorities.length === 0) return sh`:`;
+  const ipf = ipFamily(family);
   const prios = joinSh(priorities.map((p) => sh`${String(p)}`), '|');
   const lookups = [...tables.map((t) => sh`"from all fwmark "*" lookup "${String(t)}|"from all oif "*" lookup "${String(t)}`), sh`"from all lookup main suppress_prefixlength 0"`];
-  return sh`ml_rules=$(ip -4 rule show) || ml_failed=1
+  return sh`ml_rules=$(ip ${ipf} rule show) || ml_failed=1
 set -f
 printf '%s\\n' "$ml_rules" | while IFS= read -r ml_rl; do
   ml_rp=\${ml_rl%%:*}
@@ -98,7 +104,7 @@ printf '%s\\n' "$ml_rules" | while IFS= read -r ml_rl; do
   case $ml_rp in ${prios}) ;; *) continue ;; esac
   # shellcheck disable=SC2086 # the rule's words, as ip printed them (globbing is off)
   case $ml_rt in
-    ${joinSh(lookups, '|')}) ip -4 rule del priority "$ml_rp" $ml_rt 2>/dev/null ;;
+    ${joinSh(lookups, '|')}) ip ${ipf} rule del priority "$ml_rp" $ml_rt 2>/dev/null ;;
   esac
 done
 set +f`;
@@ -124,5 +130,7 @@ export function ruleShowText(r: RuleSpec): string {
  * space, and adds `linkdown` while the interface has no carrier: compare trimmed, flags off.
  */
 export function routeShowText(r: RouteSpec): string {
+  // IPv6 routes print no scope; their default metric and preference are dropped by the parser.
+  if (r.family === 6) return r.via ? `${r.dst} via ${r.via} dev ${r.dev}` : `${r.dst} dev ${r.dev}`;
   return r.via ? `${r.dst} via ${r.via} dev ${r.dev}` : `${r.dst} dev ${r.dev} scope link`;
 }

@@ -1,6 +1,6 @@
 // A plan's operations as the commands and payloads that reach the router. Apply wraps each
 // command in a step runner; `multilink render` prints the same commands and payload.
-import type { DesiredState } from '../model/desired.js';
+import { familyOf, type DesiredState, type Family } from '../model/desired.js';
 import type { MonitorOps, PlanOps } from '../model/plan.js';
 import { RunLayout, StateLayout } from '../shell/layout.js';
 import { writeFile } from '../shell/lib.js';
@@ -16,6 +16,8 @@ export interface Action {
   command: Sh;
   /** Its words after `ip -4` when it is one ip command (a step that may join others in one ip process). */
   ip?: string[];
+  /** 6: the ip command is `ip -6`. */
+  family?: 6;
 }
 
 export interface RenderedPlan {
@@ -26,11 +28,14 @@ export interface RenderedPlan {
   rules: Action[];
   /** The one iptables-restore --noflush payload ('' when iptables does not change). */
   iptables: string;
+  /** The one ip6tables-restore --noflush payload ('' when ip6tables does not change). */
+  ip6tables: string;
   monitor: Action[];
 }
 
 /** `ip -4 WORDS…` as a step, named as `multilink render` prints it, and joinable into one ip process. */
-function ipStep(words: string[]): Action {
+function ipStep(words: string[], family: Family = 4): Action {
+  if (family === 6) return { description: `ip -6 ${words.join(' ')}`, command: ipCommand(words, 6), ip: words, family: 6 };
   return { description: `ip ${words.join(' ')}`, command: ipCommand(words), ip: words };
 }
 
@@ -54,16 +59,18 @@ export function renderPlan(ops: PlanOps, desired: DesiredState): RenderedPlan {
     modules: ops.modules.map((m) => ({ description: `modprobe ${m}`, command: sh`modprobe ${m}` })),
     sysctls: ops.sysctls.map((s) => ({ description: `sysctl ${s.key}=${s.value}`, command: sysctlWriteCommand(s.key, s.value) })),
     routes: [
-      ...ops.routesReplace.map((r) => ipStep(routeReplaceWords(r))),
+      ...ops.routesReplace.map((r) => ipStep(routeReplaceWords(r), familyOf(r))),
       // The replace above may already have taken this route's place; what remains is checked after.
-      ...ops.routesDelete.map((d) => ({ command: routeDelFromShow(d.table, d.text) })),
+      ...ops.routesDelete.map((d) => ({ command: routeDelFromShow(d.table, d.text, familyOf(d)) })),
       ...ops.routesFlush.map((t) => ({ command: routeFlushCommand(t) })),
+      ...(ops.routesFlush6 ?? []).map((t) => ({ command: routeFlushCommand(t, 6) })),
     ],
     rules: [
-      ...ops.rulesDelete.map((r) => ({ command: ruleDelFromShow(r.priority, r.text) })),
-      ...ops.rulesAdd.map((r) => ipStep(ruleAddWords(r))),
+      ...ops.rulesDelete.map((r) => ({ command: ruleDelFromShow(r.priority, r.text, familyOf(r)) })),
+      ...ops.rulesAdd.map((r) => ipStep(ruleAddWords(r), familyOf(r))),
     ],
-    iptables: tableOpsPayload(ops.iptables),
+    iptables: tableOpsPayload(ops.iptables.filter((t) => familyOf(t) === 4)),
+    ip6tables: tableOpsPayload(ops.iptables.filter((t) => familyOf(t) === 6)),
     monitor: ops.monitor ? monitorActions(ops.monitor, desired) : [],
   };
 }

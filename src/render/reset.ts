@@ -2,7 +2,7 @@
 // it is in now (after a failed or half-finished apply, after a reboot). iptables: one
 // iptables-restore --noflush transaction that unhooks and drops whatever ML_ chains exist
 // at run time and recreates the snapshot's, jump rules at their old positions.
-import { NETFILTER_TABLES, type NetfilterTable } from '../model/desired.js';
+import { familyOf, NETFILTER_TABLES, type Family, type NetfilterTable } from '../model/desired.js';
 import type { OwnedSnapshot, ResetScope } from '../model/snapshot.js';
 import { RunLayout, StateLayout } from '../shell/layout.js';
 import { lines, tryStep, writeFile } from '../shell/lib.js';
@@ -18,11 +18,11 @@ const CLEAR_AWK = `/^:ML_/ { name = substr($1, 2); print ":" name " - [0:0]"; if
 END { for (i = 0; i < n; i++) print "-X " drop[i] }`;
 
 /** The snapshot's chains and jumps, the jumps inserted at their recorded positions. */
-export function snapshotTableLines(s: OwnedSnapshot, table: NetfilterTable): string[] {
-  const chains = s.chains.filter((c) => c.table === table);
+export function snapshotTableLines(s: OwnedSnapshot, table: NetfilterTable, family: Family = 4): string[] {
+  const chains = s.chains.filter((c) => c.table === table && familyOf(c) === family);
   const out = chains.map((c) => declareLine(c.name));
   for (const c of chains) out.push(...appendLines(c.name, c.rules));
-  const jumps = s.jumps.filter((j) => j.table === table);
+  const jumps = s.jumps.filter((j) => j.table === table && familyOf(j) === family);
   // Ascending: every rule before a jump's position (other people's, earlier jumps) is back by then.
   const placed = jumps.filter((j) => j.position !== undefined).sort((a, b) => a.position! - b.position!);
   for (const j of placed) out.push(insertLine(j.chain, j.rule, j.position));
@@ -31,29 +31,42 @@ export function snapshotTableLines(s: OwnedSnapshot, table: NetfilterTable): str
 }
 
 /** Shell function ml_reset; needs lib.sh and the monitor control functions before it. */
-export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: string, runDir: string): Sh {
-  const layout = new StateLayout(stateDir);
-  const ipt = layout.resetPayload;
-  const iptables = NETFILTER_TABLES.map((table) => {
-    const keep = ` ${s.chains.filter((c) => c.table === table).map((c) => c.name).join(' ')} `;
-    const target = snapshotTableLines(s, table).join('\n');
-    return sh`ml_cur=$(ml_save ${table}) || return 1
+/** Whether a reset to this snapshot within this scope touches IPv6 objects. */
+export function resetsIpv6(s: OwnedSnapshot, scope: ResetScope): boolean {
+  return Boolean(scope.ipv6 || s.owned?.ipv6 || s.chains.some((c) => c.family === 6) || s.rules.some((r) => r.family === 6) || s.routes.some((r) => r.family === 6));
+}
+
+/** The netfilter part of a reset for one family: the payload built from the live tables, then restored. */
+function netfilterReset(s: OwnedSnapshot, family: Family, layout: StateLayout): Sh[] {
+  const ipt = family === 6 ? layout.resetPayload6 : layout.resetPayload;
+  const save = family === 6 ? sh`ml_save6` : sh`ml_save`;
+  const tables = NETFILTER_TABLES.map((table) => {
+    const keep = ` ${s.chains.filter((c) => c.table === table && familyOf(c) === family).map((c) => c.name).join(' ')} `;
+    const target = snapshotTableLines(s, table, family).join('\n');
+    return sh`ml_cur=$(${save} ${table}) || return 1
 { echo ${`*${table}`}; printf '%s\\n' "$ml_cur" | awk -v keep=${keep} ${CLEAR_AWK}
 ${target ? withHeredoc(sh`  cat`, target) : sh`  :`}
   echo COMMIT; } >> ${ipt}`;
   });
+  const restore = family === 6 ? tryStep('ip6tables-restore --noflush (reset)', sh`ml_restore6 ${ipt}`) : tryStep('iptables-restore --noflush (reset)', sh`ml_restore ${ipt}`);
+  return [sh`: > ${ipt}`, ...tables, restore];
+}
+
+export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: string, runDir: string): Sh {
+  const layout = new StateLayout(stateDir);
+  const families: Family[] = resetsIpv6(s, scope) ? [4, 6] : [4];
   const monitor = s.monitorScript
     ? lines(sh`mkdir -p ${layout.monitorDir}`, tryStep(`write ${layout.monitorScript}`, writeFile(layout.monitorScript, s.monitorScript.replace(/\n$/, ''))), tryStep('start the link monitor', sh`ml_monitor_start`))
     : sh`rm -rf ${layout.monitorDir} ${new RunLayout(runDir).dir}`;
+  const ip = (family: Family): string => (family === 6 ? 'ip -6' : 'ip');
   const body = lines(
-    sh`mkdir -p ${layout.dir} && : > ${ipt}`,
-    ...iptables,
-    tryStep('iptables-restore --noflush (reset)', sh`ml_restore ${ipt}`),
+    sh`mkdir -p ${layout.dir}`,
+    ...families.flatMap((f) => netfilterReset(s, f, layout)),
     // Its own rules only, by their full selectors: a foreign rule at one of these priorities stays.
-    rulesClearOwned(scope.priorities, scope.tables),
-    ...s.rules.map((r) => tryStep(`ip rule add priority ${r.priority} ${r.text}`, ruleAddFromShow(r.priority, r.text))),
-    ...scope.tables.map(routeFlushCommand),
-    ...s.routes.map((r) => tryStep(`ip route add ${r.text} table ${r.table}`, routeAddFromShow(r.table, r.text))),
+    ...families.map((f) => rulesClearOwned(scope.priorities, scope.tables, f)),
+    ...s.rules.map((r) => tryStep(`${ip(familyOf(r))} rule add priority ${r.priority} ${r.text}`, ruleAddFromShow(r.priority, r.text, familyOf(r)))),
+    ...families.flatMap((f) => scope.tables.map((t) => routeFlushCommand(t, f))),
+    ...s.routes.map((r) => tryStep(`${ip(familyOf(r))} route add ${r.text} table ${r.table}`, routeAddFromShow(r.table, r.text, familyOf(r)))),
     ...s.sysctls.map((x) => tryStep(`sysctl ${x.key}=${x.value}`, sysctlWriteCommand(x.key, x.value))),
     ...(s.owned ? ownedFileWrites(stateDir, s.owned).map((w) => tryStep(w.description, w.command)) : [sh`rm -f ${layout.owned} ${layout.ownedList}`]),
     // The monitor last, so it starts on the restored chains; its saved link states are kept.

@@ -52,8 +52,14 @@ export class StateLayout {
   get iptablesPayload(): string {
     return `${this.dir}/iptables.restore`;
   }
+  get ip6tablesPayload(): string {
+    return `${this.dir}/ip6tables.restore`;
+  }
   get resetPayload(): string {
     return `${this.dir}/reset.ipt`;
+  }
+  get resetPayload6(): string {
+    return `${this.dir}/reset6.ipt`;
   }
   get bootScript(): string {
     return `${this.dir}/boot.sh`;

@@ -44,6 +44,20 @@ ml_flavour() {
     ML_SAVE=iptables-save; ML_RESTORE=iptables-restore
   fi
   ML_FLAVOUR=$ml_want
+  # IPv6's tools of the same flavour, where the router has them (used only for IPv6 objects).
+  ML_SAVE6=; ML_RESTORE6=
+  if command -v "ip6tables-$ml_want-save" >/dev/null 2>&1; then
+    ML_SAVE6="ip6tables-$ml_want-save"; ML_RESTORE6="ip6tables-$ml_want-restore"
+  elif command -v ip6tables-save >/dev/null 2>&1; then
+    case "$(ip6tables-save -V 2>/dev/null)" in *nf_tables*) ml_have6=nft ;; *) ml_have6=legacy ;; esac
+    [ "$ml_have6" = "$ml_want" ] && { ML_SAVE6=ip6tables-save; ML_RESTORE6=ip6tables-restore; }
+  fi
+}
+# ml_need6: the IPv6 tools are there, or says which are missing and fails.
+ml_need6() {
+  [ -n "$ML_SAVE6" ] && return 0
+  echo "no ip6tables-$ML_FLAVOUR tools on this host: a link with gateway6 needs them (Debian: apt-get install iptables; OpenWrt: opkg install ip6tables-zz-legacy or ip6tables-nft)" >&2
+  return 1
 }
 # The flavour chosen (legacy or nft), for the gather.
 ml_flavour_name() {
@@ -57,27 +71,56 @@ ml_save() {
   ml_o=$("$ML_SAVE" -t "$1") || return $?
   printf '%s\n' "$ml_o" | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//'
 }
+# ml_save6 TABLE: the same for IPv6 (ip6tables).
+ml_save6() {
+  ml_need6 || return 1
+  ml_o=$("$ML_SAVE6" -t "$1") || return $?
+  printf '%s\n' "$ml_o" | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//'
+}
 # ml_save_sections TABLE...: what ml_save prints for each TABLE, as the gather's sections
 # `@@ML iptables TABLE`, from one iptables-save of every table (a table it does not print is
 # empty): one run of the tool, not one per table. A failed save fails every section.
+# ml_save_sections6 TABLE...: IPv6's, as sections `@@ML ip6tables TABLE`.
 ml_save_sections() {
-  ml_o=$("$ML_SAVE")
+  ml_family_sections iptables "$ML_SAVE" "$@"
+}
+ml_save_sections6() {
+  if ml_need6 2>/dev/null; then ml_family_sections ip6tables "$ML_SAVE6" "$@"; return; fi
+  for ml_fs_t in "$@"; do
+    echo "@@ML ip6tables $ml_fs_t"
+    ml_need6 2>&1
+    echo "@@ML-rc 1"
+  done
+}
+ml_family_sections() {
+  ml_fs_label=$1; ml_fs_save=$2; shift 2
+  ml_o=$("$ml_fs_save")
   ml_rc=$?
-  printf '%s\n' "$ml_o" | awk -v want="$*" -v rc="$ml_rc" '
+  printf '%s\n' "$ml_o" | awk -v want="$*" -v rc="$ml_rc" -v label="$ml_fs_label" '
     BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) keep[w[i]] = 1 }
     /^#/ { next }
     /^\*/ { t = substr($0, 2) }
     t in keep { sub(/ \[[0-9]*:[0-9]*\]$/, ""); out[t] = out[t] $0 "\n" }
-    END { for (i = 1; i <= n; i++) { print "@@ML iptables " w[i]; if (rc == 0) printf "%s", out[w[i]]; print "@@ML-rc " rc } }'
+    END { for (i = 1; i <= n; i++) { print "@@ML " label " " w[i]; if (rc == 0) printf "%s", out[w[i]]; print "@@ML-rc " rc } }'
 }
 # The same with packet and byte counters (-c), for status.
 ml_save_counters() {
   ml_o=$("$ML_SAVE" -c -t "$1") || return $?
   printf '%s\n' "$ml_o" | sed -e '/^#/d'
 }
+ml_save_counters6() {
+  ml_need6 || return 1
+  ml_o=$("$ML_SAVE6" -c -t "$1") || return $?
+  printf '%s\n' "$ml_o" | sed -e '/^#/d'
+}
 # iptables-restore --noflush of a payload file, waiting at most 20 s for the xtables lock.
 ml_restore() {
   "$ML_RESTORE" --noflush -w 20 < "$1"
+}
+# ip6tables-restore --noflush of a payload file.
+ml_restore6() {
+  ml_need6 || return 1
+  "$ML_RESTORE6" --noflush -w 20 < "$1"
 }
 
 ml_step_failed() {
@@ -109,10 +152,17 @@ ml_step() {
 # quoted or holding what ip's batch reader takes apart) as steps, in one process where ip
 # reads -batch (iproute2), else one by one (BusyBox ip refuses -batch before doing anything).
 # A failing command is reported as ml_step reports it (`ip WORDS`, as `multilink render` names
-# it, with ip's error), and nothing after it runs.
+# it, with ip's error), and nothing after it runs. ml_ip_steps6: the same with `ip -6`.
 ml_ip_steps() {
+  ml_ip_family_steps -4 "$1"
+}
+ml_ip_steps6() {
+  ml_ip_family_steps -6 "$1"
+}
+ml_ip_family_steps() {
+  ml_ipf=$1; shift
   ml_unless_fired "ip ${1%%"$ml_nl"*}"
-  ml_err=$(printf '%s\n' "$1" | ip -4 -batch - 2>&1 >/dev/null)
+  ml_err=$(printf '%s\n' "$1" | ip "$ml_ipf" -batch - 2>&1 >/dev/null)
   ml_rc=$?
   [ "$ml_rc" -ne 0 ] || return 0
   case $ml_err in
@@ -126,17 +176,17 @@ ml_ip_steps() {
       done <<ML_IP_EOF
 $1
 ML_IP_EOF
-      ml_step_failed "ip -4 -batch" "$ml_rc" "$ml_err"
+      ml_step_failed "ip $ml_ipf -batch" "$ml_rc" "$ml_err"
       exit 3 ;;
     *BusyBox*|*[Uu]sage:*|*"invalid option"*|*"unrecognized option"*) ;;
-    *) ml_step_failed "ip -4 -batch" "$ml_rc" "$ml_err"; exit 3 ;;
+    *) ml_step_failed "ip $ml_ipf -batch" "$ml_rc" "$ml_err"; exit 3 ;;
   esac
   while IFS= read -r ml_ipl; do
     set -f
     # shellcheck disable=SC2086 # the command's words (checked by multilink; globbing is off)
     set -- $ml_ipl
     set +f
-    ml_step "ip $ml_ipl" ip -4 "$@"
+    ml_step "ip $ml_ipl" ip "$ml_ipf" "$@"
   done <<ML_IP_EOF
 $1
 ML_IP_EOF

@@ -37,9 +37,10 @@ export function ipBatchable(words: readonly string[]): boolean {
  * `ml_ip_steps`: `ip -4` commands (each its words after `ip -4`) as steps, in one process where
  * the router's ip reads -batch; a failure is reported as `step` reports it and ends the script.
  */
-export function ipSteps(commands: readonly (readonly string[])[]): Sh {
+export function ipSteps(commands: readonly (readonly string[])[], family: 4 | 6 = 4): Sh {
   for (const c of commands) if (!ipBatchable(c)) throw new Error(`not a batchable ip command: ${c.join(' ')}`);
-  return sh`ml_ip_steps ${commands.map((c) => c.join(' ')).join('\n')}`;
+  const text = commands.map((c) => c.join(' ')).join('\n');
+  return family === 6 ? sh`ml_ip_steps6 ${text}` : sh`ml_ip_steps ${text}`;
 }
 
 /** `ml_try DESC COMMAND...`: for restores: a failure is reported and the script goes on. */
