@@ -39,7 +39,7 @@ import {
 } from './topology.js';
 
 export { LabCommandError, LabError } from './errors.js';
-export { breakIsp, repairIsp } from './dataplane-faults.js';
+export { breakIsp, breakIsp6, clearMtuHop, repairIsp, repairIsp6, replaceIspRouter6, resumeIspRas, setMtuHop, stopIspRas } from './dataplane-faults.js';
 export { formatLabInfo } from './lab-format.js';
 export { checkShippedInventory } from './shipped-inventory.js';
 export { DEFAULT_RATES } from './dataplane-plan.js';
