@@ -19,6 +19,7 @@ import {
   upstreamLines6,
 } from '../src/lab/dataplane-ipv6-plan.js';
 import { ispAddress6, ispLinkLocal6, ispPrefix6, planDataplane, SERVER_ADDRESS6 } from '../src/lab/dataplane-plan.js';
+import { formatDataplane, newLabDataplane } from '../src/lab/dataplane-setup.js';
 import { listeningSocketsFromSs } from '../src/lab/lab-process.js';
 import { renderDataplanePlaybook } from '../src/lab/lab-playbooks.js';
 import { planTopology } from '../src/lab/topology.js';
@@ -149,6 +150,26 @@ describe('IPv6 address plan', () => {
     expect(v4only).not.toContain('gateway6');
     expect(v4only).not.toContain(SERVER_ADDRESS6);
     expect(renderDataplanePlaybook({ method: 'random', weights: [1, 2, 3], ipv6: true, health: { ...health, targets: ['2620:fe::fe'] } })).not.toContain(SERVER_ADDRESS6);
+  });
+});
+
+describe('the IPv6 record of a lab', () => {
+  it('starts each ISP at generation 0 with RAs on, keeps radvd’s files in the data-plane folder, and prints the facts tests need', () => {
+    const dp = newLabDataplane('/x/.lab', plan, [20, 40, 60]);
+    const rec = dp.ipv6!;
+    expect(rec.isps.map((i) => [i.k, i.gateway, i.generation, i.ra, i.routerAddress])).toEqual([
+      [1, 'fe80::1:1', 0, 'on', ''],
+      [2, 'fe80::2:1', 0, 'on', ''],
+      [3, 'fe80::3:1', 0, 'on', ''],
+    ]);
+    expect([rec.radvdConfig, rec.radvdPidFile, rec.radvdLog]).toEqual(['/x/.lab/dataplane/radvd.conf', '/x/.lab/dataplane/radvd.pid', '/x/.lab/dataplane/radvd.log']);
+    Object.assign(rec.isps[1], { routerAddress: '2001:db8:2:0:b45c:31ff:fe8f:3271', gateway: 'fe80::2:2', generation: 1, mtuHop: 1400 });
+    rec.isps[0].ra = 'off';
+    const text = formatDataplane(dp).join('\n');
+    expect(text).toContain('IPv6: client fd00:0:0:1::10 in fd00:0:0:1::/64 (r1 lan0 fd00:0:0:1::1); server 2001:db8:ff::1');
+    expect(text).toContain('dsl: ISP 1 advertises 2001:db8:1::/64 from fe80::1:1 (RAs off); r1 wan1 (no address yet)');
+    expect(text).toContain('cable: ISP 2 advertises 2001:db8:2::/64 from fe80::2:2, MTU 1400 to the server; r1 wan2 2001:db8:2:0:b45c:31ff:fe8f:3271');
+    expect(formatDataplane(newLabDataplane('/x/.lab', planDataplane('dp', topo.routers[0]), [20, 40, 60])).join('\n')).not.toContain('IPv6');
   });
 });
 
