@@ -145,6 +145,7 @@ function program(output: Output, transport: () => Transport, exit: (code: number
     .option('--openwrt <routers>', 'routers built like OpenWrt (BusyBox userland, /var in RAM): r1,r2… or all')
     .option('--dhcp-uplink', 'with --dataplane: r1 gets wan4 (link wifi) by DHCP from ISP 4', false)
     .option('--ptp-uplink', 'with --dataplane: r1 gets wan5 (link ptp), a point-to-point link without gateway', false)
+    .option('--ipv6', 'with --dataplane: dual stack; each ISP advertises its /64 by RA (radvd) and drops other IPv6 sources, r1 takes its WAN addresses by SLAAC, the LAN has a ULA /64', false)
     .action(async (action: string, opts: LabCommandOptions) => {
       exit(await labCommand(action, opts, output));
     });

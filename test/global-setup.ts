@@ -2,11 +2,11 @@
 // included), install them as `multilink lab up` does, so the README's test line works on a
 // fresh machine. Without root, the lab tests skip themselves and print why.
 import { ensureLabPackages, missingLabPackages } from '../src/lab/lab.js';
-import { DATAPLANE_COMMANDS } from '../src/lab/dataplane-plan.js';
+import { DATAPLANE_COMMANDS, IPV6_COMMANDS } from '../src/lab/dataplane-plan.js';
 import { OPENWRT_COMMANDS } from '../src/lab/openwrt.js';
 
 export default async function setup(): Promise<void> {
-  const extra = { ...DATAPLANE_COMMANDS, ...OPENWRT_COMMANDS };
+  const extra = { ...DATAPLANE_COMMANDS, ...IPV6_COMMANDS, ...OPENWRT_COMMANDS };
   const missing = missingLabPackages(extra);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {

@@ -304,6 +304,7 @@ describe('OpenWrt-like routers and the lab’s shell programs', () => {
 describe('lab up options', () => {
   it.each([
     [['--dhcp-uplink'], /--dhcp-uplink and --ptp-uplink go with --dataplane/],
+    [['--ipv6'], /--ipv6 goes with --dataplane/],
     [['--openwrt', 'r1,x'], /--openwrt takes router names like r1,r3 or all/],
     [['--openwrt', 'r4'], /--openwrt names routers r1\.\.r3/],
   ])('refuses %j before building anything', async (args, message) => {

@@ -14,6 +14,7 @@ export interface LabCommandOptions {
   openwrt?: string;
   dhcpUplink: boolean;
   ptpUplink: boolean;
+  ipv6: boolean;
 }
 
 function parseOpenwrt(names: string | undefined, routers: number): string[] | undefined {
@@ -47,7 +48,7 @@ export async function labCommand(action: string, opts: LabCommandOptions, output
   if (action !== 'up') throw new UsageError(`lab takes "up" or "down", not ${JSON.stringify(action)}`);
   const existing = readLab(opts.dir);
   const routers = opts.routers ?? (opts.dataplane ? 1 : 3);
-  if (existing?.status === 'up' && existing.routers.length === routers && Boolean(existing.dataplane) === opts.dataplane) {
+  if (existing?.status === 'up' && existing.routers.length === routers && Boolean(existing.dataplane) === opts.dataplane && Boolean(existing.dataplane?.ipv6) === opts.ipv6) {
     output.out(`lab already up (run \`multilink lab down\` to remove it)\n${formatLabInfo(existing)}`);
     return 0;
   }
@@ -58,6 +59,7 @@ export async function labCommand(action: string, opts: LabCommandOptions, output
   if (rates && !opts.dataplane) throw new UsageError('--rates goes with --dataplane');
   const uplinks = [...(opts.dhcpUplink ? (['dhcp'] as const) : []), ...(opts.ptpUplink ? (['ptp'] as const) : [])];
   if (uplinks.length > 0 && !opts.dataplane) throw new UsageError('--dhcp-uplink and --ptp-uplink go with --dataplane');
+  if (opts.ipv6 && !opts.dataplane) throw new UsageError('--ipv6 goes with --dataplane');
   const openwrt = parseOpenwrt(opts.openwrt, routers);
   const info = await labUp({
     routers,
@@ -66,6 +68,7 @@ export async function labCommand(action: string, opts: LabCommandOptions, output
     dataplane: opts.dataplane,
     bcp38: opts.bcp38 !== false,
     uplinks,
+    ipv6: opts.ipv6,
     ...(openwrt ? { openwrt } : {}),
     ...(rates ? { rates } : {}),
     ...(isDefault ? { subnet: DEFAULT_SUBNET } : {}),

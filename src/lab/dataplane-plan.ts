@@ -29,6 +29,116 @@ export const LAN_SERVICE_PORT = 8080;
 export const LAN_CIDR = '192.0.2.0/24';
 /** Rate of the extra uplinks (DHCP, point-to-point), Mbit/s. */
 export const EXTRA_UPLINK_RATE = 50;
+// IPv6 (`--ipv6`), dual stack on the three static ISPs: addresses in 2001:db8::/32 and a ULA
+// LAN. ISP K advertises ispPrefix6(K) by router advertisements (radvd) from ispLinkLocal6(K);
+// r1's wanK takes its address by SLAAC and its default route from those RAs.
+
+/** ISP K's /64, advertised in its RAs; the ISP drops IPv6 sources outside it (BCP38). */
+export function ispPrefix6(k: number): string {
+  return `2001:db8:${k}::/64`;
+}
+
+/** ISP K's own global address in its /64 (on bridge ispK): the source of its ICMPv6 errors. */
+export function ispAddress6(k: number): string {
+  return `2001:db8:${k}::1`;
+}
+
+/**
+ * The link-local address ISP K's router advertises from, r1's IPv6 gateway on wanK:
+ * fe80::K:1 at first, fe80::K:2 after the first replaceIspRouter6, and so on.
+ */
+export function ispLinkLocal6(k: number, generation = 0): string {
+  if (!Number.isInteger(generation) || generation < 0 || generation > 0xfffe) throw new RangeError(`router generation ${generation} is not 0..65534`);
+  return `fe80::${k}:${(generation + 1).toString(16)}`;
+}
+
+/** The upstream end (::1) and the server end (::2) of ISP K's link to the server, a /64. */
+export function upstreamP2p6(k: number): string {
+  return `2001:db8:100:${k}::1`;
+}
+export function serverP2p6(k: number): string {
+  return `2001:db8:100:${k}::2`;
+}
+
+/** The server's IPv6 address (on its lo), in the prefix every ISP routes to it. */
+export const SERVER_ADDRESS6 = '2001:db8:ff::1';
+export const SERVER_CIDR6 = '2001:db8:ff::/64';
+/** r1's LAN: a ULA /64, r1 on ::1 (lan0), the client on ::10 with its IPv6 default via r1. */
+export const LAN_PREFIX6 = 'fd00:0:0:1::/64';
+export const LAN_ADDRESS6 = 'fd00:0:0:1::1';
+export const CLIENT_ADDRESS6 = 'fd00:0:0:1::10';
+/**
+ * The ISPs' RAs: unsolicited every 3–4 s (radvd's shortest), router lifetime 12 s, so a
+ * default route learnt from an ISP that went silent expires 12 s after its last RA (and one
+ * r1 ignores, forwarding=1 with accept_ra=1, is gone as fast).
+ */
+export const RA_MIN_INTERVAL_S = 3;
+export const RA_MAX_INTERVAL_S = 4;
+export const RA_ROUTER_LIFETIME_S = 12;
+/** The MTU of the smaller hop setMtuHop puts on an ISP's path to the server (Packet Too Big). */
+export const MTU_HOP_BYTES = 1400;
+/** The smallest link MTU IPv6 allows (RFC 8200). */
+export const IPV6_MIN_MTU = 1280;
+/** Commands `--ipv6` runs → Debian package. */
+export const IPV6_COMMANDS: Readonly<Record<string, string>> = { radvd: 'radvd', ip6tables: 'iptables', 'ip6tables-save': 'iptables' };
+
+/** ISP K's IPv6 (the three static ISPs only: the DHCP and point-to-point uplinks carry none). */
+export interface DataplaneIsp6 {
+  k: number;
+  link: string;
+  /** r1's interface (wanK), which takes its address by SLAAC. */
+  routerInterface: string;
+  /** The ISP's interface facing r1 (bridge ispK in the upstream namespace), where radvd advertises. */
+  bridge: string;
+  /** ispPrefix6(K), ispAddress6(K), and ispLinkLocal6(K) (the first router's gateway). */
+  prefix: string;
+  ispAddress: string;
+  gateway: string;
+  /** ISP K's link to the server: upstream end on serverPort, server end on serverInterface. */
+  serverPort: string;
+  serverInterface: string;
+  upstreamP2p: string;
+  serverP2p: string;
+  /** The upstream namespace's table for what came in on ispK (shared with IPv4). */
+  table: number;
+}
+
+export interface DataplanePlan6 {
+  lanPrefix: string;
+  /** r1's address on lan0, and the client's. */
+  routerLanAddress: string;
+  clientAddress: string;
+  serverAddress: string;
+  serverCidr: string;
+  isps: DataplaneIsp6[];
+}
+
+/** The IPv6 side of a data plane: its static ISPs. */
+export function planDataplane6(isps: readonly DataplaneIsp[]): DataplanePlan6 {
+  return {
+    lanPrefix: LAN_PREFIX6,
+    routerLanAddress: LAN_ADDRESS6,
+    clientAddress: CLIENT_ADDRESS6,
+    serverAddress: SERVER_ADDRESS6,
+    serverCidr: SERVER_CIDR6,
+    isps: isps
+      .filter((i) => i.kind === 'static')
+      .map((i) => ({
+        k: i.k,
+        link: i.link,
+        routerInterface: i.routerInterface,
+        bridge: i.bridge,
+        prefix: ispPrefix6(i.k),
+        ispAddress: ispAddress6(i.k),
+        gateway: ispLinkLocal6(i.k),
+        serverPort: i.serverPort,
+        serverInterface: i.serverInterface,
+        upstreamP2p: upstreamP2p6(i.k),
+        serverP2p: serverP2p6(i.k),
+        table: i.table,
+      })),
+  };
+}
 /** Same MAC on both ends of the point-to-point veth: with ARP off each end takes the other's frames as its own. */
 const PTP_MAC = '02:6d:6c:00:00:05';
 
@@ -85,6 +195,8 @@ export interface DataplanePlan {
   routerServicePort: number;
   lanServicePort: number;
   isps: DataplaneIsp[];
+  /** `--ipv6`: dual stack (see planDataplane6). */
+  ipv6?: DataplanePlan6;
 }
 
 export function checkRates(rates: readonly number[]): string | undefined {
@@ -100,6 +212,7 @@ export function planDataplane(
   router: Pick<RouterPlan, 'name' | 'namespace' | 'wanAddresses' | 'lanPeer' | 'upstreamPorts'>,
   rates: readonly number[] = DEFAULT_RATES,
   extras: readonly ExtraUplink[] = [],
+  ipv6 = false,
 ): DataplanePlan {
   const bad = checkRates(rates);
   if (bad) throw new RangeError(bad);
@@ -115,7 +228,7 @@ export function planDataplane(
     kind === 'dhcp'
       ? { k: 4, kind, link: 'wifi', routerInterface: 'wan4', routerAddress: '', bridge: 'isp4', gateway: '100.64.4.1', subnet: '100.64.4.0/24', routerPort: `${router.name}-w4`, ...path(4), rateMbit: EXTRA_UPLINK_RATE }
       : { k: 5, kind, link: 'ptp', routerInterface: 'wan5', routerAddress: `100.64.5.${host}`, bridge: 'ptp5', gateway: '', subnet: '100.64.5.1/32', routerPort: 'ptp5', ...path(5), rateMbit: EXTRA_UPLINK_RATE };
-  return {
+  const plan: DataplanePlan = {
     ...dataplaneNamespacesOf(prefix),
     upstreamNamespace: `${prefix}-up`,
     lanNamespace: `${prefix}-lan`,
@@ -144,6 +257,8 @@ export function planDataplane(
       ...EXTRA_UPLINKS.filter((k) => extras.includes(k)).map(extra),
     ],
   };
+  if (ipv6) plan.ipv6 = planDataplane6(plan.isps);
+  return plan;
 }
 
 /** The extra uplinks' ends in r1 and in the upstream namespace (host namespace, like every link). */

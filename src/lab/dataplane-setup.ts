@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyBcp38 } from './isp-filter.js';
+import { configureDataplane6, newLabIpv6, waitSlaac } from './dataplane-ipv6.js';
 import { newLabDhcp, startDhcpUplink } from './dhcp-uplink.js';
 import {
   clientLines,
@@ -24,10 +25,10 @@ import { LabError } from './errors.js';
 import { renderInventory } from './lab-files.js';
 import { inNamespace, programPath, recordProcess, spawnDetached, waitListening, type StartedServer } from './lab-process.js';
 import { renderDataplanePlaybook, weightsForRates } from './lab-playbooks.js';
-import { saveManifest, type LabDataplane, type LabInfo } from './manifest.js';
+import { saveManifest, type LabDataplane, type LabInfo, type LabIpv6 } from './manifest.js';
 import { ipBatchOrThrow, run } from './run.js';
 
-export function newLabDataplane(labDir: string, plan: DataplanePlan, rates: readonly number[]): LabDataplane {
+export function newLabDataplane(labDir: string, { ipv6, ...plan }: DataplanePlan, rates: readonly number[]): LabDataplane {
   const dir = join(labDir, 'dataplane');
   return {
     ...plan,
@@ -40,6 +41,7 @@ export function newLabDataplane(labDir: string, plan: DataplanePlan, rates: read
     playbook: join(dir, 'playbook.yaml'),
     portForwards: [],
     ...(plan.isps.some((i) => i.kind === 'dhcp') ? { dhcp: newLabDhcp(dir) } : {}),
+    ...(ipv6 ? { ipv6: newLabIpv6(dir, ipv6) } : {}),
   };
 }
 
@@ -57,7 +59,7 @@ export function writeDataplaneFiles(info: LabInfo, dp: LabDataplane): void {
   if (!existsSync(dp.dir)) info.dirs.push(dp.dir);
   // The FTP tree and empty dir are removed whole; logs of the servers too.
   info.trees.push(root, empty);
-  const logs = ['vsftpd.log', 'vsftpd.out', 'tcp-server.log', ...dp.iperfPorts.map((p) => `iperf3-${p}.log`)].map((f) => join(dp.dir, f));
+  const logs = ['vsftpd.log', 'vsftpd.out', 'tcp-server.log', ...dp.iperfPorts.map((p) => `iperf3-${p}.log`), ...(dp.ipv6 ? ['tcp-server-6.log', ...dp.iperfPorts.map((p) => `iperf3-6-${p}.log`)] : [])].map((f) => join(dp.dir, f));
   info.files.push(dp.vsftpdConfig, dp.inventory, dp.playbook, ...logs);
   saveManifest(info);
 
@@ -68,7 +70,7 @@ export function writeDataplaneFiles(info: LabInfo, dp: LabDataplane): void {
   const chunks = Math.ceil(dp.ftpFileBytes / block.length);
   writeFileSync(join(root, FTP_FILE), Buffer.concat(Array.from({ length: chunks }, () => block)).subarray(0, dp.ftpFileBytes), { mode: 0o644 });
   writeFileSync(dp.vsftpdConfig, renderVsftpdConfig({ root, emptyDir: empty, logFile: join(dp.dir, 'vsftpd.log') }), { mode: 0o600 });
-  writeFileSync(dp.playbook, renderDataplanePlaybook({ method: 'random', weights: weightsForRates(dp.rates) }));
+  writeFileSync(dp.playbook, renderDataplanePlaybook({ method: 'random', weights: weightsForRates(dp.rates), ipv6: dp.ipv6 !== undefined }));
   writeFileSync(dp.inventory, dataplaneInventoryText(info, dp.playbook));
 }
 
@@ -97,10 +99,18 @@ export async function configureDataplane(info: LabInfo, dp: LabDataplane): Promi
   // r1 forwards before any deploy, as every router does (the LAN reaches the server unNATed over dsl).
   await inNamespace(dp.routerNamespace, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
   if (info.bcp38) await applyBcp38(dp.upstreamNamespace, extraIspInterfaces(dp));
+  // tbf is a root qdisc of the device: it shapes IPv6 as it shapes IPv4.
   await run('tc', ['-n', dp.upstreamNamespace, '-batch', '-'], { input: shapingLines(dp).join('\n') + '\n' });
+  await configureDataplane6(info, dp);
 }
 
-/** iperf3 servers (one per port), vsftpd and the TCP "ok" server in the server namespace. */
+/**
+ * iperf3 servers (one per port), vsftpd and the TCP "ok" server in the server namespace; with
+ * IPv6 an iperf3 per port and a TCP "ok" server on the server's IPv6 address too (an iperf3
+ * serves one test at a time: IPv4 and IPv6 tests can run at once), and r1's and the LAN
+ * host's services on every address of both families. With IPv6 it returns once r1's WANs
+ * have their SLAAC addresses and RA default routes (radvd was started before).
+ */
 export async function startDataplaneServices(info: LabInfo, dp: LabDataplane, log: (line: string) => void): Promise<void> {
   const started: StartedServer[] = [];
   const ns = dp.serverNamespace;
@@ -109,21 +119,36 @@ export async function startDataplaneServices(info: LabInfo, dp: LabDataplane, lo
     // --logfile names the lab's file: the marker that lets down stop exactly this process.
     const pid = spawnDetached(ns, 'iperf3', ['-s', '-p', String(port), '-B', dp.serverAddress, '--logfile', logFile], logFile);
     recordProcess(info, pid, 'dataplane', logFile);
-    started.push({ ns, pid, port, label: `iperf3 -s -p ${port}`, log: logFile });
+    started.push({ ns, pid, port, address: dp.serverAddress, label: `iperf3 -s -p ${port}`, log: logFile });
+  }
+  const v6 = dp.ipv6;
+  for (const port of v6 ? dp.iperfPorts : []) {
+    const logFile = join(dp.dir, `iperf3-6-${port}.log`);
+    const address = v6?.serverAddress ?? '';
+    const pid = spawnDetached(ns, 'iperf3', ['-s', '-p', String(port), '-B', address, '--logfile', logFile], logFile);
+    recordProcess(info, pid, 'dataplane', logFile);
+    started.push({ ns, pid, port, address, label: `iperf3 -s -p ${port} -B ${address}`, log: logFile });
   }
   const vsftpdOut = join(dp.dir, 'vsftpd.out');
   const vsftpd = spawnDetached(ns, 'vsftpd', [dp.vsftpdConfig], vsftpdOut);
   recordProcess(info, vsftpd, 'dataplane', dp.vsftpdConfig);
   started.push({ ns, pid: vsftpd, port: FTP_PORT, label: 'vsftpd', log: vsftpdOut });
   started.push(startTcpServer(info, { ns, address: dp.serverAddress, port: dp.tcpPort, owner: 'dataplane', logFile: join(dp.dir, 'tcp-server.log') }));
-  // The LAN host's service and the router's own (every address: LAN UI and WAN-side logins).
-  started.push(startTcpServer(info, { ns: dp.clientNamespace, address: '0.0.0.0', port: dp.lanServicePort, owner: 'dataplane', logFile: join(dp.dir, 'lan-service.log') }));
-  started.push(startTcpServer(info, { ns: dp.routerNamespace, address: '0.0.0.0', port: dp.routerServicePort, owner: 'r1', logFile: join(dp.dir, 'router-service.log') }));
+  if (v6) started.push(startTcpServer(info, { ns, address: v6.serverAddress, port: dp.tcpPort, owner: 'dataplane', logFile: join(dp.dir, 'tcp-server-6.log') }));
+  // The LAN host's service and the router's own (every address: LAN UI and WAN-side logins);
+  // with IPv6 on :: (Node listens dual stack there).
+  const every = v6 ? '::' : '0.0.0.0';
+  started.push(startTcpServer(info, { ns: dp.clientNamespace, address: every, port: dp.lanServicePort, owner: 'dataplane', logFile: join(dp.dir, 'lan-service.log') }));
+  started.push(startTcpServer(info, { ns: dp.routerNamespace, address: every, port: dp.routerServicePort, owner: 'r1', logFile: join(dp.dir, 'router-service.log') }));
   log(`data plane: started ${started.map((s) => `${s.label} (${s.pid})`).join(', ')}`);
   await waitListening(started);
   if (dp.dhcp) {
     await startDhcpUplink(info);
     log(`data plane: r1 leased ${dp.dhcp.address} on the DHCP uplink (gateway ${dp.dhcp.gateway})`);
+  }
+  if (v6) {
+    await waitSlaac(info);
+    log(`data plane: r1 took ${v6.isps.map((i) => `${i.routerAddress} on ${i.routerInterface} (default via ${i.gateway})`).join(', ')} from the ISPs' RAs`);
   }
 }
 
@@ -135,7 +160,9 @@ export function startTcpServer(info: LabInfo, s: { ns: string; address: string; 
   if (!info.files.includes(s.logFile)) info.files.push(s.logFile);
   const pid = spawnDetached(s.ns, process.execPath, [programPath('tcp-server'), s.address, String(s.port), s.logFile], s.logFile);
   recordProcess(info, pid, s.owner, s.logFile);
-  return { ns: s.ns, pid, port: s.port, label: `tcp server ${s.address}:${s.port}`, log: s.logFile };
+  // ss shows a dual-stack wildcard as *: only a specific address is waited for as such.
+  const specific = s.address !== '::' && s.address !== '0.0.0.0';
+  return { ns: s.ns, pid, port: s.port, ...(specific ? { address: s.address } : {}), label: `tcp server ${s.address.includes(':') ? `[${s.address}]` : s.address}:${s.port}`, log: s.logFile };
 }
 
 /** The data plane's lines for `formatLabInfo`. */
@@ -146,6 +173,14 @@ export function formatDataplane(dp: LabDataplane): string[] {
     `    ISPs ${dp.isps.map((i) => `${i.link} ${i.rateMbit} Mbit/s`).join(', ')}; iperf3 ports ${dp.iperfPorts.join(',')}; ${dp.ftpUrl}; tcp ${dp.tcpPort}`,
     `    services: r1 every address :${dp.routerServicePort}, LAN host ${dp.clientAddress}:${dp.lanServicePort}; ISP 1 routes ${'192.0.2.0/24'} to r1`,
     ...extras.map((i) => `    ${i.link}: ${i.routerInterface} ${i.kind === 'dhcp' ? `by DHCP (${dp.dhcp?.address ?? '?'} via ${dp.dhcp?.gateway ?? '?'})` : `point-to-point ${i.routerAddress} peer ${i.subnet}`}`),
+    ...(dp.ipv6 ? formatIpv6(dp.ipv6) : []),
     `    inventory (r1, weights by rate): ${dp.inventory}`,
+  ];
+}
+
+function formatIpv6(v6: LabIpv6): string[] {
+  return [
+    `    IPv6: client ${v6.clientAddress} in ${v6.lanPrefix} (r1 lan0 ${v6.routerLanAddress}); server ${v6.serverAddress}; radvd ${v6.radvdPid ?? '-'}`,
+    ...v6.isps.map((i) => `    ${i.link}: ISP ${i.k} advertises ${i.prefix} from ${i.gateway}${i.ra === 'on' ? '' : ` (RAs ${i.ra})`}${i.mtuHop ? `, MTU ${i.mtuHop} to the server` : ''}; r1 ${i.routerInterface} ${i.routerAddress || '(no address yet)'}`),
   ];
 }

@@ -1,7 +1,11 @@
 // The lab's ISPs drop packets whose source address is not theirs (BCP38, the norm): strict
 // reverse-path filtering (rp_filter=1) on every interface of the upstream namespace that faces
 // routers, so a packet leaving wanN with another link's source is dropped. `all` is set to 0
-// because the kernel applies the larger of `all` and the interface's value.
+// because the kernel applies the larger of `all` and the interface's value. IPv6 has no
+// rp_filter: with `--ipv6` each ISP drops forwarded packets whose source is outside its /64
+// (an ip6tables rule per ISP, see ispRules6), and spoofedDrops6 reads their counters.
+import { bcp38Comment6, commentCounters } from './dataplane-ipv6-plan.js';
+import { ipv6Of } from './radvd.js';
 import { inNamespace } from './lab-process.js';
 import type { LabInfo } from './manifest.js';
 
@@ -27,4 +31,13 @@ export function reversePathDrops(netstat: string): number {
   const values = lines[1].split(/\s+/);
   const i = keys.indexOf('IPReversePathFilter');
   return i < 0 ? 0 : Number(values[i]);
+}
+
+/** IPv6 packets the ISPs (or only ISP k) dropped so far for a source outside their /64. */
+export async function spoofedDrops6(lab: LabInfo, k?: number): Promise<number> {
+  const r = await inNamespace(lab.upstreamNamespace, 'ip6tables-save', ['-c', '-t', 'filter'], { timeoutMs: 15_000 });
+  const counts = commentCounters(r.stdout);
+  return ipv6Of(lab)
+    .isps.filter((i) => k === undefined || i.k === k)
+    .reduce((sum, i) => sum + (counts.get(bcp38Comment6(i.k)) ?? 0), 0);
 }

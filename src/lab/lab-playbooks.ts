@@ -3,6 +3,7 @@
 // the benchmark vary: method, weights, tiers, traffic, health, extra links.
 import type { BalanceMethod, TrafficKind } from '../model/config.js';
 import { yamlText } from './lab-yaml.js';
+import { SERVER_ADDRESS6 } from './dataplane-plan.js';
 import { LAB_UPLINKS, MANAGEMENT_RANGE } from './topology.js';
 
 export type { BalanceMethod, TrafficKind };
@@ -12,6 +13,8 @@ export interface PlaybookLink {
   interface: string;
   /** An IPv4 address, or `auto` (follow the interface's DHCP/PPP default route) or `none` (point-to-point). */
   gateway: string;
+  /** IPv6 (issue 18): `auto` (from the link's RAs), `none` or an address; absent: no IPv6 on the link. */
+  gateway6?: string;
   weight: number;
   tier?: number;
   masquerade?: boolean;
@@ -60,6 +63,7 @@ export function renderPlay(comment: readonly string[], p: PlaybookInput): string
       name: l.name,
       interface: l.interface,
       gateway: l.gateway,
+      ...(l.gateway6 === undefined ? {} : { gateway6: l.gateway6 }),
       weight: l.weight,
       ...(l.masquerade === undefined ? {} : { masquerade: l.masquerade }),
       ...(l.tier === undefined || l.tier === 1 ? {} : { tier: l.tier }),
@@ -112,10 +116,21 @@ export interface DataplanePlaybookInput {
   /** More of r1's uplinks after the three (e.g. the data plane's DHCP and point-to-point ones). */
   extraLinks?: readonly PlaybookLink[];
   exceptions?: readonly PlaybookException[];
+  /**
+   * `lab up --ipv6`: `gateway6: auto` on the three ISP links, and with health the server's
+   * IPv6 address among the targets (when none is IPv6 yet), so each link's IPv6 is judged too.
+   */
+  ipv6?: boolean;
+}
+
+/** Health targets with the server's IPv6 address added when IPv6 is on and no target is IPv6. */
+export function healthTargets(targets: readonly string[], ipv6: boolean): string[] {
+  return ipv6 && !targets.some((t) => t.includes(':')) ? [...targets, SERVER_ADDRESS6] : [...targets];
 }
 
 /** The data-plane playbook: r1 over its ISPs, balancing traffic from lan0. */
 export function renderDataplanePlaybook(input: DataplanePlaybookInput): string {
+  const ipv6 = input.ipv6 ?? false;
   return renderPlay(['The data-plane lab playbook (`multilink lab up --dataplane`): r1 over rate-limited ISPs.'], {
     name: 'data-plane lab router over its ISPs',
     hosts: 'lab',
@@ -123,13 +138,13 @@ export function renderDataplanePlaybook(input: DataplanePlaybookInput): string {
     traffic: input.traffic ?? ['forwarded'],
     lan: ['lan0'],
     links: [
-      ...LAB_UPLINKS.map((u, i) => ({ name: u.name, interface: u.interface, gateway: u.gateway, weight: input.weights[i], tier: input.tiers?.[i], ...input.bounds?.[i] })),
+      ...LAB_UPLINKS.map((u, i) => ({ name: u.name, interface: u.interface, gateway: u.gateway, ...(ipv6 ? { gateway6: 'auto' } : {}), weight: input.weights[i], tier: input.tiers?.[i], ...input.bounds?.[i] })),
       ...(input.extraLinks ?? []),
     ],
     exceptions: input.exceptions,
     helpers: ['ftp'],
     rpFilter: 'loose',
-    health: input.health,
+    health: input.health && { ...input.health, targets: healthTargets(input.health.targets, ipv6) },
   });
 }
 

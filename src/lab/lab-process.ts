@@ -62,22 +62,40 @@ export function logTail(file: string): string {
   }
 }
 
+export interface ListeningSocket {
+  /** As ss prints it, without brackets: 198.51.100.1, 2001:db8:ff::1, 0.0.0.0, ::, *. */
+  address: string;
+  port: number;
+}
+
+/** `ss -Hltn` → the local address and port of each listening TCP socket. */
+export function listeningSocketsFromSs(text: string): ListeningSocket[] {
+  const out: ListeningSocket[] = [];
+  // State Recv-Q Send-Q Local:Port Peer:Port
+  for (const line of text.split('\n')) {
+    const m = /^\[?([^\]]*?)\]?(?:%\S+)?:(\d+)$/.exec(line.trim().split(/\s+/)[3] ?? '');
+    if (m) out.push({ address: m[1], port: Number(m[2]) });
+  }
+  return out;
+}
+
+/** TCP sockets listening in the namespace. */
+export async function listeningSockets(ns: string): Promise<ListeningSocket[]> {
+  const r = await inNamespace(ns, 'ss', ['-Hltn'], { allowFailure: true, timeoutMs: 10_000 });
+  return listeningSocketsFromSs(r.stdout);
+}
+
 /** TCP ports something listens on in the namespace. */
 export async function listeningPorts(ns: string): Promise<Set<number>> {
-  const r = await inNamespace(ns, 'ss', ['-Hltn'], { allowFailure: true, timeoutMs: 10_000 });
-  const ports = new Set<number>();
-  // State Recv-Q Send-Q Local:Port Peer:Port
-  for (const line of r.stdout.split('\n')) {
-    const m = /:(\d+)$/.exec(line.trim().split(/\s+/)[3] ?? '');
-    if (m) ports.add(Number(m[1]));
-  }
-  return ports;
+  return new Set((await listeningSockets(ns)).map((s) => s.port));
 }
 
 export interface StartedServer {
   ns: string;
   pid: number;
   port: number;
+  /** The address it binds, when another server may listen on the same port at another address. */
+  address?: string;
   label: string;
   log: string;
 }
@@ -87,8 +105,9 @@ export async function waitListening(servers: readonly StartedServer[], limitMs =
   const deadline = Date.now() + limitMs;
   for (;;) {
     const namespaces = [...new Set(servers.map((s) => s.ns))];
-    const ports = new Map(await Promise.all(namespaces.map(async (ns) => [ns, await listeningPorts(ns)] as const)));
-    const waiting = servers.filter((s) => !ports.get(s.ns)?.has(s.port));
+    const sockets = new Map(await Promise.all(namespaces.map(async (ns) => [ns, await listeningSockets(ns)] as const)));
+    const listens = (s: StartedServer): boolean => (sockets.get(s.ns) ?? []).some((l) => l.port === s.port && (s.address === undefined || l.address === s.address));
+    const waiting = servers.filter((s) => !listens(s));
     if (waiting.length === 0) return;
     const dead = waiting.find((s) => !isRunning(s.pid));
     if (dead) throw new LabError(`${dead.label} in ${dead.ns} exited before listening; ${dead.log}:\n  ${logTail(dead.log)}`);

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { configureDataplane, newLabDataplane, startDataplaneServices, writeDataplaneFiles } from './dataplane-setup.js';
-import { checkRates, DATAPLANE_COMMANDS, DEFAULT_RATES, planDataplane, type ExtraUplink } from './dataplane-plan.js';
+import { checkRates, DATAPLANE_COMMANDS, DEFAULT_RATES, IPV6_COMMANDS, planDataplane, type ExtraUplink } from './dataplane-plan.js';
+import { startRadvd } from './radvd.js';
 import { applyBcp38 } from './isp-filter.js';
 import { buildOpenwrtTree, busyboxApplets, OPENWRT_COMMANDS, openwrtTree, spawnOpenwrtSshd } from './openwrt.js';
 import { LabError } from './errors.js';
@@ -38,12 +39,12 @@ import {
 } from './topology.js';
 
 export { LabCommandError, LabError } from './errors.js';
-export { breakIsp, repairIsp } from './dataplane-faults.js';
+export { breakIsp, breakIsp6, clearMtuHop, repairIsp, repairIsp6, replaceIspRouter6, resumeIspRas, setMtuHop, stopIspRas } from './dataplane-faults.js';
 export { formatLabInfo } from './lab-format.js';
 export { checkShippedInventory } from './shipped-inventory.js';
 export { DEFAULT_RATES } from './dataplane-plan.js';
 export { findFreeSubnet } from './host-net.js';
-export type { LabDataplane, LabEntry, LabInfo, LabProcess, LabRouter } from './manifest.js';
+export type { LabDataplane, LabEntry, LabInfo, LabIpv6, LabIsp6, LabProcess, LabRouter } from './manifest.js';
 export { ensureLabPackages, missingLabPackages } from './packages.js';
 export { DEFAULT_DIR, DEFAULT_PREFIX, DEFAULT_ROUTERS, DEFAULT_SUBNET, LAB_UPLINKS, MAX_ROUTERS } from './topology.js';
 
@@ -75,6 +76,12 @@ export interface LabOptions {
   openwrt?: readonly string[];
   /** With dataplane: r1's extra uplinks, `dhcp` (wan4, leased by ISP 4) and `ptp` (wan5, point-to-point). */
   uplinks?: readonly ExtraUplink[];
+  /**
+   * With dataplane: dual stack. Each ISP advertises its /64 by RA (radvd) and drops IPv6
+   * sources outside it; r1's WANs take their addresses by SLAAC and their default routes from
+   * the RAs; the LAN has a ULA /64; the server answers on IPv6 (see dataplane-plan.ts).
+   */
+  ipv6?: boolean;
 }
 
 const SSH_KEYGEN_PARALLEL = 8;
@@ -106,6 +113,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
     (dataplane && routers !== 1 ? `a data-plane lab has exactly one router (r1), not ${routers}: drop --routers or use --routers 1` : undefined) ??
     (!dataplane && opts.rates ? 'rates apply only to a data-plane lab (--dataplane)' : undefined) ??
     (!dataplane && opts.uplinks?.length ? 'extra uplinks (DHCP, point-to-point) belong to a data-plane lab (--dataplane)' : undefined) ??
+    (!dataplane && opts.ipv6 ? 'IPv6 (ISPs with router advertisements, a server behind them) belongs to a data-plane lab (--dataplane)' : undefined) ??
     checkOpenwrt(opts.openwrt ?? [], routers) ??
     (dataplane ? checkRates(rates) : undefined);
   if (bad) throw new LabError(bad);
@@ -116,10 +124,10 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
   const started = Date.now();
 
   await step('check');
-  await ensureLabPackages(log, { ...(dataplane ? DATAPLANE_COMMANDS : {}), ...(opts.openwrt?.length ? OPENWRT_COMMANDS : {}) });
+  await ensureLabPackages(log, { ...(dataplane ? DATAPLANE_COMMANDS : {}), ...(opts.ipv6 ? IPV6_COMMANDS : {}), ...(opts.openwrt?.length ? OPENWRT_COMMANDS : {}) });
   const plan = await checkHost(dir, prefix, routers, opts.subnet, dataplane, { bcp38: opts.bcp38, openwrt: opts.openwrt });
   const info = newLabInfo(plan, dir);
-  const dp = dataplane ? newLabDataplane(dir, planDataplane(prefix, plan.routers[0], rates, opts.uplinks), rates) : undefined;
+  const dp = dataplane ? newLabDataplane(dir, planDataplane(prefix, plan.routers[0], rates, opts.uplinks, opts.ipv6), rates) : undefined;
   if (dp) info.dataplane = dp;
 
   try {
@@ -134,6 +142,8 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
     await configureNamespaces(plan);
     if (dp) await configureDataplane(info, dp);
     await step('sshd');
+    // First: r1's SLAAC runs while the sshd servers start (startDataplaneServices waits for it).
+    if (dp?.ipv6) await startRadvd(info);
     await startSshds(info, log);
     if (dp) await startDataplaneServices(info, dp, log);
     info.status = 'up';
@@ -148,7 +158,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
     }
     throw err;
   }
-  log(`lab ${prefix} up: ${routers} router(s)${dp ? ' with data plane' : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(`lab ${prefix} up: ${routers} router(s)${dp ? ` with data plane${dp.ipv6 ? ' (dual stack)' : ''}` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   for (const warning of checkShippedInventory(info)) log(`warning: ${warning}`);
   return info;
 }

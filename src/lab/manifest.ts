@@ -2,7 +2,8 @@
 // created, so `lab down` removes exactly that, even after a crash halfway through `lab up`.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DataplanePlan } from './dataplane-plan.js';
+import type { RaState } from './dataplane-ipv6-plan.js';
+import type { DataplaneIsp6, DataplanePlan, DataplanePlan6 } from './dataplane-plan.js';
 import type { RouterPlan, TopologyPlan } from './topology.js';
 
 export const MANIFEST_FILE = 'lab.json';
@@ -72,6 +73,30 @@ export interface LabDataplane extends DataplanePlan {
   portForwards: PortForward[];
   /** The DHCP uplink's server, client and current lease (--dhcp-uplink). */
   dhcp?: LabDhcp;
+  /** `--ipv6`: dual stack on the three static ISPs (RAs from radvd, SLAAC on r1's WANs, a ULA LAN). */
+  ipv6?: LabIpv6;
+}
+
+export interface LabIpv6 extends DataplanePlan6 {
+  isps: LabIsp6[];
+  /** One radvd for every ISP, in the upstream namespace; its pid is in processes too. */
+  radvdConfig: string;
+  radvdPidFile: string;
+  radvdLog: string;
+  radvdPid?: number;
+}
+
+export interface LabIsp6 extends DataplaneIsp6 {
+  /** The link-local address ISP K's router advertises from now: r1's IPv6 gateway on wanK (ispLinkLocal6(K, generation)). */
+  gateway: string;
+  /** Times the ISP's router was replaced (replaceIspRouter6). */
+  generation: number;
+  /** r1's SLAAC address on wanK, read when the lab came up ('' before). */
+  routerAddress: string;
+  /** What the ISP's radvd advertises now (stopIspRas / resumeIspRas). */
+  ra: RaState;
+  /** The MTU of ISP K's link to the server when setMtuHop lowered it. */
+  mtuHop?: number;
 }
 
 export interface PortForward {

@@ -71,9 +71,18 @@ export function parseBatchFailures(stderr: string): Set<number> {
   return failed;
 }
 
-export async function ipBatch(lines: readonly string[], netns?: string): Promise<BatchResult> {
+/** family 6: every line is IPv6 (`ip -6 -batch`: a batch line cannot say `-6`, and `rule add` is IPv4 otherwise). */
+export interface BatchOptions {
+  family?: 4 | 6;
+}
+
+function batchArgs(netns: string | undefined, opts: BatchOptions): string[] {
+  return [...(opts.family === 6 ? ['-6'] : []), ...(netns ? ['-n', netns] : []), '-force', '-batch', '-'];
+}
+
+export async function ipBatch(lines: readonly string[], netns?: string, opts: BatchOptions = {}): Promise<BatchResult> {
   if (lines.length === 0) return { failed: new Set(), stderr: '' };
-  const args = [...(netns ? ['-n', netns] : []), '-force', '-batch', '-'];
+  const args = batchArgs(netns, opts);
   const r = await run('ip', args, { input: lines.join('\n') + '\n', allowFailure: true, timeoutMs: 120_000 });
   const failed = parseBatchFailures(r.stderr);
   if (r.code !== 0 && failed.size === 0) failed.add(1);
@@ -88,11 +97,11 @@ export function ipBatchSync(lines: readonly string[], netns?: string): BatchResu
 }
 
 /** Throws with the failing lines when any line of a batch failed. */
-export async function ipBatchOrThrow(lines: readonly string[], netns?: string): Promise<void> {
-  const r = await ipBatch(lines, netns);
+export async function ipBatchOrThrow(lines: readonly string[], netns?: string, opts: BatchOptions = {}): Promise<void> {
+  const r = await ipBatch(lines, netns, opts);
   if (r.failed.size === 0) return;
   const which = [...r.failed].map((n) => lines[n - 1] ?? `line ${n}`).join('; ');
-  throw new LabCommandError(`ip ${netns ? `-n ${netns} ` : ''}-batch (${which})`, 1, r.stderr);
+  throw new LabCommandError(`ip ${opts.family === 6 ? '-6 ' : ''}${netns ? `-n ${netns} ` : ''}-batch (${which})`, 1, r.stderr);
 }
 
 export function sleep(ms: number): Promise<void> {
