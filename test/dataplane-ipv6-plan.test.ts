@@ -10,7 +10,6 @@ import {
   defaultRoutes6,
   globalAddresses6,
   inPrefix64,
-  ipv6Groups,
   ispRules6,
   mtuHopLines,
   renderRadvdConfig,
@@ -23,6 +22,7 @@ import { formatDataplane, newLabDataplane } from '../src/lab/dataplane-setup.js'
 import { listeningSocketsFromSs } from '../src/lab/lab-process.js';
 import { renderDataplanePlaybook } from '../src/lab/lab-playbooks.js';
 import { planTopology } from '../src/lab/topology.js';
+import { ipv6Groups } from '../src/net/ipv6.js';
 
 const topo = planTopology('dp', 1, 40);
 const plan = planDataplane('dp', topo.routers[0], [20, 40, 60], ['dhcp', 'ptp'], true);

@@ -3,6 +3,7 @@
 // configuration and the parsers of what r1 learnt (SLAAC addresses, RA default routes).
 // r1's WANs get nothing static here: their addresses and gateways come from the ISPs' RAs.
 import { CLIENT_INTERFACE, IPV6_MIN_MTU, RA_MAX_INTERVAL_S, RA_MIN_INTERVAL_S, RA_ROUTER_LIFETIME_S, type DataplaneIsp6, type DataplanePlan6 } from './dataplane-plan.js';
+import { ipv6Groups } from '../net/ipv6.js';
 
 /**
  * Upstream namespace (`ip -6 -batch`): each ISP's bridge holds only the link-local address its
@@ -135,20 +136,6 @@ export function checkMtu6(mtu: number): string | undefined {
 /** ISP K's link to the server at this MTU: the upstream end (`ip -batch` in the upstream namespace) and the server end. */
 export function mtuHopLines(isp: Pick<DataplaneIsp6, 'serverPort' | 'serverInterface'>, mtu: number): { upstream: string[]; server: string[] } {
   return { upstream: [`link set ${isp.serverPort} mtu ${mtu}`], server: [`link set ${isp.serverInterface} mtu ${mtu}`] };
-}
-
-/** Eight groups of 16 bits of an IPv6 address (no zone, no embedded IPv4); undefined when it does not parse. */
-export function ipv6Groups(address: string): number[] | undefined {
-  const halves = address.toLowerCase().split('::');
-  if (halves.length > 2) return undefined;
-  const part = (s: string): string[] => (s === '' ? [] : s.split(':'));
-  const head = part(halves[0]);
-  const tail = halves.length === 2 ? part(halves[1]) : [];
-  const missing = 8 - head.length - tail.length;
-  if ((halves.length === 2 && missing < 1) || (halves.length === 1 && missing !== 0)) return undefined;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
-  if (!groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return undefined;
-  return groups.map((g) => parseInt(g, 16));
 }
 
 /** True when the address is in the /64 prefix ("2001:db8:1::/64"). */
