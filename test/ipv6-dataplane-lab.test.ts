@@ -10,7 +10,21 @@ import { inNamespace } from '../src/lab/lab-process.js';
 import { cli, jsonHosts } from './helpers/cli.js';
 import { deployPlaybook } from './helpers/dataplane.js';
 import { stopTestLab } from './helpers/lab.js';
-import { CLIENT_ADDRESS6, inR1, ipv6LabSupport, ipv6Playbook, isp6Of, LAN_ADDRESS6, SERVER_ADDRESS6, startIpv6Lab } from './helpers/ipv6-lab.js';
+import { breakIsp6, CLIENT_ADDRESS6, inR1, ipv6LabSupport, ipv6Playbook, isp6Of, LAN_ADDRESS6, repairIsp6, replaceIspRouter6, SERVER_ADDRESS6, startIpv6Lab } from './helpers/ipv6-lab.js';
+import { SERVER_ADDRESS } from '../src/lab/dataplane-plan.js';
+import type { StatusReport } from '../src/model/status.js';
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+/** Seconds until cond holds, polling every 100 ms, at most limit s (Infinity: never). */
+async function timeUntil(cond: () => boolean, limit: number): Promise<number> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > limit * 1000) return Infinity;
+    await sleep(100);
+  }
+  return (Date.now() - start) / 1000;
+}
 
 const support = ipv6LabSupport();
 if (!support.ok) console.warn(`skipping IPv6 data-plane tests: ${support.reason}`);
@@ -130,5 +144,54 @@ describe.skipIf(!support.ok)('IPv6 balanced, answered and translated like IPv4 (
     } finally {
       await hop(1500);
     }
+  });
+
+  it("ISP 2's router is replaced (a new link-local gateway): the link carries IPv6 again within interval + 2 s, no deploy, no drift", async () => {
+    const table = () => inR1(lab, 'ip', ['-6', 'route', 'show', 'table', '102']).stdout;
+    const { gateway } = await replaceIspRouter6(lab, 2);
+    const t = await timeUntil(() => table().includes(`default via ${gateway} dev wan2`), 10);
+    console.log(`IPv6 gateway of cable followed to ${gateway} in ${t.toFixed(1)} s`);
+    expect(t).toBeLessThanOrEqual(3);
+    const dp = lab.dataplane!;
+    let r = { ok: 0, failed: 0, notStarted: 0 };
+    const shares = await perLink(6, async () => {
+      r = await openConnections(lab, { count: 120, concurrency: 10, host: SERVER_ADDRESS6, port: dp.tcpPort });
+    });
+    expect(r).toEqual({ ok: 120, failed: 0, notStarted: 0 });
+    expect(shares.cable).toBeGreaterThan(10);
+    const drift = await cli('drift', inventory);
+    expect(drift.code, drift.stdout + drift.stderr).toBe(0);
+  });
+
+  it("ISP 3's IPv6 breaks while its IPv4 works: IPv6 avoids it within interval × down_after + 1 s, IPv4 keeps it, status tells both; repaired, it is back", async () => {
+    await deployPlaybook(lab, 'v6-health', ipv6Playbook({ health: { targets: [SERVER_ADDRESS], intervalS: 1, downAfter: 3, upAfter: 3, quorum: 1 } }));
+    const health = `${lab.dir}/inventory-v6-health.yaml`;
+    const r = lab.routers[0];
+    const balance = (family: 4 | 6) => inR1(lab, `ip${family === 6 ? '6' : ''}tables-${r.iptables}-save`, ['-t', 'mangle']).stdout.split('\n').filter((l) => l.startsWith('-A ML_BALANCE'));
+    const lte = (family: 4 | 6) => balance(family).some((l) => l.includes('0x300/0xff00'));
+    expect(await timeUntil(() => lte(6) && lte(4), 10)).toBeLessThan(Infinity);
+    await breakIsp6(lab, 3);
+    try {
+      const out = await timeUntil(() => !lte(6), 10);
+      console.log(`IPv6 of lte taken out ${out.toFixed(1)} s after its ISP's IPv6 broke`);
+      expect(out).toBeLessThanOrEqual(4.5);
+      expect(lte(4)).toBe(true);
+      const st = await cli('status', health, '--json');
+      const link = (JSON.parse(st.stdout) as StatusReport).hosts[0].links.find((l) => l.link === 'lte')!;
+      expect(link.health).toBe('up');
+      expect(link.ipv6?.health).toBe('down');
+      const dp = lab.dataplane!;
+      let v6 = { ok: 0, failed: 0, notStarted: 0 };
+      const shares = await perLink(6, async () => {
+        v6 = await openConnections(lab, { count: 60, concurrency: 10, host: SERVER_ADDRESS6, port: dp.tcpPort });
+      });
+      expect(v6).toEqual({ ok: 60, failed: 0, notStarted: 0 });
+      expect(shares.lte).toBe(0);
+    } finally {
+      await repairIsp6(lab, 3);
+    }
+    const back = await timeUntil(() => lte(6), 10);
+    console.log(`IPv6 of lte back ${back.toFixed(1)} s after the repair`);
+    expect(back).toBeLessThanOrEqual(4.5);
   });
 });

@@ -1,9 +1,9 @@
 // `status` per host: one round trip reads the counters, conntrack counts and link states;
 // hostStatus() (pure) turns them into per-link rows next to the configured weights.
 import type { HostConfig } from '../model/config.js';
-import type { DesiredState } from '../model/desired.js';
-import type { LiveChain } from '../model/facts.js';
-import { STATUS_OUTCOMES, type AdaptiveLinkStatus, type HostStatus, type LinkStatus, type StatusOutcome, type StatusReport } from '../model/status.js';
+import type { CompiledLink, DesiredState } from '../model/desired.js';
+import type { LiveChain, LiveTable } from '../model/facts.js';
+import { STATUS_OUTCOMES, type AdaptiveLinkStatus, type FamilyLinkStatus, type HostStatus, type LinkStatus, type StatusOutcome, type StatusReport } from '../model/status.js';
 import type { Session, Transport } from '../transport/transport.js';
 import { errorMessage, UnreachableError } from '../errors.js';
 import { CHAIN_ACCT, hex } from '../compile/iptables-text.js';
@@ -23,6 +23,47 @@ export function statusRequest(desired: DesiredState): StatusRequest {
     links: desired.links.map((l) => ({ mark: l.mark, interface: l.interface })),
     runDir: desired.settings.runDir,
     adaptive: desired.method === 'adaptive',
+    ...(desired.links.some((l) => l.gateway6 !== undefined) ? { ipv6: true } : {}),
+  };
+}
+
+/** The balance in force, new connections and counters of one family's chains. */
+function familyCounters(table: LiveTable | undefined, desired: DesiredState) {
+  const chain = (name: string) => table?.chains.find((c) => c.name === name);
+  const balance = chain(desired.balanceChain.name);
+  return {
+    balance,
+    live: balance ? balanceShares(balance.rules, desired.settings.markMask) : undefined,
+    balanced: balance ? newConnectionsByMark(balance) : undefined,
+    acct: chain(CHAIN_ACCT),
+  };
+}
+
+function counted(acct: LiveChain | undefined, iface: string): { packets: number; bytes: number } | undefined {
+  const at = acct ? acct.rules.findIndex((r) => accountingInterface(r) === iface) : -1;
+  return at >= 0 ? acct?.ruleCounters?.[at] : undefined;
+}
+
+/** A dual-stack link's IPv6 side: the monitor's IPv6 verdict, the IPv6 chains' balance and counters. */
+function ipv6Status(desired: DesiredState, facts: StatusFacts, l: CompiledLink, notes: Set<string>): FamilyLinkStatus | undefined {
+  if (l.gateway6 === undefined) return undefined;
+  const c = familyCounters(facts.mangle6, desired);
+  if (!c.balance) notes.add(`IPv6 ${desired.balanceChain.name} is missing: not deployed?`);
+  const links6 = desired.links.filter((x) => x.gateway6 !== undefined);
+  const eligible = eligibleLinks(links6);
+  const total = eligible.reduce((sum, x) => sum + x.weight, 0);
+  const m = facts.monitor?.links.find((x) => x.link === l.name);
+  const n = counted(c.acct, l.interface);
+  return {
+    gateway: l.gateway6,
+    ...(m?.gateway6 ? { learned: m.gateway6 } : {}),
+    health: desired.monitor ? (m?.state6 ?? 'unmonitored') : 'unmonitored',
+    ...(m?.since6 ? { since: m.since6 } : {}),
+    configuredShare: eligible.includes(l) && total > 0 ? round(l.weight / total) : 0,
+    share: c.live ? (c.live.shares.get(l.mark) ?? 0) : null,
+    newConnections: c.balanced ? (c.balanced.get(l.mark) ?? 0) : null,
+    packets: n ? n.packets : null,
+    bytes: n ? n.bytes : null,
   };
 }
 
@@ -99,6 +140,7 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
       ...(desired.monitor && facts.monitor?.probes?.[l.name] ? { probe: facts.monitor.probes[l.name] } : {}),
       ...(desired.monitor ? { history: facts.history.filter((c) => c.link === l.name) } : {}),
       ...adaptiveStatus(facts, l.index),
+      ...(l.gateway6 !== undefined ? { ipv6: ipv6Status(desired, facts, l, notes) } : {}),
     };
   });
   return {

@@ -26,11 +26,15 @@ export interface StatusRequest {
   runDir: string;
   /** method adaptive: read what the router learnt too. */
   adaptive: boolean;
+  /** The play has IPv6 links: read ip6tables' counters too. */
+  ipv6?: boolean;
 }
 
 export interface StatusFacts {
   flavour: IptablesFlavour;
   mangle: LiveTable;
+  /** ip6tables' mangle with counters (a play with IPv6). */
+  mangle6?: LiveTable;
   /** Keyed by the mark in hex (0x100). */
   connections: Record<string, ConntrackCount>;
   /** Keyed by interface; null when the interface does not exist. */
@@ -77,6 +81,7 @@ export function statusScript(req: StatusRequest): Sh {
     section('counters', lines(sh`cat /proc/uptime`, ...[...new Set(req.links.map((l) => l.interface))].map(interfaceCountersCommand))),
     section('flavour', sh`ml_flavour_name`),
     section('iptables-counters mangle', iptablesSaveCountersCommand('mangle')),
+    ...(req.ipv6 ? [section('ip6tables-counters mangle', sh`ml_save_counters6 mangle`)] : []),
     ...req.links.map((l) => section(`conntrack ${hex(l.mark)}`, conntrackCountCommand(l.mark, req.mask))),
     ...req.links.map((l) => section(`operstate ${l.interface}`, operstateCommand(l.interface))),
     section('monitor-state', sh`ml_read ${layout.monitorState}`),
@@ -117,6 +122,7 @@ export function parseStatus(stdout: string, req: StatusRequest): StatusFacts {
   return {
     flavour: parseFlavour(r.get('flavour')),
     mangle: parseIptablesSave(r.get('iptables-counters mangle')),
+    ...(req.ipv6 ? { mangle6: parseIptablesSave(r.get('ip6tables-counters mangle')) } : {}),
     connections,
     operstate,
     monitor: monitor.trim() === ABSENT ? null : parseMonitorState(monitor),

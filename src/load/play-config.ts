@@ -7,6 +7,7 @@ import { field, has, render, type PlayScope } from './play-scope.js';
 import type { PlayNode } from './playbook.js';
 import { expected, readDuration, readEnum, readInterface, readIPv4, readList, readWhole } from './values.js';
 import type { YValue } from './yaml-source.js';
+import { canonicalIPv6 } from '../net/ipv6.js';
 
 
 const TRAFFIC: readonly TrafficKind[] = ['forwarded', 'local'];
@@ -40,6 +41,9 @@ export function resolvePlay(play: PlayNode, s: PlayScope, host?: { overlay?: YVa
   };
   const health = resolveHealth(play, s);
   if (health) config.health = health;
+  if (health?.targets.some((t) => t.includes(':')) && !links.some((l) => l.gateway6 !== undefined)) {
+    s.r.error('IPv6 health targets, but no link carries IPv6: give the links a gateway6, or probe IPv4 targets only', field(s, play.health!, 'targets') ?? play.health!);
+  }
   return config;
 }
 
@@ -89,9 +93,18 @@ function resolveHealth(play: PlayNode, s: PlayScope): HealthSpec | undefined {
   const h = play.health;
   if (!h) return undefined;
   const targetsNode = field(s, h, 'targets');
-  const targets = listOf(targetsNode, 'targets', s, (n) => readIPv4(n, 'health target', s.r));
+  // IPv6 targets judge the links' IPv6 (their gateway6), IPv4 targets their IPv4.
+  const target = (n: YValue): string | undefined => {
+    const text = n.kind === 'scalar' && typeof n.value === 'string' ? n.value.trim() : '';
+    if (text.includes(':')) {
+      const v6 = canonicalIPv6(text);
+      return v6 ?? expected(s.r, 'health target', 'an IPv4 address (a.b.c.d) or an IPv6 address (2001:db8::1)', n);
+    }
+    return readIPv4(n, 'health target', s.r);
+  };
+  const targets = listOf(targetsNode, 'targets', s, target);
   if (targetsNode?.kind === 'seq' && targetsNode.items.length === 0) {
-    expected(s.r, 'targets', 'at least one IPv4 address to probe', targetsNode);
+    expected(s.r, 'targets', 'at least one IPv4 or IPv6 address to probe', targetsNode);
   }
   const quorumNode = field(s, h, 'quorum');
   const quorum = readWhole(quorumNode, 'quorum', s.r, { min: 1 }) ?? 1;

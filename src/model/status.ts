@@ -38,6 +38,23 @@ export interface LinkStatus {
   history?: LinkChange[];
   /** method adaptive: what the router learnt for this link (once it measured). */
   adaptive?: AdaptiveLinkStatus;
+  /** A link with a gateway6: its IPv6 side, health and balance apart from IPv4's. */
+  ipv6?: FamilyLinkStatus;
+}
+
+/** One family of a dual-stack link: what status shows for IPv4 at the top level of LinkStatus. */
+export interface FamilyLinkStatus {
+  /** gateway6 as configured: an address, auto or none. */
+  gateway: string;
+  /** auto: what the monitor learnt (`via fe80::1`, `dev`, `-`: none yet). */
+  learned?: string;
+  health: LinkHealth | 'unmonitored';
+  since?: string;
+  configuredShare: number;
+  share: number | null;
+  newConnections: number | null;
+  packets: number | null;
+  bytes: number | null;
 }
 
 /** method adaptive, per link: the router's last measurement and the weight it learnt from it. */

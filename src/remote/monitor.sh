@@ -47,6 +47,7 @@ ml_write_state() {
       ml_w=$((ml_w + 1))
     done
     ml_probe_lines
+    [ -n "$ML_HAS6" ] && ml_v6_state_lines
   } > "$R/state.tmp" && mv -f "$R/state.tmp" "$R/state"
 }
 # The balancing chain's payload for the healthy-link MASK: precompiled by multilink, or with
@@ -203,9 +204,10 @@ ml_probe() {
 ( umask 077; mkdir -p "$R" ) || exit 1
 echo $$ > "$M/pid"
 trap 'ml_adapt_save; rm -f "$M/pid"; exit 0' TERM INT
-ml_saved=
+ml_saved=; ml_saved6=
 if [ -r "$R/state" ] && [ "$(sed -n 's/^links //p' "$R/state")" = "$ML_LINKS" ]; then
   ml_saved=$(sed -n 's/^mask //p' "$R/state")
+  ml_saved6=$(sed -n 's/^mask6 //p' "$R/state")
 fi
 ml_k=1
 while [ "$ml_k" -le "$ML_N" ]; do
@@ -216,6 +218,7 @@ while [ "$ml_k" -le "$ML_N" ]; do
   ml_k=$((ml_k + 1))
 done
 if [ -n "$ML_ADAPT" ]; then ml_awk=$(ml_adapt_program); ml_adapt_init; fi
+[ -n "$ML_HAS6" ] && ml_v6_init "$ml_saved6"
 ml_pending=1
 ml_in_force "$(ml_mask)" && ml_pending=0
 ml_started=
@@ -232,6 +235,7 @@ while :; do
       ( ml_probe "$ml_target" > "$R/probe.$ml_k.$ml_t" || rm -f "$R/probe.$ml_k.$ml_t" ) &
       ml_pids="$ml_pids $!"
     done
+    [ -n "$ML_HAS6" ] && ml_v6_probes
     ml_k=$((ml_k + 1))
   done
   if [ -z "$ml_started" ]; then
@@ -280,6 +284,7 @@ while :; do
     eval "up_$ml_k=$ml_u; fail_$ml_k=$ml_f; ok_$ml_k=$ml_s"
     ml_k=$((ml_k + 1))
   done
+  [ -n "$ML_HAS6" ] && ml_v6_round
   if [ "$ml_changed" = 1 ] || [ "$ml_gw_changed" = 1 ] || { [ -n "$ML_TARGETS" ] && ml_stats_due; }; then ml_write_state; fi
   [ -n "$ML_ADAPT" ] && [ "$ml_changed" = 0 ] && ml_adapt_round
   if [ "$ml_changed" = 1 ]; then

@@ -87,6 +87,13 @@ export function monitorControlLib(stateDir: string): Sh {
 }
 
 export interface MonitorParams {
+  /** The play has IPv6 links: the monitor keeps their IPv6 side (monitor6.sh). */
+  ipv6?: boolean;
+  /** IPv6 probe targets, and how many must answer. */
+  targets6?: string[];
+  quorum6?: number;
+  /** Whole seconds an IPv6 probe waits. */
+  wait6?: number;
   stateDir: string;
   /** Where it keeps what it rewrites every few seconds (a RAM disk). */
   runDir: string;
@@ -138,6 +145,10 @@ export function monitorVariables(p: MonitorParams): Record<string, string | numb
     ML_STATE: new StateLayout(p.stateDir).dir,
     ML_RUN: new RunLayout(p.runDir).dir,
     ML_TARGETS: p.targets.join(' '),
+    ML_HAS6: p.ipv6 ? 'yes' : '',
+    ML_TARGETS6: (p.targets6 ?? []).join(' '),
+    ML_QUORUM6: p.quorum6 ?? 1,
+    ML_WAIT_S6: p.wait6 ?? 1,
     ML_QUORUM: p.quorum,
     ML_DOWN_AFTER: p.downAfter,
     ML_UP_AFTER: p.upAfter,
@@ -170,7 +181,12 @@ export function monitorRecordLib(): Sh {
   return scriptFile(file('monitor-record.sh'));
 }
 
-/** The monitor loop; needs lib.sh, ml_link, ml_balance, ml_tier and monitorRecordLib before it. */
+/** The monitor's IPv6 side (functions only); needs lib.sh and monitorRecordLib before it. */
+export function monitorIpv6Lib(): Sh {
+  return scriptFile(file('monitor6.sh'));
+}
+
+/** The monitor loop; needs lib.sh, ml_link, ml_balance (and ml_balance6), ml_tier, monitorRecordLib and monitorIpv6Lib before it. */
 export function monitorProgram(p: MonitorParams): Sh {
   return scriptFile(file('monitor.sh'), monitorVariables(p));
 }

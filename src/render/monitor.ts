@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
 import type { DesiredState, MonitorSpec } from '../model/desired.js';
 import { hex, lowestBit, setMark, unmarked } from '../compile/iptables-text.js';
 import { isIPv4 } from '../net/ipv4.js';
+import { isIPv6 } from '../net/ipv6.js';
 import { isInterfaceName } from '../net/names.js';
 import { eligibleLinks } from '../compile/links.js';
-import { adaptiveAwk, monitorProgram, monitorRecordLib, type MonitorParams } from '../remote/programs.js';
+import { adaptiveAwk, monitorIpv6Lib, monitorProgram, monitorRecordLib, type MonitorParams } from '../remote/programs.js';
 import { lines, shellLib } from '../shell/lib.js';
 import { joinSh, sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { chainPayload } from './iptables-restore.js';
@@ -20,11 +21,17 @@ function seconds(ms: number): string {
   return (ms / 1000).toFixed(3).replace(/\.?0+$/, '');
 }
 
-/** ml_link K: sets ml_name, ml_if, ml_mark (decimal: iputils ping -m refuses hex), ml_table and ml_gw. */
-function linkFunction(m: MonitorSpec): Sh {
+/**
+ * ml_link K: sets ml_name, ml_if, ml_mark (decimal: iputils ping -m refuses hex), ml_table and
+ * ml_gw; ml_gw6 (fixed, none, auto; empty: no IPv6) and ml_via6 (a fixed IPv6 gateway).
+ */
+function linkFunction(d: DesiredState): Sh {
+  const m = d.monitor!;
   const cases = m.links.map((l) => {
     if (!isInterfaceName(l.interface)) throw new Error(`invalid interface ${l.interface}`);
-    return sh`    ${l.index}) ml_name=${l.name}; ml_if=${l.interface}; ml_mark=${l.mark}; ml_table=${l.table}; ml_gw=${l.gateway} ;;`;
+    const via6 = d.links.find((x) => x.index === l.index)?.gateway6;
+    const fixed6 = l.gateway6 === 'fixed' && via6 !== undefined && isIPv6(via6) ? via6 : '';
+    return sh`    ${l.index}) ml_name=${l.name}; ml_if=${l.interface}; ml_mark=${l.mark}; ml_table=${l.table}; ml_gw=${l.gateway}; ml_gw6=${l.gateway6 ?? ''}; ml_via6=${fixed6} ;;`;
   });
   return sh`ml_link() {
   case "$1" in
@@ -33,15 +40,20 @@ ${joinSh(cases)}
 }`;
 }
 
-/** ml_balance MASK: prints the restore payload of the balancing chain for that set of healthy links. */
-function balanceFunction(d: DesiredState): Sh {
+/**
+ * ml_balance MASK: prints the restore payload of the balancing chain for that set of healthy
+ * links; ml_balance6 MASK6 the same for IPv6's (links with a gateway6).
+ */
+function balanceFunction(d: DesiredState, family: 4 | 6 = 4): Sh {
   const m = d.monitor!;
-  const cases = Object.entries(m.balance).map(([mask, rules]) => {
+  const chains = family === 6 ? (m.balance6 ?? {}) : m.balance;
+  const cases = Object.entries(chains).map(([mask, rules]) => {
     const payload = chainPayload(d.balanceChain.table, d.balanceChain.name, rules).replace(/\n$/, '');
     return sh`    ${Number(mask)}) ${withHeredoc(sh`cat`, payload)}
     ;;`;
   });
-  return sh`ml_balance() {
+  const name = family === 6 ? sh`ml_balance6` : sh`ml_balance`;
+  return sh`${name}() {
   case "$1" in
 ${joinSh(cases)}
     *) return 1 ;;
@@ -104,12 +116,19 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
   const m = d.monitor;
   if (!m) throw new Error('the play has no health section');
   const p = m.probes;
-  for (const t of p?.targets ?? []) if (!isIPv4(t)) throw new Error(`invalid health target ${t}`);
+  for (const t of p?.targets ?? []) if (!isIPv4(t) && !isIPv6(t)) throw new Error(`invalid health target ${t}`);
+  const targets4 = (p?.targets ?? []).filter((t) => !t.includes(':'));
+  const targets6 = (p?.targets ?? []).filter((t) => t.includes(':'));
   const params: MonitorParams = {
     stateDir: d.settings.stateDir,
     runDir: d.settings.runDir,
-    targets: p?.targets ?? [],
-    quorum: p?.quorum ?? 1,
+    targets: targets4,
+    quorum: Math.max(1, Math.min(p?.quorum ?? 1, targets4.length)),
+    ipv6: m.balance6 !== undefined,
+    targets6,
+    quorum6: Math.max(1, Math.min(p?.quorum ?? 1, targets6.length)),
+    // Every ping takes whole seconds for -W and -w: at least one.
+    wait6: Math.max(1, Math.round(Math.min(1000, m.intervalMs) / 1000)),
     // Without probes a link's health is its gateway: one round decides.
     downAfter: p?.downAfter ?? 1,
     upAfter: p?.upAfter ?? 1,
@@ -124,7 +143,8 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     statsEvery: Math.max(1, Math.round(STATS_EVERY_MS / m.intervalMs)),
   };
   const a = m.adaptive;
-  if (!a) return { params, functions: lines(linkFunction(m), balanceFunction(d), tierFunction(d)) };
+  const six = m.balance6 ? [balanceFunction(d, 6)] : [];
+  if (!a) return { params, functions: lines(linkFunction(d), balanceFunction(d), ...six, tierFunction(d)) };
   const step = lowestBit(d.settings.markMask);
   params.adaptive = {
     rounds: Math.max(1, Math.round(a.periodMs / m.intervalMs)),
@@ -134,13 +154,13 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     markStep: step,
     markRoom: (d.settings.markMask >>> 0) / step,
   };
-  return { params, functions: lines(linkFunction(m), balanceFunction(d), tierFunction(d), adaptiveStatic(d)) };
+  return { params, functions: lines(linkFunction(d), balanceFunction(d), ...six, tierFunction(d), adaptiveStatic(d)) };
 }
 
 function body(d: DesiredState): string {
   const { params, functions } = monitorData(d);
   // lib.sh detects the iptables flavour when the monitor starts, as every script does.
-  return lines(shellLib(d.settings.iptables), monitorRecordLib(), functions, monitorProgram(params)).text;
+  return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorIpv6Lib(), functions, monitorProgram(params)).text;
 }
 
 function tagOf(text: string): string {

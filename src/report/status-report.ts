@@ -21,9 +21,17 @@ export function formatShare(share: number | null): string {
 
 const num = (n: number | null): string => (n === null ? '?' : String(n));
 
+/** A dual-stack link's IPv6 row, under its IPv4 one. */
+function ipv6Row(h: HostStatus, l: LinkStatus): string[][] {
+  const v = l.ipv6;
+  if (!v) return [];
+  const health = v.health === 'unmonitored' ? 'unmonitored' : `${v.health}${v.since ? ` since ${v.since}` : ''}`;
+  return [[h.host, `${l.link} (IPv6)`, l.interface, '', '', formatShare(v.configuredShare), formatShare(v.share), '', num(v.packets), v.bytes === null ? '?' : formatBytes(v.bytes), health, v.learned ? `gateway ${v.learned}` : '']];
+}
+
 function rows(h: HostStatus): string[][] {
   if (h.status !== 'ok') return [[h.host, `(${h.status})`, '', '', '', '', '', '', '', '', '', h.message ?? '']];
-  return h.links.map((l) => [
+  return h.links.flatMap((l) => [[
     h.host,
     l.link,
     l.interface,
@@ -36,7 +44,7 @@ function rows(h: HostStatus): string[][] {
     l.bytes === null ? '?' : formatBytes(l.bytes),
     l.health === 'unmonitored' ? 'unmonitored' : `${l.health}${l.since ? ` since ${l.since}` : ''}`,
     probeText(l),
-  ]);
+  ], ...ipv6Row(h, l)]);
 }
 
 /** The monitor's probes: smoothed round-trip time and loss, or '-' without probes. */
