@@ -47,7 +47,7 @@ ml_write_state() {
       ml_w=$((ml_w + 1))
     done
     ml_probe_lines
-    [ -n "$ML_HAS6" ] && ml_v6_state_lines
+    if [ -n "$ML_HAS6" ]; then ml_v6_state_lines; fi
   } > "$R/state.tmp" && mv -f "$R/state.tmp" "$R/state"
 }
 # The balancing chain's payload for the healthy-link MASK: precompiled by multilink, or with
@@ -218,7 +218,7 @@ while [ "$ml_k" -le "$ML_N" ]; do
   ml_k=$((ml_k + 1))
 done
 if [ -n "$ML_ADAPT" ]; then ml_awk=$(ml_adapt_program); ml_adapt_init; fi
-[ -n "$ML_HAS6" ] && ml_v6_init "$ml_saved6"
+if [ -n "$ML_HAS6" ]; then ml_v6_init "$ml_saved6"; fi
 ml_pending=1
 ml_in_force "$(ml_mask)" && ml_pending=0
 ml_started=
@@ -235,7 +235,7 @@ while :; do
       ( ml_probe "$ml_target" > "$R/probe.$ml_k.$ml_t" || rm -f "$R/probe.$ml_k.$ml_t" ) &
       ml_pids="$ml_pids $!"
     done
-    [ -n "$ML_HAS6" ] && ml_v6_probes
+    if [ -n "$ML_HAS6" ]; then ml_v6_probes; fi
     ml_k=$((ml_k + 1))
   done
   if [ -z "$ml_started" ]; then
@@ -284,7 +284,7 @@ while :; do
     eval "up_$ml_k=$ml_u; fail_$ml_k=$ml_f; ok_$ml_k=$ml_s"
     ml_k=$((ml_k + 1))
   done
-  [ -n "$ML_HAS6" ] && ml_v6_round
+  if [ -n "$ML_HAS6" ]; then ml_v6_round; fi
   if [ "$ml_changed" = 1 ] || [ "$ml_gw_changed" = 1 ] || { [ -n "$ML_TARGETS" ] && ml_stats_due; }; then ml_write_state; fi
   [ -n "$ML_ADAPT" ] && [ "$ml_changed" = 0 ] && ml_adapt_round
   if [ "$ml_changed" = 1 ]; then
