@@ -61,14 +61,21 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
     for (const f of files) expect(check(f), f).toBe('');
   });
 
-  for (const method of [...METHODS, 'adaptive' as const]) {
-    it(`the scripts generated for a ${method} play with health, ftp and exceptions pass too`, () => {
+  // Dual stack (issue 18): gateway6 auto, fixed and none, an IPv6 exception and target.
+  const variants = [...[...METHODS, 'adaptive' as const].map((method) => ({ method, ipv6: false })), { method: 'random' as const, ipv6: true }, { method: 'sticky' as const, ipv6: true }];
+  for (const { method, ipv6 } of variants) {
+    it(`the scripts generated for a ${method} play with health, ftp and exceptions pass too${ipv6 ? ' (dual stack)' : ''}`, () => {
+      const six = (gateway6: string) => (ipv6 ? { gateway6 } : {});
       const cfg = hostConfig({
         method,
-        links: [link('dsl', 1, 1), link('cable', 2, 2, { masquerade: false }), link('lte', 3, 3, { tier: 2 })],
-        exceptions: [exception({ destination: '192.0.2.0/24', via: 'main' }), exception({ protocol: 'tcp', ports: [22, 443], via: 'dsl' })],
+        links: [link('dsl', 1, 1, six('auto')), link('cable', 2, 2, { masquerade: false, ...six('fe80::1') }), link('lte', 3, 3, { tier: 2, ...six('none') })],
+        exceptions: [
+          exception({ destination: '192.0.2.0/24', via: 'main' }),
+          exception({ protocol: 'tcp', ports: [22, 443], via: 'dsl' }),
+          ...(ipv6 ? [exception({ destination: '2001:db8:ff::/48', via: 'cable' })] : []),
+        ],
         helpers: ['ftp'],
-        health: { targets: ['198.51.100.1', '198.51.100.2'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 },
+        health: { targets: ['198.51.100.1', '198.51.100.2', ...(ipv6 ? ['2001:db8:ff::1'] : [])], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 },
       });
       const desired = compileHost(cfg);
       // A router with the kernel's defaults: rp_filter 1, no forwarding.
