@@ -50,12 +50,15 @@ export function openwrtEtcFiles(r: Pick<LabRouter, 'name'>): Record<string, stri
   };
 }
 
+/** iptables and ip6tables of both flavours (as OpenWrt's iptables-zz-legacy and ip6tables-zz-legacy packages give them). */
 export function sbinLinks(flavour: 'nft' | 'legacy'): Record<string, string> {
   const links: Record<string, string> = {};
-  for (const f of ['nft', 'legacy'] as const) {
-    for (const t of ['', '-save', '-restore']) links[`iptables-${f}${t}`] = `xtables-${f}-multi`;
+  for (const ip of ['iptables', 'ip6tables']) {
+    for (const f of ['nft', 'legacy'] as const) {
+      for (const t of ['', '-save', '-restore']) links[`${ip}-${f}${t}`] = `xtables-${f}-multi`;
+    }
+    for (const t of ['', '-save', '-restore']) links[`${ip}${t}`] = `${ip}-${flavour}${t}`;
   }
-  for (const t of ['', '-save', '-restore']) links[`iptables${t}`] = `iptables-${flavour}${t}`;
   return links;
 }
 
