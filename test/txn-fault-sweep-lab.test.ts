@@ -109,9 +109,12 @@ describe.skipIf(!support.ok)('a change killed at any instant (fault sweep on a l
     const ipt = `iptables-${r.iptables}-save`;
     const script = [
       ...['mangle', 'nat', 'raw'].map((t) => `${ipt} -t ${t} | sed -e '/^#/d' -e 's/ \\[[0-9]*:[0-9]*\\]$//'`),
+      ...['mangle', 'nat', 'raw'].map((t) => `ip6tables-${r.iptables}-save -t ${t} | sed -e '/^#/d' -e 's/ \\[[0-9]*:[0-9]*\\]$//'`),
       'ip -4 rule show',
-      ...[101, 102, 103].map((t) => `echo table ${t}; ip -4 route show table ${t}`),
+      'ip -6 rule show',
+      ...[101, 102, 103].map((t) => `echo table ${t}; ip -4 route show table ${t}; ip -6 route show table ${t} 2>/dev/null`),
       'for k in ip_forward conf/wan1/rp_filter conf/wan2/rp_filter conf/wan3/rp_filter; do echo "$k=$(cat /proc/sys/net/ipv4/$k)"; done',
+      'echo "ipv6 forwarding=$(cat /proc/sys/net/ipv6/conf/all/forwarding)"',
       `cat ${r.stateDir}/owned.json 2>/dev/null; echo`,
     ].join('\n');
     const res = inRouter(lab, r.name, 'sh', ['-c', script]);
@@ -171,11 +174,19 @@ describe.skipIf(!support.ok)('a change killed at any instant (fault sweep on a l
   beforeAll(async () => {
     lab = await startTestLab(1);
     r = lab.routers[0];
-    const pb = readFileSync(lab.playbook, 'utf8');
-    // B: without the lte link (its rule, route and sysctl go), and other weights.
+    // A: dual stack (issue 18: a kill leaves both families exactly prior or exactly compiled),
+    // dsl with a fixed IPv6 gateway, cable with a point-to-point one.
+    const pb = readFileSync(lab.playbook, 'utf8')
+      .replace('gateway: 100.64.1.1,', 'gateway: 100.64.1.1, gateway6: "fe80::1",')
+      .replace('gateway: 100.64.2.1,', 'gateway: 100.64.2.1, gateway6: none,');
+    const pbA = join(lab.dir, 'playbook-a.yaml');
+    writeFileSync(pbA, pb);
+    // B: without the lte link (its rule, route and sysctl go), and other weights; dsl's IPv6
+    // gateway moves, cable carries no IPv6 (its ip -6 rules and route go).
     const pbB = join(lab.dir, 'playbook-b.yaml');
-    writeFileSync(pbB, pb.split('\n').filter((l) => !/name: lte/.test(l)).join('\n').replace('weight: 2', 'weight: 5'));
-    inv.A = lab.inventory;
+    writeFileSync(pbB, pb.split('\n').filter((l) => !/name: lte/.test(l)).join('\n').replace('weight: 2', 'weight: 5').replace('"fe80::1"', '"fe80::2"').replace(' gateway6: none,', ''));
+    inv.A = join(lab.dir, 'inventory-a.yaml');
+    writeFileSync(inv.A, readFileSync(lab.inventory, 'utf8').split(lab.playbook).join(pbA));
     inv.B = join(lab.dir, 'inventory-b.yaml');
     writeFileSync(inv.B, readFileSync(lab.inventory, 'utf8').split(lab.playbook).join(pbB));
     const plain = new Ssh2Transport();
