@@ -4,27 +4,16 @@
 // router's own and inbound connections work, and path-MTU discovery works through NAT66.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabInfo } from '../src/lab/lab.js';
-import { balanceCountersFromSave } from '../src/lab/dataplane-measure.js';
-import { inClient, linkMarks, openConnections } from '../src/lab/dataplane-traffic.js';
+import { inClient, openConnections } from '../src/lab/dataplane-traffic.js';
 import { inNamespace } from '../src/lab/lab-process.js';
 import { cli, jsonHosts } from './helpers/cli.js';
 import { deployPlaybook } from './helpers/dataplane.js';
 import { stopTestLab } from './helpers/lab.js';
-import { breakIsp6, CLIENT_ADDRESS6, inR1, ipv6LabSupport, ipv6Playbook, isp6Of, LAN_ADDRESS6, repairIsp6, replaceIspRouter6, SERVER_ADDRESS6, startIpv6Lab } from './helpers/ipv6-lab.js';
+import { breakIsp6, CLIENT_ADDRESS6, perLinkOf, timeUntil, inR1, ipv6LabSupport, ipv6Playbook, isp6Of, LAN_ADDRESS6, repairIsp6, replaceIspRouter6, SERVER_ADDRESS6, startIpv6Lab } from './helpers/ipv6-lab.js';
 import { SERVER_ADDRESS } from '../src/lab/dataplane-plan.js';
 import type { StatusReport } from '../src/model/status.js';
 
-const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-/** Seconds until cond holds, polling every 100 ms, at most limit s (Infinity: never). */
-async function timeUntil(cond: () => boolean, limit: number): Promise<number> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > limit * 1000) return Infinity;
-    await sleep(100);
-  }
-  return (Date.now() - start) / 1000;
-}
 
 const support = ipv6LabSupport();
 if (!support.ok) console.warn(`skipping IPv6 data-plane tests: ${support.reason}`);
@@ -33,15 +22,7 @@ describe.skipIf(!support.ok)('IPv6 balanced, answered and translated like IPv4 (
   let lab: LabInfo;
   let inventory = '';
 
-  /** New connections per link of one family's ML_BALANCE while fn ran. */
-  async function perLink(family: 4 | 6, fn: () => Promise<unknown>): Promise<Record<string, number>> {
-    const r = lab.routers[0];
-    const save = async () => balanceCountersFromSave((await inNamespace(r.namespace, `ip${family === 6 ? '6' : ''}tables-${r.iptables}-save`, ['-c', '-t', 'mangle'], { timeoutMs: 15_000 })).stdout);
-    const before = await save();
-    await fn();
-    const after = await save();
-    return Object.fromEntries([...linkMarks(lab)].map(([mark, link]) => [link, (after.get(mark) ?? 0) - (before.get(mark) ?? 0)]));
-  }
+  const perLink = (family: 4 | 6, fn: () => Promise<unknown>) => perLinkOf(lab, family, fn);
 
   beforeAll(async () => {
     lab = await startIpv6Lab();

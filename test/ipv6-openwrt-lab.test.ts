@@ -5,26 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabInfo } from '../src/lab/lab.js';
 import { SERVER_ADDRESS } from '../src/lab/dataplane-plan.js';
-import { balanceCountersFromSave } from '../src/lab/dataplane-measure.js';
-import { linkMarks, openConnections } from '../src/lab/dataplane-traffic.js';
-import { inNamespace } from '../src/lab/lab-process.js';
+import { openConnections } from '../src/lab/dataplane-traffic.js';
 import { cli, jsonHosts } from './helpers/cli.js';
 import { deployPlaybook } from './helpers/dataplane.js';
 import { stopTestLab } from './helpers/lab.js';
-import { breakIsp6, inR1, ipv6LabSupport, ipv6Playbook, repairIsp6, replaceIspRouter6, SERVER_ADDRESS6, startIpv6Lab } from './helpers/ipv6-lab.js';
+import { breakIsp6, inR1, perLinkOf, timeUntil, ipv6LabSupport, ipv6Playbook, repairIsp6, replaceIspRouter6, SERVER_ADDRESS6, startIpv6Lab } from './helpers/ipv6-lab.js';
 
 const support = ipv6LabSupport();
 if (!support.ok) console.warn(`skipping IPv6 OpenWrt-like tests: ${support.reason}`);
 
-const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
-async function timeUntil(cond: () => boolean, limit: number): Promise<number> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > limit * 1000) return Infinity;
-    await sleep(100);
-  }
-  return (Date.now() - start) / 1000;
-}
 
 describe.skipIf(!support.ok)('IPv6 on the OpenWrt-like router (issue 18)', () => {
   let lab: LabInfo;
@@ -40,21 +29,17 @@ describe.skipIf(!support.ok)('IPv6 on the OpenWrt-like router (issue 18)', () =>
     if (lab) await stopTestLab(lab);
   });
 
-  const save6 = async () => {
-    const r = lab.routers[0];
-    return balanceCountersFromSave((await inNamespace(r.namespace, `ip6tables-${r.iptables}-save`, ['-c', '-t', 'mangle'], { timeoutMs: 15_000 })).stdout);
-  };
   const lte6 = () => inR1(lab, `ip6tables-${lab.routers[0].iptables}-save`, ['-t', 'mangle']).stdout.split('\n').some((l) => l.startsWith('-A ML_BALANCE') && l.includes('0x300/0xff00'));
 
   it('a second deploy is unchanged, drift 0, and 600 IPv6 connections split 1:2:3', async () => {
     const again = await cli('deploy', inventory, '--json');
     expect(jsonHosts(again).r1.outcome, again.stdout).toBe('unchanged');
     expect((await cli('drift', inventory)).code).toBe(0);
-    const before = await save6();
-    const r = await openConnections(lab, { count: 600, concurrency: 20, perMs: 5000, host: SERVER_ADDRESS6, port: lab.dataplane!.tcpPort });
-    const after = await save6();
+    let r = { ok: 0, failed: 0, notStarted: 0 };
+    const shares = await perLinkOf(lab, 6, async () => {
+      r = await openConnections(lab, { count: 600, concurrency: 20, perMs: 5000, host: SERVER_ADDRESS6, port: lab.dataplane!.tcpPort });
+    });
     expect(r).toEqual({ ok: 600, failed: 0, notStarted: 0 });
-    const shares = Object.fromEntries([...linkMarks(lab)].map(([mark, link]) => [link, (after.get(mark) ?? 0) - (before.get(mark) ?? 0)]));
     const total = shares.dsl + shares.cable + shares.lte;
     console.log(`OpenWrt-like IPv6 shares over ${total}: ${JSON.stringify(shares)}`);
     for (const [link, want] of [['dsl', 1 / 6], ['cable', 2 / 6], ['lte', 3 / 6]] as const) {

@@ -10,6 +10,9 @@ import { renderDataplanePlaybook, type BalanceMethod, type HealthSettings, type 
 import { findCommand } from '../../src/lab/packages.js';
 import { hostileLabSupport } from './hostile-lab.js';
 import { sh, startTestLab, type CommandResult } from './lab.js';
+import { balanceCountersFromSave } from '../../src/lab/dataplane-measure.js';
+import { linkMarks } from '../../src/lab/dataplane-traffic.js';
+import { inNamespace } from '../../src/lab/lab-process.js';
 
 export { ispAddress6, ispLinkLocal6, ispPrefix6, CLIENT_ADDRESS6, LAN_ADDRESS6, LAN_PREFIX6, MTU_HOP_BYTES, RA_ROUTER_LIFETIME_S, SERVER_ADDRESS6, SERVER_CIDR6 } from '../../src/lab/dataplane-plan.js';
 export { breakIsp6, clearMtuHop, repairIsp6, replaceIspRouter6, resumeIspRas, setMtuHop, stopIspRas, type RouterReplacement } from '../../src/lab/dataplane-faults.js';
@@ -114,4 +117,26 @@ export function pingFrom(lab: LabInfo, family: 4 | 6, source: string, target: st
   const r = inR1(lab, 'ping', [`-${family}`, '-n', '-c', String(count), '-i', '0.2', '-W', '1', '-I', source, ...(opts.size ? ['-s', String(opts.size), '-M', 'do'] : []), target]);
   const m = /(\d+) (?:packets )?received/.exec(r.stdout);
   return { received: m ? Number(m[1]) : 0, output: r.stdout + r.stderr };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
+
+/** Seconds until cond holds, polling every 100 ms, at most limit s (Infinity: never). */
+export async function timeUntil(cond: () => boolean, limit: number): Promise<number> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > limit * 1000) return Infinity;
+    await sleep(100);
+  }
+  return (Date.now() - start) / 1000;
+}
+
+/** New connections per link of one family's ML_BALANCE (its rule counters) while fn ran. */
+export async function perLinkOf(lab: LabInfo, family: 4 | 6, fn: () => Promise<unknown>): Promise<Record<string, number>> {
+  const r = lab.routers[0];
+  const save = async () => balanceCountersFromSave((await inNamespace(r.namespace, `ip${family === 6 ? '6' : ''}tables-${r.iptables}-save`, ['-c', '-t', 'mangle'], { timeoutMs: 15_000 })).stdout);
+  const before = await save();
+  await fn();
+  const after = await save();
+  return Object.fromEntries([...linkMarks(lab)].map(([mark, link]) => [link, (after.get(mark) ?? 0) - (before.get(mark) ?? 0)]));
 }
