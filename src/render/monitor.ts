@@ -1,8 +1,9 @@
-// The link monitor's script: lib.sh, what it records (src/remote/monitor-record.sh), its
-// parameters, the data multilink precomputed for it (per link: name, interface, mark; per set
-// of healthy links: the balancing chain's payload and the tier in use) and the fixed loop
-// (src/remote/monitor.sh). Its second line is a tag naming the
-// content, which the gather reads to tell whether the script on the router is current.
+// The link monitor's script: lib.sh, what it records (src/remote/monitor-record.sh), how a
+// round waits for its probes (src/remote/monitor-round.sh), its parameters, the data
+// multilink precomputed for it (per link: name, interface, mark; per set of healthy links: the
+// balancing chain's payload and the tier in use) and the fixed loop (src/remote/monitor.sh).
+// Its second line is a tag naming the content, which the gather reads to tell whether the
+// script on the router is current.
 import { createHash } from 'node:crypto';
 import type { DesiredState, MonitorSpec } from '../model/desired.js';
 import { hex, lowestBit, setMark, unmarked } from '../compile/iptables-text.js';
@@ -10,7 +11,7 @@ import { isIPv4 } from '../net/ipv4.js';
 import { isIPv6 } from '../net/ipv6.js';
 import { isInterfaceName } from '../net/names.js';
 import { eligibleLinks } from '../compile/links.js';
-import { adaptiveAwk, monitorIpv6Lib, monitorProgram, monitorRecordLib, type MonitorParams } from '../remote/programs.js';
+import { adaptiveAwk, monitorIpv6Lib, monitorProgram, monitorRecordLib, monitorRoundLib, type MonitorParams } from '../remote/programs.js';
 import { lines, shellLib } from '../shell/lib.js';
 import { joinSh, sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { chainPayload } from './iptables-restore.js';
@@ -160,7 +161,7 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
 function body(d: DesiredState): string {
   const { params, functions } = monitorData(d);
   // lib.sh detects the iptables flavour when the monitor starts, as every script does.
-  return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorIpv6Lib(), functions, monitorProgram(params)).text;
+  return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorRoundLib(), monitorIpv6Lib(), functions, monitorProgram(params)).text;
 }
 
 function tagOf(text: string): string {
