@@ -18,8 +18,9 @@
 # Parameters: ML_STATE, ML_RUN, ML_TARGETS (empty: no probes), ML_QUORUM, ML_DOWN_AFTER, ML_UP_AFTER,
 # ML_INTERVAL, ML_WAIT, ML_N, ML_MASK, ML_LINKS, and monitor-record.sh's. Defined before this
 # file: lib.sh, ml_link K (sets ml_name, ml_if, ml_mark, ml_table, ml_gw: fixed, none or auto),
-# ml_balance MASK, ml_tier MASK (the tier whose links share new connections), monitor-record.sh
-# and monitor-round.sh.
+# ml_probe TARGET FILE (one ping through link ml_k, in the background), ml_balance MASK,
+# ml_tier MASK (the tier whose links share new connections), monitor-record.sh and
+# monitor-round.sh.
 # shellcheck disable=SC2154
 S=$ML_STATE
 M=$S/monitor
@@ -190,19 +191,8 @@ ml_follow() {
   eval "gw_$ml_k=\$ml_want"
   ml_gw_changed=1
 }
+# shellcheck disable=SC2034 # ml_probe reads it
 if ping -V 2>&1 | grep -q iputils; then ml_iputils=1; else ml_iputils=; fi
-# BusyBox ping takes whole seconds.
-ml_wait_s=${ML_WAIT%%.*}
-[ "${ml_wait_s:-0}" -ge 1 ] 2>/dev/null || ml_wait_s=1
-# ml_probe TARGET FILE: one ping through link ml_k, started in the background ($! is the ping
-# itself, for the round's bound); its summary (with the round-trip time) into FILE.
-ml_probe() {
-  if [ -n "$ml_iputils" ]; then
-    ping -n -q -c 1 -W "$ML_WAIT" -m "$ml_mark" -I "$ml_if" "$1" > "$2" 2>/dev/null &
-  else
-    ping -q -c 1 -W "$ml_wait_s" -I "$ml_if" "$1" > "$2" 2>/dev/null &
-  fi
-}
 # Where sleep takes no fraction (a BusyBox built without it), the round's bound (ml_round_wait)
 # is whole seconds.
 if ! sleep 0.001 2>/dev/null; then
