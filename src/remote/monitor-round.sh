@@ -3,7 +3,7 @@
 # a lost reply, as iputils before s20190324 does with -W under a second; one that hangs), the
 # round's verdict comes at most ML_WAIT after its probes started, and a probe still running
 # then is killed and counts as failed. It costs one process and its sleep per round, not one
-# per probe, and nothing while every probe is back in time but ending them.
+# per probe.
 # Parameters (set before monitor.sh): ML_WAIT; ml_bound_s (monitor.sh: ML_WAIT, or whole
 # seconds where sleep takes no fraction; default ML_WAIT); and R, the monitor's run folder.
 # A probe is named `FILE:PID`: its ping's pid and the file in $R it writes its summary into
@@ -41,9 +41,9 @@ ml_round_wait() {
   [ "$#" -gt 0 ] || return 0
   ml_bound "$@" &
   ml_bounder=$!
-  for ml_c in "$@"; do
+  for ml_rw in "$@"; do
     # 2>/dev/null: no shell's note of a probe the bound killed.
-    wait "${ml_c#*:}" 2>/dev/null || rm -f "$R/${ml_c%%:*}"
+    wait "${ml_rw#*:}" 2>/dev/null || rm -f "$R/${ml_rw%%:*}"
   done
   kill "$ml_bounder" 2>/dev/null
   wait "$ml_bounder" 2>/dev/null

@@ -243,8 +243,8 @@ while :; do
     ml_tier_was=$(ml_tier "$(ml_mask)")
   fi
   # The interval runs beside the probes, and a round's verdict is taken as soon as its probes
-  # are back, at most ML_WAIT (less than the interval) after they started: a link
-  # is out within interval × (down_after - 1) + ML_WAIT of its first failed probe.
+  # are back, at most ML_WAIT (less than the interval) after they started: a link is out
+  # within interval × (down_after - 1) + ML_WAIT of its first failed probe.
   sleep "$ML_INTERVAL" &
   ml_sleep=$!
   # shellcheck disable=SC2086
