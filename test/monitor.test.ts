@@ -23,6 +23,8 @@ const link = (index: number, weight: number, tier = 1): CompiledLink => ({
   priority: 999 + index,
 });
 const health = { targets: ['198.51.100.1', '198.51.100.2'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
+const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const SHELLS = [['dash'], ['busybox', 'ash']].filter((s) => has(s[0]));
 const marks = (rules: string[]) => rules.map((r) => /--set-xmark (0x[0-9a-f]+)/.exec(r)?.[1]);
 
 describe('compileMonitor', () => {
@@ -107,4 +109,33 @@ describe('ml_tier: the tier in use for each set of healthy links', () => {
     const r = spawnSync('sh', ['-c', `${functions.text}\nfor m in 0 1 2 3 4 5 6 7; do printf '%s ' "$(ml_tier "$m")"; done`], { encoding: 'utf8' });
     expect(r.stdout.trim()).toBe('1 1 1 1 2 1 1 1');
   });
+});
+
+// Issue 23 §3: iputils before s20190324 (Debian 10, Ubuntu 18.04, RHEL 7/8, VyOS 1.3) reads
+// `-W 0.85` as 0 and then waits forever for a lost reply; BusyBox takes whole seconds only.
+describe('ml_probe: the ping each probe runs, as rendered', () => {
+  const expected: Record<number, string> = { 250: '0.2', 1000: '0.85', 5000: '1' };
+  for (const intervalMs of [250, 1000, 5000]) {
+    for (const shell of SHELLS) {
+      it(`at interval ${intervalMs} ms (${shell.join(' ')}): iputils and BusyBox ping get whole seconds for -W and a -w deadline; ML_WAIT, the round's bound, is within the interval`, () => {
+        const d = twoLinkDesired();
+        d.monitor = compileMonitor({ ...health, intervalMs }, d.links, 'random', 0xff00);
+        const { params, functions } = monitorData(d);
+        // A ping that prints what it was given; ml_probe starts it in the background into FILE.
+        const script = `${functions.text}
+ping() { printf '%s\n' "$*"; }
+f=$(mktemp)
+for ml_iputils in 1 ''; do ml_link 2; ml_probe 198.51.100.1 "$f"; wait "$!" || exit 1; cat "$f"; done
+rm -f "$f"`;
+        const r = spawnSync(shell[0], [...shell.slice(1), '-c', script], { encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(0);
+        const calls = r.stdout.trim().split('\n');
+        expect(calls).toEqual(['-n -q -c 1 -W 1 -w 1 -m 512 -I wan2 198.51.100.1', '-q -c 1 -W 1 -w 1 -I wan2 198.51.100.1']);
+        for (const call of calls) for (const m of call.matchAll(/-[Ww] (\S+)/g)) expect(m[1]).toMatch(/^[1-9][0-9]*$/);
+        expect(params.wait).toBe(expected[intervalMs]);
+        expect(Number(params.wait) * 1000).toBeLessThan(intervalMs);
+        expect(monitorScript(d)).not.toMatch(/-W "?\$ML_WAIT(?![A-Z0-9_])/);
+      });
+    }
+  }
 });

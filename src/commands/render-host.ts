@@ -18,7 +18,7 @@ function monitorLines(desired: DesiredState): string[] {
   if (!desired.monitor) return [];
   const { params, functions } = monitorData(desired);
   return [
-    `# the script is lib.sh, src/remote/monitor-record.sh, these functions and variables, then src/remote/monitor.sh`,
+    `# the script is lib.sh, src/remote/monitor-record.sh, src/remote/monitor-round.sh, these functions and variables, then src/remote/monitor.sh`,
     ...functions.text.split('\n'),
     ...Object.entries(monitorVariables(params)).map(([k, v]) => assign(k, v).text),
   ];

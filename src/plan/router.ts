@@ -17,7 +17,7 @@ export function checkRouter(desired: DesiredState, facts: HostFacts, diags: Diag
         detail: 'install iputils-ping (Debian, Ubuntu: apt-get install iputils-ping) or BusyBox with its ping applet (OpenWrt has it), or remove health from the play',
       });
     } else if (t.ping === 'other') {
-      diags.warning('the ping on this router is neither iputils nor BusyBox: the link monitor needs `ping -c 1 -W SEC -I IFACE`', { host });
+      diags.warning('the ping on this router is neither iputils nor BusyBox: the link monitor needs `ping -c 1 -W SEC -w SEC -I IFACE` (whole seconds)', { host });
     }
   }
   if (desired.monitor && !t.conntrack) {

@@ -5,19 +5,22 @@
 #   PPP); a link without one is down;
 # - with probes, each target is pinged through each link in parallel (bound to the link's
 #   interface: an `oif` rule sends such sockets to the link's table; iputils ping also marks
-#   them), and consecutive failed and good rounds take a link out and put it back.
+#   them), and consecutive failed and good rounds take a link out and put it back. A probe
+#   that has not answered ML_WAIT after the round's start is killed: it failed.
 # When the set of healthy links changes it loads the balancing chain multilink precompiled
 # for that set (one iptables-restore --noflush) and deletes only the failed link's conntrack
 # entries, so its flows move and nothing else is flushed.
-# What it records (log, syslog, history, probe statistics) is in monitor-record.sh.
+# What it records (log, syslog, history, probe statistics) is in monitor-record.sh; how a
+# round waits for its probes, bounded, in monitor-round.sh.
 # Its script, pid and saved weights are in the state folder's monitor/ ($M, written when it
 # starts or changes); what it rewrites every few seconds (state, probes, log, history,
 # measurements) is in the run folder ML_RUN ($R, a RAM disk), so flash is not worn.
 # Parameters: ML_STATE, ML_RUN, ML_TARGETS (empty: no probes), ML_QUORUM, ML_DOWN_AFTER, ML_UP_AFTER,
 # ML_INTERVAL, ML_WAIT, ML_N, ML_MASK, ML_LINKS, and monitor-record.sh's. Defined before this
 # file: lib.sh, ml_link K (sets ml_name, ml_if, ml_mark, ml_table, ml_gw: fixed, none or auto),
-# ml_balance MASK, ml_tier MASK (the tier whose links share new connections) and
-# monitor-record.sh.
+# ml_probe TARGET FILE (one ping through link ml_k, in the background), ml_balance MASK,
+# ml_tier MASK (the tier whose links share new connections), monitor-record.sh and
+# monitor-round.sh.
 # shellcheck disable=SC2154
 S=$ML_STATE
 M=$S/monitor
@@ -188,18 +191,14 @@ ml_follow() {
   eval "gw_$ml_k=\$ml_want"
   ml_gw_changed=1
 }
+# shellcheck disable=SC2034 # ml_probe reads it
 if ping -V 2>&1 | grep -q iputils; then ml_iputils=1; else ml_iputils=; fi
-# BusyBox ping takes whole seconds.
-ml_wait_s=${ML_WAIT%%.*}
-[ "${ml_wait_s:-0}" -ge 1 ] 2>/dev/null || ml_wait_s=1
-# ml_probe TARGET: one ping through link ml_k; its summary (with the round-trip time) on stdout.
-ml_probe() {
-  if [ -n "$ml_iputils" ]; then
-    ping -n -q -c 1 -W "$ML_WAIT" -m "$ml_mark" -I "$ml_if" "$1" 2>/dev/null
-  else
-    ping -q -c 1 -W "$ml_wait_s" -I "$ml_if" "$1" 2>/dev/null
-  fi
-}
+# Where sleep takes no fraction (a BusyBox built without it), the round's bound (ml_round_wait)
+# is whole seconds.
+if ! sleep 0.001 2>/dev/null; then
+  ml_bound_s=${ML_WAIT%%.*}
+  [ "${ml_bound_s:-0}" -ge 1 ] 2>/dev/null || ml_bound_s=1
+fi
 
 ( umask 077; mkdir -p "$R" ) || exit 1
 echo $$ > "$M/pid"
@@ -225,15 +224,14 @@ ml_started=
 while :; do
   [ "$ml_pending" = 1 ] && ml_load "$(ml_mask)" && ml_pending=0
   ml_gw_changed=0
-  ml_k=1; ml_pids=
+  ml_k=1; ml_probes=
   while [ "$ml_k" -le "$ML_N" ]; do
     ml_link "$ml_k"; ml_t=0
     [ "$ml_gw" = auto ] && ml_follow
     for ml_target in $ML_TARGETS; do
       ml_t=$((ml_t + 1))
-      # probe.K.T is there after the round only for an answered probe, holding ping's summary.
-      ( ml_probe "$ml_target" > "$R/probe.$ml_k.$ml_t" || rm -f "$R/probe.$ml_k.$ml_t" ) &
-      ml_pids="$ml_pids $!"
+      ml_probe "$ml_target" "$R/probe.$ml_k.$ml_t"
+      ml_probes="$ml_probes probe.$ml_k.$ml_t:$!"
     done
     if [ -n "$ML_HAS6" ]; then ml_v6_probes; fi
     ml_k=$((ml_k + 1))
@@ -245,12 +243,13 @@ while :; do
     ml_tier_was=$(ml_tier "$(ml_mask)")
   fi
   # The interval runs beside the probes, and a round's verdict is taken as soon as its probes
-  # are back (at most ML_WAIT, less than the interval): a link is out within
-  # interval × (down_after - 1) + ML_WAIT of its first failed probe.
+  # are back, at most ML_WAIT (less than the interval) after they started: a link is out
+  # within interval × (down_after - 1) + ML_WAIT of its first failed probe.
   sleep "$ML_INTERVAL" &
   ml_sleep=$!
   # shellcheck disable=SC2086
-  wait $ml_pids
+  ml_round_wait $ml_probes
+  ml_probes=
   ml_changed=0; ml_down=
   ml_k=1
   while [ "$ml_k" -le "$ML_N" ]; do

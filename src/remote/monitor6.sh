@@ -108,16 +108,17 @@ ml_table6_keep() {
 # iputils since 2015 and BusyBox take `ping -6`; older iputils has ping6 (BusyBox may too).
 if command -v ping6 >/dev/null 2>&1; then ml_ping6=ping6; else ml_ping6='ping -6'; fi
 
-# Starts link ml_k's IPv6 probes in the background (their pids join ml_pids); probe6.K.T is
-# there after the round only for an answered probe.
+# Starts link ml_k's IPv6 probes, each a ping in the background, into probe6.K.T; they join
+# the round's ml_probes, so the round waits for them as for IPv4's, at most ML_WAIT
+# (monitor-round.sh): probe6.K.T is there after the round only for an answered probe.
 ml_v6_probes() {
   [ -n "$ml_gw6" ] && [ -n "$ML_TARGETS6" ] || return 0
   ml_6t=0
   for ml_6target in $ML_TARGETS6; do
     ml_6t=$((ml_6t + 1))
     # shellcheck disable=SC2086 # ml_ping6 is `ping -6` or `ping6`
-    ( $ml_ping6 -q -c 1 -W "$ML_WAIT_S6" -w "$ML_WAIT_S6" -I "$ml_if" "$ml_6target" > "$R/probe6.$ml_k.$ml_6t" 2>/dev/null || rm -f "$R/probe6.$ml_k.$ml_6t" ) &
-    ml_pids="$ml_pids $!"
+    $ml_ping6 -q -c 1 -W "$ML_WAIT_S6" -w "$ML_WAIT_S6" -I "$ml_if" "$ml_6target" > "$R/probe6.$ml_k.$ml_6t" 2>/dev/null &
+    ml_probes="$ml_probes probe6.$ml_k.$ml_6t:$!"
   done
 }
 

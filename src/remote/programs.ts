@@ -103,7 +103,7 @@ export interface MonitorParams {
   upAfter: number;
   /** Seconds, as sleep(1) takes them ("1", "0.5"). */
   interval: string;
-  /** Seconds one probe waits for its answer. */
+  /** Seconds a round waits for its probes' answers: probes still running then are cut (failed). */
   wait: string;
   links: number;
   /** The mark mask, in hex. */
@@ -186,7 +186,12 @@ export function monitorIpv6Lib(): Sh {
   return scriptFile(file('monitor6.sh'));
 }
 
-/** The monitor loop; needs lib.sh, ml_link, ml_balance (and ml_balance6), ml_tier, monitorRecordLib and monitorIpv6Lib before it. */
+/** How a monitor round waits for its probes, bounded by ML_WAIT (monitor-round.sh); needs lib.sh. */
+export function monitorRoundLib(): Sh {
+  return scriptFile(file('monitor-round.sh'));
+}
+
+/** The monitor loop; needs lib.sh, ml_link, ml_probe, ml_balance (and ml_balance6), ml_tier, monitorRecordLib, monitorRoundLib and monitorIpv6Lib before it. */
 export function monitorProgram(p: MonitorParams): Sh {
   return scriptFile(file('monitor.sh'), monitorVariables(p));
 }

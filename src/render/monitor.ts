@@ -1,8 +1,9 @@
-// The link monitor's script: lib.sh, what it records (src/remote/monitor-record.sh), its
-// parameters, the data multilink precomputed for it (per link: name, interface, mark; per set
-// of healthy links: the balancing chain's payload and the tier in use) and the fixed loop
-// (src/remote/monitor.sh). Its second line is a tag naming the
-// content, which the gather reads to tell whether the script on the router is current.
+// The link monitor's script: lib.sh, what it records (src/remote/monitor-record.sh), how a
+// round waits for its probes (src/remote/monitor-round.sh), its parameters, the data
+// multilink precomputed for it (per link: name, interface, mark, its probe's ping; per set of
+// healthy links: the balancing chain's payload and the tier in use) and the fixed loop
+// (src/remote/monitor.sh). Its second line is a tag naming the content, which the gather
+// reads to tell whether the script on the router is current.
 import { createHash } from 'node:crypto';
 import type { DesiredState, MonitorSpec } from '../model/desired.js';
 import { hex, lowestBit, setMark, unmarked } from '../compile/iptables-text.js';
@@ -10,7 +11,7 @@ import { isIPv4 } from '../net/ipv4.js';
 import { isIPv6 } from '../net/ipv6.js';
 import { isInterfaceName } from '../net/names.js';
 import { eligibleLinks } from '../compile/links.js';
-import { adaptiveAwk, monitorIpv6Lib, monitorProgram, monitorRecordLib, type MonitorParams } from '../remote/programs.js';
+import { adaptiveAwk, monitorIpv6Lib, monitorProgram, monitorRecordLib, monitorRoundLib, type MonitorParams } from '../remote/programs.js';
 import { lines, shellLib } from '../shell/lib.js';
 import { joinSh, sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { chainPayload } from './iptables-restore.js';
@@ -37,6 +38,33 @@ function linkFunction(d: DesiredState): Sh {
   case "$1" in
 ${joinSh(cases)}
   esac
+}`;
+}
+
+/**
+ * Whole seconds for ping's -W (how long it waits for the reply) and -w (its deadline), which
+ * every ping takes: BusyBox's takes whole seconds only, and iputils before s20190324 (Debian
+ * 10, Ubuntu 18.04, RHEL 7/8, VyOS 1.3) reads `-W 0.85` as 0 and then waits forever for a
+ * lost reply; -w ends any iputils ping at its deadline whatever -W says. The monitor cuts a
+ * probe still running when the round's bound (ML_WAIT, under a second) is reached.
+ */
+export function pingSeconds(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000));
+}
+
+/**
+ * ml_probe TARGET FILE: one ping through link ml_k, started in the background ($! is the ping
+ * itself, for the round's bound), its summary (with the round-trip time) into FILE. iputils
+ * (ml_iputils set) also marks the probe; every ping is bound to the link's interface.
+ */
+function probeFunction(waitMs: number): Sh {
+  const s = pingSeconds(waitMs);
+  return sh`ml_probe() {
+  if [ -n "$ml_iputils" ]; then
+    ping -n -q -c 1 -W ${s} -w ${s} -m "$ml_mark" -I "$ml_if" "$1" > "$2" 2>/dev/null &
+  else
+    ping -q -c 1 -W ${s} -w ${s} -I "$ml_if" "$1" > "$2" 2>/dev/null &
+  fi
 }`;
 }
 
@@ -119,6 +147,7 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
   for (const t of p?.targets ?? []) if (!isIPv4(t) && !isIPv6(t)) throw new Error(`invalid health target ${t}`);
   const targets4 = (p?.targets ?? []).filter((t) => !t.includes(':'));
   const targets6 = (p?.targets ?? []).filter((t) => t.includes(':'));
+  const waitMs = Math.max(200, Math.min(1000, m.intervalMs - 150));
   const params: MonitorParams = {
     stateDir: d.settings.stateDir,
     runDir: d.settings.runDir,
@@ -127,13 +156,13 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     ipv6: m.balance6 !== undefined,
     targets6,
     quorum6: Math.max(1, Math.min(p?.quorum ?? 1, targets6.length)),
-    // Every ping takes whole seconds for -W and -w: at least one.
-    wait6: Math.max(1, Math.round(Math.min(1000, m.intervalMs) / 1000)),
+    // Every ping takes whole seconds for -W and -w, as IPv4's probes get them.
+    wait6: pingSeconds(waitMs),
     // Without probes a link's health is its gateway: one round decides.
     downAfter: p?.downAfter ?? 1,
     upAfter: p?.upAfter ?? 1,
     interval: seconds(m.intervalMs),
-    wait: seconds(Math.max(200, Math.min(1000, m.intervalMs - 150))),
+    wait: seconds(waitMs),
     links: m.links.length,
     mask: hex(d.settings.markMask),
     linkNames: m.links.map((l) => l.name),
@@ -144,7 +173,8 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
   };
   const a = m.adaptive;
   const six = m.balance6 ? [balanceFunction(d, 6)] : [];
-  if (!a) return { params, functions: lines(linkFunction(d), balanceFunction(d), ...six, tierFunction(d)) };
+  const probe = probeFunction(waitMs);
+  if (!a) return { params, functions: lines(linkFunction(d), probe, balanceFunction(d), ...six, tierFunction(d)) };
   const step = lowestBit(d.settings.markMask);
   params.adaptive = {
     rounds: Math.max(1, Math.round(a.periodMs / m.intervalMs)),
@@ -154,13 +184,13 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     markStep: step,
     markRoom: (d.settings.markMask >>> 0) / step,
   };
-  return { params, functions: lines(linkFunction(d), balanceFunction(d), ...six, tierFunction(d), adaptiveStatic(d)) };
+  return { params, functions: lines(linkFunction(d), probe, balanceFunction(d), ...six, tierFunction(d), adaptiveStatic(d)) };
 }
 
 function body(d: DesiredState): string {
   const { params, functions } = monitorData(d);
   // lib.sh detects the iptables flavour when the monitor starts, as every script does.
-  return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorIpv6Lib(), functions, monitorProgram(params)).text;
+  return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorRoundLib(), monitorIpv6Lib(), functions, monitorProgram(params)).text;
 }
 
 function tagOf(text: string): string {
