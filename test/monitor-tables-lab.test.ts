@@ -2,9 +2,9 @@
 // a point-to-point device deleted and made again (a PPPoE reconnect), an interface address
 // removed and put back (OpenWrt's ifup, a DHCP re-lease) — and the link monitor puts the
 // table's route back within one interval, says the link is down while its device is absent,
-// and leaves nothing for drift. r1 of a data-plane lab (Debian-like) has the `gateway: none`
-// point-to-point uplink; a plain lab's OpenWrt-like router (BusyBox userland) shows the
-// fixed-gateway case there too. Both labs start together.
+// and leaves nothing for drift; without probes too. r1 of a data-plane lab (Debian-like) has
+// the `gateway: none` point-to-point uplink; a plain lab's OpenWrt-like router (BusyBox
+// userland) shows the fixed-gateway case there too. Both labs start together.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,13 +64,17 @@ async function addressRemovedAndBack(lab: LabInfo, inventory: string, runDir: st
   const up = async (): Promise<boolean> => (await monitorStateOn(lab))?.links[link] === 'up';
   expect(await waitFor(up, 15_000, 100), await monitorLog(lab, runDir)).toBeDefined();
   expect(routes(lab, 'r1', table(k))).toEqual([want]);
+  const readd = () => sh('ip', ['-n', r1.namespace, 'addr', 'replace', address, 'dev', dev]);
   expect(sh('ip', ['-n', r1.namespace, 'addr', 'del', address, 'dev', dev]).code).toBe(0);
-  expect(routes(lab, 'r1', table(k)), 'the kernel dropped the route with the address').toEqual([]);
-  // A few rounds without the address: the route cannot be put back (its gateway is not on
-  // the link), so the link is out meanwhile.
-  const out = await waitFor(async () => (await monitorStateOn(lab))?.links[link] === 'down', INTERVAL_MS + SLACK_MS, 50);
-  expect(out, `${link} not down without its address:\n${await monitorLog(lab, runDir)}`).toBeDefined();
-  expect(sh('ip', ['-n', r1.namespace, 'addr', 'add', address, 'dev', dev]).code).toBe(0);
+  try {
+    expect(routes(lab, 'r1', table(k)), 'the kernel dropped the route with the address').toEqual([]);
+    // A few rounds without the address: the route cannot be put back (its gateway is not on
+    // the link), so the link is out meanwhile.
+    const out = await waitFor(async () => (await monitorStateOn(lab))?.links[link] === 'down', INTERVAL_MS + SLACK_MS, 50);
+    expect(out, `${link} not down without its address:\n${await monitorLog(lab, runDir)}`).toBeDefined();
+  } finally {
+    expect(readd().code).toBe(0);
+  }
   const back = Date.now();
   const restored = await waitFor(() => routes(lab, 'r1', table(k)).includes(want), INTERVAL_MS + SLACK_MS, 50);
   expect(restored, `table ${table(k)} still ${JSON.stringify(routes(lab, 'r1', table(k)))}:\n${await monitorLog(lab, runDir)}`).toBeDefined();
@@ -120,14 +124,16 @@ describe.skipIf(!can.ok)('issue 23 §1: link tables are repaired after the kerne
     expect(routes(lab, 'r1', table(4))).toEqual([want]);
 
     await dropPtpUplink(lab);
-    const gone = Date.now();
-    const down = await waitFor(async () => (await state()) === 'down', INTERVAL_MS + SLACK_MS, 50);
-    expect(down, `ptp not down without its device:\n${await monitorLog(lab, runDir())}`).toBeDefined();
-    console.log(`ptp down ${(down ?? 0) - gone} ms after its device went`);
-    const absent = (await hostStatus(inventory)).links.find((l) => l.link === 'ptp');
-    expect(absent).toMatchObject({ health: 'down', operstate: null, share: 0 });
-
-    await restorePtpUplink(lab);
+    try {
+      const gone = Date.now();
+      const down = await waitFor(async () => (await state()) === 'down', INTERVAL_MS + SLACK_MS, 50);
+      expect(down, `ptp not down without its device:\n${await monitorLog(lab, runDir())}`).toBeDefined();
+      console.log(`ptp down ${(down ?? 0) - gone} ms after its device went`);
+      const absent = (await hostStatus(inventory)).links.find((l) => l.link === 'ptp');
+      expect(absent).toMatchObject({ health: 'down', operstate: null, share: 0 });
+    } finally {
+      await restorePtpUplink(lab);
+    }
     const back = Date.now();
     const restored = await waitFor(() => routes(lab, 'r1', table(4)).includes(want), INTERVAL_MS + SLACK_MS, 50);
     expect(restored, `table ${table(4)} still ${JSON.stringify(routes(lab, 'r1', table(4)))}:\n${await monitorLog(lab, runDir())}`).toBeDefined();
@@ -155,6 +161,27 @@ describe.skipIf(!can.ok)('issue 23 §1: link tables are repaired after the kerne
 
   it('a fixed-gateway link whose address is removed and put back: its table back within one interval, no drift', async () => {
     await addressRemovedAndBack(lab, inventory, runDir(), 2, 'cable');
+  }, 120_000);
+
+  // Last on this lab: it deploys another playbook.
+  // Without `health` the monitor runs for method adaptive (or a `gateway: auto` link), with
+  // no probes: a link's health is then its route alone.
+  it('without probes (method adaptive, no health) a device deleted is down at once too, and up again with its table when it is back', async () => {
+    const d = await deployToR1(lab, 'no-probes', issue9Playbook(lab, { method: 'adaptive', weights: [1, 1, 1], extraLinks: extraLinks(lab) }));
+    expect(d.outcome, d.result.stdout + d.result.stderr).toBe('changed');
+    const ptp = lab.dataplane!.isps.find((i) => i.kind === 'ptp')!;
+    const state = async () => (await monitorStateOn(lab))?.links.ptp;
+    expect(await waitFor(async () => (await state()) === 'up', 15_000, 100), await monitorLog(lab, runDir())).toBeDefined();
+    await dropPtpUplink(lab);
+    try {
+      expect(await waitFor(async () => (await state()) === 'down', INTERVAL_MS + SLACK_MS, 50), await monitorLog(lab, runDir())).toBeDefined();
+    } finally {
+      await restorePtpUplink(lab);
+    }
+    const up = await waitFor(async () => (await state()) === 'up' && routes(lab, 'r1', table(4)).includes(`default dev ${ptp.routerInterface} scope link`), INTERVAL_MS + SLACK_MS, 50);
+    expect(up, await monitorLog(lab, runDir())).toBeDefined();
+    const drifted = await drift(d.inventory);
+    expect(drifted.code, drifted.detail).toBe(0);
   }, 120_000);
 
   it('the same on the OpenWrt-like router (BusyBox userland)', async () => {
