@@ -52,6 +52,9 @@ describe('ip rule parser', () => {
     expect(rules[3]).toEqual({ priority: 1500, text: 'from 192.0.2.0/24 lookup 200', table: '200' });
     expect(parseIpRules('5:\tfrom all fwmark 0x7 lookup 7\n')[0].mask).toBe(0xffffffff);
   });
+  it('reads a rule whose interface is absent (iproute2: `[detached]`) as the rule it is', () => {
+    expect(parseIpRules('1007:\tfrom all oif wan5 [detached] lookup 104\n')).toEqual([{ priority: 1007, text: 'from all oif wan5 lookup 104', table: '104' }]);
+  });
 });
 
 describe('ip route parser', () => {

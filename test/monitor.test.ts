@@ -63,6 +63,14 @@ describe('the monitor script', () => {
     expect(monitorTag(legacy)).not.toBe(scriptTag(a));
     expect(a).toContain('ml_mark=512');
   });
+  it('gives each link what its table holds and the rp_filter of its interface: the fixed gateway, or none', () => {
+    expect(monitorScript(monitored())).toContain("2) ml_name=cable; ml_if=wan2; ml_mark=512; ml_table=102; ml_gw=fixed; ml_via=100.64.2.1; ml_rpf=2; ml_gw6=''; ml_via6='' ;;");
+    const d = twoLinkDesired();
+    d.links[1] = { ...d.links[1], gateway: 'none' };
+    d.routes = d.routes.map((r) => (r.table === 102 ? { table: r.table, dst: r.dst, dev: r.dev } : r));
+    d.monitor = compileMonitor(health, d.links, 'random', 0xff00);
+    expect(monitorScript(d)).toContain("2) ml_name=cable; ml_if=wan2; ml_mark=512; ml_table=102; ml_gw=none; ml_via=''; ml_rpf=2; ml_gw6=''; ml_via6='' ;;");
+  });
 });
 
 describe('planMonitor', () => {

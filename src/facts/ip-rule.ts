@@ -5,12 +5,20 @@ import { sh } from '../shell/sh.js';
 export const IP_RULE_COMMAND = sh`ip -4 rule show`;
 export const IP6_RULE_COMMAND = sh`ip -6 rule show`;
 
+/**
+ * iproute2 prints `[detached]` after an iif/oif name while no such device exists (a PPP link
+ * between sessions): the rule's condition, not part of the rule. `ip rule del` takes the rule
+ * without it.
+ */
+const STATUS_FLAGS = new Set(['[detached]']);
+
 export function parseIpRules(text: string): LiveRule[] {
   const rules: LiveRule[] = [];
   for (const raw of text.split('\n')) {
     const m = /^(\d+):\s+(.*?)\s*$/.exec(raw);
     if (!m) continue;
-    const rule: LiveRule = { priority: Number(m[1]), text: m[2] };
+    const words = m[2].split(/\s+/).filter((w) => !STATUS_FLAGS.has(w));
+    const rule: LiveRule = { priority: Number(m[1]), text: words.join(' ') };
     const mark = /\bfwmark (0x[0-9a-f]+|\d+)(?:\/(0x[0-9a-f]+|\d+))?/.exec(m[2]);
     if (mark) {
       rule.fwmark = Number(mark[1]);

@@ -1,15 +1,17 @@
 // Faults the data-plane lab injects for tests and the benchmark: an ISP's upstream dies
-// (and is repaired) inside the upstream namespace; a health target goes silent; with IPv6,
-// an ISP's IPv6 alone dies, its RAs stop, its router is replaced, its path gets a smaller MTU.
+// (and is repaired) inside the upstream namespace; a health target goes silent; the
+// point-to-point uplink's device goes away and comes back, as a PPP reconnect makes it; with
+// IPv6, an ISP's IPv6 alone dies, its RAs stop, its router is replaced, its path gets a smaller MTU.
 import { breakRules6, checkMtu6, mtuHopLines } from './dataplane-ipv6-plan.js';
 import { isp6Of } from './dataplane-ipv6.js';
-import { breakRules, ispLinkLocal6, MTU_HOP_BYTES } from './dataplane-plan.js';
+import { breakRules, ispLinkLocal6, ispShapingLines, MTU_HOP_BYTES, ptpUplinkLines } from './dataplane-plan.js';
 import { dataplaneOf } from './dataplane-setup.js';
 import { LabError } from './errors.js';
+import { applyBcp38 } from './isp-filter.js';
 import { inNamespace } from './lab-process.js';
 import { saveManifest, type LabDataplane, type LabInfo } from './manifest.js';
 import { reloadRadvd } from './radvd.js';
-import { ipBatchOrThrow, type RunResult } from './run.js';
+import { ipBatchOrThrow, run, type RunResult } from './run.js';
 
 function ispOf(lab: LabInfo, k: number): LabDataplane['isps'][number] {
   const isp = dataplaneOf(lab).isps.find((i) => i.k === k);
@@ -153,4 +155,25 @@ export async function setMtuHop(lab: LabInfo, k: number, mtu = MTU_HOP_BYTES): P
 /** ISP k's link to the server back at 1500 bytes (r1 keeps any path MTU it learnt until it expires). */
 export function clearMtuHop(lab: LabInfo, k: number): Promise<void> {
   return setMtuHop(lab, k, 1500);
+}
+
+/** r1's point-to-point device (wan5) is deleted, as pppd does when the session ends; its ISP's end goes with it. */
+export async function dropPtpUplink(lab: LabInfo): Promise<void> {
+  const dp = dataplaneOf(lab);
+  const { isp } = ptpUplinkLines(dp);
+  await ipBatchOrThrow([`link del ${isp.routerInterface}`], dp.routerNamespace);
+}
+
+/**
+ * The point-to-point device made again with the same name and addresses, as pppd does on
+ * reconnect: a new device, so the kernel holds no route through it in any table until
+ * someone adds one. The ISP's end gets its shaping and source check back.
+ */
+export async function restorePtpUplink(lab: LabInfo): Promise<void> {
+  const dp = dataplaneOf(lab);
+  const lines = ptpUplinkLines(dp);
+  await ipBatchOrThrow(lines.host);
+  await Promise.all([ipBatchOrThrow(lines.router, dp.routerNamespace), ipBatchOrThrow(lines.upstream, dp.upstreamNamespace)]);
+  if (lab.bcp38) await applyBcp38(dp.upstreamNamespace, [lines.isp.bridge]);
+  await run('tc', ['-n', dp.upstreamNamespace, '-batch', '-'], { input: ispShapingLines(lines.isp).join('\n') + '\n' });
 }

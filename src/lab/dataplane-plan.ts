@@ -261,27 +261,46 @@ export function planDataplane(
   return plan;
 }
 
-/** The extra uplinks' ends in r1 and in the upstream namespace (host namespace, like every link). */
-function extraLinkLines(p: DataplanePlan): string[] {
-  return p.isps.flatMap((isp) => {
-    if (isp.kind === 'dhcp') return [`link add ${isp.routerInterface} netns ${p.routerNamespace} type veth peer name ${isp.routerPort} netns ${p.upstreamNamespace}`];
-    if (isp.kind === 'ptp') {
-      return [`link add ${isp.routerInterface} netns ${p.routerNamespace} address ${PTP_MAC} type veth peer name ${isp.routerPort} netns ${p.upstreamNamespace} address ${PTP_MAC}`];
-    }
-    return [];
-  });
+/** An extra uplink's ends in r1 and in the upstream namespace (host namespace, like every link). */
+function extraLinkLines(p: DataplanePlan, isp: DataplaneIsp): string[] {
+  if (isp.kind === 'dhcp') return [`link add ${isp.routerInterface} netns ${p.routerNamespace} type veth peer name ${isp.routerPort} netns ${p.upstreamNamespace}`];
+  if (isp.kind === 'ptp') {
+    return [`link add ${isp.routerInterface} netns ${p.routerNamespace} address ${PTP_MAC} type veth peer name ${isp.routerPort} netns ${p.upstreamNamespace} address ${PTP_MAC}`];
+  }
+  return [];
 }
 
-/** r1's side of the extra uplinks: wan4 up without an address (its DHCP client adds one), wan5 point-to-point. */
+/** r1's side of an extra uplink: wan4 up without an address (its DHCP client adds one), wan5 point-to-point. */
+function routerIspLines(isp: DataplaneIsp): string[] {
+  if (isp.kind === 'dhcp') return [`link set ${isp.routerInterface} up`];
+  if (isp.kind === 'ptp') {
+    const peer = isp.subnet.split('/')[0];
+    return [`addr add ${isp.routerAddress} peer ${peer} dev ${isp.routerInterface}`, `link set ${isp.routerInterface} arp off`, `link set ${isp.routerInterface} up`];
+  }
+  return [];
+}
+
+/** r1's side of the extra uplinks. */
 export function routerExtraLines(p: DataplanePlan): string[] {
-  return p.isps.flatMap((isp) => {
-    if (isp.kind === 'dhcp') return [`link set ${isp.routerInterface} up`];
-    if (isp.kind === 'ptp') {
-      const peer = isp.subnet.split('/')[0];
-      return [`addr add ${isp.routerAddress} peer ${peer} dev ${isp.routerInterface}`, `link set ${isp.routerInterface} arp off`, `link set ${isp.routerInterface} up`];
-    }
-    return [];
-  });
+  return p.isps.flatMap(routerIspLines);
+}
+
+/** The ISP's end of the point-to-point uplink: the peer address, no ARP. */
+function ptpUpstreamLines(isp: DataplaneIsp): string[] {
+  const [peer] = isp.subnet.split('/');
+  return [`addr add ${peer} peer ${isp.routerAddress} dev ${isp.bridge}`, `link set ${isp.bridge} arp off`, `link set ${isp.bridge} up`];
+}
+
+/**
+ * The point-to-point uplink made again after its device was deleted, as a PPP reconnect does:
+ * the veth (host namespace), r1's end and the ISP's end (`ip -batch` lines of each). The
+ * ISP's policy rule names its interface and so holds on; its shaping (ispShapingLines) and
+ * source check are the caller's.
+ */
+export function ptpUplinkLines(p: DataplanePlan): { isp: DataplaneIsp; host: string[]; router: string[]; upstream: string[] } {
+  const isp = p.isps.find((i) => i.kind === 'ptp');
+  if (!isp) throw new RangeError('the data plane has no point-to-point uplink (--ptp-uplink)');
+  return { isp, host: extraLinkLines(p, isp), router: routerIspLines(isp), upstream: ptpUpstreamLines(isp) };
 }
 
 /** The extra ISPs' interfaces facing r1 in the upstream namespace, where they check sources (BCP38). */
@@ -293,7 +312,7 @@ export function extraIspInterfaces(p: DataplanePlan): string[] {
 export function dataplaneLinkLines(p: DataplanePlan): string[] {
   return [
     ...p.isps.map((isp) => `link add ${isp.serverPort} netns ${p.upstreamNamespace} type veth peer name ${isp.serverInterface} netns ${p.serverNamespace}`),
-    ...extraLinkLines(p),
+    ...p.isps.flatMap((isp) => extraLinkLines(p, isp)),
   ];
 }
 
@@ -324,8 +343,7 @@ export function upstreamDataplaneLines(p: DataplanePlan): string[] {
       lines.push(`link add ${isp.bridge} type bridge`, `addr add ${isp.gateway}/24 dev ${isp.bridge}`, `link set ${isp.bridge} up`);
       lines.push(`link set ${isp.routerPort} master ${isp.bridge}`, `link set ${isp.routerPort} up`);
     } else if (isp.kind === 'ptp') {
-      const [peer] = isp.subnet.split('/');
-      lines.push(`addr add ${peer} peer ${isp.routerAddress} dev ${isp.bridge}`, `link set ${isp.bridge} arp off`, `link set ${isp.bridge} up`);
+      lines.push(...ptpUpstreamLines(isp));
     }
     lines.push(
       `addr add ${isp.upstreamP2p}/30 dev ${isp.serverPort}`,
@@ -366,7 +384,12 @@ export function tbfArgs(dev: string, rateMbit: number): string[] {
 
 /** `tc -batch` lines (upstream namespace): each ISP shaped toward the router and toward the server. */
 export function shapingLines(p: DataplanePlan): string[] {
-  return p.isps.flatMap((isp) => [tbfArgs(isp.routerPort, isp.rateMbit).join(' '), tbfArgs(isp.serverPort, isp.rateMbit).join(' ')]);
+  return p.isps.flatMap(ispShapingLines);
+}
+
+/** One ISP's `tc -batch` lines: shaped toward the router and toward the server. */
+export function ispShapingLines(isp: DataplaneIsp): string[] {
+  return [tbfArgs(isp.routerPort, isp.rateMbit).join(' '), tbfArgs(isp.serverPort, isp.rateMbit).join(' ')];
 }
 
 /** The iptables rules (upstream namespace, FORWARD) that silently drop ISP K's traffic. */

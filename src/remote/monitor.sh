@@ -1,8 +1,9 @@
 # shellcheck shell=sh
 # The link monitor: a daemon on the router using only ping, iproute2, the iptables tools and
 # (when present) conntrack, all of which OpenWrt's BusyBox userland has. Every interval:
-# - a `gateway: auto` link's table follows the interface's default route in main (DHCP,
-#   PPP); a link without one is down;
+# - each link's table is checked and put back when the kernel emptied it (monitor-tables.sh);
+#   a `gateway: auto` link's table follows the interface's default route in main (DHCP,
+#   PPP); a link without one, without its device, or whose route cannot be put back is down;
 # - with probes, each target is pinged through each link in parallel (bound to the link's
 #   interface: an `oif` rule sends such sockets to the link's table; iputils ping also marks
 #   them), and consecutive failed and good rounds take a link out and put it back. A probe
@@ -17,10 +18,10 @@
 # measurements) is in the run folder ML_RUN ($R, a RAM disk), so flash is not worn.
 # Parameters: ML_STATE, ML_RUN, ML_TARGETS (empty: no probes), ML_QUORUM, ML_DOWN_AFTER, ML_UP_AFTER,
 # ML_INTERVAL, ML_WAIT, ML_N, ML_MASK, ML_LINKS, and monitor-record.sh's. Defined before this
-# file: lib.sh, ml_link K (sets ml_name, ml_if, ml_mark, ml_table, ml_gw: fixed, none or auto),
-# ml_probe TARGET FILE (one ping through link ml_k, in the background), ml_balance MASK,
-# ml_tier MASK (the tier whose links share new connections), monitor-record.sh and
-# monitor-round.sh.
+# file: lib.sh, ml_link K (sets ml_name, ml_if, ml_mark, ml_table, ml_gw: fixed, none or auto,
+# ml_via: the fixed gateway, ml_rpf: the interface's rp_filter), ml_probe TARGET FILE (one
+# ping through link ml_k, in the background), ml_balance MASK, ml_tier MASK (the tier whose
+# links share new connections), monitor-record.sh, monitor-round.sh and monitor-tables.sh.
 # shellcheck disable=SC2154
 S=$ML_STATE
 M=$S/monitor
@@ -173,24 +174,6 @@ ml_adapt_report() {
     $1 == "link" { printf "link %s weight %s cap %s rate %s conns %s\n", $2, w[$2], c[$2], f["rate"], f["conns"] }
   ' "$R/weights" "$R/adaptive.in"
 }
-# The interface's default route in main, as `via GATEWAY` or `dev` (point-to-point); empty: none.
-ml_learn() {
-  ip -4 route show table main exact 0/0 dev "$1" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "via") { print "via " $(i + 1); exit } print "dev"; exit }'
-}
-# Makes table ml_table hold the learned default route (or nothing) for link ml_k.
-ml_follow() {
-  ml_want=$(ml_learn "$ml_if")
-  ml_had=; eval "ml_had=\$gw_$ml_k"
-  [ "$ml_want" = "$ml_had" ] && return 0
-  case "$ml_want" in
-    "via "*) ip -4 route replace default via "${ml_want#via }" dev "$ml_if" table "$ml_table" ;;
-    dev) ip -4 route replace default dev "$ml_if" table "$ml_table" ;;
-    *) ip -4 route flush table "$ml_table" 2>/dev/null ;;
-  esac
-  ml_log "link $ml_name gateway ${ml_want:-none} (was ${ml_had:-none})"
-  eval "gw_$ml_k=\$ml_want"
-  ml_gw_changed=1
-}
 # shellcheck disable=SC2034 # ml_probe reads it
 if ping -V 2>&1 | grep -q iputils; then ml_iputils=1; else ml_iputils=; fi
 # Where sleep takes no fraction (a BusyBox built without it), the round's bound (ml_round_wait)
@@ -227,7 +210,7 @@ while :; do
   ml_k=1; ml_probes=
   while [ "$ml_k" -le "$ML_N" ]; do
     ml_link "$ml_k"; ml_t=0
-    [ "$ml_gw" = auto ] && ml_follow
+    ml_table_keep
     for ml_target in $ML_TARGETS; do
       ml_t=$((ml_t + 1))
       ml_probe "$ml_target" "$R/probe.$ml_k.$ml_t"
@@ -254,8 +237,13 @@ while :; do
   ml_k=1
   while [ "$ml_k" -le "$ML_N" ]; do
     ml_link "$ml_k"
-    eval "ml_u=\$up_$ml_k; ml_f=\$fail_$ml_k; ml_s=\$ok_$ml_k; ml_g=\$gw_$ml_k"
-    if [ "$ml_gw" = auto ] && [ -z "$ml_g" ]; then
+    eval "ml_u=\$up_$ml_k; ml_f=\$fail_$ml_k; ml_s=\$ok_$ml_k; ml_g=\$gw_$ml_k; ml_tb=\$tb_$ml_k"
+    if [ "$ml_tb" != ok ]; then
+      # No device (a PPP session ended), or a table that cannot hold the link's route: its
+      # connections would leave by main's default route. Down at once, with or without probes.
+      ml_s=0; ml_f=$ML_DOWN_AFTER; ml_why="no device $ml_if"
+      [ "$ml_tb" = broken ] && ml_why="table $ml_table cannot hold its route"
+    elif [ "$ml_gw" = auto ] && [ -z "$ml_g" ]; then
       # No default route for the interface (lease lost, PPP down): down at once.
       ml_s=0; ml_f=$ML_DOWN_AFTER; ml_why="no default route on $ml_if"
     elif [ -z "$ML_TARGETS" ]; then

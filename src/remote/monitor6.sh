@@ -81,6 +81,13 @@ ml_table6_holds() {
   return 1
 }
 
+ml_accept_ra() {
+  ml_ra_file=/proc/sys/net/ipv6/conf/$ml_if/accept_ra
+  ml_ra_now=$(cat "$ml_ra_file" 2>/dev/null) || return 0
+  [ "$ml_ra_now" = 2 ] && return 0
+  { echo 2 > "$ml_ra_file"; } 2>/dev/null && ml_log "link $ml_name $ml_if accept_ra restored: 2 (was $ml_ra_now)"
+}
+
 # Link ml_k's IPv6 table this round: sets ml_t6 to ok, absent (no device) or none (auto: no
 # default route in main; or a route ip refuses). A deploy that holds the lock is not raced.
 ml_table6_keep() {
@@ -96,7 +103,9 @@ ml_table6_keep() {
         eval "gw6_$ml_k=\$ml_want6"
         ml_gw_changed=1
       fi
-      [ -n "$ml_want6" ] || { ml_t6=none; return 0; } ;;
+      # A device made again (PPP) starts with the kernel's accept_ra: with forwarding on, it
+      # would never learn a gateway. Put back the 2 deploy set, only while none is learnt.
+      [ -n "$ml_want6" ] || { ml_accept_ra; ml_t6=none; return 0; } ;;
     none) ml_want6=dev ;;
     *) ml_want6="via $ml_via6" ;;
   esac

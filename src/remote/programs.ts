@@ -181,6 +181,11 @@ export function monitorRecordLib(): Sh {
   return scriptFile(file('monitor-record.sh'));
 }
 
+/** How the monitor keeps each link's routing table (monitor-tables.sh); needs lib.sh, monitorRecordLib and ml_link. */
+export function monitorTablesLib(): Sh {
+  return scriptFile(file('monitor-tables.sh'));
+}
+
 /** The monitor's IPv6 side (functions only); needs lib.sh and monitorRecordLib before it. */
 export function monitorIpv6Lib(): Sh {
   return scriptFile(file('monitor6.sh'));
@@ -191,7 +196,7 @@ export function monitorRoundLib(): Sh {
   return scriptFile(file('monitor-round.sh'));
 }
 
-/** The monitor loop; needs lib.sh, ml_link, ml_probe, ml_balance (and ml_balance6), ml_tier, monitorRecordLib, monitorRoundLib and monitorIpv6Lib before it. */
+/** The monitor loop; needs lib.sh, ml_link, ml_probe, ml_balance (and ml_balance6), ml_tier, monitorRecordLib, monitorRoundLib, monitorTablesLib and monitorIpv6Lib before it. */
 export function monitorProgram(p: MonitorParams): Sh {
   return scriptFile(file('monitor.sh'), monitorVariables(p));
 }

@@ -1,9 +1,11 @@
 // The link monitor's script: lib.sh, what it records (src/remote/monitor-record.sh), how a
-// round waits for its probes (src/remote/monitor-round.sh), its parameters, the data
-// multilink precomputed for it (per link: name, interface, mark, its probe's ping; per set of
-// healthy links: the balancing chain's payload and the tier in use) and the fixed loop
-// (src/remote/monitor.sh). Its second line is a tag naming the content, which the gather
-// reads to tell whether the script on the router is current.
+// round waits for its probes (src/remote/monitor-round.sh), how it keeps the links' tables
+// (src/remote/monitor-tables.sh), its IPv6 side (src/remote/monitor6.sh), its parameters, the
+// data multilink precomputed for it (per link: name, interface, mark, table, its route's
+// gateway, the interface's rp_filter and its probe's ping; per set of healthy links: the
+// balancing chain's payload and the tier in use) and the fixed loop (src/remote/monitor.sh).
+// Its second line is a tag naming the content, which the gather reads to tell whether the
+// script on the router is current.
 import { createHash } from 'node:crypto';
 import type { DesiredState, MonitorSpec } from '../model/desired.js';
 import { hex, lowestBit, setMark, unmarked } from '../compile/iptables-text.js';
@@ -11,7 +13,7 @@ import { isIPv4 } from '../net/ipv4.js';
 import { isIPv6 } from '../net/ipv6.js';
 import { isInterfaceName } from '../net/names.js';
 import { eligibleLinks } from '../compile/links.js';
-import { adaptiveAwk, monitorIpv6Lib, monitorProgram, monitorRecordLib, monitorRoundLib, type MonitorParams } from '../remote/programs.js';
+import { adaptiveAwk, monitorIpv6Lib, monitorProgram, monitorRecordLib, monitorRoundLib, monitorTablesLib, type MonitorParams } from '../remote/programs.js';
 import { lines, shellLib } from '../shell/lib.js';
 import { joinSh, sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { chainPayload } from './iptables-restore.js';
@@ -23,8 +25,28 @@ function seconds(ms: number): string {
 }
 
 /**
- * ml_link K: sets ml_name, ml_if, ml_mark (decimal: iputils ping -m refuses hex), ml_table and
- * ml_gw; ml_gw6 (fixed, none, auto; empty: no IPv6) and ml_via6 (a fixed IPv6 gateway).
+ * The gateway of a fixed-gateway link's table route (what deploy puts there and the monitor
+ * keeps there); '' for `gateway: none` and `auto`.
+ */
+function fixedVia(d: DesiredState, l: MonitorSpec['links'][number]): string {
+  if (l.gateway !== 'fixed') return '';
+  const via = d.routes.find((r) => r.table === l.table && r.dst === 'default' && r.dev === l.interface)?.via;
+  if (via === undefined || !isIPv4(via)) throw new Error(`link ${l.name} has no fixed gateway route in table ${l.table}`);
+  return via;
+}
+
+/** The rp_filter value deploy sets on the link's interface ('' when it sets none). */
+function rpFilter(d: DesiredState, l: MonitorSpec['links'][number]): string {
+  const value = d.sysctls.find((s) => s.key === `net/ipv4/conf/${l.interface}/rp_filter`)?.value ?? '';
+  if (!/^\d*$/.test(value)) throw new Error(`invalid rp_filter ${value} for ${l.interface}`);
+  return value;
+}
+
+/**
+ * ml_link K: sets ml_name, ml_if, ml_mark (decimal: iputils ping -m refuses hex), ml_table,
+ * ml_gw (fixed, none or auto), ml_via (the fixed gateway, else empty), ml_rpf (the
+ * interface's rp_filter, which the monitor puts back on a device made again); ml_gw6 (fixed,
+ * none, auto; empty: no IPv6) and ml_via6 (a fixed IPv6 gateway).
  */
 function linkFunction(d: DesiredState): Sh {
   const m = d.monitor!;
@@ -32,7 +54,7 @@ function linkFunction(d: DesiredState): Sh {
     if (!isInterfaceName(l.interface)) throw new Error(`invalid interface ${l.interface}`);
     const via6 = d.links.find((x) => x.index === l.index)?.gateway6;
     const fixed6 = l.gateway6 === 'fixed' && via6 !== undefined && isIPv6(via6) ? via6 : '';
-    return sh`    ${l.index}) ml_name=${l.name}; ml_if=${l.interface}; ml_mark=${l.mark}; ml_table=${l.table}; ml_gw=${l.gateway}; ml_gw6=${l.gateway6 ?? ''}; ml_via6=${fixed6} ;;`;
+    return sh`    ${l.index}) ml_name=${l.name}; ml_if=${l.interface}; ml_mark=${l.mark}; ml_table=${l.table}; ml_gw=${l.gateway}; ml_via=${fixedVia(d, l)}; ml_rpf=${rpFilter(d, l)}; ml_gw6=${l.gateway6 ?? ''}; ml_via6=${fixed6} ;;`;
   });
   return sh`ml_link() {
   case "$1" in
@@ -190,7 +212,7 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
 function body(d: DesiredState): string {
   const { params, functions } = monitorData(d);
   // lib.sh detects the iptables flavour when the monitor starts, as every script does.
-  return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorRoundLib(), monitorIpv6Lib(), functions, monitorProgram(params)).text;
+  return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorRoundLib(), monitorTablesLib(), monitorIpv6Lib(), functions, monitorProgram(params)).text;
 }
 
 function tagOf(text: string): string {

@@ -1,0 +1,100 @@
+# shellcheck shell=sh
+# What each link's routing table holds, kept by the link monitor every round: the kernel
+# empties a table behind multilink's back when the link's device is deleted and made again
+# (a PPP reconnect) or loses its address (OpenWrt's ifup, a DHCP re-lease), and nothing else
+# puts the route back. A table should hold `default via GATEWAY dev IF` (a fixed gateway),
+# `default dev IF` (`gateway: none`) or, for `gateway: auto`, what the interface's default
+# route in main says now. It costs one `ip route show table T` per link and round (iproute2
+# and BusyBox ip print these routes alike); ip changes a table only to repair it.
+# Defined before this file: lib.sh (ml_deploying), monitor-record.sh (ml_log) and ml_link K
+# (ml_name, ml_if, ml_table, ml_gw: fixed, none or auto, ml_via: the fixed gateway, ml_rpf:
+# the interface's rp_filter). Per link K it keeps gw_K (auto: what was learnt) and tb_K (the
+# table this round: ok; absent: no such device; broken: its route is missing and ip refused
+# to put it back).
+# shellcheck disable=SC2154
+
+# The interface's default route in main, as `via GATEWAY` or `dev` (point-to-point); empty: none.
+ml_learn() {
+  ip -4 route show table main exact 0/0 dev "$1" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "via") { print "via " $(i + 1); exit } print "dev"; exit }'
+}
+# ml_route_of WANT (`via GATEWAY` or `dev`): ml_route, the route it stands for in link ml_k's table.
+ml_route_of() {
+  case "$1" in
+    "via "*) ml_route="default $1 dev $ml_if" ;;
+    *) ml_route="default dev $ml_if" ;;
+  esac
+}
+# ml_route_put WANT: puts that route into table ml_table (replacing its default route).
+ml_route_put() {
+  case "$1" in
+    "via "*) ip -4 route replace default via "${1#via }" dev "$ml_if" table "$ml_table" ;;
+    *) ip -4 route replace default dev "$ml_if" table "$ml_table" ;;
+  esac
+}
+# Whether table ml_table holds ml_route, whatever ip prints after it (scope link, linkdown).
+# An empty table that never held a route makes iproute2 fail: it does not hold it either.
+ml_table_holds() {
+  ml_rt=$(ip -4 route show table "$ml_table" 2>/dev/null) || return 1
+  case "$ml_nl$ml_rt$ml_nl" in
+    *"$ml_nl$ml_route "*|*"$ml_nl$ml_route$ml_nl"*) return 0 ;;
+  esac
+  return 1
+}
+# `gateway: auto`: when the interface's default route in main changed, table ml_table is made
+# to hold the new one (or nothing) and ml_fresh is set.
+ml_follow() {
+  ml_want=$(ml_learn "$ml_if")
+  ml_had=; eval "ml_had=\$gw_$ml_k"
+  [ "$ml_want" = "$ml_had" ] && return 0
+  if [ -n "$ml_want" ]; then
+    ml_route_put "$ml_want"
+  else
+    ip -4 route flush table "$ml_table" 2>/dev/null
+  fi
+  ml_log "link $ml_name gateway ${ml_want:-none} (was ${ml_had:-none})"
+  eval "gw_$ml_k=\$ml_want"
+  # shellcheck disable=SC2034 # monitor.sh writes its state file when it is set
+  ml_gw_changed=1
+  ml_fresh=1
+}
+# A device made again (PPP) starts with the kernel's defaults (conf/default): the link's
+# rp_filter, which multilink sets, is put back too.
+ml_dev_settings() {
+  [ -n "$ml_rpf" ] || return 0
+  ml_rp_file=/proc/sys/net/ipv4/conf/$ml_if/rp_filter
+  # cat, not read: a sysctl file answers only a read from its start, and the shell's read
+  # takes a byte at a time (this runs only for a repair).
+  ml_rp_now=$(cat "$ml_rp_file" 2>/dev/null) || return 0
+  [ "$ml_rp_now" = "$ml_rpf" ] && return 0
+  { echo "$ml_rpf" > "$ml_rp_file"; } 2>/dev/null && ml_log "link $ml_name $ml_if rp_filter restored: $ml_rpf (was $ml_rp_now)"
+}
+# Puts ml_route back into table ml_table, once per repair in the log; unless a deploy holds the
+# lock (it may be changing this very table: its confirmation checks what it set). A route ip
+# refuses (the gateway not on the link now, the device down) makes the table broken.
+ml_table_repair() {
+  ml_deploying && return 0
+  ml_dev_settings
+  if ml_err=$(ml_route_put "$ml_want" 2>&1); then
+    ml_log "link $ml_name table $ml_table restored: $ml_route"
+  else
+    ml_tb=broken
+    [ "$ml_tb_was" = broken ] || ml_log "link $ml_name table $ml_table lacks $ml_route and ip refuses it: ${ml_err%%"$ml_nl"*}"
+  fi
+}
+# Link ml_k's table this round (tb_K), repaired when the kernel emptied it.
+ml_table_keep() {
+  ml_tb=ok; ml_fresh=0
+  ml_tb_was=; eval "ml_tb_was=\${tb_$ml_k:-ok}"
+  case "$ml_gw" in
+    auto) ml_follow; eval "ml_want=\$gw_$ml_k" ;;
+    none) ml_want=dev ;;
+    *) ml_want="via $ml_via" ;;
+  esac
+  if [ ! -e "/sys/class/net/$ml_if" ]; then
+    ml_tb=absent
+  elif [ -n "$ml_want" ] && [ "$ml_fresh" = 0 ]; then
+    ml_route_of "$ml_want"
+    ml_table_holds || ml_table_repair
+  fi
+  eval "tb_$ml_k=$ml_tb"
+}
