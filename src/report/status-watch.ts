@@ -96,8 +96,8 @@ function linkCells(l: LinkStatus, r: LinkRate | undefined, now: number): string[
 
 /**
  * A dual-stack link's IPv6 line: what ip6tables' chains and the monitor keep per family. The
- * weight is the link's (on the line above); throughput, connections and probes are the
- * interface's or IPv4's, on the line above too: blank here.
+ * weight is the link's, throughput (the interface's) and connections (conntrack's) count both
+ * families, the probes are IPv4's: all on the line above, blank here.
  */
 function ipv6Cells(l: LinkStatus, v: FamilyLinkStatus, r: LinkRate | undefined, now: number): string[] {
   return [`${l.link} (IPv6)`, health(v, l.operstate, now), '', formatShare(v.share), newConns(r?.ipv6), '', '', '', '', ''];
