@@ -7,6 +7,7 @@ import type { LabInfo } from '../src/lab/lab.js';
 import { inClient, openConnections } from '../src/lab/dataplane-traffic.js';
 import { inNamespace } from '../src/lab/lab-process.js';
 import { cli, jsonHosts } from './helpers/cli.js';
+import { parseOpenMetrics } from './helpers/openmetrics.js';
 import { deployPlaybook } from './helpers/dataplane.js';
 import { stopTestLab } from './helpers/lab.js';
 import { breakIsp6, CLIENT_ADDRESS6, perLinkOf, timeUntil, inR1, ipv6LabSupport, ipv6Playbook, isp6Of, LAN_ADDRESS6, repairIsp6, replaceIspRouter6, SERVER_ADDRESS6, startIpv6Lab } from './helpers/ipv6-lab.js';
@@ -161,6 +162,11 @@ describe.skipIf(!support.ok)('IPv6 balanced, answered and translated like IPv4 (
       const link = (JSON.parse(st.stdout) as StatusReport).hosts[0].links.find((l) => l.link === 'lte')!;
       expect(link.health).toBe('up');
       expect(link.ipv6?.health).toBe('down');
+      // OpenMetrics tells both too: IPv6 in multilink_link6_*, IPv4's series as they were.
+      const om = parseOpenMetrics((await cli('status', health, '--format', 'openmetrics')).stdout);
+      const lteSample = (name: string) => om.get(name)?.samples.find((s) => s.labels.link === 'lte')?.value;
+      expect([lteSample('multilink_link_up'), lteSample('multilink_link6_up'), lteSample('multilink_link6_share_in_force_ratio')]).toEqual([1, 0, 0]);
+      expect(om.get('multilink_link6_new_connections')?.samples.map((s) => s.labels)).toEqual(['dsl', 'cable', 'lte'].map((l) => ({ router: 'r1', link: l })));
       const dp = lab.dataplane!;
       let v6 = { ok: 0, failed: 0, notStarted: 0 };
       const shares = await perLink(6, async () => {

@@ -1,7 +1,8 @@
 // status --format openmetrics|prometheus: the texts pass parsers written to their specs
 // (test/helpers/openmetrics.ts, which are shown to refuse what the specs forbid), carry every
 // link of every router that answered with `router` and `link` labels, and a router that did
-// not answer as multilink_router_up 0.
+// not answer as multilink_router_up 0; a dual-stack link's IPv6 side in multilink_link6_*
+// families beside the IPv4 ones, which stay as they were.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileHost } from '../src/compile/desired-state.js';
 import { hostStatus, statusRequest } from '../src/deploy/status.js';
@@ -10,7 +11,7 @@ import { openMetricsText, prometheusText, statusMetrics } from '../src/report/st
 import type { StatusReport } from '../src/model/status.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
 import { hostConfig, link } from './fixtures/render/host-config.js';
-import { runStatus, statusOutput, statusProject } from './helpers/status-output.js';
+import { MANGLE6, runStatus, statusOutput, statusProject } from './helpers/status-output.js';
 import { parseOpenMetrics, parsePrometheusText } from './helpers/openmetrics.js';
 
 const health = { targets: ['198.51.100.1'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
@@ -67,6 +68,83 @@ describe('OpenMetrics text', () => {
     expect(om.get('multilink_link_probe_rtt_seconds')).toMatchObject({ type: 'gauge', unit: 'seconds' });
     expect(value(om, 'multilink_link_last_change_timestamp_seconds', r1('cable'))).toBe(Date.parse('2026-11-30T10:01:00Z') / 1000);
     expect(value(om, 'multilink_link_carrier_up', r1('lte'))).toBe(0);
+  });
+});
+
+describe('a dual-stack router: the IPv6 side in multilink_link6_* families', () => {
+  // dsl and cable carry IPv6 (1:2 among them), lte IPv4 only; cable's IPv6 is down while its IPv4 is up.
+  const cfg6 = hostConfig({ links: [link('dsl', 1, 1, { gateway6: 'auto' }), link('cable', 2, 2, { gateway6: 'fe80::1' }), link('lte', 3, 3)], health: { ...health, targets: ['198.51.100.1', '2001:db8:ff::1'] } });
+  const desired6 = compileHost(cfg6);
+  const monitor6 = [
+    'mask 7',
+    'mask6 1',
+    'links dsl cable lte',
+    'link dsl up 2026-11-30T10:00:00Z',
+    'link cable up 2026-11-30T10:00:00Z',
+    'link lte up 2026-11-30T10:00:00Z',
+    'link6 dsl up 2026-11-30T10:00:30Z',
+    'link6 cable down 2026-11-30T10:02:00Z',
+    'gateway6 dsl via fe80::1',
+    'probe dsl sent=120 lost=2 rtt_us=12500 loss_pm=62',
+  ].join('\n');
+  const dual = (ipv6 = true): StatusReport => {
+    const h = hostStatus(desired6, parseStatus(statusOutput({ monitor: monitor6, mangle6: MANGLE6 }), statusRequest(desired6)));
+    const links = ipv6 ? h.links : h.links.map(({ ipv6: _v6, ...l }) => l);
+    return { command: 'status', hosts: [{ ...h, links }], summary: { ok: 1, unreachable: 0, error: 0 } };
+  };
+  const text = openMetricsText(statusMetrics(dual()));
+  const om = parseOpenMetrics(text);
+  const per = (name: string) => om.get(name)?.samples.map((s) => [s.labels.link, s.value]);
+
+  it('parses as OpenMetrics 1.0 and as the Prometheus text format; same labels as IPv4 (router, link), the IPv4-only link absent', () => {
+    const v6 = [...om.values()].filter((f) => f.name.startsWith('multilink_link6_'));
+    expect(v6.map((f) => f.name)).toEqual([
+      'multilink_link6_up',
+      'multilink_link6_last_change_timestamp_seconds',
+      'multilink_link6_share_configured_ratio',
+      'multilink_link6_share_in_force_ratio',
+      'multilink_link6_new_connections',
+      'multilink_link6_out_bytes',
+      'multilink_link6_out_packets',
+    ]);
+    for (const f of v6) {
+      expect(f.samples.map((s) => s.labels), f.name).toEqual([{ router: 'r1', link: 'dsl' }, { router: 'r1', link: 'cable' }]);
+      expect(f.help, f.name).toMatch(/IPv6/);
+    }
+    const p = parsePrometheusText(prometheusText(statusMetrics(dual())));
+    expect(p.get('multilink_link6_out_bytes_total')).toMatchObject({ type: 'counter' });
+    expect(p.get('multilink_link6_out_bytes_total')!.samples).toEqual(om.get('multilink_link6_out_bytes')!.samples);
+  });
+
+  it('IPv6 health and since, shares configured and in force, new connections, ML_ACCT packets and bytes from ip6tables', () => {
+    expect(per('multilink_link6_up')).toEqual([['dsl', 1], ['cable', 0]]);
+    expect(per('multilink_link_up')).toEqual([['dsl', 1], ['cable', 1], ['lte', 1]]);
+    expect(per('multilink_link6_last_change_timestamp_seconds')).toEqual([['dsl', Date.parse('2026-11-30T10:00:30Z') / 1000], ['cable', Date.parse('2026-11-30T10:02:00Z') / 1000]]);
+    expect(per('multilink_link6_share_configured_ratio')).toEqual([['dsl', 0.333333], ['cable', 0.666667]]);
+    expect(per('multilink_link6_share_in_force_ratio')).toEqual([['dsl', 0.333333], ['cable', 0.666667]]);
+    expect(per('multilink_link6_new_connections')).toEqual([['dsl', 12], ['cable', 18]]);
+    expect(om.get('multilink_link6_new_connections')!.samples.map((s) => s.name)).toEqual(['multilink_link6_new_connections_total', 'multilink_link6_new_connections_total']);
+    expect(om.get('multilink_link6_out_bytes')).toMatchObject({ type: 'counter', unit: 'bytes' });
+    expect(per('multilink_link6_out_bytes')).toEqual([['dsl', 960], ['cable', 1440]]);
+    expect(per('multilink_link6_out_packets')).toEqual([['dsl', 12], ['cable', 18]]);
+    // IPv4's numbers of the same links, from iptables: unchanged by IPv6.
+    expect(per('multilink_link_new_connections')).toEqual([['dsl', 6], ['cable', 21], ['lte', 33]]);
+    expect(per('multilink_link_share_configured_ratio')).toEqual([['dsl', 0.166667], ['cable', 0.333333], ['lte', 0.5]]);
+  });
+
+  it('every IPv4 sample is what it was without the IPv6 side: same names, same labels, same values', () => {
+    const ipv4Lines = (t: string) => t.split('\n').filter((l) => !l.startsWith('#') && !l.startsWith('multilink_link6_'));
+    expect(ipv4Lines(text)).toEqual(ipv4Lines(openMetricsText(statusMetrics(dual(false)))));
+    expect(text).not.toContain('family=');
+    // An IPv4-only play has no multilink_link6_ family at all.
+    expect(openMetricsText(statusMetrics(dual(false)))).not.toContain('multilink_link6_');
+    expect(openMetricsText(statusMetrics(report()))).not.toContain('multilink_link6_');
+  });
+
+  it('an IPv6 side without a monitor verdict or a deployed IPv6 chain has no made-up samples', () => {
+    const h = hostStatus(desired6, parseStatus(statusOutput({ mangle6: '*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n' }), statusRequest(desired6)));
+    const bare = parseOpenMetrics(openMetricsText(statusMetrics({ command: 'status', hosts: [h], summary: { ok: 1, unreachable: 0, error: 0 } })));
+    expect([...bare.keys()].filter((k) => k.startsWith('multilink_link6_'))).toEqual(['multilink_link6_share_configured_ratio']);
   });
 });
 

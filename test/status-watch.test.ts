@@ -1,7 +1,7 @@
 // status --watch without a network: rates between two readings, the frame, the engine over a
 // fake transport (one connection per router for the whole watch, one exec per refresh,
 // bounded forks, a router that goes away shown and reconnected, a slow one not waited for),
-// and the command's refusals.
+// and the command's refusals; a dual-stack link's IPv6 new connections and line.
 import type { ReadStream, WriteStream } from 'node:tty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileHost } from '../src/compile/desired-state.js';
@@ -17,7 +17,7 @@ import type { HostConfig } from '../src/model/config.js';
 import type { HostStatus } from '../src/model/status.js';
 import { UnreachableError } from '../src/errors.js';
 import { hostConfig, link } from './fixtures/render/host-config.js';
-import { fixture, runStatus, statusOutput, statusProject } from './helpers/status-output.js';
+import { fixture, MANGLE6, runStatus, statusOutput, statusProject } from './helpers/status-output.js';
 
 const health = { targets: ['198.51.100.1'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 };
 const cfg: HostConfig = hostConfig({ links: [link('dsl', 1, 1), link('cable', 2, 2), link('lte', 3, 3)], health });
@@ -29,7 +29,7 @@ const MANGLE = fixture('three-links-random.legacy.counters.save').replace(/^#.*\
  * 2.5 MB and cable 5 MB per reading (10 and 20 Mbit/s in), each sends a tenth of that; the
  * balance chain has sent n × (6, 21, 33) new connections.
  */
-function output(n: number, opts: { monitor?: string } = {}): string {
+function output(n: number, opts: { monitor?: string; mangle6?: string } = {}): string {
   const counters = `${(100 + 2 * n).toFixed(2)} 9.00\nwan1 ${2_500_000 * n} ${250_000 * n} ${n} ${n} \nwan2 ${5_000_000 * n} ${500_000 * n} ${n} ${n} \nwan3 0 0 0 0 \n`;
   const mangle = MANGLE.replace(/^\[(\d+):(\d+)\] -A ML_BALANCE/gm, (_m, p: string, b: string) => `[${Number(p) * n}:${Number(b) * n}] -A ML_BALANCE`);
   return statusOutput({ counters, mangle, ...opts });
@@ -63,6 +63,74 @@ describe('hostRates', () => {
     const cur = reading(2);
     cur.links[0].counters = { rxBytes: 10, txBytes: 10, rxPackets: 1, txPackets: 1 };
     expect(hostRates(reading(1), cur)!.links[0]).toMatchObject({ inMbps: null, outMbps: null });
+  });
+});
+
+describe('a dual-stack router: IPv6 new connections from ip6tables\' balance chain', () => {
+  // dsl and cable carry IPv6 (1:2 among them), lte IPv4 only.
+  const cfg6: HostConfig = hostConfig({ links: [link('dsl', 1, 1, { gateway6: 'auto' }), link('cable', 2, 2, { gateway6: 'fe80::1' }), link('lte', 3, 3)], health });
+  const desired6 = compileHost(cfg6);
+  /** IPv6's ML_BALANCE after reading n: n × (12, 18) new connections (IPv4's as in output(n)). */
+  const mangle6 = (n: number): string => MANGLE6.replace(/^\[(\d+):(\d+)\] -A ML_BALANCE/gm, (_m, p: string, b: string) => `[${Number(p) * n}:${Number(b) * n}] -A ML_BALANCE`);
+  /** cable's IPv6 taken out: the monitor loaded a chain of dsl alone, its counters from zero. */
+  const dslOnly = (packets: number): string =>
+    MANGLE6.replace(/^\[\d+:\d+\] -A ML_BALANCE .*\n/gm, '').replace('COMMIT', `[${packets}:${packets * 80}] -A ML_BALANCE -m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x100/0xff00\nCOMMIT`);
+  const monitor6 = 'mask 7\nmask6 1\nlinks dsl cable lte\nlink dsl up 2026-11-30T10:00:00Z\nlink cable up 2026-11-30T10:04:00Z\nlink lte up 2026-11-30T10:00:00Z\nlink6 dsl up 2026-11-30T10:00:30Z\nlink6 cable down 2026-11-30T10:02:00Z';
+  const reading6 = (n: number, m6 = mangle6(n), monitor?: string): HostStatus => hostStatus(desired6, parseStatus(output(n, { mangle6: m6, ...(monitor ? { monitor } : {}) }), statusRequest(desired6)));
+
+  it('per family: IPv4 shares among IPv4\'s new connections, IPv6 among IPv6\'s; a link without IPv6 has none', () => {
+    const r = hostRates(reading6(1), reading6(2))!;
+    expect(r.links.map((l) => [l.link, l.newConnections, l.newShare, l.ipv6])).toEqual([
+      ['dsl', 6, 0.1, { newConnections: 12, newShare: 0.4 }],
+      ['cable', 21, 0.35, { newConnections: 18, newShare: 0.6 }],
+      ['lte', 33, 0.55, undefined],
+    ]);
+  });
+
+  it('IPv6\'s chain reloaded (the monitor took cable\'s IPv6 out) counts IPv6 from zero; IPv4\'s deltas are untouched', () => {
+    const r = hostRates(reading6(5), reading6(6, dslOnly(7)))!;
+    expect(r.links.map((l) => [l.newConnections, l.ipv6?.newConnections, l.ipv6?.newShare])).toEqual([
+      [6, 7, 1],
+      [21, 0, 0],
+      [33, undefined, undefined],
+    ]);
+    // And the other way round: IPv4's reloaded, IPv6's not.
+    const cur = reading6(6);
+    cur.links[1].newConnections = 4;
+    expect(hostRates(reading6(5), cur)!.links.map((l) => [l.newConnections, l.ipv6?.newConnections])).toEqual([
+      [36, 12],
+      [4, 18],
+      [198, undefined],
+    ]);
+  });
+
+  it('the frame: an IPv6 line under each dual-stack link (health and since, share in force, new connections), the rest blank', () => {
+    const now = Date.parse('2026-11-30T10:05:05Z');
+    const host: WatchHost = {
+      host: 'r1',
+      state: 'ok',
+      status: reading6(2, dslOnly(5), monitor6),
+      rates: hostRates(reading6(1, mangle6(1), monitor6), reading6(2, dslOnly(5), monitor6)),
+      trend: { dsl: [{ at: now - 2000, value: 11 }], cable: [{ at: now - 2000, value: 22 }] },
+      answeredAt: now - 100,
+    };
+    const lines = watchFrame([host], { now, intervalS: 2, width: 140, interactive: false });
+    const cells = (i: number): string[] => lines[i].trim().split(/\s{2,}/);
+    expect(lines.slice(4).map((l) => l.trim().split(/\s{2,}/)[0])).toEqual(['dsl', 'dsl (IPv6)', 'cable', 'cable (IPv6)', 'lte']);
+    expect(cells(4).slice(0, 10)).toEqual(['dsl', 'up 5m05s', '1', '16.7%', '10% 6', '10.0', '1.0', '6', '-', '-']);
+    expect(lines[5]).toBe(lines[5].trimEnd());
+    expect(cells(5)).toEqual(['dsl (IPv6)', 'up 4m35s', '100.0%', '100% 5']);
+    expect(cells(6).slice(0, 5)).toEqual(['cable', 'up 1m05s', '2', '33.3%', '35% 21']);
+    expect(cells(7)).toEqual(['cable (IPv6)', 'down 3m05s', '0.0%', '0% 0']);
+    // Under their headings: IN FORCE and NEW CONNS end where the IPv4 lines' do.
+    const end = (line: string, text: string): number => line.indexOf(text) + text.length;
+    expect(end(lines[5], '100.0%')).toBe(end(lines[4], '16.7%'));
+    expect(end(lines[7], '0% 0')).toBe(end(lines[6], '35% 21'));
+    expect(end(lines[3], 'NEW CONNS')).toBe(end(lines[6], '35% 21'));
+    // The sparklines stay per interface: the IPv6 lines have none, the scale is still cable's 22.
+    expect(lines[4].trimEnd().endsWith('▄')).toBe(true);
+    expect(lines[6].trimEnd().endsWith('█')).toBe(true);
+    expect(lines[8]).toMatch(/^ {2}lte\s+up 5m05s\s+3\s+50\.0%\s+55% 33\s/);
   });
 });
 

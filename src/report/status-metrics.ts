@@ -3,7 +3,9 @@
 // (e.g. written by a cron job). One list of metric families, two texts: OpenMetrics 1.0
 // (UNIT lines, counters as NAME_total samples, `# EOF`) and the Prometheus text format 0.0.4
 // that the textfile collector parses (counter families named NAME_total, no UNIT, no EOF).
-import type { HostStatus, LinkStatus, StatusReport } from '../model/status.js';
+// A dual-stack link's IPv6 side is in multilink_link6_* families of its own, the IPv4 ones
+// left exactly as they were (see FAMILY_METRICS).
+import type { FamilyLinkStatus, HostStatus, LinkStatus, StatusReport } from '../model/status.js';
 
 type MetricType = 'gauge' | 'counter';
 
@@ -32,18 +34,62 @@ interface LinkMetric {
 
 const bool = (b: boolean): number => (b ? 1 : 0);
 
+/** One family of a link: IPv4's is at the top level of LinkStatus, IPv6's in its ipv6 object. */
+type FamilySide = Pick<FamilyLinkStatus, 'health' | 'since' | 'configuredShare' | 'share' | 'newConnections' | 'packets' | 'bytes'>;
+
+interface FamilyMetric {
+  /** After multilink_link_ (IPv4) or multilink_link6_ (IPv6). */
+  suffix: string;
+  type: MetricType;
+  /** The help text; `family` is "IPv4" or "IPv6". */
+  help: (family: string) => string;
+  unit?: MetricFamily['unit'];
+  value: (f: FamilySide) => number | null | undefined;
+}
+
+/**
+ * What the router keeps per address family: health, balance and ML_ACCT counters. IPv4's are
+ * multilink_link_* (as before IPv6 existed: their series, and every query on them, stay as
+ * they were); a dual-stack link's IPv6 side is the same metric as multilink_link6_*, with the
+ * same router and link labels. Not one name with a family label: that label would either be
+ * new on the existing IPv4 series (each a new series, and joins with the per-interface
+ * families on all labels broken) or missing from them (IPv4 selected by family="", and sums
+ * and alerts over a name silently mixing both families).
+ */
+const FAMILY_METRICS: FamilyMetric[] = [
+  { suffix: 'up', type: 'gauge', help: (v) => `${v} health of the link as the router's link monitor last decided it (1 up, 0 down); absent for an unmonitored link.`, value: (f) => (f.health === 'unmonitored' ? undefined : bool(f.health === 'up')) },
+  { suffix: 'last_change_timestamp_seconds', type: 'gauge', unit: 'seconds', help: (v) => `When the link monitor last changed the link's ${v} health (Unix time).`, value: (f) => (f.since && !Number.isNaN(Date.parse(f.since)) ? Date.parse(f.since) / 1000 : undefined) },
+  { suffix: 'share_configured_ratio', type: 'gauge', unit: 'ratio', help: (v) => `Share of new ${v} connections the configured weights give the link.`, value: (f) => f.configuredShare },
+  { suffix: 'share_in_force_ratio', type: 'gauge', unit: 'ratio', help: (v) => `Share of new ${v} connections the live balancing chain gives the link (the monitor takes down links out).`, value: (f) => f.share },
+  { suffix: 'new_connections', type: 'counter', help: (v) => `New ${v} connections the balancing chain sent to the link (restarts when the chain is reloaded).`, value: (f) => f.newConnections },
+  { suffix: 'out_bytes', type: 'counter', unit: 'bytes', help: (v) => `${v} bytes sent out of the link, counted by multilink's ML_ACCT chain.`, value: (f) => f.bytes },
+  { suffix: 'out_packets', type: 'counter', help: (v) => `${v} packets sent out of the link, counted by multilink's ML_ACCT chain.`, value: (f) => f.packets },
+];
+
+/** A family metric's IPv4 side, as a per-link metric (in its place among them, as before IPv6). */
+function ipv4(suffix: string): LinkMetric {
+  const m = FAMILY_METRICS.find((f) => f.suffix === suffix);
+  if (!m) throw new Error(`no family metric ${suffix}`);
+  return { name: `multilink_link_${m.suffix}`, type: m.type, help: m.help('IPv4'), ...(m.unit ? { unit: m.unit } : {}), value: (l) => m.value(l) };
+}
+
+/** Its IPv6 side: a dual-stack link's ipv6 object; links without one have no sample. */
+function ipv6(m: FamilyMetric): LinkMetric {
+  return { name: `multilink_link6_${m.suffix}`, type: m.type, help: m.help('IPv6'), ...(m.unit ? { unit: m.unit } : {}), value: (l) => (l.ipv6 ? m.value(l.ipv6) : undefined) };
+}
+
 const LINK_METRICS: LinkMetric[] = [
-  { name: 'multilink_link_up', type: 'gauge', help: 'Link health as the router\'s link monitor last decided it (1 up, 0 down); absent for an unmonitored link.', value: (l) => (l.health === 'unmonitored' ? undefined : bool(l.health === 'up')) },
-  { name: 'multilink_link_last_change_timestamp_seconds', type: 'gauge', unit: 'seconds', help: 'When the link monitor last changed the link\'s health (Unix time).', value: (l) => (l.since && !Number.isNaN(Date.parse(l.since)) ? Date.parse(l.since) / 1000 : undefined) },
+  ipv4('up'),
+  ipv4('last_change_timestamp_seconds'),
   { name: 'multilink_link_carrier_up', type: 'gauge', help: 'The link interface\'s operstate is up (1) or not (0); absent when there is no such interface.', value: (l) => (l.operstate === null ? undefined : bool(l.operstate === 'up')) },
   { name: 'multilink_link_tier', type: 'gauge', help: 'The link\'s tier (a higher tier is used only while every lower one is down).', value: (l) => l.tier },
   { name: 'multilink_link_weight', type: 'gauge', help: 'The link\'s weight in the configuration (0: drained).', value: (l) => l.weight },
-  { name: 'multilink_link_share_configured_ratio', type: 'gauge', unit: 'ratio', help: 'Share of new connections the configured weights give the link.', value: (l) => l.configuredShare },
-  { name: 'multilink_link_share_in_force_ratio', type: 'gauge', unit: 'ratio', help: 'Share of new connections the live balancing chain gives the link (the monitor takes down links out).', value: (l) => l.share },
-  { name: 'multilink_link_connections', type: 'gauge', help: 'Conntrack entries marked for the link.', value: (l) => l.connections },
-  { name: 'multilink_link_new_connections', type: 'counter', help: 'New connections the balancing chain sent to the link (restarts when the chain is reloaded).', value: (l) => l.newConnections },
-  { name: 'multilink_link_out_bytes', type: 'counter', unit: 'bytes', help: 'Bytes sent out of the link, counted by multilink\'s ML_ACCT chain.', value: (l) => l.bytes },
-  { name: 'multilink_link_out_packets', type: 'counter', help: 'Packets sent out of the link, counted by multilink\'s ML_ACCT chain.', value: (l) => l.packets },
+  ipv4('share_configured_ratio'),
+  ipv4('share_in_force_ratio'),
+  { name: 'multilink_link_connections', type: 'gauge', help: 'Conntrack entries marked for the link (IPv4 and IPv6 alike: the marks are the same).', value: (l) => l.connections },
+  ipv4('new_connections'),
+  ipv4('out_bytes'),
+  ipv4('out_packets'),
   { name: 'multilink_link_receive_bytes', type: 'counter', unit: 'bytes', help: 'Bytes the link interface received.', value: (l) => l.counters?.rxBytes },
   { name: 'multilink_link_transmit_bytes', type: 'counter', unit: 'bytes', help: 'Bytes the link interface transmitted.', value: (l) => l.counters?.txBytes },
   { name: 'multilink_link_receive_packets', type: 'counter', help: 'Packets the link interface received.', value: (l) => l.counters?.rxPackets },
@@ -55,6 +101,7 @@ const LINK_METRICS: LinkMetric[] = [
   { name: 'multilink_link_per_connection_bytes_per_second', type: 'gauge', help: 'method adaptive: what each active connection of the link got over the router\'s last period (bytes/s).', value: (l) => l.adaptive?.perConnectionBps },
   { name: 'multilink_link_probes', type: 'counter', help: 'Probes the link monitor sent through the link since it started.', value: (l) => l.probe?.sent },
   { name: 'multilink_link_probes_lost', type: 'counter', help: 'Probes through the link that got no answer, since the monitor started.', value: (l) => l.probe?.lost },
+  ...FAMILY_METRICS.map(ipv6),
 ];
 
 /** The metric families of a status report; families without a sample are left out. */

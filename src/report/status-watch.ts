@@ -1,10 +1,11 @@
 // The `status --watch` frame (pure): per router and link, health and since when, weight
 // configured and share in force, share of new connections in the last interval, throughput
 // in and out, connections, probe time and loss, and a sparkline of the last minutes'
-// throughput. The engine (deploy/status-watch.ts) keeps the readings; a terminal or a pipe
-// shows the text.
-import type { HostStatus, LinkStatus } from '../model/status.js';
-import type { HostRates, LinkRate } from './status-rates.js';
+// throughput; a dual-stack link's IPv6 health, share in force and new connections on a line
+// of their own under it. The engine (deploy/status-watch.ts) keeps the readings; a terminal
+// or a pipe shows the text.
+import type { FamilyLinkStatus, HostStatus, LinkStatus } from '../model/status.js';
+import type { HostRates, LinkRate, NewConnectionRate } from './status-rates.js';
 import { bucketed, sparkline, type TimedValue } from './sparkline.js';
 import { formatShare } from './status-report.js';
 
@@ -55,15 +56,16 @@ function clock(now: number): string {
   return new Date(now).toISOString().slice(11, 19);
 }
 
-function health(l: LinkStatus, now: number): string {
-  if (l.health === 'unmonitored') return l.operstate === 'down' ? 'no carrier' : 'unmonitored';
-  const since = l.since ? Date.parse(l.since) : Number.NaN;
-  return Number.isNaN(since) ? l.health : `${l.health} ${formatAge(now - since)}`;
+/** One family's health and for how long (the interface's carrier is both families'). */
+function health(f: Pick<FamilyLinkStatus, 'health' | 'since'>, operstate: string | null, now: number): string {
+  if (f.health === 'unmonitored') return operstate === 'down' ? 'no carrier' : 'unmonitored';
+  const since = f.since ? Date.parse(f.since) : Number.NaN;
+  return Number.isNaN(since) ? f.health : `${f.health} ${formatAge(now - since)}`;
 }
 
 const mbit = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : v.toFixed(1));
 
-function newConns(r: LinkRate | undefined): string {
+function newConns(r: NewConnectionRate | undefined): string {
   if (!r || r.newConnections === null) return '-';
   return r.newShare === null ? String(r.newConnections) : `${Math.round(r.newShare * 100)}% ${r.newConnections}`;
 }
@@ -80,7 +82,7 @@ const RIGHT = new Set([2, 3, 4, 5, 6, 7, 8, 9]);
 function linkCells(l: LinkStatus, r: LinkRate | undefined, now: number): string[] {
   return [
     l.link,
-    health(l, now),
+    health(l, l.operstate, now),
     String(l.weight),
     formatShare(l.share),
     newConns(r),
@@ -90,6 +92,15 @@ function linkCells(l: LinkStatus, r: LinkRate | undefined, now: number): string[
     rtt(l),
     l.probe ? `${Math.round(l.probe.loss * 100)}%` : '-',
   ];
+}
+
+/**
+ * A dual-stack link's IPv6 line: what ip6tables' chains and the monitor keep per family. The
+ * weight is the link's, throughput (the interface's) and connections (conntrack's) count both
+ * families, the probes are IPv4's: all on the line above, blank here.
+ */
+function ipv6Cells(l: LinkStatus, v: FamilyLinkStatus, r: LinkRate | undefined, now: number): string[] {
+  return [`${l.link} (IPv6)`, health(v, l.operstate, now), '', formatShare(v.share), newConns(r?.ipv6), '', '', '', '', ''];
 }
 
 function hostLine(h: WatchHost, o: FrameOptions): string {
@@ -116,10 +127,13 @@ export function watchFrame(hosts: readonly WatchHost[], o: FrameOptions): string
     clock(o.now),
     ...(o.interactive ? ['q quits'] : []),
   ].join(' · ');
-  const rows: { host: WatchHost; cells: string[]; trend: TimedValue[] }[] = [];
+  /** A row without a trend (a link's IPv6 line) has no sparkline. */
+  const rows: { host: WatchHost; cells: string[]; trend?: TimedValue[] }[] = [];
   for (const h of hosts) {
     for (const l of h.status?.links ?? []) {
-      rows.push({ host: h, cells: linkCells(l, h.rates?.links.find((r) => r.link === l.link), o.now), trend: h.trend[l.link] ?? [] });
+      const r = h.rates?.links.find((x) => x.link === l.link);
+      rows.push({ host: h, cells: linkCells(l, r, o.now), trend: h.trend[l.link] ?? [] });
+      if (l.ipv6) rows.push({ host: h, cells: ipv6Cells(l, l.ipv6, r, o.now) });
     }
   }
   const widths = HEAD.map((t, i) => Math.max(t.length, ...rows.map((r) => r.cells[i].length)));
@@ -135,9 +149,12 @@ export function watchFrame(hosts: readonly WatchHost[], o: FrameOptions): string
     out.push(head);
     // One scale per router, so its links compare at a glance.
     const mine = rows.filter((r) => r.host === h);
-    const buckets = mine.map((r) => bucketed(r.trend, o.now, TREND_SPAN_MS, sparkWidth));
-    const top = Math.max(0, ...buckets.flat().map((v) => v ?? 0));
-    mine.forEach((r, i) => out.push(`  ${align(r.cells)}  ${sparkline(buckets[i], top)}`));
+    const buckets = mine.map((r) => (r.trend ? bucketed(r.trend, o.now, TREND_SPAN_MS, sparkWidth) : undefined));
+    const top = Math.max(0, ...buckets.flatMap((b) => b ?? []).map((v) => v ?? 0));
+    mine.forEach((r, i) => {
+      const b = buckets[i];
+      out.push(b ? `  ${align(r.cells)}  ${sparkline(b, top)}` : `  ${align(r.cells)}`.trimEnd());
+    });
   }
   return out.map((l) => cut(l, o.width));
 }
