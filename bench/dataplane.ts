@@ -26,30 +26,64 @@ import {
 import { stopLabProcess } from '../src/lab/lab-process.js';
 import { run, sleep } from '../src/lab/run.js';
 import { DEFAULT_RATES } from '../src/lab/dataplane-plan.js';
-import { renderDataplanePlaybook, weightsForRates, type BalanceMethod, type TrafficKind } from '../src/lab/lab-playbooks.js';
+import { healthTargets, renderDataplanePlaybook, weightsForRates, type BalanceMethod, type TrafficKind } from '../src/lab/lab-playbooks.js';
 import { batches } from './lib/batch.js';
 import { failoverFigures, firstOnLink, reusedPorts, streamSurvived } from './lib/failover.js';
+import { failover6 } from './lib/failover6.js';
+import { balanceCountersOf, clientMss, payloadCeiling, routerMtu, SERVER_ADDRESS6, stopProbes, tcpTimestamps, type Family } from './lib/ipv6.js';
 import { iperfSummaryFromJson, sharesPercent } from '../src/lab/dataplane-measure.js';
 
 /** bench/.build/bench/dataplane.js → the repository root. */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BIN = join(ROOT, 'dist', 'bin.js');
 
+/** Parts: a–e (IPv4; e is the adaptive batches) and, with --ipv6, a6, b6, c6 (their IPv6 twins). */
+type Part = 'a' | 'b' | 'c' | 'd' | 'e' | 'a6' | 'b6' | 'c6';
+
 interface Args {
   rates: number[];
   connections: number;
   seconds: number;
   parallel: number;
+  /** Part a6's parallel downloads (issue 18: 24). */
+  parallel6: number;
+  /** Part c6: breaks of cable's IPv6 measured one after another. */
+  breaks6: number;
   concurrency: number;
-  parts: string;
+  parts: Set<Part>;
+  /** A dual-stack lab (`lab up --dataplane --ipv6`), every link `gateway6: auto`. */
+  ipv6: boolean;
   /** Part e: downloads per batch, workers, size of each. */
   batch: { count: number; workers: number; sizeBytes: number };
   /** The playbook's `traffic` (issue 9 re-runs it with forwarded,local and no exceptions). */
   traffic: TrafficKind[];
 }
 
+const PARTS_HELP = 'letters of abcde, with --ipv6 also a6 b6 c6: e.g. cd, a6b6c6';
+
+/** `--parts abc6`: a, b, c6 — a letter, and a 6 after a, b or c for its IPv6 twin. */
+function parseParts(value: string | undefined): Set<Part> {
+  const tokens = /^(?:[a-e]|[abc]6)+$/.test(value ?? '') ? ((value ?? '').match(/[a-e]6?/g) ?? []) : [];
+  if (tokens.length === 0 || new Set(tokens).size !== tokens.length) throw new Error(`--parts takes ${PARTS_HELP}`);
+  return new Set(tokens as Part[]);
+}
+
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { rates: [...DEFAULT_RATES], connections: 6000, seconds: 10, parallel: 32, concurrency: 50, parts: 'abcde', traffic: ['forwarded'], batch: { count: 240, workers: 16, sizeBytes: 1_000_000 } };
+  const args: Args = {
+    rates: [...DEFAULT_RATES],
+    connections: 6000,
+    seconds: 10,
+    parallel: 32,
+    parallel6: 24,
+    breaks6: 3,
+    concurrency: 50,
+    parts: new Set(),
+    ipv6: false,
+    traffic: ['forwarded'],
+    batch: { count: 240, workers: 16, sizeBytes: 1_000_000 },
+  };
+  let parts: Set<Part> | undefined;
+  let traffic: TrafficKind[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const [key, value] = [argv[i], argv[i + 1]];
     const int = (min: number, max: number): number => {
@@ -64,20 +98,32 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (key === '--connections') args.connections = int(6, 60_000);
     else if (key === '--seconds') args.seconds = int(2, 120);
     else if (key === '--parallel') args.parallel = int(1, 128);
+    else if (key === '--parallel6') args.parallel6 = int(1, 128);
+    else if (key === '--breaks6') args.breaks6 = int(1, 20);
     else if (key === '--concurrency') args.concurrency = int(1, 500);
     else if (key === '--batch') args.batch.count = int(10, 10_000);
     else if (key === '--workers') args.batch.workers = int(1, 256);
+    else if (key === '--ipv6') args.ipv6 = true;
     else if (key === '--traffic') {
       const kinds = (value ?? '').split(',');
       if (!kinds.every((k) => k === 'forwarded' || k === 'local') || new Set(kinds).size !== kinds.length) throw new Error('--traffic takes forwarded or forwarded,local');
-      args.traffic = kinds as TrafficKind[];
+      traffic = kinds as TrafficKind[];
       i++;
     } else if (key === '--parts') {
-      if (!/^(?!.*(.).*\1)[abcde]+$/.test(value ?? '')) throw new Error('--parts takes letters of abcde, e.g. cd');
-      args.parts = value;
+      parts = parseParts(value);
       i++;
-    } else throw new Error(`unknown option ${key} (--rates A,B,C --connections N --seconds S --parallel P --concurrency C --parts abcde --traffic forwarded[,local] --batch N --workers W)`);
+    } else {
+      throw new Error(
+        `unknown option ${key} (--rates A,B,C --connections N --seconds S --parallel P --parallel6 P --breaks6 N --concurrency C --parts ${PARTS_HELP} ` +
+          '--traffic forwarded[,local] --batch N --workers W --ipv6)',
+      );
+    }
   }
+  if (parts && !args.ipv6 && [...parts].some((p) => p.endsWith('6'))) throw new Error('parts a6, b6 and c6 need --ipv6 (a dual-stack lab)');
+  // --ipv6: each IPv4 part that has a twin is followed by it; e (IPv4 batches, minutes long) only when asked.
+  args.parts = parts ?? new Set<Part>(args.ipv6 ? ['a', 'a6', 'b', 'b6', 'c', 'c6', 'd'] : ['a', 'b', 'c', 'd', 'e']);
+  // --ipv6 measures issue 18's acceptance playbook: traffic [forwarded, local].
+  args.traffic = traffic ?? (args.ipv6 ? ['forwarded', 'local'] : ['forwarded']);
   return args;
 }
 
@@ -87,6 +133,7 @@ function log(line: string): void {
 
 let labDir: string | undefined;
 function cleanup(): void {
+  stopProbes();
   if (!labDir) return;
   try {
     if (readLab(labDir)) labDownSync({ dir: labDir });
@@ -108,14 +155,18 @@ function installSafetyNet(): void {
   }
 }
 
-async function startLab(rates: number[]): Promise<LabInfo> {
+async function startLab(rates: number[], ipv6: boolean): Promise<LabInfo> {
   const prefix = `dp${process.pid % 10000}`;
   labDir = mkdtempSync(join(tmpdir(), `multilink-bench-${prefix}-`));
   // Away from the default lab (0), the test labs (64..223) and the fleet bench (224..255).
   const subnet = await findFreeSubnet(32 + (process.pid % 32));
   if (subnet === undefined) throw new Error('no free 198.18.X.0/24 subnet for the bench lab');
-  return labUp({ dir: labDir, prefix, subnet, dataplane: true, rates, log });
+  return labUp({ dir: labDir, prefix, subnet, dataplane: true, rates, ...(ipv6 ? { ipv6: true } : {}), log });
 }
+
+let benchTraffic: TrafficKind[] = ['forwarded'];
+/** --ipv6: every playbook gives each link `gateway6: auto` (and health the server's IPv6 address as a target). */
+let benchIpv6 = false;
 
 /** The CLI in a child process, as an operator runs it. */
 function deploy(inventory: string): void {
@@ -130,7 +181,7 @@ function deploy(inventory: string): void {
 function deployMethod(lab: LabInfo, method: BalanceMethod, weights: number[], traffic: TrafficKind[], name: string = method, health?: HealthSettings): void {
   const playbook = join(lab.dir, `bench-playbook-${name}.yaml`);
   const inventory = join(lab.dir, `bench-inventory-${name}.yaml`);
-  writeFileSync(playbook, renderDataplanePlaybook({ method, weights, traffic, health }));
+  writeFileSync(playbook, renderDataplanePlaybook({ method, weights, traffic, health, ipv6: benchIpv6 }));
   writeFileSync(inventory, dataplaneInventoryText(lab, playbook));
   deploy(inventory);
 }
@@ -138,27 +189,56 @@ function deployMethod(lab: LabInfo, method: BalanceMethod, weights: number[], tr
 const pad = (s: string, n: number): string => s.padEnd(n);
 const fmt = (n: number, d = 1): string => n.toFixed(d);
 
-async function throughput(lab: LabInfo, args: Args, out: string[]): Promise<void> {
+const sleepUntil = (at: number): Promise<void> => sleep(Math.max(0, at - Date.now()));
+
+/**
+ * (a) and (a6): iperf3 -R from the client, payload as a share of the rate sum, and per link
+ * the bytes r1's wans received over the run. a6 also prints the payload ceiling (the shaped
+ * rate counts Ethernet frames) with the MSS the client's connections use.
+ */
+async function throughput(lab: LabInfo, args: Args, out: string[], family: Family): Promise<string> {
   const dp = lab.dataplane!;
   const sumRates = dp.rates.reduce((a, b) => a + b, 0);
+  const server = family === 6 ? SERVER_ADDRESS6 : dp.serverAddress;
+  const parallel = family === 6 ? args.parallel6 : args.parallel;
   const before = await wanBytes(lab);
   const t0 = Date.now();
   const omit = 2;
-  const r = await inClient(
+  const iperf = inClient(
     lab,
     'iperf3',
-    ['-c', dp.serverAddress, '-p', String(dp.iperfPorts[0]), '-R', '-P', String(args.parallel), '-t', String(args.seconds), '-O', String(omit), '-J'],
+    [...(family === 6 ? ['-6'] : []), '-c', server, '-p', String(dp.iperfPorts[0]), '-R', '-P', String(parallel), '-t', String(args.seconds), '-O', String(omit), '-J'],
     { timeoutMs: (args.seconds + omit + 30) * 1000 },
   );
+  const mssAt = sleepUntil(t0 + (omit + 1) * 1000).then(() => clientMss(lab, server));
+  const [r, mss] = await Promise.all([iperf, mssAt]);
   const wallS = (Date.now() - t0) / 1000;
   const after = await wanBytes(lab);
   const sum = iperfSummaryFromJson(r.stdout);
   const goodput = sum.receivedBps / 1e6;
-  out.push(
-    `(a) throughput: iperf3 -R -P ${args.parallel} -t ${args.seconds} (first ${omit} s omitted), weights ${weightsForRates(dp.rates).join(':')} random`,
-    `    aggregate payload ${fmt(goodput)} Mbit/s of ${sumRates} Mbit/s = ${fmt((100 * goodput) / sumRates)}% of the sum of link rates (target >= 95%; ` +
-      `1448-byte payload in a 1514-byte frame caps payload at 95.6% of a shaped wire rate)`,
-  );
+  const pct = (100 * goodput) / sumRates;
+  let verdict = '';
+  if (family === 4) {
+    out.push(
+      `(a) throughput: iperf3 -R -P ${parallel} -t ${args.seconds} (first ${omit} s omitted), weights ${weightsForRates(dp.rates).join(':')} random`,
+      `    aggregate payload ${fmt(goodput)} Mbit/s of ${sumRates} Mbit/s = ${fmt(pct)}% of the sum of link rates (target >= 95%; ` +
+        `1448-byte payload in a 1514-byte frame caps payload at 95.6% of a shaped wire rate)`,
+    );
+  } else {
+    const mtu = await routerMtu(lab, dp.isps[0].routerInterface);
+    const timestamps = await tcpTimestamps(dp.serverNamespace);
+    const ceiling = payloadCeiling(6, mtu, timestamps);
+    const seen = [...new Set(mss)].sort((x, y) => x - y);
+    const ceilingPct = 100 * ceiling.ratio;
+    out.push(
+      `(a6) throughput over IPv6: iperf3 -6 -c ${server} -R -P ${parallel} -t ${args.seconds} (first ${omit} s omitted), weights ${weightsForRates(dp.rates).join(':')} random, every link gateway6 auto`,
+      `    aggregate payload ${fmt(goodput)} Mbit/s of ${sumRates} Mbit/s = ${fmt(pct)}% of the sum of link rates; target >= 95%: ${pct >= 95 ? 'met' : 'NOT met'}`,
+      `    payload ceiling: a ${ceiling.payload}-byte payload (MTU ${mtu} - 40 IPv6 - 20 TCP${timestamps ? ' - 12 timestamps' : ''}; ss in the client: mss ${seen.join('/') || 'not seen'}) ` +
+        `in a ${ceiling.frame}-byte frame = ${fmt(ceilingPct, 2)}% of a shaped wire rate (IPv4: 95.64%); ` +
+        `the 95% target is ${ceilingPct >= 95 ? 'below' : 'above'} it; measured = ${fmt((100 * pct) / ceilingPct)}% of the ceiling`,
+    );
+    verdict = `IPv6 aggregate ${fmt(pct)}% vs target 95%: ${pct >= 95 ? 'met' : 'NOT met'} (payload ceiling ${fmt(ceilingPct, 2)}%, ${fmt((100 * pct) / ceilingPct)}% of it)`;
+  }
   const rx = dp.isps.map((isp) => (after.get(isp.link)?.rxBytes ?? 0) - (before.get(isp.link)?.rxBytes ?? 0));
   const shares = sharesPercent(rx);
   const rateShares = sharesPercent(dp.rates);
@@ -168,22 +248,28 @@ async function throughput(lab: LabInfo, args: Args, out: string[]): Promise<void
         `mean ${fmt((rx[i] * 8) / wallS / 1e6)} Mbit/s over ${fmt(wallS)} s wall, ${fmt(shares[i])}% of bytes (rate share ${fmt(rateShares[i])}%)`,
     );
   });
+  return verdict;
 }
 
-async function connectionShares(lab: LabInfo, args: Args, method: 'random' | 'nth', weights: number[], out: string[]): Promise<boolean> {
-  deployMethod(lab, method, weights, args.traffic);
-  const before = await balanceCounters(lab);
+/** (b) and (b6): N new connections from the client; each link's share by r1's ML_BALANCE counters of that family. */
+async function connectionShares(lab: LabInfo, args: Args, method: 'random' | 'nth', weights: number[], out: string[], family: Family): Promise<boolean> {
+  const dp = lab.dataplane!;
+  const host = family === 6 ? { host: SERVER_ADDRESS6, port: dp.tcpPort } : {};
+  const before = await balanceCountersOf(lab, family);
   const t0 = Date.now();
-  const res = await openConnections(lab, { count: args.connections, concurrency: args.concurrency, perMs: 5000, totalMs: 600_000 });
+  const res = await openConnections(lab, { count: args.connections, concurrency: args.concurrency, perMs: 5000, totalMs: 600_000, ...host });
   const secs = (Date.now() - t0) / 1000;
-  const after = await balanceCounters(lab);
-  const links = lab.dataplane!.isps.map((i) => i.link);
+  const after = await balanceCountersOf(lab, family);
+  const links = dp.isps.map((i) => i.link);
   const counts = links.map((l) => (after.get(l) ?? 0) - (before.get(l) ?? 0));
   const total = counts.reduce((a, b) => a + b, 0);
   const wsum = weights.reduce((a, b) => a + b, 0);
   let pass = res.ok === args.connections && total === args.connections;
   out.push(
-    `(b) ${method}: ${args.connections} new connections (${res.ok} ok, ${res.failed} failed, ${res.notStarted} not started) in ${fmt(secs)} s, ${total} counted by ML_BALANCE`,
+    family === 4
+      ? `(b) ${method}: ${args.connections} new connections (${res.ok} ok, ${res.failed} failed, ${res.notStarted} not started) in ${fmt(secs)} s, ${total} counted by ML_BALANCE`
+      : `(b6) ${method}: ${args.connections} new IPv6 connections to [${SERVER_ADDRESS6}]:${dp.tcpPort} (${res.ok} ok, ${res.failed} failed, ${res.notStarted} not started) ` +
+          `in ${fmt(secs)} s, ${total} counted by ip6tables ML_BALANCE`,
   );
   links.forEach((l, i) => {
     const share = (100 * counts[i]) / Math.max(1, total);
@@ -199,6 +285,16 @@ async function connectionShares(lab: LabInfo, args: Args, method: 'random' | 'nt
   return pass;
 }
 
+/** Deploys METHOD once and measures the shares of each family the parts ask for (IPv4 first): pass per family. */
+async function sharesOf(lab: LabInfo, args: Args, method: 'random' | 'nth', weights: number[], out: string[]): Promise<Record<Family, boolean>> {
+  const pass: Record<Family, boolean> = { 4: true, 6: true };
+  const families = ([4, 6] as const).filter((f) => args.parts.has(f === 4 ? 'b' : 'b6'));
+  if (families.length === 0) return pass;
+  deployMethod(lab, method, weights, args.traffic);
+  for (const family of families) pass[family] = await connectionShares(lab, args, method, weights, out, family);
+  return pass;
+}
+
 const HEALTH: HealthSettings = { targets: ['198.51.100.1'], intervalS: 1, downAfter: 3, upAfter: 3, quorum: 1 };
 const PROBE_SOURCE = '192.0.2.20';
 
@@ -209,14 +305,21 @@ async function cliAsync(args: readonly string[]): Promise<{ code: number | null;
   return { code: r.code, out: r.stdout + r.stderr, ms: Date.now() - t0 };
 }
 
-let benchTraffic: TrafficKind[] = ['forwarded'];
-
-function healthInventory(lab: LabInfo, name: string, weights: number[]): string {
+function healthInventory(lab: LabInfo, name: string, weights: number[], health: HealthSettings = HEALTH): string {
   const playbook = join(lab.dir, `bench-playbook-${name}.yaml`);
   const inventory = join(lab.dir, `bench-inventory-${name}.yaml`);
-  writeFileSync(playbook, renderHealthPlaybook({ method: 'random', weights, health: HEALTH, traffic: benchTraffic }));
+  writeFileSync(playbook, renderHealthPlaybook({ method: 'random', weights, health, traffic: benchTraffic, ipv6: benchIpv6 }));
   writeFileSync(inventory, dataplaneInventoryText(lab, playbook));
   return inventory;
+}
+
+/** Deploys a health playbook (weights 1:2:3 random) with the CLI in a child process; its time. */
+async function deployHealth(lab: LabInfo, name: string, weights: number[], health: HealthSettings): Promise<number> {
+  const inv = healthInventory(lab, name, weights, health);
+  const r = await cliAsync(['deploy', inv, '--json']);
+  if (r.code !== 0) throw new Error(`deploy ${inv} failed: ${r.out}`);
+  log(`deployed ${inv} with the link monitor (${r.ms} ms)`);
+  return r.ms;
 }
 
 const secs = (ms: number | undefined): string => (ms === undefined || !Number.isFinite(ms) ? 'never' : `${fmt(ms / 1000, 2)} s`);
@@ -336,7 +439,7 @@ async function failover(lab: LabInfo, out: string[]): Promise<boolean> {
     const share = (100 * afterRepair.filter((x) => probeLinks.get(x.port) === broken.link).length) / Math.max(1, afterRepair.length);
     const passC = failoverMs <= downLimit * 1000 && recoveryMs <= upLimit * 1000 && recoveryFailed === 0;
     out.push(
-      `(c) failover: health target ${HEALTH.targets.join(',')}, interval ${HEALTH.intervalS} s, down_after ${HEALTH.downAfter}, up_after ${HEALTH.upAfter}, ` +
+      `(c) failover: health target ${healthTargets(HEALTH.targets, benchIpv6).join(',')}, interval ${HEALTH.intervalS} s, down_after ${HEALTH.downAfter}, up_after ${HEALTH.upAfter}, ` +
         `quorum ${HEALTH.quorum}; weights ${weights.join(':')} random; ${broken.link}'s upstream broken (ISP ${broken.k}) for 8 s`,
       `    probe: a new connection from ${PROBE_SOURCE} to :${dp.tcpPort} every 50 ms, 900 ms connect timeout: ${attempts.length} attempts, ` +
         `${attempts.filter((x) => !x.ok).length} failed; link of each by r1's conntrack mark (${reused.size} client ports used twice, left out)`,
@@ -376,25 +479,35 @@ async function main(): Promise<number> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first (npm run bench:dataplane does)`);
   installSafetyNet();
   benchTraffic = args.traffic;
-  const out = [`multilink data-plane benchmark, ${new Date().toISOString()}: ISP rates ${args.rates.join(', ')} Mbit/s, traffic [${args.traffic.join(', ')}], no exceptions`];
-  const lab = await startLab(args.rates);
+  benchIpv6 = args.ipv6;
+  const out = [
+    `multilink data-plane benchmark, ${new Date().toISOString()}: ISP rates ${args.rates.join(', ')} Mbit/s, traffic [${args.traffic.join(', ')}], no exceptions` +
+      (args.ipv6 ? `; dual stack (--ipv6): every link gateway6: auto; parts ${[...args.parts].join(' ')}` : ''),
+  ];
+  const lab = await startLab(args.rates, args.ipv6);
   try {
     const weights = weightsForRates(args.rates);
     deployMethod(lab, 'random', weights, args.traffic);
-    const has = (p: string): boolean => args.parts.includes(p);
-    if (has('a')) await throughput(lab, args, out);
-    const random = has('b') ? await connectionShares(lab, args, 'random', weights, out) : true;
-    const nth = has('b') ? await connectionShares(lab, args, 'nth', weights, out) : true;
+    const has = (p: Part): boolean => args.parts.has(p);
+    const aggregates: string[] = [];
+    if (has('a')) await throughput(lab, args, out, 4);
+    if (has('a6')) aggregates.push(await throughput(lab, args, out, 6));
+    const random = await sharesOf(lab, args, 'random', weights, out);
+    const nth = await sharesOf(lab, args, 'nth', weights, out);
     const fail = has('c') || has('d') ? await failover(lab, out) : true;
+    const fail6 = has('c6') ? await failover6(lab, out, { weights, breaks: args.breaks6, deploy: (name, health) => deployHealth(lab, name, weights, health), log }) : true;
     const batch = has('e') ? await batches(lab, args.batch, (name, method, w) => deployMethod(lab, method, w, args.traffic, name, HEALTH), out) : true;
     const verdicts = [
-      ...(has('b') ? [`shares: random ${random ? 'pass' : 'FAIL'}, nth ${nth ? 'pass' : 'FAIL'}`] : []),
+      ...(has('b') ? [`shares: random ${random[4] ? 'pass' : 'FAIL'}, nth ${nth[4] ? 'pass' : 'FAIL'}`] : []),
+      ...(has('b6') ? [`IPv6 shares: random ${random[6] ? 'pass' : 'FAIL'}, nth ${nth[6] ? 'pass' : 'FAIL'}`] : []),
       ...(has('c') || has('d') ? [`failover, recovery and survival: ${fail ? 'pass' : 'FAIL'}`] : []),
+      ...(has('c6') ? [`IPv6 failover and recovery, IPv4 kept on the link: ${fail6 ? 'pass' : 'FAIL'}`] : []),
       ...(has('e') ? [`adaptive batches: ${batch ? 'pass' : 'FAIL'}`] : []),
+      ...aggregates,
     ];
     out.push(verdicts.join('; '));
     console.log(out.join('\n'));
-    return random && nth && fail && batch ? 0 : 1;
+    return random[4] && random[6] && nth[4] && nth[6] && fail && fail6 && batch ? 0 : 1;
   } finally {
     cleanup();
   }
