@@ -46,6 +46,18 @@ describe.skipIf(!support.ok)('IPv6 balanced, answered and translated like IPv4 (
     for (const k of [1, 2, 3]) expect(inR1(lab, 'ip', ['-6', 'route', 'show', 'table', String(100 + k)]).stdout).toContain(`default via ${isp6Of(lab, k).gateway} dev wan${k}`);
   });
 
+  it('a deleted ip -6 rule is drift and deploy repairs it; a flushed IPv6 table the monitor puts back', async () => {
+    expect(inR1(lab, 'ip', ['-6', 'rule', 'del', 'priority', '1001']).code).toBe(0);
+    expect(inR1(lab, 'ip', ['-6', 'route', 'flush', 'table', '103']).code).toBe(0);
+    const drift = await cli('drift', inventory, '--json');
+    expect(drift.code, drift.stdout).toBe(2);
+    expect(drift.stdout).toContain('ip6 rule 1001');
+    const fix = await cli('deploy', inventory, '--json');
+    expect(jsonHosts(fix).r1.outcome, fix.stdout).toBe('changed');
+    expect(await timeUntil(() => inR1(lab, 'ip', ['-6', 'route', 'show', 'table', '103']).stdout.includes('default via'), 5)).toBeLessThan(Infinity);
+    expect((await cli('drift', inventory)).code).toBe(0);
+  });
+
   it('1,200 IPv6 and 1,200 IPv4 connections from the LAN in the same run: both split 1:2:3', async () => {
     const dp = lab.dataplane!;
     let v4 = { ok: 0, failed: 0, notStarted: 0 };

@@ -133,7 +133,7 @@ ml_v6_probes() {
 
 # After a round's probes: every IPv6 link's verdict; a change loads the IPv6 chain for the new
 # set of healthy links (or waits while a deploy holds the lock) and ends the failed links'
-# IPv6 flows. Sets ml_gw_changed when the state file must be written.
+# IPv6 flows; the state file is written as soon as the chain is in force.
 ml_v6_round() {
   ml_6changed=0; ml_6down=
   ml_k=1
@@ -171,9 +171,12 @@ ml_v6_round() {
     fi
     ml_k=$((ml_k + 1))
   done
-  [ "$ml_6changed" = 1 ] && { ml_pending6=1; ml_gw_changed=1; }
+  [ "$ml_6changed" = 1 ] && ml_pending6=1
   if [ "$ml_pending6" = 1 ] && ml_load6 "$(ml_mask6)"; then ml_pending6=0; fi
-  if [ "$ml_6changed" = 1 ] && command -v conntrack >/dev/null 2>&1; then
+  # Recorded once the new chain is in force (never before), then the failed links' flows end.
+  [ "$ml_6changed" = 1 ] || return 0
+  ml_write_state
+  if command -v conntrack >/dev/null 2>&1; then
     for ml_6m in $ml_6down; do conntrack -D -f ipv6 -m "$ml_6m/$ML_MASK" >/dev/null 2>&1; done
   fi
   return 0
