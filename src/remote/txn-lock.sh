@@ -5,29 +5,13 @@
 # moves ours inside it instead, which is how a second taker finds it lost). The newest epoch is
 # held while it is not released and a process it records runs (lib.sh ml_epoch_held): a dead
 # holder frees it at once. A holder that waited longer than its owner record's `planby` for
-# its plan (a controller gone silent) frees it too.
+# its plan (a controller gone silent) frees it too (lib.sh ml_overdue): that is the plan
+# deadline, and a plan that comes later is refused (txn-begin.sh, txn-run.sh).
 # Every transaction has a folder $S/txn/ID; it has ended once it holds `result` (restored or
 # not), `confirmed` or `ended` (never armed). Whoever takes the lock first brings every
 # transaction that has not ended to an end (ml_settle_all): their processes are dead by then.
 # Parameters: ML_STATE, ML_TXN_ID, ML_HOLDER, ML_LEASE_S, ML_WAIT_S. Defined before this file: lib.sh.
 # shellcheck disable=SC2154 # ml_epoch_n: set by ml_newest_epoch (lib.sh)
-
-# ml_owner FILE: sets ml_o_id, ml_o_holder, ml_o_planby from an epoch's owner record.
-ml_owner() {
-  ml_o_id=; ml_o_holder=; ml_o_planby=0
-  while read -r ml_o_k ml_o_v; do
-    case $ml_o_k in id) ml_o_id=$ml_o_v ;; holder) ml_o_holder=$ml_o_v ;; planby) ml_o_planby=$ml_o_v ;; esac
-  done 2>/dev/null < "$1"
-  [ -n "$ml_o_id" ]
-}
-
-# ml_overdue DIR: the epoch's holder is still waiting for its plan past its planby time.
-ml_overdue() {
-  ml_owner "$1/owner" || return 1
-  [ -e "$ML_STATE/txn/$ml_o_id/received" ] && return 1
-  ml_clock
-  [ "$ml_clock_s" -gt "$ml_o_planby" ]
-}
 
 # ml_ended T: the transaction in folder T has reached its end.
 ml_ended() {
@@ -145,16 +129,41 @@ ml_unlock() {
 }
 
 # ml_receive SECONDS FILE: the rest of stdin (the controller's answer) into FILE, waiting at
-# most SECONDS where timeout(1) takes `timeout SECONDS COMMAND` (125 and up: it could not run
-# cat, as an old BusyBox wanting -t; then without a bound). FILE is whole when its last line
-# is `# ml-end ID` (ml_whole).
+# most SECONDS (a whole number); fails when the time ran out first (FILE then holds what came,
+# never whole: ml_whole). The bound is the router's own, whatever timeout(1) it has: OpenWrt has
+# none, BusyBox's exits 143 where coreutils' exits 124. cat reads in the background (from fd 3:
+# a background command's stdin is /dev/null otherwise) while a watchdog (ml_watchdog) sleeps;
+# whichever ends first ends the other. Nothing of it outlives the call, and a watchdog whose
+# caller died still ends the cat in time.
 ml_receive() {
-  if command -v timeout >/dev/null 2>&1; then
-    timeout "$1" cat > "$2" 2>/dev/null
-    [ $? -lt 125 ] || [ -s "$2" ] || cat > "$2"
-  else
-    cat > "$2"
-  fi
+  { cat > "$2" <&3 3<&- 2>/dev/null & } 3<&0
+  ml_rv_cat=$!
+  ml_start "$ml_rv_cat" || ml_st=
+  ( ml_watchdog "$1" "$ml_rv_cat" "$ml_st" ) </dev/null >/dev/null 2>&1 &
+  ml_rv_dog=$!
+  wait "$ml_rv_cat"
+  ml_rv_rc=$?
+  # Still our unreaped child, so the pid is the watchdog's: it stops its sleep and ends.
+  kill "$ml_rv_dog" 2>/dev/null
+  wait "$ml_rv_dog"
+  # 143: cat ended by the watchdog's TERM.
+  [ "$ml_rv_rc" -ne 143 ]
+}
+# ml_watchdog SECONDS PID START, in a subshell of its own: after SECONDS, TERM to process PID
+# while it is still the one that started at START (without /proc: while it runs). A TERM to
+# the watchdog ends it, and its sleep, at once. The sleep gets KILL: a TERM that reaches it
+# between fork and exec is taken by the handler it inherited, and lost.
+ml_watchdog() {
+  ml_wd_stop=
+  trap 'ml_wd_stop=1' TERM
+  sleep "$1" &
+  ml_wd_sleep=$!
+  trap 'kill -9 "$ml_wd_sleep" 2>/dev/null; exit 0' TERM
+  if [ -n "$ml_wd_stop" ]; then kill -9 "$ml_wd_sleep" 2>/dev/null; exit 0; fi
+  wait "$ml_wd_sleep"
+  if [ -n "$3" ]; then ml_alive "$2" "$3" || exit 0; fi
+  kill "$2" 2>/dev/null
+  exit 0
 }
 ml_whole() {
   [ "$(tail -n 1 "$1" 2>/dev/null)" = "# ml-end $ML_TXN_ID" ]
