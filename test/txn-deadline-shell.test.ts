@@ -169,6 +169,22 @@ describe.each(shells)('the plan deadline under %s', (...shell) => {
     });
   });
 
+  it('answers that end at once (stdin already at its end), thirty in a row: no watchdog or sleep outlives its receive', async () => {
+    const s = fresh();
+    const text = program(
+      [
+        shellLib('none').text,
+        txnLockLib(txn(s, 30)).text,
+        'echo ready',
+        `i=0; while [ "$i" -lt 30 ]; do ml_receive 5 "${s}/answer.$i" || echo cut; i=$((i + 1)); done`,
+        'echo done',
+      ].join('\n'),
+    );
+    const r = await converse(shell, text, 'ready', '', true);
+    expect(r.stdout).toBe('ready\ndone\n');
+    expect(r.left).toEqual([]);
+  });
+
   describe('ml_deploying (what the link monitor asks before it changes the chain)', () => {
     const holder = (): { pid: number; start: string; stop: () => void } => {
       const p = spawn('sleep', ['30']);
