@@ -169,7 +169,7 @@ describe.each(shells)('the plan deadline under %s', (...shell) => {
     });
   });
 
-  it('answers that end at once (stdin already at its end), thirty in a row: no watchdog or sleep outlives its receive', async () => {
+  it('answers that end at once (stdin already at its end), thirty in a row: no watchdog or sleep of it outlives its receive', async () => {
     const s = fresh();
     const text = program(
       [

@@ -132,38 +132,51 @@ ml_unlock() {
 # most SECONDS (a whole number); fails when the time ran out first (FILE then holds what came,
 # never whole: ml_whole). The bound is the router's own, whatever timeout(1) it has: OpenWrt has
 # none, BusyBox's exits 143 where coreutils' exits 124. cat reads in the background (from fd 3:
-# a background command's stdin is /dev/null otherwise) while a watchdog (ml_watchdog) sleeps;
-# whichever ends first ends the other. Nothing of it outlives the call, and a watchdog whose
-# caller died still ends the cat in time.
+# a background command's stdin is /dev/null otherwise) while a watchdog (ml_watchdog) keeps the
+# time; whichever ends first ends the other. Nothing of it outlives the call by more than one
+# short sleep, even when it is killed.
 ml_receive() {
   { cat > "$2" <&3 3<&- 2>/dev/null & } 3<&0
   ml_rv_cat=$!
   ml_start "$ml_rv_cat" || ml_st=
   ( ml_watchdog "$1" "$ml_rv_cat" "$ml_st" ) </dev/null >/dev/null 2>&1 &
   ml_rv_dog=$!
+  ml_start "$ml_rv_dog" || ml_st=
+  ml_rv_dog_st=$ml_st
   wait "$ml_rv_cat"
   ml_rv_rc=$?
-  # Still our unreaped child, so the pid is the watchdog's: it stops its sleep and ends.
-  kill "$ml_rv_dog" 2>/dev/null
+  if [ -z "$ml_rv_dog_st" ] || ml_alive "$ml_rv_dog" "$ml_rv_dog_st"; then kill "$ml_rv_dog" 2>/dev/null; fi
   wait "$ml_rv_dog"
   # 143: cat ended by the watchdog's TERM.
   [ "$ml_rv_rc" -ne 143 ]
 }
-# ml_watchdog SECONDS PID START, in a subshell of its own: after SECONDS, TERM to process PID
-# while it is still the one that started at START (without /proc: while it runs). A TERM to
-# the watchdog ends it, and its sleep, at once. The sleep gets KILL: a TERM that reaches it
-# between fork and exec is taken by the handler it inherited, and lost.
+# ml_watchdog SECONDS PID START, in a subshell: TERM to process PID once SECONDS have passed
+# while it is still the one that started at START (without /proc: while it runs). It polls
+# (0.1 s sleeps, 1 s where sleep takes no fraction) on the clock rather than sleeping SECONDS
+# at once, so that ending it, by TERM or by any kill, leaves no long sleep behind.
 ml_watchdog() {
-  ml_wd_stop=
-  trap 'ml_wd_stop=1' TERM
-  sleep "$1" &
-  ml_wd_sleep=$!
-  trap 'kill -9 "$ml_wd_sleep" 2>/dev/null; exit 0' TERM
-  if [ -n "$ml_wd_stop" ]; then kill -9 "$ml_wd_sleep" 2>/dev/null; exit 0; fi
-  wait "$ml_wd_sleep"
-  if [ -n "$3" ]; then ml_alive "$2" "$3" || exit 0; fi
-  kill "$2" 2>/dev/null
-  exit 0
+  ml_centis
+  ml_wd_end=$((ml_cs + $1 * 100))
+  while if [ -n "$3" ]; then ml_alive "$2" "$3"; else kill -0 "$2" 2>/dev/null; fi; do
+    if [ "$ml_cs" -ge "$ml_wd_end" ]; then kill "$2" 2>/dev/null; return 0; fi
+    sleep 0.1 2>/dev/null || sleep 1
+    ml_centis
+  done
+}
+# ml_centis: sets ml_cs to hundredths of a second since boot (/proc/uptime, read by the shell),
+# or since the epoch where that cannot be read.
+ml_centis() {
+  if { read -r ml_cs _ < /proc/uptime; } 2>/dev/null; then
+    case $ml_cs in
+      *.??) ml_cs=${ml_cs%.*}${ml_cs#*.} ;;
+      *) ml_cs=${ml_cs%%.*}00 ;;
+    esac
+    # No leading zeros: the shell would read the number as octal.
+    ml_cs=${ml_cs#"${ml_cs%%[!0]*}"}
+    ml_cs=${ml_cs:-0}
+  else
+    ml_cs=$(($(date +%s) * 100))
+  fi
 }
 ml_whole() {
   [ "$(tail -n 1 "$1" 2>/dev/null)" = "# ml-end $ML_TXN_ID" ]
