@@ -185,6 +185,22 @@ describe.each(shells)('the plan deadline under %s', (...shell) => {
     expect(r.left).toEqual([]);
   });
 
+  it('a sleep that takes no fraction (a BusyBox built without it): the bound still holds, to the second', async () => {
+    const s = fresh();
+    const dir = join(s, 'bin');
+    mkdirSync(dir);
+    for (const c of ['cat', 'tail']) symlinkSync(which(c), join(dir, c));
+    writeFileSync(join(dir, 'sleep'), `#!/bin/sh\ncase $1 in *.*) echo "sleep: invalid number '$1'" >&2; exit 1 ;; esac\nexec ${which('sleep')} "$1"\n`, { mode: 0o755 });
+    const text = program(
+      [shellLib('none').text, txnLockLib(txn(s, 30)).text, `PATH=${dir}`, 'echo ready', `if ml_receive 1 "${s}/answer"; then echo "in time"; else echo cut; fi`].join('\n'),
+    );
+    const r = await converse(shell, text, 'ready', '', false);
+    expect(r.stdout).toBe('ready\ncut\n');
+    expect(r.afterPrompt).toBeGreaterThanOrEqual(900);
+    expect(r.afterPrompt).toBeLessThan(2200);
+    expect(r.left).toEqual([]);
+  });
+
   describe('ml_deploying (what the link monitor asks before it changes the chain)', () => {
     const holder = (): { pid: number; start: string; stop: () => void } => {
       const p = spawn('sleep', ['30']);

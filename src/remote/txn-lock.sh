@@ -151,17 +151,33 @@ ml_receive() {
   [ "$ml_rv_rc" -ne 143 ]
 }
 # ml_watchdog SECONDS PID START, in a subshell: TERM to process PID once SECONDS have passed
-# while it is still the one that started at START (without /proc: while it runs). It polls
-# (0.1 s sleeps, 1 s where sleep takes no fraction) on the clock rather than sleeping SECONDS
-# at once, so that ending it, by TERM or by any kill, leaves no long sleep behind.
+# while it is still the one that started at START (without /proc: while it runs). It polls the
+# clock between short sleeps (0.1 s; 1 s where sleep takes no fraction), never one long sleep:
+# killed any way, it leaves at most one short sleep behind. Ended by TERM (its caller, once cat
+# is done) it KILLs its sleep first (a TERM could reach it before its exec, and be lost), while
+# that is still its sleep; a TERM that comes while the sleep is being started is held until
+# its pid is known.
 ml_watchdog() {
+  ml_wd_stop=; ml_wd_step=0.1
   ml_centis
   ml_wd_end=$((ml_cs + $1 * 100))
   while if [ -n "$3" ]; then ml_alive "$2" "$3"; else kill -0 "$2" 2>/dev/null; fi; do
-    if [ "$ml_cs" -ge "$ml_wd_end" ]; then kill "$2" 2>/dev/null; return 0; fi
-    sleep 0.1 2>/dev/null || sleep 1
+    if [ "$ml_cs" -ge "$ml_wd_end" ]; then kill "$2" 2>/dev/null; exit 0; fi
+    trap 'ml_wd_stop=1' TERM
+    sleep "$ml_wd_step" &
+    ml_wd_sl=$!
+    ml_start "$ml_wd_sl" || ml_st=
+    ml_wd_st=$ml_st
+    trap 'ml_wd_quit' TERM
+    [ -z "$ml_wd_stop" ] || ml_wd_quit
+    # A sleep that refused the fraction failed at once.
+    wait "$ml_wd_sl" || ml_wd_step=1
     ml_centis
   done
+}
+ml_wd_quit() {
+  if [ -n "$ml_wd_st" ] && ml_alive "$ml_wd_sl" "$ml_wd_st"; then kill -9 "$ml_wd_sl" 2>/dev/null; fi
+  exit 0
 }
 # ml_centis: sets ml_cs to hundredths of a second since boot (/proc/uptime, read by the shell),
 # or since the epoch where that cannot be read.
