@@ -31,7 +31,11 @@ function hostOptions(cmd: Command, transactional: boolean): Command {
     .option('-v, --verbose', 'print every phase of every host (plain output)', false)
     .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
     .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
-    .addOption(new Option('--command-timeout <s>', 'seconds any one remote command may take').argParser(positiveInt('--command-timeout')).default(120))
+    .addOption(
+      new Option('--command-timeout <s>', "seconds any one remote command may take; for a change also the router's plan deadline (at least 10 s): how long its lock waits for the plan")
+        .argParser(positiveInt('--command-timeout'))
+        .default(120),
+    )
     .option('--shard <k/n>', 'only the K-th of N stable shares of the targeted hosts (by a hash of their names), e.g. for CI matrix jobs', parseShard);
   if (transactional) {
     cmd.addOption(

@@ -259,6 +259,8 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
   if (opts.check) return checkHost(cfg, desired, transport, opts, events, done, (p) => (plan = p));
 
   const req = gatherRequest(desired);
+  // The plan deadline: the router waits this long after taking the lock for the plan; then its
+  // monitor and other deploys stop waiting for this one, and a later plan is refused.
   const waitS = Math.max(10, Math.ceil(opts.commandTimeoutMs / 1000));
   const txn: TxnParams = {
     stateDir: desired.settings.stateDir,
@@ -345,8 +347,11 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
       return note(done({ outcome: 'failed', message: `nothing was changed: the transaction could not start (exit ${res.code ?? 'signal'})${err ? `: ${err}` : ''}`, changes: [], command: 'transaction', exitCode: res.code, stderr: res.stderr }));
     }
     if (sentAt === undefined) {
-      // The router's execution ended while the plan was being made: it never had it.
-      return note(done({ outcome: 'failed', message: `nothing was changed: the router's execution ended (exit ${res.code ?? 'signal'}) before the plan was sent`, changes: [] }));
+      // The router's execution ended while the plan was being made (or while this controller
+      // was frozen, past the router's plan deadline): it never had it.
+      const ended = parseRunReply(res.after);
+      const why = ended.kind === 'ended' ? `: it ended the transaction (${ended.why})` : '';
+      return note(done({ outcome: 'failed', message: `nothing was changed: the router's execution ended (exit ${res.code ?? 'signal'}) before the plan was sent${why}`, changes: [] }));
     }
     const changes = plan!.changes;
     const reply = parseRunReply(res.after);

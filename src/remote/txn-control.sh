@@ -42,7 +42,7 @@ if [ ! -d "$T" ]; then
   ml_receiving() { [ ! -d "$T" ] && [ -n "$E" ] && ml_epoch_held "$E"; }
   ml_wait_while 600 ml_receiving
   if [ ! -d "$T" ]; then
-    if [ -n "$E" ]; then ml_field txn ended; ml_field why 'its plan was not run'; else ml_field txn unknown; fi
+    if [ -n "$E" ]; then ml_field txn ended; ml_field why "$(cat "$E/no-plan" 2>/dev/null || echo 'its plan was not run')"; else ml_field txn unknown; fi
     exit 0
   fi
 fi

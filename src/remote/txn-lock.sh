@@ -5,29 +5,13 @@
 # moves ours inside it instead, which is how a second taker finds it lost). The newest epoch is
 # held while it is not released and a process it records runs (lib.sh ml_epoch_held): a dead
 # holder frees it at once. A holder that waited longer than its owner record's `planby` for
-# its plan (a controller gone silent) frees it too.
+# its plan (a controller gone silent) frees it too (lib.sh ml_overdue): that is the plan
+# deadline, and a plan that comes later is refused (txn-begin.sh, txn-run.sh).
 # Every transaction has a folder $S/txn/ID; it has ended once it holds `result` (restored or
 # not), `confirmed` or `ended` (never armed). Whoever takes the lock first brings every
 # transaction that has not ended to an end (ml_settle_all): their processes are dead by then.
 # Parameters: ML_STATE, ML_TXN_ID, ML_HOLDER, ML_LEASE_S, ML_WAIT_S. Defined before this file: lib.sh.
 # shellcheck disable=SC2154 # ml_epoch_n: set by ml_newest_epoch (lib.sh)
-
-# ml_owner FILE: sets ml_o_id, ml_o_holder, ml_o_planby from an epoch's owner record.
-ml_owner() {
-  ml_o_id=; ml_o_holder=; ml_o_planby=0
-  while read -r ml_o_k ml_o_v; do
-    case $ml_o_k in id) ml_o_id=$ml_o_v ;; holder) ml_o_holder=$ml_o_v ;; planby) ml_o_planby=$ml_o_v ;; esac
-  done 2>/dev/null < "$1"
-  [ -n "$ml_o_id" ]
-}
-
-# ml_overdue DIR: the epoch's holder is still waiting for its plan past its planby time.
-ml_overdue() {
-  ml_owner "$1/owner" || return 1
-  [ -e "$ML_STATE/txn/$ml_o_id/received" ] && return 1
-  ml_clock
-  [ "$ml_clock_s" -gt "$ml_o_planby" ]
-}
 
 # ml_ended T: the transaction in folder T has reached its end.
 ml_ended() {
@@ -145,15 +129,69 @@ ml_unlock() {
 }
 
 # ml_receive SECONDS FILE: the rest of stdin (the controller's answer) into FILE, waiting at
-# most SECONDS where timeout(1) takes `timeout SECONDS COMMAND` (125 and up: it could not run
-# cat, as an old BusyBox wanting -t; then without a bound). FILE is whole when its last line
-# is `# ml-end ID` (ml_whole).
+# most SECONDS (a whole number); fails when the time ran out first (FILE then holds what came,
+# never whole: ml_whole). The bound is the router's own, whatever timeout(1) it has: OpenWrt has
+# none, BusyBox's exits 143 where coreutils' exits 124. cat reads in the background (from fd 3:
+# a background command's stdin is /dev/null otherwise) while a watchdog (ml_watchdog) keeps the
+# time; whichever ends first ends the other. Nothing of it outlives the call by more than one
+# short sleep, even when it is killed.
 ml_receive() {
-  if command -v timeout >/dev/null 2>&1; then
-    timeout "$1" cat > "$2" 2>/dev/null
-    [ $? -lt 125 ] || [ -s "$2" ] || cat > "$2"
+  { cat > "$2" <&3 3<&- 2>/dev/null & } 3<&0
+  ml_rv_cat=$!
+  ml_start "$ml_rv_cat" || ml_st=
+  ( ml_watchdog "$1" "$ml_rv_cat" "$ml_st" ) </dev/null >/dev/null 2>&1 &
+  ml_rv_dog=$!
+  ml_start "$ml_rv_dog" || ml_st=
+  ml_rv_dog_st=$ml_st
+  wait "$ml_rv_cat"
+  ml_rv_rc=$?
+  if [ -z "$ml_rv_dog_st" ] || ml_alive "$ml_rv_dog" "$ml_rv_dog_st"; then kill "$ml_rv_dog" 2>/dev/null; fi
+  wait "$ml_rv_dog"
+  # 143: cat ended by the watchdog's TERM.
+  [ "$ml_rv_rc" -ne 143 ]
+}
+# ml_watchdog SECONDS PID START, in a subshell: TERM to process PID once SECONDS have passed
+# while it is still the one that started at START (without /proc: while it runs). It polls the
+# clock between short sleeps (0.1 s; 1 s where sleep takes no fraction), never one long sleep:
+# killed any way, it leaves at most one short sleep behind. Ended by TERM (its caller, once cat
+# is done) it KILLs its sleep first (a TERM could reach it before its exec, and be lost), while
+# that is still its sleep; a TERM that comes while the sleep is being started is held until
+# its pid is known.
+ml_watchdog() {
+  ml_wd_stop=; ml_wd_step=0.1
+  ml_centis
+  ml_wd_end=$((ml_cs + $1 * 100))
+  while if [ -n "$3" ]; then ml_alive "$2" "$3"; else kill -0 "$2" 2>/dev/null; fi; do
+    if [ "$ml_cs" -ge "$ml_wd_end" ]; then kill "$2" 2>/dev/null; exit 0; fi
+    trap 'ml_wd_stop=1' TERM
+    sleep "$ml_wd_step" &
+    ml_wd_sl=$!
+    ml_start "$ml_wd_sl" || ml_st=
+    ml_wd_st=$ml_st
+    trap 'ml_wd_quit' TERM
+    [ -z "$ml_wd_stop" ] || ml_wd_quit
+    # A sleep that refused the fraction failed at once.
+    wait "$ml_wd_sl" || ml_wd_step=1
+    ml_centis
+  done
+}
+ml_wd_quit() {
+  if [ -n "$ml_wd_st" ] && ml_alive "$ml_wd_sl" "$ml_wd_st"; then kill -9 "$ml_wd_sl" 2>/dev/null; fi
+  exit 0
+}
+# ml_centis: sets ml_cs to hundredths of a second since boot (/proc/uptime, read by the shell),
+# or since the epoch where that cannot be read.
+ml_centis() {
+  if { read -r ml_cs _ < /proc/uptime; } 2>/dev/null; then
+    case $ml_cs in
+      *.??) ml_cs=${ml_cs%.*}${ml_cs#*.} ;;
+      *) ml_cs=${ml_cs%%.*}00 ;;
+    esac
+    # No leading zeros: the shell would read the number as octal.
+    ml_cs=${ml_cs#"${ml_cs%%[!0]*}"}
+    ml_cs=${ml_cs:-0}
   else
-    cat > "$2"
+    ml_cs=$(($(date +%s) * 100))
   fi
 }
 ml_whole() {

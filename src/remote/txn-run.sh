@@ -5,8 +5,9 @@
 #   state at once (and verifies it). Whoever renames $T/armed first decides the end: to
 #   `disarmed` the confirmation (txn-control.sh), to `fired` a restore (the timer, a failed
 #   step, the controller, or a later deploy finding the transaction dead).
-# Parameters: ML_CONFIRM_S. Defined before this file: lib.sh, txn-lock.sh, monitor control,
-# txn-begin.sh (S, T, ml_epoch, ml_end), ml_write_txn_files, ml_write_generation, ml_apply_steps.
+# Parameters: ML_CONFIRM_S, and txn-begin.sh's. Defined before this file: lib.sh, txn-lock.sh,
+# monitor control, txn-begin.sh (S, T, ml_epoch, ml_end), ml_write_txn_files,
+# ml_write_generation, ml_apply_steps.
 
 # ml_applying: the apply of this transaction has not finished and its process still runs.
 # shellcheck disable=SC2154 # S, T, ml_epoch: set by txn-begin.sh
@@ -39,6 +40,15 @@ ml_txn_run() {
     exit 4
   fi
   : > "$T/received"
+  # Past the plan deadline nobody waits for this deploy (ml_overdue): the monitor may have
+  # changed the chain, another deploy may hold the lock. Checked once `received` is there, on
+  # the same clock: whoever found it overdue did so at a time this check also finds late.
+  ml_owner "$ml_epoch/owner"
+  ml_clock
+  if [ "$ml_clock_s" -gt "$ml_o_planby" ]; then
+    ml_end "late: its plan deadline ($ML_WAIT_S s after the lock) had passed"
+    exit 4
+  fi
   ml_write_txn_files || { ml_end 'writing its files failed'; exit 3; }
   ml_highest "$S/generations"
   ml_gen=$((ml_hi + 1))

@@ -317,11 +317,31 @@ ml_newest_epoch() {
   ml_highest "$ML_STATE/locks"
   ml_epoch_n=$ml_hi
 }
+# ml_owner FILE: sets ml_o_id, ml_o_holder, ml_o_planby from an epoch's owner record.
+# shellcheck disable=SC2034 # ml_o_holder: read by txn-lock.sh
+ml_owner() {
+  ml_o_id=; ml_o_holder=; ml_o_planby=0
+  while read -r ml_o_k ml_o_v; do
+    case $ml_o_k in id) ml_o_id=$ml_o_v ;; holder) ml_o_holder=$ml_o_v ;; planby) ml_o_planby=$ml_o_v ;; esac
+  done 2>/dev/null < "$1"
+  [ -n "$ml_o_id" ]
+}
+# ml_overdue DIR: the epoch's holder is still waiting for its plan past its planby time (the
+# plan deadline; ml_clock's seconds). Its plan is refused from then on (txn-begin.sh,
+# txn-run.sh), so nothing waits on it: another deploy takes the lock, the monitor goes on.
+ml_overdue() {
+  ml_owner "$1/owner" || return 1
+  [ -e "$ML_STATE/txn/$ml_o_id/received" ] && return 1
+  ml_clock
+  [ "$ml_clock_s" -gt "$ml_o_planby" ]
+}
 # ml_deploying: a deploy holds the lock of state folder ML_STATE now (the link monitor holds back
-# its changes meanwhile).
+# its changes meanwhile). One overdue for its plan does not: failover never waits on a silent
+# controller longer than its plan deadline. Once the plan was received the dead-man timer
+# bounds the deploy (txn-run.sh).
 ml_deploying() {
   ml_newest_epoch
-  [ "$ml_epoch_n" -gt 0 ] && ml_epoch_held "$ML_STATE/locks/$ml_epoch_n"
+  [ "$ml_epoch_n" -gt 0 ] && ml_epoch_held "$ML_STATE/locks/$ml_epoch_n" && ! ml_overdue "$ML_STATE/locks/$ml_epoch_n"
 }
 # ml_print_result FILE: a transaction's result file as a reply: its first word (restored,
 # restore-failed) as the field txn, the rest of its first line as why, the other lines as
