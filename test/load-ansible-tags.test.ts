@@ -42,7 +42,7 @@ describe('!vault in YAML', () => {
     const { node, diags } = parse(inline('secret'));
     expect(diags).toEqual([]);
     const value = (node as YMap).entries[0].value;
-    expect(value).toEqual({ kind: 'vault', ciphertext: TEXT_11, pos: { file: 'vars.yaml', line: 1, col: 16 } });
+    expect(value).toEqual({ kind: 'vault', ciphertext: TEXT_11, pos: { file: 'vars.yaml', line: 1, col: 9 } });
     expect(toJS(node as YValue)).toEqual({ secret: { __ansible_vault: TEXT_11 } });
   });
 
@@ -72,7 +72,7 @@ describe('decrypting where a template uses the value', () => {
 
   it('without the password: an error at the value, naming the vault id and the template that needs it', () => {
     expect(render(`a: 1\n${inline('v')}`, '{{ v }}').errors).toEqual([
-      "vars.yaml:2:11: error: cannot decrypt this vaulted value (vault id 'default'): no vault password was given; use --vault-password-file FILE, --vault-id FILE or --ask-vault-pass\n  needed by '{{ v }}' at pb.yaml:3:7",
+      "vars.yaml:2:4: error: cannot decrypt this vaulted value (vault id 'default'): no vault password was given; use --vault-password-file FILE, --vault-id FILE or --ask-vault-pass\n  needed by '{{ v }}' at pb.yaml:3:7",
     ]);
   });
 

@@ -73,6 +73,7 @@ interface Converter {
   stack: Set<unknown>;
   /** The text is JSON: its scalars follow JSON's rules, not YAML 1.1's. */
   json: boolean;
+  text: string;
 }
 
 /** Ansible's own YAML tags: the text of a vaulted value, and values never templated. */
@@ -103,7 +104,7 @@ export function parseYaml(text: string, file: string, diags: Diagnostics): YValu
   for (const e of doc.errors) diags.error(`YAML syntax: ${firstLine(e.message)}`, { pos: at(e.pos[0]) });
   for (const w of doc.warnings) diags.warning(`YAML: ${firstLine(w.message)}`, { pos: at(w.pos[0]) });
   if (doc.errors.length > 0) return undefined;
-  return convert(doc.contents, { file, doc, lines, diags, stack: new Set(), json }, 0);
+  return convert(doc.contents, { file, doc, lines, diags, stack: new Set(), json, text }, 0);
 }
 
 function jsonSyntaxError(text: string): { message: string; offset: number } | undefined {
@@ -191,7 +192,7 @@ function convert(node: unknown, c: Converter, fallback: number): YValue {
   try {
     const tag = (node as { tag?: string } | null)?.tag;
     if (tag !== undefined && VAULT_TAGS.includes(tag)) {
-      if (isScalar(node) && typeof node.value === 'string') return { kind: 'vault', ciphertext: node.value, pos };
+      if (isScalar(node) && typeof node.value === 'string') return { kind: 'vault', ciphertext: node.value, pos: tagPos(tag, node, c) ?? pos };
       c.diags.error(`${tag}: expected the vault text ($ANSIBLE_VAULT;…) as a string, like ansible-vault encrypt_string writes it`, { pos });
       return { kind: 'scalar', value: null, pos };
     }
@@ -211,6 +212,13 @@ function convert(node: unknown, c: Converter, fallback: number): YValue {
   } finally {
     c.stack.delete(node);
   }
+}
+
+/** Where `!vault` is written before its value (as PyYAML marks a tagged node), when it is on the same line. */
+function tagPos(tag: string, node: { range?: [number, number, number] | null }, c: Converter): SourcePos | undefined {
+  const start = offsetOf(node);
+  const before = c.text.slice(0, start).replace(/[ \t]*$/, '');
+  return before.endsWith(tag) ? { file: c.file, ...c.lines.linePos(before.length - tag.length) } : undefined;
 }
 
 function offsetOf(node: { range?: [number, number, number] | null }): number {
