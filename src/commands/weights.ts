@@ -197,7 +197,7 @@ function printWeights(output: Output, before: HostConfig[], after: Map<string, H
 
 export async function weightsCommand(inventory: string, assignments: string[], opts: WeightsCommandOptions, transport: Transport, output: Output): Promise<number> {
   const weights = parseAssignments(assignments);
-  const before = loadProject(inventory, { limit: opts.limit });
+  const before = loadProject(inventory, { limit: opts.limit, vault: opts.vault });
   assertNoErrors(before);
   const level = levelOf(opts.limit, before.inventory);
   checkLinks(before.hosts, weights);
@@ -207,7 +207,7 @@ export async function weightsCommand(inventory: string, assignments: string[], o
     const write = levelWeights(level, before.inventory, before.hosts, weights);
     const text = readFileSync(file, 'utf8');
     writeAtomically(file, edited(file, before.inventory, level, write));
-    const after = loadProject(inventory, { limit: opts.limit });
+    const after = loadProject(inventory, { limit: opts.limit, vault: opts.vault });
     const afterByName = new Map(after.hosts.map((h) => [h.name, h]));
     const wrong = after.diagnostics.some((d) => d.severity === 'error') ? [] : before.hosts.map((h) => mismatch(h, afterByName.get(h.name), weights, before.inventory)).filter((m) => m !== undefined);
     if (after.diagnostics.some((d) => d.severity === 'error') || wrong.length > 0) {
