@@ -2,7 +2,7 @@
 // folders, playbooks) decrypted while loading; inline values only where used — a play's
 // template, a connection var of a command that connects — so an inventory whose vaulted vars
 // are never used loads without a password.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { Diagnostics, formatDiagnostic } from '../src/diagnostics.js';
 import { loadInventory } from '../src/load/inventory.js';
 import { loadProject, type LoadOptions } from '../src/load/resolve.js';
 import { VaultKeyring, type Opened, type VaultSecret } from '../src/load/vault.js';
+import { vaultEncrypt } from './helpers/vault-encrypt.js';
 
 const VAULT = fileURLToPath(new URL('./fixtures/vault/', import.meta.url));
 const CORPUS = fileURLToPath(new URL('./fixtures/inventories/', import.meta.url));
@@ -142,5 +143,35 @@ describe('whole encrypted files are decrypted while loading, as Ansible does', (
         `${playbook}:1:1: error: cannot decrypt this vault-encrypted file (vault id 'default'): no vault password was given; use --vault-password-file FILE, --vault-id FILE or --ask-vault-pass`,
       ]);
     });
+  });
+});
+
+describe('no text of an encrypted file in a message', () => {
+  const work = mkdtempSync(join(tmpdir(), 'ml-vault-quiet-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const keyring = new VaultKeyring([{ id: 'default', password: Buffer.from('pw') }]);
+
+  it('an encrypted INI inventory with mistakes: each at its line and column, its text not shown', () => {
+    const ini = join(work, 'hosts');
+    writeFileSync(ini, vaultEncrypt('[routers]\nr1 pw=s3cr3t oops-word\nr2 set="{1, 2}"\n[routers:vars]\nbad-line-here\n[bad section]\n', 'pw'));
+    const diags = new Diagnostics();
+    loadInventory(ini, diags, { vault: keyring });
+    const text = diags.items.map(formatDiagnostic).join('\n');
+    expect(text).toBe(
+      [
+        `${ini}:2:14: error: expected key=value after the host name, got '<not shown: the file is vault-encrypted>' (quote values with spaces: key="a b")`,
+        `${ini}:3:8: error: value <not shown: the file is vault-encrypted> is a Python set, which Ansible cannot use either; quote it to keep it as a string`,
+        `${ini}:5:1: error: [routers:vars]: expected key=value, got '<not shown: the file is vault-encrypted>'`,
+        `${ini}:6:1: error: invalid section <not shown: the file is vault-encrypted>: expected [group], [group:vars] or [group:children], without spaces`,
+      ].join('\n'),
+    );
+  });
+
+  it('a value of an encrypted group_vars file that is not what its place expects is named, not quoted', () => {
+    writeFileSync(join(work, 'inventory.yml'), `all:\n  vars:\n    multilink_playbooks: [${join(VAULT, 'lazy/playbooks/plain.yaml')}]\n  children:\n    plain:\n      hosts:\n        r1:\n`);
+    mkdirSync(join(work, 'group_vars'), { recursive: true });
+    writeFileSync(join(work, 'group_vars/plain.yml'), vaultEncrypt('ansible_port: port-s3cret\n', 'pw'));
+    const { errors } = load(join(work, 'inventory.yml'), { vault: keyring });
+    expect(errors).toEqual([`${join(work, 'group_vars/plain.yml')}:1:15: error: ansible_port: expected a whole number from 1 to 65535, got a value from the vault (not shown)`]);
   });
 });

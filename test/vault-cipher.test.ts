@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Diagnostics } from '../src/diagnostics.js';
 import { openFileText, parseEnvelope, VaultKeyring, type VaultSecret } from '../src/load/vault.js';
+import { vaultEncrypt } from './helpers/vault-encrypt.js';
 
 const DIR = fileURLToPath(new URL('./fixtures/vault/', import.meta.url));
 const read = (name: string): string => readFileSync(join(DIR, name), 'utf8');
@@ -143,6 +144,9 @@ describe.skipIf(!ansibleVault)('agrees with ansible-vault', () => {
       }
       const viewed = run(['view', '--vault-id', `prod@${join(DIR, 'prod.pass')}`, join(DIR, 'text-1.2-prod.vault')]);
       expect(viewed).toBe(PLAINTEXT);
+      // The tests' own encryption helper writes what ansible-vault reads.
+      writeFileSync(join(work, 'helper'), vaultEncrypt(plaintext, read('prod.pass').trim(), 'prod'));
+      expect(run(['view', '--vault-id', `prod@${join(DIR, 'prod.pass')}`, join(work, 'helper')])).toBe(plaintext);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

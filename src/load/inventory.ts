@@ -83,7 +83,7 @@ function readSource(file: string, diags: Diagnostics, options: InventoryOptions)
   }
   const opened = openFileText(text, file, options.vault ?? new VaultKeyring(), diags);
   if (!opened) return undefined;
-  const source = readText(opened.text, file, diags);
+  const source = readText(opened.text, file, diags, opened.decrypted);
   if (source && opened.decrypted) for (const vars of varTablesOf(source.raw)) for (const def of vars.values()) markSecret(def.value);
   return source;
 }
@@ -93,9 +93,10 @@ function varTablesOf(raw: RawInventory): VarTable[] {
   return [...[...raw.groups.values()].map((g) => g.vars), ...[...raw.hosts.values()].map((h) => h.vars)];
 }
 
-function readText(text: string, file: string, diags: Diagnostics): Source | undefined {
+/** `secret`: the text was decrypted; messages must not quote it (YAML values are marked secret instead). */
+function readText(text: string, file: string, diags: Diagnostics, secret: boolean): Source | undefined {
   const ext = extname(file).toLowerCase();
-  if (ext !== '' && !YAML_EXTENSIONS.includes(ext)) return ini(text, file, diags);
+  if (ext !== '' && !YAML_EXTENSIONS.includes(ext)) return ini(text, file, diags, secret);
   // As Ansible: YAML first, then INI, for names that may be either.
   const yaml = new Diagnostics();
   const root = parseYaml(text, file, yaml);
@@ -106,7 +107,7 @@ function readText(text: string, file: string, diags: Diagnostics): Source | unde
     return { format: 'yaml', raw: b.reconcile() };
   }
   const asIni = new Diagnostics();
-  const source = ini(text, file, asIni);
+  const source = ini(text, file, asIni, secret);
   if (!asIni.hasErrors || ext === '') {
     diags.push(...asIni.items);
     return source;
@@ -117,9 +118,9 @@ function readText(text: string, file: string, diags: Diagnostics): Source | unde
   return undefined;
 }
 
-function ini(text: string, file: string, diags: Diagnostics): Source {
+function ini(text: string, file: string, diags: Diagnostics, secret: boolean): Source {
   const b = new InventoryBuilder(new Reporter(diags));
-  readIniInventory(text, file, b);
+  readIniInventory(text, file, b, { secret });
   return { format: 'ini', raw: b.reconcile() };
 }
 
