@@ -10,6 +10,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../src/cli.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
 import { cli, type CliResult } from './helpers/cli.js';
+import { vaultEncrypt } from './helpers/vault-encrypt.js';
 
 const prompts: string[] = [];
 let typed: string | undefined = 'unset';
@@ -152,5 +153,19 @@ describe('no decrypted value in a message', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/bad.yaml:5:46: error: gateway: expected an IPv4 address .*, got '\{\{ vault_unused \}\}' = a value from the vault \(not shown\) \(vault_unused set at .*bad-inventory.yml:\d+:5\)/);
     noSecretIn(r);
+  });
+});
+
+describe('weights', () => {
+  it('does not write into an encrypted inventory: it says so and changes nothing', async () => {
+    const inventory = join(work, 'encrypted-hosts');
+    const playbook = join(VAULT, 'lazy/playbooks/encrypted.yaml');
+    const text = vaultEncrypt(`[routers]\nr1 ansible_host=192.0.2.1\n\n[routers:vars]\nmultilink_playbooks=['${playbook}']\n`, readFileSync(DEFAULT, 'utf8').trim());
+    writeFileSync(inventory, text);
+    const r = await withTransport('weights', inventory, 'cable=2', '--limit', 'routers', '--vault-password-file', DEFAULT);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${inventory} is vault-encrypted: multilink does not write into encrypted files. Set multilink_weights with ansible-vault edit ${inventory}, or apply without writing: --no-write\n`);
+    expect(readFileSync(inventory, 'utf8')).toBe(text);
+    expect(r.t.connects).toEqual([]);
   });
 });
