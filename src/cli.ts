@@ -14,6 +14,8 @@ import { weightsCommand } from './commands/weights.js';
 import { labCommand, type LabCommandOptions } from './commands/lab.js';
 import { reportMergeCommand } from './commands/report-merge.js';
 import { inventoryCommand } from './commands/inventory.js';
+import { withVaultOptions } from './commands/vault-options.js';
+import type { VaultKeyring } from './load/vault.js';
 import { positiveInt } from './commands/common.js';
 import { parseShard } from './util/shard.js';
 import { Ssh2Transport } from './transport/ssh2-transport.js';
@@ -90,8 +92,8 @@ function program(output: Output, transport: () => Transport, exit: (code: number
     .description('print what would be applied to one host, connecting nowhere')
     .argument('<inventory>', 'inventory file')
     .requiredOption('--host <name>', 'the host to render')
-    .action((inventory: string, opts: { host: string }) => {
-      exit(renderCommand(inventory, opts.host, output));
+    .action((inventory: string, opts: { host: string; vault?: VaultKeyring }) => {
+      exit(renderCommand(inventory, opts.host, output, opts.vault));
     });
 
   cli
@@ -102,7 +104,7 @@ function program(output: Output, transport: () => Transport, exit: (code: number
     .option('--host <name>', 'one host\'s merged vars')
     .option('--graph [group]', 'the tree of groups and hosts, from all or the given group')
     .option('-l, --limit <pattern>', 'with --list: only hosts matching this Ansible host pattern')
-    .action((inventory: string, opts: { list?: boolean; host?: string; graph?: boolean | string; limit?: string }) => {
+    .action((inventory: string, opts: { list?: boolean; host?: string; graph?: boolean | string; limit?: string; vault?: VaultKeyring }) => {
       exit(inventoryCommand(inventory, opts, output));
     });
 
@@ -153,6 +155,11 @@ function program(output: Output, transport: () => Transport, exit: (code: number
     .action(async (action: string, opts: LabCommandOptions) => {
       exit(await labCommand(action, opts, output));
     });
+
+  // Every command that loads an inventory takes the Ansible Vault options (opts.vault).
+  for (const cmd of cli.commands) {
+    if (['deploy', 'weights', 'rollback', 'render', 'inventory', 'drift', 'status'].includes(cmd.name())) withVaultOptions(cmd, output);
+  }
   return cli;
 }
 

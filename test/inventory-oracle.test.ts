@@ -115,6 +115,18 @@ const CASES: Case[] = [
   { file: 'script-legacy/inventory.sh', patterns: ['all', 'routers:!backup', 'backup', 'old-*'] },
 ];
 
+/**
+ * Vaulted inventories (test/fixtures/vault/make-fixtures.sh made them with ansible-vault):
+ * inline values in formats 1.1 and 1.2, !unsafe ones, JSON's __ansible_vault and
+ * __ansible_unsafe objects, whole encrypted group_vars, host_vars and INI inventory files.
+ * Both tools get the same vault options, relative to the inventory's folder.
+ */
+const VAULT_CASES: { file: string; vault: string[]; shows: string[] }[] = [
+  { file: 'yaml-vault/inventory.yml', vault: ['--vault-id', 'prod@prod.pass', '--vault-password-file', 'default.pass'], shows: ['__ansible_vault', '__ansible_unsafe', 'r2-secret'] },
+  { file: 'json-vault/inventory.json', vault: [], shows: ['__ansible_vault', '__ansible_unsafe'] },
+  { file: 'ini-vault/hosts', vault: ['--vault-id', 'default.pass'], shows: ['ini-secret'] },
+];
+
 describe.skipIf(!supported)('multilink agrees with Ansible', () => {
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'ml-oracle-'));
@@ -154,6 +166,38 @@ describe.skipIf(!supported)('multilink agrees with Ansible', () => {
       }
     });
   }
+
+  for (const c of VAULT_CASES) {
+    const file = join(CORPUS, c.file);
+    const vault = c.vault.map((a) => (a.endsWith('.pass') ? a.replace(/^(\w+@)?/, (label) => `${label}${join(file, '..')}/`) : a));
+
+    it(`${c.file}: multilink inventory --list is ansible-inventory --list, vaulted values printed as Ansible prints them`, async () => {
+      const expected = JSON.parse(runAnsible(ansibleInventory as string, ['-i', file, '--list', ...vault]));
+      const ours = await cli('inventory', file, '--list', ...vault);
+      expect(ours.stderr).toBe('');
+      expect(ours.code).toBe(0);
+      expect(JSON.parse(ours.stdout)).toEqual(expected);
+      for (const text of c.shows) expect(ours.stdout).toContain(text);
+    });
+
+    it(`${c.file}: --host of each host as ansible-inventory --host`, async () => {
+      const listed = Object.keys(JSON.parse(runAnsible(ansibleInventory as string, ['-i', file, '--list', ...vault]))._meta.hostvars);
+      for (const host of listed) {
+        const expected = JSON.parse(runAnsible(ansibleInventory as string, ['-i', file, '--host', host, ...vault]));
+        const ours = await cli('inventory', file, '--host', host, ...vault);
+        expect(JSON.parse(ours.stdout)).toEqual(expected);
+      }
+    });
+  }
+
+  it('an encrypted vars file without a password: Ansible stops, so does multilink, naming the file', async () => {
+    const file = join(CORPUS, 'yaml-vault/inventory.yml');
+    expect(() => runAnsible(ansibleInventory as string, ['-i', file, '--list'])).toThrow(/Attempting to decrypt but no vault secrets found/);
+    const ours = await cli('inventory', file, '--list');
+    expect(ours.code).toBe(1);
+    expect(ours.stdout).toBe('');
+    expect(ours.stderr).toContain(`${join(CORPUS, 'yaml-vault/group_vars/routers.yml')}:1:1: error: cannot decrypt this vault-encrypted file (vault id 'prod'): no vault password was given`);
+  });
 
   it('the pattern helper answers what the ansible command line answers', () => {
     const file = join(CORPUS, 'ini-branches/hosts');

@@ -61,6 +61,12 @@ describe('writing multilink_weights into an inventory', () => {
     const text = 'all:\n  vars:\n    multilink_weights:\n      dsl: 1   # slow\n      cable: 2\n  hosts:\n    r1:\n';
     expect(setWeightsInInventory(text, { kind: 'all' }, { dsl: 4, lte: 0 })).toBe('all:\n  vars:\n    multilink_weights:\n      dsl: 4   # slow\n      cable: 2\n      lte: 0\n  hosts:\n    r1:\n');
   });
+  it('after a block scalar (every inline !vault value is one): right after its text', () => {
+    const vaulted = 'all:\n  vars:\n    secret: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n      6162\n  children:\n    edge:\n      hosts:\n        r1:\n';
+    expect(setWeightsInInventory(vaulted, { kind: 'all' }, { dsl: 1 })).toBe(vaulted.replace('6162\n', '6162\n    multilink_weights: { dsl: 1 }\n'));
+    const file = 'note: |\n  two\n  lines\n';
+    expect(setWeightsInVarsFile(file, { lte: 0 })).toBe(`${file}multilink_weights: { lte: 0 }\n`);
+  });
   it('a group_vars file', () => {
     expect(setWeightsInVarsFile('# edge\ndsl_gateway: 100.64.1.1\n', { lte: 0 })).toBe('# edge\ndsl_gateway: 100.64.1.1\nmultilink_weights: { lte: 0 }\n');
     expect(setWeightsInVarsFile('', { lte: 0 })).toBe('multilink_weights: { lte: 0 }\n');

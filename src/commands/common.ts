@@ -2,7 +2,8 @@
 import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { InputError, UsageError } from '../errors.js';
-import { loadProject, assertNoErrors } from '../load/resolve.js';
+import { loadProject, assertNoErrors, type LoadOptions } from '../load/resolve.js';
+import type { VaultKeyring } from '../load/vault.js';
 import { compileHost } from '../compile/desired-state.js';
 import { formatDiagnostic } from '../diagnostics.js';
 import { JsonView } from '../report/json-view.js';
@@ -19,9 +20,12 @@ export interface Target {
   desired: DesiredState;
 }
 
-/** Load, validate and compile: everything that happens before any host is contacted. */
-export function loadTargets(inventory: string, limit: string | undefined, output: Output, shard?: Shard): Target[] {
-  const project = loadProject(inventory, { limit });
+/**
+ * Load, validate and compile: everything that happens before any host is contacted. `load`
+ * carries the vault passwords and whether the command connects (render does not).
+ */
+export function loadTargets(inventory: string, limit: string | undefined, output: Output, shard?: Shard, load: Pick<LoadOptions, 'vault' | 'connect'> = {}): Target[] {
+  const project = loadProject(inventory, { limit, ...load });
   assertNoErrors(project);
   for (const d of project.diagnostics) output.err(formatDiagnostic(d));
   if (project.untargeted.length) output.err(`note: no play targets ${project.untargeted.join(', ')}; left alone`);
@@ -60,6 +64,8 @@ export interface HostCommandOptions {
   commandTimeout: number;
   confirmTimeout: number;
   shard?: Shard;
+  /** The vault passwords given (src/commands/vault-options.ts). */
+  vault?: VaultKeyring;
 }
 
 /** One command's run options; its hosts share one arming schedule (src/deploy/arm-gate.ts). */

@@ -15,7 +15,7 @@ export interface DeployCommandOptions extends HostCommandOptions {
 }
 
 export async function deployCommand(inventory: string, opts: DeployCommandOptions, transport: Transport, output: Output): Promise<number> {
-  const targets = loadTargets(inventory, opts.limit, output, opts.shard);
+  const targets = loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
   const byName = new Map(targets.map((t) => [t.cfg.name, t]));
   const view = chooseView(opts.check ? 'deploy --check' : 'deploy', opts, output);
   const runOpts = runOptions(opts, { check: opts.check });

@@ -7,6 +7,7 @@ import { driftExitCode } from '../plan/drift.js';
 import { driftJson, driftText } from '../report/drift-report.js';
 import { loadTargets } from './common.js';
 import type { Shard } from '../util/shard.js';
+import type { VaultKeyring } from '../load/vault.js';
 
 export interface CheckCommandOptions {
   limit?: string;
@@ -16,6 +17,7 @@ export interface CheckCommandOptions {
   connectTimeout: number;
   commandTimeout: number;
   shard?: Shard;
+  vault?: VaultKeyring;
 }
 
 export function checkOptions(opts: CheckCommandOptions): { forks: number; acceptNewHostKeys: boolean; connectTimeoutMs: number; commandTimeoutMs: number } {
@@ -23,7 +25,7 @@ export function checkOptions(opts: CheckCommandOptions): { forks: number; accept
 }
 
 export async function driftCommand(inventory: string, opts: CheckCommandOptions, transport: Transport, output: Output): Promise<number> {
-  const targets = loadTargets(inventory, opts.limit, output, opts.shard);
+  const targets = loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
   const report = await driftFleet(targets, transport, checkOptions(opts));
   output.out(opts.json ? driftJson(opts.shard ? { ...report, shard: opts.shard } : report) : driftText(report));
   return driftExitCode(report.hosts.map((h) => h.status));

@@ -6,6 +6,7 @@ import { ansibleJson, hostVarsOf, inventoryGraph, inventoryListing } from '../lo
 import { loadInventory } from '../load/inventory.js';
 import { matchPattern } from '../load/patterns.js';
 import { limitHosts } from '../load/resolve.js';
+import type { VaultKeyring } from '../load/vault.js';
 import type { Output } from '../report/view.js';
 
 export interface InventoryCommandOptions {
@@ -14,13 +15,15 @@ export interface InventoryCommandOptions {
   /** true for the whole tree, or the group to start at. */
   graph?: boolean | string;
   limit?: string;
+  /** Whole encrypted files need it; inline vaulted values are printed encrypted, as ansible-inventory does. */
+  vault?: VaultKeyring;
 }
 
 export function inventoryCommand(file: string, opts: InventoryCommandOptions, output: Output): number {
   const actions = [opts.list, opts.host !== undefined, opts.graph !== undefined && opts.graph !== false].filter(Boolean).length;
   if (actions > 1) throw new UsageError('inventory takes one of --list, --host and --graph');
   const diags = new Diagnostics();
-  const { inventory } = loadInventory(file, diags);
+  const { inventory } = loadInventory(file, diags, { vault: opts.vault });
   const hosts = opts.limit === undefined ? undefined : limitHosts(opts.limit, inventory, diags);
   if (diags.hasErrors) throw new InputError(diags.items);
   for (const d of diags.items) output.err(formatDiagnostic(d));

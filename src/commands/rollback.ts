@@ -15,7 +15,7 @@ export interface RollbackCommandOptions extends HostCommandOptions {
 export async function rollbackCommand(inventory: string, opts: RollbackCommandOptions, transport: Transport, output: Output): Promise<number> {
   // A fleet-wide rollback by accident is worse than a refusal: say which hosts.
   if (!opts.limit) throw new UsageError('rollback needs --limit PATTERN naming the hosts to roll back');
-  const targets = loadTargets(inventory, opts.limit, output, opts.shard);
+  const targets = loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
   const view = chooseView('rollback', opts, output);
   const runOpts = runOptions(opts);
   const results = await runFleet(targets.map((t) => t.cfg), { forks: opts.forks }, view, (cfg) => rollbackHost(cfg, transport, runOpts, view, opts.generation));

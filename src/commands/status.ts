@@ -59,7 +59,7 @@ export async function statusCommand(inventory: string, opts: StatusCommandOption
   if (opts.watch && !interactive && opts.frames === undefined) {
     throw new UsageError('--watch needs a terminal and stdout is not one: add --frames N to print N frames, or use --json or --format openmetrics for one reading');
   }
-  const targets = loadTargets(inventory, opts.limit, output, opts.shard);
+  const targets = loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
   if (opts.watch) return watchCommand(targets, opts, transport, output, interactive);
 
   const report = await statusFleet(targets, transport, checkOptions(opts));

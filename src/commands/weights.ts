@@ -12,6 +12,7 @@ import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
 import { formatPos } from '../model/source.js';
 import { loadProject, assertNoErrors } from '../load/resolve.js';
+import { isVaultText } from '../load/vault.js';
 import { setWeightsInInventory, setWeightsInVarsFile, type WeightsLevel } from '../load/weights-edit.js';
 import { setWeightsInIni } from '../load/weights-edit-ini.js';
 import { setWeightsInJsonInventory, setWeightsInJsonVarsFile } from '../load/weights-edit-json.js';
@@ -83,6 +84,9 @@ function targetFile(inventory: Inventory, level: WeightsLevel): string {
 /** The file's text with the weights written in, in the file's own format. */
 function edited(file: string, inventory: Inventory, level: WeightsLevel, weights: Record<string, number>): string {
   const text = readFileSync(file, 'utf8');
+  if (isVaultText(text)) {
+    throw new UsageError(`${file} is vault-encrypted: multilink does not write into encrypted files. Set multilink_weights with ansible-vault edit ${file}, or apply without writing: --no-write`);
+  }
   const json = isJsonText(text);
   if (file !== inventory.file) return json ? setWeightsInJsonVarsFile(text, weights) : setWeightsInVarsFile(text, weights);
   if (inventory.format === 'ini') return setWeightsInIni(text, level, weights);
@@ -197,7 +201,7 @@ function printWeights(output: Output, before: HostConfig[], after: Map<string, H
 
 export async function weightsCommand(inventory: string, assignments: string[], opts: WeightsCommandOptions, transport: Transport, output: Output): Promise<number> {
   const weights = parseAssignments(assignments);
-  const before = loadProject(inventory, { limit: opts.limit });
+  const before = loadProject(inventory, { limit: opts.limit, vault: opts.vault });
   assertNoErrors(before);
   const level = levelOf(opts.limit, before.inventory);
   checkLinks(before.hosts, weights);
@@ -207,7 +211,7 @@ export async function weightsCommand(inventory: string, assignments: string[], o
     const write = levelWeights(level, before.inventory, before.hosts, weights);
     const text = readFileSync(file, 'utf8');
     writeAtomically(file, edited(file, before.inventory, level, write));
-    const after = loadProject(inventory, { limit: opts.limit });
+    const after = loadProject(inventory, { limit: opts.limit, vault: opts.vault });
     const afterByName = new Map(after.hosts.map((h) => [h.name, h]));
     const wrong = after.diagnostics.some((d) => d.severity === 'error') ? [] : before.hosts.map((h) => mismatch(h, afterByName.get(h.name), weights, before.inventory)).filter((m) => m !== undefined);
     if (after.diagnostics.some((d) => d.severity === 'error') || wrong.length > 0) {

@@ -24,7 +24,13 @@ interface Pending {
   parents: { name: string; pos: SourcePos }[];
 }
 
-export function readIniInventory(text: string, file: string, b: InventoryBuilder): void {
+/** How a message quotes the file's text: not at all when the file was vault-encrypted. */
+type Quote = (text: string) => string;
+const HIDDEN = '<not shown: the file is vault-encrypted>';
+
+/** `secret`: the text was decrypted from a vault-encrypted file; messages never quote its lines or values. */
+export function readIniInventory(text: string, file: string, b: InventoryBuilder, options: { secret?: boolean } = {}): void {
+  const q: Quote = options.secret ? () => HIDDEN : (t) => t;
   const pending = new Map<string, Pending>();
   let group = 'ungrouped';
   let state: State = 'hosts';
@@ -50,13 +56,13 @@ export function readIniInventory(text: string, file: string, b: InventoryBuilder
       return;
     }
     if (line.startsWith('[') && line.endsWith(']')) {
-      b.r.error(`invalid section ${line}: expected [group], [group:vars] or [group:children], without spaces`, { pos: at() });
+      b.r.error(`invalid section ${q(line)}: expected [group], [group:vars] or [group:children], without spaces`, { pos: at() });
       state = 'skip';
       return;
     }
-    if (state === 'hosts') readHostLine(line, group, at, b);
-    else if (state === 'vars') readVarLine(line, group, at, b);
-    else if (state === 'children') readChildLine(line, group, at, pending, b);
+    if (state === 'hosts') readHostLine(line, group, at, b, q);
+    else if (state === 'vars') readVarLine(line, group, at, b, q);
+    else if (state === 'children') readChildLine(line, group, at, pending, b, q);
   });
   for (const [name, p] of pending) {
     if (p.state === 'vars') b.r.error(`section [${name}:vars] is for a group that is never declared: add a [${name}] or [${name}:children] section`, { pos: p.pos });
@@ -76,7 +82,7 @@ function declare(group: string, pending: Map<string, Pending>, b: InventoryBuild
   }
 }
 
-function readHostLine(line: string, group: string, at: (offset?: number) => SourcePos, b: InventoryBuilder): void {
+function readHostLine(line: string, group: string, at: (offset?: number) => SourcePos, b: InventoryBuilder, q: Quote): void {
   let words;
   try {
     words = splitShellWords(line);
@@ -94,7 +100,7 @@ function readHostLine(line: string, group: string, at: (offset?: number) => Sour
   } catch (e) {
     if (!(e instanceof HostRangeError)) throw e;
     if (words.length === 1 && line.startsWith('[') && !line.includes(']')) {
-      b.r.error(`invalid section ${line}: expected [group], [group:vars] or [group:children]`, { pos: at() });
+      b.r.error(`invalid section ${q(line)}: expected [group], [group:vars] or [group:children]`, { pos: at() });
     } else b.r.error(e.message, { pos: at(entryWord.start + e.offset) });
     return;
   }
@@ -114,13 +120,13 @@ function readHostLine(line: string, group: string, at: (offset?: number) => Sour
   for (const w of assignments) {
     const eq = w.text.indexOf('=');
     if (eq < 0) {
-      b.r.error(`expected key=value after the host name, got '${w.text}' (quote values with spaces: key="a b")`, { pos: at(w.start) });
+      b.r.error(`expected key=value after the host name, got '${q(w.text)}' (quote values with spaces: key="a b")`, { pos: at(w.start) });
       continue;
     }
     const name = w.text.slice(0, eq);
     const keyPos = at(w.start);
     if (!checkVarName(name, keyPos, `host ${entryText}`, b.r)) continue;
-    const value = iniValue(w.text.slice(eq + 1), at(w.start + eq + 1), b);
+    const value = iniValue(w.text.slice(eq + 1), at(w.start + eq + 1), b, q);
     if (value) defs.push({ name, value, keyPos });
   }
   const pos = at(entryWord.start);
@@ -131,10 +137,10 @@ function readHostLine(line: string, group: string, at: (offset?: number) => Sour
   }
 }
 
-function readVarLine(line: string, group: string, at: (offset?: number) => SourcePos, b: InventoryBuilder): void {
+function readVarLine(line: string, group: string, at: (offset?: number) => SourcePos, b: InventoryBuilder, q: Quote): void {
   const eq = line.indexOf('=');
   if (eq < 0) {
-    b.r.error(`[${group}:vars]: expected key=value, got '${line}'`, { pos: at() });
+    b.r.error(`[${group}:vars]: expected key=value, got '${q(line)}'`, { pos: at() });
     return;
   }
   const name = line.slice(0, eq).trim();
@@ -142,14 +148,14 @@ function readVarLine(line: string, group: string, at: (offset?: number) => Sourc
   if (!checkVarName(name, keyPos, `[${group}:vars]`, b.r)) return;
   const rest = line.slice(eq + 1);
   const valueOffset = eq + 1 + (rest.length - rest.trimStart().length);
-  const value = iniValue(rest.trim(), at(valueOffset), b);
+  const value = iniValue(rest.trim(), at(valueOffset), b, q);
   if (value) b.setGroupVar(group, { name, value, keyPos });
 }
 
-function readChildLine(line: string, parent: string, at: (offset?: number) => SourcePos, pending: Map<string, Pending>, b: InventoryBuilder): void {
+function readChildLine(line: string, parent: string, at: (offset?: number) => SourcePos, pending: Map<string, Pending>, b: InventoryBuilder, q: Quote): void {
   const m = GROUP_NAME.exec(line);
   if (!m) {
-    b.r.error(`[${parent}:children]: expected a group name, got '${line}'`, { pos: at() });
+    b.r.error(`[${parent}:children]: expected a group name, got '${q(line)}'`, { pos: at() });
     return;
   }
   const child = m[1];
@@ -165,13 +171,13 @@ function readChildLine(line: string, parent: string, at: (offset?: number) => So
 }
 
 /** A value as Ansible keeps it: the Python literal it spells, else the text itself. */
-function iniValue(text: string, pos: SourcePos, b: InventoryBuilder): YValue | undefined {
+function iniValue(text: string, pos: SourcePos, b: InventoryBuilder, q: Quote): YValue | undefined {
   let literal;
   try {
     literal = parsePythonLiteral(text);
   } catch (e) {
     if (!(e instanceof UnusableLiteral)) throw e;
-    b.r.error(`value ${text} is a Python ${e.message}, which Ansible cannot use either; quote it to keep it as a string`, { pos });
+    b.r.error(`value ${q(text)} is a Python ${e.message}, which Ansible cannot use either; quote it to keep it as a string`, { pos });
     return undefined;
   }
   if (!literal) return { kind: 'scalar', value: text, pos };

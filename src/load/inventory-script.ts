@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { Diagnostics } from '../diagnostics.js';
 import type { SourcePos } from '../model/source.js';
 import type { InventoryBuilder } from './inventory-builder.js';
+import { kindOf } from './report.js';
 import { readVarMap } from './var-table.js';
 import { findEntry, parseYaml, type YMap, type YValue } from './yaml-source.js';
 
@@ -17,7 +18,7 @@ export function readScriptInventory(file: string, b: InventoryBuilder, timeoutMs
   const list = runScript(file, ['--list'], b, timeoutMs);
   if (list === undefined) return;
   if (list.kind !== 'map') {
-    b.r.error(`inventory script ${file}: --list must print a JSON object of groups, got a ${list.kind === 'seq' ? 'list' : 'scalar'}`, list);
+    b.r.error(`inventory script ${file}: --list must print a JSON object of groups, got a ${kindOf(list)}`, list);
     return;
   }
   const listed = new Set<string>();

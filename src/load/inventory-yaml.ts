@@ -3,6 +3,7 @@
 // port and ranges (`r[01:03]:2222`); `hosts: r1` is short for `hosts: { r1: }`.
 import type { InventoryBuilder } from './inventory-builder.js';
 import { HostRangeError, parseHostEntry } from './host-range.js';
+import { kindOf } from './report.js';
 import { readVarMap } from './var-table.js';
 import type { YEntry, YMap, YValue } from './yaml-source.js';
 
@@ -63,7 +64,7 @@ function shortForm(node: YValue): YValue {
 function readHosts(b: InventoryBuilder, group: string, node: YValue): void {
   if (node.kind === 'scalar' && node.value === null) return;
   if (node.kind !== 'map') {
-    b.r.error(`hosts of group '${group}': expected a mapping of host name: vars, got a ${node.kind === 'seq' ? 'list' : 'scalar'}`, node);
+    b.r.error(`hosts of group '${group}': expected a mapping of host name: vars, got a ${kindOf(node)}`, node);
     return;
   }
   for (const e of node.entries) {

@@ -13,8 +13,9 @@ import { readYamlInventory } from './inventory-yaml.js';
 import { Reporter } from './report.js';
 import type { VarTable } from './template.js';
 import { readVarFiles } from './var-files.js';
+import { openFileText, VaultKeyring } from './vault.js';
 import { mergeVars, varsToRecord } from './var-table.js';
-import { parseYaml } from './yaml-source.js';
+import { markSecret, parseYaml } from './yaml-source.js';
 
 export interface LoadedInventory {
   inventory: Inventory;
@@ -25,6 +26,11 @@ export interface LoadedInventory {
 export interface InventoryOptions {
   /** How long an inventory script may take for one run. Default 60 s. */
   scriptTimeoutMs?: number;
+  /**
+   * The vault passwords given (--vault-id, --vault-password-file, --ask-vault-pass). Whole
+   * encrypted files are decrypted with them while loading; inline vaulted values only where used.
+   */
+  vault?: VaultKeyring;
 }
 
 const YAML_EXTENSIONS = ['.yaml', '.yml', '.json'];
@@ -34,8 +40,9 @@ export function loadInventory(file: string, diags: Diagnostics, options: Invento
   const raw = read?.raw ?? new InventoryBuilder(new Reporter(new Diagnostics())).reconcile();
   const r = new Reporter(diags);
   const dir = dirname(file);
-  const groupFiles = readVarFiles(dir, 'group_vars', [...raw.groups.keys()], r);
-  const hostFiles = readVarFiles(dir, 'host_vars', [...raw.hosts.keys()], r);
+  const vault = options.vault ?? new VaultKeyring();
+  const groupFiles = readVarFiles(dir, 'group_vars', [...raw.groups.keys()], r, vault);
+  const hostFiles = readVarFiles(dir, 'host_vars', [...raw.hosts.keys()], r, vault);
   return assemble(file, read?.format ?? 'yaml', raw, groupFiles, hostFiles);
 }
 
@@ -74,8 +81,22 @@ function readSource(file: string, diags: Diagnostics, options: InventoryOptions)
     readScriptInventory(file, b, options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS);
     return { format: 'script', raw: b.reconcile() };
   }
+  const opened = openFileText(text, file, options.vault ?? new VaultKeyring(), diags);
+  if (!opened) return undefined;
+  const source = readText(opened.text, file, diags, opened.decrypted);
+  if (source && opened.decrypted) for (const vars of varTablesOf(source.raw)) for (const def of vars.values()) markSecret(def.value);
+  return source;
+}
+
+/** Every var table of an inventory source: its groups' and its hosts'. */
+function varTablesOf(raw: RawInventory): VarTable[] {
+  return [...[...raw.groups.values()].map((g) => g.vars), ...[...raw.hosts.values()].map((h) => h.vars)];
+}
+
+/** `secret`: the text was decrypted; messages must not quote it (YAML values are marked secret instead). */
+function readText(text: string, file: string, diags: Diagnostics, secret: boolean): Source | undefined {
   const ext = extname(file).toLowerCase();
-  if (ext !== '' && !YAML_EXTENSIONS.includes(ext)) return ini(text, file, diags);
+  if (ext !== '' && !YAML_EXTENSIONS.includes(ext)) return ini(text, file, diags, secret);
   // As Ansible: YAML first, then INI, for names that may be either.
   const yaml = new Diagnostics();
   const root = parseYaml(text, file, yaml);
@@ -86,7 +107,7 @@ function readSource(file: string, diags: Diagnostics, options: InventoryOptions)
     return { format: 'yaml', raw: b.reconcile() };
   }
   const asIni = new Diagnostics();
-  const source = ini(text, file, asIni);
+  const source = ini(text, file, asIni, secret);
   if (!asIni.hasErrors || ext === '') {
     diags.push(...asIni.items);
     return source;
@@ -97,9 +118,9 @@ function readSource(file: string, diags: Diagnostics, options: InventoryOptions)
   return undefined;
 }
 
-function ini(text: string, file: string, diags: Diagnostics): Source {
+function ini(text: string, file: string, diags: Diagnostics, secret: boolean): Source {
   const b = new InventoryBuilder(new Reporter(diags));
-  readIniInventory(text, file, b);
+  readIniInventory(text, file, b, { secret });
   return { format: 'ini', raw: b.reconcile() };
 }
 

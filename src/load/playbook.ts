@@ -4,6 +4,7 @@ import type { Diagnostics } from '../diagnostics.js';
 import type { SourcePos } from '../model/source.js';
 import { Reporter } from './report.js';
 import { hasTemplate } from './template.js';
+import type { VaultKeyring } from './vault.js';
 import { findEntry, readYamlFile, type YMap, type YValue } from './yaml-source.js';
 
 export const PLAY_KEYS = ['name', 'hosts', 'balance', 'links', 'exceptions', 'helpers', 'rp_filter', 'health'] as const;
@@ -29,8 +30,9 @@ export interface PlayNode {
   health?: YMap;
 }
 
-export function loadPlaybook(file: string, diags: Diagnostics, ref?: SourcePos): PlayNode[] {
-  const root = readYamlFile(file, diags, { summary: 'playbook file not found', pos: ref });
+/** A playbook encrypted as a whole file is decrypted with `vault`'s passwords, as Ansible does. */
+export function loadPlaybook(file: string, diags: Diagnostics, ref?: SourcePos, vault?: VaultKeyring): PlayNode[] {
+  const root = readYamlFile(file, diags, { summary: 'playbook file not found', pos: ref }, vault);
   if (!root) return [];
   const r = new Reporter(diags);
   if (root.kind !== 'seq') {

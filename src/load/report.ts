@@ -20,9 +20,17 @@ export function show(node: YValue): string {
 function showPlain(node: YValue): string {
   if (node.kind === 'map') return 'a mapping';
   if (node.kind === 'seq') return 'a list';
+  if (node.kind === 'vault') return 'a vaulted value';
+  // Decrypted text is never quoted: a message is printed, logged, kept in CI output.
+  if (node.secret) return 'a value from the vault (not shown)';
   if (node.value === null) return 'nothing';
   if (typeof node.value === 'string') return `'${node.value}'`;
   return node.text ?? String(node.value);
+}
+
+/** What kind of value a node is, for "got a …": list, mapping, scalar or vaulted value. */
+export function kindOf(node: YValue): string {
+  return { seq: 'list', map: 'mapping', scalar: 'scalar', vault: 'vaulted value' }[node.kind];
 }
 
 /** " (did you mean 'x'?)" when a candidate is one or two edits away, else "". */
@@ -59,9 +67,10 @@ export class Reporter {
     readonly host?: string,
   ) {}
 
-  error(summary: string, at: Located, options: { link?: string; perHost?: boolean } = {}): void {
+  error(summary: string, at: Located, options: { link?: string; perHost?: boolean; detail?: string } = {}): void {
     const host = at.origin || options.perHost ? this.host : undefined;
-    this.diags.error(summary, { pos: at.pos, ...(host ? { host } : {}), ...(options.link ? { link: options.link } : {}) });
+    const extra = { ...(host ? { host } : {}), ...(options.link ? { link: options.link } : {}), ...(options.detail ? { detail: options.detail } : {}) };
+    this.diags.error(summary, { pos: at.pos, ...extra });
   }
 
   warning(summary: string, at: Located): void {

@@ -13,8 +13,9 @@ import { resolvePlay } from './play-config.js';
 import type { PlayScope } from './play-scope.js';
 import { loadPlaybook, type PlayNode } from './playbook.js';
 import { Reporter } from './report.js';
-import { TemplateRenderer, type VarTable } from './template.js';
+import { TemplateRenderer, type VaultAccess, type VarTable } from './template.js';
 import { readList, readString } from './values.js';
+import { VaultKeyring } from './vault.js';
 
 export interface LoadedProject {
   inventory: Inventory;
@@ -32,6 +33,12 @@ export interface LoadedProject {
 export interface LoadOptions extends InventoryOptions {
   /** Ansible host pattern (@file too): only these hosts are resolved (templates of others are not checked). */
   limit?: string;
+  /**
+   * Whether the command will connect to the hosts (default true). Only then are vaulted
+   * connection vars (ansible_host, ansible_user, ansible_password, ansible_become_password…)
+   * decrypted: `render` uses none of them, so it needs no password for them.
+   */
+  connect?: boolean;
 }
 
 interface LoadedPlaybook {
@@ -47,6 +54,7 @@ class Playbooks {
   constructor(
     private readonly inventory: Inventory,
     private readonly diags: Diagnostics,
+    private readonly vault: VaultKeyring,
   ) {}
 
   load(file: string, ref: SourcePos): LoadedPlaybook {
@@ -54,7 +62,7 @@ class Playbooks {
     let book = this.byPath.get(key);
     if (book) return book;
     const local = new Diagnostics();
-    const plays = loadPlaybook(file, local, ref);
+    const plays = loadPlaybook(file, local, ref, this.vault);
     for (const play of plays) this.matchHosts(play, local);
     this.byPath.set(key, (book = { plays, hasErrors: local.hasErrors }));
     this.diags.push(...local.items);
@@ -79,27 +87,30 @@ class Playbooks {
 
 export function loadProject(inventoryPath: string, options: LoadOptions = {}): LoadedProject {
   const diags = new Diagnostics();
-  const { inventory, hostVars } = loadInventory(inventoryPath, diags, options);
-  const playbooks = new Playbooks(inventory, diags);
+  const vault = options.vault ?? new VaultKeyring();
+  const { inventory, hostVars } = loadInventory(inventoryPath, diags, { ...options, vault });
+  const playbooks = new Playbooks(inventory, diags, vault);
   const hosts: HostConfig[] = [];
   const untargeted: string[] = [];
   for (const name of limitHosts(options.limit, inventory, diags)) {
     const vars = withMagicVars(hostVars.get(name) ?? new Map(), name, inventory);
     const hostDiags = new Diagnostics();
-    const s = scope(hostDiags, { host: name, vars });
+    const s = scope(hostDiags, { host: name, vars }, vault);
     const books = playbookFiles(vars, s).map((f) => playbooks.load(f.file, f.pos));
     const plays = [...new Set(books.flatMap((b) => b.plays))].filter((p) => p.links.length > 0 && playbooks.targetsOf(p).has(name));
     if (plays.length === 0) untargeted.push(name);
     else {
       reportSecondPlays(name, plays, s);
-      const config = resolveHost(name, plays[0], vars, inventory, s);
+      // Connection vars are used only by a command that connects: else vaulted ones stay sealed.
+      const c = options.connect === false ? scope(hostDiags, { host: name, vars }, 'sealed') : s;
+      const config = resolveHost(name, plays[0], vars, inventory, s, c);
       if (!hostDiags.hasErrors && !books.some((b) => b.hasErrors)) hosts.push(config);
     }
     diags.push(...hostDiags.items);
   }
   // Every play is also checked without a host: its mistakes show even if nobody uses it.
   // A play without links configures nothing (a warning said so): no balance to check.
-  for (const play of playbooks.all()) if (play.links.length > 0) resolvePlay(play, scope(diags, undefined));
+  for (const play of playbooks.all()) if (play.links.length > 0) resolvePlay(play, scope(diags, undefined, vault));
   return { inventory, hosts, untargeted, diagnostics: tidy(diags.items) };
 }
 
@@ -108,9 +119,9 @@ export function assertNoErrors(project: LoadedProject): void {
   if (project.diagnostics.some((d) => d.severity === 'error')) throw new InputError(project.diagnostics);
 }
 
-function scope(diags: Diagnostics, host: { host: string; vars: VarTable } | undefined): PlayScope {
+function scope(diags: Diagnostics, host: { host: string; vars: VarTable } | undefined, vault: VaultAccess): PlayScope {
   const r = new Reporter(diags, host?.host);
-  return { r, t: new TemplateRenderer(host, r) };
+  return { r, t: new TemplateRenderer(host, r, vault) };
 }
 
 /** The hosts to work on, in the order the inventory defines them; a --limit that names nothing is an error. */
@@ -161,13 +172,14 @@ function reportSecondPlays(host: string, plays: PlayNode[], s: PlayScope): void 
   }
 }
 
-function resolveHost(name: string, play: PlayNode, vars: VarTable, inventory: Inventory, s: PlayScope): HostConfig {
+/** `c` reads the connection vars: `s` itself, or its twin that leaves vaulted values sealed. */
+function resolveHost(name: string, play: PlayNode, vars: VarTable, inventory: Inventory, s: PlayScope, c: PlayScope): HostConfig {
   const v = varReader(vars, s);
   const config = resolvePlay(play, s, { overlay: v.value('multilink_weights') });
   const hostPos = inventory.hosts.get(name)?.pos ?? { file: inventory.file, line: 1, col: 1 };
   return {
     name,
-    connection: resolveConnection(name, hostPos, v, s),
+    connection: resolveConnection(name, hostPos, varReader(vars, c), c),
     settings: resolveSettings(v, config.links.length, s),
     play: config,
   };

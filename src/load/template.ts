@@ -1,9 +1,10 @@
 // {{ var }} substitution from one host's merged vars. Only plain names, no Jinja filters or
 // expressions: every templated value still goes through the same validation as a literal,
 // and a tiny language that is fully checked beats a partial Jinja that fails remotely.
-import type { SourcePos } from '../model/source.js';
+import { formatPos, type SourcePos } from '../model/source.js';
 import type { Reporter } from './report.js';
-import type { ValueOrigin, YValue } from './yaml-source.js';
+import { VaultKeyring } from './vault.js';
+import type { ValueOrigin, YScalar, YValue, YVault } from './yaml-source.js';
 
 /** One variable as defined in the inventory, a group_vars or a host_vars file. */
 export interface VarDef {
@@ -16,6 +17,13 @@ export interface VarDef {
 export type VarTable = Map<string, VarDef>;
 
 export type TemplatePart = string | { var: string };
+
+/**
+ * How a renderer treats vaulted values it meets: decrypts them with the keyring (a failure is
+ * an error at the value), or 'sealed': leaves them unknown without a word, for values that
+ * are read but not used (connection vars when the command connects nowhere).
+ */
+export type VaultAccess = VaultKeyring | 'sealed';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -45,18 +53,23 @@ export function hasTemplate(text: string): boolean {
 
 /**
  * Renders located values for one host. Without a host (validating a play nobody targets)
- * template syntax is still checked, but templated values come back undefined: unknown.
+ * template syntax is still checked, but templated and vaulted values come back undefined:
+ * unknown. Rendering is where a value is used, so it is where a vaulted value is decrypted.
  */
 export class TemplateRenderer {
   private readonly cache = new Map<string, YValue | undefined | 'pending'>();
+  /** The templates being expanded, innermost last: why a vaulted value is needed. */
+  private readonly using: { template: string; pos: SourcePos }[] = [];
 
   constructor(
     private readonly scope: { host: string; vars: ReadonlyMap<string, VarDef> } | undefined,
     private readonly r: Reporter,
+    private readonly vault: VaultAccess = new VaultKeyring(),
   ) {}
 
   /** The value with every template substituted, or undefined (already reported, or unknown). */
   render(node: YValue): YValue | undefined {
+    if (node.kind === 'vault') return this.decrypt(node);
     if (node.kind === 'scalar') return this.renderScalar(node);
     if (node.kind === 'seq') {
       const items = node.items.map((item) => this.render(item));
@@ -67,9 +80,21 @@ export class TemplateRenderer {
     return { ...node, entries: node.entries.map((e, i) => ({ ...e, value: values[i] as YValue })) };
   }
 
-  private renderScalar(node: YValue & { kind: 'scalar' }): YValue | undefined {
+  /** A vaulted value is a string, never templated (Ansible marks it unsafe too). */
+  private decrypt(node: YVault): YScalar | undefined {
+    if (!this.scope || this.vault === 'sealed') return undefined;
+    const opened = this.vault.open(node.ciphertext, 'this vaulted value');
+    if (!opened.ok) {
+      const use = this.using[0];
+      this.r.error(opened.problem, node, use ? { detail: `needed by '${use.template}' at ${formatPos(use.pos)}` } : {});
+      return undefined;
+    }
+    return { kind: 'scalar', value: opened.plaintext.toString('utf8'), pos: node.pos, secret: true, ...(node.origin ? { origin: node.origin } : {}) };
+  }
+
+  private renderScalar(node: YScalar): YValue | undefined {
     const text = node.value;
-    if (typeof text !== 'string' || !hasTemplate(text)) return node;
+    if (node.unsafe || typeof text !== 'string' || !hasTemplate(text)) return node;
     const parsed = parseTemplate(text);
     if ('error' in parsed) {
       this.r.error(`template '${text}': ${parsed.error}`, node);
@@ -86,15 +111,18 @@ export class TemplateRenderer {
 
   private join(values: (string | YValue)[], node: YValue, origin: ValueOrigin): YValue | undefined {
     let out = '';
+    let secret = false;
     for (const v of values) {
       if (typeof v === 'string') out += v;
-      else if (v.kind === 'scalar') out += v.value === null ? '' : String(v.value);
-      else {
+      else if (v.kind === 'scalar') {
+        out += v.value === null ? '' : String(v.value);
+        secret ||= v.secret === true;
+      } else {
         this.r.error(`template '${origin.template}': a ${v.kind === 'seq' ? 'list' : 'mapping'} cannot be part of a string`, node);
         return undefined;
       }
     }
-    return { kind: 'scalar', value: out, pos: node.pos, origin };
+    return { kind: 'scalar', value: out, pos: node.pos, origin, ...(secret ? { secret: true as const } : {}) };
   }
 
   private lookup(name: string, pos: SourcePos, template: string): YValue | undefined {
@@ -110,7 +138,9 @@ export class TemplateRenderer {
     }
     if (this.cache.has(name)) return cached;
     this.cache.set(name, 'pending');
+    this.using.push({ template, pos });
     const value = this.render(def.value);
+    this.using.pop();
     this.cache.set(name, value);
     return value;
   }
@@ -127,7 +157,7 @@ export class TemplateRenderer {
 
 /** A var's value used at a template: errors about it point at the template, naming the var. */
 function relocate(node: YValue, pos: SourcePos, origin: ValueOrigin): YValue {
-  if (node.kind === 'scalar') return { ...node, pos, origin };
+  if (node.kind === 'scalar' || node.kind === 'vault') return { ...node, pos, origin };
   if (node.kind === 'seq') return { ...node, pos, origin, items: node.items.map((i) => relocate(i, pos, origin)) };
   return { ...node, pos, origin, entries: node.entries.map((e) => ({ ...e, keyPos: pos, value: relocate(e.value, pos, origin) })) };
 }

@@ -6,6 +6,7 @@ import { readdirSync, statSync, type Stats } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Reporter } from './report.js';
 import type { VarTable } from './template.js';
+import type { VaultKeyring } from './vault.js';
 import { mergeVars, readVarMap } from './var-table.js';
 import { readYamlFile } from './yaml-source.js';
 
@@ -21,9 +22,10 @@ function stat(path: string): Stats | undefined {
 
 /**
  * Vars from `dir/kind/` for each known name. Files naming no group or host are ignored,
- * as in Ansible: several inventories may share one folder.
+ * as in Ansible: several inventories may share one folder. A file encrypted as a whole is
+ * decrypted with `vault`'s passwords.
  */
-export function readVarFiles(dir: string, kind: 'group_vars' | 'host_vars', names: readonly string[], r: Reporter): Map<string, VarTable> {
+export function readVarFiles(dir: string, kind: 'group_vars' | 'host_vars', names: readonly string[], r: Reporter, vault: VaultKeyring): Map<string, VarTable> {
   const folder = join(dir, kind);
   const out = new Map<string, VarTable>();
   const st = stat(folder);
@@ -35,7 +37,7 @@ export function readVarFiles(dir: string, kind: 'group_vars' | 'host_vars', name
   for (const name of names) {
     if (name.startsWith('/')) continue;
     const files = varFilesOf(folder, name);
-    if (files.length > 0) out.set(name, mergeVars(...files.map((f) => readVarFile(f, r))));
+    if (files.length > 0) out.set(name, mergeVars(...files.map((f) => readVarFile(f, r, vault))));
   }
   return out;
 }
@@ -64,7 +66,7 @@ function filesIn(dir: string): string[] {
   return found;
 }
 
-function readVarFile(file: string, r: Reporter): VarTable {
-  const node = readYamlFile(file, r.diags, { summary: 'vars file not found' });
+function readVarFile(file: string, r: Reporter, vault: VaultKeyring): VarTable {
+  const node = readYamlFile(file, r.diags, { summary: 'vars file not found' }, vault);
   return node ? readVarMap(node, file, r) : new Map();
 }

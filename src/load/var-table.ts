@@ -1,7 +1,7 @@
 // Variables as the inventory defines them: read from a `vars:` mapping, a host's inline
 // mapping or a group_vars/host_vars file, each keeping where it was written.
 import type { SourcePos } from '../model/source.js';
-import { didYouMean, type Reporter } from './report.js';
+import { didYouMean, kindOf, type Reporter } from './report.js';
 import type { VarDef, VarTable } from './template.js';
 import { toJS, type YValue } from './yaml-source.js';
 
@@ -25,7 +25,7 @@ export function readVarMap(node: YValue, what: string, r: Reporter): VarTable {
   const table: VarTable = new Map();
   if (node.kind === 'scalar' && node.value === null) return table;
   if (node.kind !== 'map') {
-    r.error(`vars of ${what}: expected a mapping of name: value, got a ${node.kind === 'seq' ? 'list' : 'scalar'}`, node);
+    r.error(`vars of ${what}: expected a mapping of name: value, got a ${kindOf(node)}`, node);
     return table;
   }
   for (const e of node.entries) {

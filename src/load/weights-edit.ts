@@ -48,6 +48,9 @@ function addToMap(text: string, map: YAMLMap, key: string, value: string): Edit 
   }
   if (lastEnd === undefined) throw new Error('cannot add to an empty block map');
   const indent = ' '.repeat(columnOf(text, (last!.key as { range: number[] }).range[0]));
+  // A block scalar (`|`, as every `!vault |` value is) ends past its last line break: the new
+  // line goes right after its text, not after the next line.
+  if (lastEnd > 0 && text[lastEnd - 1] === '\n') return { at: lastEnd - 1, remove: 0, insert: `\n${indent}${key}: ${value}` };
   // After the end of the last item's line, so a trailing comment stays where it was.
   return { at: lineEnd(text, lastEnd), remove: 0, insert: `\n${indent}${key}: ${value}` };
 }

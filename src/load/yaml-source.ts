@@ -1,9 +1,10 @@
 // Reads YAML into a small located tree (YValue), so every later check can point at
 // file:line:column. The only module of the load stage that touches the `yaml` package.
 import { readFileSync } from 'node:fs';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ScalarTag, type CollectionTag } from 'yaml';
 import type { Diagnostics } from '../diagnostics.js';
 import type { SourcePos } from '../model/source.js';
+import { openFileText, VaultKeyring } from './vault.js';
 import { resolvePlainScalar } from './yaml11-scalars.js';
 
 /** Set on values produced by a {{ var }} template, so a bad value can name its source. */
@@ -20,6 +21,23 @@ export interface YScalar {
   value: ScalarValue;
   /** A number as written (0xf0f0, 010), so messages quote the user's text. */
   text?: string;
+  pos: SourcePos;
+  origin?: ValueOrigin;
+  /** Written `!unsafe` (or inside an `!unsafe` list or mapping): a string never templated. */
+  unsafe?: true;
+  /** Decrypted from Ansible Vault (a vaulted value, or any value of an encrypted file): messages never show it. */
+  secret?: true;
+}
+
+/**
+ * An inline vaulted value (`!vault |`, or JSON's {"__ansible_vault": …}), kept encrypted: it is
+ * decrypted only where a value is used (template.ts), so what is never used needs no password.
+ * It is not a scalar until then, so no reader can take the ciphertext for the value.
+ */
+export interface YVault {
+  kind: 'vault';
+  /** The vault text as written: "$ANSIBLE_VAULT;1.1;AES256\n6162…\n". */
+  ciphertext: string;
   pos: SourcePos;
   origin?: ValueOrigin;
 }
@@ -44,7 +62,7 @@ export interface YSeq {
   origin?: ValueOrigin;
 }
 
-export type YValue = YScalar | YMap | YSeq;
+export type YValue = YScalar | YMap | YSeq | YVault;
 
 interface Converter {
   file: string;
@@ -55,7 +73,15 @@ interface Converter {
   stack: Set<unknown>;
   /** The text is JSON: its scalars follow JSON's rules, not YAML 1.1's. */
   json: boolean;
+  text: string;
 }
+
+/** Ansible's own YAML tags: the text of a vaulted value, and values never templated. */
+const ANSIBLE_TAGS: (ScalarTag | CollectionTag)[] = [
+  ...['!vault', '!vault-encrypted', '!unsafe'].map((tag): ScalarTag => ({ tag, resolve: (text: string) => text })),
+  ...(['map', 'seq'] as const).map((collection): CollectionTag => ({ tag: '!unsafe', collection, resolve: (node) => node })),
+];
+const VAULT_TAGS = ['!vault', '!vault-encrypted'];
 
 /**
  * Parses YAML text. Ansible reads inventories with PyYAML, i.e. YAML 1.1, so plain scalars
@@ -66,7 +92,7 @@ export function parseYaml(text: string, file: string, diags: Diagnostics): YValu
   const lines = new LineCounter();
   // Ansible's loader tries JSON first: text that is JSON follows JSON's rules (1e3 is a number).
   const json = isJson(text);
-  const options = json ? ({ version: '1.2', schema: 'json' } as const) : ({ version: '1.1' } as const);
+  const options = json ? ({ version: '1.2', schema: 'json' } as const) : ({ version: '1.1', customTags: ANSIBLE_TAGS } as const);
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, ...options });
   const at = (offset: number): SourcePos => ({ file, ...lines.linePos(offset) });
   // Text meant as JSON (a .json inventory or vars file) that is not YAML either: JSON's own words.
@@ -78,7 +104,7 @@ export function parseYaml(text: string, file: string, diags: Diagnostics): YValu
   for (const e of doc.errors) diags.error(`YAML syntax: ${firstLine(e.message)}`, { pos: at(e.pos[0]) });
   for (const w of doc.warnings) diags.warning(`YAML: ${firstLine(w.message)}`, { pos: at(w.pos[0]) });
   if (doc.errors.length > 0) return undefined;
-  return convert(doc.contents, { file, doc, lines, diags, stack: new Set(), json }, 0);
+  return convert(doc.contents, { file, doc, lines, diags, stack: new Set(), json, text }, 0);
 }
 
 function jsonSyntaxError(text: string): { message: string; offset: number } | undefined {
@@ -102,22 +128,45 @@ function isJson(text: string): boolean {
   }
 }
 
-/** Reads and parses a file; `missing` is the message used when it does not exist. */
+/**
+ * Reads and parses a file; `missing` is the message used when it does not exist. A whole
+ * vault-encrypted file is decrypted first with `vault`'s passwords (as Ansible's loader does).
+ */
 export function readYamlFile(
   file: string,
   diags: Diagnostics,
   missing: { summary: string; pos?: SourcePos },
+  vault: VaultKeyring = new VaultKeyring(),
 ): YValue | undefined {
-  let text: string;
+  let raw: string;
   try {
-    text = readFileSync(file, 'utf8');
+    raw = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') diags.error(`${missing.summary}: ${file}`, { pos: missing.pos });
     else diags.error(`cannot read ${file}: ${(e as Error).message}`, { pos: missing.pos });
     return undefined;
   }
-  return parseYaml(text, file, diags);
+  const opened = openFileText(raw, file, vault, diags);
+  if (!opened) return undefined;
+  const node = parseYaml(opened.text, file, diags);
+  return node && opened.decrypted ? markSecret(node) : node;
+}
+
+/** Every value of a decrypted file is as secret as the file: marks them so messages never quote them. */
+export function markSecret(node: YValue): YValue {
+  if (node.kind === 'scalar') node.secret = true;
+  else if (node.kind === 'seq') node.items.forEach(markSecret);
+  else if (node.kind === 'map') node.entries.forEach((e) => markSecret(e.value));
+  return node;
+}
+
+/** `!unsafe` on a list or mapping makes every string in it unsafe, as Ansible's wrap_var does. */
+function markUnsafe(node: YValue): YValue {
+  if (node.kind === 'scalar' && typeof node.value === 'string') node.unsafe = true;
+  else if (node.kind === 'seq') node.items.forEach(markUnsafe);
+  else if (node.kind === 'map') node.entries.forEach((e) => markUnsafe(e.value));
+  return node;
 }
 
 function firstLine(message: string): string {
@@ -141,7 +190,19 @@ function convert(node: unknown, c: Converter, fallback: number): YValue {
   }
   c.stack.add(node);
   try {
-    if (isMap(node)) return convertMap(node.items, pos, c);
+    const tag = (node as { tag?: string } | null)?.tag;
+    if (tag !== undefined && VAULT_TAGS.includes(tag)) {
+      if (isScalar(node) && typeof node.value === 'string') return { kind: 'vault', ciphertext: node.value, pos: tagPos(tag, node, c) ?? pos };
+      c.diags.error(`${tag}: expected the vault text ($ANSIBLE_VAULT;…) as a string, like ansible-vault encrypt_string writes it`, { pos });
+      return { kind: 'scalar', value: null, pos };
+    }
+    if (tag === '!unsafe') {
+      // PyYAML's construct_scalar: an !unsafe scalar is its text (`!unsafe 5` is "5").
+      if (isScalar(node)) return { kind: 'scalar', value: String(node.value ?? ''), pos, unsafe: true };
+      if (isMap(node)) return markUnsafe(convertMap(node.items, pos, c));
+      if (isSeq(node)) return markUnsafe({ kind: 'seq', items: node.items.map((item) => convert(item, c, offsetOf(node))), pos });
+    }
+    if (isMap(node)) return c.json ? convertJsonObject(node.items, pos, c) : convertMap(node.items, pos, c);
     if (isSeq(node)) return { kind: 'seq', items: node.items.map((item) => convert(item, c, offsetOf(node))), pos };
     if (isScalar(node)) {
       const value = scalarOf(node, c);
@@ -153,6 +214,13 @@ function convert(node: unknown, c: Converter, fallback: number): YValue {
   }
 }
 
+/** Where `!vault` is written before its value (as PyYAML marks a tagged node), when it is on the same line. */
+function tagPos(tag: string, node: { range?: [number, number, number] | null }, c: Converter): SourcePos | undefined {
+  const start = offsetOf(node);
+  const before = c.text.slice(0, start).replace(/[ \t]*$/, '');
+  return before.endsWith(tag) ? { file: c.file, ...c.lines.linePos(before.length - tag.length) } : undefined;
+}
+
 function offsetOf(node: { range?: [number, number, number] | null }): number {
   return node.range ? node.range[0] : 0;
 }
@@ -160,6 +228,22 @@ function offsetOf(node: { range?: [number, number, number] | null }): number {
 interface PairLike {
   key: unknown;
   value: unknown;
+}
+
+/**
+ * Ansible's JSON decoder turns an object with a key __ansible_vault into a vaulted value and
+ * one with __ansible_unsafe into an unsafe one (the first such key wins, other keys are
+ * dropped): what ansible-inventory --list prints reads back as what it was.
+ */
+function convertJsonObject(items: PairLike[], pos: SourcePos, c: Converter): YValue {
+  for (const pair of items) {
+    const key = isScalar(pair.key) ? pair.key.value : undefined;
+    if (key === '__ansible_vault' && isScalar(pair.value) && typeof pair.value.value === 'string') {
+      return { kind: 'vault', ciphertext: pair.value.value, pos: posOf(pair.value, c) };
+    }
+    if (key === '__ansible_unsafe') return markUnsafe(convert(pair.value, c, 0));
+  }
+  return convertMap(items, pos, c);
 }
 
 function convertMap(items: PairLike[], pos: SourcePos, c: Converter): YMap {
@@ -221,11 +305,17 @@ function scalarValue(value: unknown, source: string | undefined): ScalarValue {
   return source ?? String(value);
 }
 
-/** Plain JS value of a located tree (what Inventory.vars holds). */
+/**
+ * Plain JS value of a located tree (what Inventory.vars holds). Vaulted and unsafe values
+ * become the objects ansible-inventory prints for them: {"__ansible_vault": "<vault text>"}
+ * and {"__ansible_unsafe": "<text>"}; a vaulted value is never decrypted here.
+ */
 export function toJS(node: YValue): unknown {
   switch (node.kind) {
+    case 'vault':
+      return { __ansible_vault: node.ciphertext };
     case 'scalar':
-      return node.value;
+      return node.unsafe ? { __ansible_unsafe: String(node.value) } : node.value;
     case 'seq':
       return node.items.map(toJS);
     case 'map':
