@@ -149,6 +149,20 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
     expect((err as Error).message).not.toContain('not it');
   });
 
+  it('opens a passphrase-protected key with the password (--ask-pass), and says what to do without it', async () => {
+    const key = join(dir, 'id_encrypted');
+    const passphrase = `key passphrase ${Date.now()}`;
+    expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', '', '-f', key]).status).toBe(0);
+    writeFileSync(lab.authorizedKeys, readFileSync(`${key}.pub`), { flag: 'a' });
+    const s = await connect({ user: 'root', privateKeyFile: key, password: new Secret(passphrase) });
+    expect((await s.exec('id -un', { timeoutMs: 10_000 })).stdout).toBe('root\n');
+    await s.close();
+    const err = await connect({ user: 'root', privateKeyFile: key }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnreachableError);
+    expect((err as Error).message).toContain(`${key}: `);
+    expect((err as Error).message).toContain('use ssh-agent or --ask-pass for passphrase-protected keys');
+  });
+
   it.each([
     ['a key', { privateKeyFile: '' }],
     ['a password', { password: 'root' }],
@@ -230,12 +244,24 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
       expect(fingerprint()).toBe(before);
     });
 
-    it.each(METHODS.map((m) => [m, m === 'su' ? 'root' : 'user'] as const))('mlu with become %s and its password: changed; a wrong one: failed naming become, nothing changed', async (method, whose) => {
+    it.each(METHODS.map((m) => [m, m === 'su' ? 'root' : 'user'] as const))('mlu with become %s and its password: deploy, drift, status, weights, rollback; a wrong one: failed naming become, nothing changed', async (method, whose) => {
       const vars = { ansible_port: SSHD_PASSWORD_PORT, ansible_user: 'mlu', ansible_password: servers.userPassword, ansible_become: true, ansible_become_method: method };
       const password = whose === 'root' ? servers.rootPassword : servers.userPassword;
-      const res = await deploy(inventory({ ...vars, ansible_become_password: password }, nextWeights()));
+      const inv = inventory({ ...vars, ansible_become_password: password }, nextWeights());
+      const res = await deploy(inv);
       expect(res.code, res.stdout + res.stderr).toBe(0);
       expect(outcome(res).outcome).toBe('changed');
+      // The other commands go the same way in.
+      const other = async (...args: string[]): Promise<CliResult> => {
+        const r = await cli(...args, '--json');
+        outputs.push(r);
+        expect(r.code, `${args[0]}: ${r.stdout}${r.stderr}`).toBe(0);
+        return r;
+      };
+      expect((JSON.parse((await other('drift', inv)).stdout) as { summary: unknown }).summary).toMatchObject({ in_sync: 1 });
+      await other('status', inv);
+      expect(outcome(await other('weights', inv, 'cable=9', '--no-write')).outcome).toBe('changed');
+      expect(outcome(await other('rollback', inv, '--limit', 'r1')).outcome).toBe('changed');
       const before = fingerprint();
       const wrong = await deploy(inventory({ ...vars, ansible_become_password: 'wrong one' }, nextWeights()));
       expect(wrong.code).toBe(1);
@@ -274,7 +300,7 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
       expect(stdout).toMatch(/^\s+[-+].*ML_/m);
     });
 
-    it('no password in any process\'s arguments or environment (ps and /proc/*/environ sampled back to back, 10–50 ms apart, on both sides), the output or the state folder', async () => {
+    it('no password in any process\'s arguments or environment (ps -eo args and /proc/*/environ sampled over and over on both sides), the output or the state folder', async () => {
       const counts = samplers.map((s) => s.samples);
       const periods = samplers.map((s) => s.periodMs);
       console.log(`leak samplers (controller, router): ${counts.join(', ')} rounds of ps, one every ${periods.join(', ')} ms`);
