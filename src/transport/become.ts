@@ -102,6 +102,22 @@ export function becomeCommand(spec: BecomeSpec): BecomeCommand {
   }
 }
 
+export interface BecomeWay {
+  /** What the channel runs. */
+  line: string;
+  /** Present when the channel first lets sudo, su or doas in (and then runs `sh -s`). */
+  handshake?: BecomeHandshake;
+}
+
+/** How a command runs for a become spec (none: as it is). */
+export function becomeWay(command: string, spec: BecomeSpec | undefined): BecomeWay {
+  if (!spec) return { line: command };
+  if (!needsHandshake(spec)) return { line: wrapBecome(command, true, spec.user) };
+  if (command !== 'sh -s') throw new Error(`become with a password runs \`sh -s\` only, not \`${command}\``);
+  const bc = becomeCommand(spec);
+  return { line: bc.command, handshake: new BecomeHandshake(spec, bc.pty) };
+}
+
 export type HandshakeStep =
   | { kind: 'wait' }
   /** Write this (the password line) to the channel. */

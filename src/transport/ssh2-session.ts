@@ -5,7 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Client as Ssh2Client, ClientChannel, PseudoTtyOptions } from 'ssh2';
 import { errorMessage, UnreachableError } from '../errors.js';
 import type { Secret } from '../model/secret.js';
-import { BECOME_TIMEOUT_MS, BecomeError, becomeCommand, BecomeHandshake, needsHandshake, PtyInput, PtyOutput, wrapBecome, type BecomeSpec } from './become.js';
+import { BECOME_TIMEOUT_MS, BecomeError, becomeWay, PtyInput, PtyOutput, type BecomeHandshake, type BecomeSpec, type BecomeWay } from './become.js';
 import { ExecTimeoutError } from './exec-timeout-error.js';
 import { splitAtPrompt } from './prompt.js';
 import type { ConverseOptions, ConverseResult, ExecOptions, ExecResult, Session } from './transport.js';
@@ -119,18 +119,14 @@ export class Ssh2Session implements Session {
       return Promise.reject(new UnreachableError(this.name, `connection lost: ${this.lostReason}`));
     }
     const spec = become && become.password === undefined && this.becomePassword ? { ...become, password: this.becomePassword } : become;
-    let handshake: BecomeHandshake | undefined;
-    let line = command;
-    let pty = false;
-    if (spec && needsHandshake(spec)) {
-      if (command !== 'sh -s') throw new Error(`become with a password runs \`sh -s\` only, not \`${command}\``);
-      const bc = becomeCommand(spec);
-      handshake = new BecomeHandshake(spec, bc.pty);
-      line = bc.command;
-      pty = bc.pty;
-    } else if (spec) {
-      line = wrapBecome(command, true, spec.user);
+    let way: BecomeWay;
+    try {
+      way = becomeWay(command, spec);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    const { line, handshake } = way;
+    const pty = handshake?.pty ?? false;
     return new Promise<ExecResult>((resolve, reject) => {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
