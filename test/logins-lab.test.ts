@@ -279,13 +279,13 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
       expect(outcome(byPassword).outcome).toBe('changed');
     });
 
-    it('--ask-pass and --ask-become-pass, with --diff: asked once, used, never shown', async () => {
+    it('--ask-pass and --ask-become-pass, with --diff and --verbose: asked once, used, never shown', async () => {
       const inv = inventory({ ansible_port: SSHD_PASSWORD_PORT, ansible_user: 'mlu', ansible_become: true }, nextWeights());
       const asked: string[] = [];
       let stdout = '';
       let stderr = '';
       const code = await run(
-        ['node', 'multilink', 'deploy', inv, '--diff', '-k', '-K'],
+        ['node', 'multilink', 'deploy', inv, '--diff', '-v', '-k', '-K'],
         { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) },
         undefined,
         async (prompt) => {
