@@ -4,7 +4,7 @@
 // Both servers run in the router's network namespace, in a mount namespace of their own with
 // an /etc overlay in RAM (test/helpers/login-servers.sh): the host's /etc is never written.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,7 +106,11 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
     dir = mkdtempSync(join(tmpdir(), 'multilink-logins-'));
     servers = await startLoginServers(lab, 'r1', join(dir, 'servers'));
   });
-  afterAll(() => servers?.stop());
+  afterAll(() => {
+    servers?.stop();
+    // Inventories with the test's passwords, the servers' folder: nothing is left behind.
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   const transport = (): Ssh2Transport => new Ssh2Transport({ homeDir: join(dir, 'home'), env: {}, localUser: 'root', sshConfig: 'builtin' });
   const connect = async (connection: Partial<ConnectionVars>): Promise<Session> =>
