@@ -19,6 +19,7 @@ import type { VaultKeyring } from './load/vault.js';
 import { positiveInt } from './commands/common.js';
 import { parseShard } from './util/shard.js';
 import { Ssh2Transport } from './transport/ssh2-transport.js';
+import { askLine, askSecrets, type AskedSecrets, type AskLine } from './commands/ask-secret.js';
 
 function percentage(value: string): number {
   if (!/^(100|[1-9]?[0-9])$/.test(value)) throw new UsageError(`--max-fail-percentage takes a whole number from 0 to 100, not ${JSON.stringify(value)}`);
@@ -32,6 +33,8 @@ function hostOptions(cmd: Command, transactional: boolean): Command {
     .option('--json', 'print one JSON document on stdout and nothing else', false)
     .option('-v, --verbose', 'print every phase of every host (plain output)', false)
     .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
+    .option('-k, --ask-pass', 'ask for the SSH password (also opens passphrase-protected keys), for hosts without ansible_password', false)
+    .option('-K, --ask-become-pass', 'ask for the become password, for hosts without ansible_become_password', false)
     .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
     .addOption(
       new Option('--command-timeout <s>', "seconds any one remote command may take; for a change also the router's plan deadline (at least 10 s): how long its lock waits for the plan")
@@ -49,12 +52,17 @@ function hostOptions(cmd: Command, transactional: boolean): Command {
   return cmd;
 }
 
-function program(output: Output, transport: () => Transport, exit: (code: number) => void): Command {
+function program(output: Output, transportOf: (asked: AskedSecrets) => Transport, exit: (code: number) => void, ask: AskLine): Command {
+  let asked: AskedSecrets = {};
+  const transport = (): Transport => transportOf(asked);
   const cli = new Command('multilink')
     .description('Balance outgoing connections of Linux routers over several uplinks; keep a fleet in the declared state.')
     .exitOverride()
     .configureOutput({ writeOut: (t) => output.out(t), writeErr: (t) => output.err(t) })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .hook('preAction', async (_, action) => {
+      asked = await askSecrets(action.opts<{ askPass?: boolean; askBecomePass?: boolean }>(), ask);
+    });
 
   hostOptions(cli.command('deploy'), true)
     .description('converge every targeted host to its compiled state')
@@ -164,10 +172,15 @@ function program(output: Output, transport: () => Transport, exit: (code: number
 }
 
 /** Runs one command line; returns the exit code. */
-export async function run(argv: string[], output: Output = processOutput, transport: () => Transport = () => new Ssh2Transport()): Promise<number> {
+export async function run(
+  argv: string[],
+  output: Output = processOutput,
+  transport: (asked: AskedSecrets) => Transport = (asked) => new Ssh2Transport(asked),
+  ask: AskLine = askLine,
+): Promise<number> {
   let code = 0;
   try {
-    await program(output, transport, (c) => (code = c)).parseAsync(argv);
+    await program(output, transport, (c) => (code = c), ask).parseAsync(argv);
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_ERROR;

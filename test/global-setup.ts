@@ -4,9 +4,10 @@
 import { ensureLabPackages, missingLabPackages } from '../src/lab/lab.js';
 import { DATAPLANE_COMMANDS, IPV6_COMMANDS } from '../src/lab/dataplane-plan.js';
 import { OPENWRT_COMMANDS } from '../src/lab/openwrt.js';
+import { LOGIN_COMMANDS } from './helpers/login-servers.js';
 
 export default async function setup(): Promise<void> {
-  const extra = { ...DATAPLANE_COMMANDS, ...IPV6_COMMANDS, ...OPENWRT_COMMANDS };
+  const extra = { ...DATAPLANE_COMMANDS, ...IPV6_COMMANDS, ...OPENWRT_COMMANDS, ...LOGIN_COMMANDS };
   const missing = missingLabPackages(extra);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {

@@ -2,7 +2,8 @@
 // vars, templated and checked. Numbers may be ints or strings ("0xff00"): templates yield strings.
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { BootSetting, ConnectionVars, HostSettings, IptablesFlavourSetting } from '../model/config.js';
+import { BECOME_METHODS, type BecomeMethod, type BootSetting, type ConnectionVars, type HostSettings, type IptablesFlavourSetting } from '../model/config.js';
+import { Secret } from '../model/secret.js';
 import type { SourcePos } from '../model/source.js';
 import { isRemotePath } from '../net/names.js';
 import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from '../shell/layout.js';
@@ -75,7 +76,49 @@ export function resolveConnection(host: string, hostPos: SourcePos, v: VarReader
   const keyVar = aliased(v, ['ansible_ssh_private_key_file', 'ansible_private_key_file']);
   const key = readString(keyVar.node, keyVar.name, s.r);
   if (key !== undefined) connection.privateKeyFile = localPath(key, v.definedIn(keyVar.name) ?? '.');
+  const password = readSecret(aliased(v, ['ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password']), s);
+  if (password !== undefined) connection.password = password;
+  if (connection.become) readBecome(connection, v, s);
   return connection;
+}
+
+/**
+ * ansible_become_method, _user and _password under their names in Ansible's become plugins
+ * (the generic one, then the method's own). Read only with ansible_become: a become password
+ * nobody uses is never looked at (nor decrypted).
+ */
+function readBecome(connection: ConnectionVars, v: VarReader, s: PlayScope): void {
+  const method: BecomeMethod = readEnum(v.value('ansible_become_method'), 'ansible_become_method', BECOME_METHODS, s.r) ?? 'sudo';
+  if (method !== 'sudo') connection.becomeMethod = method;
+  const userVar = aliased(v, ['ansible_become_user', `ansible_${method}_user`]);
+  const user = readString(userVar.node, userVar.name, s.r);
+  if (user !== undefined && USER_NAME.test(user)) {
+    if (user !== 'root') connection.becomeUser = user;
+  } else if (user !== undefined) expected(s.r, userVar.name, 'a user name', userVar.node as YValue);
+  const password = readSecret(aliased(v, ['ansible_become_password', 'ansible_become_pass', `ansible_${method}_pass`]), s);
+  if (password !== undefined) connection.becomePassword = password;
+}
+
+/** A user name as sudo -u, su and doas -u take it. */
+const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
+
+/**
+ * A password: any one line. A message about it never shows the value (as expected() would),
+ * only where it was set.
+ */
+function readSecret(found: { name: string; node: YValue | undefined }, s: PlayScope): Secret | undefined {
+  const { name, node } = found;
+  if (!node) return undefined;
+  if (node.kind !== 'scalar' || (typeof node.value !== 'string' && typeof node.value !== 'number')) {
+    s.r.error(`${name}: expected a string (the value is not shown)`, node);
+    return undefined;
+  }
+  const value = String(node.value);
+  if (/[\r\n\0]/.test(value)) {
+    s.r.error(`${name}: a password must be one line, without line breaks or NUL (the value is not shown)`, node);
+    return undefined;
+  }
+  return new Secret(value);
 }
 
 /** `linkCount` is the number of links of the host's play: marks, tables and priorities must fit them. */

@@ -1,5 +1,6 @@
 // What validation hands to compile: one fully resolved, validated configuration per host.
 // Templates are substituted, weight overlays applied, every value checked.
+import type { Secret } from './secret.js';
 import type { SourcePos } from './source.js';
 
 export type BalanceMethod = 'random' | 'nth' | 'sticky' | 'adaptive';
@@ -16,8 +17,19 @@ export interface ConnectionVars {
   port?: number;
   user?: string;
   privateKeyFile?: string;
+  /** ansible_password (ansible_ssh_pass): password and keyboard-interactive logins, and an encrypted key's passphrase. */
+  password?: Secret;
   become: boolean;
+  /** ansible_become_method; absent: sudo. */
+  becomeMethod?: BecomeMethod;
+  /** ansible_become_user; absent: root. */
+  becomeUser?: string;
+  /** ansible_become_password (ansible_become_pass, ansible_sudo_pass…): what sudo, su or doas asks for. */
+  becomePassword?: Secret;
 }
+
+export type BecomeMethod = 'sudo' | 'su' | 'doas';
+export const BECOME_METHODS: readonly BecomeMethod[] = ['sudo', 'su', 'doas'];
 
 export interface HostSettings {
   /** Where multilink keeps what must survive a reboot (generations, the boot hook's script, the monitor's script). */

@@ -5,6 +5,7 @@
 import { UnreachableError } from '../errors.js';
 import type { ConnectOptions, ConnectTarget, ConverseOptions, ConverseResult, ExecOptions, ExecResult, Session, Transport } from './transport.js';
 import { splitAtPrompt } from './prompt.js';
+import type { BecomeSpec } from './become.js';
 
 /** `host` is the inventory name (ConnectTarget.name). */
 export type FakeHandler = (host: string, command: string, stdin: string | undefined) => ExecResult | Promise<ExecResult>;
@@ -24,6 +25,8 @@ export interface FakeExecRecord {
   connection: number;
   /** In a conversation: what the controller answered ('' nothing; undefined: no prompt came). */
   answer?: string;
+  /** The become the caller asked for (a real session runs sudo, su or doas for it). */
+  become?: BecomeSpec;
 }
 
 const OK: ExecResult = { stdout: '', stderr: '', code: 0 };
@@ -78,14 +81,14 @@ export class FakeTransport implements Transport {
     return {
       exec: async (command: string, execOptions: ExecOptions): Promise<ExecResult> => {
         if (closed) throw new Error(`${host}: session already closed`);
-        this.execs.push({ host, command, stdin: execOptions.stdin, timeoutMs: execOptions.timeoutMs, connection });
+        this.execs.push({ host, command, stdin: execOptions.stdin, timeoutMs: execOptions.timeoutMs, connection, ...(execOptions.become ? { become: execOptions.become } : {}) });
         this.execsPerHost.set(host, this.execCount(host) + 1);
         const result = await this.handler(host, command, execOptions.stdin);
         return { ...result };
       },
       converse: async (command: string, o: ConverseOptions): Promise<ConverseResult> => {
         if (closed) throw new Error(`${host}: session already closed`);
-        const record: FakeExecRecord = { host, command, stdin: o.stdin, timeoutMs: o.timeoutMs, connection };
+        const record: FakeExecRecord = { host, command, stdin: o.stdin, timeoutMs: o.timeoutMs, connection, ...(o.become ? { become: o.become } : {}) };
         this.execs.push(record);
         this.execsPerHost.set(host, this.execCount(host) + 1);
         const first = await this.handler(host, command, o.stdin);

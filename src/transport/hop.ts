@@ -2,6 +2,7 @@
 // named in messages, and how a failed attempt at it is told apart from one worth retrying.
 import type { Client as Ssh2Client, ClientChannel } from 'ssh2';
 import { errorMessage } from '../errors.js';
+import type { Secret } from '../model/secret.js';
 
 /** One SSH connection on the way to a target: the jump hosts first, the target last. */
 export interface Hop {
@@ -15,6 +16,8 @@ export interface Hop {
   useDefaultKeys: boolean;
   /** IdentitiesOnly yes: no ssh-agent. */
   identitiesOnly: boolean;
+  /** The target's ansible_password (or --ask-pass): password and keyboard-interactive logins, key passphrases. */
+  password?: Secret;
 }
 
 

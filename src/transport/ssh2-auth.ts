@@ -2,8 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import type { AnyAuthMethod, ClientErrorExtensions } from 'ssh2';
+import type { AnyAuthMethod, ClientErrorExtensions, KeyboardInteractiveAuthMethod } from 'ssh2';
 import { errorMessage } from '../errors.js';
+import type { Secret } from '../model/secret.js';
 import { hopLabel, type Hop } from './hop.js';
 
 const { utils } = ssh2;
@@ -16,10 +17,16 @@ export interface AuthCandidate {
   method: AnyAuthMethod;
 }
 
+/** The SSH method name a candidate uses (what a server lists in its methods that can continue). */
+export function methodName(c: AuthCandidate): string {
+  return c.method.type === 'agent' ? 'publickey' : c.method.type;
+}
+
 /**
  * What to offer a hop, in OpenSSH's order: its IdentityFiles, then ssh-agent (unless
- * IdentitiesOnly), then ~/.ssh/id_* when no IdentityFile was given. Keys that cannot be
- * used leave a note for the failure message.
+ * IdentitiesOnly), then ~/.ssh/id_* when no IdentityFile was given; with a password,
+ * keyboard-interactive, then password. Keys that cannot be used leave a note for the failure
+ * message; an encrypted key is opened with the password when there is one (--ask-pass).
  */
 export function authCandidates(hop: Hop, homeDir: string, agent: string | undefined, notes: string[]): AuthCandidate[] {
   const candidates: AuthCandidate[] = [];
@@ -34,13 +41,16 @@ export function authCandidates(hop: Hop, homeDir: string, agent: string | undefi
       if (explicit) notes.push(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : errorMessage(err)}`);
       return;
     }
-    const parsed = utils.parseKey(data);
+    const passphrase = hop.password?.reveal();
+    let parsed = utils.parseKey(data);
+    if (parsed instanceof Error && passphrase !== undefined && /encrypted|passphrase/i.test(parsed.message)) parsed = utils.parseKey(data, passphrase);
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
     if (key instanceof Error || !key.isPrivateKey()) {
-      notes.push(`${file}: ${key instanceof Error ? key.message : 'not a private key'} (use ssh-agent for passphrase-protected keys)`);
+      const hint = passphrase === undefined ? 'use ssh-agent or --ask-pass for passphrase-protected keys' : 'the password given does not open it';
+      notes.push(`${file}: ${key instanceof Error ? key.message : 'not a private key'} (${hint})`);
       return;
     }
-    candidates.push({ label: `publickey ${file}`, method: { type: 'publickey', username: hop.user, key: data } });
+    candidates.push({ label: `publickey ${file}`, method: { type: 'publickey', username: hop.user, key } });
   };
   for (const file of hop.identityFiles) addKey(file, true);
   if (agent !== undefined) {
@@ -49,7 +59,29 @@ export function authCandidates(hop: Hop, homeDir: string, agent: string | undefi
   if (hop.useDefaultKeys) {
     for (const name of DEFAULT_IDENTITIES) addKey(join(homeDir, '.ssh', name), false);
   }
+  if (hop.password !== undefined) {
+    const password = hop.password;
+    candidates.push({ label: 'keyboard-interactive', method: { type: 'keyboard-interactive', username: hop.user, prompt: answerWith(password) } });
+    candidates.push({ label: 'password', method: { type: 'password', username: hop.user, password: password.reveal() } });
+  }
   return candidates;
+}
+
+/**
+ * keyboard-interactive as OpenSSH meets a PAM password prompt: the hidden prompts of the first
+ * round that has any get the password; a later round (the password was not taken) gets
+ * nothing, so the server ends the attempt instead of asking on.
+ */
+function answerWith(password: Secret): KeyboardInteractiveAuthMethod['prompt'] {
+  let answered = false;
+  return (_name, _instructions, _lang, prompts, finish) => {
+    if (prompts.length === 0 || answered) {
+      finish(prompts.map(() => ''));
+      return;
+    }
+    answered = prompts.some((p) => !p.echo);
+    finish(prompts.map((p) => (p.echo ? '' : password.reveal())));
+  };
 }
 
 /** The ssh-agent socket a hop may use. */
@@ -66,6 +98,7 @@ export function describeConnectError(
   notes: string[],
   agentConfigured: boolean,
   homeDir: string,
+  offered?: readonly string[],
 ): string {
   const where = `${hop.host}:${hop.port}`;
   switch (err.code) {
@@ -89,7 +122,8 @@ export function describeConnectError(
     const tried = candidates.length > 0 ? `tried ${candidates.map((c) => c.label).join(', ')}` : noKeyText(agentConfigured, homeDir);
     const server = err.level === 'client-authentication' ? '' : `; server said: ${err.message}`;
     const extra = notes.length > 0 ? `; ${notes.join('; ')}` : '';
-    return `authentication failed for ${hopLabel(hop)} (${tried})${server}${extra}`;
+    const methods = offered && offered.length > 0 ? `; the server takes ${offered.join(', ')}` : '';
+    return `authentication failed for ${hopLabel(hop)} (${tried})${server}${methods}${extra}`;
   }
   return `SSH connection to ${where} failed: ${err.message}`;
 }

@@ -2,11 +2,22 @@
 // per-turn timeouts, a conversation on one channel, and a close that waits a little.
 import { EventEmitter } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
-import type { Client as Ssh2Client, ClientChannel } from 'ssh2';
+import type { Client as Ssh2Client, ClientChannel, PseudoTtyOptions } from 'ssh2';
 import { errorMessage, UnreachableError } from '../errors.js';
+import type { Secret } from '../model/secret.js';
+import { BECOME_TIMEOUT_MS, BecomeError, becomeWay, PtyInput, PtyOutput, type BecomeHandshake, type BecomeSpec, type BecomeWay } from './become.js';
 import { ExecTimeoutError } from './exec-timeout-error.js';
 import { splitAtPrompt } from './prompt.js';
 import type { ConverseOptions, ConverseResult, ExecOptions, ExecResult, Session } from './transport.js';
+
+/** Where a command's standard input goes: the channel, or (become through a terminal) its framing. */
+interface Input {
+  write(data: string): void;
+  end(data?: string): void;
+}
+
+/** A terminal that changes nothing until the become'd shell sets it raw: no echo of the password either. */
+const BECOME_PTY: PseudoTtyOptions = { rows: 24, cols: 200, term: 'dumb', modes: { ECHO: 0, ECHONL: 0 } };
 
 const CLOSE_WAIT_MS = 2_000;
 
@@ -22,6 +33,8 @@ export class Ssh2Session implements Session {
     private readonly name: string,
     /** Jump hosts first, the target last. */
     private readonly clients: Ssh2Client[],
+    /** --ask-become-pass: the become password of a host whose vars give none. */
+    private readonly becomePassword?: Secret,
   ) {
     this.client = clients[clients.length - 1];
     for (const c of clients) {
@@ -43,9 +56,9 @@ export class Ssh2Session implements Session {
   }
 
   exec(command: string, options: ExecOptions): Promise<ExecResult> {
-    return this.run(command, options.timeoutMs, (ch) => {
-      if (options.stdin !== undefined) ch.end(options.stdin);
-      else ch.end();
+    return this.run(command, options.timeoutMs, options.become, (input) => {
+      if (options.stdin !== undefined) input.end(options.stdin);
+      else input.end();
     });
   }
 
@@ -53,7 +66,7 @@ export class Ssh2Session implements Session {
     let split: { before: string; after: string } | undefined;
     let answerError: { error: unknown } | undefined;
     let answering: Promise<void> | undefined;
-    const run = this.run(command, options.timeoutMs, (ch, out, turn) => {
+    const run = this.run(command, options.timeoutMs, options.become, (ch, out, turn) => {
       ch.write(options.stdin);
       let text = '';
       out.on('data', (chunk: string) => {
@@ -92,17 +105,28 @@ export class Ssh2Session implements Session {
   /**
    * One exec channel: `start` writes to it once it is open (and may watch stdout as text);
    * resolves when it closes, rejects when the connection is lost or a turn times out. `turn`
-   * pauses the timeout while the caller thinks, and restarts it afresh on resume.
+   * pauses the timeout while the caller thinks, and restarts it afresh on resume. With become,
+   * the command runs as the become user and `start` is called only once it does (become.ts).
    */
   private run(
     command: string,
     timeoutMs: number,
-    start: (ch: ClientChannel, stdout: NodeJS.EventEmitter, turn: { pause(): void; resume(): void; readonly closed: boolean }) => void,
+    become: BecomeSpec | undefined,
+    start: (input: Input, stdout: NodeJS.EventEmitter, turn: { pause(): void; resume(): void; readonly closed: boolean }) => void,
   ): Promise<ExecResult> {
     if (this.closed) return Promise.reject(new Error(`${this.name}: session already closed`));
     if (this.lostReason !== undefined) {
       return Promise.reject(new UnreachableError(this.name, `connection lost: ${this.lostReason}`));
     }
+    const spec = become && become.password === undefined && this.becomePassword ? { ...become, password: this.becomePassword } : become;
+    let way: BecomeWay;
+    try {
+      way = becomeWay(command, spec);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { line, handshake } = way;
+    const pty = handshake?.pty ?? false;
     return new Promise<ExecResult>((resolve, reject) => {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
@@ -110,16 +134,22 @@ export class Ssh2Session implements Session {
       let channel: ClientChannel | undefined;
       let done = false;
       let timer: NodeJS.Timeout | undefined;
+      let becomeTimer: NodeJS.Timeout | undefined;
       const text = new EventEmitter();
       const decoder = new StringDecoder('utf8');
+      const errDecoder = new StringDecoder('utf8');
+      /** Through a terminal: framed input, demultiplexed output. */
+      const framing = pty ? { input: new PtyInput(), output: new PtyOutput() } : undefined;
+      let started = handshake === undefined;
 
       const finish = (err: Error | undefined): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        clearTimeout(becomeTimer);
         this.pending.delete(fail);
         if (err) reject(err);
-        else resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code });
+        else resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), code: framing?.output.code ?? code });
       };
       const fail = (err: Error): void => finish(err);
       this.pending.add(fail);
@@ -141,8 +171,23 @@ export class Ssh2Session implements Session {
       };
       arm();
 
+      const emitStdout = (chunk: string): void => {
+        if (chunk === '') return;
+        stdout.push(Buffer.from(chunk, 'utf8'));
+        if (text.listenerCount('data') > 0) text.emit('data', chunk);
+      };
+      /** After the handshake: what the script printed (demultiplexed through a terminal). */
+      const output = (chunk: string): void => {
+        if (!framing) return emitStdout(chunk);
+        const parts = framing.output.feed(chunk);
+        if (parts.stderr) stderr.push(Buffer.from(parts.stderr, 'utf8'));
+        emitStdout(parts.stdout);
+        // The script has ended: end the input too, so that the wrapper's reader ends.
+        if (framing.output.code !== undefined && !framing.input.ended && channel) channel.write(framing.input.end());
+      };
+
       try {
-        this.client.exec(command, (err, ch) => {
+        this.client.exec(line, pty ? { pty: BECOME_PTY } : {}, (err, ch) => {
           if (err) {
             finish(new UnreachableError(this.name, `cannot open a channel for \`${command}\`: ${err.message}`));
             return;
@@ -154,16 +199,52 @@ export class Ssh2Session implements Session {
             return;
           }
           channel = ch;
+          const input: Input = framing
+            ? { write: (d) => void ch.write(framing.input.encode(d)), end: (d) => void ch.write(framing.input.end(d)) }
+            : { write: (d) => void ch.write(d), end: (d) => (d === undefined ? ch.end() : ch.end(d)) };
+          const enter = (step: ReturnType<BecomeHandshake['feed']>): void => {
+            if (!handshake || started || done) return;
+            if (step.kind === 'send') ch.write(step.data);
+            else if (step.kind === 'fail') {
+              finish(new BecomeError(this.name, step.message));
+              closeChannel(ch);
+            } else if (step.kind === 'ready') {
+              started = true;
+              clearTimeout(becomeTimer);
+              start(input, text, turn);
+              output(step.rest);
+            }
+          };
+          if (handshake) {
+            const hs = handshake;
+            const limit = Math.min(BECOME_TIMEOUT_MS, timeoutMs);
+            becomeTimer = setTimeout(() => {
+              if (started || done) return;
+              finish(new BecomeError(this.name, hs.timedOut(limit)));
+              closeChannel(ch);
+            }, limit);
+          }
           ch.on('data', (chunk: Buffer) => {
-            stdout.push(chunk);
-            if (text.listenerCount('data') > 0) text.emit('data', decoder.write(chunk));
+            const t = decoder.write(chunk);
+            if (!started && handshake) enter(handshake.feed('out', t));
+            else if (handshake) output(t);
+            else {
+              stdout.push(chunk);
+              if (text.listenerCount('data') > 0) text.emit('data', t);
+            }
           });
-          ch.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+          ch.stderr.on('data', (chunk: Buffer) => {
+            if (!started && handshake) enter(handshake.feed('err', errDecoder.write(chunk)));
+            else stderr.push(chunk);
+          });
           ch.on('exit', (exitCode: number | null) => {
             code = typeof exitCode === 'number' ? exitCode : null;
           });
-          ch.on('close', () => finish(undefined));
-          start(ch, text, turn);
+          ch.on('close', () => {
+            if (!started && handshake) finish(new BecomeError(this.name, handshake.closed(code)));
+            else finish(undefined);
+          });
+          if (!handshake) start(input, text, turn);
         });
       } catch (err) {
         finish(new UnreachableError(this.name, `cannot run \`${command}\`: ${errorMessage(err)}`));

@@ -8,14 +8,15 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
-import type { AnyAuthMethod, Client as Ssh2Client, ClientChannel, ConnectConfig, HostVerifier } from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, Client as Ssh2Client, ClientChannel, ConnectConfig, HostVerifier } from 'ssh2';
+import type { Secret } from '../model/secret.js';
 import { errorMessage, UnreachableError } from '../errors.js';
 import type { ConnectOptions, ConnectTarget, Session, Transport } from './transport.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { backoffDelay, checkRetryPolicy, DEFAULT_RETRY_POLICY, isRetryable, retriedMessage, type RetryPolicy } from './connect-retry.js';
 import { knownHostName, readKnownHosts } from './known-hosts.js';
 import { hostKeyAlgorithms, verifyHostKey } from './host-key-verify.js';
-import { agentSocket, authCandidates, describeConnectError, type Ssh2Error } from './ssh2-auth.js';
+import { agentSocket, authCandidates, describeConnectError, methodName, type AuthCandidate, type Ssh2Error } from './ssh2-auth.js';
 import { forwardOut, HopFailure, hopLabel, timeoutMessage, viaText, type ConnectProgress, type Hop } from './hop.js';
 import { Ssh2Session } from './ssh2-session.js';
 import { expandTilde } from './ssh-config.js';
@@ -49,6 +50,10 @@ export interface Ssh2TransportOptions {
   retry?: Partial<RetryPolicy>;
   /** Source of the backoff's jitter, 0 ≤ x < 1. Default Math.random. */
   random?: () => number;
+  /** --ask-pass: the login password (and key passphrase) of hosts whose vars give none. */
+  password?: Secret;
+  /** --ask-become-pass: the become password of hosts whose vars give none. */
+  becomePassword?: Secret;
 }
 
 export class Ssh2Transport implements Transport {
@@ -62,6 +67,8 @@ export class Ssh2Transport implements Transport {
   private readonly gate: HandshakeGate;
   private readonly retry: RetryPolicy;
   private readonly random: () => number;
+  private readonly password: Secret | undefined;
+  private readonly becomePassword: Secret | undefined;
 
   constructor(options: Ssh2TransportOptions = {}) {
     this.homeDir = options.homeDir ?? homedir();
@@ -82,6 +89,8 @@ export class Ssh2Transport implements Transport {
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     checkRetryPolicy(this.retry);
     this.random = options.random ?? Math.random;
+    this.password = options.password;
+    this.becomePassword = options.becomePassword;
   }
 
   /**
@@ -101,6 +110,8 @@ export class Ssh2Transport implements Transport {
       useDefaultKeys: targetFiles.length === 0,
       identitiesOnly: cfg.identitiesOnly ?? false,
     };
+    const password = conn.password ?? this.password;
+    if (password !== undefined) targetHop.password = password;
     const jumps = (cfg.proxyJump ?? []).map(async (jump): Promise<Hop> => {
       // A jump host is resolved through ssh config too (its own ProxyJump is not followed).
       const jcfg = await this.sshConfig.resolve(jump.host, { user: jump.user, port: jump.port });
@@ -139,7 +150,7 @@ export class Ssh2Transport implements Transport {
         previous = await this.openHopWithRetries(target.name, hops, i, previous, knownHostsFile, options, deadline, clients, progress, abandon.signal);
         if (abandon.signal.aborted) throw new Error('connect abandoned after its timeout');
       }
-      return new Ssh2Session(target.name, clients);
+      return new Ssh2Session(target.name, clients, this.becomePassword);
     })();
     try {
       return await Promise.race([work, timedOut]);
@@ -248,12 +259,22 @@ export class Ssh2Transport implements Transport {
         if (at >= 0) clients.splice(at, 1);
         reject(new HopFailure(`${hostKeyProblem ?? message}${via}`, retryable));
       };
-      // The candidates in order, as ssh2 would take an array; called again only when the
-      // previous one did not get us in: from then on a failure is about credentials.
+      // The candidates in order, as ssh2 would take an array, less those whose method the
+      // server does not take; called again only when the previous one did not get us in: from
+      // then on a failure is about credentials.
       let nextCandidate = 0;
-      const authHandler = (): AnyAuthMethod | false => {
-        if (nextCandidate > 0) authRefused = true;
-        return candidates[nextCandidate++]?.method ?? false;
+      const tried: AuthCandidate[] = [];
+      let offered: string[] | undefined;
+      const authHandler = (authsLeft: AuthenticationType[] | null): AnyAuthMethod | false => {
+        if (tried.length > 0) authRefused = true;
+        if (authsLeft) offered = [...authsLeft];
+        for (;;) {
+          const c = candidates[nextCandidate++];
+          if (c === undefined) return false;
+          if (authsLeft && !authsLeft.includes(methodName(c) as AuthenticationType)) continue;
+          tried.push(c);
+          return c.method;
+        }
       };
 
       const hostVerifier: HostVerifier = (key, verify) => {
@@ -278,7 +299,8 @@ export class Ssh2Transport implements Transport {
           return;
         }
         if (settled) return; // after ready, the session's own listener reports it
-        fail(describeConnectError(err, hop, handshakeDone, candidates, notes, this.agentSocket(hop) !== undefined, this.homeDir), classify(err));
+        const shown = tried.length > 0 || candidates.length === 0 ? tried : [{ label: `none of ${candidates.map((c) => c.label).join(', ')}`, method: candidates[0].method }];
+        fail(describeConnectError(err, hop, handshakeDone, shown, notes, this.agentSocket(hop) !== undefined, this.homeDir, offered), classify(err));
       });
       client.on('close', () => fail(`connection to ${hopLabel(hop)} closed before authentication`, classify(undefined)));
       client.once('ready', () => {

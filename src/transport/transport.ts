@@ -1,6 +1,7 @@
 // The small interface the rest of multilink talks to. Only ssh2-transport.ts imports ssh2,
 // so planning and apply logic are tested against a fake transport.
 import type { ConnectionVars } from '../model/config.js';
+import type { BecomeSpec } from './become.js';
 
 export interface ExecResult {
   stdout: string;
@@ -13,6 +14,8 @@ export interface ExecOptions {
   /** Sent on the command's standard input, then EOF. */
   stdin?: string;
   timeoutMs: number;
+  /** Run the command as another user (become.ts); the script reaches it only once it runs so. */
+  become?: BecomeSpec;
 }
 
 /**
@@ -37,6 +40,8 @@ export interface ConverseOptions {
   onSent?(): void;
   /** Bounds each half: from the start to the prompt, and from the answer to the end. */
   timeoutMs: number;
+  /** As ExecOptions.become. */
+  become?: BecomeSpec;
 }
 
 export interface ConverseResult extends ExecResult {
