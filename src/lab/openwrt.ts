@@ -1,6 +1,6 @@
 // OpenWrt-like lab routers: the same namespace router, but its sshd (and so every login)
 // runs in a mount namespace where /usr/bin is BusyBox (ash as /bin/sh, BusyBox ping without
-// -m, no bash, no coreutils), /usr/sbin holds only iptables, ip, conntrack and sshd, /etc is
+// -m, no bash, no coreutils), /usr/sbin holds only iptables, ip6tables, ip, conntrack and sshd, /etc is
 // the router's own folder (persistent, with a small /etc/rc.common and /etc/rc.d for boot
 // hooks) and /var and /run are RAM. Commands reach it over SSH, or here through nsenter.
 import { spawn } from 'node:child_process';
