@@ -13,8 +13,9 @@
 # is loaded (ml_balance6, one ip6tables-restore --noflush) and the failed link's IPv6
 # conntrack entries are deleted.
 # Parameters: ML_TARGETS6, ML_QUORUM6, ML_DOWN_AFTER, ML_UP_AFTER, ML_WAIT_S6. Defined before
-# this file: lib.sh, monitor-record.sh, ml_link K (also ml_gw6: fixed, none, auto or empty for
-# a link without IPv6; ml_via6: the fixed gateway) and ml_balance6 MASK6.
+# this file: lib.sh, monitor-record.sh, monitor-tables.sh (the table primitives, for both
+# families), ml_link K (also ml_gw6: fixed, none, auto or empty for a link without IPv6;
+# ml_via6: the fixed gateway) and ml_balance6 MASK6.
 # State per link K: up6_K, since6_K, fail6_K, ok6_K, gw6_K (auto: what was learnt). It sets
 # monitor.sh's ml_gw_changed when the state file is to be written.
 # shellcheck disable=SC2154,SC2034
@@ -58,34 +59,10 @@ ml_v6_state_lines() {
   done
 }
 
-# The interface's IPv6 default route in main, as `via GATEWAY` or `dev`; empty: none.
-ml_learn6() {
-  ip -6 route show table main exact ::/0 dev "$1" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "via") { print "via " $(i + 1); exit } print "dev"; exit }'
-}
-
-# ml_route6_put WANT (`via G` or `dev`): the link's IPv6 table holds that default route.
-ml_route6_put() {
-  case "$1" in
-    "via "*) ip -6 route replace default via "${1#via }" dev "$ml_if" table "$ml_table" ;;
-    *) ip -6 route replace default dev "$ml_if" table "$ml_table" ;;
-  esac
-}
-
-# Whether the link's IPv6 table holds `default WANT dev IF` (whatever ip prints after it).
-ml_table6_holds() {
-  case "$1" in "via "*) ml_r6="default $1 dev $ml_if" ;; *) ml_r6="default dev $ml_if" ;; esac
-  ml_rt6=$(ip -6 route show table "$ml_table" 2>/dev/null) || return 1
-  case "$ml_nl$ml_rt6$ml_nl" in
-    *"$ml_nl$ml_r6 "*|*"$ml_nl$ml_r6$ml_nl"*) return 0 ;;
-  esac
-  return 1
-}
-
+# A device made again (PPP) starts with the kernel's accept_ra: with forwarding on, it would
+# never learn a gateway. The 2 deploy set is put back (monitor-tables.sh ml_sysctl_keep).
 ml_accept_ra() {
-  ml_ra_file=/proc/sys/net/ipv6/conf/$ml_if/accept_ra
-  ml_ra_now=$(cat "$ml_ra_file" 2>/dev/null) || return 0
-  [ "$ml_ra_now" = 2 ] && return 0
-  { echo 2 > "$ml_ra_file"; } 2>/dev/null && ml_log "link $ml_name $ml_if accept_ra restored: 2 (was $ml_ra_now)"
+  ml_sysctl_keep "/proc/sys/net/ipv6/conf/$ml_if/accept_ra" 2 accept_ra
 }
 
 # Link ml_k's IPv6 table this round: sets ml_t6 to ok, absent (no device) or none (auto: no
@@ -95,23 +72,22 @@ ml_table6_keep() {
   if [ ! -e "/sys/class/net/$ml_if" ]; then ml_t6=absent; return 0; fi
   case "$ml_gw6" in
     auto)
-      ml_want6=$(ml_learn6 "$ml_if")
+      ml_want6=$(ml_learn 6 "$ml_if")
       ml_had6=; eval "ml_had6=\$gw6_$ml_k"
       if [ "$ml_want6" != "$ml_had6" ] && ! ml_deploying; then
-        if [ -n "$ml_want6" ]; then ml_route6_put "$ml_want6" 2>/dev/null; else ip -6 route flush table "$ml_table" 2>/dev/null; fi
+        if [ -n "$ml_want6" ]; then ml_route_put 6 "$ml_want6" 2>/dev/null; else ip -6 route flush table "$ml_table" 2>/dev/null; fi
         ml_log "link $ml_name IPv6 gateway ${ml_want6:-none} (was ${ml_had6:-none})"
         eval "gw6_$ml_k=\$ml_want6"
         ml_gw_changed=1
       fi
-      # A device made again (PPP) starts with the kernel's accept_ra: with forwarding on, it
-      # would never learn a gateway. Put back the 2 deploy set, only while none is learnt.
+      # Only while none is learnt: a device made again may have lost its accept_ra.
       [ -n "$ml_want6" ] || { ml_accept_ra; ml_t6=none; return 0; } ;;
     none) ml_want6=dev ;;
     *) ml_want6="via $ml_via6" ;;
   esac
-  ml_table6_holds "$ml_want6" && return 0
+  ml_table_holds 6 "$ml_want6" && return 0
   ml_deploying && return 0
-  if ml_route6_put "$ml_want6" 2>/dev/null; then ml_log "link $ml_name IPv6 table $ml_table restored: default $ml_want6 dev $ml_if"; else ml_t6=none; fi
+  if ml_route_put 6 "$ml_want6" 2>/dev/null; then ml_log "link $ml_name IPv6 table $ml_table restored: $ml_route"; else ml_t6=none; fi
 }
 
 # iputils since 2015 and BusyBox take `ping -6`; older iputils has ping6 (BusyBox may too).
