@@ -27,7 +27,9 @@ export function statusRequest(desired: DesiredState): StatusRequest {
   };
 }
 
-/** The balance in force, new connections and counters of one family's chains. */
+type FamilyCounters = ReturnType<typeof familyCounters>;
+
+/** The balance in force, new connections and counters of one family's chains (read once per host). */
 function familyCounters(table: LiveTable | undefined, desired: DesiredState) {
   const chain = (name: string) => table?.chains.find((c) => c.name === name);
   const balance = chain(desired.balanceChain.name);
@@ -39,31 +41,33 @@ function familyCounters(table: LiveTable | undefined, desired: DesiredState) {
   };
 }
 
-function counted(acct: LiveChain | undefined, iface: string): { packets: number; bytes: number } | undefined {
+/** The link's ML_ACCT counters (packets and bytes sent out of it), or nulls when its rule is missing. */
+function counted(acct: LiveChain | undefined, iface: string): { packets: number | null; bytes: number | null } {
   const at = acct ? acct.rules.findIndex((r) => accountingInterface(r) === iface) : -1;
-  return at >= 0 ? acct?.ruleCounters?.[at] : undefined;
+  const n = at >= 0 ? acct?.ruleCounters?.[at] : undefined;
+  return { packets: n ? n.packets : null, bytes: n ? n.bytes : null };
+}
+
+/** The link's share of new connections by the configured weights, among the links that share them. */
+function configuredShare(links: CompiledLink[], l: CompiledLink): number {
+  const eligible = eligibleLinks(links);
+  const total = eligible.reduce((sum, x) => sum + x.weight, 0);
+  return eligible.includes(l) && total > 0 ? round(l.weight / total) : 0;
 }
 
 /** A dual-stack link's IPv6 side: the monitor's IPv6 verdict, the IPv6 chains' balance and counters. */
-function ipv6Status(desired: DesiredState, facts: StatusFacts, l: CompiledLink, notes: Set<string>): FamilyLinkStatus | undefined {
+function ipv6Status(desired: DesiredState, facts: StatusFacts, l: CompiledLink, c: FamilyCounters): FamilyLinkStatus | undefined {
   if (l.gateway6 === undefined) return undefined;
-  const c = familyCounters(facts.mangle6, desired);
-  if (!c.balance) notes.add(`IPv6 ${desired.balanceChain.name} is missing: not deployed?`);
-  const links6 = desired.links.filter((x) => x.gateway6 !== undefined);
-  const eligible = eligibleLinks(links6);
-  const total = eligible.reduce((sum, x) => sum + x.weight, 0);
   const m = facts.monitor?.links.find((x) => x.link === l.name);
-  const n = counted(c.acct, l.interface);
   return {
     gateway: l.gateway6,
     ...(m?.gateway6 ? { learned: m.gateway6 } : {}),
     health: desired.monitor ? (m?.state6 ?? 'unmonitored') : 'unmonitored',
     ...(m?.since6 ? { since: m.since6 } : {}),
-    configuredShare: eligible.includes(l) && total > 0 ? round(l.weight / total) : 0,
+    configuredShare: configuredShare(desired.links.filter((x) => x.gateway6 !== undefined), l),
     share: c.live ? (c.live.shares.get(l.mark) ?? 0) : null,
     newConnections: c.balanced ? (c.balanced.get(l.mark) ?? 0) : null,
-    packets: n ? n.packets : null,
-    bytes: n ? n.bytes : null,
+    ...counted(c.acct, l.interface),
   };
 }
 
@@ -103,20 +107,15 @@ function adaptiveStatus(facts: StatusFacts, index: number): { adaptive?: Adaptiv
 
 export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatus {
   const notes = new Set<string>();
-  const chain = (name: string) => facts.mangle.chains.find((c) => c.name === name);
-  const balance = chain(desired.balanceChain.name);
-  if (!balance) notes.add(`${desired.balanceChain.name} is missing: not deployed?`);
-  const live = balance ? balanceShares(balance.rules, desired.settings.markMask) : undefined;
-  const balanced = balance ? newConnectionsByMark(balance) : undefined;
-  for (const rule of live?.unknown ?? []) notes.add(`${desired.balanceChain.name} rule not understood: ${rule}`);
-  const acct = chain(CHAIN_ACCT);
-  if (!acct) notes.add(`${CHAIN_ACCT} is missing: deploy to count packets and bytes per link`);
+  const v4 = familyCounters(facts.mangle, desired);
+  if (!v4.balance) notes.add(`${desired.balanceChain.name} is missing: not deployed?`);
+  for (const rule of v4.live?.unknown ?? []) notes.add(`${desired.balanceChain.name} rule not understood: ${rule}`);
+  if (!v4.acct) notes.add(`${CHAIN_ACCT} is missing: deploy to count packets and bytes per link`);
+  const dualStack = desired.links.some((l) => l.gateway6 !== undefined);
+  const v6 = dualStack ? familyCounters(facts.mangle6, desired) : undefined;
+  if (v6 && !v6.balance) notes.add(`IPv6 ${desired.balanceChain.name} is missing: not deployed?`);
 
-  const eligible = eligibleLinks(desired.links);
-  const total = eligible.reduce((sum, l) => sum + l.weight, 0);
   const links: LinkStatus[] = desired.links.map((l) => {
-    const at = acct ? acct.rules.findIndex((r) => accountingInterface(r) === l.interface) : -1;
-    const counted = at >= 0 ? acct?.ruleCounters?.[at] : undefined;
     const ct = facts.connections[hex(l.mark)];
     let connections: number | null = null;
     if (ct && 'count' in ct) connections = ct.count;
@@ -127,20 +126,19 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
       interface: l.interface,
       tier: l.tier,
       weight: l.weight,
-      configuredShare: eligible.includes(l) && total > 0 ? round(l.weight / total) : 0,
-      share: live ? (live.shares.get(l.mark) ?? 0) : null,
+      configuredShare: configuredShare(desired.links, l),
+      share: v4.live ? (v4.live.shares.get(l.mark) ?? 0) : null,
       connections,
-      packets: counted ? counted.packets : null,
-      bytes: counted ? counted.bytes : null,
+      ...counted(v4.acct, l.interface),
       operstate: facts.operstate[l.interface] ?? null,
       health: desired.monitor ? (facts.monitor?.links.find((m) => m.link === l.name)?.state ?? 'unmonitored') : 'unmonitored',
       ...(healthSince(facts, l.name) ? { since: healthSince(facts, l.name) } : {}),
-      newConnections: balanced ? (balanced.get(l.mark) ?? 0) : null,
+      newConnections: v4.balanced ? (v4.balanced.get(l.mark) ?? 0) : null,
       counters: facts.interfaces[l.interface] ?? null,
       ...(desired.monitor && facts.monitor?.probes?.[l.name] ? { probe: facts.monitor.probes[l.name] } : {}),
       ...(desired.monitor ? { history: facts.history.filter((c) => c.link === l.name) } : {}),
       ...adaptiveStatus(facts, l.index),
-      ...(l.gateway6 !== undefined ? { ipv6: ipv6Status(desired, facts, l, notes) } : {}),
+      ...(v6 && l.gateway6 !== undefined ? { ipv6: ipv6Status(desired, facts, l, v6) } : {}),
     };
   });
   return {
