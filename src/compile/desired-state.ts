@@ -6,7 +6,7 @@ import { balanceRules } from './balance.js';
 import { newChainRules } from './exceptions.js';
 import { helperModules, helperRules } from './helpers.js';
 import { CHAIN_ACCT, CHAIN_BALANCE, CHAIN_HELPERS, CHAIN_MASQ, CHAIN_NEW, CHAIN_OUT, CHAIN_PRE } from './iptables-text.js';
-import { compileLinks } from './links.js';
+import { compileLinks, ipv6Links } from './links.js';
 import { compileMonitor } from './monitor.js';
 import { outputRules, preroutingRules } from './mark-chain.js';
 import { linkRoutes, linkRoutes6, policyRules } from './rules.js';
@@ -64,11 +64,6 @@ function netfilterObjects(cfg: HostConfig, links: CompiledLink[], family: Family
     if (local) jumps.push({ table: 'raw', ...f, chain: 'OUTPUT', rule: `-j ${CHAIN_HELPERS}` });
   }
   return { chains, jumps };
-}
-
-/** The links that carry IPv6 (a gateway6); none: the play is IPv4 only. */
-export function ipv6Links(links: CompiledLink[]): CompiledLink[] {
-  return links.filter((l) => l.gateway6 !== undefined);
 }
 
 export function compileHost(cfg: HostConfig): DesiredState {

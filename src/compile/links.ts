@@ -42,3 +42,8 @@ export function eligibleLinks(links: CompiledLink[]): CompiledLink[] {
   const tier = Math.min(...weighted.map((l) => l.tier));
   return weighted.filter((l) => l.tier === tier);
 }
+
+/** The links that carry IPv6 (a gateway6); none: the play is IPv4 only. */
+export function ipv6Links<L extends { gateway6?: string }>(links: L[]): L[] {
+  return links.filter((l) => l.gateway6 !== undefined);
+}

@@ -4,6 +4,7 @@
 import type { BalanceMethod, HealthSpec } from '../model/config.js';
 import type { AdaptiveSpec, CompiledLink, MonitorSpec } from '../model/desired.js';
 import { balanceRules } from './balance.js';
+import { ipv6Links } from './links.js';
 
 /** 2^n chains: beyond this many links the table would be too large to ship. */
 export const MAX_MONITORED_LINKS = 10;
@@ -33,7 +34,7 @@ export function adaptiveSpec(links: CompiledLink[]): AdaptiveSpec {
 
 export function compileMonitor(health: HealthSpec | undefined, links: CompiledLink[], method: BalanceMethod, markMask: number): MonitorSpec {
   if (links.length > MAX_MONITORED_LINKS) throw new Error(`the link monitor handles at most ${MAX_MONITORED_LINKS} links`);
-  const links6 = links.filter((l) => l.gateway6 !== undefined);
+  const links6 = ipv6Links(links);
   const chains = (family: 4 | 6, over: CompiledLink[]): Record<string, string[]> => {
     const out: Record<string, string[]> = {};
     const all = fullMask(over);

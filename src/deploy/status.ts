@@ -8,7 +8,7 @@ import type { Session, Transport } from '../transport/transport.js';
 import { errorMessage, UnreachableError } from '../errors.js';
 import { CHAIN_ACCT, hex } from '../compile/iptables-text.js';
 import { accountingInterface } from '../compile/accounting.js';
-import { eligibleLinks } from '../compile/links.js';
+import { eligibleLinks, ipv6Links } from '../compile/links.js';
 import { balanceShares, round } from '../facts/balance-shares.js';
 import { parseStatus, statusScript, type StatusFacts, type StatusRequest } from '../facts/status-gather.js';
 import { connectHost } from './host.js';
@@ -23,7 +23,7 @@ export function statusRequest(desired: DesiredState): StatusRequest {
     links: desired.links.map((l) => ({ mark: l.mark, interface: l.interface })),
     runDir: desired.settings.runDir,
     adaptive: desired.method === 'adaptive',
-    ...(desired.links.some((l) => l.gateway6 !== undefined) ? { ipv6: true } : {}),
+    ...(ipv6Links(desired.links).length > 0 ? { ipv6: true } : {}),
   };
 }
 
@@ -64,7 +64,7 @@ function ipv6Status(desired: DesiredState, facts: StatusFacts, l: CompiledLink, 
     ...(m?.gateway6 ? { learned: m.gateway6 } : {}),
     health: desired.monitor ? (m?.state6 ?? 'unmonitored') : 'unmonitored',
     ...(m?.since6 ? { since: m.since6 } : {}),
-    configuredShare: configuredShare(desired.links.filter((x) => x.gateway6 !== undefined), l),
+    configuredShare: configuredShare(ipv6Links(desired.links), l),
     share: c.live ? (c.live.shares.get(l.mark) ?? 0) : null,
     newConnections: c.balanced ? (c.balanced.get(l.mark) ?? 0) : null,
     ...counted(c.acct, l.interface),
@@ -111,8 +111,7 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
   if (!v4.balance) notes.add(`${desired.balanceChain.name} is missing: not deployed?`);
   for (const rule of v4.live?.unknown ?? []) notes.add(`${desired.balanceChain.name} rule not understood: ${rule}`);
   if (!v4.acct) notes.add(`${CHAIN_ACCT} is missing: deploy to count packets and bytes per link`);
-  const dualStack = desired.links.some((l) => l.gateway6 !== undefined);
-  const v6 = dualStack ? familyCounters(facts.mangle6, desired) : undefined;
+  const v6 = ipv6Links(desired.links).length > 0 ? familyCounters(facts.mangle6, desired) : undefined;
   if (v6 && !v6.balance) notes.add(`IPv6 ${desired.balanceChain.name} is missing: not deployed?`);
 
   const links: LinkStatus[] = desired.links.map((l) => {

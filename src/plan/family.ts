@@ -3,6 +3,7 @@
 // `ip -6` rules and routes), and tags what it plans with that family.
 import { familyOf, type DesiredState, type Family } from '../model/desired.js';
 import type { FamilyFacts, HostFacts, LiveTable } from '../model/facts.js';
+import { hasIpv6 } from './owned.js';
 
 const EMPTY: LiveTable = { chains: [] };
 
@@ -41,5 +42,5 @@ export function familyObject(family: Family, object: string): string {
 
 /** Whether IPv6 is to be planned: the desired state has IPv6 objects, or the router has multilink's. */
 export function plansIpv6(desired: DesiredState, facts: HostFacts): boolean {
-  return desired.chains.some((c) => c.family === 6) || desired.rules.some((r) => r.family === 6) || Boolean(facts.owned?.ipv6) || facts.v6 !== undefined;
+  return hasIpv6(desired) || Boolean(facts.owned?.ipv6) || facts.v6 !== undefined;
 }

@@ -5,6 +5,7 @@ import type { DesiredState } from '../model/desired.js';
 import type { HostFacts } from '../model/facts.js';
 import type { Change, MonitorOps } from '../model/plan.js';
 import { fullMask } from '../compile/monitor.js';
+import { ipv6Links } from '../compile/links.js';
 import { monitorTag, scriptTag } from '../render/monitor.js';
 import { StateLayout } from '../shell/layout.js';
 
@@ -39,7 +40,7 @@ export function planMonitor(desired: DesiredState, facts: HostFacts): MonitorPla
   const mask = sameLinks && live.mask !== undefined && m.balance[String(live.mask)] ? live.mask : fullMask(m.links);
   const plan: MonitorPlan = { changes: [], balance: m.balance[String(mask)], mask };
   if (m.balance6) {
-    const mask6 = sameLinks && live.mask6 !== undefined && m.balance6[String(live.mask6)] ? live.mask6 : fullMask(m.links.filter((l) => l.gateway6 !== undefined));
+    const mask6 = sameLinks && live.mask6 !== undefined && m.balance6[String(live.mask6)] ? live.mask6 : fullMask(ipv6Links(m.links));
     plan.balance6 = m.balance6[String(mask6)];
   }
   // method adaptive: the weights in force are what the monitor learnt, run-time state like
