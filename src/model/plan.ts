@@ -4,8 +4,9 @@ import type { Diagnostic } from '../diagnostics.js';
 import type { NetfilterTable, RouteSpec, RuleSpec, SysctlSpec } from './desired.js';
 import type { IptablesFlavour, OwnedRecord } from './facts.js';
 import type { LinkState } from './link-state.js';
+import type { NftChain, NftObject, NftTable } from './nft.js';
 
-export type ChangeKind = 'iptables' | 'rule' | 'route' | 'sysctl' | 'module' | 'file';
+export type ChangeKind = 'iptables' | 'nft' | 'rule' | 'route' | 'sysctl' | 'module' | 'file';
 /**
  * What deploy does about an object, or `clash`: an object multilink does not own stands in
  * its way (e.g. a foreign ip rule at one of its priorities); deploy refuses to touch those.
@@ -49,6 +50,25 @@ export interface TableOps {
   hook: JumpOp[];
 }
 
+/**
+ * The changes to `table inet multilink`, one `nft -f` transaction in this order: the table
+ * added (a no-op when it exists) → base chains whose hook changed deleted → chains declared →
+ * changed chains flushed and refilled → stale chains deleted. Chains not named keep their
+ * rules and counters, the sets their entries. `replace` instead makes the whole table anew
+ * (first deploy, a set's definition changed); `dropTable` removes it (back to iptables).
+ */
+export interface NftOps {
+  replace?: NftTable;
+  dropTable?: boolean;
+  objectsAdd: NftObject[];
+  objectsDelete: NftObject[];
+  rehook: string[];
+  declare: NftChain[];
+  flush: string[];
+  fill: NftChain[];
+  drop: string[];
+}
+
 export interface MonitorOps {
   /** Write the monitor script rendered from the desired state. */
   write: boolean;
@@ -78,6 +98,8 @@ export interface PlanOps {
   routesDelete: { table: number; text: string; family?: 6 }[];
   /** Tables whose ML_ chains or jumps change. */
   iptables: TableOps[];
+  /** The nft backend's table, when it changes. */
+  nft?: NftOps;
   /** The ownership record as it must be after the apply. */
   owned: OwnedRecord;
   monitor?: MonitorOps;
