@@ -157,6 +157,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
     .option('--rates <a,b,c>', 'the three ISPs\' rates in Mbit/s, with --dataplane (default 20,40,60)')
     .option('--no-bcp38', 'ISPs accept any source address (default: they drop spoofed sources, rp_filter=1 their side)')
     .option('--openwrt <routers>', 'routers built like OpenWrt (BusyBox userland, /var in RAM): r1,r2… or all')
+    .option('--firewall <backend>', 'multilink_firewall of the routers in the lab\'s inventory: iptables (default) or nft')
     .option('--dhcp-uplink', 'with --dataplane: r1 gets wan4 (link wifi) by DHCP from ISP 4', false)
     .option('--ptp-uplink', 'with --dataplane: r1 gets wan5 (link ptp), a point-to-point link without gateway', false)
     .option('--ipv6', 'with --dataplane: dual stack; each ISP advertises its /64 by RA (radvd) and drops other IPv6 sources, r1 takes its WAN addresses by SLAAC, the LAN has a ULA /64', false)

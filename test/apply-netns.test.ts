@@ -40,7 +40,7 @@ function desiredFor(flavour: 'legacy' | 'nft'): DesiredState {
   const d = twoLinkDesired();
   const dir = mkdtempSync(join(tmpdir(), 'ml-apply-'));
   dirs.push(dir);
-  d.settings = { ...d.settings, iptables: flavour, stateDir: join(dir, 'state'), runDir: join(dir, 'run') };
+  d.settings = { ...d.settings, iptables: flavour, firewall: 'iptables', stateDir: join(dir, 'state'), runDir: join(dir, 'run') };
   d.modules = [];
   return d;
 }

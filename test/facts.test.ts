@@ -131,6 +131,7 @@ describe('gather script and its output', () => {
     '@@ML monitor-script', '@@ML-rc 0',
     '@@ML monitor-runtime', 'mask 5', 'links dsl cable lte', 'link dsl up 2026-11-23T10:00:00Z', 'link cable down 2026-11-23T10:01:00Z', 'link lte up 2026-11-23T10:00:00Z', 'gateway lte via 100.64.9.1', 'running 4242', '@@ML-rc 0',
     '@@ML tools', 'ping busybox', 'conntrack no', 'state-fs tmpfs', '@@ML-rc 0',
+    '@@ML nft', 'nft missing', '@@ML-rc 0',
   ].join('\n');
   it('parses every section', () => {
     const facts = parseGather(output, req);
@@ -140,7 +141,8 @@ describe('gather script and its output', () => {
     expect(facts.sysctls['net/ipv4/ip_forward']).toBe('1');
     expect(facts.modules.nf_conntrack_ftp).toBe('no-module-support');
     expect(facts.owned).toBeNull();
-    expect(parseReply(output).sections).toHaveLength(16);
+    expect(parseReply(output).sections).toHaveLength(17);
+    expect(facts.nft).toEqual({ state: 'missing', table: null });
     // The lowest metric wins; a point-to-point default route has no gateway.
     expect(facts.mainDefaults).toEqual({ wan3: 'via 100.64.9.1', ppp0: 'dev' });
     expect(facts.tools).toEqual({ ping: 'busybox', conntrack: false, stateFs: 'tmpfs' });

@@ -264,12 +264,12 @@ describe('OpenWrt-like routers and the lab’s shell programs', () => {
       playbook: '/p',
       routers: [
         { name: 'r1', mgmtAddress: '198.18.0.11', iptables: 'nft', stateDir: '', openwrt: true },
-        { name: 'r2', mgmtAddress: '198.18.0.12', iptables: 'legacy', stateDir: '/l/r2/state', openwrt: false },
+        { name: 'r2', mgmtAddress: '198.18.0.12', iptables: 'legacy', stateDir: '/l/r2/state', openwrt: false, firewall: 'nft' },
       ],
     });
     const hosts = (parseYaml(text) as { all: { children: { lab: { hosts: Record<string, Record<string, unknown>> } } } }).all.children.lab.hosts;
-    expect(hosts.r1).toEqual({ ansible_host: '198.18.0.11', multilink_iptables: 'nft', multilink_state_dir: '/etc/multilink', multilink_boot: 'auto' });
-    expect(hosts.r2).toEqual({ ansible_host: '198.18.0.12', multilink_iptables: 'legacy', multilink_state_dir: '/l/r2/state', multilink_run_dir: '/l/r2/state/run' });
+    expect(hosts.r1).toEqual({ ansible_host: '198.18.0.11', multilink_firewall: 'iptables', multilink_iptables: 'nft', multilink_state_dir: '/etc/multilink', multilink_boot: 'auto' });
+    expect(hosts.r2).toEqual({ ansible_host: '198.18.0.12', multilink_firewall: 'nft', multilink_iptables: 'legacy', multilink_state_dir: '/l/r2/state', multilink_run_dir: '/l/r2/state/run' });
     expect(planTopology('ml', 3, 0, { openwrt: ['r2'] }).routers.map((r) => r.openwrt)).toEqual([false, true, false]);
     expect(checkOpenwrt(['r4'], 3)).toMatch(/r1\.\.r3/);
   });

@@ -39,7 +39,7 @@ describe('defaults', () => {
   });
 
   it('fills default settings and connection', () => {
-    expect(d1.settings).toEqual({ stateDir: '/var/lib/multilink', runDir: '/var/run/multilink', markMask: 0xff00, tableBase: 100, rulePriority: 1000, boot: 'auto', iptables: 'auto' });
+    expect(d1.settings).toEqual({ stateDir: '/var/lib/multilink', runDir: '/var/run/multilink', markMask: 0xff00, tableBase: 100, rulePriority: 1000, boot: 'auto', iptables: 'auto', firewall: 'auto' });
     expect(d1.connection).toEqual({ host: 'd1', become: false });
   });
 
@@ -66,7 +66,7 @@ describe('templates keep the var type when they are the whole value', () => {
 
   it('reads play options and string numbers in settings', () => {
     expect([d2.play.method, d2.play.traffic, d2.play.helpers, d2.play.rpFilter]).toEqual(['nth', ['local', 'forwarded'], ['ftp'], 'off']);
-    expect(d2.settings).toEqual({ stateDir: '/opt/multilink', runDir: '/var/run/multilink', markMask: 0xff0000, tableBase: 200, rulePriority: 2000, boot: 'systemd', iptables: 'nft' });
+    expect(d2.settings).toEqual({ stateDir: '/opt/multilink', runDir: '/var/run/multilink', markMask: 0xff0000, tableBase: 200, rulePriority: 2000, boot: 'systemd', iptables: 'nft', firewall: 'auto' });
   });
 });
 

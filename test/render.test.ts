@@ -96,7 +96,7 @@ describe('renderHost', () => {
   it('prints every section as literal commands', () => {
     expect(renderHost(desired)).toBe(`# multilink: what a deploy sends to host r1 on a router it never touched (method random, traffic forwarded,local)
 
-# iptables-restore --noflush payload
+# iptables-restore --noflush payload (firewall auto: for a router without nft; one with nft gets table inet multilink, as multilink_firewall: nft renders)
 *mangle
 :ML_PRE - [0:0]
 :ML_OUT - [0:0]

@@ -13,6 +13,7 @@ import { gatherRequest } from '../src/facts/gather-request.js';
 import { gatherScript } from '../src/facts/gather.js';
 import { statusScript } from '../src/facts/status-gather.js';
 import { statusRequest } from '../src/deploy/status.js';
+import { withBackend } from '../src/plan/backend.js';
 import { planHost } from '../src/plan/plan.js';
 import { scopeOf, snapshotFromDesired, snapshotFromFacts } from '../src/apply/snapshot.js';
 import { beginScript, confirmScript, controlScript, decisionScript, generationStateScript, planScript, restoreScript, type TransactionInput } from '../src/apply/transaction.js';
@@ -62,9 +63,16 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
   });
 
   // Dual stack (issue 18): gateway6 auto, fixed and none, an IPv6 exception and target.
-  const variants = [...[...METHODS, 'adaptive' as const].map((method) => ({ method, ipv6: false })), { method: 'random' as const, ipv6: true }, { method: 'sticky' as const, ipv6: true }];
-  for (const { method, ipv6 } of variants) {
-    it(`the scripts generated for a ${method} play with health, ftp and exceptions pass too${ipv6 ? ' (dual stack)' : ''}`, () => {
+  // The nft backend (issue 19): its payloads, reset and the monitor's nft loads.
+  const variants = [
+    ...[...METHODS, 'adaptive' as const].map((method) => ({ method, ipv6: false, nft: false })),
+    { method: 'random' as const, ipv6: true, nft: false },
+    { method: 'sticky' as const, ipv6: true, nft: false },
+    { method: 'sticky' as const, ipv6: true, nft: true },
+    { method: 'nth' as const, ipv6: false, nft: true },
+  ];
+  for (const { method, ipv6, nft } of variants) {
+    it(`the scripts generated for a ${method} play with health, ftp and exceptions pass too${ipv6 ? ' (dual stack)' : ''}${nft ? ' (nft backend)' : ''}`, () => {
       const six = (gateway6: string) => (ipv6 ? { gateway6 } : {});
       const cfg = hostConfig({
         method,
@@ -77,7 +85,8 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
         helpers: ['ftp'],
         health: { targets: ['198.51.100.1', '198.51.100.2', ...(ipv6 ? ['2001:db8:ff::1'] : [])], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 },
       });
-      const desired = compileHost(cfg);
+      if (nft) cfg.settings = { ...cfg.settings, firewall: 'nft' };
+      const desired = withBackend(compileHost(cfg), nft ? 'nft' : 'iptables');
       // A router with the kernel's defaults: rp_filter 1, no forwarding.
       const facts = { ...freshFacts(desired), sysctls: Object.fromEntries(desired.sysctls.map((x) => [x.key, x.key.endsWith('ip_forward') ? '0' : '1'])) };
       const plan = planHost(desired, facts);

@@ -8,6 +8,8 @@ import type { OwnedSnapshot, ResetScope, SnapshotJump } from '../model/snapshot.
 import { jumpTarget } from '../facts/iptables-save.js';
 import { routeShowText, ruleShowText } from '../render/ip.js';
 import { monitorScript } from '../render/monitor.js';
+import { iptablesPart } from '../plan/backend.js';
+import { nftTable } from '../compile/nft-table.js';
 
 export function snapshotFromFacts(facts: HostFacts, scope: ResetScope, sysctlKeys: string[]): OwnedSnapshot {
   const chains: OwnedSnapshot['chains'] = [];
@@ -41,10 +43,12 @@ export function snapshotFromFacts(facts: HostFacts, scope: ResetScope, sysctlKey
     }),
     owned: facts.owned,
     monitorScript: facts.monitor.script,
+    ...(facts.nft?.state === 'ok' ? { nft: facts.nft.table } : {}),
   };
 }
 
-export function snapshotFromDesired(desired: DesiredState, owned: OwnedRecord): OwnedSnapshot {
+export function snapshotFromDesired(compiled: DesiredState, owned: OwnedRecord): OwnedSnapshot {
+  const desired = iptablesPart(compiled);
   return {
     chains: desired.chains.map((c) => ({ table: c.table, ...familyField(familyOf(c)), name: c.name, rules: [...c.rules] })),
     jumps: desired.jumps.map((j) => ({ table: j.table, ...familyField(familyOf(j)), chain: j.chain, rule: j.rule })),
@@ -54,6 +58,8 @@ export function snapshotFromDesired(desired: DesiredState, owned: OwnedRecord): 
     sysctls: desired.sysctls.map((s) => ({ key: s.key, value: s.value })),
     owned,
     monitorScript: desired.monitor ? monitorScript(desired) : null,
+    // Made where the router has nft; with the iptables backend none must be left.
+    nft: compiled.firewall === 'nft' ? nftTable(compiled) : null,
   };
 }
 

@@ -64,6 +64,11 @@ export interface ApplyInput {
   ownedBefore: OwnedRecord | null;
 }
 
+/** The nft transaction: its payload written, then one `nft -f` (all of it or nothing). */
+function nftSteps(payload: string, file: string): Sh[] {
+  return [writeFile(file, payload.replace(/\n$/, '')), step(`nft -f ${file}`, sh`nft -f ${file}`)];
+}
+
 /** Shell function ml_apply_steps; needs lib.sh, the monitor control functions and ml_install_boot before it. */
 export function applyStepsFunction({ ops, desired, ownedBefore }: ApplyInput): Sh {
   const layout = new StateLayout(desired.settings.stateDir);
@@ -79,12 +84,14 @@ export function applyStepsFunction({ ops, desired, ownedBefore }: ApplyInput): S
     ...r.sysctls.map(run),
     ...runAll(r.routes),
     ...runAll(r.rules),
+    ...(r.nft && !r.nftLast ? nftSteps(r.nft, layout.nftPayload) : []),
     ...(r.iptables
       ? [writeFile(layout.iptablesPayload, r.iptables.replace(/\n$/, '')), step(`iptables-restore --noflush < ${layout.iptablesPayload}`, sh`ml_restore ${layout.iptablesPayload}`)]
       : []),
     ...(r.ip6tables
       ? [writeFile(layout.ip6tablesPayload, r.ip6tables.replace(/\n$/, '')), step(`ip6tables-restore --noflush < ${layout.ip6tablesPayload}`, sh`ml_restore6 ${layout.ip6tablesPayload}`)]
       : []),
+    ...(r.nft && r.nftLast ? nftSteps(r.nft, layout.nftPayload) : []),
     ...r.monitor.map(run),
     ops.bootHook && step('install the boot hook', sh`ml_install_boot`),
     ...(write ? ownedFileWrites(layout.dir, ops.owned).map(run) : []),

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Output } from '../report/view.js';
 import { DEFAULT_DIR, DEFAULT_SUBNET, formatLabInfo, labDown, labUp, readLab } from '../lab/lab.js';
+import type { LabFirewall } from '../lab/topology.js';
 
 export interface LabCommandOptions {
   routers?: number;
@@ -12,6 +13,7 @@ export interface LabCommandOptions {
   /** commander's --no-bcp38: false turns the ISPs' source check off. */
   bcp38: boolean;
   openwrt?: string;
+  firewall?: string;
   dhcpUplink: boolean;
   ptpUplink: boolean;
   ipv6: boolean;
@@ -70,9 +72,15 @@ export async function labCommand(action: string, opts: LabCommandOptions, output
     uplinks,
     ipv6: opts.ipv6,
     ...(openwrt ? { openwrt } : {}),
+    ...(opts.firewall ? { firewall: parseFirewall(opts.firewall) } : {}),
     ...(rates ? { rates } : {}),
     ...(isDefault ? { subnet: DEFAULT_SUBNET } : {}),
   });
   output.out(formatLabInfo(info));
   return 0;
+}
+
+function parseFirewall(v: string): LabFirewall {
+  if (v !== 'iptables' && v !== 'nft') throw new UsageError(`--firewall takes iptables or nft, not ${JSON.stringify(v)}`);
+  return v;
 }

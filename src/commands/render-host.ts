@@ -29,10 +29,18 @@ export function renderHost(desired: DesiredState): string {
   const r = plan.ops ? renderPlan(plan.ops, desired) : undefined;
   const payload = (r?.iptables ?? '').trimEnd();
   const payload6 = (r?.ip6tables ?? '').trimEnd();
+  const nft = (r?.nft ?? '').trimEnd();
+  const firewall = desired.settings.firewall;
+  const netfilter =
+    nft !== ''
+      ? [section('nft -f payload (multilink_firewall: nft)', nft.split('\n'))]
+      : [
+          section(`iptables-restore --noflush payload${firewall === 'auto' ? ' (firewall auto: for a router without nft; one with nft gets table inet multilink, as multilink_firewall: nft renders)' : ''}`, payload === '' ? [] : payload.split('\n')),
+          ...(payload6 === '' ? [] : [section('ip6tables-restore --noflush payload', payload6.split('\n'))]),
+        ];
   return `${[
     `# multilink: what a deploy sends to host ${desired.host} on a router it never touched (method ${desired.method}, traffic ${desired.traffic.join(',') || 'none'})`,
-    section('iptables-restore --noflush payload', payload === '' ? [] : payload.split('\n')),
-    ...(payload6 === '' ? [] : [section('ip6tables-restore --noflush payload', payload6.split('\n'))]),
+    ...netfilter,
     section('ip rules', commands(r?.rules ?? [])),
     section('ip routes', commands(r?.routes ?? [])),
     section('sysctls (ml_sysctl KEY VALUE writes VALUE to /proc/sys/KEY)', commands(r?.sysctls ?? [])),

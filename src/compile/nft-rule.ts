@@ -35,7 +35,7 @@ export function ctMarkChainName(value: number): string {
 export function markSet(key: 'meta mark' | 'ct mark', value: number, mask: number): string {
   const and = (~mask | value) >>> 0;
   const or = value >>> 0;
-  const parts = [key];
+  const parts: string[] = [key];
   if (and !== 0xffffffff) parts.push(`& ${hex8(and)}`);
   if (or !== 0) parts.push(`| ${hex8(or)}`);
   return `${key} set ${parts.join(' ')}`;

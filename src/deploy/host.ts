@@ -19,6 +19,7 @@ import { formatDiagnostic } from '../diagnostics.js';
 import { gatherRequest, type GatherRequest } from '../facts/gather-request.js';
 import { gatherScript, parseGather } from '../facts/gather.js';
 import { planHost } from '../plan/plan.js';
+import { withBackend } from '../plan/backend.js';
 import { scopeOf, snapshotFromDesired, snapshotFromFacts } from '../apply/snapshot.js';
 import { beginScript, controlScript, decisionScript, planScript, txnPrompt } from '../apply/transaction.js';
 import { parseBeginHead, parseControlReply, parseRunReply, type BeginHead, type ControlReply, type Settled } from '../remote/txn-reply.js';
@@ -270,6 +271,7 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
     leaseS: waitS + opts.confirmTimeoutS + Math.ceil((3 * opts.commandTimeoutMs) / 1000) + 30,
     waitS,
   };
+  const compiled = desired;
   const c: TxnContext = { cfg, desired, transport, opts, events, done, req, txn };
   let head: BeginHead | undefined;
   const note = (run: HostRun): HostRun => {
@@ -299,10 +301,13 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
           head = parseBeginHead(before);
           const facts = parseGather(before, req);
           events.phase(cfg.name, 'planning');
-          plan = planHost(desired, facts);
-          early = withoutTransaction(cfg, desired, plan, opts, done);
+          plan = planHost(compiled, facts);
+          early = withoutTransaction(cfg, compiled, plan, opts, done);
           if (early) return '';
           const ops = plan.ops!;
+          // The generation records the backend the plan chose (multilink_firewall auto).
+          const desired = withBackend(compiled, plan.firewall ?? 'iptables');
+          c.desired = desired;
           const ipv6 = facts.v6 !== undefined;
           const scope = scopeOf({
             priorities: [...desired.rules.map((r) => r.priority), ...(facts.owned?.priorities ?? [])],

@@ -25,6 +25,8 @@ export function freshFacts(desired: DesiredState): HostFacts {
     monitor: { script: null, running: false, links: [] },
     mainDefaults: {},
     tools: { ping: 'iputils', conntrack: true, stateFs: '' },
+    // `auto` is decided by the router: rendered as for one without nft; `nft` as for one with it.
+    nft: desired.settings.firewall === 'nft' ? { state: 'ok', table: null } : { state: 'missing', table: null },
     ...(hasIpv6(desired)
       ? {
           v6: {

@@ -18,6 +18,7 @@ import { ownedCommand, parseOwned } from './owned.js';
 import { parseRouterTools, routerToolsCommand } from './router.js';
 import { bootHookSections, parseBootHook } from './boot-hook.js';
 import { parseSysctl, sysctlCommand } from './sysctl.js';
+import { nftCommand, parseNftFacts } from './nft-list.js';
 
 /**
  * Tables and sysctls multilink owned before but no longer wants are listed in the state
@@ -66,6 +67,7 @@ export function gatherFunction(req: GatherRequest): Sh {
   const body = lines(
     section('flavour', sh`ml_flavour_name`),
     iptablesSaveSections(NETFILTER_TABLES),
+    section('nft', nftCommand()),
     section('ip-rule', IP_RULE_COMMAND),
     section('main-defaults', MAIN_DEFAULTS_COMMAND),
     ...[...new Set(req.tables)].map((t) => section(`route ${t}`, ipRouteCommand(t))),
@@ -180,6 +182,7 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
     generations: parseGenerations(r.get('generations')),
     monitor: parseMonitor(r.get('monitor-script'), r.get('monitor-runtime')),
     tools: parseRouterTools(r.get('tools')),
+    nft: parseNftFacts(r.get('nft')),
     ...(bootHook ? { bootHook } : {}),
   };
 }

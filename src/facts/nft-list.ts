@@ -1,7 +1,9 @@
 // Fact: `table inet multilink` as `nft -s -t list table inet multilink` prints it (stateless:
 // no counter values; terse: no set elements), parsed into the objects and chains the nft
 // planner compares with the desired table line by line.
+import type { NftFacts } from '../model/facts.js';
 import type { NftChain, NftObject, NftTable } from '../model/nft.js';
+import { sh, type Sh } from '../shell/sh.js';
 
 /** null: the table does not exist (empty output). */
 export function parseNftTable(text: string): NftTable | null {
@@ -33,4 +35,27 @@ export function parseNftTable(text: string): NftTable | null {
     }
   }
   return table;
+}
+
+/**
+ * The gather's `nft` section: `nft ok|missing|broken`, then the table's listing (none when
+ * there is no table). One nft process: a missing table is the listing's own error.
+ */
+export function nftCommand(): Sh {
+  return sh`if ! command -v nft >/dev/null 2>&1; then echo 'nft missing'
+elif ml_o=$(nft -s -t list table inet multilink 2>&1); then echo 'nft ok'; printf '%s\\n' "$ml_o"
+else
+  case $ml_o in
+    *'No such file or directory'*) echo 'nft ok' ;;
+    *) echo 'nft broken'; printf '%s\\n' "$ml_o" | head -n 3 ;;
+  esac
+fi`;
+}
+
+export function parseNftFacts(text: string): NftFacts {
+  const [first = '', ...rest] = text.split('\n');
+  const state = /^nft (ok|missing|broken)$/.exec(first.trim())?.[1];
+  if (state === undefined) throw new Error(`unexpected nft fact ${JSON.stringify(first)}`);
+  if (state === 'broken') return { state, table: null, detail: rest.join(' ').trim() };
+  return { state: state as NftFacts['state'], table: state === 'ok' ? parseNftTable(rest.join('\n')) : null };
 }

@@ -64,7 +64,7 @@ export interface InventoryInput {
   privateKey: string;
   knownHosts: string;
   playbook: string;
-  routers: ReadonlyArray<Pick<LabRouter, 'name' | 'mgmtAddress' | 'iptables' | 'stateDir'> & { openwrt?: boolean }>;
+  routers: ReadonlyArray<Pick<LabRouter, 'name' | 'mgmtAddress' | 'iptables' | 'stateDir' | 'firewall'> & { openwrt?: boolean }>;
 }
 
 /**
@@ -87,8 +87,9 @@ export function labRunDir(r: { stateDir: string; openwrt?: boolean }): string {
  * and /etc/rc.d there) and a state folder on persistent storage, as on a real one.
  */
 function hostVars(r: InventoryInput['routers'][number]): Record<string, string> {
-  if (r.openwrt) return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_state_dir: OPENWRT_STATE_DIR, multilink_boot: 'auto' };
-  return { ansible_host: r.mgmtAddress, multilink_iptables: r.iptables, multilink_state_dir: r.stateDir, multilink_run_dir: labRunDir(r) };
+  const netfilter = { multilink_firewall: r.firewall ?? 'iptables', multilink_iptables: r.iptables };
+  if (r.openwrt) return { ansible_host: r.mgmtAddress, ...netfilter, multilink_state_dir: OPENWRT_STATE_DIR, multilink_boot: 'auto' };
+  return { ansible_host: r.mgmtAddress, ...netfilter, multilink_state_dir: r.stateDir, multilink_run_dir: labRunDir(r) };
 }
 
 /** The lab's inventory: group lab, the lab's key and known_hosts, one line per router. */

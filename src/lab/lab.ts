@@ -34,6 +34,7 @@ import {
   labNamespaces,
   checkOpenwrt,
   planTopology,
+  type LabFirewall,
   type TopologyOptions,
   type TopologyPlan,
 } from './topology.js';
@@ -82,6 +83,8 @@ export interface LabOptions {
    * the RAs; the LAN has a ULA /64; the server answers on IPv6 (see dataplane-plan.ts).
    */
   ipv6?: boolean;
+  /** multilink_firewall of the routers in the lab's inventory (default iptables). */
+  firewall?: LabFirewall;
 }
 
 const SSH_KEYGEN_PARALLEL = 8;
@@ -125,7 +128,7 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
 
   await step('check');
   await ensureLabPackages(log, { ...(dataplane ? DATAPLANE_COMMANDS : {}), ...(opts.ipv6 ? IPV6_COMMANDS : {}), ...(opts.openwrt?.length ? OPENWRT_COMMANDS : {}) });
-  const plan = await checkHost(dir, prefix, routers, opts.subnet, dataplane, { bcp38: opts.bcp38, openwrt: opts.openwrt });
+  const plan = await checkHost(dir, prefix, routers, opts.subnet, dataplane, { bcp38: opts.bcp38, openwrt: opts.openwrt, ...(opts.firewall ? { firewall: opts.firewall } : {}) });
   const info = newLabInfo(plan, dir);
   const dp = dataplane ? newLabDataplane(dir, planDataplane(prefix, plan.routers[0], rates, opts.uplinks, opts.ipv6), rates) : undefined;
   if (dp) info.dataplane = dp;

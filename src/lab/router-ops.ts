@@ -84,6 +84,7 @@ for t in filter nat mangle raw; do
   "iptables-$1" -w 5 -t "$t" -F 2>/dev/null
   "iptables-$1" -w 5 -t "$t" -X 2>/dev/null
 done
+if command -v nft >/dev/null 2>&1; then nft delete table inet multilink 2>/dev/null; fi
 ip -4 rule flush
 ip -4 rule add priority 32766 lookup main
 ip -4 rule add priority 32767 lookup default

@@ -30,6 +30,8 @@ export const LAB_UPLINKS: readonly LabUplink[] = [
 ];
 
 export type LabIptables = 'nft' | 'legacy';
+/** The netfilter backend the lab's inventory asks for (multilink_firewall). */
+export type LabFirewall = 'iptables' | 'nft';
 
 export interface RouterPlan {
   index: number;
@@ -41,6 +43,8 @@ export interface RouterPlan {
   wanAddresses: string[];
   lanAddress: string;
   iptables: LabIptables;
+  /** multilink_firewall in the lab's inventory (absent in labs made before: iptables). */
+  firewall?: LabFirewall;
   /**
    * Built like OpenWrt: its sshd (and so every login) runs in a mount namespace where
    * /usr/bin is BusyBox, /usr/sbin holds only iptables, ip, conntrack and sshd, /etc is the
@@ -104,6 +108,8 @@ export interface TopologyOptions {
   bcp38?: boolean;
   /** Names of the routers built like OpenWrt (r1…rN). */
   openwrt?: readonly string[];
+  /** multilink_firewall of every router in the lab's inventory; default iptables. */
+  firewall?: LabFirewall;
 }
 
 /** Router names must exist in a lab of this size. */
@@ -127,6 +133,7 @@ export function planTopology(prefix: string, routers: number, subnet: number, op
       wanAddresses: LAB_UPLINKS.map((u) => `100.64.${u.k}.${host}`),
       lanAddress: LAN_ADDRESS,
       iptables: i % 2 === 1 ? 'nft' : 'legacy',
+      firewall: opts.firewall ?? 'iptables',
       openwrt: openwrt.has(`r${i}`),
       switchPort: `r${i}`,
       lanPeer: `r${i}`,

@@ -3,6 +3,7 @@
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { BECOME_METHODS, type BecomeMethod, type BootSetting, type ConnectionVars, type HostSettings, type IptablesFlavourSetting } from '../model/config.js';
+import type { FirewallSetting } from '../model/nft.js';
 import { Secret } from '../model/secret.js';
 import type { SourcePos } from '../model/source.js';
 import { isRemotePath } from '../net/names.js';
@@ -14,6 +15,7 @@ import type { YValue } from './yaml-source.js';
 
 const BOOT = ['auto', 'systemd', 'initd', 'none'] as const;
 const IPTABLES: readonly IptablesFlavourSetting[] = ['auto', 'legacy', 'nft'];
+const FIREWALLS: readonly FirewallSetting[] = ['auto', 'nft', 'iptables'];
 const MAX_TABLE = 0xfffffeff;
 const RESERVED_TABLES = [253, 254, 255];
 const MAX_PRIORITY = 32765;
@@ -131,6 +133,7 @@ export function resolveSettings(v: VarReader, linkCount: number, s: PlayScope): 
     rulePriority: readPriority(v.value('multilink_rule_priority'), linkCount, s) ?? 1000,
     boot: readBoot(v.value('multilink_boot'), s) ?? 'auto',
     iptables: readEnum(v.value('multilink_iptables'), 'multilink_iptables', IPTABLES, s.r) ?? 'auto',
+    firewall: readEnum(v.value('multilink_firewall'), 'multilink_firewall', FIREWALLS, s.r) ?? 'auto',
   };
   if (settings.runDir === settings.stateDir) {
     s.r.error(`multilink_run_dir: must not be the state folder ${settings.stateDir} (the run folder is for files rewritten every few seconds, best on a RAM disk)`, (v.value('multilink_run_dir') ?? v.value('multilink_state_dir')) as YValue);

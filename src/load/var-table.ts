@@ -16,6 +16,7 @@ export const MULTILINK_VARS = [
   'multilink_rule_priority',
   'multilink_boot',
   'multilink_iptables',
+  'multilink_firewall',
 ] as const;
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -1,5 +1,6 @@
 // What validation hands to compile: one fully resolved, validated configuration per host.
 // Templates are substituted, weight overlays applied, every value checked.
+import type { FirewallSetting } from './nft.js';
 import type { Secret } from './secret.js';
 import type { SourcePos } from './source.js';
 
@@ -43,6 +44,8 @@ export interface HostSettings {
   rulePriority: number;
   boot: BootSetting;
   iptables: IptablesFlavourSetting;
+  /** multilink_firewall: the netfilter backend (`auto`: nft where the router has a working nft). */
+  firewall: FirewallSetting;
 }
 
 /** `auto`: follow the interface's DHCP/PPP default route in main; `none`: point-to-point (no gateway). */

@@ -157,6 +157,12 @@ export interface DesiredState {
   routes: RouteSpec[];
   sysctls: SysctlSpec[];
   modules: string[];
+  /**
+   * `nft`: the chains and jumps above are made as `table inet multilink` (compile/nft-table.ts)
+   * and no ML_ chain is kept in iptables; absent: the iptables backend. Decided by the planner
+   * (plan/backend.ts) from multilink_firewall and what the router has.
+   */
+  firewall?: 'nft';
   /** The chain that carries the balance; weights and the link monitor replace only this one. */
   balanceChain: { table: NetfilterTable; name: string };
   monitor?: MonitorSpec;

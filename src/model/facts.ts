@@ -1,6 +1,7 @@
 // HostFacts: the live state of one router, as gathered in one round trip and parsed.
 import type { NetfilterTable } from './desired.js';
 import type { LinkState } from './link-state.js';
+import type { NftTable } from './nft.js';
 
 export type IptablesFlavour = 'legacy' | 'nft';
 
@@ -104,6 +105,15 @@ export interface FamilyFacts {
   routes: Record<number, LiveRoute[]>;
 }
 
+/** The router's nft: `missing` (no nft command), `broken` (it fails: no kernel support), or `ok`. */
+export interface NftFacts {
+  state: 'ok' | 'missing' | 'broken';
+  /** `table inet multilink` as listed; null: there is none. */
+  table: NftTable | null;
+  /** What a broken nft said. */
+  detail?: string;
+}
+
 export interface HostFacts {
   flavour: IptablesFlavour;
   /**
@@ -124,6 +134,8 @@ export interface HostFacts {
   generations: Generations;
   monitor: MonitorFacts;
   tools: RouterTools;
+  /** The nft backend's facts; absent in facts recorded before it (tests): as `missing`. */
+  nft?: NftFacts;
   /** Gathered when the host has a boot hook (multilink_boot other than none). */
   bootHook?: BootHookFacts;
 }

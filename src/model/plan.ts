@@ -4,7 +4,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import type { NetfilterTable, RouteSpec, RuleSpec, SysctlSpec } from './desired.js';
 import type { IptablesFlavour, OwnedRecord } from './facts.js';
 import type { LinkState } from './link-state.js';
-import type { NftChain, NftObject, NftTable } from './nft.js';
+import type { FirewallBackend, NftChain, NftObject, NftTable } from './nft.js';
 
 export type ChangeKind = 'iptables' | 'nft' | 'rule' | 'route' | 'sysctl' | 'module' | 'file';
 /**
@@ -120,4 +120,7 @@ export interface HostPlan {
   ops?: PlanOps;
   /** Links the monitor has taken out or put back: state, not drift. */
   links?: LinkState[];
+  /** The netfilter backend the plan is for (plan/backend.ts), and why. */
+  firewall?: FirewallBackend;
+  firewallWhy?: string;
 }

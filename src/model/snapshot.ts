@@ -3,6 +3,7 @@
 // from a DesiredState. src/render/reset.ts turns one into the script that brings it back.
 import type { NetfilterTable } from './desired.js';
 import type { OwnedRecord } from './facts.js';
+import type { NftTable } from './nft.js';
 
 export interface SnapshotJump {
   table: NetfilterTable;
@@ -27,6 +28,11 @@ export interface OwnedSnapshot {
   owned: OwnedRecord | null;
   /** The link monitor script to run; null: no monitor. */
   monitorScript: string | null;
+  /**
+   * `table inet multilink` to make (null: none must exist); undefined: the nft table is not
+   * touched (a router without a usable nft).
+   */
+  nft?: NftTable | null;
 }
 
 /** What a reset must clear before recreating a snapshot: every priority and table in play. */

@@ -13,17 +13,24 @@ import { planMonitor, withBalance } from './monitor.js';
 import { familyDesired, familyFacts, plansIpv6 } from './family.js';
 import { checkRouter } from './router.js';
 import { planBootHook } from './boot-hook.js';
+import { chooseBackend, iptablesPart, withBackend } from './backend.js';
+import { planNft } from './nft.js';
+import { nftTable } from '../compile/nft-table.js';
 
-export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
+export function planHost(compiled: DesiredState, facts: HostFacts): HostPlan {
   const diags = new Diagnostics();
+  const choice = chooseBackend(compiled, facts);
+  if (choice.error) diags.error(choice.error, { host: compiled.host });
+  const desired = withBackend(compiled, choice.backend);
   const routes6Flush: number[] = [];
   const monitor = planMonitor(desired, facts);
   const balanced = withBalance(desired, monitor.balance, monitor.balance6);
-  const iptables = planIptables(familyDesired(balanced, 4), facts.iptables, diags);
+  const nft = planNft(desired.firewall === 'nft' ? nftTable(balanced, desired) : null, facts.nft?.state === 'ok' ? facts.nft.table : undefined);
+  const iptables = planIptables(familyDesired(iptablesPart(balanced), 4), facts.iptables, diags);
   const rules = planIpRules(familyDesired(desired, 4), facts, diags);
   const routes = planRoutes(familyDesired(desired, 4), facts, diags);
   if (plansIpv6(desired, facts)) {
-    const d6 = familyDesired(balanced, 6);
+    const d6 = familyDesired(iptablesPart(balanced), 6);
     const f6 = familyFacts(facts, 6);
     const ipt6 = planIptables(d6, f6.iptables, diags, 6);
     iptables.changes.push(...ipt6.changes);
@@ -45,18 +52,19 @@ export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
   const owned = ownedRecord(desired, sysctls.prior);
   const file = planOwned(desired, owned, facts.owned);
   const boot = planBootHook(desired, facts);
-  const changes = [...modules.changes, ...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...file, ...monitor.changes, ...boot.changes];
+  const changes = [...modules.changes, ...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...nft.changes, ...file, ...monitor.changes, ...boot.changes];
   const links = desired.monitor ? facts.monitor.links : undefined;
-  const base = { host: desired.host, changes, clashes: rules.clashes, diagnostics: diags.items, ...(links ? { links } : {}) };
+  const base = { host: desired.host, changes, clashes: rules.clashes, diagnostics: diags.items, ...(links ? { links } : {}), firewall: choice.backend, firewallWhy: choice.why };
   if (diags.hasErrors) {
     return { ...base, action: 'refused', reason: diags.items.find((d) => d.severity === 'error')?.summary };
   }
   if (changes.length === 0) {
     const n = desired.chains.length + desired.jumps.length + desired.rules.length + desired.routes.length + desired.sysctls.length;
+    const where = desired.firewall === 'nft' ? ' in table inet multilink' : '';
     return {
       ...base,
       action: 'noop',
-      reason: `all ${n} owned objects match (${desired.chains.length} chains, ${desired.jumps.length} jumps, ${desired.rules.length} ip rules, ${desired.routes.length} routes, ${desired.sysctls.length} sysctls; ${desired.modules.length} modules present)`,
+      reason: `all ${n} owned objects match (${desired.chains.length} chains${where}, ${desired.jumps.length} jumps, ${desired.rules.length} ip rules, ${desired.routes.length} routes, ${desired.sysctls.length} sysctls; ${desired.modules.length} modules present; firewall ${choice.backend}: ${choice.why})`,
     };
   }
   return {
@@ -73,6 +81,7 @@ export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
       routesReplace: routes.replace,
       routesDelete: routes.remove,
       iptables: iptables.tables,
+      ...(nft.ops ? { nft: nft.ops } : {}),
       owned,
       ...(monitor.ops ? { monitor: monitor.ops } : {}),
       ...(boot.install ? { bootHook: true } : {}),

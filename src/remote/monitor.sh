@@ -59,17 +59,34 @@ ml_write_state() {
 ml_payload() {
   if [ -n "$ML_ADAPT" ]; then ml_adaptive_chain "$1"; else ml_balance "$1"; fi
 }
+# The balancing chain of FAMILY (4 or 6) in force, one rule a line: iptables-save's -A lines,
+# or with the nft backend (ML_NFT) the rules of table inet multilink's chain as nft lists them.
+ml_chain_live() {
+  if [ -n "$ML_NFT" ]; then
+    if [ "$1" = 6 ]; then ml_c="ML6_${ML_CHAIN#ML_}"; else ml_c=$ML_CHAIN; fi
+    nft -s list chain inet multilink "$ml_c" 2>/dev/null | awk '/^\t\t/ { sub(/^\t+/, ""); print }'
+  elif [ "$1" = 6 ]; then ml_save6 mangle | grep "^-A $ML_CHAIN "
+  else ml_save mangle | grep "^-A $ML_CHAIN "; fi
+}
+# The rules a payload FILE loads, as ml_chain_live prints them.
+ml_chain_want() {
+  if [ -n "$ML_NFT" ]; then sed -n 's/^add rule inet multilink [A-Za-z0-9_]* //p' "$1"; else grep "^-A $ML_CHAIN " "$1"; fi
+}
+# ml_load_file FAMILY FILE: one transaction, nft -f or iptables-restore --noflush.
+ml_load_file() {
+  if [ -n "$ML_NFT" ]; then nft -f "$2"; elif [ "$1" = 6 ]; then ml_restore6 "$2"; else ml_restore "$2"; fi
+}
 # While a deploy holds the lock, changes wait: the deploy plans with the state it gathered.
 ml_load() {
   ml_deploying && return 1
   ml_payload "$1" > "$R/balance.restore" || return 1
-  ml_restore "$R/balance.restore"
+  ml_load_file 4 "$R/balance.restore"
 }
 # Whether the balancing chain in force is already the one for MASK: then it is not reloaded
 # (a reload restarts the counters nth balances by).
 ml_in_force() {
-  ml_chain_want=$(ml_payload "$1" | grep "^-A $ML_CHAIN ") || return 1
-  [ "$(ml_save mangle | grep "^-A $ML_CHAIN ")" = "$ml_chain_want" ]
+  ml_payload "$1" > "$R/balance.want" || return 1
+  [ "$(ml_chain_live 4)" = "$(ml_chain_want "$R/balance.want")" ]
 }
 
 # --- method adaptive: weights learnt from what each link's connections carry ---------------

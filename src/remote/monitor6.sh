@@ -162,7 +162,6 @@ ml_v6_round() {
 ml_load6() {
   ml_deploying && return 1
   ml_balance6 "$1" > "$R/balance6.restore" || return 1
-  ml_c6_want=$(grep "^-A $ML_CHAIN " "$R/balance6.restore")
-  [ "$(ml_save6 mangle | grep "^-A $ML_CHAIN ")" = "$ml_c6_want" ] && return 0
-  ml_restore6 "$R/balance6.restore"
+  [ "$(ml_chain_live 6)" = "$(ml_chain_want "$R/balance6.restore")" ] && return 0
+  ml_load_file 6 "$R/balance6.restore"
 }

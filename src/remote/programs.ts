@@ -112,6 +112,8 @@ export interface MonitorParams {
   linkNames: string[];
   /** The balancing chain (ML_BALANCE). */
   chain: string;
+  /** The nft backend: the chain is table inet multilink's, loaded with nft -f. */
+  nft?: boolean;
   /** method adaptive: what the monitor learns with (see monitor.sh). */
   adaptive?: {
     /** Monitor rounds per update. */
@@ -158,6 +160,7 @@ export function monitorVariables(p: MonitorParams): Record<string, string | numb
     ML_MASK: p.mask,
     ML_LINKS: p.linkNames.join(' '),
     ML_CHAIN: p.chain,
+    ML_NFT: p.nft ? 'yes' : '',
     ML_ADAPT: p.adaptive ? 'yes' : '',
     ML_ADAPT_ROUNDS: p.adaptive?.rounds ?? 0,
     ML_ADAPT_SAVE: p.adaptive?.saveEvery ?? 0,

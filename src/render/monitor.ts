@@ -17,6 +17,8 @@ import { adaptiveAwk, monitorIpv6Lib, monitorProgram, monitorRecordLib, monitorR
 import { lines, shellLib } from '../shell/lib.js';
 import { joinSh, sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { chainPayload } from './iptables-restore.js';
+import { nftChainScript } from './nft.js';
+import { nftBalanceChain } from '../compile/nft-table.js';
 
 export const MONITOR_TAG = '# multilink-monitor';
 
@@ -98,7 +100,7 @@ function balanceFunction(d: DesiredState, family: 4 | 6 = 4): Sh {
   const m = d.monitor!;
   const chains = family === 6 ? (m.balance6 ?? {}) : m.balance;
   const cases = Object.entries(chains).map(([mask, rules]) => {
-    const payload = chainPayload(d.balanceChain.table, d.balanceChain.name, rules).replace(/\n$/, '');
+    const payload = (d.firewall === 'nft' ? nftChainScript(nftBalanceChain(d, rules, family)) : chainPayload(d.balanceChain.table, d.balanceChain.name, rules)).replace(/\n$/, '');
     return sh`    ${Number(mask)}) ${withHeredoc(sh`cat`, payload)}
     ;;`;
   });
@@ -189,6 +191,7 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     mask: hex(d.settings.markMask),
     linkNames: m.links.map((l) => l.name),
     chain: d.balanceChain.name,
+    ...(d.firewall === 'nft' ? { nft: true } : {}),
     logMaxBytes: MONITOR_LOG_MAX_BYTES,
     historyPerLink: MONITOR_HISTORY_PER_LINK,
     statsEvery: Math.max(1, Math.round(STATS_EVERY_MS / m.intervalMs)),

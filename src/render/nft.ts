@@ -36,7 +36,7 @@ export function nftOpsScript(ops: NftOps): string {
   const lines = [
     `add table ${T}`,
     ...ops.objectsAdd.map(declare),
-    ...ops.rehook.map((c) => `delete chain ${T} ${c}`),
+    ...ops.rehook.flatMap((c) => [`flush chain ${T} ${c}`, `delete chain ${T} ${c}`]),
     ...ops.declare.map((c) => (c.hook ? `add chain ${T} ${c.name} { ${c.hook} }` : `add chain ${T} ${c.name}`)),
     ...ops.flush.map((c) => `flush chain ${T} ${c}`),
     ...ops.fill.flatMap((c) => c.rules.map((r) => `add rule ${T} ${c.name} ${r}`)),

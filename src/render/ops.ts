@@ -7,6 +7,7 @@ import { writeFile } from '../shell/lib.js';
 import { sh, type Sh } from '../shell/sh.js';
 import { ipCommand, routeDelFromShow, routeFlushCommand, routeReplaceWords, ruleAddWords, ruleDelFromShow } from './ip.js';
 import { tableOpsPayload } from './iptables-restore.js';
+import { nftOpsScript } from './nft.js';
 import { monitorScript } from './monitor.js';
 import { sysctlWriteCommand } from './sysctl.js';
 
@@ -30,6 +31,10 @@ export interface RenderedPlan {
   iptables: string;
   /** The one ip6tables-restore --noflush payload ('' when ip6tables does not change). */
   ip6tables: string;
+  /** The one `nft -f` transaction on table inet multilink ('' when it does not change). */
+  nft: string;
+  /** The nft transaction runs after iptables' (the table is removed: iptables takes over first), else before. */
+  nftLast: boolean;
   monitor: Action[];
 }
 
@@ -71,6 +76,8 @@ export function renderPlan(ops: PlanOps, desired: DesiredState): RenderedPlan {
     ],
     iptables: tableOpsPayload(ops.iptables.filter((t) => familyOf(t) === 4)),
     ip6tables: tableOpsPayload(ops.iptables.filter((t) => familyOf(t) === 6)),
+    nft: ops.nft ? nftOpsScript(ops.nft) : '',
+    nftLast: Boolean(ops.nft?.dropTable),
     monitor: ops.monitor ? monitorActions(ops.monitor, desired) : [],
   };
 }

@@ -10,6 +10,7 @@ import { sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { appendLines, declareLine, insertLine } from './iptables-restore.js';
 import { routeAddFromShow, routeFlushCommand, ruleAddFromShow, rulesClearOwned } from './ip.js';
 import { ownedFileWrites } from './owned-files.js';
+import { nftReplaceScript } from './nft.js';
 import { sysctlWriteCommand } from './sysctl.js';
 
 /** Prints, for the live table on stdin, the lines that empty/unhook/drop every ML_ chain not kept. */
@@ -52,6 +53,20 @@ ${target ? withHeredoc(sh`  cat`, target) : sh`  :`}
   return [sh`: > ${ipt}`, ...tables, restore];
 }
 
+/**
+ * The nft part: the snapshot's table made anew in one `nft -f` (none: removed), on a router
+ * that has nft; a snapshot that does not speak of nft leaves the table alone.
+ */
+function nftReset(s: OwnedSnapshot, layout: StateLayout): Sh[] {
+  if (s.nft === undefined) return [];
+  return [
+    sh`if command -v nft >/dev/null 2>&1; then`,
+    writeFile(layout.resetNftPayload, nftReplaceScript(s.nft).replace(/\n$/, '')),
+    tryStep('nft -f (reset)', sh`nft -f ${layout.resetNftPayload}`),
+    sh`fi`,
+  ];
+}
+
 export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: string, runDir: string): Sh {
   const layout = new StateLayout(stateDir);
   const families: Family[] = resetsIpv6(s, scope) ? [4, 6] : [4];
@@ -61,7 +76,10 @@ export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: str
   const ip = (family: Family): string => (family === 6 ? 'ip -6' : 'ip');
   const body = lines(
     sh`mkdir -p ${layout.dir}`,
+    // The new owner of the balance first: nft before iptables is cleared, or after it is back.
+    ...(s.nft ? nftReset(s, layout) : []),
     ...families.flatMap((f) => netfilterReset(s, f, layout)),
+    ...(s.nft === null ? nftReset(s, layout) : []),
     // Its own rules only, by their full selectors: a foreign rule at one of these priorities stays.
     ...families.map((f) => rulesClearOwned(scope.priorities, scope.tables, f)),
     ...s.rules.map((r) => tryStep(`${ip(familyOf(r))} rule add priority ${r.priority} ${r.text}`, ruleAddFromShow(r.priority, r.text, familyOf(r)))),

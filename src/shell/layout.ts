@@ -55,6 +55,12 @@ export class StateLayout {
   get ip6tablesPayload(): string {
     return `${this.dir}/ip6tables.restore`;
   }
+  get nftPayload(): string {
+    return `${this.dir}/multilink.nft`;
+  }
+  get resetNftPayload(): string {
+    return `${this.dir}/reset.nft`;
+  }
   get resetPayload(): string {
     return `${this.dir}/reset.ipt`;
   }

@@ -6,7 +6,7 @@ import type { HostFacts } from '../../src/model/facts.js';
 export function twoLinkDesired(): DesiredState {
   return {
     host: 'r1',
-    settings: { stateDir: '/var/lib/multilink', runDir: '/var/run/multilink', markMask: 0xff00, tableBase: 100, rulePriority: 1000, boot: 'none', iptables: 'auto' },
+    settings: { stateDir: '/var/lib/multilink', runDir: '/var/run/multilink', markMask: 0xff00, tableBase: 100, rulePriority: 1000, boot: 'none', iptables: 'auto', firewall: 'auto' },
     method: 'random',
     traffic: ['forwarded'],
     links: [

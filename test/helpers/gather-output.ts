@@ -2,6 +2,7 @@
 // through a fake transport with the real parser in the loop.
 import type { HostFacts } from '../../src/model/facts.js';
 import { NETFILTER_TABLES } from '../../src/model/desired.js';
+import { nftTableText } from '../../src/render/nft.js';
 
 export function gatherOutput(f: HostFacts): string {
   const sec = (name: string, body: string): string => `@@ML ${name}\n${body}${body && !body.endsWith('\n') ? '\n' : ''}@@ML-rc 0`;
@@ -11,6 +12,8 @@ export function gatherOutput(f: HostFacts): string {
     const body = [`*${t}`, ...chains.map((c) => `:${c.name} ${c.policy} [0:0]`), ...chains.flatMap((c) => c.rules.map((r) => `-A ${c.name} ${r}`)), 'COMMIT'].join('\n');
     parts.push(sec(`iptables ${t}`, body));
   }
+  const nft = f.nft ?? { state: 'missing', table: null };
+  parts.push(sec('nft', [`nft ${nft.state}`, ...(nft.table ? [nftTableText(nft.table)] : nft.detail ? [nft.detail] : [])].join('\n')));
   parts.push(sec('ip-rule', f.ipRules.map((r) => `${r.priority}:\t${r.text}`).join('\n')));
   parts.push(sec('main-defaults', Object.entries(f.mainDefaults).map(([dev, gw]) => `default ${gw === 'dev' ? '' : `${gw} `}dev ${dev} proto dhcp metric 100`).join('\n')));
   for (const [t, routes] of Object.entries(f.routes)) parts.push(sec(`route ${t}`, routes.map((r) => `${r.text} `).join('\n')));
