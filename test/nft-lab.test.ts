@@ -76,7 +76,7 @@ describe.skipIf(!support.ok || !nft)('the nft backend on lab routers (iptables-n
       expect(ipt(r.name)).toBe('');
       const t = table(r.name);
       expect(t.code).toBe(0);
-      expect(t.text).toMatch(/numgen random mod 3 vmap \{ 0 : jump ML_MARK_100, 1-2 : jump ML_MARK_200 \}/);
+      expect(t.text).toMatch(/numgen random mod 3 vmap \{ 0 : jump ML_BAL_100, 1-2 : jump ML_BAL_200 \}/);
       expect(t.text).toMatch(/type route hook output priority mangle/);
     }
     const again = await cli('deploy', inventory, '--json');
@@ -96,7 +96,7 @@ describe.skipIf(!support.ok || !nft)('the nft backend on lab routers (iptables-n
     const res = await cli('deploy', inventory, '--json');
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(jsonHosts(res).r1.changes?.map((c) => c.object)).toEqual(['chain ML_BALANCE']);
-    expect(table('r1').text).toMatch(/numgen random mod 4 vmap \{ 0-2 : jump ML_MARK_100, 3 : jump ML_MARK_200 \}/);
+    expect(table('r1').text).toMatch(/numgen random mod 4 vmap \{ 0-2 : jump ML_BAL_100, 3 : jump ML_BAL_200 \}/);
     expect(counted()).toBeGreaterThanOrEqual(n);
   }, 120_000);
 

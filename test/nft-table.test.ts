@@ -51,12 +51,12 @@ describe('nft rules from the iptables vocabulary', () => {
     expect(cascadeWeights([0.16666666651, 0.39999999991, undefined])).toEqual([1, 2, 3]);
     const d = compileHost(threeLinkConfig('random'));
     const rules = d.chains.find((c) => c.name === 'ML_BALANCE' && !c.family)!.rules;
-    expect(nftBalanceRules(rules, 0xff00, 4)).toEqual(['meta mark & 0x0000ff00 == 0x00000000 numgen random mod 6 vmap { 0 : jump ML_MARK_100, 1-2 : jump ML_MARK_200, 3-5 : jump ML_MARK_300 }']);
+    expect(nftBalanceRules(rules, 0xff00, 4)).toEqual(['meta mark & 0x0000ff00 == 0x00000000 numgen random mod 6 vmap { 0 : jump ML_BAL_100, 1-2 : jump ML_BAL_200, 3-5 : jump ML_BAL_300 }']);
     const nth = compileHost(threeLinkConfig('nth')).chains.find((c) => c.name === 'ML_BALANCE' && !c.family)!.rules;
     const [line] = nftBalanceRules(nth, 0xff00, 4);
     expect(line).toMatch(/^meta mark & 0x0000ff00 == 0x00000000 numgen inc mod 6 vmap \{ /);
     // smooth weighted round robin over 1:2:3: every link its exact share of the 6 slots
-    const slots = [...line.matchAll(/(\d+)(?:-(\d+))? : jump ML_MARK_(\d)00/g)].map((m) => ({ n: Number(m[2] ?? m[1]) - Number(m[1]) + 1, link: m[3] }));
+    const slots = [...line.matchAll(/(\d+)(?:-(\d+))? : jump ML_BAL_(\d)00/g)].map((m) => ({ n: Number(m[2] ?? m[1]) - Number(m[1]) + 1, link: m[3] }));
     const per = (l: string): number => slots.filter((s) => s.link === l).reduce((a, s) => a + s.n, 0);
     expect([per('1'), per('2'), per('3')]).toEqual([1, 2, 3]);
   });

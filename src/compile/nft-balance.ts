@@ -4,7 +4,7 @@
 // Taking the iptables rules as input keeps one source of truth for every method, every set
 // of healthy links and the weights method adaptive learnt on the router.
 import type { Family } from '../model/desired.js';
-import { markChainName, markMatchNft } from './nft-rule.js';
+import { balanceTargetName, markMatchNft } from './nft-rule.js';
 
 /** The largest modulus tried for a random split: shares are exact up to 1/1000. */
 const MAX_MODULUS = 1000;
@@ -19,7 +19,7 @@ function setKey(family: Family): string {
 }
 
 /** `{ 0 : jump A, 1-2 : jump B }`: consecutive values of the same link merged. */
-function vmap(slots: Slot[]): string {
+function vmap(slots: Slot[], family: Family): string {
   const merged: Slot[] = [];
   for (const s of slots) {
     const last = merged[merged.length - 1];
@@ -31,7 +31,7 @@ function vmap(slots: Slot[]): string {
     const from = at;
     at += s.size;
     const key = s.size === 1 ? `${from}` : `${from}-${at - 1}`;
-    return `${key} : jump ${markChainName(s.mark)}`;
+    return `${key} : jump ${balanceTargetName(s.mark, family)}`;
   });
   return `{ ${parts.join(', ')} }`;
 }
@@ -84,7 +84,7 @@ export function nftBalanceRules(rules: readonly string[], mask: number, family: 
     const random = /^-m mark --mark 0x0\/0x[0-9a-f]+(?: -m statistic --mode random --probability ([0-9.]+))?/.exec(r);
     const every = /-m statistic --mode nth --every (\d+) --packet \d+/.exec(r);
     const mark = XMARK.exec(r);
-    if (recall) out.push(`${guard} ${setKey(family)}${family === 6 ? ' ==' : ''} @${recall[1]} jump ${markChainName(Number(recall[2]))}`);
+    if (recall) out.push(`${guard} ${setKey(family)}${family === 6 ? ' ==' : ''} @${recall[1]} jump ${balanceTargetName(Number(recall[2]), family)}`);
     else if (set) record.push(`${markMatchNft(Number(set[1]), mask)} update @${set[2]} { ${setKey(family)} }`);
     else if (every && mark) nth.push({ every: Number(every[1]), mark: Number(mark[1]) });
     else if (random && mark && !r.includes('--mode nth')) {
@@ -99,15 +99,15 @@ export function nftBalanceRules(rules: readonly string[], mask: number, family: 
     for (const n of nth) byPosition.set(n.every ?? 1, n.mark);
     const slots: Slot[] = [];
     for (let pos = 1; pos <= total; pos++) slots.push({ mark: byPosition.get(pos) ?? fallback(rules), size: 1 });
-    out.push(`${guard} numgen inc mod ${total} vmap ${vmap(slots)}`);
+    out.push(`${guard} numgen inc mod ${total} vmap ${vmap(slots, family)}`);
   } else if (cascade.length === 1) {
-    out.push(`${guard} jump ${markChainName(cascade[0].mark)}`);
+    out.push(`${guard} jump ${balanceTargetName(cascade[0].mark, family)}`);
   } else if (cascade.length > 1) {
     const weights = cascadeWeights(cascade.map((c) => c.p));
     const g = gcdAll(weights.filter((w) => w > 0)) || 1;
     const slots = cascade.map((c, i) => ({ mark: c.mark, size: weights[i] / g }));
     const total = slots.reduce((a, s) => a + s.size, 0);
-    out.push(`${guard} numgen random mod ${total} vmap ${vmap(slots)}`);
+    out.push(`${guard} numgen random mod ${total} vmap ${vmap(slots, family)}`);
   }
   return [...out, ...record];
 }

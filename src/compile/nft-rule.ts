@@ -26,6 +26,14 @@ export function markChainName(value: number): string {
   return `ML_MARK_${(value >>> 0).toString(16)}`;
 }
 
+/**
+ * Where the balancing chain sends a new connection for the link marked `value`: counts it
+ * (status's new connections per link and family) and marks it.
+ */
+export function balanceTargetName(value: number, family: Family): string {
+  return nftChainName(`ML_BAL_${(value >>> 0).toString(16)}`, family);
+}
+
 /** Stores `value` in the connection's mark bits. */
 export function ctMarkChainName(value: number): string {
   return `ML_CTMARK_${(value >>> 0).toString(16)}`;

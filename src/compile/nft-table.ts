@@ -6,9 +6,10 @@ import type { ChainSpec, DesiredState, Family, JumpSpec } from '../model/desired
 import { familyOf } from '../model/desired.js';
 import type { NftChain, NftObject, NftTable } from '../model/nft.js';
 import { STICKY_SECONDS } from './balance.js';
+import { ipv6Links } from './links.js';
 import { pinnedMark } from './iptables-text.js';
 import { nftBalanceRules } from './nft-balance.js';
-import { ctMarkChainName, markChainName, markSet, nftChainName, nftRule } from './nft-rule.js';
+import { balanceTargetName, ctMarkChainName, markChainName, markSet, nftChainName, nftRule } from './nft-rule.js';
 
 interface BaseChain {
   name: string;
@@ -77,9 +78,11 @@ export function nftTable(desired: DesiredState, full: DesiredState = desired): N
     const rules = isBalance ? nftBalanceRules(c.rules, mask, family) : c.rules.map((r) => nftRule(r, { family, mask }, marks));
     chains.push({ name: nftChainName(c.name, family), rules });
   }
+  const families = [...new Set(desired.chains.map(familyOf))];
   if (desired.chains.length > 0) {
     for (const m of marks) chains.push({ name: markChainName(m), rules: [markSet('meta mark', m, mask)] });
     for (const m of marks) chains.push({ name: ctMarkChainName(m), rules: [markSet('ct mark', m, mask)] });
+    for (const f of families) for (const l of f === 6 ? ipv6Links(full.links) : full.links) chains.push({ name: balanceTargetName(l.mark, f), rules: [`counter ${markSet('meta mark', l.mark, mask)}`] });
   }
   return { objects: [...helperObjects(full.chains), ...stickySets(full.chains)], chains };
 }

@@ -11,6 +11,7 @@ import { accountingInterface } from '../compile/accounting.js';
 import { eligibleLinks, ipv6Links } from '../compile/links.js';
 import { balanceShares, round } from '../facts/balance-shares.js';
 import { parseStatus, statusScript, type StatusFacts, type StatusRequest } from '../facts/status-gather.js';
+import { nftFamilyCounters, type NftFamilyCounters } from '../facts/nft-status.js';
 import { connectHost } from './host.js';
 import { countStatuses, type CheckOptions } from './drift.js';
 import { runPool } from '../util/pool.js';
@@ -27,7 +28,7 @@ export function statusRequest(desired: DesiredState): StatusRequest {
   };
 }
 
-type FamilyCounters = ReturnType<typeof familyCounters>;
+type FamilyCounters = ReturnType<typeof familyCounters> | NftFamilyCounters;
 
 /** The balance in force, new connections and counters of one family's chains (read once per host). */
 function familyCounters(table: LiveTable | undefined, desired: DesiredState) {
@@ -107,11 +108,13 @@ function adaptiveStatus(facts: StatusFacts, index: number): { adaptive?: Adaptiv
 
 export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatus {
   const notes = new Set<string>();
-  const v4 = familyCounters(facts.mangle, desired);
+  // The backend in force is the one that holds multilink's balancing chain.
+  const nft = facts.nft?.chains.some((c) => c.name === desired.balanceChain.name) ? facts.nft : undefined;
+  const v4 = nft ? nftFamilyCounters(nft, desired, 4) : familyCounters(facts.mangle, desired);
   if (!v4.balance) notes.add(`${desired.balanceChain.name} is missing: not deployed?`);
   for (const rule of v4.live?.unknown ?? []) notes.add(`${desired.balanceChain.name} rule not understood: ${rule}`);
   if (!v4.acct) notes.add(`${CHAIN_ACCT} is missing: deploy to count packets and bytes per link`);
-  const v6 = ipv6Links(desired.links).length > 0 ? familyCounters(facts.mangle6, desired) : undefined;
+  const v6 = ipv6Links(desired.links).length > 0 ? (nft ? nftFamilyCounters(nft, desired, 6) : familyCounters(facts.mangle6, desired)) : undefined;
   if (v6 && !v6.balance) notes.add(`IPv6 ${desired.balanceChain.name} is missing: not deployed?`);
 
   const links: LinkStatus[] = desired.links.map((l) => {
@@ -145,6 +148,7 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
     status: 'ok',
     method: desired.method,
     flavour: facts.flavour,
+    ...(nft ? { firewall: 'nft' as const } : {}),
     ...(facts.uptime !== null ? { uptime: facts.uptime } : {}),
     links,
     notes: [...notes],

@@ -15,6 +15,8 @@ import { sh, type Sh } from '../shell/sh.js';
 import { conntrackCountCommand, parseConntrackCount, type ConntrackCount } from './conntrack.js';
 import { parseFlavour, sectionReader } from './gather.js';
 import { iptablesSaveCountersCommand, parseIptablesSave } from './iptables-save.js';
+import { parseNftTable } from './nft-list.js';
+import type { NftTable } from '../model/nft.js';
 import { parseAdaptive, parseMonitorHistory, parseMonitorState, type AdaptiveFile, type MonitorStateFile } from './monitor.js';
 import type { LinkChange } from '../model/link-state.js';
 
@@ -35,6 +37,8 @@ export interface StatusFacts {
   mangle: LiveTable;
   /** ip6tables' mangle with counters (a play with IPv6). */
   mangle6?: LiveTable;
+  /** table inet multilink with its counters; null: none (the iptables backend). */
+  nft?: NftTable | null;
   /** Keyed by the mark in hex (0x100). */
   connections: Record<string, ConntrackCount>;
   /** Keyed by interface; null when the interface does not exist. */
@@ -82,6 +86,8 @@ export function statusScript(req: StatusRequest): Sh {
     section('flavour', sh`ml_flavour_name`),
     section('iptables-counters mangle', iptablesSaveCountersCommand('mangle')),
     ...(req.ipv6 ? [section('ip6tables-counters mangle', sh`ml_save_counters6 mangle`)] : []),
+    // The nft backend's table with its counters, where the router has one.
+    section('nft-counters', sh`if command -v nft >/dev/null 2>&1; then nft -t list table inet multilink 2>/dev/null; fi; true`),
     ...req.links.map((l) => section(`conntrack ${hex(l.mark)}`, conntrackCountCommand(l.mark, req.mask))),
     ...req.links.map((l) => section(`operstate ${l.interface}`, operstateCommand(l.interface))),
     section('monitor-state', sh`ml_read ${layout.monitorState}`),
@@ -123,6 +129,7 @@ export function parseStatus(stdout: string, req: StatusRequest): StatusFacts {
     flavour: parseFlavour(r.get('flavour')),
     mangle: parseIptablesSave(r.get('iptables-counters mangle')),
     ...(req.ipv6 ? { mangle6: parseIptablesSave(r.get('ip6tables-counters mangle')) } : {}),
+    nft: parseNftTable(r.find('nft-counters')?.body ?? ''),
     connections,
     operstate,
     monitor: monitor.trim() === ABSENT ? null : parseMonitorState(monitor),

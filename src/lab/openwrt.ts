@@ -12,10 +12,10 @@ import type { LabRouter } from './manifest.js';
 import { runSync } from './run.js';
 
 /** Commands an OpenWrt-like router needs on the host → Debian package. */
-export const OPENWRT_COMMANDS: Readonly<Record<string, string>> = { busybox: 'busybox', nsenter: 'util-linux', unshare: 'util-linux' };
+export const OPENWRT_COMMANDS: Readonly<Record<string, string>> = { busybox: 'busybox', nsenter: 'util-linux', unshare: 'util-linux', nft: 'nftables' };
 
 /** Programs of /usr/sbin: bound from the host's files onto empty placeholders. */
-export const OPENWRT_SBIN_BINARIES = ['xtables-nft-multi', 'xtables-legacy-multi', 'conntrack', 'sshd', 'ip'] as const;
+export const OPENWRT_SBIN_BINARIES = ['xtables-nft-multi', 'xtables-legacy-multi', 'conntrack', 'sshd', 'ip', 'nft'] as const;
 /** BusyBox applets left out: iproute2's `ip` in /usr/sbin stands for OpenWrt's ip-full. */
 const SKIPPED_APPLETS = new Set(['ip', 'ipaddr', 'iplink', 'iproute', 'iprule', 'iptunnel', 'ipneigh']);
 

@@ -91,6 +91,8 @@ export interface HostStatus {
   message?: string;
   method: BalanceMethod;
   flavour?: IptablesFlavour;
+  /** `nft`: multilink's rules are table inet multilink's (absent: the ML_ chains of iptables, `flavour`). */
+  firewall?: 'nft';
   /** The router's uptime (s) when its interface counters were read: the clock for rates. */
   uptime?: number;
   links: LinkStatus[];

@@ -41,11 +41,13 @@ export interface HostileLabOptions {
   openwrt?: boolean;
   /** Default true: ISPs drop spoofed sources. */
   bcp38?: boolean;
+  /** multilink_firewall in the lab's inventory; default iptables. */
+  firewall?: 'iptables' | 'nft';
 }
 
 /** A fresh data-plane lab of issue 9's shape (removed by the lab helper's afterAll). */
 export function startHostileLab(opts: HostileLabOptions = {}): Promise<LabInfo> {
-  return startTestLab(1, { dataplane: true, uplinks: opts.uplinks ?? [], bcp38: opts.bcp38 ?? true, ...(opts.openwrt ? { openwrt: ['r1'] } : {}) });
+  return startTestLab(1, { dataplane: true, uplinks: opts.uplinks ?? [], bcp38: opts.bcp38 ?? true, ...(opts.openwrt ? { openwrt: ['r1'] } : {}), ...(opts.firewall ? { firewall: opts.firewall } : {}) });
 }
 
 /** Playbook lines for r1's extra uplinks: wifi `gateway: auto`, ptp `gateway: none`. */

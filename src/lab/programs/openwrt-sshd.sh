@@ -1,14 +1,14 @@
 #!/bin/sh
 # multilink lab: starts an OpenWrt-like router's sshd in a mount namespace of its own. Run as
 # `unshare -m --propagation private sh openwrt-sshd.sh TREE SSHD_CONFIG` inside the router's
-# network namespace: every login then sees BusyBox as /usr/bin (and /bin), only iptables, ip,
+# network namespace: every login then sees BusyBox as /usr/bin (and /bin), only iptables, nft, ip,
 # conntrack and sshd in /usr/sbin (and /sbin), the router's own /etc (TREE/etc, persistent
 # like OpenWrt's flash) and RAM at /var and /run. The host sees none of these mounts.
 set -eu
 tree=$1
 config=$2
 # The real programs onto their placeholders in the tree while /usr is still the host's.
-for f in xtables-nft-multi xtables-legacy-multi conntrack sshd; do
+for f in xtables-nft-multi xtables-legacy-multi conntrack sshd nft; do
   mount --bind "/usr/sbin/$f" "$tree/sbin/$f"
 done
 mount --bind "$(command -v ip)" "$tree/sbin/ip"

@@ -1,0 +1,101 @@
+// The nft backend on an OpenWrt-like router (BusyBox userland, /var in RAM) behind the data
+// plane's three ISPs (issue 19): deploy with health, unchanged, drift 0, status from the
+// table's own counters, a dead upstream taken out of the numgen map within
+// interval × down_after + 1 s and put back, and a reboot that restores table and monitor.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LabInfo } from '../src/lab/lab.js';
+import { addServerAddress, openConnections } from '../src/lab/dataplane-traffic.js';
+import { waitFor } from '../src/lab/lab-process.js';
+import { cli } from './helpers/cli.js';
+import { stopTestLab } from './helpers/lab.js';
+import { breakIsp, deployToR1, hostileLabSupport, issue9Playbook, monitorStateOn, repairIsp, runOnRouter, simulateReboot, startHostileLab } from './helpers/hostile-lab.js';
+
+const can = hostileLabSupport();
+if (!can.ok) console.warn(`skipping the nft backend's OpenWrt-like router tests: ${can.reason}`);
+const HEALTH = { targets: ['198.51.100.1', '198.51.100.2'], intervalS: 1, downAfter: 3, upAfter: 3, quorum: 1 };
+const LINKS = ['dsl', 'cable', 'lte'];
+
+interface StatusLink {
+  link: string;
+  health?: string;
+  share: number | null;
+  configuredShare: number;
+  newConnections: number | null;
+  packets: number | null;
+}
+
+describe.skipIf(!can.ok)('the nft backend on an OpenWrt-like router with health', () => {
+  let lab: LabInfo;
+  let inventory = '';
+  const allUp = async (): Promise<boolean> => {
+    const s = await monitorStateOn(lab);
+    return s !== undefined && LINKS.every((l) => s.links[l] === 'up');
+  };
+  const balance = async (): Promise<string> => (await runOnRouter(lab, 'r1', 'nft -s list chain inet multilink ML_BALANCE')).stdout;
+  const deploy = async (): Promise<string | undefined> => {
+    const d = await deployToR1(lab, 'nft', issue9Playbook(lab, { weights: [1, 2, 3], health: HEALTH, extraLinks: [] }));
+    inventory = d.inventory;
+    expect(d.outcome, d.result.stdout + d.result.stderr).toMatch(/^(changed|unchanged)$/);
+    return d.outcome;
+  };
+
+  beforeAll(async () => {
+    lab = await startHostileLab({ openwrt: true, firewall: 'nft' });
+    await addServerAddress(lab, '198.51.100.2');
+  }, 120_000);
+  afterAll(async () => {
+    if (lab) await stopTestLab(lab);
+  });
+
+  it('deploys the table, then nothing to do; drift 0; status reads the table: shares, new connections, counters', async () => {
+    expect(await deploy()).toBe('changed');
+    expect(await deploy()).toBe('unchanged');
+    const drift = await cli('drift', inventory, '--json');
+    expect(drift.code, drift.stdout + drift.stderr).toBe(0);
+    expect(await balance()).toMatch(/numgen random mod 6 vmap \{ 0 : jump ML_BAL_100, 1-2 : jump ML_BAL_200, 3-5 : jump ML_BAL_300 \}/);
+    const ipt = await runOnRouter(lab, 'r1', 'iptables-save; ip6tables-save');
+    expect(ipt.stdout).not.toMatch(/ML_/);
+    expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+    const opened = await openConnections(lab, { count: 30, concurrency: 10 });
+    expect(opened.ok).toBe(30);
+    const status = await cli('status', inventory, '--json');
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    const r1 = (JSON.parse(status.stdout) as { hosts: { host: string; firewall?: string; links: StatusLink[] }[] }).hosts[0];
+    expect(r1.firewall).toBe('nft');
+    expect(r1.links.map((l) => [l.link, l.health, l.share, l.configuredShare])).toEqual([
+      ['dsl', 'up', 0.166667, 0.166667],
+      ['cable', 'up', 0.333333, 0.333333],
+      ['lte', 'up', 0.5, 0.5],
+    ]);
+    expect(r1.links.reduce((a, l) => a + (l.newConnections ?? 0), 0)).toBeGreaterThanOrEqual(30);
+    expect(r1.links.every((l) => (l.packets ?? 0) > 0)).toBe(true);
+  }, 120_000);
+
+  it('a dead upstream leaves the numgen map within interval × down_after + 1 s, and comes back after repair', async () => {
+    expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+    const breakAt = Date.now();
+    await breakIsp(lab, 2);
+    try {
+      const downAt = await waitFor(async () => !(await balance()).includes('ML_BAL_200'), 10_000, 100);
+      expect(downAt).toBeDefined();
+      expect(((downAt ?? Infinity) - breakAt) / 1000).toBeLessThanOrEqual(HEALTH.intervalS * HEALTH.downAfter + 1 + 0.5);
+      expect(await balance()).toMatch(/numgen random mod 4 vmap \{ 0 : jump ML_BAL_100, 1-3 : jump ML_BAL_300 \}/);
+      // Link state, not drift.
+      const drift = await cli('drift', inventory, '--json');
+      expect(drift.code, drift.stdout).toBe(0);
+    } finally {
+      await repairIsp(lab, 2);
+    }
+    expect(await waitFor(async () => (await balance()).includes('ML_BAL_200'), 10_000, 100)).toBeDefined();
+  }, 60_000);
+
+  it('a reboot restores the table and the monitor from the last generation', async () => {
+    expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+    const reboot = await simulateReboot(lab, 'r1');
+    expect(reboot.hooks.every((h) => h.code === 0), reboot.output).toBe(true);
+    expect(await balance()).toMatch(/numgen random/);
+    const drift = await cli('drift', inventory, '--json');
+    expect(drift.code, drift.stdout + drift.stderr).toBe(0);
+    expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+  }, 60_000);
+});
