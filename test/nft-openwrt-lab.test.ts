@@ -2,6 +2,7 @@
 // plane's three ISPs (issue 19): deploy with health, unchanged, drift 0, status from the
 // table's own counters, a dead upstream taken out of the numgen map within
 // interval × down_after + 1 s and put back, and a reboot that restores table and monitor.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabInfo } from '../src/lab/lab.js';
 import { addServerAddress, openConnections } from '../src/lab/dataplane-traffic.js';
@@ -98,4 +99,40 @@ describe.skipIf(!can.ok)('the nft backend on an OpenWrt-like router with health'
     expect(drift.code, drift.stdout + drift.stderr).toBe(0);
     expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
   }, 60_000);
+
+  // Issue 19 §3: another tool's reload deletes multilink's rules; the router puts them back.
+  it('after `nft flush ruleset` the table is back within 2 s (interval 1 s), status says so, drift 0', async () => {
+    expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+    const flushAt = Date.now();
+    expect((await runOnRouter(lab, 'r1', 'nft flush ruleset')).code).toBe(0);
+    const backAt = await waitFor(async () => /numgen random mod 6/.test(await balance()), 10_000, 50);
+    expect(backAt).toBeDefined();
+    expect(((backAt ?? Infinity) - flushAt) / 1000).toBeLessThanOrEqual(2);
+    const drift = await cli('drift', inventory, '--json');
+    expect(drift.code, drift.stdout).toBe(0);
+    const status = await cli('status', inventory, '--json');
+    const notes = (JSON.parse(status.stdout) as { hosts: { notes: string[] }[] }).hosts[0].notes;
+    expect(notes.join('\n')).toMatch(/restored after a foreign flush at \S+ \(generation \d+\)/);
+  }, 60_000);
+
+  it('moves back to iptables with the monitor running; an iptables-restore that flushes nat and mangle is repaired within 2 s', async () => {
+    writeFileSync(inventory, readFileSync(inventory, 'utf8').replace('multilink_firewall: nft', 'multilink_firewall: iptables'));
+    const res = await cli('deploy', inventory, '--json');
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect((await runOnRouter(lab, 'r1', 'nft list table inet multilink')).code).not.toBe(0);
+    const jumped = async (): Promise<boolean> => {
+      const out = (await runOnRouter(lab, 'r1', 'iptables-save')).stdout;
+      return /-A PREROUTING -j ML_PRE/.test(out) && /-A POSTROUTING -j ML_MASQ/.test(out);
+    };
+    expect(await jumped()).toBe(true);
+    expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+    const flushAt = Date.now();
+    const flush = await runOnRouter(lab, 'r1', "printf '*nat\\nCOMMIT\\n*mangle\\nCOMMIT\\n' | iptables-restore");
+    expect(flush.code, flush.stderr).toBe(0);
+    const backAt = await waitFor(jumped, 10_000, 50);
+    expect(backAt).toBeDefined();
+    expect(((backAt ?? Infinity) - flushAt) / 1000).toBeLessThanOrEqual(2);
+    const drift = await cli('drift', inventory, '--json');
+    expect(drift.code, drift.stdout).toBe(0);
+  }, 90_000);
 });

@@ -67,3 +67,9 @@ export function inventoryWithWeights(labInventory: string, out: string, weights:
 export function copyInventory(labInventory: string, out: string): void {
   copyFileSync(labInventory, out);
 }
+
+/** The lab's inventory with every router on the nft backend. */
+export function nftInventory(labInventory: string, out: string): string {
+  writeFileSync(out, readFileSync(labInventory, 'utf8').replace(/multilink_firewall: iptables/g, 'multilink_firewall: nft'));
+  return out;
+}

@@ -22,6 +22,7 @@ function sysctlPath(key: string): string {
 export async function fingerprint(r: LabRouter, job: RenderedHost): Promise<string> {
   const script = [
     `iptables-${r.iptables}-save | sed -e '/^#/d' -e 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'`,
+    'echo @@nft; nft -s list table inet multilink 2>/dev/null || true',
     'echo @@rules; ip -4 rule show',
     ...job.routes.map((x) => `echo @@route ${x.table}; ip -4 route show table ${x.table} 2>/dev/null || true`),
     ...job.sysctls.map((s) => `echo @@sysctl ${s.key}; cat ${sysctlPath(s.key)}`),
@@ -66,6 +67,7 @@ export async function resetRouters(lab: LabInfo, job: RenderedHost, pristine: re
     const script = [
       'set -e',
       ...['mangle', 'nat', 'raw'].map((t) => `iptables-${r.iptables}-save -t ${t} | grep -v ML_ | iptables-${r.iptables}-restore`),
+      'nft delete table inet multilink 2>/dev/null || true',
       ...job.rules.map((x) => `while ip -4 rule del priority ${x.priority} 2>/dev/null; do :; done`),
       ...job.routes.map((x) => `ip -4 route flush table ${x.table} 2>/dev/null || true`),
       ...job.sysctls.map((s) => `echo ${before.get(s.key) ?? '0'} > ${sysctlPath(s.key)}`),

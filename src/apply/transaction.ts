@@ -14,7 +14,7 @@ import type { OwnedSnapshot, ResetScope } from '../model/snapshot.js';
 import type { GatherRequest } from '../facts/gather-request.js';
 import { filterFunction, gatherFunction } from '../facts/gather.js';
 import { bootInstallFunction } from '../render/boot.js';
-import { resetFunction } from '../render/reset.js';
+import { netfilterResetFunction, resetFunction } from '../render/reset.js';
 import {
   monitorControlLib,
   txnBeginProgram,
@@ -122,6 +122,11 @@ export function generationStateScript(t: Pick<TransactionInput, 'ops' | 'target'
   );
 }
 
+/** The generation's netfilter alone (@gen/netfilter.sh): what the link monitor puts back after a foreign flush. */
+export function generationNetfilterScript(t: Pick<TransactionInput, 'ops' | 'target' | 'desired'>): Sh {
+  return lines(sh`#!/bin/sh`, shellLib(t.ops.flavour), netfilterResetFunction(t.target, scopeOf(t.target), t.desired.settings.stateDir), sh`ml_reset_netfilter && ml_tried_all`);
+}
+
 /** Execution 1's answer: the plan, run by the router once it arrived whole (txn-run.sh). */
 export function planScript(t: TransactionInput): Sh {
   const dir = stateDirOf(t);
@@ -142,6 +147,7 @@ export function planScript(t: TransactionInput): Sh {
     writeFilesOnce(
       [
         { path: '@gen/state.sh', content: generationStateScript(t).text },
+        { path: '@gen/netfilter.sh', content: generationNetfilterScript(t).text },
         { path: '@gen/desired.json', content: JSON.stringify(t.desired) },
         { path: '@gen/meta.json', content: JSON.stringify(t.meta) },
       ],

@@ -3,6 +3,7 @@
 import type { DesiredState } from '../model/desired.js';
 import { freshFacts } from '../facts/fresh.js';
 import { planHost } from '../plan/plan.js';
+import { withBackend } from '../plan/backend.js';
 import { monitorVariables } from '../remote/programs.js';
 import { assign } from '../shell/sh.js';
 import { monitorData } from '../render/monitor.js';
@@ -24,8 +25,9 @@ function monitorLines(desired: DesiredState): string[] {
   ];
 }
 
-export function renderHost(desired: DesiredState): string {
-  const plan = planHost(desired, freshFacts(desired));
+export function renderHost(compiled: DesiredState): string {
+  const plan = planHost(compiled, freshFacts(compiled));
+  const desired = withBackend(compiled, plan.firewall ?? 'iptables');
   const r = plan.ops ? renderPlan(plan.ops, desired) : undefined;
   const payload = (r?.iptables ?? '').trimEnd();
   const payload6 = (r?.ip6tables ?? '').trimEnd();

@@ -117,6 +117,10 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
   const v6 = ipv6Links(desired.links).length > 0 ? (nft ? nftFamilyCounters(nft, desired, 6) : familyCounters(facts.mangle6, desired)) : undefined;
   if (v6 && !v6.balance) notes.add(`IPv6 ${desired.balanceChain.name} is missing: not deployed?`);
 
+  if (facts.restored) {
+    const [, at, , gen] = facts.restored.split(' ');
+    notes.add(`restored after a foreign flush at ${at} (generation ${gen}): another tool deleted multilink's rules`);
+  }
   const links: LinkStatus[] = desired.links.map((l) => {
     const ct = facts.connections[hex(l.mark)];
     let connections: number | null = null;

@@ -49,6 +49,8 @@ export interface StatusFacts {
   history: LinkChange[];
   /** method adaptive: the last measurement and learnt weights; null when there is none yet. */
   adaptive: AdaptiveFile | null;
+  /** The link monitor's last restore after another tool flushed multilink's rules: `restored TIME generation N`. */
+  restored?: string;
   /** Seconds since the router booted, read just before the interface counters. */
   uptime: number | null;
   /** Keyed by interface; null when the interface has no counters (it does not exist). */
@@ -92,6 +94,7 @@ export function statusScript(req: StatusRequest): Sh {
     ...req.links.map((l) => section(`operstate ${l.interface}`, operstateCommand(l.interface))),
     section('monitor-state', sh`ml_read ${layout.monitorState}`),
     section('monitor-history', sh`ml_read ${layout.monitorHistory}`),
+    section('monitor-restored', sh`ml_read ${layout.monitorRestored}`),
     ...(req.adaptive ? [section('monitor-adaptive', sh`ml_read ${layout.monitorAdaptive}`)] : []),
   );
 }
@@ -130,6 +133,7 @@ export function parseStatus(stdout: string, req: StatusRequest): StatusFacts {
     mangle: parseIptablesSave(r.get('iptables-counters mangle')),
     ...(req.ipv6 ? { mangle6: parseIptablesSave(r.get('ip6tables-counters mangle')) } : {}),
     nft: parseNftTable(r.find('nft-counters')?.body ?? ''),
+    ...restoredLine(r.find('monitor-restored')?.body),
     connections,
     operstate,
     monitor: monitor.trim() === ABSENT ? null : parseMonitorState(monitor),
@@ -138,4 +142,9 @@ export function parseStatus(stdout: string, req: StatusRequest): StatusFacts {
     uptime: counters.uptime,
     interfaces: Object.fromEntries(req.links.map((l) => [l.interface, counters.interfaces[l.interface] ?? null])),
   };
+}
+
+function restoredLine(body: string | undefined): { restored?: string } {
+  const line = body?.trim() ?? '';
+  return line !== '' && line !== ABSENT && /^restored \S+ generation \d+$/.test(line) ? { restored: line } : {};
 }

@@ -222,6 +222,7 @@ ml_pending=1
 ml_in_force "$(ml_mask)" && ml_pending=0
 ml_started=
 while :; do
+  ml_guard
   [ "$ml_pending" = 1 ] && ml_load "$(ml_mask)" && ml_pending=0
   ml_gw_changed=0
   ml_k=1; ml_probes=

@@ -114,6 +114,9 @@ export interface MonitorParams {
   chain: string;
   /** The nft backend: the chain is table inet multilink's, loaded with nft -f. */
   nft?: boolean;
+  /** iptables backend: the jump lines (`-A CHAIN RULE`) iptables-save / ip6tables-save must show, else the guard restores. */
+  guard?: string[];
+  guard6?: string[];
   /** method adaptive: what the monitor learns with (see monitor.sh). */
   adaptive?: {
     /** Monitor rounds per update. */
@@ -161,6 +164,8 @@ export function monitorVariables(p: MonitorParams): Record<string, string | numb
     ML_LINKS: p.linkNames.join(' '),
     ML_CHAIN: p.chain,
     ML_NFT: p.nft ? 'yes' : '',
+    ML_GUARD: (p.guard ?? []).join('|'),
+    ML_GUARD6: (p.guard6 ?? []).join('|'),
     ML_ADAPT: p.adaptive ? 'yes' : '',
     ML_ADAPT_ROUNDS: p.adaptive?.rounds ?? 0,
     ML_ADAPT_SAVE: p.adaptive?.saveEvery ?? 0,
@@ -182,6 +187,11 @@ function positive(n: number): number {
 /** What the monitor records (bounded log, syslog, history ring, probe statistics); needs lib.sh. */
 export function monitorRecordLib(): Sh {
   return scriptFile(file('monitor-record.sh'));
+}
+
+/** The monitor's guard against foreign flushes (monitor-guard.sh); needs lib.sh and monitorRecordLib. */
+export function monitorGuardLib(): Sh {
+  return scriptFile(file('monitor-guard.sh'));
 }
 
 /** How the monitor keeps each link's routing table (monitor-tables.sh); needs lib.sh, monitorRecordLib and ml_link. */

@@ -13,7 +13,7 @@ import { isIPv4 } from '../net/ipv4.js';
 import { isIPv6 } from '../net/ipv6.js';
 import { isInterfaceName } from '../net/names.js';
 import { eligibleLinks } from '../compile/links.js';
-import { adaptiveAwk, monitorIpv6Lib, monitorProgram, monitorRecordLib, monitorRoundLib, monitorTablesLib, type MonitorParams } from '../remote/programs.js';
+import { adaptiveAwk, monitorGuardLib, monitorIpv6Lib, monitorProgram, monitorRecordLib, monitorRoundLib, monitorTablesLib, type MonitorParams } from '../remote/programs.js';
 import { lines, shellLib } from '../shell/lib.js';
 import { joinSh, sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { chainPayload } from './iptables-restore.js';
@@ -191,7 +191,7 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     mask: hex(d.settings.markMask),
     linkNames: m.links.map((l) => l.name),
     chain: d.balanceChain.name,
-    ...(d.firewall === 'nft' ? { nft: true } : {}),
+    ...(d.firewall === 'nft' ? { nft: true } : { guard: guardLines(d, 4), guard6: guardLines(d, 6) }),
     logMaxBytes: MONITOR_LOG_MAX_BYTES,
     historyPerLink: MONITOR_HISTORY_PER_LINK,
     statsEvery: Math.max(1, Math.round(STATS_EVERY_MS / m.intervalMs)),
@@ -212,10 +212,15 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
   return { params, functions: lines(linkFunction(d), probe, balanceFunction(d), ...six, tierFunction(d), adaptiveStatic(d)) };
 }
 
+/** What the guard looks for in iptables-save: the jumps into multilink's chains, of one family. */
+function guardLines(d: DesiredState, family: 4 | 6): string[] {
+  return d.jumps.filter((j) => (j.family ?? 4) === family).map((j) => `-A ${j.chain} ${j.rule}`);
+}
+
 function body(d: DesiredState): string {
   const { params, functions } = monitorData(d);
   // lib.sh detects the iptables flavour when the monitor starts, as every script does.
-  return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorRoundLib(), monitorTablesLib(), monitorIpv6Lib(), functions, monitorProgram(params)).text;
+  return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorRoundLib(), monitorTablesLib(), monitorIpv6Lib(), monitorGuardLib(), functions, monitorProgram(params)).text;
 }
 
 function tagOf(text: string): string {

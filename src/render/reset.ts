@@ -67,6 +67,28 @@ function nftReset(s: OwnedSnapshot, layout: StateLayout): Sh[] {
   ];
 }
 
+/** Everything of the snapshot in netfilter: the nft table and each family's ML_ chains and jumps. */
+function netfilterParts(s: OwnedSnapshot, scope: ResetScope, layout: StateLayout): Sh[] {
+  const families: Family[] = resetsIpv6(s, scope) ? [4, 6] : [4];
+  return [
+    // The new owner of the balance first: nft before iptables is cleared, or after it is back.
+    ...(s.nft ? nftReset(s, layout) : []),
+    ...families.flatMap((f) => netfilterReset(s, f, layout)),
+    ...(s.nft === null ? nftReset(s, layout) : []),
+  ];
+}
+
+/**
+ * Shell function ml_reset_netfilter: only the netfilter part of ml_reset. The link monitor runs
+ * it (the generation's netfilter.sh) when another tool flushed multilink's rules.
+ */
+export function netfilterResetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: string): Sh {
+  const layout = new StateLayout(stateDir);
+  return sh`ml_reset_netfilter() {
+${lines(sh`mkdir -p ${layout.dir}`, ...netfilterParts(s, scope, layout))}
+}`;
+}
+
 export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: string, runDir: string): Sh {
   const layout = new StateLayout(stateDir);
   const families: Family[] = resetsIpv6(s, scope) ? [4, 6] : [4];
@@ -76,10 +98,7 @@ export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: str
   const ip = (family: Family): string => (family === 6 ? 'ip -6' : 'ip');
   const body = lines(
     sh`mkdir -p ${layout.dir}`,
-    // The new owner of the balance first: nft before iptables is cleared, or after it is back.
-    ...(s.nft ? nftReset(s, layout) : []),
-    ...families.flatMap((f) => netfilterReset(s, f, layout)),
-    ...(s.nft === null ? nftReset(s, layout) : []),
+    ...netfilterParts(s, scope, layout),
     // Its own rules only, by their full selectors: a foreign rule at one of these priorities stays.
     ...families.map((f) => rulesClearOwned(scope.priorities, scope.tables, f)),
     ...s.rules.map((r) => tryStep(`${ip(familyOf(r))} rule add priority ${r.priority} ${r.text}`, ruleAddFromShow(r.priority, r.text, familyOf(r)))),

@@ -99,6 +99,10 @@ export class RunLayout {
     return `${this.dir}/history`;
   }
   /** method adaptive: the last measurement and the weights learnt from it (src/remote/monitor.sh). */
+  /** The guard's last restore after a foreign flush (src/remote/monitor-guard.sh). */
+  get monitorRestored(): string {
+    return `${this.dir}/restored`;
+  }
   get monitorAdaptive(): string {
     return `${this.dir}/adaptive`;
   }
