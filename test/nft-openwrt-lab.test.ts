@@ -135,4 +135,31 @@ describe.skipIf(!can.ok)('the nft backend on an OpenWrt-like router with health'
     const drift = await cli('drift', inventory, '--json');
     expect(drift.code, drift.stdout).toBe(0);
   }, 90_000);
+
+  it('a tool that deletes the rules again and again is not fought: three restores a minute, then the monitor says so and drift shows it', async () => {
+    const jumped = async (): Promise<boolean> => /-A PREROUTING -j ML_PRE/.test((await runOnRouter(lab, 'r1', 'iptables-save -t mangle')).stdout);
+    const flush = async (): Promise<void> => {
+      expect((await runOnRouter(lab, 'r1', "printf '*mangle\\nCOMMIT\\n' | iptables-restore")).code).toBe(0);
+    };
+    // Restored after each flush until the fourth within a minute (one may date from the test before).
+    let restored = 0;
+    for (let i = 0; i < 5; i++) {
+      expect(await waitFor(jumped, 5_000, 50)).toBeDefined();
+      await flush();
+      if ((await waitFor(jumped, 3_000, 50)) === undefined) break;
+      restored++;
+    }
+    expect(restored).toBeGreaterThanOrEqual(2);
+    expect(restored).toBeLessThanOrEqual(3);
+    expect(await jumped()).toBe(false);
+    const log = (await runOnRouter(lab, 'r1', 'cat /var/run/multilink/log')).stdout;
+    expect(log).toMatch(/guard stopped: multilink's rules were deleted again after 3 restores within a minute/);
+    const drift = await cli('drift', inventory, '--json');
+    expect(drift.code, drift.stdout).toBe(2);
+    // A deploy puts them back and starts a monitor that guards again.
+    const res = await cli('deploy', inventory, '--json');
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(await jumped()).toBe(true);
+  }, 90_000);
 });
+
