@@ -14,6 +14,7 @@ import type { OwnedSnapshot, ResetScope } from '../model/snapshot.js';
 import type { GatherRequest } from '../facts/gather-request.js';
 import { filterFunction, gatherFunction } from '../facts/gather.js';
 import { bootInstallFunction } from '../render/boot.js';
+import { purgeFilesFunction } from '../render/purge.js';
 import { resetFunction } from '../render/reset.js';
 import {
   monitorControlLib,
@@ -21,6 +22,7 @@ import {
   txnConfirmProgram,
   txnControlProgram,
   txnLockLib,
+  txnPurgeProgram,
   txnRestoreProgram,
   txnRunProgram,
   type TxnParams,
@@ -104,8 +106,10 @@ export function restoreScript(t: TransactionInput): Sh {
   );
 }
 
-/** $S/txn/ID/confirm.sh: what the confirmation does. */
+/** $S/txn/ID/confirm.sh: what the confirmation does; for a remove, the purge of its files. */
 export function confirmScript(t: TransactionInput): Sh {
+  const purge = t.ops.purge;
+  if (purge) return lines(shellLib('none'), purgeFilesFunction(purge), txnPurgeProgram(stateDirOf(t), t.id, t.desired.settings.runDir));
   return lines(shellLib('none'), txnConfirmProgram(stateDirOf(t), t.id, KEEP_GENERATIONS));
 }
 
