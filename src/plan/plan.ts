@@ -3,42 +3,20 @@ import { Diagnostics } from '../diagnostics.js';
 import type { DesiredState } from '../model/desired.js';
 import type { HostFacts } from '../model/facts.js';
 import type { HostPlan } from '../model/plan.js';
-import { planIptables } from './iptables.js';
-import { planIpRules } from './ip-rules.js';
 import { planModules } from './modules.js';
 import { ownedRecord, planOwned } from './owned.js';
-import { planRoutes } from './routes.js';
 import { planSysctls } from './sysctls.js';
 import { planMonitor, withBalance } from './monitor.js';
-import { familyDesired, familyFacts, plansIpv6 } from './family.js';
+import { plansIpv6 } from './family.js';
+import { planFamilies } from './families.js';
 import { checkRouter } from './router.js';
 import { planBootHook } from './boot-hook.js';
 
 export function planHost(desired: DesiredState, facts: HostFacts): HostPlan {
   const diags = new Diagnostics();
-  const routes6Flush: number[] = [];
   const monitor = planMonitor(desired, facts);
   const balanced = withBalance(desired, monitor.balance, monitor.balance6);
-  const iptables = planIptables(familyDesired(balanced, 4), facts.iptables, diags);
-  const rules = planIpRules(familyDesired(desired, 4), facts, diags);
-  const routes = planRoutes(familyDesired(desired, 4), facts, diags);
-  if (plansIpv6(desired, facts)) {
-    const d6 = familyDesired(balanced, 6);
-    const f6 = familyFacts(facts, 6);
-    const ipt6 = planIptables(d6, f6.iptables, diags, 6);
-    iptables.changes.push(...ipt6.changes);
-    iptables.tables.push(...ipt6.tables);
-    const rules6 = planIpRules(d6, f6, diags, 6);
-    rules.changes.push(...rules6.changes);
-    rules.clashes.push(...rules6.clashes);
-    rules.remove.push(...rules6.remove);
-    rules.add.push(...rules6.add);
-    const routes6 = planRoutes(d6, f6, diags, 6);
-    routes.changes.push(...routes6.changes);
-    routes.replace.push(...routes6.replace);
-    routes.remove.push(...routes6.remove);
-    routes6Flush.push(...routes6.flush);
-  }
+  const { iptables, rules, routes, routesFlush6: routes6Flush } = planFamilies(desired, balanced, facts, diags, plansIpv6(desired, facts));
   const sysctls = planSysctls(desired, facts, diags);
   const modules = planModules(desired, facts);
   checkRouter(desired, facts, diags);

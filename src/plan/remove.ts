@@ -12,11 +12,8 @@ import type { Change, HostPlan, PurgeOps } from '../model/plan.js';
 import type { GatherRequest } from '../facts/gather-request.js';
 import { INITD_SCRIPT } from '../render/boot.js';
 import { RunLayout, StateLayout } from '../shell/layout.js';
-import { familyFacts } from './family.js';
-import { planIpRules } from './ip-rules.js';
-import { planIptables } from './iptables.js';
+import { planFamilies } from './families.js';
 import { planMonitor } from './monitor.js';
-import { planRoutes } from './routes.js';
 
 /** What the ownership record says once everything is removed. */
 export const NOTHING_OWNED: OwnedRecord = { tables: [], priorities: [], chains: [], sysctls: {} };
@@ -83,22 +80,7 @@ export function planRemove(host: string, settings: HostSettings, facts: HostFact
   // Other people's objects that would clash with a deploy are no concern of a removal: it
   // touches only what is multilink's.
   const ignored = new Diagnostics();
-  const iptables = planIptables(empty, facts.iptables, ignored);
-  const rules = planIpRules(empty, facts, ignored);
-  const routes = planRoutes(empty, facts, ignored);
-  let flush6: number[] = [];
-  if (facts.v6) {
-    const f6 = familyFacts(facts, 6);
-    const ipt6 = planIptables(empty, f6.iptables, ignored, 6);
-    iptables.changes.push(...ipt6.changes);
-    iptables.tables.push(...ipt6.tables);
-    const rules6 = planIpRules(empty, f6, ignored, 6);
-    rules.changes.push(...rules6.changes);
-    rules.remove.push(...rules6.remove);
-    const routes6 = planRoutes(empty, f6, ignored, 6);
-    routes.changes.push(...routes6.changes);
-    flush6 = routes6.flush;
-  }
+  const { iptables, rules, routes, routesFlush6: flush6 } = planFamilies(empty, empty, facts, ignored, facts.v6 !== undefined);
   const sysctls = priorSysctls(facts);
   const monitor = planMonitor(empty, facts);
   const purge = options.purge ? planPurge(settings, facts) : undefined;
