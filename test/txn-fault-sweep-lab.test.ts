@@ -332,7 +332,7 @@ describe.skipIf(!support.ok)('a change killed at any instant (fault sweep on a l
     expect(removed).not.toMatch(/ML_|state folder/);
     const boundaries = Object.entries(marks).sort((a, b) => a[1] - b[1]);
     console.log(`remove calibration: a clean remove took ${total} ms; ${boundaries.map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    const even: Offset[] = Array.from({ length: 8 }, (_, i) => ({ kind: 'time', at: Math.round((total * i) / 8) }));
+    const even: Offset[] = Array.from({ length: 6 }, (_, i) => ({ kind: 'time', at: Math.round((total * i) / 6) }));
     const anchored: Offset[] = boundaries.filter(([k]) => /^(prompt|sent)/.test(k)).map(([k]) => ({ kind: 'mark', name: k, delay: 0 }));
     const routerMarks: Offset[] = ['received', 'armed', 'applied', 'disarmed'].map((m) => ({ kind: 'router', marker: m, delay: 0 }));
     const removeOffsets = [...even, ...anchored, ...routerMarks, { kind: 'router', marker: 'armed', delay: 15 } as Offset];
