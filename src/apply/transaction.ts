@@ -107,10 +107,10 @@ export function restoreScript(t: TransactionInput): Sh {
 }
 
 /** $S/txn/ID/confirm.sh: what the confirmation does; for a remove, the purge of its files. */
-export function confirmScript(t: TransactionInput): Sh {
-  const purge = t.ops.purge;
-  if (purge) return lines(shellLib('none'), purgeFilesFunction(purge), txnPurgeProgram(stateDirOf(t), t.id, t.desired.settings.runDir));
-  return lines(shellLib('none'), txnConfirmProgram(stateDirOf(t), t.id, KEEP_GENERATIONS));
+export function confirmScript(t: Pick<TransactionInput, 'id' | 'ops' | 'desired'>): Sh {
+  const { stateDir, runDir } = t.desired.settings;
+  if (t.ops.purge) return lines(shellLib('none'), purgeFilesFunction(t.ops.purge), txnPurgeProgram(stateDir, t.id, runDir));
+  return lines(shellLib('none'), txnConfirmProgram(stateDir, t.id, KEEP_GENERATIONS));
 }
 
 /** The generation's own script: makes the owned state exactly this generation (boot, repair). */
