@@ -4,10 +4,11 @@
 # dead-man timer is woken, then the boot hook goes (ml_purge_files), the run folder, and the
 # state folder: renamed aside in one step (from then on the router has nothing of
 # multilink's, this transaction's folder and the lock included) and deleted. A state folder
-# that holds someone else's files too keeps them: only multilink's entries go, this
-# transaction's folder last. Safe to run again: a later transaction (txn-lock.sh ml_settle)
-# finishes a purge whose process died midway, and a remove deletes what an interrupted
-# rename left beside the state folder (STATE.purge-ID).
+# that holds someone else's files too keeps them, and one reached through a symbolic link
+# keeps the link: only multilink's entries go, this transaction's folder last. Safe to run
+# again: a later transaction (txn-lock.sh ml_settle) finishes a purge whose process died
+# midway, and a remove deletes what an interrupted rename left beside the state folder
+# (STATE.purge-ID).
 # Sourced by txn-control.sh (no process of its own), run as a script by ml_settle.
 # Parameters: ML_STATE, ML_TXN_DIR, ML_RUN. Defined before this file: lib.sh, ml_purge_files.
 S=$ML_STATE
@@ -36,7 +37,8 @@ ml_purge() {
   rm -rf "$ML_RUN"
   [ -d "$S" ] || return 0
   ml_p_aside=$S.purge-${T##*/}
-  if ml_purge_alone && mv "$S" "$ml_p_aside" 2>/dev/null; then
+  # A state folder reached through a symbolic link keeps the link (the operator's) and its target.
+  if [ ! -L "$S" ] && ml_purge_alone && mv "$S" "$ml_p_aside" 2>/dev/null; then
     rm -rf "$ml_p_aside"
     return 0
   fi
