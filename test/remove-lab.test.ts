@@ -95,6 +95,7 @@ describe.skipIf(!support.ok)('multilink remove on a Debian and an OpenWrt-like l
       const now = await fingerprint(r);
       expect(now).not.toBe(before[r.name]);
       expect(now).toContain('ML_BALANCE');
+      expect(strayProcesses(r).join('\n'), r.name).toMatch(/monitor\.sh/);
     }
     const r2Hook = await runOnRouter(lab, 'r2', 'readlink /etc/rc.d/S99multilink; [ -s /etc/init.d/multilink ] && echo initd');
     expect(r2Hook.stdout.trim().split('\n')).toEqual(['../init.d/multilink', 'initd']);
