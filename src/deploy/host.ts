@@ -5,6 +5,8 @@
 //      disarm (confirm) or restore at once.
 // Whatever is lost on the way, the router decides alone under its dead-man timer, and the
 // report says what it did: the controller asks it (afterLostContact) rather than guessing.
+// What it plans towards is a Planning: a compiled state (deploy, weights, rollback), or
+// nothing at all (remove: src/deploy/remove.ts).
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { HostRef } from '../model/config.js';
