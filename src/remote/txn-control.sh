@@ -6,7 +6,9 @@
 # it to fired and restores the prior state now. Otherwise print how it ended, waiting (for at
 # most a minute) while one of its processes still works on it; a transaction whose processes
 # are all dead is brought to its end here (txn-lock.sh ml_settle), under the lock.
-# Also what the controller runs after it lost contact (then no decision may come).
+# Also what the controller runs after it lost contact (then no decision may come). A remove's
+# confirmation (txn-purge.sh) takes the state folder, this transaction's folder with it: what
+# is left to say then is `purged`.
 # Parameters: ML_STATE, ML_TXN_ID, ML_HOLDER, ML_LEASE_S, ML_WAIT_S.
 # Defined before this file: lib.sh, txn-lock.sh, ml_gather.
 # shellcheck disable=SC2154 # ml_o_id: set by ml_owner, ml_epoch_n by ml_newest_epoch
