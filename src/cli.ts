@@ -97,6 +97,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
     });
 
   hostOptions(cli.command('remove'), true)
+    .summary('take multilink off the hosts, through the same transaction as deploy')
     .description(
       "take multilink off the hosts, through the same transaction as deploy: its ML_ chains and jumps, ip rules and routes (IPv4 and IPv6), link monitor, boot hook, state and run folders go, and every sysctl gets back its value from before multilink; hosts no play targets any more too (the router's ownership record says what is multilink's)",
     )
