@@ -68,6 +68,16 @@ describe('planRemove', () => {
     expect(planRemove('r1', desired.settings, after).action).toBe('change');
   });
 
+  it('ML_ chains but no ownership record (another state folder?): the chains go, and a warning says what is left alone', () => {
+    const facts = { ...convergedFacts(), owned: null, paths: { state: false, run: false, leftovers: [] } };
+    const plan = planRemove('r1', settings, facts);
+    expect(plan.ops!.iptables.flatMap((t) => t.drop).length).toBe(3);
+    expect(plan.ops!.rulesDelete).toEqual([]);
+    expect(plan.diagnostics.map((d) => d.severity)).toEqual(['warning']);
+    expect(plan.diagnostics[0].summary).toMatch(/no ownership record in \/var\/lib\/multilink/);
+    expect(planRemove('r1', settings, convergedFacts()).diagnostics).toEqual([]);
+  });
+
   it('nothing of multilink\'s on the host: noop, saying so; a sysctl already at its prior value is left alone', () => {
     const none = planRemove('r1', settings, { ...pristineFacts(), paths: { state: false, run: false, leftovers: [] } });
     expect(none.action).toBe('noop');

@@ -4,7 +4,7 @@
 // routes of its tables (both families), the link monitor; every sysctl gets back the value it
 // had before multilink. Those are applied, confirmed and restorable like any deploy; the boot
 // hook and the state and run folders go after the confirmation (PurgeOps). Pure.
-import { Diagnostics } from '../diagnostics.js';
+import { Diagnostics, type Diagnostic } from '../diagnostics.js';
 import type { HostSettings } from '../model/config.js';
 import type { DesiredState, SysctlSpec } from '../model/desired.js';
 import type { HostFacts, OwnedRecord } from '../model/facts.js';
@@ -72,6 +72,16 @@ function planPurge(settings: HostSettings, facts: HostFacts): { ops: PurgeOps; c
 }
 
 /**
+ * ML_ chains are multilink's by their name, but its ip rules, routes and prior sysctl values
+ * are known only from the ownership record: without one, say what is left alone.
+ */
+function orphanWarning(host: string, settings: HostSettings, facts: HostFacts, chains: boolean): Diagnostic[] {
+  if (facts.owned || !chains) return [];
+  const summary = `ML_ chains but no ownership record in ${settings.stateDir}: only the chains and their jumps are removed; ip rules, routes and sysctls multilink set are known only from that record (is multilink_state_dir the one this host was deployed with?)`;
+  return [{ severity: 'warning', summary, host }];
+}
+
+/**
  * The removal plan. `purge: false` (the check after the apply) leaves the files out: the
  * router has made the removal once nothing else is left.
  */
@@ -85,7 +95,7 @@ export function planRemove(host: string, settings: HostSettings, facts: HostFact
   const monitor = planMonitor(empty, facts);
   const purge = options.purge ? planPurge(settings, facts) : undefined;
   const changes = [...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...monitor.changes, ...(purge?.changes ?? [])];
-  const base = { host, changes, clashes: [], diagnostics: [] };
+  const base = { host, changes, clashes: [], diagnostics: orphanWarning(host, settings, facts, iptables.changes.length > 0) };
   if (changes.length === 0) {
     return { ...base, action: 'noop', reason: 'nothing of multilink\'s is on this host (no ML_ chain, ip rule, route or sysctl it owns, no monitor, boot hook or state folder)' };
   }
