@@ -10,6 +10,7 @@ import { renderCommand } from './commands/render.js';
 import { driftCommand } from './commands/drift.js';
 import { parseFormat, parseInterval, statusCommand, STATUS_FORMATS } from './commands/status.js';
 import { rollbackCommand } from './commands/rollback.js';
+import { removeCommand } from './commands/remove.js';
 import { weightsCommand } from './commands/weights.js';
 import { labCommand, type LabCommandOptions } from './commands/lab.js';
 import { reportMergeCommand } from './commands/report-merge.js';
@@ -95,6 +96,18 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
       exit(await rollbackCommand(inventory, opts, transport(), output));
     });
 
+  hostOptions(cli.command('remove'), true)
+    .summary('take multilink off the hosts, through the same transaction as deploy')
+    .description(
+      "take multilink off the hosts, through the same transaction as deploy: its ML_ chains and jumps, ip rules and routes (IPv4 and IPv6), link monitor, boot hook, state and run folders go, and every sysctl gets back its value from before multilink; hosts no play targets any more too (the router's ownership record says what is multilink's)",
+    )
+    .argument('<inventory>', 'inventory file')
+    .requiredOption('-l, --limit <pattern>', 'the hosts to remove multilink from (required; all: --limit all)')
+    .option('--check', 'change nothing; exit 0 nothing to remove, 2 something would be removed, 1 error', false)
+    .action(async (inventory: string, opts) => {
+      exit(await removeCommand(inventory, opts, transport(), output));
+    });
+
   cli
     .command('render')
     .description('print what would be applied to one host, connecting nowhere')
@@ -167,7 +180,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
 
   // Every command that loads an inventory takes the Ansible Vault options (opts.vault).
   for (const cmd of cli.commands) {
-    if (['deploy', 'weights', 'rollback', 'render', 'inventory', 'drift', 'status'].includes(cmd.name())) withVaultOptions(cmd, output);
+    if (['deploy', 'weights', 'rollback', 'remove', 'render', 'inventory', 'drift', 'status'].includes(cmd.name())) withVaultOptions(cmd, output);
   }
   return cli;
 }

@@ -18,6 +18,11 @@ describe('hostRunExitCode', () => {
     ['weights', ['rolled_back'], 1],
     ['rollback', ['changed'], 0],
     ['rollback', ['failed'], 1],
+    ['remove', ['changed', 'unchanged'], 0],
+    ['remove', ['changed', 'rolled_back'], 1],
+    ['remove --check', ['unchanged'], 0],
+    ['remove --check', ['unchanged', 'would_change'], 2],
+    ['remove --check', ['would_change', 'failed'], 1],
   ] as const)('%s %j → %i', (command, outcomes, code) => {
     expect(hostRunExitCode(command, outcomes)).toBe(code);
   });

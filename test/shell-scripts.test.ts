@@ -1,6 +1,6 @@
 // Every router-side program: the .sh files under src/ as they ship, and the scripts
 // multilink generates from them for real plays (transaction, apply, restore, generation,
-// control, monitor, gather, status, boot hook). Each must pass shellcheck (-s sh) and parse
+// control, monitor, gather, status, boot hook, remove's purge). Each must pass shellcheck (-s sh) and parse
 // under dash and BusyBox ash.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,9 @@ import { bootProgram, initdProgram } from '../src/remote/programs.js';
 import type { BootSetting } from '../src/model/config.js';
 import type { Sh } from '../src/shell/sh.js';
 import { exception, hostConfig, link, METHODS } from './fixtures/render/host-config.js';
+import { convergedFactsFor } from './helpers/converged.js';
+import { planRemove, removalDesired, removalRequest } from '../src/plan/remove.js';
+import { INITD_SCRIPT } from '../src/render/boot.js';
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = ['shellcheck', 'dash', 'busybox'].filter((c) => !has(c));
@@ -130,4 +133,42 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
       for (const [name, script] of scripts) expect(checkScript(`${method}-${name}`, script), name).toBe('');
     });
   }
+
+  it('the scripts of a remove (dual stack, a boot hook, a leftover of an interrupted purge) pass too', () => {
+    const cfg = hostConfig({ links: [link('dsl', 1, 1, { gateway6: 'fe80::1' }), link('cable', 2, 2)] });
+    const deployed = compileHost(cfg);
+    const settings = { ...deployed.settings, boot: 'auto' as const };
+    const req = removalRequest(settings);
+    const facts = {
+      ...convergedFactsFor(deployed),
+      bootHook: { systemd: false, initd: true, files: { [INITD_SCRIPT]: '#!/bin/sh' }, links: {} },
+      paths: { state: true, run: true, leftovers: [`${settings.stateDir}.purge-0123456789abcdef`] },
+    };
+    const plan = planRemove('r1', settings, facts);
+    const ops = plan.ops!;
+    const desired = removalDesired('r1', settings);
+    const scope = scopeOf({ priorities: facts.owned!.priorities, tables: facts.owned!.tables, ipv6: true });
+    const t: TransactionInput = {
+      id: '0123456789abcdef',
+      req,
+      priorGather: '@@ML flavour\nnft\n@@ML-rc 0',
+      ops,
+      desired,
+      ownedBefore: facts.owned,
+      prior: snapshotFromFacts(facts, scope, Object.keys(facts.owned!.sysctls)),
+      target: snapshotFromDesired(desired, ops.owned),
+      scope,
+      meta: { host: 'r1', command: 'remove' },
+      confirmTimeoutS: 60,
+    };
+    const scripts: [string, Sh | string][] = [
+      ['gather', gatherScript(req)],
+      ['plan', `# shellcheck shell=sh\n${planScript(t).text}\n`],
+      ['restore', restoreScript(t)],
+      ['state', generationStateScript(t)],
+      ['confirm', confirmScript(t)],
+    ];
+    expect(confirmScript(t).text).toContain('ml_purge_files');
+    for (const [name, script] of scripts) expect(checkScript(`remove-${name}`, script), name).toBe('');
+  });
 });

@@ -87,9 +87,11 @@ function describeOffset(o: Offset): string {
   return `${o.delay} ms after ${o.kind === 'mark' ? o.name : `router ${o.marker}`}`;
 }
 
-async function deploy(inventory: string, transport: Transport): Promise<Outcome> {
+/** `multilink deploy` (or `remove --limit all`) of one inventory, as JSON. */
+async function deploy(inventory: string, transport: Transport, command: 'deploy' | 'remove' = 'deploy'): Promise<Outcome> {
   let stdout = '';
-  const code = await run(['node', 'multilink', 'deploy', inventory, '--json', '--confirm-timeout', String(CONFIRM_S), '--connect-timeout', '5', '--command-timeout', '30'], {
+  const limit = command === 'remove' ? ['--limit', 'all'] : [];
+  const code = await run(['node', 'multilink', command, inventory, ...limit, '--json', '--confirm-timeout', String(CONFIRM_S), '--connect-timeout', '5', '--command-timeout', '30'], {
     out: (t) => (stdout += t),
     err: () => undefined,
   }, () => transport);
@@ -119,6 +121,8 @@ describe.skipIf(!support.ok).each(['iptables', 'nft'] as const)('a change killed
       'for k in ip_forward conf/wan1/rp_filter conf/wan2/rp_filter conf/wan3/rp_filter; do echo "$k=$(cat /proc/sys/net/ipv4/$k)"; done',
       'echo "ipv6 forwarding=$(cat /proc/sys/net/ipv6/conf/all/forwarding)"',
       `cat ${r.stateDir}/owned.json 2>/dev/null; echo`,
+      // remove takes the state folder (and the run folder in it) away.
+      `[ ! -d ${r.stateDir} ] || echo 'state folder'`,
     ].join('\n');
     const res = inRouter(lab, r.name, 'sh', ['-c', script]);
     expect(res.code, res.stderr).toBe(0);
@@ -233,6 +237,61 @@ describe.skipIf(!support.ok).each(['iptables', 'nft'] as const)('a change killed
     if (lab) await stopTestLab(lab);
   });
 
+  /**
+   * Runs `act` (a deploy or a remove) with one fault at offset `o`, as the controller sees the
+   * moments of it (its transport) or the router does (a marker file appearing); returns its
+   * outcome, where the router stood when the fault struck and the fingerprint after.
+   */
+  async function killedAt(o: Offset, fault: Fault, act: (t: Transport) => Promise<Outcome>): Promise<{ res: Outcome; phase: string; killed: number; now: string; line: string }> {
+    let killed = -1;
+    let phase = '';
+    const t0 = Date.now();
+    const fire = (): void => {
+      if (killed >= 0) return;
+      killed = fault === 'ssh' ? killSshSessions(r) : killTransactionProcesses(r);
+      phase = routerPhase();
+    };
+    const timers: NodeJS.Timeout[] = [];
+    const later = (ms: number): void => void timers.push(setTimeout(fire, ms));
+    let done = false;
+    if (o.kind === 'time') later(o.at);
+    if (o.kind === 'router') {
+      // Watch the transaction folders for the marker, a millisecond at a time.
+      void (async () => {
+        while (!done && killed < 0) {
+          if (markerSince(o.marker, t0)) return later(o.delay);
+          await new Promise((ok) => setTimeout(ok, 1));
+        }
+      })();
+    }
+    const onMark = (name: string): void => {
+      if (o.kind === 'mark' && o.name === name) later(o.delay);
+    };
+    const res = await act(markingTransport({}, () => Date.now() - t0, onMark));
+    done = true;
+    for (const t of timers) clearTimeout(t);
+    const took = Date.now() - t0;
+    const line = `${fault} at ${describeOffset(o)} (router: ${phase || 'not reached'}; ${killed < 0 ? 'not fired' : `${killed} killed`}): ${res.outcome} in ${took} ms`;
+    return { res, phase, killed, now: fingerprint(), line };
+  }
+
+  /** The report is true, nothing of the run lingers and its lock is free. */
+  async function trueAndClean(res: Outcome, state: string, done: string, line: string): Promise<void> {
+    expect(state, line).not.toBe('NEITHER');
+    if (res.outcome === 'changed') expect(state, line).toBe(done);
+    else if (res.outcome === 'rolled_back') expect(state, line).toBe('prior');
+    else {
+      expect(['failed', 'unreachable'], line).toContain(res.outcome);
+      expect(res.message, line).toMatch(/nothing was changed/);
+      expect(state, line).toBe('prior');
+    }
+    expect(res.message, line).not.toMatch(/unknown|another deploy has since started|CHECK IT|RESTORE FAILED/);
+    // Nothing of it lingers (a woken timer takes a moment to exit), and its lock is free.
+    for (let i = 0; i < 20 && strayProcesses(r).length > 0; i++) await new Promise((ok) => setTimeout(ok, 100));
+    expect(strayProcesses(r), line).toEqual([]);
+    expect(lockFree(), line).toBe(true);
+  }
+
   for (const fault of ['ssh', 'txn'] as Fault[]) {
     it(`${fault === 'ssh' ? 'SSH sessions' : 'every process of the transaction'} killed at each offset: exactly prior or exactly compiled, a true report, no stale lock, the next deploy at once`, async () => {
       const phases = new Set<string>();
@@ -241,54 +300,12 @@ describe.skipIf(!support.ok).each(['iptables', 'nft'] as const)('a change killed
       expect(fingerprint()).toBe(fp[current]);
       for (const o of offsets) {
         const target: 'A' | 'B' = current === 'A' ? 'B' : 'A';
-        let killed = -1;
-        let phase = '';
-        const t0 = Date.now();
-        const fire = (): void => {
-          if (killed >= 0) return;
-          killed = fault === 'ssh' ? killSshSessions(r) : killTransactionProcesses(r);
-          phase = routerPhase();
-        };
-        const timers: NodeJS.Timeout[] = [];
-        const later = (ms: number): void => void timers.push(setTimeout(fire, ms));
-        let done = false;
-        if (o.kind === 'time') later(o.at);
-        if (o.kind === 'router') {
-          // Watch the transaction folders for the marker, a millisecond at a time.
-          void (async () => {
-            while (!done && killed < 0) {
-              if (markerSince(o.marker, t0)) return later(o.delay);
-              await new Promise((ok) => setTimeout(ok, 1));
-            }
-          })();
-        }
-        const onMark = (name: string): void => {
-          if (o.kind === 'mark' && o.name === name) later(o.delay);
-        };
-        const res = await deploy(inv[target], markingTransport({}, () => Date.now() - t0, onMark));
-        done = true;
-        for (const t of timers) clearTimeout(t);
-        const took = Date.now() - t0;
-        const near = describeOffset(o);
-        const now = fingerprint();
+        const { res, phase, killed, now, line: head } = await killedAt(o, fault, (t) => deploy(inv[target], t));
         const state = now === fp[target] ? 'compiled' : now === fp[current] ? 'prior' : 'NEITHER';
-        const line = `${fault} at ${near} (router: ${phase || 'not reached'}; ${killed < 0 ? 'not fired' : `${killed} killed`}): ${res.outcome} in ${took} ms, router ${state} — ${res.message.slice(0, 160)}`;
+        const line = `${head}, router ${state} — ${res.message.slice(0, 160)}`;
         summary.push(line);
         if (killed > 0) phases.add(phase);
-        expect(state, line).not.toBe('NEITHER');
-        // The report is true.
-        if (res.outcome === 'changed') expect(state, line).toBe('compiled');
-        else if (res.outcome === 'rolled_back') expect(state, line).toBe('prior');
-        else {
-          expect(['failed', 'unreachable'], line).toContain(res.outcome);
-          expect(res.message, line).toMatch(/nothing was changed/);
-          expect(state, line).toBe('prior');
-        }
-        expect(res.message, line).not.toMatch(/unknown|another deploy has since started|CHECK IT|RESTORE FAILED/);
-        // Nothing of it lingers (a woken timer takes a moment to exit), and its lock is free.
-        for (let i = 0; i < 20 && strayProcesses(r).length > 0; i++) await new Promise((ok) => setTimeout(ok, 100));
-        expect(strayProcesses(r), line).toEqual([]);
-        expect(lockFree(), line).toBe(true);
+        await trueAndClean(res, state, 'compiled', line);
         // The next deploy goes through at once.
         const next = await deploy(inv[target], new Ssh2Transport());
         expect(next.code, `${line}\nnext: ${next.outcome} ${next.message}`).toBe(0);
@@ -300,6 +317,53 @@ describe.skipIf(!support.ok).each(['iptables', 'nft'] as const)('a change killed
       expect(phases.size).toBeGreaterThanOrEqual(4);
     }, 600_000);
   }
+
+  // Issue 22 §2: remove is a transaction like any other. From A each time, one fault per
+  // offset (SSH sessions and the transaction's processes by turns): the router is exactly A or
+  // exactly removed (its state folder gone too), the report says which, and the next remove
+  // goes through at once.
+  it('remove killed at each offset: exactly prior or exactly removed, a true report, no stale lock, the next remove at once', async () => {
+    const remove = (t: Transport): Promise<Outcome> => deploy(inv.A, t, 'remove');
+    const toA = async (): Promise<void> => {
+      const a = await deploy(inv.A, new Ssh2Transport());
+      expect(a.code, a.message).toBe(0);
+      expect(fingerprint()).toBe(fp.A);
+    };
+    await toA();
+    // Calibration: a clean remove, its moments on the controller's side.
+    const marks: Marks = {};
+    const t0 = Date.now();
+    const clean = await remove(markingTransport(marks, () => Date.now() - t0));
+    const total = Date.now() - t0;
+    expect(clean.outcome, clean.message).toBe('changed');
+    const removed = fingerprint();
+    expect(removed).not.toMatch(/ML_|state folder/);
+    const boundaries = Object.entries(marks).sort((a, b) => a[1] - b[1]);
+    console.log(`remove calibration: a clean remove took ${total} ms; ${boundaries.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    const even: Offset[] = Array.from({ length: 6 }, (_, i) => ({ kind: 'time', at: Math.round((total * i) / 6) }));
+    const anchored: Offset[] = boundaries.filter(([k]) => /^(prompt|sent)/.test(k)).map(([k]) => ({ kind: 'mark', name: k, delay: 0 }));
+    const routerMarks: Offset[] = ['received', 'armed', 'applied', 'disarmed'].map((m) => ({ kind: 'router', marker: m, delay: 0 }));
+    const removeOffsets = [...even, ...anchored, ...routerMarks, { kind: 'router', marker: 'armed', delay: 15 } as Offset];
+    const phases = new Set<string>();
+    const outcomes: Record<string, number> = {};
+    for (const [i, o] of removeOffsets.entries()) {
+      await toA();
+      const fault: Fault = i % 2 === 0 ? 'ssh' : 'txn';
+      const { res, phase, killed, now, line: head } = await killedAt(o, fault, remove);
+      const state = now === removed ? 'removed' : now === fp.A ? 'prior' : 'NEITHER';
+      const line = `remove: ${head}, router ${state} — ${res.message.slice(0, 160)}`;
+      summary.push(line);
+      outcomes[`${res.outcome}/${state}`] = (outcomes[`${res.outcome}/${state}`] ?? 0) + 1;
+      if (killed > 0) phases.add(phase);
+      await trueAndClean(res, state, 'removed', line);
+      const next = await remove(new Ssh2Transport());
+      expect(next.code, `${line}\nnext: ${next.outcome} ${next.message}`).toBe(0);
+      expect(fingerprint(), line).toBe(removed);
+    }
+    console.log(`remove: ${removeOffsets.length} kills; outcomes ${JSON.stringify(outcomes)}; router phases ${[...phases].join(' | ')}`);
+    expect(phases.size).toBeGreaterThanOrEqual(3);
+    await toA();
+  }, 600_000);
 
   it('a transaction whose processes all died while its controller was gone is found by the next deploy, which restores and verifies it first and says so', async () => {
     let current: 'A' | 'B' = fingerprint() === fp.A ? 'A' : 'B';

@@ -14,6 +14,7 @@ import type { OwnedSnapshot, ResetScope } from '../model/snapshot.js';
 import type { GatherRequest } from '../facts/gather-request.js';
 import { filterFunction, gatherFunction } from '../facts/gather.js';
 import { bootInstallFunction } from '../render/boot.js';
+import { purgeFilesFunction } from '../render/purge.js';
 import { netfilterResetFunction, resetFunction } from '../render/reset.js';
 import {
   monitorControlLib,
@@ -21,6 +22,7 @@ import {
   txnConfirmProgram,
   txnControlProgram,
   txnLockLib,
+  txnPurgeProgram,
   txnRestoreProgram,
   txnRunProgram,
   type TxnParams,
@@ -104,9 +106,11 @@ export function restoreScript(t: TransactionInput): Sh {
   );
 }
 
-/** $S/txn/ID/confirm.sh: what the confirmation does. */
-export function confirmScript(t: TransactionInput): Sh {
-  return lines(shellLib('none'), txnConfirmProgram(stateDirOf(t), t.id, KEEP_GENERATIONS));
+/** $S/txn/ID/confirm.sh: what the confirmation does; for a remove, the purge of its files. */
+export function confirmScript(t: Pick<TransactionInput, 'id' | 'ops' | 'desired'>): Sh {
+  const { stateDir, runDir } = t.desired.settings;
+  if (t.ops.purge) return lines(shellLib('none'), purgeFilesFunction(t.ops.purge), txnPurgeProgram(stateDir, t.id, runDir));
+  return lines(shellLib('none'), txnConfirmProgram(stateDir, t.id, KEEP_GENERATIONS));
 }
 
 /** The generation's own script: makes the owned state exactly this generation (boot, repair). */

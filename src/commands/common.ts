@@ -1,5 +1,5 @@
 // What every command shares: loading the project, choosing a view, parsing numbers.
-import type { HostConfig } from '../model/config.js';
+import type { HostConfig, HostRef } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { InputError, UsageError } from '../errors.js';
 import { loadProject, assertNoErrors, type LoadOptions } from '../load/resolve.js';
@@ -31,6 +31,21 @@ export function loadTargets(inventory: string, limit: string | undefined, output
   if (project.untargeted.length) output.err(`note: no play targets ${project.untargeted.join(', ')}; left alone`);
   if (project.hosts.length === 0) throw new InputError([{ severity: 'error', summary: `no host to act on${limit ? ` (--limit ${limit})` : ''}` }]);
   return shardHosts(project.hosts, shard, output).map((cfg) => ({ cfg, desired: compileHost(cfg) }));
+}
+
+/**
+ * `remove`: every host within --limit, whether a play targets it or not (the router's own
+ * ownership record says what to remove): how to reach it and where multilink's files are.
+ */
+export function loadHostRefs(inventory: string, limit: string, output: Output, shard?: Shard, load: Pick<LoadOptions, 'vault'> = {}): HostRef[] {
+  const project = loadProject(inventory, { limit, ...load, untargeted: true });
+  assertNoErrors(project);
+  for (const d of project.diagnostics) output.err(formatDiagnostic(d));
+  const refs = new Map<string, HostRef>([...project.hosts, ...project.untargetedRefs].map((h) => [h.name, h]));
+  // In the inventory's order.
+  const hosts = [...project.inventory.hosts.keys()].flatMap((name) => refs.get(name) ?? []);
+  if (hosts.length === 0) throw new InputError([{ severity: 'error', summary: `no host to act on (--limit ${limit})` }]);
+  return shardHosts(hosts, shard, output);
 }
 
 /** With --shard: only this share of the targeted hosts (said on stderr; it may be none). */

@@ -1,7 +1,6 @@
 // Runs a job over the targeted hosts in batches of --serial, --forks at a time inside a
 // batch. As in Ansible, when a batch's failures exceed --max-fail-percentage, later
 // batches are not started and their hosts end `skipped`.
-import type { HostConfig } from '../model/config.js';
 import type { HostOutcome, HostResult } from '../model/result.js';
 import type { HostRun } from './host.js';
 import type { FleetEvents } from '../model/events.js';
@@ -30,7 +29,7 @@ export function batchSize(serial: string | undefined, total: number): number {
   return n;
 }
 
-export async function runFleet(hosts: HostConfig[], options: FleetOptions, view: FleetEvents, job: (cfg: HostConfig) => Promise<HostRun>): Promise<HostResult[]> {
+export async function runFleet<H extends { name: string }>(hosts: H[], options: FleetOptions, view: FleetEvents, job: (cfg: H) => Promise<HostRun>): Promise<HostResult[]> {
   view.start(hosts.map((h) => h.name));
   const size = batchSize(options.serial, hosts.length);
   const results: HostResult[] = [];

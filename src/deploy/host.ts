@@ -5,9 +5,11 @@
 //      disarm (confirm) or restore at once.
 // Whatever is lost on the way, the router decides alone under its dead-man timer, and the
 // report says what it did: the controller asks it (afterLostContact) rather than guessing.
+// What it plans towards is a Planning: a compiled state (deploy, weights, rollback), or
+// nothing at all (remove: src/deploy/remove.ts).
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import type { HostConfig } from '../model/config.js';
+import type { HostRef } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import type { HostEvents } from '../model/events.js';
 import type { HostFacts } from '../model/facts.js';
@@ -63,7 +65,7 @@ export class HostFailure extends Error {
 
 export async function connectHost(
   transport: Transport,
-  cfg: HostConfig,
+  cfg: HostRef,
   opts: Pick<RunOptions, 'acceptNewHostKeys' | 'connectTimeoutMs'>,
   urgent = false,
 ): Promise<Session> {
@@ -74,7 +76,7 @@ export async function connectHost(
 }
 
 /** One round trip: the gather script, parsed; the raw output is kept. */
-export async function gatherWithOutput(session: Session, cfg: HostConfig, req: GatherRequest, timeoutMs: number): Promise<{ facts: HostFacts; stdout: string }> {
+export async function gatherWithOutput(session: Session, cfg: HostRef, req: GatherRequest, timeoutMs: number): Promise<{ facts: HostFacts; stdout: string }> {
   const res = await runScript(session, cfg.connection, gatherScript(req), timeoutMs);
   if (res.code !== 0) {
     throw new HostFailure(`gathering facts failed (exit ${res.code ?? 'signal'})${res.stderr.trim() ? `: ${res.stderr.trim()}` : ''}`, 'gather script', res.code, res.stderr);
@@ -82,13 +84,29 @@ export async function gatherWithOutput(session: Session, cfg: HostConfig, req: G
   return { facts: parseGather(res.stdout, req), stdout: res.stdout };
 }
 
-export async function gatherFacts(session: Session, cfg: HostConfig, desired: DesiredState, timeoutMs: number): Promise<HostFacts> {
+export async function gatherFacts(session: Session, cfg: HostRef, desired: DesiredState, timeoutMs: number): Promise<HostFacts> {
   return (await gatherWithOutput(session, cfg, gatherRequest(desired), timeoutMs)).facts;
+}
+
+/**
+ * How a transactional command plans: what it gathers, the plan it makes of that, and the plan
+ * the check after the apply makes (noop: the router holds what the plan made). Deploy,
+ * weights and rollback plan towards a compiled state; remove towards nothing (plan/remove.ts).
+ */
+export interface Planning {
+  req: GatherRequest;
+  plan(facts: HostFacts): HostPlan;
+  verify(facts: HostFacts): HostPlan;
+}
+
+export function deployPlanning(desired: DesiredState): Planning {
+  const plan = (facts: HostFacts): HostPlan => planHost(desired, facts);
+  return { req: gatherRequest(desired), plan, verify: plan };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-type Done = (r: Omit<HostResult, 'host' | 'durationMs'>) => HostRun;
+export type Done = (r: Omit<HostResult, 'host' | 'durationMs'>) => HostRun;
 
 /** What every outcome after the plan was sent carries. */
 interface TxnBase {
@@ -98,14 +116,17 @@ interface TxnBase {
 
 /** Everything one host's transaction needs besides the plan. */
 interface TxnContext {
-  cfg: HostConfig;
+  cfg: HostRef;
   desired: DesiredState;
   transport: Transport;
   opts: RunOptions;
   events: HostEvents;
   done: Done;
   req: GatherRequest;
+  planning: Planning;
   txn: TxnParams;
+  /** The plan removes multilink from the router: its confirmation takes the state folder. */
+  purges: boolean;
 }
 
 /** The outcome of a transaction restored by the router (timer, failed step, a later deploy). */
@@ -115,9 +136,12 @@ function fromSettled(s: Settled, why: string, rest: TxnBase, done: Done): HostRu
 }
 
 /** A control reply read as the transaction's outcome; 'ask again' when it is not decided yet. */
-function fromControl(reply: ControlReply | undefined, why: string, rest: TxnBase, done: Done): HostRun | 'ask again' {
+function fromControl(reply: ControlReply | undefined, why: string, rest: TxnBase, done: Done, purges: boolean): HostRun | 'ask again' {
   if (!reply) return done({ ...rest, outcome: 'failed', message: `${why}; the router's answer about the transaction could not be read — run drift` });
   switch (reply.kind) {
+    case 'purged':
+      if (purges) return done({ ...rest, outcome: 'changed', message: `${rest.changes.length} changes applied and confirmed: nothing of multilink's is left on the router` });
+      return done({ ...rest, outcome: 'failed', message: `${why}; the router's state folder is gone (a remove ran meanwhile?) — run drift` });
     case 'confirmed':
       return done({ ...rest, generation: reply.generation, outcome: 'changed', message: `${rest.changes.length} changes applied and confirmed (generation ${reply.generation})` });
     case 'ended':
@@ -138,13 +162,13 @@ function fromControl(reply: ControlReply | undefined, why: string, rest: TxnBase
  * execution: disarm when it equals the compiled state, else restore now.
  */
 async function control(session: Session, c: TxnContext, why: string, rest: TxnBase): Promise<HostRun | 'ask again'> {
-  const { cfg, desired, events, done, req, txn, opts } = c;
+  const { cfg, events, done, req, txn, opts, planning } = c;
   let left: string | undefined;
   const res = await converseScript(session, cfg.connection, controlScript(req, txn), {
     prompt: txnPrompt(txn.id),
     timeoutMs: opts.commandTimeoutMs,
     answer: (before) => {
-      const after = planHost(desired, parseGather(before, req));
+      const after = planning.verify(parseGather(before, req));
       if (after.action === 'noop') {
         events.phase(cfg.name, 'confirming');
         return decisionScript(txn.id, 'disarm').text;
@@ -160,7 +184,7 @@ async function control(session: Session, c: TxnContext, why: string, rest: TxnBa
   if (left !== undefined && reply?.kind === 'restored') {
     return done({ ...rest, outcome: 'rolled_back', message: `live state differed from the compiled state after apply (${left}); the prior state was restored and verified` });
   }
-  return fromControl(reply, left !== undefined ? `live state differed from the compiled state after apply (${left})` : why, rest, done);
+  return fromControl(reply, left !== undefined ? `live state differed from the compiled state after apply (${left})` : why, rest, done, c.purges);
 }
 
 /** Lost contact (or no decision yet) once the plan may have reached the router: ask it until it has decided. */
@@ -193,12 +217,12 @@ async function afterLostContact(c: TxnContext, sentAt: number, why: string, base
   });
 }
 
-function transactionMeta(cfg: HostConfig, plan: HostPlan, opts: RunOptions): Record<string, string | number> {
+function transactionMeta(cfg: HostRef, plan: HostPlan, opts: RunOptions): Record<string, string | number> {
   return { host: cfg.name, by: `${userInfo().username}@${hostname()}`, at: new Date().toISOString(), command: opts.command ?? 'deploy', changes: plan.changes.length };
 }
 
 /** What a refused, no-op or --check plan ends as (undefined: the plan is to be applied). */
-function withoutTransaction(cfg: HostConfig, desired: DesiredState, plan: HostPlan, opts: RunOptions, done: Done): HostRun | undefined {
+function withoutTransaction(cfg: HostRef, desired: DesiredState, plan: HostPlan, opts: RunOptions, done: Done): HostRun | undefined {
   if (plan.action === 'refused') {
     return done({ outcome: 'failed', message: `nothing was changed: ${plan.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('; ')}`, changes: [] });
   }
@@ -233,15 +257,24 @@ function holderText(): string {
 }
 
 /** --check: one gather, no lock, nothing changed. */
-async function checkHost(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents, done: Done, setPlan: (p: HostPlan) => void): Promise<HostRun> {
+export async function checkHost(
+  cfg: HostRef,
+  desired: DesiredState,
+  transport: Transport,
+  opts: RunOptions,
+  events: HostEvents,
+  done: Done,
+  setPlan: (p: HostPlan) => void,
+  planning: Planning = deployPlanning(desired),
+): Promise<HostRun> {
   let session: Session | undefined;
   try {
     events.phase(cfg.name, 'connecting');
     session = await connectHost(transport, cfg, opts);
     events.phase(cfg.name, 'gathering');
-    const facts = await gatherFacts(session, cfg, desired, opts.commandTimeoutMs);
+    const { facts } = await gatherWithOutput(session, cfg, planning.req, opts.commandTimeoutMs);
     events.phase(cfg.name, 'planning');
-    const plan = planHost(desired, facts);
+    const plan = planning.plan(facts);
     setPlan(plan);
     return withoutTransaction(cfg, desired, plan, opts, done)!;
   } catch (e) {
@@ -253,13 +286,20 @@ async function checkHost(cfg: HostConfig, desired: DesiredState, transport: Tran
   }
 }
 
-export async function deployHost(cfg: HostConfig, desired: DesiredState, transport: Transport, opts: RunOptions, events: HostEvents): Promise<HostRun> {
+export async function deployHost(
+  cfg: HostRef,
+  desired: DesiredState,
+  transport: Transport,
+  opts: RunOptions,
+  events: HostEvents,
+  planning: Planning = deployPlanning(desired),
+): Promise<HostRun> {
   const started = Date.now();
   let plan: HostPlan | undefined;
   const done: Done = (r) => ({ result: { host: cfg.name, durationMs: Date.now() - started, ...r }, plan });
-  if (opts.check) return checkHost(cfg, desired, transport, opts, events, done, (p) => (plan = p));
+  if (opts.check) return checkHost(cfg, desired, transport, opts, events, done, (p) => (plan = p), planning);
 
-  const req = gatherRequest(desired);
+  const req = planning.req;
   // The plan deadline: the router waits this long after taking the lock for the plan; then its
   // monitor and other deploys stop waiting for this one, and a later plan is refused.
   const waitS = Math.max(10, Math.ceil(opts.commandTimeoutMs / 1000));
@@ -272,7 +312,7 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
     waitS,
   };
   const compiled = desired;
-  const c: TxnContext = { cfg, desired, transport, opts, events, done, req, txn };
+  const c: TxnContext = { cfg, desired, transport, opts, events, done, req, planning, txn, purges: false };
   let head: BeginHead | undefined;
   const note = (run: HostRun): HostRun => {
     const extra = recoveredNote(head);
@@ -301,10 +341,11 @@ export async function deployHost(cfg: HostConfig, desired: DesiredState, transpo
           head = parseBeginHead(before);
           const facts = parseGather(before, req);
           events.phase(cfg.name, 'planning');
-          plan = planHost(compiled, facts);
+          plan = planning.plan(facts);
           early = withoutTransaction(cfg, compiled, plan, opts, done);
           if (early) return '';
           const ops = plan.ops!;
+          c.purges = ops.purge !== undefined;
           // The generation records the backend the plan chose (multilink_firewall auto).
           const desired = withBackend(compiled, plan.firewall ?? 'iptables');
           c.desired = desired;

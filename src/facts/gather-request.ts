@@ -16,6 +16,8 @@ export interface GatherRequest {
   boot?: BootSetting;
   /** Gather IPv6's objects whatever the ownership record says (the desired state has some). */
   ipv6?: boolean;
+  /** Which of multilink's folders exist (`remove`: src/facts/paths.ts). */
+  paths?: boolean;
 }
 
 /** The kernel applies the higher of this and an interface's own rp_filter. */

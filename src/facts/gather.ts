@@ -19,6 +19,7 @@ import { parseRouterTools, routerToolsCommand } from './router.js';
 import { bootHookSections, parseBootHook } from './boot-hook.js';
 import { parseSysctl, sysctlCommand } from './sysctl.js';
 import { nftCommand, parseNftFacts } from './nft-list.js';
+import { parsePaths, pathsCommand } from './paths.js';
 
 /**
  * Tables and sysctls multilink owned before but no longer wants are listed in the state
@@ -81,6 +82,7 @@ export function gatherFunction(req: GatherRequest): Sh {
     section('monitor-runtime', monitorRuntimeCommand(req.stateDir, req.runDir)),
     section('tools', routerToolsCommand(req.stateDir)),
     bootHookSections(req.boot ?? 'none', req.stateDir),
+    req.paths && section('paths', pathsCommand(req.stateDir, req.runDir)),
   );
   return sh`ml_gather() {
 ${body}
@@ -90,7 +92,8 @@ ${body}
 /**
  * ml_filter: what the restore check compares: multilink's own objects. Drops the sections a
  * restore cannot or need not bring back (loaded modules, generations, the monitor's pid, the
- * main table's default routes a DHCP client may change, the tools, the boot hook); in the
+ * main table's default routes a DHCP client may change, the tools, the boot hook, which
+ * folders exist); in the
  * iptables sections everything but ML_ chains and the jumps to them, and in the ip-rule
  * section everything but rules of multilink's shapes at its priorities (src/plan/ip-rules.ts
  * isMultilinkRule): other tools' churn (Docker, kube-proxy, a rule added meanwhile) does not
@@ -99,7 +102,7 @@ ${body}
 export function filterFunction(scope: { priorities: readonly number[]; tables: readonly number[] }): Sh {
   const shape = `lookup (${scope.tables.join('|') || 'none'})[ \t]*$|lookup main suppress_prefixlength 0[ \t]*$`;
   return sh`ml_filter() {
-  awk -v prios=${scope.priorities.join(' ')} -v shape=${shape} 'BEGIN { n = split(prios, a, " "); for (i = 1; i <= n; i++) prio[a[i]] = 1 } /^@@ML (module |generations|monitor-runtime|main-defaults|tools|boot-hook)/ { skip = 1 } /^@@ML ip6?tables / { ipt = 1; print; next } /^@@ML ip6?-rule$/ { rule = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; rule = 0; next } rule { split($0, f, ":"); if (!(f[1] in prio) || $0 !~ shape) next } !skip && (!ipt || /ML_/) { print }'
+  awk -v prios=${scope.priorities.join(' ')} -v shape=${shape} 'BEGIN { n = split(prios, a, " "); for (i = 1; i <= n; i++) prio[a[i]] = 1 } /^@@ML (module |generations|monitor-runtime|main-defaults|tools|boot-hook|paths)/ { skip = 1 } /^@@ML ip6?tables / { ipt = 1; print; next } /^@@ML ip6?-rule$/ { rule = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; rule = 0; next } rule { split($0, f, ":"); if (!(f[1] in prio) || $0 !~ shape) next } !skip && (!ipt || /ML_/) { print }'
 }`;
 }
 
@@ -184,6 +187,7 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
     tools: parseRouterTools(r.get('tools')),
     nft: parseNftFacts(r.get('nft')),
     ...(bootHook ? { bootHook } : {}),
+    ...(req.paths ? { paths: parsePaths(r.get('paths'), req.stateDir) } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { Diagnostics, type Diagnostic } from '../diagnostics.js';
 import { InputError } from '../errors.js';
-import type { HostConfig } from '../model/config.js';
+import type { HostConfig, HostRef } from '../model/config.js';
 import type { Inventory } from '../model/inventory.js';
 import { formatPos, type SourcePos } from '../model/source.js';
 import { localPath, resolveConnection, resolveSettings, varReader } from './host-settings.js';
@@ -26,6 +26,8 @@ export interface LoadedProject {
   hosts: HostConfig[];
   /** Hosts within --limit that no play with links targets. */
   untargeted: string[];
+  /** With LoadOptions.untargeted: those hosts' connection and settings (`remove` reaches them). */
+  untargetedRefs: HostRef[];
   /** Errors and warnings, de-duplicated, ordered by file then line and column. */
   diagnostics: Diagnostic[];
 }
@@ -39,6 +41,8 @@ export interface LoadOptions extends InventoryOptions {
    * decrypted: `render` uses none of them, so it needs no password for them.
    */
   connect?: boolean;
+  /** Resolve the connection and settings of hosts no play targets too (`remove`). */
+  untargeted?: boolean;
 }
 
 interface LoadedPlaybook {
@@ -92,14 +96,20 @@ export function loadProject(inventoryPath: string, options: LoadOptions = {}): L
   const playbooks = new Playbooks(inventory, diags, vault);
   const hosts: HostConfig[] = [];
   const untargeted: string[] = [];
+  const untargetedRefs: HostRef[] = [];
   for (const name of limitHosts(options.limit, inventory, diags)) {
     const vars = withMagicVars(hostVars.get(name) ?? new Map(), name, inventory);
     const hostDiags = new Diagnostics();
     const s = scope(hostDiags, { host: name, vars }, vault);
     const books = playbookFiles(vars, s).map((f) => playbooks.load(f.file, f.pos));
     const plays = [...new Set(books.flatMap((b) => b.plays))].filter((p) => p.links.length > 0 && playbooks.targetsOf(p).has(name));
-    if (plays.length === 0) untargeted.push(name);
-    else {
+    if (plays.length === 0) {
+      untargeted.push(name);
+      if (options.untargeted) {
+        const ref = resolveRef(name, vars, inventory, s, options.connect === false ? scope(hostDiags, { host: name, vars }, 'sealed') : s);
+        if (!hostDiags.hasErrors) untargetedRefs.push(ref);
+      }
+    } else {
       reportSecondPlays(name, plays, s);
       // Connection vars are used only by a command that connects: else vaulted ones stay sealed.
       const c = options.connect === false ? scope(hostDiags, { host: name, vars }, 'sealed') : s;
@@ -111,7 +121,7 @@ export function loadProject(inventoryPath: string, options: LoadOptions = {}): L
   // Every play is also checked without a host: its mistakes show even if nobody uses it.
   // A play without links configures nothing (a warning said so): no balance to check.
   for (const play of playbooks.all()) if (play.links.length > 0) resolvePlay(play, scope(diags, undefined, vault));
-  return { inventory, hosts, untargeted, diagnostics: tidy(diags.items) };
+  return { inventory, hosts, untargeted, untargetedRefs, diagnostics: tidy(diags.items) };
 }
 
 /** Throws InputError carrying every diagnostic when any of them is an error. */
@@ -183,6 +193,12 @@ function resolveHost(name: string, play: PlayNode, vars: VarTable, inventory: In
     settings: resolveSettings(v, config.links.length, s),
     play: config,
   };
+}
+
+/** A host without a play: how to reach it and where multilink keeps its files there. */
+function resolveRef(name: string, vars: VarTable, inventory: Inventory, s: PlayScope, c: PlayScope): HostRef {
+  const hostPos = inventory.hosts.get(name)?.pos ?? { file: inventory.file, line: 1, col: 1 };
+  return { name, connection: resolveConnection(name, hostPos, varReader(vars, c), c), settings: resolveSettings(varReader(vars, s), 0, s) };
 }
 
 /** Same problem found for many hosts is one diagnostic; order by file (as met), line, column. */

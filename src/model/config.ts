@@ -109,3 +109,6 @@ export interface HostConfig {
   settings: HostSettings;
   play: PlayConfig;
 }
+
+/** What reaching a host and finding multilink's files there takes: a host no play targets has this much. */
+export type HostRef = Pick<HostConfig, 'name' | 'connection' | 'settings'>;

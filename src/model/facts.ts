@@ -138,4 +138,14 @@ export interface HostFacts {
   nft?: NftFacts;
   /** Gathered when the host has a boot hook (multilink_boot other than none). */
   bootHook?: BootHookFacts;
+  /** For `remove` (GatherRequest.paths): which of multilink's folders exist. */
+  paths?: PathFacts;
+}
+
+/** multilink's folders on the router, as `remove` finds them. */
+export interface PathFacts {
+  state: boolean;
+  run: boolean;
+  /** Left beside the state folder by a purge killed midway (STATE.purge-ID). */
+  leftovers: string[];
 }

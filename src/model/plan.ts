@@ -81,6 +81,23 @@ export interface MonitorOps {
   resetState: boolean;
 }
 
+/**
+ * What `multilink remove` deletes once its transaction is confirmed: files, which no snapshot
+ * restores, so they go only when the router has kept the removal (src/remote/txn-purge.sh).
+ * The boot hook's files first, then the run folder, then the state folder (by one rename,
+ * when nothing but multilink's files is in it).
+ */
+export interface PurgeOps {
+  /** The boot hook's files and links (src/render/boot.ts) found on the router. */
+  bootFiles: string[];
+  /** The init.d script is among them: the rc links that point at it go too. */
+  initd: boolean;
+  runDir: string;
+  stateDir: string;
+  /** What an earlier purge killed midway left beside the state folder (STATE.purge-ID). */
+  leftovers: string[];
+}
+
 export interface PlanOps {
   flavour: IptablesFlavour;
   modules: string[];
@@ -105,6 +122,8 @@ export interface PlanOps {
   monitor?: MonitorOps;
   /** Install the boot hook (missing or changed). */
   bootHook?: boolean;
+  /** `remove`: the files that go once the removal is confirmed. */
+  purge?: PurgeOps;
 }
 
 export interface HostPlan {

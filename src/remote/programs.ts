@@ -76,6 +76,11 @@ export function txnConfirmProgram(stateDir: string, id: string, keepGenerations:
   return scriptFile(file('txn-confirm.sh'), { ...txnFileVariables(stateDir, id), ML_KEEP: keepGenerations });
 }
 
+/** $S/txn/ID/confirm.sh of a remove; needs lib.sh and ml_purge_files (src/render/purge.ts) before it. */
+export function txnPurgeProgram(stateDir: string, id: string, runDir: string): Sh {
+  return scriptFile(file('txn-purge.sh'), { ...txnFileVariables(stateDir, id), ML_RUN: new RunLayout(runDir).dir });
+}
+
 /** The systemd unit that runs a state folder's monitor (several state folders, several units). */
 export function monitorUnit(stateDir: string): string {
   return `multilink-monitor-${createHash('sha256').update(stateDir).digest('hex').slice(0, 8)}`;

@@ -17,6 +17,8 @@ umask 077
 
 ml_lock || exit 4
 ml_settle_all 'its processes died'
+# A remove settled just now took the state folder, and this lock with it: take another.
+[ -d "$ml_epoch" ] || ml_lock || exit 4
 ml_gather
 echo "@@ML-ready $ML_TXN_ID"
 

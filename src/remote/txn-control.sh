@@ -6,7 +6,9 @@
 # it to fired and restores the prior state now. Otherwise print how it ended, waiting (for at
 # most a minute) while one of its processes still works on it; a transaction whose processes
 # are all dead is brought to its end here (txn-lock.sh ml_settle), under the lock.
-# Also what the controller runs after it lost contact (then no decision may come).
+# Also what the controller runs after it lost contact (then no decision may come). A remove's
+# confirmation (txn-purge.sh) takes the state folder, this transaction's folder with it: what
+# is left to say then is `purged`.
 # Parameters: ML_STATE, ML_TXN_ID, ML_HOLDER, ML_LEASE_S, ML_WAIT_S.
 # Defined before this file: lib.sh, txn-lock.sh, ml_gather.
 # shellcheck disable=SC2154 # ml_o_id: set by ml_owner, ml_epoch_n by ml_newest_epoch
@@ -23,12 +25,17 @@ ml_state() {
   if [ -e "$T/result" ]; then ml_print_result "$T/result"
   elif [ -e "$T/confirmed" ]; then ml_field txn confirmed; ml_field generation "$(cat "$T/gen" 2>/dev/null)"
   elif [ -e "$T/ended" ]; then ml_field txn ended; ml_field why "$(cat "$T/ended" 2>/dev/null)"
+  # Only a remove's confirmation takes the transactions' folder (txn-purge.sh).
+  elif [ ! -d "$S/txn" ]; then ml_field txn purged
   else return 1
   fi
 }
 ml_ready() { [ -e "$T/armed" ] && [ -e "$T/applied" ]; }
 ml_busy() { ! ml_ended "$T" && ! ml_ready && ml_alive_txn; }
 
+# Its plan was received (so the lock made the transactions' folder) and a remove's
+# confirmation has taken the state folder since.
+if [ ! -d "$S/txn" ]; then ml_state; exit 0; fi
 if [ ! -d "$T" ]; then
   # No plan has been run for it: the first execution, under its lock epoch, may still be
   # receiving it (then wait); else it never will.
@@ -53,8 +60,8 @@ if ! ml_ready; then
   # ends it when it takes the lock; it is then ours to report).
   if ml_lock; then
     ml_settle "$T" 'its processes died' > /dev/null
-    ml_ended "$T" || echo 'unsettled its processes died' > "$T/ended"
-    ml_unlock
+    ml_ended "$T" || [ ! -d "$T" ] || echo 'unsettled its processes died' > "$T/ended"
+    [ ! -d "$S/txn" ] || ml_unlock
   fi
   ml_state || ml_field txn pending-other
   exit 0

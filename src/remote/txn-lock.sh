@@ -24,8 +24,10 @@ ml_settle() {
   ml_s_t=$1
   if [ -e "$ml_s_t/disarmed" ]; then
     # Confirmed by its controller, which died while finishing: finish it.
+    ml_s_gen=$(cat "$ml_s_t/gen" 2>/dev/null)
     sh "$ml_s_t/confirm.sh" >/dev/null 2>&1
-    ml_s_what="confirmed generation $(cat "$ml_s_t/gen" 2>/dev/null)"
+    # A remove's confirmation takes the state folder with it (txn-purge.sh).
+    if [ -d "$ml_s_t" ]; then ml_s_what="confirmed generation $ml_s_gen"; else ml_s_what='confirmed a remove: the state folder is gone'; fi
   elif mv "$ml_s_t/armed" "$ml_s_t/fired" 2>/dev/null || [ -e "$ml_s_t/fired" ]; then
     sh "$ml_s_t/restore.sh" "$2" >/dev/null 2>&1
     ml_s_what=
@@ -56,7 +58,7 @@ ml_settle_all() {
     [ -n "$ml_sa_pick" ] || return 0
     ml_settle "$ml_sa_pick" "$1"
     # A transaction that cannot be brought to an end is not tried forever.
-    ml_ended "$ml_sa_pick" || printf 'unsettled %s\n' "$1" > "$ml_sa_pick/ended"
+    ml_ended "$ml_sa_pick" || [ ! -d "$ml_sa_pick" ] || printf 'unsettled %s\n' "$1" > "$ml_sa_pick/ended"
   done
 }
 

@@ -48,6 +48,8 @@ export type ControlReply =
   | { kind: 'ended'; why: string }
   /** The router has no folder for it. */
   | { kind: 'unknown' }
+  /** A remove's confirmation took the state folder (txn-purge.sh): nothing of multilink's is left. */
+  | { kind: 'purged' }
   /** Its processes died and another deploy holds the lock: that deploy brings it to its end. */
   | { kind: 'pending-other' }
   | Settled;
@@ -97,6 +99,6 @@ export function parseControlReply(stdout: string): ControlReply | undefined {
     return Number.isInteger(gen) && gen > 0 ? { kind: 'confirmed', generation: gen } : undefined;
   }
   if (txn === 'ended') return { kind: 'ended', why: fieldOf(reply, 'why') ?? '' };
-  if (txn === 'armed' || txn === 'unknown' || txn === 'pending-other') return { kind: txn };
+  if (txn === 'armed' || txn === 'unknown' || txn === 'pending-other' || txn === 'purged') return { kind: txn };
   return settled(reply);
 }
