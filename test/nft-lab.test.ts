@@ -81,7 +81,7 @@ describe.skipIf(!support.ok || !nft)('the nft backend on lab routers (iptables-n
     }
     const again = await cli('deploy', inventory, '--json');
     expect(again.code, again.stdout).toBe(0);
-    expect(Object.values(jsonHosts(again)).map((h) => h.outcome)).toEqual(['unchanged', 'unchanged']);
+    expect(Object.values(jsonHosts(again)).map((h) => h.outcome), again.stdout).toEqual(['unchanged', 'unchanged']);
     const drift = await cli('drift', inventory, '--json');
     expect(drift.code, drift.stdout).toBe(0);
   }, 180_000);
@@ -109,4 +109,22 @@ describe.skipIf(!support.ok || !nft)('the nft backend on lab routers (iptables-n
       expect(table(r.name).code).not.toBe(0);
     }
   }, 120_000);
+
+  it('remove takes the table away (issue 22 §2 on the nft backend); a second remove is unchanged', async () => {
+    setFirewall('auto');
+    const deployed = await cli('deploy', inventory, '--json');
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
+    for (const r of lab.routers) expect(table(r.name).code).toBe(0);
+    const removed = await cli('remove', inventory, '--limit', 'all', '--json');
+    expect(removed.code, removed.stdout + removed.stderr).toBe(0);
+    expect(Object.values(jsonHosts(removed)).map((h) => h.outcome)).toEqual(['changed', 'changed']);
+    for (const r of lab.routers) {
+      expect(table(r.name).code).not.toBe(0);
+      expect(ipt(r.name)).toBe('');
+    }
+    const again = await cli('remove', inventory, '--limit', 'all', '--json');
+    expect(again.code, again.stdout).toBe(0);
+    expect(Object.values(jsonHosts(again)).map((h) => h.outcome), again.stdout).toEqual(['unchanged', 'unchanged']);
+  }, 120_000);
 });
+

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { scriptFile, type Sh } from '../shell/sh.js';
-import { RunLayout, StateLayout } from '../shell/layout.js';
+import { RunLayout, STATE_ENTRIES, StateLayout } from '../shell/layout.js';
 
 const file = (name: string): URL => new URL(`./${name}`, import.meta.url);
 
@@ -78,7 +78,7 @@ export function txnConfirmProgram(stateDir: string, id: string, keepGenerations:
 
 /** $S/txn/ID/confirm.sh of a remove; needs lib.sh and ml_purge_files (src/render/purge.ts) before it. */
 export function txnPurgeProgram(stateDir: string, id: string, runDir: string): Sh {
-  return scriptFile(file('txn-purge.sh'), { ...txnFileVariables(stateDir, id), ML_RUN: new RunLayout(runDir).dir });
+  return scriptFile(file('txn-purge.sh'), { ...txnFileVariables(stateDir, id), ML_RUN: new RunLayout(runDir).dir, ML_PURGE_NAMES: STATE_ENTRIES.join(' ') });
 }
 
 /** The systemd unit that runs a state folder's monitor (several state folders, several units). */

@@ -10,11 +10,11 @@
 # midway, and a remove deletes what an interrupted rename left beside the state folder
 # (STATE.purge-ID).
 # Sourced by txn-control.sh (no process of its own), run as a script by ml_settle.
-# Parameters: ML_STATE, ML_TXN_DIR, ML_RUN. Defined before this file: lib.sh, ml_purge_files.
+# Parameters: ML_STATE, ML_TXN_DIR, ML_RUN, ML_PURGE_NAMES (multilink's entries of a state
+# folder, from src/shell/layout.ts). Defined before this file: lib.sh, ml_purge_files.
 S=$ML_STATE
 T=$ML_TXN_DIR
 # What multilink writes in its state folder (src/shell/layout.ts), with ml_write's .tmp files.
-ML_PURGE_NAMES='owned.json owned.list current generations locks lock iptables.restore ip6tables.restore reset.ipt reset6.ipt boot.sh monitor txn'
 
 # ml_purge_ours NAME: NAME is one of multilink's entries.
 ml_purge_ours() {

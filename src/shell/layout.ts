@@ -16,6 +16,14 @@ export const MONITOR_DIR = 'monitor';
 export const MONITOR_SCRIPT = 'monitor.sh';
 /** How many generations a router keeps. */
 export const KEEP_GENERATIONS = 10;
+/**
+ * Every entry multilink makes directly in a state folder (`remove` takes exactly these; a test
+ * checks each StateLayout path is one). `lock` is the lock of versions before lock epochs.
+ */
+export const STATE_ENTRIES: readonly string[] = [
+  OWNED_FILE, OWNED_LIST, 'current', 'generations', 'locks', 'lock', 'iptables.restore', 'ip6tables.restore',
+  'reset.ipt', 'reset6.ipt', 'multilink.nft', 'reset.nft', 'boot.sh', MONITOR_DIR, 'txn',
+];
 
 export class StateLayout {
   constructor(readonly dir: string) {
