@@ -39,7 +39,8 @@ export function renderSshdConfig(c: SshdConfigInput): string {
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
     'UsePAM no',
-    'StrictModes no',
+    // sshd checks the lab's authorized_keys and the folders above it as it would a user's.
+    'StrictModes yes',
     'UseDNS no',
     'PrintMotd no',
     'PrintLastLog no',

@@ -2,10 +2,11 @@
 // folder and management subnet of its own, and always removed: by stopTestLab, by the
 // afterAll this module registers in every test file that imports it, and on exit/SIGINT.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
+import { labFolderProblem } from '../../src/lab/lab-folder.js';
 import { findFreeSubnet, labDown, labDownSync, labUp, readLab, type LabInfo, type LabOptions } from '../../src/lab/lab.js';
 
 export interface LabSupport {
@@ -25,6 +26,20 @@ export function labSupport(): LabSupport {
   return { ok: true };
 }
 
+/**
+ * Where test labs get their temp folders. A lab's folder and every folder above it must be
+ * root's and not writable by group or others (sshd's StrictModes, labFolderProblem): the
+ * system temp folder when it qualifies (TMPDIR may name one), else /run/multilink-test-labs.
+ */
+export function labTempRoot(): string {
+  if (!labFolderProblem(join(tmpdir(), 'lab'))) return tmpdir();
+  const root = '/run/multilink-test-labs';
+  mkdirSync(root, { recursive: true, mode: 0o755 });
+  const problem = labFolderProblem(join(root, 'lab'));
+  if (problem) throw new Error(`no folder for test labs: ${problem}`);
+  return root;
+}
+
 let counter = 0;
 /** Folders of labs this process may have started: the safety net removes them. */
 const reserved = new Set<string>();
@@ -41,7 +56,7 @@ export async function reserveTestLab(): Promise<TestLabOptions> {
   installSafetyNet();
   counter += 1;
   const prefix = `mt${process.pid % 10000}x${counter}`;
-  const dir = mkdtempSync(join(tmpdir(), `multilink-${prefix}-`));
+  const dir = mkdtempSync(join(labTempRoot(), `multilink-${prefix}-`));
   reserved.add(dir);
   // Start the search away from 0 (the default lab) and apart from other test processes.
   const subnet = await findFreeSubnet(64 + ((process.pid * 7 + counter) % 160));
