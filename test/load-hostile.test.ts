@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../src/diagnostics.js';
 import { loadProject } from '../src/load/resolve.js';
+import { cli } from './helpers/cli.js';
 import { aliasNodeCap, parseYaml } from '../src/load/yaml-source.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'multilink-hostile-'));
@@ -51,5 +52,45 @@ describe('YAML alias bomb', () => {
     expect(parseYaml(many, 'many.yaml', diags)).toBeDefined();
     expect(diags.items).toEqual([]);
     expect(aliasNodeCap(0)).toBe(5000);
+  });
+});
+
+describe('inventory scripts', () => {
+  function script(name: string, body: string): string {
+    const file = join(dir, name);
+    writeFileSync(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    return file;
+  }
+
+  it('a script that prints more than 16 MB is stopped and refused', async () => {
+    const file = script('flood.sh', 'head -c 40000000 /dev/zero | tr "\\0" " "');
+    const res = await cli('inventory', file, '--list');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/inventory script `.*flood\.sh --list` printed more than 16 MB: stopped reading it/);
+  });
+
+  const agentScript = () =>
+    script('agent.sh', `[ "$1" = --list ] && printf '{"g":{"hosts":["h1"],"vars":{"agent":"%s"}},"_meta":{"hostvars":{}}}' "\${SSH_AUTH_SOCK:-none}"`);
+  const agentSeen = async (file: string): Promise<unknown> => {
+    const res = await cli('inventory', file, '--list');
+    expect(res.code, res.stderr).toBe(0);
+    return (JSON.parse(res.stdout) as { _meta: { hostvars: Record<string, Record<string, unknown>> } })._meta.hostvars.h1.agent;
+  };
+
+  it('a script does not get the ssh-agent socket, unless MULTILINK_INVENTORY_SSH_AGENT=1 asks', async () => {
+    const file = agentScript();
+    const saved = { sock: process.env.SSH_AUTH_SOCK, ask: process.env.MULTILINK_INVENTORY_SSH_AGENT };
+    try {
+      process.env.SSH_AUTH_SOCK = join(dir, 'agent.sock');
+      delete process.env.MULTILINK_INVENTORY_SSH_AGENT;
+      expect(await agentSeen(file)).toBe('none');
+      process.env.MULTILINK_INVENTORY_SSH_AGENT = '1';
+      expect(await agentSeen(file)).toBe(join(dir, 'agent.sock'));
+    } finally {
+      for (const [k, v] of [['SSH_AUTH_SOCK', saved.sock], ['MULTILINK_INVENTORY_SSH_AGENT', saved.ask]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });
