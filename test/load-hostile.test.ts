@@ -2,7 +2,7 @@
 // controller time or memory, or reach a command line.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../src/diagnostics.js';
 import { loadProject } from '../src/load/resolve.js';
@@ -92,5 +92,44 @@ describe('inventory scripts', () => {
         else process.env[k] = v;
       }
     }
+  });
+});
+
+describe('host and user names, as OpenSSH accepts them', () => {
+  const playbook = resolve('playbooks/lab.yaml');
+  function load(hosts: string[]): string[] {
+    const file = join(mkdtempSync(join(dir, 'names-')), 'inventory.yaml');
+    writeFileSync(file, ['all:', '  vars:', `    multilink_playbooks: [ ${JSON.stringify(playbook)} ]`, '  children:', '    lab:', '      hosts:', ...hosts.map((h) => `        ${h}`), ''].join('\n'));
+    return loadProject(file)
+      .diagnostics.filter((d) => d.severity === 'error')
+      .map((d) => `${d.pos ? `${d.pos.line}:${d.pos.col}` : ''} ${d.summary}`);
+  }
+
+  it('accepts names and addresses OpenSSH accepts', () => {
+    expect(load(['r1: { ansible_host: router-1.example.net, ansible_user: admin }', "r2: { ansible_host: '2001:db8::1', ansible_user: 'svc$' }", 'r3: { ansible_host: 192.0.2.3, ansible_user: first.last@corp }'])).toEqual([]);
+  });
+
+  it.each([
+    ['$(touch /tmp/x)', '$'],
+    ['`id`', 'backticks'],
+    ['r1;reboot', ';'],
+    ['a|b', '|'],
+    ["it's", 'quote'],
+    ['a&b', '&'],
+    ['{a,b}', 'braces'],
+    ['-oProxyCommand=x', 'leading dash'],
+  ])('refuses ansible_host %j (%s) at file:line:column', (host) => {
+    expect(load([`r1: { ansible_host: ${JSON.stringify(host)} }`])).toEqual([
+      `7:29 ansible_host: expected a host name or address (no blanks, quotes, $ \` \\ ; & < > | ( ) { } or leading dash, as ssh requires), got '${host}'`,
+    ]);
+  });
+
+  it.each(['a`b`', 'root;x', 'a|b', 'a\\', '-l'])('refuses ansible_user %j at file:line:column', (user) => {
+    const [error] = load([`r1: { ansible_host: 192.0.2.1, ansible_user: ${JSON.stringify(user)} }`]);
+    expect(error).toMatch(/^7:\d+ ansible_user: expected a user name \(no blanks, quotes, ` ; & < > \| \( \) \{ \}, leading dash or trailing \\, as ssh requires\), got /);
+  });
+
+  it('refuses an inventory host name that cannot be used to connect, at the name', () => {
+    expect(load(['"r1$(id)": {}'])).toEqual(["7:9 host name 'r1$(id)' cannot be used to connect (no blanks, quotes, $ ` \\ ; & < > | ( ) { } or leading dash, as ssh requires): set ansible_host"]);
   });
 });
