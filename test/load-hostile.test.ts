@@ -6,6 +6,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics, formatDiagnostic } from '../src/diagnostics.js';
 import { loadProject } from '../src/load/resolve.js';
+import { MATCH_BUDGET_MS, matchPattern } from '../src/load/patterns.js';
+import type { Inventory } from '../src/model/inventory.js';
+import { loadInventoryFile } from '../src/load/inventory.js';
 import { cli } from './helpers/cli.js';
 import { aliasNodeCap, parseYaml } from '../src/load/yaml-source.js';
 
@@ -131,5 +134,30 @@ describe('host and user names, as OpenSSH accepts them', () => {
 
   it('refuses an inventory host name that cannot be used to connect, at the name', () => {
     expect(load(['"r1$(id)": {}'])).toEqual(["7:9 host name 'r1$(id)' cannot be used to connect (no blanks, quotes, $ ` \\ ; & < > | ( ) { } or leading dash, as ssh requires): set ansible_host"]);
+  });
+});
+
+describe('~regex host patterns', () => {
+  function inventory(names: string[]): Inventory {
+    const file = join(mkdtempSync(join(dir, 'patterns-')), 'inventory.yaml');
+    writeFileSync(file, ['all:', '  hosts:', ...names.map((n) => `    ${JSON.stringify(n)}: { ansible_host: 192.0.2.1 }`), ''].join('\n'));
+    return loadInventoryFile(file);
+  }
+
+  it('a backtracking regex against long names is stopped at the budget, with a reason', () => {
+    const inv = inventory(['a'.repeat(40) + '!', 'r1']);
+    const started = performance.now();
+    const m = matchPattern('~(a+)+$', inv);
+    expect(m.hosts).toEqual([]);
+    expect(m.problems).toEqual([`host pattern '~(a+)+$': matching it took more than ${MATCH_BUDGET_MS / 1000} s (a regular expression that backtracks, like (a+)+): write it another way`]);
+    // The budget, plus a generous margin for a loaded machine (unguarded: hours).
+    expect(performance.now() - started).toBeLessThan(MATCH_BUDGET_MS + 4000);
+  });
+
+  it('ordinary regexes and globs match as before', () => {
+    const inv = inventory(['r1', 'r2', 'edge-10', 'core1']);
+    expect(matchPattern('~r\\d', inv).hosts).toEqual(['r1', 'r2']);
+    expect(matchPattern('edge-*:core?', inv).hosts).toEqual(['edge-10', 'core1']);
+    expect(matchPattern('r1', inv).hosts).toEqual(['r1']);
   });
 });
