@@ -45,7 +45,7 @@ export function teardownSync(info: LabInfo, log: (line: string) => void = () => 
 
   for (const tree of info.trees) rmSync(tree, { recursive: true, force: true });
   for (const file of info.files) removeFile(file);
-  for (const name of readdirSync(info.dir)) if (TEMP_NAME.test(name)) removeFile(join(info.dir, name));
+  for (const name of existsSync(info.dir) ? readdirSync(info.dir) : []) if (TEMP_NAME.test(name)) removeFile(join(info.dir, name));
   removeFile(manifestPath(info.dir));
   for (const dir of [...info.dirs].reverse()) removeEmptyDir(dir);
   log(`lab ${info.prefix} in ${info.dir} removed`);
