@@ -88,6 +88,11 @@ describe.skipIf(!isRoot)('lab folder another user controls', () => {
     victimsIntact();
   });
 
+  it('a folder an OpenWrt-like router would hide under its own /run or /var is refused before anything is built', async () => {
+    await expect(labUp({ dir: '/run/multilink-lab-openwrt', prefix, subnet: 250, routers: 1, openwrt: ['r1'] })).rejects.toThrow(/its lab folder \/run\/multilink-lab-openwrt must be elsewhere/);
+    expect(existsSync('/run/multilink-lab-openwrt')).toBe(false);
+  });
+
   it('the system temp folder (sticky, world-writable) is refused too, as sshd StrictModes would', () => {
     expect(labFolderProblem('/tmp/multilink-lab')).toMatch(/folder \/tmp is writable by/);
     expect(labFolderProblem(join(base, 'fresh'))).toBeUndefined();

@@ -123,6 +123,9 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
     (!dataplane && opts.uplinks?.length ? 'extra uplinks (DHCP, point-to-point) belong to a data-plane lab (--dataplane)' : undefined) ??
     (!dataplane && opts.ipv6 ? 'IPv6 (ISPs with router advertisements, a server behind them) belongs to a data-plane lab (--dataplane)' : undefined) ??
     checkOpenwrt(opts.openwrt ?? [], routers) ??
+    (opts.openwrt?.length && /^\/(run|var|etc|usr)(\/|$)/.test(dir)
+      ? `an OpenWrt-like router mounts its own /run, /var, /etc and /usr/*bin over the host's: its lab folder ${dir} must be elsewhere`
+      : undefined) ??
     (dataplane ? checkRates(rates) : undefined);
   if (bad) throw new LabError(bad);
   requireRoot();

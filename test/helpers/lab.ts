@@ -28,12 +28,13 @@ export function labSupport(): LabSupport {
 
 /**
  * Where test labs get their temp folders. A lab's folder and every folder above it must be
- * root's and not writable by group or others (sshd's StrictModes, labFolderProblem): the
- * system temp folder when it qualifies (TMPDIR may name one), else /run/multilink-test-labs.
+ * root's and not writable by group or others (sshd's StrictModes, labFolderProblem), and not
+ * under /run, /var or /etc (an OpenWrt-like router mounts its own there): the system temp
+ * folder when it qualifies (TMPDIR may name one), else /root/.cache/multilink-test-labs.
  */
 export function labTempRoot(): string {
-  if (!labFolderProblem(join(tmpdir(), 'lab'))) return tmpdir();
-  const root = '/run/multilink-test-labs';
+  if (!labFolderProblem(join(tmpdir(), 'lab')) && !/^\/(run|var|etc|usr)(\/|$)/.test(tmpdir())) return tmpdir();
+  const root = '/root/.cache/multilink-test-labs';
   mkdirSync(root, { recursive: true, mode: 0o755 });
   const problem = labFolderProblem(join(root, 'lab'));
   if (problem) throw new Error(`no folder for test labs: ${problem}`);
