@@ -69,7 +69,8 @@ describe.skipIf(!isRoot)('lab folder another user controls', () => {
     ['a root folder writable by others', () => folder('open', 0, 0o777), /lab folder .*open is writable by its group/],
     ['a root folder writable by its group', () => folder('group', 0, 0o770), /writable by its group/],
     ['a folder inside one owned by another user', () => join(folder('theirs', NOBODY, 0o755), 'lab'), /folder .*theirs belongs to uid 65534, not root, above lab folder/],
-    ['a folder inside a world-writable one', () => join(folder('shared', 0, 0o1777), 'lab'), /folder .*shared is writable by .*above lab folder/],
+    ['a folder inside a world-writable one', () => join(folder('shared', 0, 0o777), 'lab'), /folder .*shared is writable by .*above lab folder/],
+    ['a folder inside a sticky one another user owns', () => join(folder('their-tmp', NOBODY, 0o1777), 'lab'), /folder .*their-tmp belongs to uid 65534, not root, above lab folder/],
     [
       'a link in place of the folder',
       () => {
@@ -93,8 +94,12 @@ describe.skipIf(!isRoot)('lab folder another user controls', () => {
     expect(existsSync('/run/multilink-lab-openwrt')).toBe(false);
   });
 
-  it('the system temp folder (sticky, world-writable) is refused too, as sshd StrictModes would', () => {
-    expect(labFolderProblem('/tmp/multilink-lab')).toMatch(/folder \/tmp is writable by/);
+  it('above the lab a root-owned sticky folder (/tmp) is fine; a sticky folder another user owns, or a plain world-writable one, is not', () => {
+    expect(labFolderProblem(join(folder('root-sticky', 0, 0o1777), 'lab'))).toBeUndefined();
+    expect(labFolderProblem(join(folder('their-sticky', 65534, 0o1777), 'lab'))).toMatch(/belongs to uid 65534/);
+    expect(labFolderProblem(join(folder('root-open', 0, 0o777), 'lab'))).toMatch(/root-open is writable by/);
+    // The lab folder itself is never sticky-excused.
+    expect(labFolderProblem(folder('lab-sticky', 0, 0o1777))).toMatch(/lab folder .* writable by/);
     expect(labFolderProblem(join(base, 'fresh'))).toBeUndefined();
   });
 

@@ -17,20 +17,25 @@ function statOf(path: string): { uid: number; mode: number; dir: boolean; link: 
   }
 }
 
-/** Why a folder that exists cannot be trusted (not root's, or writable by group or others); undefined when it can. */
-function untrusted(path: string, what: string): string | undefined {
+/**
+ * Why a folder that exists cannot be trusted (not root's, or writable by group or others);
+ * undefined when it can. Above the lab folder a root-owned sticky folder such as /tmp is
+ * trusted: others may write in it but cannot rename or remove what root made there.
+ */
+function untrusted(path: string, what: string, ancestor = false): string | undefined {
   const s = statOf(path);
   if (!s) return undefined;
   if (s.link) return `${what} ${path} is a symbolic link`;
   if (!s.dir) return `${what} ${path} is not a folder`;
   if (s.uid !== 0) return `${what} ${path} belongs to uid ${s.uid}, not root`;
+  if (ancestor && (s.mode & 0o1000) !== 0) return undefined;
   if ((s.mode & 0o022) !== 0) return `${what} ${path} is writable by ${s.mode & 0o020 ? 'its group' : 'others'} (mode ${(s.mode & 0o7777).toString(8)})`;
   return undefined;
 }
 
 /**
  * Why `dir` cannot hold a lab: it, or a folder above it, exists and is not root's or is
- * writable by group or others (sticky /tmp included: sshd's StrictModes refuses it too).
+ * writable by group or others (a root-owned sticky folder above it, as /tmp, is fine).
  * Links above the folder are followed (their targets are what sshd checks).
  */
 export function labFolderProblem(dir: string): string | undefined {
@@ -43,7 +48,7 @@ export function labFolderProblem(dir: string): string | undefined {
   const parts = real.split(sep).filter(Boolean);
   for (let i = parts.length; i >= 0; i--) {
     const ancestor = sep + parts.slice(0, i).join(sep);
-    const bad = untrusted(ancestor, 'folder');
+    const bad = untrusted(ancestor, 'folder', true);
     if (bad) return `${bad}, above lab folder ${dir}: another user could swap the lab's files; use a folder whose parents only root can write`;
   }
   return undefined;

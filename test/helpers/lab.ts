@@ -2,7 +2,7 @@
 // folder and management subnet of its own, and always removed: by stopTestLab, by the
 // afterAll this module registers in every test file that imports it, and on exit/SIGINT.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -27,18 +27,15 @@ export function labSupport(): LabSupport {
 }
 
 /**
- * Where test labs get their temp folders. A lab's folder and every folder above it must be
- * root's and not writable by group or others (sshd's StrictModes, labFolderProblem), and not
- * under /run, /var or /etc (an OpenWrt-like router mounts its own there): the system temp
- * folder when it qualifies (TMPDIR may name one), else /root/.cache/multilink-test-labs.
+ * Where test labs get their temp folders: the system temp folder (a lab's folder must be
+ * root's, 0700, below folders only root can write or root-owned sticky ones such as /tmp:
+ * labFolderProblem), not under /run, /var or /etc (an OpenWrt-like router mounts its own there).
  */
 export function labTempRoot(): string {
-  if (!labFolderProblem(join(tmpdir(), 'lab')) && !/^\/(run|var|etc|usr)(\/|$)/.test(tmpdir())) return tmpdir();
-  const root = '/root/.cache/multilink-test-labs';
-  mkdirSync(root, { recursive: true, mode: 0o755 });
-  const problem = labFolderProblem(join(root, 'lab'));
-  if (problem) throw new Error(`no folder for test labs: ${problem}`);
-  return root;
+  const problem = labFolderProblem(join(tmpdir(), 'lab'));
+  if (problem) throw new Error(`no folder for test labs: ${problem} (set TMPDIR to a folder only root can write)`);
+  if (/^\/(run|var|etc|usr)(\/|$)/.test(tmpdir())) throw new Error(`no folder for test labs: TMPDIR ${tmpdir()} is under a folder an OpenWrt-like router mounts its own of`);
+  return tmpdir();
 }
 
 let counter = 0;
