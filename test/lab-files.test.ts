@@ -146,7 +146,7 @@ describe('lab files', () => {
     });
     for (const line of [
       'ListenAddress 198.18.0.11', 'Port 22', 'HostKey "/l/r1/ssh_host_ed25519_key"', 'PidFile "/l/r1/sshd.pid"',
-      'AuthorizedKeysFile "/l/authorized_keys"', 'PermitRootLogin prohibit-password', 'UsePAM no', 'StrictModes no', 'PasswordAuthentication no',
+      'AuthorizedKeysFile none', 'AuthorizedKeysCommand /bin/cat "/l/authorized_keys"', 'AuthorizedKeysCommandUser root', 'PermitRootLogin prohibit-password', 'UsePAM no', 'StrictModes yes', 'PasswordAuthentication no',
     ]) expect(text.split('\n')).toContain(line);
   });
 

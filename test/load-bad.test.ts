@@ -92,7 +92,7 @@ const CASES: BadCase[] = [
       ['inventory.yaml:11:37', 'multilink_weights dsl: expected a whole number >= 0, got -1'],
       ['inventory.yaml:11:41', "multilink_weights: unknown link 'fibre'; play 'four links' has links dsl, cable, lte, wifi", 'h7'],
       ['inventory.yaml:12:30', 'every link has weight 0 (after multilink_weights)', 'h8'],
-      ['inventory.yaml:13:25', "ansible_host: expected a host name or address, got '-oProxyCommand=x'"],
+      ['inventory.yaml:13:25', "ansible_host: expected a host name or address (no blanks, quotes, $ ` \\ ; & < > | ( ) { } or leading dash, as ssh requires), got '-oProxyCommand=x'"],
       ['inventory.yaml:14:33', 'multilink_mark_mask: expected one contiguous run of set bits within 32 bits, like 0xff00, got 0xf0f0'],
     ],
   },

@@ -2,7 +2,8 @@
 // Writes multilink_weights at the level --limit names (all, a group or a host; comments and
 // layout kept), then replaces only the balancing chain on those hosts, through the same
 // transaction and confirmation as deploy. Established connections keep their link.
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { replaceFileContent, withFileLock } from '../util/file-replace.js';
 import { dirname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
 import { Diagnostics, type Diagnostic } from '../diagnostics.js';
@@ -114,12 +115,6 @@ function checkLinks(hosts: HostConfig[], weights: Record<string, number>): void 
   if (problems.length) throw new InputError(problems);
 }
 
-function writeAtomically(file: string, text: string): void {
-  const tmp = `${file}.multilink-tmp`;
-  writeFileSync(tmp, text, { mode: statSync(file).mode & 0o777 });
-  renameSync(tmp, file);
-}
-
 /** Each link's weight in force for a host (its playbook's, after its multilink_weights overlay). */
 function linkWeights(h: HostConfig): Record<string, number> {
   return Object.fromEntries(h.play.links.map((l) => [l.name, l.weight]));
@@ -209,18 +204,23 @@ export async function weightsCommand(inventory: string, assignments: string[], o
   if (opts.write) {
     const file = targetFile(before.inventory, level);
     const write = levelWeights(level, before.inventory, before.hosts, weights);
-    const text = readFileSync(file, 'utf8');
-    writeAtomically(file, edited(file, before.inventory, level, write));
-    const after = loadProject(inventory, { limit: opts.limit, vault: opts.vault });
+    // Read, edit, write and check under one lock: a second writer (a shard) takes its turn.
+    const after = await withFileLock(file, async () => {
+      const text = readFileSync(file, 'utf8');
+      replaceFileContent(file, edited(file, before.inventory, level, write));
+      const reloaded = loadProject(inventory, { limit: opts.limit, vault: opts.vault });
+      const byName = new Map(reloaded.hosts.map((h) => [h.name, h]));
+      const wrong = reloaded.diagnostics.some((d) => d.severity === 'error') ? [] : before.hosts.map((h) => mismatch(h, byName.get(h.name), weights, before.inventory)).filter((m) => m !== undefined);
+      if (reloaded.diagnostics.some((d) => d.severity === 'error') || wrong.length > 0) {
+        // Refused: the file is put back as it was, and no host is contacted.
+        replaceFileContent(file, text);
+        assertNoErrors(reloaded);
+        const where = level.kind === 'all' ? 'all' : `${level.kind} ${level.name}`;
+        throw new InputError(wrong.map((m) => ({ severity: 'error', summary: `writing multilink_weights at ${where} would not give the weights asked: ${m}`, detail: 'nothing was written; name the level that sets them with --limit, or apply without writing: --no-write' })));
+      }
+      return reloaded;
+    });
     const afterByName = new Map(after.hosts.map((h) => [h.name, h]));
-    const wrong = after.diagnostics.some((d) => d.severity === 'error') ? [] : before.hosts.map((h) => mismatch(h, afterByName.get(h.name), weights, before.inventory)).filter((m) => m !== undefined);
-    if (after.diagnostics.some((d) => d.severity === 'error') || wrong.length > 0) {
-      // Refused: the file is put back as it was, and no host is contacted.
-      writeAtomically(file, text);
-      assertNoErrors(after);
-      const where = level.kind === 'all' ? 'all' : `${level.kind} ${level.name}`;
-      throw new InputError(wrong.map((m) => ({ severity: 'error', summary: `writing multilink_weights at ${where} would not give the weights asked: ${m}`, detail: 'nothing was written; name the level that sets them with --limit, or apply without writing: --no-write' })));
-    }
     if (!opts.json) {
       output.err(`wrote multilink_weights: { ${Object.entries(write).map(([k, v]) => `${k}: ${v}`).join(', ')} } at ${level.kind === 'all' ? 'all' : `${level.kind} ${level.name}`} in ${file}`);
       printWeights(output, before.hosts, afterByName);

@@ -8,6 +8,7 @@ import { parseReply, type Section } from '../shell/reply.js';
 import { joinSh, sh, type Sh } from '../shell/sh.js';
 import type { GatherRequest } from './gather-request.js';
 import { generationsCommand, parseGenerations } from './generations.js';
+import { GatherError } from './gather-error.js';
 import { IP6_RULE_COMMAND, IP_RULE_COMMAND, parseIpRules } from './ip-rule.js';
 import { ipRouteCommand, parseIpRoutes } from './ip-route.js';
 import { iptablesSaveSections, parseIptablesSave } from './iptables-save.js';
@@ -110,9 +111,7 @@ export function gatherScript(req: GatherRequest): Sh {
   return lines(shellLib(req.iptables), gatherFunction(req), sh`ml_gather`);
 }
 
-export class GatherError extends Error {
-  override name = 'GatherError';
-}
+export { GatherError } from './gather-error.js';
 
 /** Section access for a gather-style reply: a missing or failed section is an error naming it. */
 export function sectionReader(stdout: string, what: string): { get(name: string): string; find(name: string): Section | undefined; names(): string[] } {

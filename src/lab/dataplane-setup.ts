@@ -1,7 +1,7 @@
 // Setting up the data plane of `multilink lab up --dataplane`: its files, links, addresses,
 // shaping and the server's processes (iperf3, vsftpd, a TCP "ok" server), each recorded in
 // the lab's manifest before or as it is made.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyBcp38 } from './isp-filter.js';
 import { configureDataplane6, newLabIpv6, waitSlaac } from './dataplane-ipv6.js';
@@ -25,6 +25,7 @@ import { LabError } from './errors.js';
 import { renderInventory } from './lab-files.js';
 import { inNamespace, programPath, recordProcess, spawnDetached, waitListening, type StartedServer } from './lab-process.js';
 import { renderDataplanePlaybook, weightsForRates } from './lab-playbooks.js';
+import { writeNewFile } from './lab-folder.js';
 import { saveManifest, type LabDataplane, type LabInfo, type LabIpv6 } from './manifest.js';
 import { ipBatchOrThrow, run } from './run.js';
 
@@ -63,15 +64,16 @@ export function writeDataplaneFiles(info: LabInfo, dp: LabDataplane): void {
   info.files.push(dp.vsftpdConfig, dp.inventory, dp.playbook, ...logs);
   saveManifest(info);
 
-  mkdirSync(root, { recursive: true, mode: 0o755 });
-  mkdirSync(empty, { recursive: true, mode: 0o755 });
+  mkdirSync(dp.dir, { recursive: true, mode: 0o755 });
+  mkdirSync(root, { mode: 0o755 });
+  mkdirSync(empty, { mode: 0o755 });
   const block = Buffer.alloc(64 * 1024);
   for (let i = 0; i < block.length; i++) block[i] = (i * 131 + 7) & 0xff;
   const chunks = Math.ceil(dp.ftpFileBytes / block.length);
-  writeFileSync(join(root, FTP_FILE), Buffer.concat(Array.from({ length: chunks }, () => block)).subarray(0, dp.ftpFileBytes), { mode: 0o644 });
-  writeFileSync(dp.vsftpdConfig, renderVsftpdConfig({ root, emptyDir: empty, logFile: join(dp.dir, 'vsftpd.log') }), { mode: 0o600 });
-  writeFileSync(dp.playbook, renderDataplanePlaybook({ method: 'random', weights: weightsForRates(dp.rates), ipv6: dp.ipv6 !== undefined }));
-  writeFileSync(dp.inventory, dataplaneInventoryText(info, dp.playbook));
+  writeNewFile(join(root, FTP_FILE), Buffer.concat(Array.from({ length: chunks }, () => block)).subarray(0, dp.ftpFileBytes));
+  writeNewFile(dp.vsftpdConfig, renderVsftpdConfig({ root, emptyDir: empty, logFile: join(dp.dir, 'vsftpd.log') }), 0o600);
+  writeNewFile(dp.playbook, renderDataplanePlaybook({ method: 'random', weights: weightsForRates(dp.rates), ipv6: dp.ipv6 !== undefined }));
+  writeNewFile(dp.inventory, dataplaneInventoryText(info, dp.playbook));
 }
 
 /** An inventory of r1 alone with the given playbook (the lab's keys and known_hosts). */

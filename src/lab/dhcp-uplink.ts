@@ -2,11 +2,11 @@
 // udhcpc on r1 with an event script that keeps a default route for wan4 in r1's main table,
 // as OpenWrt's netifd does. renewDhcp moves the ISP to another subnet and gateway and makes
 // r1's client take a new lease, so a `gateway: auto` link must follow.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataplaneOf } from './dataplane-setup.js';
 import type { DataplaneIsp } from './dataplane-plan.js';
 import { LabError } from './errors.js';
+import { replaceFile } from './lab-folder.js';
 import { isRunning } from './host-net.js';
 import { inNamespace, logTail, programFile, recordFile, recordProcess, spawnDetached, stopLabProcess, waitFor } from './lab-process.js';
 import { saveManifest, type LabDhcp, type LabInfo } from './manifest.js';
@@ -91,8 +91,9 @@ export function newLabDhcp(dir: string): LabDhcp {
 async function startServer(lab: LabInfo, d: LabDhcp): Promise<void> {
   const dp = dataplaneOf(lab);
   for (const f of [d.serverConfig, d.leaseFile, d.serverPidFile, d.serverLog]) recordFile(lab, f);
-  writeFileSync(d.serverConfig, renderUdhcpdConfig({ interface: dhcpIsp(lab).bridge, subnet: d.subnet, leaseFile: d.leaseFile, pidFile: d.serverPidFile, leaseS: LEASE_S }));
-  writeFileSync(d.leaseFile, '');
+  // A renewal starts the server again over the files of the first start: replaced whole.
+  replaceFile(d.serverConfig, renderUdhcpdConfig({ interface: dhcpIsp(lab).bridge, subnet: d.subnet, leaseFile: d.leaseFile, pidFile: d.serverPidFile, leaseS: LEASE_S }));
+  replaceFile(d.leaseFile, '');
   // -f: foreground, so the pid is udhcpd's own; the config path on its command line is the marker.
   const pid = spawnDetached(dp.upstreamNamespace, 'busybox', ['udhcpd', '-f', d.serverConfig], d.serverLog);
   recordProcess(lab, pid, 'dataplane', d.serverConfig);

@@ -127,3 +127,14 @@ export function commandLineOf(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** Field 22 of /proc/PID/stat (clock ticks after boot): with the pid, one process instance, never a recycled pid. */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces or ')': split after the last one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}

@@ -33,13 +33,19 @@ export function renderSshdConfig(c: SshdConfigInput): string {
     `ListenAddress ${c.address}`,
     `HostKey ${sshdPath(c.hostKey)}`,
     `PidFile ${sshdPath(c.pidFile)}`,
-    `AuthorizedKeysFile ${sshdPath(c.authorizedKeys)}`,
+    // The lab's key comes from its own folder, which labFolderProblem checked (root's, 0700, no
+    // parent another user could rename): read by a command, so sshd's StrictModes, which
+    // refuses any file below a world-writable parent even sticky /tmp, still guards the rest.
+    'AuthorizedKeysFile none',
+    `AuthorizedKeysCommand /bin/cat ${sshdPath(c.authorizedKeys)}`,
+    'AuthorizedKeysCommandUser root',
     'PermitRootLogin prohibit-password',
     'PubkeyAuthentication yes',
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
     'UsePAM no',
-    'StrictModes no',
+    // sshd checks the lab's authorized_keys and the folders above it as it would a user's.
+    'StrictModes yes',
     'UseDNS no',
     'PrintMotd no',
     'PrintLastLog no',

@@ -3,10 +3,12 @@
 // programs run in the background and stopped by their own pid, the Node programs shipped
 // beside this file (programs/*.mjs), and waiting until a server listens.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LabError } from './errors.js';
 import { isRunning } from './host-net.js';
+import { openLog } from './lab-folder.js';
+import { processRecord } from './sshd.js';
 import { saveManifest, type LabInfo } from './manifest.js';
 import { run, sleep, type RunOptions, type RunResult } from './run.js';
 
@@ -28,7 +30,7 @@ export function inNamespace(ns: string, cmd: string, args: readonly string[], op
 
 /** Starts CMD detached in the namespace, output appended to logFile; its pid. */
 export function spawnDetached(ns: string, cmd: string, args: readonly string[], logFile: string): number {
-  const fd = openSync(logFile, 'a', 0o644);
+  const fd = openLog(logFile);
   try {
     // `ip netns exec` execs the command in place: the pid is the server's own.
     const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { detached: true, stdio: ['ignore', fd, fd] });
@@ -43,7 +45,7 @@ export function spawnDetached(ns: string, cmd: string, args: readonly string[], 
 
 /** Records a process the lab started (marker: a path on its command line). */
 export function recordProcess(lab: LabInfo, pid: number, owner: string, marker: string): void {
-  lab.processes.push({ pid, router: owner, marker });
+  lab.processes.push(processRecord(pid, owner, marker));
   saveManifest(lab);
 }
 

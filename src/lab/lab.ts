@@ -2,8 +2,8 @@
 // with its own netfilter tables and a real OpenSSH server, reachable from the host over a
 // management bridge, with three uplinks into a shared upstream namespace. Everything made is
 // recorded in DIR/lab.json first, so labDown removes exactly that.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { configureDataplane, newLabDataplane, startDataplaneServices, writeDataplaneFiles } from './dataplane-setup.js';
 import { checkRates, DATAPLANE_COMMANDS, DEFAULT_RATES, IPV6_COMMANDS, planDataplane, type ExtraUplink } from './dataplane-plan.js';
 import { startRadvd } from './radvd.js';
@@ -13,13 +13,15 @@ import { LabError } from './errors.js';
 import { hostSubnetUses, listHostLinks, listNamespacesSync, pickFreeSubnet, usesOf } from './host-net.js';
 import { hostLinkLines, lanLines, namespaceAddLines, routerLinkLines, routerLines, switchLines, upstreamLines } from './ip-batch.js';
 import { checkLabPath, knownHostsLine, renderInventory, renderSshdConfig, SHIPPED_STATE_ROOT } from './lab-files.js';
+import { labFolderProblem, makeLabFolder, nameTaken, writeNewFile } from './lab-folder.js';
 import { renderPlaybook } from './lab-playbooks.js';
+import { manifestProblems } from './manifest-guard.js';
 import { readManifest, saveManifest, type LabInfo } from './manifest.js';
 import { checkShippedInventory } from './shipped-inventory.js';
 import { ensureLabPackages } from './packages.js';
 import { ipBatch, ipBatchOrThrow, run } from './run.js';
 import { runPool } from '../util/pool.js';
-import { ensurePrivsepDir, spawnSshd, waitForSshd } from './sshd.js';
+import { ensurePrivsepDir, processRecord, spawnSshd, waitForSshd } from './sshd.js';
 import { teardownSync } from './teardown.js';
 import {
   checkPrefix,
@@ -91,6 +93,12 @@ const SSH_KEYGEN_PARALLEL = 8;
 const IP_PARALLEL = 8;
 const SSHD_WAIT_PARALLEL = 32;
 
+/** Root is about to trust dir's files and remove what its lab.json lists: only root may be able to change it. */
+function requireTrustedFolder(dir: string): void {
+  const problem = labFolderProblem(dir);
+  if (problem) throw new LabError(problem);
+}
+
 function requireRoot(): void {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
     throw new LabError('multilink lab needs root (it creates network namespaces, links and sshd servers): run it as root or with sudo');
@@ -118,9 +126,13 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
     (!dataplane && opts.uplinks?.length ? 'extra uplinks (DHCP, point-to-point) belong to a data-plane lab (--dataplane)' : undefined) ??
     (!dataplane && opts.ipv6 ? 'IPv6 (ISPs with router advertisements, a server behind them) belongs to a data-plane lab (--dataplane)' : undefined) ??
     checkOpenwrt(opts.openwrt ?? [], routers) ??
+    (opts.openwrt?.length && /^\/(run|var|etc|usr)(\/|$)/.test(dir)
+      ? `an OpenWrt-like router mounts its own /run, /var, /etc and /usr/*bin over the host's: its lab folder ${dir} must be elsewhere`
+      : undefined) ??
     (dataplane ? checkRates(rates) : undefined);
   if (bad) throw new LabError(bad);
   requireRoot();
+  requireTrustedFolder(dir);
   const step = async (s: LabStep): Promise<void> => {
     await opts.onStep?.(s);
   };
@@ -173,12 +185,17 @@ export async function labDown(opts: { dir?: string; log?: (line: string) => void
 /** The same teardown, synchronously: for 'exit' handlers. */
 export function labDownSync(opts: { dir?: string; log?: (line: string) => void } = {}): void {
   const dir = resolve(opts.dir ?? DEFAULT_DIR);
+  requireRoot();
+  requireTrustedFolder(dir);
   const info = readManifest(dir);
   if (!info) {
     opts.log?.(`no lab in ${dir}: nothing to remove`);
     return;
   }
-  requireRoot();
+  const problems = manifestProblems(info, dir);
+  if (problems.length > 0) {
+    throw new LabError(`${join(dir, 'lab.json')} was not written by \`multilink lab up\`; nothing removed:\n  ${problems.slice(0, 10).join('\n  ')}`);
+  }
   teardownSync(info, opts.log);
 }
 
@@ -212,7 +229,8 @@ async function checkHost(
   if (clash.length > 0) {
     throw new LabError(`a lab already uses ${plan.managementCidr} (${clash[0].where}) — run \`multilink lab down\` (or choose another subnet)`);
   }
-  const wouldOverwrite = plannedFiles(dir, plan).filter((f) => existsSync(f));
+  // A dangling link counts: the lab makes each of its files new, never through a link.
+  const wouldOverwrite = plannedFiles(dir, plan).filter(nameTaken);
   if (wouldOverwrite.length > 0) {
     throw new LabError(`${dir} holds files of an earlier lab (${wouldOverwrite.slice(0, 3).join(', ')}): remove them or choose another folder`);
   }
@@ -267,13 +285,8 @@ async function sshKeygen(file: string, comment: string): Promise<string> {
 }
 
 async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string) => void): Promise<void> {
-  if (!existsSync(info.dir)) {
-    // The folder and any parents it needs are the lab's: recorded, then removed on down.
-    const missing: string[] = [];
-    for (let d = info.dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
-    info.dirs.push(...missing);
-    mkdirSync(info.dir, { recursive: true });
-  }
+  // A folder the lab makes is its own (0700), removed on down; parents it needed are left.
+  if (makeLabFolder(info.dir)) info.dirs.push(info.dir);
   // Everything this step may write is recorded before it is written.
   info.files.push(...plannedFiles(info.dir, plan));
   for (const r of info.routers) {
@@ -288,15 +301,15 @@ async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string)
     for (const r of info.routers) info.trees.push(join(SHIPPED_STATE_ROOT, r.name));
   }
   saveManifest(info);
-  for (const r of info.routers) mkdirSync(r.dir, { recursive: true });
+  for (const r of info.routers) mkdirSync(r.dir, { recursive: true, mode: 0o755 });
 
   log(`generating keys for ${info.routers.length} router(s)`);
   const clientKey = await sshKeygen(info.privateKey, `multilink-lab-${info.prefix}`);
-  writeFileSync(info.authorizedKeys, clientKey, { mode: 0o600 });
+  writeNewFile(info.authorizedKeys, clientKey, 0o600);
   const hostKeys = await runPool(info.routers, SSH_KEYGEN_PARALLEL, (r) =>
     sshKeygen(join(r.dir, 'ssh_host_ed25519_key'), `${r.namespace}`),
   );
-  writeFileSync(info.knownHosts, info.routers.map((r, i) => knownHostsLine(r.mgmtAddress, hostKeys[i]) + '\n').join(''));
+  writeNewFile(info.knownHosts, info.routers.map((r, i) => knownHostsLine(r.mgmtAddress, hostKeys[i]) + '\n').join(''));
   let applets: string[] | undefined;
   for (const r of info.routers) {
     const config = renderSshdConfig({
@@ -307,11 +320,11 @@ async function writeFiles(info: LabInfo, plan: TopologyPlan, log: (line: string)
       pidFile: join(r.dir, 'sshd.pid'),
       authorizedKeys: info.authorizedKeys,
     });
-    writeFileSync(r.sshdConfig, config);
+    writeNewFile(r.sshdConfig, config);
     if (r.openwrt) buildOpenwrtTree(r, applets ??= busyboxApplets());
   }
-  writeFileSync(info.playbook, renderPlaybook());
-  writeFileSync(info.inventory, labInventoryText(info));
+  writeNewFile(info.playbook, renderPlaybook());
+  writeNewFile(info.inventory, labInventoryText(info));
 }
 
 export function labInventoryText(info: LabInfo): string {
@@ -379,7 +392,7 @@ async function startSshds(info: LabInfo, log: (line: string) => void): Promise<v
     for (const [i, r] of info.routers.entries()) {
       const pid = r.openwrt ? spawnOpenwrtSshd(r) : spawnSshd(r.namespace, r.sshdConfig, r.sshdLog);
       r.sshdPid = pid;
-      info.processes.push({ pid, router: r.name, marker: r.sshdConfig });
+      info.processes.push(processRecord(pid, r.name, r.sshdConfig));
       // A crash in between leaves at most a few unrecorded: down finds them in the namespaces.
       if (i % 10 === 9) saveManifest(info);
     }

@@ -1,7 +1,7 @@
 // DIR/lab.json: the record of everything a lab created, written before or as each object is
 // created, so `lab down` removes exactly that, even after a crash halfway through `lab up`.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nameTaken, readNoFollow, replaceFile } from './lab-folder.js';
 import type { RaState } from './dataplane-ipv6-plan.js';
 import type { DataplaneIsp6, DataplanePlan, DataplanePlan6 } from './dataplane-plan.js';
 import type { RouterPlan, TopologyPlan } from './topology.js';
@@ -17,8 +17,12 @@ export interface LabEntry {
 export interface LabProcess {
   pid: number;
   router: string;
-  /** A path that appears in the process's command line: a recycled pid is never killed. */
+  /** A path in the lab's folder that appears in the process's command line. */
   marker: string;
+  /** Field 22 of /proc/PID/stat when it was recorded: with the pid, this process and no other. */
+  startTime?: string;
+  /** Its command line when it was recorded (NULs as spaces). */
+  cmdline?: string;
 }
 
 /** A router of the lab: its plan plus what running it recorded. */
@@ -129,12 +133,9 @@ export function manifestPath(dir: string): string {
   return join(dir, MANIFEST_FILE);
 }
 
-/** Written whole and renamed into place: a reader never sees half a manifest. */
+/** Written whole to a new temp file and renamed into place: a reader never sees half a manifest. */
 export function saveManifest(info: LabInfo): void {
-  const file = manifestPath(info.dir);
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o644 });
-  renameSync(tmp, file);
+  replaceFile(manifestPath(info.dir), JSON.stringify(info, null, 2) + '\n', 0o600);
 }
 
 function isLabInfo(value: unknown): value is LabInfo {
@@ -156,8 +157,8 @@ function isLabInfo(value: unknown): value is LabInfo {
 
 export function readManifest(dir: string): LabInfo | undefined {
   const file = manifestPath(dir);
-  if (!existsSync(file)) return undefined;
-  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (!nameTaken(file)) return undefined;
+  const parsed: unknown = JSON.parse(readNoFollow(file));
   if (!isLabInfo(parsed)) throw new Error(`${file} is not a multilink lab manifest`);
   return parsed;
 }

@@ -4,9 +4,10 @@
 // the router's own folder (persistent, with a small /etc/rc.common and /etc/rc.d for boot
 // hooks) and /var and /run are RAM. Commands reach it over SSH, or here through nsenter.
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from './errors.js';
+import { openLog, writeNewFile } from './lab-folder.js';
 import { programFile } from './lab-process.js';
 import type { LabRouter } from './manifest.js';
 import { runSync } from './run.js';
@@ -66,21 +67,21 @@ export function sbinLinks(flavour: 'nft' | 'legacy'): Record<string, string> {
 export function buildOpenwrtTree(r: LabRouter, applets: readonly string[]): OpenwrtTree {
   const t = openwrtTree(r);
   for (const d of [t.bin, t.sbin, t.etc, join(t.etc, 'init.d'), join(t.etc, 'rc.d')]) mkdirSync(d, { recursive: true, mode: 0o755 });
-  const placeholder = (file: string): void => closeSync(openSync(file, 'w', 0o755));
+  const placeholder = (file: string): void => writeNewFile(file, '', 0o755);
   placeholder(join(t.bin, 'busybox'));
   for (const a of applets) if (a !== 'busybox' && !SKIPPED_APPLETS.has(a)) symlinkSync('busybox', join(t.bin, a));
   for (const b of OPENWRT_SBIN_BINARIES) placeholder(join(t.sbin, b));
   for (const [name, target] of Object.entries(sbinLinks(r.iptables))) symlinkSync(target, join(t.sbin, name));
-  for (const [name, text] of Object.entries(openwrtEtcFiles(r))) writeFileSync(join(t.etc, name), text, { mode: 0o644 });
+  for (const [name, text] of Object.entries(openwrtEtcFiles(r))) writeNewFile(join(t.etc, name), text);
   // The dynamic loader's cache and the names iptables reads, as on any system.
-  for (const f of ['ld.so.cache', 'protocols', 'services']) if (existsSync(`/etc/${f}`)) copyFileSync(`/etc/${f}`, join(t.etc, f));
-  copyFileSync(programFile('openwrt-rc-common.sh'), join(t.etc, 'rc.common'));
+  for (const f of ['ld.so.cache', 'protocols', 'services']) if (existsSync(`/etc/${f}`)) copyFileSync(`/etc/${f}`, join(t.etc, f), constants.COPYFILE_EXCL);
+  copyFileSync(programFile('openwrt-rc-common.sh'), join(t.etc, 'rc.common'), constants.COPYFILE_EXCL);
   return t;
 }
 
 /** Starts the router's sshd in its own mount namespace (openwrt-sshd.sh); its pid is sshd's. */
 export function spawnOpenwrtSshd(r: LabRouter): number {
-  const fd = openSync(r.sshdLog, 'a', 0o644);
+  const fd = openLog(r.sshdLog);
   try {
     // ip netns exec, unshare (no --fork) and sh each exec the next: the pid is sshd's own.
     const args = ['netns', 'exec', r.namespace, 'unshare', '-m', '--propagation', 'private', '/bin/sh', programFile('openwrt-sshd.sh'), openwrtTree(r).root, r.sshdConfig];

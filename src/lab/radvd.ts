@@ -4,10 +4,10 @@
 // told by SIGHUP to its recorded pid: it re-reads the config and advertises at once, from
 // the bridge's link-local address of that moment. `lab down` stops it by pid; on SIGTERM it
 // sends a last RA with router lifetime 0, as a router going away should.
-import { writeFileSync } from 'node:fs';
 import { commentCounters, raComment, renderRadvdConfig } from './dataplane-ipv6-plan.js';
 import { dataplaneOf } from './dataplane-setup.js';
 import { LabError } from './errors.js';
+import { replaceFile, writeNewFile } from './lab-folder.js';
 import { inNamespace, logTail, recordFile, recordProcess, spawnDetached, waitFor } from './lab-process.js';
 import { saveManifest, type LabInfo, type LabIpv6 } from './manifest.js';
 import { isOurProcess } from './sshd.js';
@@ -16,6 +16,12 @@ export function ipv6Of(lab: LabInfo): LabIpv6 {
   const v6 = dataplaneOf(lab).ipv6;
   if (!v6) throw new LabError(`the lab in ${lab.dir} has no IPv6 (lab up --dataplane --ipv6)`);
   return v6;
+}
+
+/** The lab's radvd still runs as recorded (start time and config on its command line). */
+function radvdRuns(lab: LabInfo, pid: number): boolean {
+  const record = lab.processes.find((p) => p.pid === pid);
+  return record !== undefined && isOurProcess(record);
 }
 
 export function radvdConfigOf(v6: LabIpv6): string {
@@ -37,7 +43,7 @@ async function waitRas(lab: LabInfo, ks: readonly number[], before: ReadonlyMap<
   const ok = await waitFor(async () => {
     const now = await raSent(lab);
     silent = ks.filter((k) => (now.get(k) ?? 0) <= (before.get(k) ?? 0));
-    return silent.length === 0 || (v6.radvdPid !== undefined && !isOurProcess(v6.radvdPid, v6.radvdConfig));
+    return silent.length === 0 || (v6.radvdPid !== undefined && !radvdRuns(lab, v6.radvdPid));
   }, limitMs, 25);
   if (ok === undefined || silent.length > 0) {
     throw new LabError(`radvd sent no router advertisement for ISP ${silent.join(', ')} within ${limitMs / 1000} s; ${v6.radvdLog}:\n  ${logTail(v6.radvdLog)}`);
@@ -50,7 +56,7 @@ const advertising = (v6: LabIpv6, ks?: readonly number[]): number[] => v6.isps.f
 export async function startRadvd(lab: LabInfo): Promise<void> {
   const v6 = ipv6Of(lab);
   for (const f of [v6.radvdConfig, v6.radvdPidFile, v6.radvdLog]) recordFile(lab, f);
-  writeFileSync(v6.radvdConfig, radvdConfigOf(v6), { mode: 0o644 });
+  writeNewFile(v6.radvdConfig, radvdConfigOf(v6));
   const before = await raSent(lab);
   // -n: foreground (the pid is radvd's); -m stderr: it logs to the file spawnDetached gives it.
   const pid = spawnDetached(dataplaneOf(lab).upstreamNamespace, 'radvd', ['-n', '-m', 'stderr', '-C', v6.radvdConfig, '-p', v6.radvdPidFile], v6.radvdLog);
@@ -67,9 +73,9 @@ export async function startRadvd(lab: LabInfo): Promise<void> {
 export async function reloadRadvd(lab: LabInfo, ks?: readonly number[]): Promise<void> {
   const v6 = ipv6Of(lab);
   const pid = v6.radvdPid;
-  if (pid === undefined || !isOurProcess(pid, v6.radvdConfig)) throw new LabError(`the lab's radvd is not running; ${v6.radvdLog}:\n  ${logTail(v6.radvdLog)}`);
+  if (pid === undefined || !radvdRuns(lab, pid)) throw new LabError(`the lab's radvd is not running; ${v6.radvdLog}:\n  ${logTail(v6.radvdLog)}`);
   saveManifest(lab);
-  writeFileSync(v6.radvdConfig, radvdConfigOf(v6), { mode: 0o644 });
+  replaceFile(v6.radvdConfig, radvdConfigOf(v6));
   const before = await raSent(lab);
   process.kill(pid, 'SIGHUP');
   await waitRas(lab, advertising(v6, ks), before, 5000);

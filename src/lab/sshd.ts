@@ -1,9 +1,11 @@
 // The routers' OpenSSH servers: started detached inside their namespace (so they outlive
 // `lab up`), waited for until they greet on port 22, and stopped by recorded pid only.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { commandLineOf, isRunning } from './host-net.js';
+import { commandLineOf, isRunning, startTimeOf } from './host-net.js';
+import { openLog } from './lab-folder.js';
+import type { LabProcess } from './manifest.js';
 import { sleep, sleepSync } from './run.js';
 
 export const SSHD = '/usr/sbin/sshd';
@@ -16,7 +18,7 @@ export function ensurePrivsepDir(): void {
 
 /** Starts `sshd -D -e` in the namespace with stdout and stderr appended to the log; returns its pid. */
 export function spawnSshd(namespace: string, config: string, logFile: string): number {
-  const fd = openSync(logFile, 'a', 0o644);
+  const fd = openLog(logFile);
   try {
     // `ip netns exec` execs sshd in place: the pid we get is sshd's own.
     const child = spawn('ip', ['netns', 'exec', namespace, SSHD, '-D', '-e', '-f', config], {
@@ -82,10 +84,21 @@ export async function waitForSshd(target: SshdWait, deadline: number): Promise<v
   }
 }
 
-/** True when the pid still runs the process we started (its command line names the marker). */
-export function isOurProcess(pid: number, marker: string): boolean {
-  const cmdline = commandLineOf(pid);
-  return cmdline !== undefined && cmdline.includes(marker) && isRunning(pid);
+/** What proves later that a pid is still the process the lab started: its start time and command line now. */
+export function processRecord(pid: number, router: string, marker: string): LabProcess {
+  return { pid, router, marker, startTime: startTimeOf(pid), cmdline: commandLineOf(pid) };
+}
+
+/**
+ * True when the pid still runs the process the lab recorded: the same start time (a recycled
+ * pid has another) and a command line naming its marker. A record without a start time or
+ * marker proves nothing, and pid 1 or this process are never ours to stop.
+ */
+export function isOurProcess(p: Pick<LabProcess, 'pid' | 'marker' | 'startTime'>): boolean {
+  if (!Number.isSafeInteger(p.pid) || p.pid <= 1 || p.pid === process.pid) return false;
+  if (!p.marker || !p.startTime) return false;
+  const cmdline = commandLineOf(p.pid);
+  return cmdline !== undefined && cmdline.includes(p.marker) && startTimeOf(p.pid) === p.startTime && isRunning(p.pid);
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

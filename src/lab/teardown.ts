@@ -2,6 +2,7 @@
 // (processes, then namespaces, then the host link, then files), and safe to run again after
 // any failure. Synchronous on purpose: it also runs from a process 'exit' handler.
 import { existsSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { listHostLinksSync, listNamespacesSync, pidsInNamespacesSync } from './host-net.js';
 import { manifestPath, saveManifest, type LabInfo } from './manifest.js';
 import { ipBatchSync, runSync } from './run.js';
@@ -10,7 +11,8 @@ import { isOurProcess, stopPidsSync } from './sshd.js';
 export function teardownSync(info: LabInfo, log: (line: string) => void = () => undefined): void {
   const problems: string[] = [];
 
-  const recorded = info.processes.filter((p) => isOurProcess(p.pid, p.marker)).map((p) => p.pid);
+  // Only a process the lab can prove it started: same pid, start time and marker as recorded.
+  const recorded = info.processes.filter(isOurProcess).map((p) => p.pid);
   if (recorded.length > 0) log(`stopping ${recorded.length} sshd process(es)`);
   stopPidsSync(recorded);
 
@@ -43,11 +45,14 @@ export function teardownSync(info: LabInfo, log: (line: string) => void = () => 
 
   for (const tree of info.trees) rmSync(tree, { recursive: true, force: true });
   for (const file of info.files) removeFile(file);
-  removeFile(`${manifestPath(info.dir)}.tmp`);
+  for (const name of existsSync(info.dir) ? readdirSync(info.dir) : []) if (TEMP_NAME.test(name)) removeFile(join(info.dir, name));
   removeFile(manifestPath(info.dir));
   for (const dir of [...info.dirs].reverse()) removeEmptyDir(dir);
   log(`lab ${info.prefix} in ${info.dir} removed`);
 }
+
+/** replaceFile's temp files (lab-folder.ts), left by a crash between write and rename. */
+const TEMP_NAME = /^\.[0-9a-f]{12}\.\d+\.tmp$/;
 
 function removeFile(file: string): void {
   try {

@@ -19,8 +19,16 @@ const FIREWALLS: readonly FirewallSetting[] = ['auto', 'nft', 'iptables'];
 const MAX_TABLE = 0xfffffeff;
 const RESERVED_TABLES = [253, 254, 255];
 const MAX_PRIORITY = 32765;
-/** Host and user names reach ssh as arguments: no blanks, controls or leading dash. */
-const SSH_WORD = /^[^\s\0-\x1f\x7f-][^\s\0-\x1f\x7f]*$/;
+/**
+ * Host and user names reach `ssh -G` as arguments, and an ssh_config `Match exec "… %h %r"`
+ * hands them to a shell (CVE-2023-51385, before OpenSSH 9.6). What OpenSSH 9.6 accepts
+ * (ssh.c valid_hostname, valid_ruser), without blanks: no leading dash, no controls, none of
+ * ' ` " $ \ ; & < > | ( ) { } (a user name may hold $ and \, but not end with \).
+ */
+const HOST_NAME = /^[^\s\0-\x1f\x7f'`"$\\;&<>|(){}-][^\s\0-\x1f\x7f'`"$\\;&<>|(){}]*$/;
+const SSH_USER = /^[^\s\0-\x1f\x7f'`";&<>|(){}-][^\s\0-\x1f\x7f'`";&<>|(){}]*$/;
+const HOST_RULE = "no blanks, quotes, $ ` \\ ; & < > | ( ) { } or leading dash, as ssh requires";
+const USER_RULE = "no blanks, quotes, ` ; & < > | ( ) { }, leading dash or trailing \\, as ssh requires";
 
 interface VarReader {
   value(name: string): YValue | undefined;
@@ -63,9 +71,9 @@ function aliased(v: VarReader, names: readonly string[]): { name: string; node: 
 export function resolveConnection(host: string, hostPos: SourcePos, v: VarReader, s: PlayScope): ConnectionVars {
   const hostVar = aliased(v, ['ansible_ssh_host', 'ansible_host']);
   const address = readString(hostVar.node, hostVar.name, s.r) ?? host;
-  if (!SSH_WORD.test(address)) {
-    if (hostVar.node) expected(s.r, hostVar.name, 'a host name or address', hostVar.node);
-    else s.r.error(`host name '${host}' cannot be used to connect: set ansible_host`, { pos: hostPos });
+  if (!HOST_NAME.test(address)) {
+    if (hostVar.node) expected(s.r, hostVar.name, `a host name or address (${HOST_RULE})`, hostVar.node);
+    else s.r.error(`host name '${host}' cannot be used to connect (${HOST_RULE}): set ansible_host`, { pos: hostPos });
   }
   const connection: ConnectionVars = { host: address, become: readBool(v.value('ansible_become'), 'ansible_become', s.r) ?? false };
   const portVar = aliased(v, ['ansible_ssh_port', 'ansible_port']);
@@ -73,8 +81,8 @@ export function resolveConnection(host: string, hostPos: SourcePos, v: VarReader
   if (port !== undefined) connection.port = port;
   const userVar = aliased(v, ['ansible_ssh_user', 'ansible_user']);
   const user = readString(userVar.node, userVar.name, s.r);
-  if (user !== undefined && SSH_WORD.test(user)) connection.user = user;
-  else if (user !== undefined) expected(s.r, userVar.name, 'a user name', userVar.node as YValue);
+  if (user !== undefined && SSH_USER.test(user) && !user.endsWith('\\')) connection.user = user;
+  else if (user !== undefined) expected(s.r, userVar.name, `a user name (${USER_RULE})`, userVar.node as YValue);
   const keyVar = aliased(v, ['ansible_ssh_private_key_file', 'ansible_private_key_file']);
   const key = readString(keyVar.node, keyVar.name, s.r);
   if (key !== undefined) connection.privateKeyFile = localPath(key, v.definedIn(keyVar.name) ?? '.');

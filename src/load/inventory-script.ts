@@ -12,7 +12,21 @@ import { readVarMap } from './var-table.js';
 import { findEntry, parseYaml, type YMap, type YValue } from './yaml-source.js';
 
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 60_000;
-const MAX_OUTPUT = 256 * 1024 * 1024;
+/** What a script may print: an inventory of ten thousand hosts is a few MB. */
+export const MAX_SCRIPT_OUTPUT = 16 * 1024 * 1024;
+/** Set to 1 to give inventory scripts the ssh-agent socket (SSH_AUTH_SOCK). */
+export const SCRIPT_AGENT_VAR = 'MULTILINK_INVENTORY_SSH_AGENT';
+
+/**
+ * A script's environment: this process's, without the ssh-agent socket, so a script (often
+ * fed by a CMDB or a cloud API) cannot sign in anywhere as the operator, unless
+ * MULTILINK_INVENTORY_SSH_AGENT=1 asks for it.
+ */
+export function scriptEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (env[SCRIPT_AGENT_VAR] === '1') return env;
+  const { SSH_AUTH_SOCK: _agent, ...rest } = env;
+  return rest;
+}
 
 export function readScriptInventory(file: string, b: InventoryBuilder, timeoutMs: number): void {
   const list = runScript(file, ['--list'], b, timeoutMs);
@@ -48,7 +62,13 @@ function runScript(file: string, args: string[], b: InventoryBuilder, timeoutMs:
   const where = { pos: { file, line: 1, col: 1 } };
   // Its own process group (detached: Node honours it in spawnSync though its types omit it),
   // so a timeout ends whatever the script started too.
-  const spawnOptions: SpawnSyncOptions & { detached: boolean } = { timeout: timeoutMs, killSignal: 'SIGKILL', detached: true, maxBuffer: MAX_OUTPUT };
+  const spawnOptions: SpawnSyncOptions & { detached: boolean } = {
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+    detached: true,
+    maxBuffer: MAX_SCRIPT_OUTPUT,
+    env: scriptEnv(),
+  };
   // By its path, never looked up in PATH: `inventory.sh` means the file here.
   const run = spawnSync(resolve(file), args, spawnOptions) as SpawnSyncReturns<Buffer>;
   const stderr = run.stderr?.toString('utf8').trim() ?? '';
@@ -57,6 +77,11 @@ function runScript(file: string, args: string[], b: InventoryBuilder, timeoutMs:
   if (code === 'ETIMEDOUT') {
     killGroup(run.pid);
     b.r.error(`inventory script \`${command}\` did not finish within ${timeoutMs / 1000} s`, where);
+    return undefined;
+  }
+  if (code === 'ENOBUFS') {
+    killGroup(run.pid);
+    b.r.error(`inventory script \`${command}\` printed more than ${MAX_SCRIPT_OUTPUT / 1024 / 1024} MB: stopped reading it`, where);
     return undefined;
   }
   if (run.error) {

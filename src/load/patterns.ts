@@ -3,6 +3,7 @@
 // and `!` exclusions applied after the unions, subscripts `g[0]`, `g[-1]`, `g[0:2]`, `g[1:]`
 // in Ansible's host order, and for --limit `@file` (one pattern per line).
 import { readFileSync, statSync } from 'node:fs';
+import { createContext, runInContext, type Context } from 'node:vm';
 import type { Inventory } from '../model/inventory.js';
 import { isHostAddress } from './host-range.js';
 
@@ -98,14 +99,25 @@ function matchOne(pattern: string, inventory: Inventory, unmatched: string[], pr
     expr = m[1];
     subscript = m[2] !== undefined ? [Number(m[2]), undefined] : [Number(m[3]), m[5] === '' ? -1 : Number(m[5])];
   }
-  const test = matcher(expr);
-  if (!test) {
+  const re = compile(expr);
+  if (!re) {
     problems.push(`host pattern '${pattern}': invalid regular expression`);
     return [];
   }
-  const groups = [...inventory.groups.keys()].filter(test);
+  const names = (all: Iterable<string>): string[] | undefined => {
+    // A plain name compiles to a literal: only a regex or a glob can backtrack.
+    const matched = expr[0] === '~' || /[*?[]/.test(expr) ? guardedFilter(re, [...all]) : [...all].filter((n) => re.test(n));
+    if (matched === undefined) problems.push(`host pattern '${pattern}': matching it took more than ${MATCH_BUDGET_MS / 1000} s (a regular expression that backtracks, like (a+)+): write it another way`);
+    return matched;
+  };
+  const groups = names(inventory.groups.keys());
+  if (groups === undefined) return [];
   const found = groups.flatMap((g) => hostOrder(g, inventory));
-  if (groups.length === 0 || expr[0] === '~' || /[.?*[]/.test(expr)) found.push(...[...inventory.hosts.keys()].filter(test));
+  if (groups.length === 0 || expr[0] === '~' || /[.?*[]/.test(expr)) {
+    const hosts = names(inventory.hosts.keys());
+    if (hosts === undefined) return [];
+    found.push(...hosts);
+  }
   if (found.length === 0 && groups.length === 0 && expr !== 'all') unmatched.push(pattern);
   if (!subscript || found.length === 0) return found;
   // Python's indexing and slicing, as Ansible applies them to the matched hosts.
@@ -119,16 +131,41 @@ function matchOne(pattern: string, inventory: Inventory, unmatched: string[], pr
   return [found[index]];
 }
 
-/** A test for names: `~` takes a regex matched at the start of the name; anything else is a whole-name glob. */
-function matcher(expr: string): ((name: string) => boolean) | undefined {
-  let re: RegExp;
+/** `~` takes a regex matched at the start of the name; anything else is a whole-name glob. */
+function compile(expr: string): RegExp | undefined {
   try {
-    re = expr[0] === '~' ? new RegExp(`^(?:${expr.slice(1)})`) : new RegExp(`^${globToRegex(expr)}$`, 's');
+    return expr[0] === '~' ? new RegExp(`^(?:${expr.slice(1)})`) : new RegExp(`^${globToRegex(expr)}$`, 's');
   } catch {
     return undefined;
   }
-  return (name) => re.test(name);
 }
+
+/** How long one pattern may take against an inventory's names. */
+export const MATCH_BUDGET_MS = 1000;
+
+/**
+ * The names the expression matches, or undefined when that took more than the budget. A
+ * pattern (a playbook's hosts:, --limit) and the names (an inventory script fed by a CMDB)
+ * may both come from outside, and JavaScript's backtracking engine takes exponential time on
+ * some expressions ((a+)+$ on 30 characters: seconds): V8 can interrupt a script run in a vm
+ * context, a regular expression's backtracking included.
+ */
+function guardedFilter(re: RegExp, names: string[]): string[] | undefined {
+  guard ??= createContext({});
+  guard.re = re;
+  guard.names = names;
+  try {
+    // Copied out: an array made in the context belongs to its realm.
+    return [...(runInContext('names.filter((name) => re.test(name))', guard, { timeout: MATCH_BUDGET_MS }) as string[])];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return undefined;
+    throw e;
+  } finally {
+    guard.names = [];
+  }
+}
+
+let guard: Context | undefined;
 
 /** Python's fnmatch.translate: * ? [seq] [!seq]; a [ without its ] is literal. */
 export function globToRegex(glob: string): string {

@@ -1,7 +1,7 @@
 // Reads YAML into a small located tree (YValue), so every later check can point at
 // file:line:column. The only module of the load stage that touches the `yaml` package.
 import { readFileSync } from 'node:fs';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ScalarTag, type CollectionTag } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type ScalarTag, type CollectionTag } from 'yaml';
 import type { Diagnostics } from '../diagnostics.js';
 import type { SourcePos } from '../model/source.js';
 import { openFileText, VaultKeyring } from './vault.js';
@@ -74,6 +74,52 @@ interface Converter {
   /** The text is JSON: its scalars follow JSON's rules, not YAML 1.1's. */
   json: boolean;
   text: string;
+  /** Nodes converted through aliases so far, and how many they may be (see aliasNodeCap). */
+  aliasNodes: number;
+  maxAliasNodes: number;
+  /** The outermost alias being expanded: where an expansion past the cap is reported. */
+  alias?: { name: string; pos: SourcePos };
+  /** Anchored nodes by name, in document order (the yaml package's resolve() walks the whole document per alias). */
+  anchors: Map<string, { offset: number; node: unknown }[]>;
+}
+
+/**
+ * How many nodes aliases may add: a few thousand, or ten times the nodes written in the text.
+ * A "billion laughs" (each level a list of aliases to the level before) multiplies the text
+ * tenfold per level; it is refused in milliseconds here instead of filling gigabytes, while
+ * an inventory that reuses an anchor for every host stays far below.
+ */
+export function aliasNodeCap(writtenNodes: number): number {
+  return 5000 + 10 * writtenNodes;
+}
+
+class AliasExpansionError extends Error {
+  constructor(
+    readonly alias: string,
+    readonly pos: SourcePos,
+  ) {
+    super('alias expansion');
+  }
+}
+
+/** The nodes written in the text (an alias counts as one) and its anchors, in one walk. */
+function indexDocument(doc: Document.Parsed): { written: number; anchors: Converter['anchors'] } {
+  let written = 0;
+  const anchors: Converter['anchors'] = new Map();
+  visit(doc, (_key, node) => {
+    written += 1;
+    const anchor = (node as { anchor?: string } | null)?.anchor;
+    if (anchor) anchors.set(anchor, [...(anchors.get(anchor) ?? []), { offset: offsetOf(node as { range?: [number, number, number] }), node }]);
+  });
+  return { written, anchors };
+}
+
+/** An alias names the last node anchored so before it (an anchor may be defined again). */
+function aliasTarget(alias: { source: string; range?: [number, number, number] | null }, c: Converter): unknown {
+  const at = offsetOf(alias);
+  let found: unknown;
+  for (const a of c.anchors.get(alias.source) ?? []) if (a.offset < at) found = a.node;
+  return found;
 }
 
 /** Ansible's own YAML tags: the text of a vaulted value, and values never templated. */
@@ -104,7 +150,18 @@ export function parseYaml(text: string, file: string, diags: Diagnostics): YValu
   for (const e of doc.errors) diags.error(`YAML syntax: ${firstLine(e.message)}`, { pos: at(e.pos[0]) });
   for (const w of doc.warnings) diags.warning(`YAML: ${firstLine(w.message)}`, { pos: at(w.pos[0]) });
   if (doc.errors.length > 0) return undefined;
-  return convert(doc.contents, { file, doc, lines, diags, stack: new Set(), json, text }, 0);
+  const { written, anchors } = indexDocument(doc);
+  const cap = aliasNodeCap(written);
+  try {
+    return convert(doc.contents, { file, doc, lines, diags, stack: new Set(), json, text, aliasNodes: 0, maxAliasNodes: cap, anchors }, 0);
+  } catch (e) {
+    if (!(e instanceof AliasExpansionError)) throw e;
+    diags.error(
+      `YAML alias *${e.alias} and the aliases in it expand to more than ${cap.toLocaleString('en')} nodes (an alias bomb?): write the values out, or nest fewer aliases`,
+      { pos: e.pos },
+    );
+    return undefined;
+  }
 }
 
 function jsonSyntaxError(text: string): { message: string; offset: number } | undefined {
@@ -180,13 +237,20 @@ function posOf(node: unknown, c: Converter, fallback = 0): SourcePos {
 
 function convert(node: unknown, c: Converter, fallback: number): YValue {
   const pos = posOf(node, c, fallback);
+  if (c.alias && ++c.aliasNodes > c.maxAliasNodes) throw new AliasExpansionError(c.alias.name, c.alias.pos);
   if (isAlias(node)) {
-    const target = node.resolve(c.doc);
+    const target = aliasTarget(node, c);
     if (!target || c.stack.has(target)) {
       c.diags.error(`YAML alias *${node.source} is undefined or refers to itself`, { pos });
       return { kind: 'scalar', value: null, pos };
     }
-    return convert(target, c, fallback);
+    if (c.alias) return convert(target, c, fallback);
+    c.alias = { name: node.source, pos };
+    try {
+      return convert(target, c, fallback);
+    } finally {
+      c.alias = undefined;
+    }
   }
   c.stack.add(node);
   try {

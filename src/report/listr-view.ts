@@ -1,6 +1,7 @@
 // Live per-host progress in a terminal with listr2. Each host is a task that waits for the
 // engine's events; the engine never depends on listr2.
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
+import { plainText } from '../util/terminal-text.js';
 import type { HostPlan } from '../model/plan.js';
 import type { HostResult } from '../model/result.js';
 import type { HostPhase } from '../model/events.js';
@@ -36,7 +37,7 @@ export class ListrView implements FleetEvents {
             const settle = (r: HostResult): void => {
               task.title = `${host}: ${r.outcome}${r.changes.length ? ` (${r.changes.length} changes)` : ''}`;
               if (OK.has(r.outcome)) resolve();
-              else reject(new Error(`${host}: ${r.outcome}${r.message ? ` - ${r.message}` : ''}`));
+              else reject(new Error(`${host}: ${r.outcome}${r.message ? ` - ${plainText(r.message)}` : ''}`));
             };
             if (slot.early) settle(slot.early);
             else slot.settle = settle;

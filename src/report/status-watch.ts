@@ -5,6 +5,7 @@
 // of their own under it. The engine (deploy/status-watch.ts) keeps the readings; a terminal
 // or a pipe shows the text.
 import type { FamilyLinkStatus, HostStatus, LinkStatus } from '../model/status.js';
+import { plainText } from '../util/terminal-text.js';
 import type { HostRates, LinkRate, NewConnectionRate } from './status-rates.js';
 import { bucketed, sparkline, type TimedValue } from './sparkline.js';
 import { formatShare } from './status-report.js';
@@ -107,7 +108,7 @@ function hostLine(h: WatchHost, o: FrameOptions): string {
   const parts = [h.host];
   if (h.status) parts.push(h.status.method);
   if (h.state === 'connecting') parts.push('connecting…');
-  else if (h.state !== 'ok') parts.push(`${h.state}: ${h.message ?? ''}`.trim(), 'retrying');
+  else if (h.state !== 'ok') parts.push(`${h.state}: ${plainText(h.message ?? '')}`.trim(), 'retrying');
   if (h.answeredAt !== undefined && (h.state !== 'ok' || o.now - h.answeredAt > 2 * o.intervalS * 1000 + 1000)) {
     parts.push(`last answer ${formatAge(o.now - h.answeredAt)} ago`);
   }

@@ -16,6 +16,8 @@ export interface Hop {
   useDefaultKeys: boolean;
   /** IdentitiesOnly yes: no ssh-agent. */
   identitiesOnly: boolean;
+  /** ssh config lets ssh-rsa (SHA-1) host key signatures in: an old router's only kind. */
+  rsaSha1HostKeys?: boolean;
   /** The target's ansible_password (or --ask-pass): password and keyboard-interactive logins, key passphrases. */
   password?: Secret;
 }

@@ -12,7 +12,11 @@ import {
   type KnownHostEntry,
 } from './known-hosts.js';
 
-/** ssh2's own default list (ssh-dss left out, as OpenSSH does). */
+/**
+ * ssh2's own default list without ssh-dss and ssh-rsa, as OpenSSH 8.8+ does: an RSA host key
+ * signs with SHA-2 (rsa-sha2-*); SHA-1 (ssh-rsa) only where ssh config lets it in for the host
+ * (`HostKeyAlgorithms +ssh-rsa`), for routers too old to sign otherwise.
+ */
 const HOST_KEY_ALGORITHMS: readonly ServerHostKeyAlgorithm[] = [
   'ssh-ed25519',
   'ecdsa-sha2-nistp256',
@@ -20,14 +24,12 @@ const HOST_KEY_ALGORITHMS: readonly ServerHostKeyAlgorithm[] = [
   'ecdsa-sha2-nistp521',
   'rsa-sha2-512',
   'rsa-sha2-256',
-  'ssh-rsa',
 ];
 
 /** The host key algorithms to ask a server for: those already known for it first. */
-export function hostKeyAlgorithms(entries: readonly KnownHostEntry[], hostName: string): ServerHostKeyAlgorithm[] {
-  return orderHostKeyAlgorithms(knownKeyTypes(entries, hostName), HOST_KEY_ALGORITHMS).filter(
-    (a): a is ServerHostKeyAlgorithm => (HOST_KEY_ALGORITHMS as readonly string[]).includes(a),
-  );
+export function hostKeyAlgorithms(entries: readonly KnownHostEntry[], hostName: string, rsaSha1 = false): ServerHostKeyAlgorithm[] {
+  const offered: readonly ServerHostKeyAlgorithm[] = rsaSha1 ? [...HOST_KEY_ALGORITHMS, 'ssh-rsa'] : HOST_KEY_ALGORITHMS;
+  return orderHostKeyAlgorithms(knownKeyTypes(entries, hostName), offered).filter((a): a is ServerHostKeyAlgorithm => (offered as readonly string[]).includes(a));
 }
 
 export async function verifyHostKey(

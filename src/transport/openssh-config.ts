@@ -7,7 +7,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
-import { expandIdentityFiles, parseProxyJump, resolveSshConfig, type SshHostConfig, type SshTarget } from './ssh-config.js';
+import { allowsSshRsa, expandIdentityFiles, parseProxyJump, resolveSshConfig, type SshHostConfig, type SshTarget } from './ssh-config.js';
 
 /** The keys OpenSSH lists by itself when no IdentityFile is configured. */
 const DEFAULT_KEYS = new Set(['id_rsa', 'id_dsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss']);
@@ -47,6 +47,8 @@ export function parseSshG(output: string, q: OpenSshQuery, ctx: { homeDir: strin
   const values = { host: q.host, hostName, homeDir: ctx.homeDir, localUser: ctx.localUser, user, port };
   const resolved: SshHostConfig = { hostName, port, user, identityFiles: defaults ? [] : expandIdentityFiles(identityFiles, values, `ssh -G ${q.host}`) };
   if (one.get('identitiesonly') === 'yes') resolved.identitiesOnly = true;
+  const algorithms = one.get('hostkeyalgorithms');
+  if (algorithms !== undefined && allowsSshRsa(algorithms)) resolved.rsaSha1HostKeys = true;
   const jump = one.get('proxyjump');
   if (jump !== undefined) {
     const hops = parseProxyJump(jump);
@@ -78,7 +80,7 @@ export function resolveWithOpenSsh(q: OpenSshQuery, ctx: { homeDir: string; loca
 }
 
 /** Keywords whose value multilink uses, or that can change it. */
-const RELEVANT = /^\s*(hostname|port|user|identityfile|identitiesonly|proxyjump|proxycommand|match|canonicalizehostname|canonicaldomains)\b/im;
+const RELEVANT = /^\s*(hostname|port|user|identityfile|identitiesonly|hostkeyalgorithms|proxyjump|proxycommand|match|canonicalizehostname|canonicaldomains)\b/im;
 const SYSTEM_CONFIGS = ['/etc/ssh/ssh_config', '/etc/ssh/ssh_config.d'];
 
 /**

@@ -20,6 +20,11 @@ export interface SshHostConfig {
   /** Expanded paths, in the order they were obtained. */
   identityFiles: string[];
   identitiesOnly?: boolean;
+  /**
+   * HostKeyAlgorithms lets ssh-rsa in (`HostKeyAlgorithms +ssh-rsa`, the way back OpenSSH 8.8+
+   * gives for old routers): RSA host keys may sign with SHA-1.
+   */
+  rsaSha1HostKeys?: boolean;
   /** Hops in order; undefined when not set or `none`. */
   proxyJump?: JumpHost[];
   /** What could not be honoured (a Match that was not evaluated, a ProxyCommand), file:line first. */
@@ -187,6 +192,7 @@ interface Collected {
   user?: string;
   identityFiles: string[];
   identitiesOnly?: boolean;
+  hostKeyAlgorithms?: string;
   proxyJump?: string;
 }
 
@@ -250,6 +256,9 @@ export function resolveSshConfig(host: string, file: string, ctx: SshConfigConte
         case 'proxyjump':
           got.proxyJump ??= arg;
           break;
+        case 'hostkeyalgorithms':
+          got.hostKeyAlgorithms ??= arg;
+          break;
         case 'proxycommand':
           if (arg.toLowerCase() !== 'none') warnings.push(`${where}: ProxyCommand is not supported (use ProxyJump); connecting without it`);
           break;
@@ -273,6 +282,7 @@ export function resolveSshConfig(host: string, file: string, ctx: SshConfigConte
   if (got.port !== undefined) resolved.port = got.port;
   if (got.user !== undefined) resolved.user = got.user;
   if (got.identitiesOnly !== undefined) resolved.identitiesOnly = got.identitiesOnly;
+  if (got.hostKeyAlgorithms !== undefined && allowsSshRsa(got.hostKeyAlgorithms)) resolved.rsaSha1HostKeys = true;
   if (got.proxyJump !== undefined) {
     const hops = parseProxyJump(got.proxyJump);
     if (hops) resolved.proxyJump = hops;
@@ -328,4 +338,13 @@ function expandInclude(pattern: string, homeDir: string, listDir: (path: string)
     .filter((entry) => !entry.startsWith('.') && matchPattern(name, entry))
     .sort()
     .map((entry) => join(dir, entry));
+}
+
+/**
+ * A HostKeyAlgorithms value (`ssh -G` prints the list in force; a config may write +, - or ^
+ * before it) that names ssh-rsa itself, not only rsa-sha2-*: SHA-1 signatures allowed.
+ */
+export function allowsSshRsa(value: string): boolean {
+  if (value.startsWith('-')) return false;
+  return value.replace(/^[+^]/, '').split(',').some((a) => a.trim().toLowerCase() === 'ssh-rsa');
 }

@@ -1,5 +1,5 @@
 // Who a hop authenticates as and with what, and what a failed connection attempt is called.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, ClientErrorExtensions, KeyboardInteractiveAuthMethod } from 'ssh2';
@@ -41,6 +41,11 @@ export function authCandidates(hop: Hop, homeDir: string, agent: string | undefi
       if (explicit) notes.push(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : errorMessage(err)}`);
       return;
     }
+    const open = tooOpen(file);
+    if (open) {
+      notes.push(open);
+      return;
+    }
     const passphrase = hop.password?.reveal();
     let parsed = utils.parseKey(data);
     if (parsed instanceof Error && passphrase !== undefined && /encrypted|passphrase/i.test(parsed.message)) parsed = utils.parseKey(data, passphrase);
@@ -65,6 +70,16 @@ export function authCandidates(hop: Hop, homeDir: string, agent: string | undefi
     candidates.push({ label: 'password', method: { type: 'password', username: hop.user, password: password.reveal() } });
   }
   return candidates;
+}
+
+/**
+ * OpenSSH's sshkey_perm_ok: a private key of one's own that group or others may read is
+ * refused ("UNPROTECTED PRIVATE KEY FILE!"): someone else may have copied it.
+ */
+export function tooOpen(file: string): string | undefined {
+  const st = statSync(file);
+  if (typeof process.getuid !== 'function' || st.uid !== process.getuid() || (st.mode & 0o077) === 0) return undefined;
+  return `${file}: permissions ${(st.mode & 0o777).toString(8).padStart(4, '0')} are too open: a private key must not be accessible by group or others (chmod 600 ${file}), as ssh requires`;
 }
 
 /**

@@ -6,8 +6,8 @@ import type { Client as Ssh2Client, ClientChannel, PseudoTtyOptions } from 'ssh2
 import { errorMessage, UnreachableError } from '../errors.js';
 import type { Secret } from '../model/secret.js';
 import { BECOME_TIMEOUT_MS, BecomeError, becomeWay, PtyInput, PtyOutput, type BecomeHandshake, type BecomeSpec, type BecomeWay } from './become.js';
-import { ExecTimeoutError } from './exec-timeout-error.js';
-import { splitAtPrompt } from './prompt.js';
+import { ChannelFloodError, ExecTimeoutError } from './exec-timeout-error.js';
+import { PromptWatch, splitAtPrompt } from './prompt.js';
 import type { ConverseOptions, ConverseResult, ExecOptions, ExecResult, Session } from './transport.js';
 
 /** Where a command's standard input goes: the channel, or (become through a terminal) its framing. */
@@ -20,6 +20,12 @@ interface Input {
 const BECOME_PTY: PseudoTtyOptions = { rows: 24, cols: 200, term: 'dumb', modes: { ECHO: 0, ECHONL: 0 } };
 
 const CLOSE_WAIT_MS = 2_000;
+
+/**
+ * What one command may print (stdout and stderr together). The largest real output, a
+ * gather of a big router, is a few MB; a router that sends more is not read further.
+ */
+export const MAX_CHANNEL_BYTES = 32 * 1024 * 1024;
 
 /** One authenticated connection (plus the jump connections under it). */
 export class Ssh2Session implements Session {
@@ -68,11 +74,10 @@ export class Ssh2Session implements Session {
     let answering: Promise<void> | undefined;
     const run = this.run(command, options.timeoutMs, options.become, (ch, out, turn) => {
       ch.write(options.stdin);
-      let text = '';
+      const watch = new PromptWatch(options.prompt);
       out.on('data', (chunk: string) => {
         if (split !== undefined) return;
-        text += chunk;
-        split = splitAtPrompt(text, options.prompt);
+        split = watch.feed(chunk);
         if (split === undefined) return;
         // The second half gets its own timeout once the answer is written.
         turn.pause();
@@ -135,6 +140,15 @@ export class Ssh2Session implements Session {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
       let becomeTimer: NodeJS.Timeout | undefined;
+      let received = 0;
+      /** Counts a chunk; false (and the command failed, its channel closed) once the channel sent too much. */
+      const within = (bytes: number): boolean => {
+        received += bytes;
+        if (received <= MAX_CHANNEL_BYTES) return true;
+        finish(new ChannelFloodError(this.name, command, MAX_CHANNEL_BYTES));
+        if (channel) closeChannel(channel);
+        return false;
+      };
       const text = new EventEmitter();
       const decoder = new StringDecoder('utf8');
       const errDecoder = new StringDecoder('utf8');
@@ -225,6 +239,7 @@ export class Ssh2Session implements Session {
             }, limit);
           }
           ch.on('data', (chunk: Buffer) => {
+            if (done || !within(chunk.length)) return;
             const t = decoder.write(chunk);
             if (!started && handshake) enter(handshake.feed('out', t));
             else if (handshake) output(t);
@@ -234,6 +249,7 @@ export class Ssh2Session implements Session {
             }
           });
           ch.stderr.on('data', (chunk: Buffer) => {
+            if (done || !within(chunk.length)) return;
             if (!started && handshake) enter(handshake.feed('err', errDecoder.write(chunk)));
             else stderr.push(chunk);
           });

@@ -109,6 +109,7 @@ export class Ssh2Transport implements Transport {
       identityFiles: targetFiles,
       useDefaultKeys: targetFiles.length === 0,
       identitiesOnly: cfg.identitiesOnly ?? false,
+      ...(cfg.rsaSha1HostKeys ? { rsaSha1HostKeys: true } : {}),
     };
     const password = conn.password ?? this.password;
     if (password !== undefined) targetHop.password = password;
@@ -123,6 +124,7 @@ export class Ssh2Transport implements Transport {
         identityFiles: files,
         useDefaultKeys: jcfg.identityFiles.length === 0,
         identitiesOnly: jcfg.identitiesOnly ?? false,
+        ...(jcfg.rsaSha1HostKeys ? { rsaSha1HostKeys: true } : {}),
       };
     });
     return [...(await Promise.all(jumps)), targetHop];
@@ -228,7 +230,7 @@ export class Ssh2Transport implements Transport {
     } catch (err) {
       throw new HopFailure(`cannot read known_hosts file ${knownHostsFile}: ${errorMessage(err)}`, false);
     }
-    const algorithms = hostKeyAlgorithms(entries, hostName);
+    const algorithms = hostKeyAlgorithms(entries, hostName, hop.rsaSha1HostKeys ?? false);
     const notes: string[] = [];
     const candidates = authCandidates(hop, this.homeDir, this.agentSocket(hop), notes);
     // Held from TCP connect until authenticated (or failed): what MaxStartups counts.

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
+import { labFolderProblem } from '../../src/lab/lab-folder.js';
 import { findFreeSubnet, labDown, labDownSync, labUp, readLab, type LabInfo, type LabOptions } from '../../src/lab/lab.js';
 
 export interface LabSupport {
@@ -25,6 +26,18 @@ export function labSupport(): LabSupport {
   return { ok: true };
 }
 
+/**
+ * Where test labs get their temp folders: the system temp folder (a lab's folder must be
+ * root's, 0700, below folders only root can write or root-owned sticky ones such as /tmp:
+ * labFolderProblem), not under /run, /var or /etc (an OpenWrt-like router mounts its own there).
+ */
+export function labTempRoot(): string {
+  const problem = labFolderProblem(join(tmpdir(), 'lab'));
+  if (problem) throw new Error(`no folder for test labs: ${problem} (set TMPDIR to a folder only root can write)`);
+  if (/^\/(run|var|etc|usr)(\/|$)/.test(tmpdir())) throw new Error(`no folder for test labs: TMPDIR ${tmpdir()} is under a folder an OpenWrt-like router mounts its own of`);
+  return tmpdir();
+}
+
 let counter = 0;
 /** Folders of labs this process may have started: the safety net removes them. */
 const reserved = new Set<string>();
@@ -41,7 +54,7 @@ export async function reserveTestLab(): Promise<TestLabOptions> {
   installSafetyNet();
   counter += 1;
   const prefix = `mt${process.pid % 10000}x${counter}`;
-  const dir = mkdtempSync(join(tmpdir(), `multilink-${prefix}-`));
+  const dir = mkdtempSync(join(labTempRoot(), `multilink-${prefix}-`));
   reserved.add(dir);
   // Start the search away from 0 (the default lab) and apart from other test processes.
   const subnet = await findFreeSubnet(64 + ((process.pid * 7 + counter) % 160));
