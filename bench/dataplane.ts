@@ -57,6 +57,8 @@ interface Args {
   batch: { count: number; workers: number; sizeBytes: number };
   /** The playbook's `traffic` (issue 9 re-runs it with forwarded,local and no exceptions). */
   traffic: TrafficKind[];
+  /** multilink_firewall of r1 (issue 19: the data plane on nft). */
+  firewall: 'iptables' | 'nft';
 }
 
 const PARTS_HELP = 'letters of abcde, with --ipv6 also a6 b6 c6: e.g. cd, a6b6c6';
@@ -80,6 +82,7 @@ function parseArgs(argv: readonly string[]): Args {
     parts: new Set(),
     ipv6: false,
     traffic: ['forwarded'],
+    firewall: 'iptables',
     batch: { count: 240, workers: 16, sizeBytes: 1_000_000 },
   };
   let parts: Set<Part> | undefined;
@@ -104,6 +107,11 @@ function parseArgs(argv: readonly string[]): Args {
     else if (key === '--batch') args.batch.count = int(10, 10_000);
     else if (key === '--workers') args.batch.workers = int(1, 256);
     else if (key === '--ipv6') args.ipv6 = true;
+    else if (key === '--firewall') {
+      if (value !== 'iptables' && value !== 'nft') throw new Error('--firewall takes iptables or nft');
+      args.firewall = value;
+      i++;
+    }
     else if (key === '--traffic') {
       const kinds = (value ?? '').split(',');
       if (!kinds.every((k) => k === 'forwarded' || k === 'local') || new Set(kinds).size !== kinds.length) throw new Error('--traffic takes forwarded or forwarded,local');
@@ -115,7 +123,7 @@ function parseArgs(argv: readonly string[]): Args {
     } else {
       throw new Error(
         `unknown option ${key} (--rates A,B,C --connections N --seconds S --parallel P --parallel6 P --breaks6 N --concurrency C --parts ${PARTS_HELP} ` +
-          '--traffic forwarded[,local] --batch N --workers W --ipv6)',
+          '--traffic forwarded[,local] --batch N --workers W --ipv6 --firewall iptables|nft)',
       );
     }
   }
@@ -155,13 +163,13 @@ function installSafetyNet(): void {
   }
 }
 
-async function startLab(rates: number[], ipv6: boolean): Promise<LabInfo> {
+async function startLab(rates: number[], ipv6: boolean, firewall: 'iptables' | 'nft'): Promise<LabInfo> {
   const prefix = `dp${process.pid % 10000}`;
   labDir = mkdtempSync(join(tmpdir(), `multilink-bench-${prefix}-`));
   // Away from the default lab (0), the test labs (64..223) and the fleet bench (224..255).
   const subnet = await findFreeSubnet(32 + (process.pid % 32));
   if (subnet === undefined) throw new Error('no free 198.18.X.0/24 subnet for the bench lab');
-  return labUp({ dir: labDir, prefix, subnet, dataplane: true, rates, ...(ipv6 ? { ipv6: true } : {}), log });
+  return labUp({ dir: labDir, prefix, subnet, dataplane: true, rates, ...(ipv6 ? { ipv6: true } : {}), firewall, log });
 }
 
 let benchTraffic: TrafficKind[] = ['forwarded'];
@@ -482,9 +490,10 @@ async function main(): Promise<number> {
   benchIpv6 = args.ipv6;
   const out = [
     `multilink data-plane benchmark, ${new Date().toISOString()}: ISP rates ${args.rates.join(', ')} Mbit/s, traffic [${args.traffic.join(', ')}], no exceptions` +
-      (args.ipv6 ? `; dual stack (--ipv6): every link gateway6: auto; parts ${[...args.parts].join(' ')}` : ''),
+      (args.ipv6 ? `; dual stack (--ipv6): every link gateway6: auto; parts ${[...args.parts].join(' ')}` : '') +
+      `; firewall ${args.firewall}${args.firewall === 'nft' ? ' (table inet multilink, numgen maps)' : ''}`,
   ];
-  const lab = await startLab(args.rates, args.ipv6);
+  const lab = await startLab(args.rates, args.ipv6, args.firewall);
   try {
     const weights = weightsForRates(args.rates);
     deployMethod(lab, 'random', weights, args.traffic);

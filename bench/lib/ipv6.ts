@@ -7,8 +7,7 @@ import { parseMonitorState } from '../../src/facts/monitor.js';
 import { RunLayout } from '../../src/shell/layout.js';
 import { labRunDir } from '../../src/lab/lab-files.js';
 import { CLIENT_INTERFACE, SERVER_ADDRESS6 } from '../../src/lab/dataplane-plan.js';
-import { balanceCountersFromSave } from '../../src/lab/dataplane-measure.js';
-import { connectionLinksFromList, linkMarks, type ProbeAttempt } from '../../src/lab/dataplane-traffic.js';
+import { balanceCounters, connectionLinksFromList, linkMarks, type ProbeAttempt } from '../../src/lab/dataplane-traffic.js';
 import { backgroundProgram, inNamespace, type Background } from '../../src/lab/lab-process.js';
 import type { LabInfo } from '../../src/lab/lab.js';
 import { ipBatchOrThrow, run } from '../../src/lab/run.js';
@@ -17,10 +16,7 @@ export type Family = 4 | 6;
 
 /** New connections each link has received in one family, from r1's ML_BALANCE rule counters. */
 export async function balanceCountersOf(lab: LabInfo, family: Family): Promise<Map<string, number>> {
-  const r = lab.routers[0];
-  const save = await inNamespace(r.namespace, `ip${family === 6 ? '6' : ''}tables-${r.iptables}-save`, ['-c', '-t', 'mangle'], { timeoutMs: 15_000 });
-  const byMark = balanceCountersFromSave(save.stdout);
-  return new Map([...linkMarks(lab)].map(([mark, link]) => [link, byMark.get(mark) ?? 0]));
+  return balanceCounters(lab, family);
 }
 
 /** The marks r1's ML_BALANCE of one family can set now (the links in its balance). */

@@ -1,6 +1,7 @@
 // Parsers of what the data-plane lab measures (pure): the packet counters of the balance
 // chain per mark, interface byte counters, and iperf3's JSON summary.
 import { parseIptablesSave } from '../facts/iptables-save.js';
+import { parseNftTable } from '../facts/nft-list.js';
 
 /**
  * Packets per mark in ML_BALANCE, from `iptables-save -c -t mangle` (the tool's own parser):
@@ -16,6 +17,21 @@ export function balanceCountersFromSave(text: string, chain = 'ML_BALANCE'): Map
     const mark = Number.parseInt(m[1], 16);
     out.set(mark, (out.get(mark) ?? 0) + (found?.ruleCounters?.[i]?.packets ?? 0));
   });
+  return out;
+}
+
+/**
+ * The same from the nft backend's table (`nft list table inet multilink`, with counters): the
+ * packets of each counting chain the balancing map jumps to (ML_BAL_<mark>, IPv6's ML6_BAL_<mark>).
+ */
+export function balanceCountersFromNft(text: string, family: 4 | 6 = 4): Map<number, number> {
+  const out = new Map<number, number>();
+  const prefix = family === 6 ? 'ML6_BAL_' : 'ML_BAL_';
+  for (const c of parseNftTable(text)?.chains ?? []) {
+    if (!c.name.startsWith(prefix)) continue;
+    const packets = /counter packets (\d+)/.exec(c.rules[0] ?? '')?.[1];
+    out.set(Number.parseInt(c.name.slice(prefix.length), 16), Number(packets ?? 0));
+  }
   return out;
 }
 

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { CLIENT_INTERFACE } from './dataplane-plan.js';
 import { dataplaneOf } from './dataplane-setup.js';
-import { balanceCountersFromSave, linkBytesFromJson, type LinkBytes } from './dataplane-measure.js';
+import { balanceCountersFromNft, balanceCountersFromSave, linkBytesFromJson, type LinkBytes } from './dataplane-measure.js';
 import { LabError } from './errors.js';
 import { isRunning } from './host-net.js';
 import { backgroundProgram, inNamespace, logTail, programPath, recordProcess, spawnDetached, waitFor, waitListening, type Background } from './lab-process.js';
@@ -63,10 +63,16 @@ export function linkMarks(lab: LabInfo, markStep = 0x100): Map<number, string> {
 }
 
 /** New connections each link has received, from r1's ML_BALANCE rule counters. */
-export async function balanceCounters(lab: LabInfo): Promise<Map<string, number>> {
+export async function balanceCounters(lab: LabInfo, family: 4 | 6 = 4): Promise<Map<string, number>> {
   const r = lab.routers[0];
-  const save = await inNamespace(r.namespace, `iptables-${r.iptables}-save`, ['-c', '-t', 'mangle'], { timeoutMs: 15_000 });
-  const byMark = balanceCountersFromSave(save.stdout);
+  let byMark: Map<number, number>;
+  if (r.firewall === 'nft') {
+    const table = await inNamespace(r.namespace, 'nft', ['list', 'table', 'inet', 'multilink'], { timeoutMs: 15_000 });
+    byMark = balanceCountersFromNft(table.stdout, family);
+  } else {
+    const save = await inNamespace(r.namespace, `ip${family === 6 ? '6' : ''}tables-${r.iptables}-save`, ['-c', '-t', 'mangle'], { timeoutMs: 15_000 });
+    byMark = balanceCountersFromSave(save.stdout);
+  }
   return new Map([...linkMarks(lab)].map(([mark, link]) => [link, byMark.get(mark) ?? 0]));
 }
 
