@@ -41,6 +41,9 @@ function waitListening(child: ChildProcess): Promise<void> {
   });
 }
 
+/** The real routers beside the hostile ones: 3 in CI; MULTILINK_HOSTILE_FLEET=20 is the issue's figure. */
+const FLEET = Number(process.env.MULTILINK_HOSTILE_FLEET ?? 3);
+
 describe.skipIf(!support.ok)('routers that flood the controller, beside a fleet that confirms', () => {
   let lab: LabInfo;
   let dir: string;
@@ -48,7 +51,7 @@ describe.skipIf(!support.ok)('routers that flood the controller, beside a fleet 
   const hostile: ChildProcess[] = [];
 
   beforeAll(async () => {
-    lab = await startTestLab(3);
+    lab = await startTestLab(FLEET);
     dir = mkdtempSync(join(tmpdir(), 'multilink-flood-'));
     const key = join(dir, 'hostile_key');
     expect(sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]).code).toBe(0);
@@ -87,7 +90,7 @@ describe.skipIf(!support.ok)('routers that flood the controller, beside a fleet 
     console.log(`deploy beside hostile routers: ${Date.now() - started} ms, event loop delay max ${(loop.max / 1e6).toFixed(0)} ms`);
     const hosts = jsonHosts(res);
     expect(res.code, res.stderr).toBe(1);
-    for (const r of ['r1', 'r2', 'r3']) expect(hosts[r].outcome, `${r}: ${hosts[r].message ?? ''}`).toBe('changed');
+    for (const r of lab.routers.map((x) => x.name)) expect(hosts[r].outcome, `${r}: ${hosts[r].message ?? ''}`).toBe('changed');
     expect(hosts.flood.outcome).toBe('failed');
     expect(hosts.flood.message).toMatch(/nothing was changed: .*router sent more than 32 MB for `.*`: stopped reading it/);
     expect(hosts.rule.outcome).toBe('failed');
@@ -103,7 +106,7 @@ describe.skipIf(!support.ok)('routers that flood the controller, beside a fleet 
     const doc = JSON.parse(res.stdout) as { hosts: { host: string; status: string; message?: string }[] };
     const by = Object.fromEntries(doc.hosts.map((h) => [h.host, h]));
     expect(res.code).toBe(1);
-    for (const r of ['r1', 'r2', 'r3']) expect(by[r].status, JSON.stringify(by[r])).toBe('in_sync');
+    for (const r of lab.routers.map((x) => x.name)) expect(by[r].status, JSON.stringify(by[r])).toBe('in_sync');
     expect(by.flood.status).toBe('error');
     expect(JSON.stringify(by.flood)).toMatch(/router sent more than 32 MB/);
     expect(by.rule.status).toBe('error');

@@ -98,10 +98,14 @@ describe.skipIf(!support.ok || !nft)('the nft backend on lab routers (iptables-n
     expect(jsonHosts(res).r1.changes?.map((c) => c.object)).toEqual(['chain ML_BALANCE']);
     expect(table('r1').text).toMatch(/numgen random mod 4 vmap \{ 0-2 : jump ML_BAL_100, 3 : jump ML_BAL_200 \}/);
     expect(counted()).toBeGreaterThanOrEqual(n);
+    // `multilink weights` replaces only that chain too (it refuses any other difference).
+    const w = await cli('weights', inventory, 'dsl=1', 'cable=2', '--limit', 'lab');
+    expect(w.code, w.stdout + w.stderr).toBe(0);
+    for (const r of lab.routers) expect(table(r.name).text).toMatch(/numgen random mod 3 vmap \{ 0 : jump ML_BAL_100, 1-2 : jump ML_BAL_200 \}/);
   }, 120_000);
 
   it('rollback to the iptables generation puts back exactly what iptables held and removes the table', async () => {
-    // Generations: 1 iptables, 2 nft, 3 nft with the new weights.
+    // Generations: 1 iptables, 2 nft, 3 and 4 nft with other weights.
     const res = await cli('rollback', inventory, '--limit', 'all', '--generation', '1', '--json');
     expect(res.code, res.stdout + res.stderr).toBe(0);
     for (const r of lab.routers) {

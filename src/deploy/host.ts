@@ -21,6 +21,7 @@ import { formatDiagnostic } from '../diagnostics.js';
 import { gatherRequest, type GatherRequest } from '../facts/gather-request.js';
 import { gatherScript, parseGather } from '../facts/gather.js';
 import { planHost } from '../plan/plan.js';
+import { nftChainName } from '../compile/nft-rule.js';
 import { withBackend } from '../plan/backend.js';
 import { scopeOf, snapshotFromDesired, snapshotFromFacts } from '../apply/snapshot.js';
 import { beginScript, controlScript, decisionScript, planScript, txnPrompt } from '../apply/transaction.js';
@@ -231,8 +232,12 @@ function withoutTransaction(cfg: HostRef, desired: DesiredState, plan: HostPlan,
     // The monitor's script carries the precompiled chains, so it changes with the weights;
     // the restarted monitor keeps its saved link states and loads the chain for them.
     const balance = `${desired.balanceChain.table} ${desired.balanceChain.name}`;
+    // The nft backend's balancing chains, IPv4's and IPv6's (table inet multilink).
+    const nftBalance = [4, 6].map((f) => `chain ${nftChainName(desired.balanceChain.name, f === 6 ? 6 : 4)}`);
     const monitorScript = new StateLayout(desired.settings.stateDir).monitorScript;
-    const other = plan.changes.filter((c) => !(c.kind === 'iptables' && (c.object === balance || c.object === `ip6 ${balance}`)) && !(c.kind === 'file' && c.object === monitorScript));
+    const isBalance = (c: HostPlan['changes'][number]): boolean =>
+      (c.kind === 'iptables' && (c.object === balance || c.object === `ip6 ${balance}`)) || (c.kind === 'nft' && c.op === 'update' && nftBalance.includes(c.object));
+    const other = plan.changes.filter((c) => !isBalance(c) && !(c.kind === 'file' && c.object === monitorScript));
     if (other.length > 0) {
       return done({ outcome: 'failed', message: `nothing was changed: besides its balancing chain this host differs from its compiled state (${other.map((c) => `${c.kind} ${c.object}`).join(', ')}); run deploy`, changes: other });
     }
