@@ -178,7 +178,7 @@ async function runSize(n: number, args: FleetArgs, cli: MultilinkCli): Promise<S
     const inv = args.firewall === 'nft' ? nftInventory(lab.inventory, join(work, 'nft.yaml')) : lab.inventory;
     const job = parseRender(rendered);
     if (lab.routers.length > 1) {
-      const other = parseRender(await must(process.execPath, [cli.bin, 'render', inv, '--host', lab.routers[1].name]));
+      const other = parseRender(await must(process.execPath, [cli.bin, 'render', lab.inventory, '--host', lab.routers[1].name]));
       if (other.payload !== job.payload) throw new Error('the lab routers have different payloads: this benchmark templates one');
     }
     const s = new SizeRun(lab, args, cli);
