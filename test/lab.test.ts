@@ -149,7 +149,7 @@ describe.skipIf(!support.ok)('lab of 3 routers', () => {
       multilink_boot: 'none',
     });
     expect(Object.keys(group.hosts)).toEqual(['r1', 'r2', 'r3']);
-    expect(group.hosts.r1).toEqual({ ansible_host: lab.routers[0].mgmtAddress, multilink_iptables: 'nft', multilink_state_dir: `${lab.dir}/r1/state`, multilink_run_dir: `${lab.dir}/r1/state/run` });
+    expect(group.hosts.r1).toEqual({ ansible_host: lab.routers[0].mgmtAddress, multilink_firewall: 'iptables', multilink_iptables: 'nft', multilink_state_dir: `${lab.dir}/r1/state`, multilink_run_dir: `${lab.dir}/r1/state/run` });
     expect(group.hosts.r2.multilink_iptables).toBe('legacy');
     expect(group.hosts.r3.multilink_iptables).toBe('nft');
     const known = readFileSync(lab.knownHosts, 'utf8').trim().split('\n');

@@ -33,7 +33,7 @@ describe.skipIf(!support.ok)('weights on a lab (groups east: r1 r2, west: r3)', 
   function inventoryText(): string {
     const host = (i: number) => {
       const r = lab.routers[i];
-      return `            ${r.name}: { ansible_host: ${r.mgmtAddress}, multilink_iptables: ${r.iptables}, multilink_state_dir: ${r.stateDir}, multilink_run_dir: ${labRunDir(r)} }`;
+      return `            ${r.name}: { ansible_host: ${r.mgmtAddress}, multilink_firewall: iptables, multilink_iptables: ${r.iptables}, multilink_state_dir: ${r.stateDir}, multilink_run_dir: ${labRunDir(r)} }`;
     };
     return [
       '# weights test inventory: this comment must survive',
