@@ -14,7 +14,7 @@ import { iptablesSaveSections, parseIptablesSave } from './iptables-save.js';
 import { MAIN_DEFAULTS6_COMMAND, MAIN_DEFAULTS_COMMAND, parseMainDefaults } from './main-defaults.js';
 import { moduleCommand, parseModule } from './modules.js';
 import { monitorRuntimeCommand, monitorScriptCommand, parseMonitor } from './monitor.js';
-import { ownedCommand, parseOwned } from './owned.js';
+import { DamagedOwnedError, ownedCommand, parseOwned } from './owned.js';
 import { parseRouterTools, routerToolsCommand } from './router.js';
 import { bootHookSections, parseBootHook } from './boot-hook.js';
 import { parseSysctl, sysctlCommand } from './sysctl.js';
@@ -155,7 +155,13 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
   try {
     owned = parseOwned(r.get('owned'));
   } catch (e) {
-    throw new GatherError(`the ownership record ${new StateLayout(req.stateDir).owned} is unreadable: ${(e as Error).message}`);
+    const layout = new StateLayout(req.stateDir);
+    if (e instanceof DamagedOwnedError) {
+      throw new GatherError(
+        `the ownership record is damaged: ${e.message} (a power cut soon after a change?); without it multilink cannot tell its own tables, rules and sysctls from other tools', so nothing was changed. Its boot hook writes it again from the current generation: run \`sh ${layout.bootScript}\` on the router (or reboot it), then deploy again`,
+      );
+    }
+    throw new GatherError(`the ownership record ${layout.owned} is unreadable: ${(e as Error).message}`);
   }
   const bootHook = parseBootHook(parseReply(stdout).sections);
   const v6: FamilyFacts | undefined = r.find('ip6-rule')

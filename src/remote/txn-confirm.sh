@@ -13,7 +13,10 @@ ml_confirm() {
   { read -r ml_c_gen < "$T/gen"; read -r ml_c_ep < "$T/epoch"; } 2>/dev/null
   case $ml_c_gen in ''|*[!0-9]*) echo "no generation for $T" >&2; return 1 ;; esac
   : > "$S/generations/$ml_c_gen/confirmed"
-  echo "$ml_c_gen" > "$S/current.tmp" && mv -f "$S/current.tmp" "$S/current"
+  # The generation, its mark and the new pointer on the disk before the rename that commits
+  # them, and the rename itself before the deploy is told: a power cut leaves current naming a
+  # whole generation, this one or the one before.
+  echo "$ml_c_gen" > "$S/current.tmp" && ml_sync "$S/generations/$ml_c_gen" "$S/current.tmp" && mv -f "$S/current.tmp" "$S/current" && ml_sync "$S"
   # Keep the newest ML_KEEP generations.
   while :; do
     ml_c_n=0; ml_c_min=

@@ -207,9 +207,17 @@ ml_tried_all() {
   [ "$ml_failed" = 0 ]
 }
 
-# ml_write FILE: stdin to FILE, atomically (a temporary file renamed over it).
+# ml_sync PATH...: PATH's data (a folder: its entries) on the disk before what follows. A rename
+# that commits a file comes after it: with delayed allocation (ext4, UBIFS) a power cut can
+# otherwise keep the rename and lose the data, leaving the file empty. sync takes files on
+# coreutils >= 8.24 and BusyBox >= 1.26; older ones sync everything (or refuse the arguments:
+# then everything is synced).
+ml_sync() {
+  sync -- "$@" 2>/dev/null || sync
+}
+# ml_write FILE: stdin to FILE, atomically (a temporary file, synced, renamed over it).
 ml_write() {
-  cat > "$1.tmp" && mv -f "$1.tmp" "$1"
+  cat > "$1.tmp" && ml_sync "$1.tmp" && mv -f "$1.tmp" "$1"
 }
 # ml_sysctl KEY VALUE: writes VALUE to /proc/sys/KEY (KEY with '/' separators).
 ml_sysctl() {
