@@ -129,7 +129,6 @@ ml_adaptive_chain() {
 ml_bytes() {
   echo $(( $(cat "/sys/class/net/$1/statistics/rx_bytes" 2>/dev/null || echo 0) + $(cat "/sys/class/net/$1/statistics/tx_bytes" 2>/dev/null || echo 0) ))
 }
-ml_centis() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
 # `K COUNT` for each link with connections that can carry its traffic (adaptive.awk).
 ml_conns() {
   { cat /proc/net/nf_conntrack 2>/dev/null || conntrack -L 2>/dev/null; } |
@@ -156,7 +155,8 @@ ml_adapt_round() {
   : > "$R/conns.sum"
   ml_samples=0
   ml_adapt_count=0
-  ml_t1=$(ml_centis)
+  ml_centis
+  ml_t1=$ml_cs
   {
     echo "$ML_ADAPT_PARAMS"
     ml_w=1
@@ -203,6 +203,8 @@ if ! sleep 0.001 2>/dev/null; then
 fi
 
 ( umask 077; mkdir -p "$R" ) || exit 1
+# Probe answers of an earlier configuration (it may have had more targets) are not this one's.
+rm -f "$R"/probe.* "$R"/probe6.*
 echo $$ > "$M/pid"
 trap 'ml_adapt_save; rm -f "$M/pid"; exit 0' TERM INT
 ml_saved=; ml_saved6=

@@ -17,6 +17,7 @@ umask 077
 
 ml_lock || exit 4
 ml_settle_all 'its processes died'
+ml_prune_txns
 ml_gather
 echo "@@ML-ready $ML_TXN_ID"
 
