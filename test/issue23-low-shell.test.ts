@@ -1,6 +1,8 @@
 // Issue 23's low items on the router side, run by dash and by BusyBox ash:
 // §7  uptime in hundredths of a second is read by the shell (64-bit arithmetic), not by awk's
 //     %d: past 248.5 days it keeps counting (BusyBox awk wraps, mawk clamps);
+// §9  the restore check compares multilink's objects, not their decoration: a route's
+//     `linkdown` flag, or the gateway a monitor followed in a `gateway: auto` link's table;
 // §13 transaction folders are pruned by every deploy that takes the lock, not only by
 //     confirmations: failed deploys leave at most eight that ended.
 import { spawnSync } from 'node:child_process';
@@ -8,9 +10,13 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { compileHost } from '../src/compile/desired-state.js';
+import { filterFunction } from '../src/facts/gather.js';
+import { followedTables, monitorScript } from '../src/render/monitor.js';
 import { txnBeginProgram, txnLockLib } from '../src/remote/programs.js';
 import { shellLib } from '../src/shell/lib.js';
 import { sh } from '../src/shell/sh.js';
+import { hostConfig, link } from './fixtures/render/host-config.js';
 
 const which = (cmd: string): string => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
 const shells = [['dash'], ['busybox', 'ash']].filter((s) => which(s[0]) !== '');
@@ -29,6 +35,17 @@ function run(shell: string[], script: string, input = ''): { code: number | null
   const r = spawnSync(shell[0], [...shell.slice(1), '-c', script], { encoding: 'utf8', timeout: 30_000, input });
   return { code: r.status, out: (r.stdout ?? '') + (r.stderr ?? '') };
 }
+
+describe('issue 23 §9: the tables a monitor follows', () => {
+  it('are read from its script: gateway auto (IPv4) and gateway6 auto (IPv6) links, no others', () => {
+    const cfg = hostConfig({
+      links: [link('dsl', 1, 1), link('cable', 2, 1, { gateway: 'auto', gateway6: 'auto' }), link('lte', 3, 1, { gateway: 'none', gateway6: 'auto' })],
+      health: { targets: ['198.51.100.1'], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 },
+    });
+    expect(followedTables(monitorScript(compileHost(cfg)))).toEqual(['4:102', '6:102', '6:103']);
+    expect(followedTables(null)).toEqual([]);
+  });
+});
 
 describe.each(shells)('issue 23 low items (%s)', (...shell) => {
   it('§7: ml_centis reads uptime in the shell, past 248.5 days too', () => {
@@ -52,6 +69,32 @@ describe.each(shells)('issue 23 low items (%s)', (...shell) => {
     expect(Math.abs(Number(r.out.trim()) / 100 - Date.now() / 1000)).toBeLessThan(5);
     // The monitor's rate clock is that one (no awk %d on /proc/uptime left).
     expect(readFileSync(new URL('../src/remote/monitor.sh', import.meta.url), 'utf8')).not.toMatch(/uptime/);
+  });
+
+  it('§9: the restore check ignores route state flags and followed gateways, not a route or a fixed gateway', () => {
+    const d = fresh();
+    // Under BusyBox ash, BusyBox's awk too (as on OpenWrt).
+    const awk = shell[0] === 'busybox' ? 'awk() { busybox awk "$@"; }' : '';
+    const filter = filterFunction({ priorities: [1000, 1001], tables: [101, 102] }, ['4:102', '6:102']).text;
+    const gather = (t101: string, t102: string, t102v6: string): string =>
+      ['@@ML route 101', t101, '@@ML-rc 0', '@@ML route 102', t102, '@@ML-rc 0', '@@ML route6 102', t102v6, '@@ML-rc 0', '@@ML sysctl net/ipv4/ip_forward', '1', '@@ML-rc 0', ''].join('\n');
+    const prior = gather('default via 100.64.1.1 dev wan1 ', 'default via 100.64.2.1 dev wan2 ', 'default via fe80::1 dev wan2 metric 1024 pref medium');
+    writeFileSync(join(d, 'prior'), prior);
+    const same = (live: string): boolean => {
+      writeFileSync(join(d, 'live'), live);
+      const r = run(shell, `${awk}\n${filter}\n[ "$(ml_filter < '${d}/live')" = "$(ml_filter < '${d}/prior')" ] && echo same || echo differ`);
+      expect(r.code, r.out).toBe(0);
+      return r.out.trim() === 'same';
+    };
+    expect(same(prior)).toBe(true);
+    // A cable out (linkdown), and DHCP/RA gave wan2 new gateways the monitor followed.
+    expect(same(gather('default via 100.64.1.1 dev wan1 linkdown ', 'default via 100.64.2.9 dev wan2 linkdown', 'default via fe80::2 dev wan2 metric 1024 pref medium'))).toBe(true);
+    // What the restore owns still counts: a fixed gateway, a missing route, another device, a sysctl.
+    expect(same(gather('default via 100.64.1.9 dev wan1', 'default via 100.64.2.1 dev wan2', 'default via fe80::1 dev wan2 metric 1024 pref medium'))).toBe(false);
+    expect(same(gather('', 'default via 100.64.2.1 dev wan2', 'default via fe80::1 dev wan2 metric 1024 pref medium'))).toBe(false);
+    expect(same(gather('default via 100.64.1.1 dev wan1', 'default via 100.64.2.1 dev wan3', 'default via fe80::1 dev wan2 metric 1024 pref medium'))).toBe(false);
+    expect(same(gather('default via 100.64.1.1 dev wan1', 'default via 100.64.2.1 dev wan2', ''))).toBe(false);
+    expect(same(prior.replace('ip_forward\n1', 'ip_forward\n0'))).toBe(false);
   });
 
   it('§13: a deploy that takes the lock prunes the folders of failed deploys, down to the newest four', () => {

@@ -14,6 +14,7 @@ import type { OwnedSnapshot, ResetScope } from '../model/snapshot.js';
 import type { GatherRequest } from '../facts/gather-request.js';
 import { filterFunction, gatherFunction } from '../facts/gather.js';
 import { bootInstallFunction } from '../render/boot.js';
+import { followedTables } from '../render/monitor.js';
 import { resetFunction } from '../render/reset.js';
 import {
   monitorControlLib,
@@ -98,7 +99,7 @@ export function restoreScript(t: TransactionInput): Sh {
     shellLib(t.ops.flavour),
     monitorControlLib(dir),
     gatherFunction(t.req),
-    filterFunction(t.scope),
+    filterFunction(t.scope, [...new Set([...followedTables(t.prior.monitorScript), ...followedTables(t.target.monitorScript)])]),
     resetFunction(t.prior, t.scope, dir, t.req.runDir),
     txnRestoreProgram(dir, t.id),
   );
