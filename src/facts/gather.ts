@@ -165,7 +165,7 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
     const layout = new StateLayout(req.stateDir);
     if (e instanceof DamagedOwnedError) {
       throw new GatherError(
-        `the ownership record is damaged: ${e.message} (a power cut soon after a change?); without it multilink cannot tell its own tables, rules and sysctls from other tools', so nothing was changed. Its boot hook writes it again from the current generation: run \`sh ${layout.bootScript}\` on the router (or reboot it), then deploy again`,
+        `the ownership record is damaged: ${e.message} (a power cut soon after a change?); without it multilink cannot tell its own tables, rules and sysctls from other tools', so nothing was changed. The current generation writes it again: on the router run its boot hook, \`sh ${layout.bootScript}\` (or reboot), or without one (multilink_boot: none) \`sh ${layout.generations}/N/state.sh\` for the generation N named in ${layout.current}; then deploy again`,
       );
     }
     throw new GatherError(`the ownership record ${layout.owned} is unreadable: ${(e as Error).message}`);
