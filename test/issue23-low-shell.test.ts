@@ -6,10 +6,9 @@
 // §13 transaction folders are pruned by every deploy that takes the lock, not only by
 //     confirmations: failed deploys leave at most eight that ended.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compileHost } from '../src/compile/desired-state.js';
 import { filterFunction } from '../src/facts/gather.js';
 import { followedTables, monitorScript } from '../src/render/monitor.js';
@@ -17,19 +16,10 @@ import { txnBeginProgram, txnLockLib } from '../src/remote/programs.js';
 import { shellLib } from '../src/shell/lib.js';
 import { sh } from '../src/shell/sh.js';
 import { hostConfig, link } from './fixtures/render/host-config.js';
+import { routerShells, scratchFolders } from './helpers/shells.js';
 
-const which = (cmd: string): string => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
-const shells = [['dash'], ['busybox', 'ash']].filter((s) => which(s[0]) !== '');
-if (shells.length < 2) console.warn('issue 23 low shell tests: dash or busybox missing, running under what there is');
-
-const root = mkdtempSync(join(tmpdir(), 'ml-i23low-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const fresh = (): string => {
-  const d = join(root, `t${++n}`);
-  mkdirSync(d);
-  return d;
-};
+const shells = routerShells('issue 23 low shell tests');
+const fresh = scratchFolders('ml-i23low');
 
 function run(shell: string[], script: string, input = ''): { code: number | null; out: string } {
   const r = spawnSync(shell[0], [...shell.slice(1), '-c', script], { encoding: 'utf8', timeout: 30_000, input });

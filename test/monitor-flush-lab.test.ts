@@ -13,7 +13,7 @@ import type { LabInfo } from '../src/lab/lab.js';
 import { labRunDir } from '../src/lab/lab-files.js';
 import { RunLayout } from '../src/shell/layout.js';
 import { cli } from './helpers/cli.js';
-import { inRouter, labSupport, sh, startTestLab, stopTestLab } from './helpers/lab.js';
+import { inRouter, labInventoryWith, labSupport, sh, startTestLab, stopTestLab } from './helpers/lab.js';
 
 const support = labSupport();
 if (!support.ok) console.warn(`skipping monitor flush lab tests: ${support.reason}`);
@@ -84,9 +84,7 @@ describe.skipIf(!support.ok)('issue 23 §4: the failed link\'s flows move once t
       .replace(/(name: cable, .*weight: 2) }/, '$1, tier: 2 }')
       .replace('  rp_filter: loose', '  rp_filter: loose\n  health: { targets: [198.51.100.2, 198.51.100.3], interval: 1s, down_after: 3, up_after: 3, quorum: 1 }');
     expect(pb).toMatch(/name: cable, .*tier: 2 }/);
-    writeFileSync(join(lab.dir, 'health.yaml'), pb);
-    inv = join(lab.dir, 'health-inventory.yaml');
-    writeFileSync(inv, readFileSync(lab.inventory, 'utf8').split(lab.playbook).join(join(lab.dir, 'health.yaml')));
+    inv = labInventoryWith(lab, 'health', pb);
     const res = await cli('deploy', inv, '--json');
     expect(res.code, res.stdout + res.stderr).toBe(0);
   }, 180_000);

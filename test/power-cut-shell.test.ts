@@ -6,10 +6,9 @@
 // current is empty, dangling or names a generation left incomplete, the newest confirmed whole
 // generation. An ownership record left empty is refused by the gather, not read as "nothing".
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { snapshotFromDesired } from '../src/apply/snapshot.js';
 import { generationStateScript } from '../src/apply/transaction.js';
 import { DamagedOwnedError, ownedCommand, parseOwned } from '../src/facts/owned.js';
@@ -18,19 +17,10 @@ import { planHost } from '../src/plan/plan.js';
 import { shellLib } from '../src/shell/lib.js';
 import { sh } from '../src/shell/sh.js';
 import { pristineFacts, twoLinkDesired } from './helpers/desired.js';
+import { routerShells, scratchFolders } from './helpers/shells.js';
 
-const which = (cmd: string): string => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
-const shells = [['dash'], ['busybox', 'ash']].filter((s) => which(s[0]) !== '');
-if (shells.length < 2) console.warn('power cut shell tests: dash or busybox missing, running under what there is');
-
-const root = mkdtempSync(join(tmpdir(), 'ml-powercut-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const fresh = (): string => {
-  const d = join(root, `t${++n}`);
-  mkdirSync(d);
-  return d;
-};
+const shells = routerShells('power cut shell tests');
+const fresh = scratchFolders('ml-powercut');
 
 const HELPER = readFileSync(new URL('./helpers/power-cut.sh', import.meta.url), 'utf8');
 /** The model around the shell's sync and mv (functions come before PATH, lib.sh's too). */
