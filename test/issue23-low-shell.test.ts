@@ -3,19 +3,27 @@
 //     %d: past 248.5 days it keeps counting (BusyBox awk wraps, mawk clamps);
 // §9  the restore check compares multilink's objects, not their decoration: a route's
 //     `linkdown` flag, or the gateway a monitor followed in a `gateway: auto` link's table;
+// §10 the boot hook holds the deploy lock (a deploy that came first is waited for) and builds
+//     its reset payloads apart from a transaction's restore;
 // §13 transaction folders are pruned by every deploy that takes the lock, not only by
 //     confirmations: failed deploys leave at most eight that ended.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scopeOf, snapshotFromDesired, snapshotFromFacts } from '../src/apply/snapshot.js';
+import { generationStateScript, restoreScript } from '../src/apply/transaction.js';
 import { compileHost } from '../src/compile/desired-state.js';
+import { gatherRequest } from '../src/facts/gather-request.js';
 import { filterFunction } from '../src/facts/gather.js';
+import { planHost } from '../src/plan/plan.js';
 import { followedTables, monitorScript } from '../src/render/monitor.js';
-import { txnBeginProgram, txnLockLib } from '../src/remote/programs.js';
+import { bootProgram, txnBeginProgram, txnLockLib } from '../src/remote/programs.js';
+import { StateLayout } from '../src/shell/layout.js';
 import { shellLib } from '../src/shell/lib.js';
 import { sh } from '../src/shell/sh.js';
 import { hostConfig, link } from './fixtures/render/host-config.js';
+import { pristineFacts, twoLinkDesired } from './helpers/desired.js';
 import { routerShells, scratchFolders } from './helpers/shells.js';
 
 const shells = routerShells('issue 23 low shell tests');
@@ -34,6 +42,24 @@ describe('issue 23 §9: the tables a monitor follows', () => {
     });
     expect(followedTables(monitorScript(compileHost(cfg)))).toEqual(['4:102', '6:102', '6:103']);
     expect(followedTables(null)).toEqual([]);
+  });
+});
+
+describe('issue 23 §10: a restore and the generation build their reset payloads apart', () => {
+  it("restore.sh builds them in its transaction's folder, state.sh in the state folder", () => {
+    const desired = twoLinkDesired();
+    const facts = pristineFacts();
+    const ops = planHost(desired, facts).ops;
+    expect(ops).toBeDefined();
+    if (!ops) return;
+    const target = snapshotFromDesired(desired, ops.owned);
+    const scope = scopeOf(target);
+    const id = '0123456789abcdef';
+    const layout = new StateLayout(desired.settings.stateDir);
+    const restore = restoreScript({ id, priorGather: '', req: gatherRequest(desired), ops, desired, ownedBefore: null, prior: snapshotFromFacts(facts, scope, []), target, scope, meta: {}, confirmTimeoutS: 60 }).text;
+    expect(restore).toContain(`${layout.txnDir(id)}/reset.ipt`);
+    expect(restore).not.toContain(`${layout.dir}/reset.ipt`);
+    expect(generationStateScript({ ops, desired, target }).text).toContain(`${layout.dir}/reset.ipt`);
   });
 });
 
@@ -85,6 +111,43 @@ describe.each(shells)('issue 23 low items (%s)', (...shell) => {
     expect(same(gather('default via 100.64.1.1 dev wan1', 'default via 100.64.2.1 dev wan3', 'default via fe80::1 dev wan2 metric 1024 pref medium'))).toBe(false);
     expect(same(gather('default via 100.64.1.1 dev wan1', 'default via 100.64.2.1 dev wan2', ''))).toBe(false);
     expect(same(prior.replace('ip_forward\n1', 'ip_forward\n0'))).toBe(false);
+  });
+
+  it('§10: the boot hook waits for a deploy that holds the lock, restores what is current then, and releases its own', async () => {
+    const s = fresh();
+    const out = join(s, 'ran');
+    for (const g of [1, 2]) {
+      const dir = join(s, 'generations', String(g));
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'state.sh'), `ml_reset() { echo "restored ${g}" >> '${out}'; }\nml_tried_all() { :; }\nml_reset && ml_tried_all\n`);
+      writeFileSync(join(dir, 'desired.json'), '{}\n');
+      writeFileSync(join(dir, 'confirmed'), '');
+    }
+    writeFileSync(join(s, 'current'), '1\n');
+    // A deploy that came before the hook ran: its lock, its plan received, its process alive.
+    const p = { stateDir: s, id: 'abcdef0123456789', holder: 'a deploy', leaseS: 300, waitS: 120 };
+    const holder = spawn(shell[0], [...shell.slice(1), '-c', `${shellLib('none').text}\n${txnLockLib(p).text}\nml_lock >/dev/null || exit 1\nmkdir -p "$ML_STATE/txn/$ML_TXN_ID" && : > "$ML_STATE/txn/$ML_TXN_ID/received"\necho "$ml_epoch" > '${s}/epoch'\nexec sleep 30`], { stdio: 'ignore' });
+    const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+    try {
+      for (let i = 0; i < 50 && !existsSync(join(s, 'epoch')); i++) await sleep(100);
+      const epoch = readFileSync(join(s, 'epoch'), 'utf8').trim();
+      const boot = spawn(shell[0], [...shell.slice(1), '-c', bootProgram(s).text], { stdio: 'ignore' });
+      const ended = new Promise<number | null>((ok) => boot.on('exit', (code) => ok(code)));
+      await sleep(1500);
+      expect(existsSync(out), 'the boot hook restored while a deploy held the lock').toBe(false);
+      // The deploy confirms generation 2 and ends.
+      writeFileSync(join(s, 'current'), '2\n');
+      writeFileSync(join(epoch, 'released'), '');
+      holder.kill();
+      const code = await Promise.race([ended, sleep(10_000).then(() => 'timeout')]);
+      expect(code).toBe(0);
+      expect(readFileSync(out, 'utf8')).toBe('restored 2\n');
+      // Its own lock is released: a deploy goes on at once.
+      const free = spawnSync(shell[0], [...shell.slice(1), '-c', `${shellLib('none').text}\nML_STATE='${s}'\nif ml_deploying; then echo held; else echo free; fi`], { encoding: 'utf8' });
+      expect(free.stdout.trim()).toBe('free');
+    } finally {
+      holder.kill();
+    }
   });
 
   it('§13: a deploy that takes the lock prunes the folders of failed deploys, down to the newest four', () => {

@@ -100,7 +100,7 @@ export function restoreScript(t: TransactionInput): Sh {
     monitorControlLib(dir),
     gatherFunction(t.req),
     filterFunction(t.scope, [...new Set([...followedTables(t.prior.monitorScript), ...followedTables(t.target.monitorScript)])]),
-    resetFunction(t.prior, t.scope, dir, t.req.runDir),
+    resetFunction(t.prior, t.scope, dir, t.req.runDir, new StateLayout(dir).txnDir(t.id)),
     txnRestoreProgram(dir, t.id),
   );
 }

@@ -14,6 +14,9 @@ export const OWNED_FILE = 'owned.json';
 export const OWNED_LIST = 'owned.list';
 export const MONITOR_DIR = 'monitor';
 export const MONITOR_SCRIPT = 'monitor.sh';
+/** The iptables payloads a reset builds (src/render/reset.ts), in the state folder or a transaction's. */
+export const RESET_PAYLOAD = 'reset.ipt';
+export const RESET_PAYLOAD6 = 'reset6.ipt';
 /** How many generations a router keeps. */
 export const KEEP_GENERATIONS = 10;
 
@@ -54,12 +57,6 @@ export class StateLayout {
   }
   get ip6tablesPayload(): string {
     return `${this.dir}/ip6tables.restore`;
-  }
-  get resetPayload(): string {
-    return `${this.dir}/reset.ipt`;
-  }
-  get resetPayload6(): string {
-    return `${this.dir}/reset6.ipt`;
   }
   get bootScript(): string {
     return `${this.dir}/boot.sh`;
