@@ -106,6 +106,11 @@ describe.each(AWKS)('adaptive.awk under %s', (awk) => {
     const out = run(awk, 'conns', table, ['step=256', 'room=4']);
     expect(out.trim().split('\n').sort()).toEqual(['1 1', '2 2', '3 2']);
     expect(run(awk, 'conns', table, ['step=256', 'room=3']).trim().split('\n').sort()).toEqual(['1 1', '2 2']);
+    // The same table as `conntrack -L` prints it (the fallback without /proc/net/nf_conntrack,
+    // issue 23 §8): no family columns, the protocol first on the line.
+    const listed = table.map((l) => l.replace(/^ipv4 +2 /, '').replace(' zone=0', ''));
+    expect(listed[0]).toMatch(/^tcp +6 431999 ESTABLISHED /);
+    expect(run(awk, 'conns', listed, ['step=256', 'room=4']).trim().split('\n').sort()).toEqual(['1 1', '2 2', '3 2']);
   });
 
   const chainInput = (links: string[]): string[] => [

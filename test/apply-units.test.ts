@@ -52,7 +52,9 @@ describe('boot hook', () => {
     dirs.push(dir);
     const state = join(dir, 'state');
     mkdirSync(join(state, 'generations', '3'), { recursive: true });
-    writeFileSync(join(state, 'generations', '3', 'state.sh'), `echo restored 3 > ${join(dir, 'ran')}\n`);
+    // A whole generation (boot.sh checks its state.sh's last line and its desired.json).
+    writeFileSync(join(state, 'generations', '3', 'state.sh'), `ml_reset() { echo restored 3 > ${join(dir, 'ran')}; }\nml_tried_all() { :; }\nml_reset && ml_tried_all\n`);
+    writeFileSync(join(state, 'generations', '3', 'desired.json'), '{}\n');
     writeFileSync(join(state, 'current'), '3\n');
     const hook = join(dir, 'hooks', 'multilink') as `/${string}`;
     const install = spawnSync('sh', ['-s'], { input: `${lines(shellLib('none'), bootInstallFunction(hook, state), sh`ml_install_boot`).text}\n`, encoding: 'utf8' });
@@ -61,7 +63,7 @@ describe('boot hook', () => {
     expect(statSync(join(state, 'boot.sh')).mode & 0o777).toBe(0o700);
     expect(spawnSync('sh', [hook]).status).toBe(0);
     expect(readFileSync(join(dir, 'ran'), 'utf8')).toBe('restored 3\n');
-    // No current generation, or a corrupt one: the hook does nothing and succeeds.
+    // A corrupt current and no confirmed generation to fall back to: the hook does nothing and succeeds.
     rmSync(join(dir, 'ran'));
     writeFileSync(join(state, 'current'), '3; reboot\n');
     expect(spawnSync('sh', [hook]).status).toBe(0);

@@ -16,7 +16,7 @@ import { readOnRouter, runOnRouter } from '../src/lab/router-ops.js';
 import { parseMonitorState, type MonitorStateFile } from '../src/facts/monitor.js';
 import { DEFAULT_RUN_DIR, RunLayout } from '../src/shell/layout.js';
 import { cli } from './helpers/cli.js';
-import { labSupport, sh, startTestLab, stopTestLab } from './helpers/lab.js';
+import { labInventoryWith, labSupport, sh, startTestLab, stopTestLab } from './helpers/lab.js';
 
 const support = labSupport();
 if (!support.ok) console.warn(`skipping issue 23 probe tests: ${support.reason}`);
@@ -104,9 +104,7 @@ describe.skipIf(!support.ok)('issue 23 §3: probes with an old iputils ping are 
       '  rp_filter: loose',
       `  rp_filter: loose\n  health: { targets: [198.51.100.2, 198.51.100.3], interval: ${INTERVAL_S}s, down_after: ${DOWN_AFTER}, up_after: ${UP_AFTER}, quorum: 1 }`,
     );
-    writeFileSync(join(lab.dir, 'health.yaml'), pb);
-    inv = join(lab.dir, 'health-inventory.yaml');
-    writeFileSync(inv, readFileSync(lab.inventory, 'utf8').split(lab.playbook).join(join(lab.dir, 'health.yaml')));
+    inv = labInventoryWith(lab, 'health', pb);
     const res = await cli('deploy', inv, '--json');
     expect(res.code, res.stdout + res.stderr).toBe(0);
   }, 180_000);

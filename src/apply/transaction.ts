@@ -15,6 +15,7 @@ import type { GatherRequest } from '../facts/gather-request.js';
 import { filterFunction, gatherFunction } from '../facts/gather.js';
 import { bootInstallFunction } from '../render/boot.js';
 import { purgeFilesFunction } from '../render/purge.js';
+import { followedTables } from '../render/monitor.js';
 import { netfilterResetFunction, resetFunction } from '../render/reset.js';
 import {
   monitorControlLib,
@@ -27,7 +28,7 @@ import {
   txnRunProgram,
   type TxnParams,
 } from '../remote/programs.js';
-import { KEEP_GENERATIONS, StateLayout } from '../shell/layout.js';
+import { KEEP_GENERATIONS, RunLayout, StateLayout } from '../shell/layout.js';
 import { lines, shellLib } from '../shell/lib.js';
 import { sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { applyStepsFunction } from './steps.js';
@@ -100,8 +101,8 @@ export function restoreScript(t: TransactionInput): Sh {
     shellLib(t.ops.flavour),
     monitorControlLib(dir),
     gatherFunction(t.req),
-    filterFunction(t.scope),
-    resetFunction(t.prior, t.scope, dir, t.req.runDir),
+    filterFunction(t.scope, [...new Set([...followedTables(t.prior.monitorScript), ...followedTables(t.target.monitorScript)])]),
+    resetFunction(t.prior, t.scope, dir, t.req.runDir, new StateLayout(dir).txnDir(t.id)),
     txnRestoreProgram(dir, t.id),
   );
 }
@@ -128,7 +129,7 @@ export function generationStateScript(t: Pick<TransactionInput, 'ops' | 'target'
 
 /** The generation's netfilter alone (@gen/netfilter.sh): what the link monitor puts back after a foreign flush. */
 export function generationNetfilterScript(t: Pick<TransactionInput, 'ops' | 'target' | 'desired'>): Sh {
-  return lines(sh`#!/bin/sh`, shellLib(t.ops.flavour), netfilterResetFunction(t.target, scopeOf(t.target), t.desired.settings.stateDir), sh`ml_reset_netfilter && ml_tried_all`);
+  return lines(sh`#!/bin/sh`, shellLib(t.ops.flavour), netfilterResetFunction(t.target, scopeOf(t.target), new RunLayout(t.desired.settings.runDir).dir), sh`ml_reset_netfilter && ml_tried_all`);
 }
 
 /** Execution 1's answer: the plan, run by the router once it arrived whole (txn-run.sh). */

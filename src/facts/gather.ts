@@ -15,7 +15,7 @@ import { iptablesSaveSections, parseIptablesSave } from './iptables-save.js';
 import { MAIN_DEFAULTS6_COMMAND, MAIN_DEFAULTS_COMMAND, parseMainDefaults } from './main-defaults.js';
 import { moduleCommand, parseModule } from './modules.js';
 import { monitorRuntimeCommand, monitorScriptCommand, parseMonitor } from './monitor.js';
-import { ownedCommand, parseOwned } from './owned.js';
+import { DamagedOwnedError, ownedCommand, parseOwned } from './owned.js';
 import { parseRouterTools, routerToolsCommand } from './router.js';
 import { bootHookSections, parseBootHook } from './boot-hook.js';
 import { parseSysctl, sysctlCommand } from './sysctl.js';
@@ -90,6 +90,9 @@ ${body}
 }`;
 }
 
+/** Route flags that are the kernel's state of a route, not part of it (`linkdown`: no carrier). */
+const ROUTE_STATE_FLAGS = ['linkdown', 'dead', 'offload', 'trap', 'rt_offload', 'rt_trap', 'rt_offload_failed'];
+
 /**
  * ml_filter: what the restore check compares: multilink's own objects. Drops the sections a
  * restore cannot or need not bring back (loaded modules, generations, the monitor's pid, the
@@ -98,12 +101,16 @@ ${body}
  * iptables sections everything but ML_ chains and the jumps to them, and in the ip-rule
  * section everything but rules of multilink's shapes at its priorities (src/plan/ip-rules.ts
  * isMultilinkRule): other tools' churn (Docker, kube-proxy, a rule added meanwhile) does not
- * fail a restore that brought multilink's own objects back exactly.
+ * fail a restore that brought multilink's own objects back exactly. Routes are compared
+ * without the kernel's state flags (`linkdown` while a cable is out), and in the `followed`
+ * tables (`4:T`, `6:T`: a link monitor keeps their default route on the interface's DHCP, RA
+ * or PPP gateway, src/render/monitor.ts followedTables) without their gateway.
  */
-export function filterFunction(scope: { priorities: readonly number[]; tables: readonly number[] }): Sh {
+export function filterFunction(scope: { priorities: readonly number[]; tables: readonly number[] }, followed: readonly string[] = []): Sh {
   const shape = `lookup (${scope.tables.join('|') || 'none'})[ \t]*$|lookup main suppress_prefixlength 0[ \t]*$`;
+  const flags = ` (${ROUTE_STATE_FLAGS.join('|')}) `;
   return sh`ml_filter() {
-  awk -v prios=${scope.priorities.join(' ')} -v shape=${shape} 'BEGIN { n = split(prios, a, " "); for (i = 1; i <= n; i++) prio[a[i]] = 1 } /^@@ML (module |generations|monitor-runtime|main-defaults|tools|boot-hook|paths)/ { skip = 1 } /^@@ML ip6?tables / { ipt = 1; print; next } /^@@ML ip6?-rule$/ { rule = 1; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; rule = 0; next } rule { split($0, f, ":"); if (!(f[1] in prio) || $0 !~ shape) next } !skip && (!ipt || /ML_/) { print }'
+  awk -v prios=${scope.priorities.join(' ')} -v shape=${shape} -v followed=${followed.join(' ')} -v flags=${flags} 'BEGIN { n = split(prios, a, " "); for (i = 1; i <= n; i++) prio[a[i]] = 1; n = split(followed, a, " "); for (i = 1; i <= n; i++) follow[a[i]] = 1 } /^@@ML (module |generations|monitor-runtime|main-defaults|tools|boot-hook|paths)/ { skip = 1 } /^@@ML ip6?tables / { ipt = 1; print; next } /^@@ML ip6?-rule$/ { rule = 1; print; next } /^@@ML route6? [0-9]+$/ { route = ($2 == "route6" ? "6:" : "4:") $3; print; next } /^@@ML-rc / { if (!skip) print; skip = 0; ipt = 0; rule = 0; route = ""; next } rule { split($0, f, ":"); if (!(f[1] in prio) || $0 !~ shape) next } route != "" { r = " " $0 " "; while (gsub(flags, " ", r)) ; if (route in follow && r ~ /^ default /) sub(/ via [^ ]+ /, " ", r); gsub(/^ +| +$/, "", r); print r; next } !skip && (!ipt || /ML_/) { print }'
 }`;
 }
 
@@ -159,7 +166,13 @@ export function parseGather(stdout: string, req: GatherRequest): HostFacts {
   try {
     owned = parseOwned(r.get('owned'));
   } catch (e) {
-    throw new GatherError(`the ownership record ${new StateLayout(req.stateDir).owned} is unreadable: ${(e as Error).message}`);
+    const layout = new StateLayout(req.stateDir);
+    if (e instanceof DamagedOwnedError) {
+      throw new GatherError(
+        `the ownership record is damaged: ${e.message} (a power cut soon after a change?); without it multilink cannot tell its own tables, rules and sysctls from other tools', so nothing was changed. The current generation writes it again: on the router run its boot hook, \`sh ${layout.bootScript}\` (or reboot), or without one (multilink_boot: none) \`sh ${layout.generations}/N/state.sh\` for the generation N named in ${layout.current}; then deploy again`,
+      );
+    }
+    throw new GatherError(`the ownership record ${layout.owned} is unreadable: ${(e as Error).message}`);
   }
   const bootHook = parseBootHook(parseReply(stdout).sections);
   const v6: FamilyFacts | undefined = r.find('ip6-rule')

@@ -10,17 +10,39 @@ export function ownedListText(r: OwnedRecord): string {
   return [...r.tables.map((t) => `table ${t}`), ...Object.keys(r.sysctls).map((k) => `sysctl ${k}`), ...(r.ipv6 ? ['family 6'] : [])].join('\n') + '\n';
 }
 
+/**
+ * owned.json, after a line `ml-empty PATH` for each of the record's files that exists but is
+ * empty: what a power cut leaves of a file written shortly before (see parseOwned).
+ */
 export function ownedCommand(stateDir: string): Sh {
-  const path = new StateLayout(stateDir).owned;
-  return sh`if [ -r ${path} ]; then cat ${path}; fi`;
+  const s = new StateLayout(stateDir);
+  return sh`for ml_of in ${s.owned} ${s.ownedList}; do if [ -e "$ml_of" ] && [ ! -s "$ml_of" ]; then echo "ml-empty $ml_of"; fi; done
+if [ -r ${s.owned} ]; then cat ${s.owned}; fi`;
+}
+
+/**
+ * The ownership record exists but is empty. Taken for "never applied here", it would make
+ * multilink's own tables, rules and sysctls look like someone else's; so the host is refused
+ * until the record is whole again (the boot hook writes it from the current generation).
+ */
+export class DamagedOwnedError extends Error {
+  override name = 'DamagedOwnedError';
+  constructor(readonly paths: string[]) {
+    super(`${paths.join(' and ')} ${paths.length > 1 ? 'are' : 'is'} empty`);
+  }
 }
 
 function isNumberArray(v: unknown): v is number[] {
   return Array.isArray(v) && v.every((n) => Number.isInteger(n));
 }
 
-/** Empty text: never applied here. A corrupt record is an error, not a silent "nothing owned". */
+/**
+ * Empty text: never applied here. A corrupt record is an error, not a silent "nothing owned";
+ * an empty file of the record is a DamagedOwnedError.
+ */
 export function parseOwned(text: string): OwnedRecord | null {
+  const empty = [...text.matchAll(/^ml-empty (.+)$/gm)].map((m) => m[1]);
+  if (empty.length > 0) throw new DamagedOwnedError(empty);
   if (text.trim() === '') return null;
   const data: unknown = JSON.parse(text);
   if (typeof data !== 'object' || data === null) throw new Error('ownership record is not a JSON object');

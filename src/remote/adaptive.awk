@@ -36,8 +36,10 @@
 # / 2^31 with %.11f), the last link without a statistic match.
 
 mode == "conns" {
-  if (/ tcp /) { if (!/ ESTABLISHED /) next }
-  else if (!/ udp / || !/\[ASSURED\]/) next
+  # /proc/net/nf_conntrack's lines start `ipv4 2 tcp 6 …`, conntrack -L's `tcp 6 …`.
+  proto = ($1 == "ipv4" || $1 == "ipv6") ? $3 : $1
+  if (proto == "tcp") { if (!/ ESTABLISHED /) next }
+  else if (proto != "udp" || !/\[ASSURED\]/) next
   for (i = 1; i <= NF; i++) if ($i ~ /^mark=/) {
     k = int(substr($i, 6) / step) % (room + 1)
     if (k > 0 && k < room) conns[k]++

@@ -9,8 +9,9 @@
 #   them), and consecutive failed and good rounds take a link out and put it back. A probe
 #   that has not answered ML_WAIT after the round's start is killed: it failed.
 # When the set of healthy links changes it loads the balancing chain multilink precompiled
-# for that set (one iptables-restore --noflush) and deletes only the failed link's conntrack
-# entries, so its flows move and nothing else is flushed.
+# for that set (one iptables-restore --noflush) and then deletes only the failed link's
+# conntrack entries, so its flows move and nothing else is flushed. While a deploy holds the
+# lock the load waits, and so does the deletion: it comes once the chain is in force.
 # What it records (log, syslog, history, probe statistics) is in monitor-record.sh; how a
 # round waits for its probes, bounded, in monitor-round.sh.
 # Its script, pid and saved weights are in the state folder's monitor/ ($M, written when it
@@ -80,7 +81,25 @@ ml_load_file() {
 ml_load() {
   ml_deploying && return 1
   ml_payload "$1" > "$R/balance.restore" || return 1
-  ml_load_file 4 "$R/balance.restore"
+  ml_load_file 4 "$R/balance.restore" || return 1
+  ml_flush_out "$1"
+}
+# Links taken out (numbers) whose conntrack entries are still to be deleted. Deleted while the
+# old chain is in force, their flows would be made again at once on the dead link, by that
+# chain, and stay there: so only once a chain without them is in force (ml_load).
+ml_flush_links=
+# ml_flush_out MASK: the chain for MASK is in force: each waiting link MASK leaves out loses its
+# conntrack entries (only its own, by mark), so its UDP flows and tunnels move.
+ml_flush_out() {
+  if command -v conntrack >/dev/null 2>&1; then
+    for ml_fk in $ml_flush_links; do
+      [ $(( ($1 >> (ml_fk - 1)) & 1 )) = 0 ] || continue
+      ml_link "$ml_fk"
+      conntrack -D -m "$ml_mark/$ML_MASK" >/dev/null 2>&1
+    done
+  fi
+  ml_flush_links=
+  return 0
 }
 # Whether the balancing chain in force is already the one for MASK: then it is not reloaded
 # (a reload restarts the counters nth balances by).
@@ -127,7 +146,6 @@ ml_adaptive_chain() {
 ml_bytes() {
   echo $(( $(cat "/sys/class/net/$1/statistics/rx_bytes" 2>/dev/null || echo 0) + $(cat "/sys/class/net/$1/statistics/tx_bytes" 2>/dev/null || echo 0) ))
 }
-ml_centis() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
 # `K COUNT` for each link with connections that can carry its traffic (adaptive.awk).
 ml_conns() {
   { cat /proc/net/nf_conntrack 2>/dev/null || conntrack -L 2>/dev/null; } |
@@ -154,7 +172,8 @@ ml_adapt_round() {
   : > "$R/conns.sum"
   ml_samples=0
   ml_adapt_count=0
-  ml_t1=$(ml_centis)
+  ml_centis
+  ml_t1=$ml_cs
   {
     echo "$ML_ADAPT_PARAMS"
     ml_w=1
@@ -201,6 +220,8 @@ if ! sleep 0.001 2>/dev/null; then
 fi
 
 ( umask 077; mkdir -p "$R" ) || exit 1
+# Probe answers of an earlier configuration (it may have had more targets) are not this one's.
+rm -f "$R"/probe.* "$R"/probe6.*
 echo $$ > "$M/pid"
 trap 'ml_adapt_save; rm -f "$M/pid"; exit 0' TERM INT
 ml_saved=; ml_saved6=
@@ -220,6 +241,16 @@ if [ -n "$ML_ADAPT" ]; then ml_awk=$(ml_adapt_program); ml_adapt_init; fi
 if [ -n "$ML_HAS6" ]; then ml_v6_init "$ml_saved6"; fi
 ml_pending=1
 ml_in_force "$(ml_mask)" && ml_pending=0
+# A chain to load at the start (after a reboot, a restore, a deploy that loaded its own): the
+# connections made meanwhile on links the saved state has down are deleted once it is in force.
+if [ "$ml_pending" = 1 ]; then
+  ml_k=1
+  while [ "$ml_k" -le "$ML_N" ]; do
+    eval "ml_u=\$up_$ml_k"
+    [ "$ml_u" = 1 ] || ml_flush_links="$ml_flush_links $ml_k"
+    ml_k=$((ml_k + 1))
+  done
+fi
 ml_started=
 while :; do
   ml_guard
@@ -278,7 +309,7 @@ while :; do
       [ "$ml_s" -gt 0 ] && ml_why="$ml_s good rounds"
     fi
     if [ "$ml_u" = 1 ] && [ "$ml_f" -ge "$ML_DOWN_AFTER" ]; then
-      ml_u=0; ml_changed=1; ml_down="$ml_down $ml_mark"
+      ml_u=0; ml_changed=1; ml_down="$ml_down $ml_k"
       eval "since_$ml_k=$(ml_now)"
       ml_note "$ml_name" up down "$ml_why"
     elif [ "$ml_u" = 0 ] && [ "$ml_s" -ge "$ML_UP_AFTER" ]; then
@@ -293,11 +324,10 @@ while :; do
   if [ "$ml_changed" = 1 ] || [ "$ml_gw_changed" = 1 ] || { [ -n "$ML_TARGETS" ] && ml_stats_due; }; then ml_write_state; fi
   [ -n "$ML_ADAPT" ] && [ "$ml_changed" = 0 ] && ml_adapt_round
   if [ "$ml_changed" = 1 ]; then
+    # The failed links' connections go once the new chain is in force (now, or when a
+    # deploy's lock is released: ml_load).
+    ml_flush_links="$ml_flush_links $ml_down"
     if ml_load "$(ml_mask)"; then ml_pending=0; else ml_pending=1; fi
-    # Only the failed link's connections are dropped, so its UDP flows and tunnels move.
-    if command -v conntrack >/dev/null 2>&1; then
-      for ml_m in $ml_down; do conntrack -D -m "$ml_m/$ML_MASK" >/dev/null 2>&1; done
-    fi
     ml_record_notes
     ml_tier_now=$(ml_tier "$(ml_mask)")
     [ "$ml_tier_now" != "$ml_tier_was" ] && ml_tier_event "$ml_tier_was" "$ml_tier_now"

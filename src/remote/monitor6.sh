@@ -135,7 +135,7 @@ ml_v6_round() {
         [ "$ml_6s" -gt 0 ] && ml_6why="$ml_6s good IPv6 rounds"
       fi
       if [ "$ml_6u" = 1 ] && [ "$ml_6f" -ge "$ML_DOWN_AFTER" ]; then
-        ml_6u=0; ml_6changed=1; ml_6down="$ml_6down $ml_mark"
+        ml_6u=0; ml_6changed=1; ml_6down="$ml_6down $ml_k"
         eval "since6_$ml_k=$(ml_now)"
         ml_log "link $ml_name IPv6 down ($ml_6why)"; ml_syslog "link $ml_name IPv6 down ($ml_6why)"
       elif [ "$ml_6u" = 0 ] && [ "$ml_6s" -ge "$ML_UP_AFTER" ]; then
@@ -147,21 +147,29 @@ ml_v6_round() {
     fi
     ml_k=$((ml_k + 1))
   done
-  [ "$ml_6changed" = 1 ] && ml_pending6=1
+  [ "$ml_6changed" = 1 ] && { ml_pending6=1; ml_flush6_links="$ml_flush6_links $ml_6down"; }
   if [ "$ml_pending6" = 1 ] && ml_load6 "$(ml_mask6)"; then ml_pending6=0; fi
-  # Recorded once the new chain is in force (never before), then the failed links' flows end.
   [ "$ml_6changed" = 1 ] || return 0
   ml_write_state
-  if command -v conntrack >/dev/null 2>&1; then
-    for ml_6m in $ml_6down; do conntrack -D -f ipv6 -m "$ml_6m/$ML_MASK" >/dev/null 2>&1; done
-  fi
   return 0
 }
 
-# Loads the IPv6 balancing chain for MASK6, unless a deploy holds the lock or it is in force.
+# Links taken out for IPv6 whose IPv6 conntrack entries are still to be deleted: once the chain
+# without them is in force, never before (monitor.sh's ml_flush_links).
+ml_flush6_links=
+# Loads the IPv6 balancing chain for MASK6, unless a deploy holds the lock or it is in force;
+# then the waiting links it leaves out lose their IPv6 flows.
 ml_load6() {
   ml_deploying && return 1
   ml_balance6 "$1" > "$R/balance6.restore" || return 1
-  [ "$(ml_chain_live 6)" = "$(ml_chain_want "$R/balance6.restore")" ] && return 0
-  ml_load_file 6 "$R/balance6.restore"
+  if [ "$(ml_chain_live 6)" != "$(ml_chain_want "$R/balance6.restore")" ]; then ml_load_file 6 "$R/balance6.restore" || return 1; fi
+  if command -v conntrack >/dev/null 2>&1; then
+    for ml_6k in $ml_flush6_links; do
+      [ $(( ($1 >> (ml_6k - 1)) & 1 )) = 0 ] || continue
+      ml_link "$ml_6k"
+      conntrack -D -f ipv6 -m "$ml_mark/$ML_MASK" >/dev/null 2>&1
+    done
+  fi
+  ml_flush6_links=
+  return 0
 }

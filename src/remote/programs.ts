@@ -2,7 +2,8 @@
 // parameters. The shell module sets them as quoted variables at the top of the file.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { scriptFile, type Sh } from '../shell/sh.js';
+import { lines, shellLib } from '../shell/lib.js';
+import { scriptFile, sh, type Sh } from '../shell/sh.js';
 import { RunLayout, STATE_ENTRIES, StateLayout } from '../shell/layout.js';
 
 const file = (name: string): URL => new URL(`./${name}`, import.meta.url);
@@ -219,9 +220,22 @@ export function monitorProgram(p: MonitorParams): Sh {
   return scriptFile(file('monitor.sh'), monitorVariables(p));
 }
 
-/** $S/boot.sh: restores the last confirmed generation. */
+/** The boot hook's own transaction id: what its lock epoch names (it has no transaction folder). */
+export const BOOT_TXN_ID = 'b0070000b0070000';
+/** Seconds the boot hook waits for a deploy that holds the lock, and that its own lock holds back others at most. */
+export const BOOT_WAIT_S = 300;
+
+/** $S/boot.sh: restores the last confirmed generation, under the deploy lock. */
 export function bootProgram(stateDir: string): Sh {
-  return scriptFile(file('boot.sh'), { ML_STATE: new StateLayout(stateDir).dir });
+  const dir = new StateLayout(stateDir).dir;
+  const lock: TxnParams = { stateDir: dir, id: BOOT_TXN_ID, holder: 'the boot hook, restoring the last confirmed generation', leaseS: BOOT_WAIT_S, waitS: BOOT_WAIT_S };
+  return lines(
+    sh`#!/bin/sh`,
+    sh`# multilink: restore the last confirmed generation at boot (written by multilink; do not edit).`,
+    shellLib('none'),
+    txnLockLib(lock),
+    scriptFile(file('boot.sh'), { ML_STATE: dir, ML_BOOT_WAIT_S: BOOT_WAIT_S }),
+  );
 }
 
 /** /etc/init.d/multilink (sysvinit and OpenWrt). */

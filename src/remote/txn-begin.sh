@@ -19,6 +19,7 @@ ml_lock || exit 4
 ml_settle_all 'its processes died'
 # A remove settled just now took the state folder, and this lock with it: take another.
 [ -d "$ml_epoch" ] || ml_lock || exit 4
+ml_prune_txns
 ml_gather
 echo "@@ML-ready $ML_TXN_ID"
 

@@ -13,7 +13,10 @@ ml_confirm() {
   { read -r ml_c_gen < "$T/gen"; read -r ml_c_ep < "$T/epoch"; } 2>/dev/null
   case $ml_c_gen in ''|*[!0-9]*) echo "no generation for $T" >&2; return 1 ;; esac
   : > "$S/generations/$ml_c_gen/confirmed"
-  echo "$ml_c_gen" > "$S/current.tmp" && mv -f "$S/current.tmp" "$S/current"
+  # The generation, its mark and the new pointer on the disk before the rename that commits
+  # them, and the rename itself before the deploy is told: a power cut leaves current naming a
+  # whole generation, this one or the one before.
+  echo "$ml_c_gen" > "$S/current.tmp" && ml_sync "$S/generations/$ml_c_gen" "$S/current.tmp" && mv -f "$S/current.tmp" "$S/current" && ml_sync "$S"
   # Keep the newest ML_KEEP generations.
   while :; do
     ml_c_n=0; ml_c_min=
@@ -29,17 +32,6 @@ ml_confirm() {
   : > "$T/confirmed"
   [ -z "$ml_c_ep" ] || : > "$S/locks/$ml_c_ep/released"
   ml_kill_recorded "$T/sleep.pid" sleep
-  # Keep the folders of the newest transactions that ended (for a controller asking late): at
-  # eight, down to four.
-  ml_c_n=0
-  for ml_c_t in "$S"/txn/*/; do ml_c_n=$((ml_c_n + 1)); done
-  [ "$ml_c_n" -ge 8 ] || return 0
-  # shellcheck disable=SC2012 # newest first; the names are transaction ids
-  ml_c_old=$(ls -dt "$S"/txn/*/ 2>/dev/null | sed 1,4d)
-  # shellcheck disable=SC2086 # one path a line, without spaces (the state folder is checked)
-  for ml_c_t in $ml_c_old; do
-    ml_c_t=${ml_c_t%/}
-    if [ -e "$ml_c_t/result" ] || [ -e "$ml_c_t/confirmed" ] || [ -e "$ml_c_t/ended" ]; then rm -rf "$ml_c_t"; fi
-  done
+  ml_prune_txns
 }
 ml_confirm

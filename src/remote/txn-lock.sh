@@ -181,21 +181,6 @@ ml_wd_quit() {
   if [ -n "$ml_wd_st" ] && ml_alive "$ml_wd_sl" "$ml_wd_st"; then kill -9 "$ml_wd_sl" 2>/dev/null; fi
   exit 0
 }
-# ml_centis: sets ml_cs to hundredths of a second since boot (/proc/uptime, read by the shell),
-# or since the epoch where that cannot be read.
-ml_centis() {
-  if { read -r ml_cs _ < /proc/uptime; } 2>/dev/null; then
-    case $ml_cs in
-      *.??) ml_cs=${ml_cs%.*}${ml_cs#*.} ;;
-      *) ml_cs=${ml_cs%%.*}00 ;;
-    esac
-    # No leading zeros: the shell would read the number as octal.
-    ml_cs=${ml_cs#"${ml_cs%%[!0]*}"}
-    ml_cs=${ml_cs:-0}
-  else
-    ml_cs=$(($(date +%s) * 100))
-  fi
-}
 ml_whole() {
   [ "$(tail -n 1 "$1" 2>/dev/null)" = "# ml-end $ML_TXN_ID" ]
 }

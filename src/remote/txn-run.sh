@@ -55,6 +55,9 @@ ml_txn_run() {
   if ! mkdir -p "$S/generations/$ml_gen" || ! echo "$ml_gen" > "$T/gen"; then ml_end 'no generation folder'; exit 3; fi
   ml_write_generation "$S/generations/$ml_gen" || { rm -rf "$S/generations/$ml_gen"; ml_end 'writing the generation failed'; exit 3; }
   ml_field generation "$ml_gen"
+  # On the disk before the transaction is armed: its restore (a later deploy settles it with
+  # restore.sh) and the generation a confirmation makes current (the boot hook runs it).
+  ml_sync "$T"/* "$S/generations/$ml_gen"/* "$S/generations/$ml_gen" "$S/generations" "$T"
 
   # The dead-man timer; its pid joins the lock's holders before the transaction is armed.
   ( ml_keeper ) </dev/null >/dev/null 2>&1 &

@@ -237,6 +237,23 @@ export function monitorTag(d: DesiredState): string {
   return tagOf(body(d));
 }
 
+/**
+ * The tables whose default route a monitor script follows at run time (`gateway: auto`,
+ * `gateway6: auto`: the interface's DHCP, RA or PPP route), as `4:TABLE` and `6:TABLE`, read
+ * from the ml_link lines linkFunction writes. Their gateway is the router's state, not
+ * multilink's: the restore check does not compare it (ml_filter, src/facts/gather.ts).
+ */
+export function followedTables(script: string | null): string[] {
+  const out = new Set<string>();
+  for (const line of (script ?? '').split('\n')) {
+    const table = /^\s*\d+\) ml_name=.*; ml_table='?(\d+)'?;/.exec(line)?.[1];
+    if (table === undefined) continue;
+    if (/; ml_gw='?auto'?;/.test(line)) out.add(`4:${table}`);
+    if (/; ml_gw6='?auto'?;/.test(line)) out.add(`6:${table}`);
+  }
+  return [...out].sort();
+}
+
 /** The tag of a monitor script as found on a router. */
 export function scriptTag(script: string): string | undefined {
   const second = script.split('\n')[1];

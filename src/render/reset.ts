@@ -4,7 +4,7 @@
 // at run time and recreates the snapshot's, jump rules at their old positions.
 import { familyOf, NETFILTER_TABLES, type Family, type NetfilterTable } from '../model/desired.js';
 import type { OwnedSnapshot, ResetScope } from '../model/snapshot.js';
-import { RunLayout, StateLayout } from '../shell/layout.js';
+import { RESET_NFT_PAYLOAD, RESET_PAYLOAD, RESET_PAYLOAD6, RunLayout, StateLayout } from '../shell/layout.js';
 import { lines, tryStep, writeFile } from '../shell/lib.js';
 import { sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { appendLines, declareLine, insertLine } from './iptables-restore.js';
@@ -37,9 +37,9 @@ export function resetsIpv6(s: OwnedSnapshot, scope: ResetScope): boolean {
   return Boolean(scope.ipv6 || s.owned?.ipv6 || s.chains.some((c) => c.family === 6) || s.rules.some((r) => r.family === 6) || s.routes.some((r) => r.family === 6));
 }
 
-/** The netfilter part of a reset for one family: the payload built from the live tables, then restored. */
-function netfilterReset(s: OwnedSnapshot, family: Family, layout: StateLayout): Sh[] {
-  const ipt = family === 6 ? layout.resetPayload6 : layout.resetPayload;
+/** The netfilter part of a reset for one family: the payload (in folder `dir`) built from the live tables, then restored. */
+function netfilterReset(s: OwnedSnapshot, family: Family, dir: string): Sh[] {
+  const ipt = `${dir}/${family === 6 ? RESET_PAYLOAD6 : RESET_PAYLOAD}`;
   const save = family === 6 ? sh`ml_save6` : sh`ml_save`;
   const tables = NETFILTER_TABLES.map((table) => {
     const keep = ` ${s.chains.filter((c) => c.table === table && familyOf(c) === family).map((c) => c.name).join(' ')} `;
@@ -57,40 +57,47 @@ ${target ? withHeredoc(sh`  cat`, target) : sh`  :`}
  * The nft part: the snapshot's table made anew in one `nft -f` (none: removed), on a router
  * that has nft; a snapshot that does not speak of nft leaves the table alone.
  */
-function nftReset(s: OwnedSnapshot, layout: StateLayout): Sh[] {
+function nftReset(s: OwnedSnapshot, dir: string): Sh[] {
   if (s.nft === undefined) return [];
+  const payload = `${dir}/${RESET_NFT_PAYLOAD}`;
   return [
     sh`if command -v nft >/dev/null 2>&1; then`,
-    writeFile(layout.resetNftPayload, nftReplaceScript(s.nft).replace(/\n$/, '')),
-    tryStep('nft -f (reset)', sh`nft -f ${layout.resetNftPayload}`),
+    writeFile(payload, nftReplaceScript(s.nft).replace(/\n$/, '')),
+    tryStep('nft -f (reset)', sh`nft -f ${payload}`),
     sh`fi`,
   ];
 }
 
-/** Everything of the snapshot in netfilter: the nft table and each family's ML_ chains and jumps. */
-function netfilterParts(s: OwnedSnapshot, scope: ResetScope, layout: StateLayout): Sh[] {
+/** Everything of the snapshot in netfilter, payloads built in `dir`: the nft table and each family's ML_ chains and jumps. */
+function netfilterParts(s: OwnedSnapshot, scope: ResetScope, dir: string): Sh[] {
   const families: Family[] = resetsIpv6(s, scope) ? [4, 6] : [4];
   return [
     // The new owner of the balance first: nft before iptables is cleared, or after it is back.
-    ...(s.nft ? nftReset(s, layout) : []),
-    ...families.flatMap((f) => netfilterReset(s, f, layout)),
-    ...(s.nft === null ? nftReset(s, layout) : []),
+    ...(s.nft ? nftReset(s, dir) : []),
+    ...families.flatMap((f) => netfilterReset(s, f, dir)),
+    ...(s.nft === null ? nftReset(s, dir) : []),
   ];
 }
 
 /**
- * Shell function ml_reset_netfilter: only the netfilter part of ml_reset. The link monitor runs
- * it (the generation's netfilter.sh) when another tool flushed multilink's rules.
+ * Shell function ml_reset_netfilter: only the netfilter part of ml_reset, its payloads built
+ * in `payloadDir`. The link monitor runs it (the generation's netfilter.sh) when another tool
+ * flushed multilink's rules.
  */
-export function netfilterResetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: string): Sh {
-  const layout = new StateLayout(stateDir);
+export function netfilterResetFunction(s: OwnedSnapshot, scope: ResetScope, payloadDir: string): Sh {
   return sh`ml_reset_netfilter() {
-${lines(sh`mkdir -p ${layout.dir}`, ...netfilterParts(s, scope, layout))}
+${lines(sh`mkdir -p ${payloadDir}`, ...netfilterParts(s, scope, payloadDir))}
 }`;
 }
 
-export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: string, runDir: string): Sh {
+/**
+ * `payloadDir`: where its iptables payloads are built (default the state folder): a
+ * transaction's restore builds them in its own folder, so a restore and the boot hook's
+ * generation never write the same file.
+ */
+export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: string, runDir: string, payloadDir?: string): Sh {
   const layout = new StateLayout(stateDir);
+  const payloads = payloadDir ?? layout.dir;
   const families: Family[] = resetsIpv6(s, scope) ? [4, 6] : [4];
   const monitor = s.monitorScript
     ? lines(sh`mkdir -p ${layout.monitorDir}`, tryStep(`write ${layout.monitorScript}`, writeFile(layout.monitorScript, s.monitorScript.replace(/\n$/, ''))), tryStep('start the link monitor', sh`ml_monitor_start`))
@@ -98,7 +105,7 @@ export function resetFunction(s: OwnedSnapshot, scope: ResetScope, stateDir: str
   const ip = (family: Family): string => (family === 6 ? 'ip -6' : 'ip');
   const body = lines(
     sh`mkdir -p ${layout.dir}`,
-    ...netfilterParts(s, scope, layout),
+    ...netfilterParts(s, scope, payloads),
     // Its own rules only, by their full selectors: a foreign rule at one of these priorities stays.
     ...families.map((f) => rulesClearOwned(scope.priorities, scope.tables, f)),
     ...s.rules.map((r) => tryStep(`${ip(familyOf(r))} rule add priority ${r.priority} ${r.text}`, ruleAddFromShow(r.priority, r.text, familyOf(r)))),

@@ -14,6 +14,10 @@ export const OWNED_FILE = 'owned.json';
 export const OWNED_LIST = 'owned.list';
 export const MONITOR_DIR = 'monitor';
 export const MONITOR_SCRIPT = 'monitor.sh';
+/** The iptables payloads a reset builds (src/render/reset.ts), in the state folder or a transaction's. */
+export const RESET_PAYLOAD = 'reset.ipt';
+export const RESET_PAYLOAD6 = 'reset6.ipt';
+export const RESET_NFT_PAYLOAD = 'reset.nft';
 /** How many generations a router keeps. */
 export const KEEP_GENERATIONS = 10;
 /**
@@ -22,7 +26,7 @@ export const KEEP_GENERATIONS = 10;
  */
 export const STATE_ENTRIES: readonly string[] = [
   OWNED_FILE, OWNED_LIST, 'current', 'generations', 'locks', 'lock', 'iptables.restore', 'ip6tables.restore',
-  'reset.ipt', 'reset6.ipt', 'multilink.nft', 'reset.nft', 'boot.sh', MONITOR_DIR, 'txn',
+  RESET_PAYLOAD, RESET_PAYLOAD6, 'multilink.nft', RESET_NFT_PAYLOAD, 'boot.sh', MONITOR_DIR, 'txn',
 ];
 
 export class StateLayout {
@@ -65,15 +69,6 @@ export class StateLayout {
   }
   get nftPayload(): string {
     return `${this.dir}/multilink.nft`;
-  }
-  get resetNftPayload(): string {
-    return `${this.dir}/reset.nft`;
-  }
-  get resetPayload(): string {
-    return `${this.dir}/reset.ipt`;
-  }
-  get resetPayload6(): string {
-    return `${this.dir}/reset6.ipt`;
   }
   get bootScript(): string {
     return `${this.dir}/boot.sh`;

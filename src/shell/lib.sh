@@ -207,9 +207,17 @@ ml_tried_all() {
   [ "$ml_failed" = 0 ]
 }
 
-# ml_write FILE: stdin to FILE, atomically (a temporary file renamed over it).
+# ml_sync PATH...: PATH's data (a folder: its entries) on the disk before what follows. A rename
+# that commits a file comes after it: with delayed allocation (ext4, UBIFS) a power cut can
+# otherwise keep the rename and lose the data, leaving the file empty. sync takes files on
+# coreutils >= 8.24 and BusyBox >= 1.26; older ones sync everything (or refuse the arguments:
+# then everything is synced).
+ml_sync() {
+  sync -- "$@" 2>/dev/null || sync
+}
+# ml_write FILE: stdin to FILE, atomically (a temporary file, synced, renamed over it).
 ml_write() {
-  cat > "$1.tmp" && mv -f "$1.tmp" "$1"
+  cat > "$1.tmp" && ml_sync "$1.tmp" && mv -f "$1.tmp" "$1"
 }
 # ml_sysctl KEY VALUE: writes VALUE to /proc/sys/KEY (KEY with '/' separators).
 ml_sysctl() {
@@ -262,6 +270,24 @@ ml_record_pid() {
 # boot), or since the epoch where /proc/uptime cannot be read.
 ml_clock() {
   if { read -r ml_clock_s _ < /proc/uptime; } 2>/dev/null; then ml_clock_s=${ml_clock_s%%.*}; else ml_clock_s=$(date +%s); fi
+}
+# ml_centis [FILE]: sets ml_cs to hundredths of a second since boot (/proc/uptime, or FILE of
+# the same form, read by the shell: its arithmetic is 64 bits where awk's %d is not, so a
+# router up for more than 248.5 days counts on), or since the epoch where that cannot be read.
+# shellcheck disable=SC2120 # FILE: for tests; the monitor and the watchdog read /proc/uptime
+ml_centis() {
+  if { read -r ml_cs _ < "${1:-/proc/uptime}"; } 2>/dev/null; then
+    case $ml_cs in
+      *.??) ml_cs=${ml_cs%.*}${ml_cs#*.} ;;
+      *.?) ml_cs=${ml_cs%.*}${ml_cs#*.}0 ;;
+      *) ml_cs=${ml_cs%%.*}00 ;;
+    esac
+    # No leading zeros: the shell would read the number as octal.
+    ml_cs=${ml_cs#"${ml_cs%%[!0]*}"}
+    ml_cs=${ml_cs:-0}
+  else
+    ml_cs=$(($(date +%s) * 100))
+  fi
 }
 # ml_runs_as PID START TEXT: ml_alive, and its command line holds TEXT (read by the shell, its
 # NUL separators dropped or ended at: TEXT is the program's name or the start of its arguments).
@@ -342,6 +368,23 @@ ml_overdue() {
 ml_deploying() {
   ml_newest_epoch
   [ "$ml_epoch_n" -gt 0 ] && ml_epoch_held "$ML_STATE/locks/$ml_epoch_n" && ! ml_overdue "$ML_STATE/locks/$ml_epoch_n"
+}
+# ml_prune_txns: keeps the folders of the newest transactions of ML_STATE that ended (for a
+# controller asking late): at eight, down to four. Run by every confirmation and by every deploy
+# once it holds the lock and has settled what dead ones left (txn-begin.sh): a failed deploy's
+# folder goes too, so at most eight that ended stay, whatever the outcomes.
+ml_prune_txns() {
+  ml_pt_n=0
+  for ml_pt in "$ML_STATE"/txn/*/; do [ -d "$ml_pt" ] && ml_pt_n=$((ml_pt_n + 1)); done
+  [ "$ml_pt_n" -ge 8 ] || return 0
+  # shellcheck disable=SC2012 # newest first; the names are transaction ids
+  ml_pt_old=$(ls -dt "$ML_STATE"/txn/*/ 2>/dev/null | sed 1,4d)
+  # shellcheck disable=SC2086 # one path a line, without spaces (the state folder is checked)
+  for ml_pt in $ml_pt_old; do
+    ml_pt=${ml_pt%/}
+    if [ -e "$ml_pt/result" ] || [ -e "$ml_pt/confirmed" ] || [ -e "$ml_pt/ended" ]; then rm -rf "$ml_pt"; fi
+  done
+  return 0
 }
 # ml_print_result FILE: a transaction's result file as a reply: its first word (restored,
 # restore-failed) as the field txn, the rest of its first line as why, the other lines as

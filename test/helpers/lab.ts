@@ -2,7 +2,7 @@
 // folder and management subnet of its own, and always removed: by stopTestLab, by the
 // afterAll this module registers in every test file that imports it, and on exit/SIGINT.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -155,4 +155,13 @@ export function inRouter(lab: LabInfo, router: string, cmd: string, args: readon
   const r = lab.routers.find((x) => x.name === router);
   if (!r) throw new Error(`no router ${router} in lab ${lab.prefix}`);
   return sh('ip', ['netns', 'exec', r.namespace, cmd, ...args]);
+}
+
+/** The lab's inventory with another playbook (written as NAME.yaml in the lab's folder, the inventory beside it): its path. */
+export function labInventoryWith(lab: LabInfo, name: string, playbook: string): string {
+  const pb = join(lab.dir, `${name}.yaml`);
+  writeFileSync(pb, playbook);
+  const inv = join(lab.dir, `${name}-inventory.yaml`);
+  writeFileSync(inv, readFileSync(lab.inventory, 'utf8').split(lab.playbook).join(pb));
+  return inv;
 }
