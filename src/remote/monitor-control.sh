@@ -7,6 +7,15 @@
 
 ml_monitor_no_pid() { [ ! -s "$ML_STATE/monitor/pid" ]; }
 
+# ml_pgrp PID: its process group (the field after state and parent in /proc/PID/stat).
+ml_pgrp() {
+  { read -r ml_pg_s < "/proc/$1/stat"; } 2>/dev/null || return 1
+  ml_pg_s=${ml_pg_s##*) }
+  # shellcheck disable=SC2086 # split into its fields on purpose
+  set -- $ml_pg_s
+  echo "$3"
+}
+
 # ml_monitor_is PID: PID is this state folder's monitor: its command line runs our monitor.sh
 # and, when its start was recorded (pid.start: "PID START"), it started then. A pid read from
 # a file may have been given to another process since.
@@ -21,9 +30,13 @@ ml_monitor_stop() {
   if [ "$(cat "$ml_md/manager" 2>/dev/null)" = systemd ]; then systemctl stop "$ML_MONITOR_UNIT" >/dev/null 2>&1; fi
   ml_mp=$(cat "$ml_md/pid" 2>/dev/null)
   if [ -n "$ml_mp" ] && ml_monitor_is "$ml_mp"; then
-    kill "$ml_mp" 2>/dev/null
+    # Started by setsid, it leads its own process group: its probes and the subshells that
+    # wait for them go with it (a stopped monitor leaves nothing running). Otherwise only it.
+    ml_mt=$ml_mp
+    [ "$(ml_pgrp "$ml_mp")" = "$ml_mp" ] && ml_mt="-$ml_mp"
+    kill -- "$ml_mt" 2>/dev/null
     ml_wait_while 50 ml_monitor_is "$ml_mp"
-    if ml_monitor_is "$ml_mp"; then kill -9 "$ml_mp" 2>/dev/null; fi
+    if ml_monitor_is "$ml_mp"; then kill -9 -- "$ml_mt" 2>/dev/null; fi
   fi
   rm -f "$ml_md/pid" "$ml_md/pid.start"
 }

@@ -253,6 +253,9 @@ if [ "$ml_pending" = 1 ]; then
 fi
 ml_started=
 while :; do
+  # Its script gone (`multilink remove`, or a stop that missed a monitor still starting, before
+  # it wrote its pid): nothing is left for it to keep.
+  [ -f "$M/monitor.sh" ] || exit 0
   ml_guard
   [ "$ml_pending" = 1 ] && ml_load "$(ml_mask)" && ml_pending=0
   ml_gw_changed=0
