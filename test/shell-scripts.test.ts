@@ -72,7 +72,6 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
     { method: 'random' as const, ipv6: true, nft: false },
     { method: 'sticky' as const, ipv6: true, nft: false },
     { method: 'sticky' as const, ipv6: true, nft: true },
-    { method: 'nth' as const, ipv6: false, nft: true },
   ];
   for (const { method, ipv6, nft } of variants) {
     it(`the scripts generated for a ${method} play with health, ftp and exceptions pass too${ipv6 ? ' (dual stack)' : ''}${nft ? ' (nft backend)' : ''}`, () => {

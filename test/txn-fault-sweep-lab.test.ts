@@ -100,7 +100,7 @@ async function deploy(inventory: string, transport: Transport, command: 'deploy'
 }
 
 // Both backends (issue 19): the nft backend's table is made, changed and removed in the same
-// transaction; its sweep takes every boundary and every other even offset.
+// transaction; its sweep takes every boundary and every fourth even offset.
 describe.skipIf(!support.ok).each(['iptables', 'nft'] as const)('a change killed at any instant (fault sweep on a lab router, %s backend)', (firewall) => {
   let lab: LabInfo;
   let r: LabRouter;
@@ -223,12 +223,12 @@ describe.skipIf(!support.ok).each(['iptables', 'nft'] as const)('a change killed
     const boundaries = Object.entries(marks).sort((a, b) => a[1] - b[1]);
     console.log(`calibration: a clean change took ${total} ms; ${boundaries.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     // 12 offsets evenly over the change, and each boundary, controller's or router's, as it is crossed.
-    const even: Offset[] = Array.from({ length: 12 }, (_, i) => ({ kind: 'time' as const, at: Math.round((total * i) / 12) })).filter((_, i) => firewall === 'iptables' || i % 2 === 0);
+    const even: Offset[] = Array.from({ length: 12 }, (_, i) => ({ kind: 'time' as const, at: Math.round((total * i) / 12) })).filter((_, i) => firewall === 'iptables' || i % 4 === 0);
     const anchored: Offset[] = boundaries
       .filter(([k]) => !/^(connect|connected|end)/.test(k))
       .map(([k]) => (k.startsWith('router ') ? { kind: 'router', marker: k.slice('router '.length), delay: 0 } : { kind: 'mark', name: k, delay: 0 }));
     offsets = [...even, ...anchored, { kind: 'mark', name: 'connected2', delay: 20 }, { kind: 'router', marker: 'armed', delay: 15 }];
-    expect(offsets.length).toBeGreaterThanOrEqual(firewall === 'iptables' ? 20 : 14);
+    expect(offsets.length).toBeGreaterThanOrEqual(firewall === 'iptables' ? 20 : 11);
     if (firewall === 'nft') expect(fp.A + fp.B).toMatch(/ML_BAL_/);
   }, 180_000);
 
@@ -322,7 +322,9 @@ describe.skipIf(!support.ok).each(['iptables', 'nft'] as const)('a change killed
   // offset (SSH sessions and the transaction's processes by turns): the router is exactly A or
   // exactly removed (its state folder gone too), the report says which, and the next remove
   // goes through at once.
-  it('remove killed at each offset: exactly prior or exactly removed, a true report, no stale lock, the next remove at once', async () => {
+  // The remove sweep runs on the iptables backend (its ML_ chains and jumps in both families are
+  // the part with most steps; the nft table goes in one `nft -f`): CI time.
+  it.skipIf(firewall === 'nft')('remove killed at each offset: exactly prior or exactly removed, a true report, no stale lock, the next remove at once', async () => {
     const remove = (t: Transport): Promise<Outcome> => deploy(inv.A, t, 'remove');
     const toA = async (): Promise<void> => {
       const a = await deploy(inv.A, new Ssh2Transport());
