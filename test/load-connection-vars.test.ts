@@ -1,18 +1,25 @@
 // Connection vars for logins and become (issue 21): the Ansible names and aliases, become vars
 // read only with ansible_become, and a password that never shows in a message or a print.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inspect } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../src/load/resolve.js';
 import { Secret } from '../src/model/secret.js';
 import type { ConnectionVars } from '../src/model/config.js';
 
 const PLAYBOOK = resolve('playbooks/lab.yaml');
 
+/** Every folder a test made, removed when the file is done. */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 function load(hosts: string, groupVars = ''): ReturnType<typeof loadProject> {
   const dir = mkdtempSync(join(tmpdir(), 'multilink-conn-'));
+  made.push(dir);
   const file = join(dir, 'inventory.yaml');
   const vars = `        multilink_playbooks: [ ${JSON.stringify(PLAYBOOK)} ]\n${groupVars}`;
   writeFileSync(file, `all:\n  children:\n    lab:\n      vars:\n${vars}      hosts:\n${hosts}`);
