@@ -129,7 +129,7 @@ export function nftRule(rule: string, ctx: NftRuleContext, marks: readonly numbe
           out.push(markMatchNft(Number(v), mk === undefined ? 0xffffffff : Number(mk), neg));
         } else if (m === 'conntrack') {
           if (t[++i] !== '--ctstate') fail(rule, '-m conntrack without --ctstate');
-          out.push(`ct state ${need(++i).toLowerCase().split(',').join(',')}`);
+          out.push(`ct state ${need(++i).toLowerCase()}`);
         } else if (m === 'tcp' || m === 'udp') {
           const p = useProto();
           while (t[i + 1] === '--sport' || t[i + 1] === '--dport' || (t[i + 1] === '!' && t[i + 2] === '--tcp-flags') || t[i + 1] === '--tcp-flags') {

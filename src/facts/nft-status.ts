@@ -59,17 +59,22 @@ export function nftBalanceShares(rules: readonly string[], family: Family): Bala
   return { shares, unknown };
 }
 
-export function nftFamilyCounters(table: NftTable | null, desired: DesiredState, family: Family): NftFamilyCounters {
-  if (!table) return {};
-  const chain = (name: string) => table.chains.find((c) => c.name === name);
-  const balance = chain(nftChainName(desired.balanceChain.name, family));
+/** New connections per link mark of one family: the packets of the counting chains ML_BAL_<mark> (IPv6's ML6_BAL_<mark>). */
+export function balancedByMark(table: NftTable, family: Family): Map<number, number> {
   const balanced = new Map<number, number>();
   const prefix = `${family === 6 ? 'ML6' : 'ML'}_BAL_`;
   for (const c of table.chains) {
     if (!c.name.startsWith(prefix)) continue;
-    const n = counters(c.rules[0] ?? '');
-    balanced.set(Number.parseInt(c.name.slice(prefix.length), 16), n?.packets ?? 0);
+    balanced.set(Number.parseInt(c.name.slice(prefix.length), 16), counters(c.rules[0] ?? '')?.packets ?? 0);
   }
+  return balanced;
+}
+
+export function nftFamilyCounters(table: NftTable | null, desired: DesiredState, family: Family): NftFamilyCounters {
+  if (!table) return {};
+  const chain = (name: string) => table.chains.find((c) => c.name === name);
+  const balance = chain(nftChainName(desired.balanceChain.name, family));
+  const balanced = balancedByMark(table, family);
   const acctChain = chain(nftChainName(CHAIN_ACCT, family));
   const acct: LiveChain | undefined = acctChain
     ? {

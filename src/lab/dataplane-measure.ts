@@ -2,6 +2,7 @@
 // chain per mark, interface byte counters, and iperf3's JSON summary.
 import { parseIptablesSave } from '../facts/iptables-save.js';
 import { parseNftTable } from '../facts/nft-list.js';
+import { balancedByMark } from '../facts/nft-status.js';
 
 /**
  * Packets per mark in ML_BALANCE, from `iptables-save -c -t mangle` (the tool's own parser):
@@ -25,14 +26,8 @@ export function balanceCountersFromSave(text: string, chain = 'ML_BALANCE'): Map
  * packets of each counting chain the balancing map jumps to (ML_BAL_<mark>, IPv6's ML6_BAL_<mark>).
  */
 export function balanceCountersFromNft(text: string, family: 4 | 6 = 4): Map<number, number> {
-  const out = new Map<number, number>();
-  const prefix = family === 6 ? 'ML6_BAL_' : 'ML_BAL_';
-  for (const c of parseNftTable(text)?.chains ?? []) {
-    if (!c.name.startsWith(prefix)) continue;
-    const packets = /counter packets (\d+)/.exec(c.rules[0] ?? '')?.[1];
-    out.set(Number.parseInt(c.name.slice(prefix.length), 16), Number(packets ?? 0));
-  }
-  return out;
+  const table = parseNftTable(text);
+  return table ? balancedByMark(table, family) : new Map();
 }
 
 /** after − before per key; keys missing before count from 0. */
