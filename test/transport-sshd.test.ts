@@ -237,8 +237,10 @@ describe.skipIf(skipReason !== undefined)('Ssh2Transport against a real sshd', (
         const res = await session.converse('sh -s', {
           stdin: echoAnswer,
           prompt: '@@PROMPT',
-          timeoutMs: 500,
-          answer: () => new Promise<string>((ok) => setTimeout(() => ok('late'), 900)),
+          // The remote's own turns get 1.5 s (a loaded machine starts sh in more than 0.5 s);
+          // the answer takes longer than that, and must not count against them.
+          timeoutMs: 1500,
+          answer: () => new Promise<string>((ok) => setTimeout(() => ok('late'), 2500)),
         });
         expect(res.after).toBe('got late\n');
         const err: unknown = await session
