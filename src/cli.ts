@@ -1,8 +1,8 @@
 // The command line. One top-level catch maps errors to exit codes (changesets style).
 // bin.ts runs it; tests call run() with their own output and transport.
-import { Command, CommanderError, Option } from 'commander';
-import { EXIT_ERROR, InputError, UsageError } from './errors.js';
-import { formatDiagnostic } from './diagnostics.js';
+import { Command, Option } from 'commander';
+import { UsageError } from './errors.js';
+import { reportFailure } from './report/failure.js';
 import { processOutput, type Output } from './report/view.js';
 import type { Transport } from './transport/transport.js';
 import { deployCommand } from './commands/deploy.js';
@@ -197,18 +197,6 @@ export async function run(
     await program(output, transport, (c) => (code = c), ask).parseAsync(argv);
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_ERROR;
-    if (e instanceof InputError) {
-      for (const d of e.diagnostics) output.err(formatDiagnostic(d));
-      const n = e.diagnostics.filter((d) => d.severity === 'error').length;
-      output.err(`${n} problem${n === 1 ? '' : 's'} in the input; no host was contacted`);
-      return EXIT_ERROR;
-    }
-    if (e instanceof UsageError) {
-      output.err(`error: ${e.message}`);
-      return EXIT_ERROR;
-    }
-    output.err(`error: ${(e as Error).stack ?? String(e)}`);
-    return EXIT_ERROR;
+    return reportFailure(e, argv, output);
   }
 }

@@ -290,6 +290,6 @@ describe('multilink status, in-process with a fake transport', () => {
     const res = await status();
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/^r2\s+\(unreachable\)\s+connection refused$/m);
-    expect(res.stdout).toContain('2 hosts: ok=1 unreachable=1 error=0');
+    expect(res.stdout).toContain('\n2 hosts: ok=1 unreachable=1\n');
   });
 });
