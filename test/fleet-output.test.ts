@@ -93,3 +93,23 @@ describe('--json with bad input', () => {
     expect(plain.stdout).toBe('');
   });
 });
+
+describe('words of the other commands', () => {
+  it('render --host: an unknown or untargeted host is said with --host, never a --limit that was not given', async () => {
+    const unknown = await cli(['render', inventory, '--host', 'r9']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`error: --host r9: no host of that name in ${inventory}`);
+    expect(unknown.stderr).not.toContain('--limit');
+    const untargeted = write('untargeted.yaml', ['all:', '  vars:', `    multilink_playbooks: [${write('pb-r1.yaml', ['- name: r1 only', '  hosts: r1', '  balance: { lan: [lan0] }', '  links:', '    - { name: dsl, interface: wan1, gateway: 100.64.1.1 }'])}]`, '  hosts:', '    r1:', '    r2:']);
+    const r2 = await cli(['render', untargeted, '--host', 'r2']);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toContain(`host r2 is in no play of ${untargeted}`);
+    expect(r2.stderr).not.toContain('--limit');
+  });
+
+  it.each(['deploy', 'weights', 'rollback', 'remove', 'render', 'inventory', 'drift', 'status'])('%s --help names the inventory formats', async (command) => {
+    const help = await cli([command, '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('inventory (YAML, INI, JSON or script)');
+  });
+});
