@@ -2,7 +2,7 @@
 // them. After a deploy, traffic from the client really goes out over the links the
 // balance chain picks: downloads, exact nth shares, passive and active FTP through
 // masqueraded secondary links, an ISP broken and repaired, and nothing left after down.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonHosts } from './helpers/cli.js';
@@ -136,6 +136,25 @@ describe.skipIf(!support.ok)('data-plane lab (client, 3 shaped ISPs, server)', (
     });
     expect(shares).toEqual({ dsl: 2, cable: 2, lte: 2 });
     expect((await egress('192.0.2.70')).sort()).toEqual(['cable', 'cable', 'dsl', 'dsl', 'lte', 'lte']);
+    // Facts read them back: drift finds the rules as deployed, on iptables and then on nft.
+    const inventory = join(lab.dir, 'inventory-by-source.yaml');
+    const inSync = async (inv: string): Promise<void> => {
+      const drift = await cli('drift', inv, '--json');
+      expect(drift.code, drift.stdout + drift.stderr).toBe(0);
+      expect((JSON.parse(drift.stdout) as { hosts: { outcome: string }[] }).hosts.map((h) => h.outcome)).toEqual(['in_sync']);
+    };
+    await inSync(inventory);
+    if (!findCommand('nft')) return;
+    const nftInventory = join(lab.dir, 'inventory-by-source-nft.yaml');
+    writeFileSync(nftInventory, readFileSync(inventory, 'utf8').replace(/multilink_firewall: \w+/, 'multilink_firewall: nft'));
+    const moved = await cli('deploy', nftInventory, '--json');
+    expect(moved.code, moved.stdout + moved.stderr).toBe(0);
+    expect(jsonHosts(moved).r1.changes.map((c) => c.kind)).toContain('nft');
+    await inSync(nftInventory);
+    // A new guest source (no conntrack entry yet): over lte by the nft table's rules.
+    await addClientAddresses(lab, ['192.0.2.131']);
+    expect(await openConnections(lab, { count: 3, concurrency: 3, source: '192.0.2.131', perMs: 3000, totalMs: 30_000 })).toEqual({ ok: 3, failed: 0, notStarted: 0 });
+    expect(await egress('192.0.2.131')).toEqual(['lte', 'lte', 'lte']);
   });
 
   it('a data-plane lab that fails after its servers started leaves nothing behind', async () => {
