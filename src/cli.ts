@@ -1,8 +1,8 @@
 // The command line. One top-level catch maps errors to exit codes (changesets style).
 // bin.ts runs it; tests call run() with their own output and transport.
-import { Command, CommanderError, Option } from 'commander';
-import { EXIT_ERROR, InputError, UsageError } from './errors.js';
-import { formatDiagnostic } from './diagnostics.js';
+import { Command, Option } from 'commander';
+import { UsageError } from './errors.js';
+import { reportFailure } from './report/failure.js';
 import { processOutput, type Output } from './report/view.js';
 import type { Transport } from './transport/transport.js';
 import { deployCommand } from './commands/deploy.js';
@@ -21,6 +21,9 @@ import { positiveInt } from './commands/common.js';
 import { parseShard } from './util/shard.js';
 import { Ssh2Transport } from './transport/ssh2-transport.js';
 import { askLine, askSecrets, type AskedSecrets, type AskLine } from './commands/ask-secret.js';
+
+/** Every command's inventory argument: the formats it reads, said the same way everywhere. */
+const INVENTORY_ARGUMENT = 'inventory (YAML, INI, JSON or script): a file, or an executable inventory script';
 
 function percentage(value: string): number {
   if (!/^(100|[1-9]?[0-9])$/.test(value)) throw new UsageError(`--max-fail-percentage takes a whole number from 0 to 100, not ${JSON.stringify(value)}`);
@@ -67,7 +70,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
 
   hostOptions(cli.command('deploy'), true)
     .description('converge every targeted host to its compiled state')
-    .argument('<inventory>', 'inventory file (Ansible-style YAML)')
+    .argument('<inventory>', INVENTORY_ARGUMENT)
     .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
     .option('--check', 'change nothing; exit 0 in sync, 2 changes needed, 1 error', false)
     .option('--diff', 'show each change as a unified diff', false)
@@ -79,7 +82,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
 
   hostOptions(cli.command('weights'), true)
     .description('fleet-wide weight change: write multilink_weights at the --limit level, then replace only the balancing chain')
-    .argument('<inventory>', 'inventory file')
+    .argument('<inventory>', INVENTORY_ARGUMENT)
     .argument('<link=weight...>', 'new weights, e.g. lte=0 dsl=2')
     .option('-l, --limit <name>', 'the group or host to write the weights at (default: all)')
     .option('--no-write', 'apply without editing the inventory (drift will show it)')
@@ -89,7 +92,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
 
   hostOptions(cli.command('rollback'), true)
     .description('restore the previous (or a given) confirmed generation, through the same transaction as deploy')
-    .argument('<inventory>', 'inventory file')
+    .argument('<inventory>', INVENTORY_ARGUMENT)
     .requiredOption('-l, --limit <pattern>', 'the hosts to roll back (required)')
     .option('--generation <n>', 'the confirmed generation to restore (default: the one before the current)', positiveInt('--generation'))
     .action(async (inventory: string, opts) => {
@@ -101,7 +104,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
     .description(
       "take multilink off the hosts, through the same transaction as deploy: its ML_ chains and jumps, ip rules and routes (IPv4 and IPv6), link monitor, boot hook, state and run folders go, and every sysctl gets back its value from before multilink; hosts no play targets any more too (the router's ownership record says what is multilink's)",
     )
-    .argument('<inventory>', 'inventory file')
+    .argument('<inventory>', INVENTORY_ARGUMENT)
     .requiredOption('-l, --limit <pattern>', 'the hosts to remove multilink from (required; all: --limit all)')
     .option('--check', 'change nothing; exit 0 nothing to remove, 2 something would be removed, 1 error', false)
     .action(async (inventory: string, opts) => {
@@ -111,7 +114,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
   cli
     .command('render')
     .description('print what would be applied to one host, connecting nowhere')
-    .argument('<inventory>', 'inventory file')
+    .argument('<inventory>', INVENTORY_ARGUMENT)
     .requiredOption('--host <name>', 'the host to render')
     .action((inventory: string, opts: { host: string; vault?: VaultKeyring }) => {
       exit(renderCommand(inventory, opts.host, output, opts.vault));
@@ -120,7 +123,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
   cli
     .command('inventory')
     .description('the inventory as understood, in ansible-inventory\'s shapes, connecting nowhere')
-    .argument('<inventory>', 'inventory file (YAML, INI, JSON or an executable inventory script)')
+    .argument('<inventory>', INVENTORY_ARGUMENT)
     .option('--list', 'groups, members and every host\'s merged vars, as ansible-inventory --list (the default)')
     .option('--host <name>', 'one host\'s merged vars')
     .option('--graph [group]', 'the tree of groups and hosts, from all or the given group')
@@ -131,7 +134,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
 
   hostOptions(cli.command('drift'), false)
     .description('compare every host with its compiled state, changing nothing; exit 0 in sync, 2 drift, 1 a host could not be checked')
-    .argument('<inventory>', 'inventory file (Ansible-style YAML)')
+    .argument('<inventory>', INVENTORY_ARGUMENT)
     .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
     .action(async (inventory: string, opts) => {
       exit(await driftCommand(inventory, opts, transport(), output));
@@ -139,7 +142,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
 
   hostOptions(cli.command('status'), false)
     .description('per host and link: health, share of new connections in force, connections, traffic; --watch for a live view')
-    .argument('<inventory>', 'inventory file (Ansible-style YAML)')
+    .argument('<inventory>', INVENTORY_ARGUMENT)
     .option('-l, --limit <pattern>', 'only hosts matching this Ansible host pattern')
     .addOption(new Option('--format <format>', `${STATUS_FORMATS.join(' | ')} (openmetrics and prometheus: metrics for a scrape or node_exporter's textfile collector)`).argParser(parseFormat))
     .option('--history', 'with the table: the link monitor\'s last state changes of each link', false)
@@ -197,18 +200,6 @@ export async function run(
     await program(output, transport, (c) => (code = c), ask).parseAsync(argv);
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_ERROR;
-    if (e instanceof InputError) {
-      for (const d of e.diagnostics) output.err(formatDiagnostic(d));
-      const n = e.diagnostics.filter((d) => d.severity === 'error').length;
-      output.err(`${n} problem${n === 1 ? '' : 's'} in the input; no host was contacted`);
-      return EXIT_ERROR;
-    }
-    if (e instanceof UsageError) {
-      output.err(`error: ${e.message}`);
-      return EXIT_ERROR;
-    }
-    output.err(`error: ${(e as Error).stack ?? String(e)}`);
-    return EXIT_ERROR;
+    return reportFailure(e, argv, output);
   }
 }

@@ -24,21 +24,35 @@ export class RemoteCommandError extends Error {
     super(`${host}: \`${command}\` exited ${exitCode ?? 'by signal'}${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
     this.name = 'RemoteCommandError';
   }
+
 }
 
-/** Connection-level failure: the host could not be reached or authenticated. */
+/**
+ * Connection-level failure: the host could not be reached or authenticated. `reason` says
+ * what was seen (refused, reset, timed out, closed before the banner), never a guessed cause.
+ */
 export class UnreachableError extends Error {
   constructor(
     readonly host: string,
-    message: string,
+    readonly reason: string,
   ) {
-    super(`${host}: ${message}`);
+    super(`${host}: ${reason}`);
     this.name = 'UnreachableError';
   }
 }
 
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/**
+ * What went wrong on a host, for its entry in a report (which names the host already): the
+ * host's own errors without their "host: " prefix, anything else as it is.
+ */
+export function hostReason(err: unknown): string {
+  const message = errorMessage(err);
+  const host = err instanceof Error && 'host' in err && typeof err.host === 'string' ? err.host : undefined;
+  return host !== undefined && message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message;
 }
 
 /** The message of anything thrown. */

@@ -180,6 +180,40 @@ describe('compileHost', () => {
     ]);
   });
 
+  it('exceptions by source and LAN interface: one rule per source and interface, in iptables-save order, each in its family', () => {
+    const d = compileHost(
+      hostConfig({
+        lan: ['lan0', 'guest'],
+        links: [link('dsl', 1, 1, { gateway6: '2001:db8:1::1' }), link('cable', 2, 2), link('lte', 3, 3, { gateway6: 'auto' })],
+        exceptions: [
+          exception({ in: ['guest'], via: 'lte' }),
+          exception({ source: ['192.0.2.0/25', '2001:db8:5::/48'], in: ['lan0', 'guest'], protocol: 'udp', ports: [5060], via: 'dsl' }),
+          exception({ source: ['198.51.100.7/32'], destination: '203.0.113.0/24', via: 'main' }),
+          exception({ source: ['2001:db8:6::/64'], via: 'lte' }),
+          exception({ source: ['192.0.2.128/25'], via: 'cable' }),
+        ],
+      }),
+    );
+    const own4 = ['-m addrtype --dst-type LOCAL,BROADCAST,MULTICAST -j RETURN', `-p udp ${G} -m udp --sport 68 --dport 67 -j RETURN`];
+    expect(d.chains.find((c) => c.name === 'ML_NEW' && !c.family)?.rules).toEqual([
+      ...own4,
+      `-i guest ${G} -j MARK --set-xmark 0x300/0xff00`,
+      `-s 192.0.2.0/25 -i lan0 -p udp ${G} -m udp --dport 5060 -j MARK --set-xmark 0x100/0xff00`,
+      `-s 192.0.2.0/25 -i guest -p udp ${G} -m udp --dport 5060 -j MARK --set-xmark 0x100/0xff00`,
+      `-s 198.51.100.7/32 -d 203.0.113.0/24 ${G} -j RETURN`,
+      `-s 192.0.2.128/25 ${G} -j MARK --set-xmark 0x200/0xff00`,
+      `${G} -j ML_BALANCE`,
+    ]);
+    // IPv6: the IPv4-only exceptions and the one via cable (no IPv6) are left out.
+    expect(d.chains.find((c) => c.name === 'ML_NEW' && c.family === 6)?.rules.slice(3)).toEqual([
+      `-i guest ${G} -j MARK --set-xmark 0x300/0xff00`,
+      `-s 2001:db8:5::/48 -i lan0 -p udp ${G} -m udp --dport 5060 -j MARK --set-xmark 0x100/0xff00`,
+      `-s 2001:db8:5::/48 -i guest -p udp ${G} -m udp --dport 5060 -j MARK --set-xmark 0x100/0xff00`,
+      `-s 2001:db8:6::/64 ${G} -j MARK --set-xmark 0x300/0xff00`,
+      `${G} -j ML_BALANCE`,
+    ]);
+  });
+
   it('refuses an exception via no link (validation should have)', () => {
     expect(() => compileHost(hostConfig({ exceptions: [exception({ via: 'nope' })] }))).toThrow(/nope/);
   });

@@ -62,10 +62,10 @@ describe('retriedMessage', () => {
   const cause = '203.0.113.1:22 closed the connection before the SSH handshake';
   it('says how many attempts were made and the last cause', () => {
     expect(retriedMessage(cause, 5, 'attempts')).toBe(
-      `${cause}; gave up after 5 attempts, each reset or closed before authentication (as sshd does past MaxStartups)`,
+      `${cause}; gave up after 5 attempts, each reset or closed before authentication`,
     );
     expect(retriedMessage(cause, 2, 'time')).toBe(
-      `${cause}; gave up after 2 attempts, each reset or closed before authentication (as sshd does past MaxStartups) and no time left for another before the connect timeout`,
+      `${cause}; gave up after 2 attempts, each reset or closed before authentication and no time left for another before the connect timeout`,
     );
     expect(retriedMessage(cause, 1, 'attempts')).toContain('gave up after 1 attempt, reset or closed');
   });

@@ -2,14 +2,15 @@
 // them. After a deploy, traffic from the client really goes out over the links the
 // balance chain picks: downloads, exact nth shares, passive and active FTP through
 // masqueraded secondary links, an ISP broken and repaired, and nothing left after down.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonHosts } from './helpers/cli.js';
 import { labSupport, reserveTestLab, startTestLab, stopTestLab } from './helpers/lab.js';
 import { deployPlaybook, perLink } from './helpers/dataplane.js';
 import { breakIsp, labUp, readLab, repairIsp, type LabInfo } from '../src/lab/lab.js';
-import { inClient, openConnections } from '../src/lab/dataplane-traffic.js';
+import { addClientAddresses, inClient, openConnections } from '../src/lab/dataplane-traffic.js';
+import { inNamespace } from '../src/lab/lab-process.js';
 import { renderDataplanePlaybook } from '../src/lab/lab-playbooks.js';
 import { iperfSummaryFromJson } from '../src/lab/dataplane-measure.js';
 import { findCommand } from '../src/lab/packages.js';
@@ -103,6 +104,57 @@ describe.skipIf(!support.ok)('data-plane lab (client, 3 shaped ISPs, server)', (
     await repairIsp(lab, 2);
     const repaired = await openConnections(lab, { count: 30, concurrency: 10, perMs: 3000 });
     expect(repaired).toEqual({ ok: 30, failed: 0, notStarted: 0 });
+  });
+
+  it('exceptions by source and LAN (issue 22 §4): a source subnet leaves by its link, masqueraded there, never balanced', async () => {
+    const dp = lab.dataplane!;
+    // A "guest" half of the LAN over lte, a "phone" range over cable for the server's port; the rest balanced.
+    await addClientAddresses(lab, ['192.0.2.130', '192.0.2.40', '192.0.2.70']);
+    const exceptions = [
+      { source: ['192.0.2.128/25'], in: ['lan0'], via: 'lte' },
+      { source: ['192.0.2.32/27'], protocol: 'tcp' as const, ports: [dp.tcpPort], via: 'cable' },
+    ];
+    await deployPlaybook(lab, 'by-source', renderDataplanePlaybook({ method: 'nth', weights: [1, 1, 1], exceptions }));
+    const wanOf = new Map(dp.isps.map((i) => [i.routerAddress, i.link]));
+    /** The link each of SOURCE's connections to the server left by: the reply goes to that WAN's (masqueraded) address. */
+    const egress = async (source: string): Promise<string[]> => {
+      const res = await inNamespace(lab.routers[0].namespace, 'conntrack', ['-L', '-p', 'tcp', '--dport', String(dp.tcpPort), '-s', source], { timeoutMs: 15_000, allowFailure: true });
+      return res.stdout.split('\n').filter((l) => l.includes('src=')).map((l) => wanOf.get([...l.matchAll(/\bdst=(\S+)/g)][1]?.[1] ?? '') ?? `? ${l}`);
+    };
+    for (const [source, link] of [['192.0.2.130', 'lte'], ['192.0.2.40', 'cable']]) {
+      let result = { ok: 0, failed: 0, notStarted: 0 };
+      const balanced = await perLink(lab, async () => {
+        result = await openConnections(lab, { count: 6, concurrency: 3, source, perMs: 3000, totalMs: 30_000 });
+      });
+      expect(result, source).toEqual({ ok: 6, failed: 0, notStarted: 0 });
+      expect(balanced, source).toEqual({ dsl: 0, cable: 0, lte: 0 });
+      expect(await egress(source), source).toEqual(Array(6).fill(link));
+    }
+    // Outside both subnets: balanced, nth 1:1:1 over every link.
+    const shares = await perLink(lab, async () => {
+      expect(await openConnections(lab, { count: 6, concurrency: 3, source: '192.0.2.70', perMs: 3000, totalMs: 30_000 })).toEqual({ ok: 6, failed: 0, notStarted: 0 });
+    });
+    expect(shares).toEqual({ dsl: 2, cable: 2, lte: 2 });
+    expect((await egress('192.0.2.70')).sort()).toEqual(['cable', 'cable', 'dsl', 'dsl', 'lte', 'lte']);
+    // Facts read them back: drift finds the rules as deployed, on iptables and then on nft.
+    const inventory = join(lab.dir, 'inventory-by-source.yaml');
+    const inSync = async (inv: string): Promise<void> => {
+      const drift = await cli('drift', inv, '--json');
+      expect(drift.code, drift.stdout + drift.stderr).toBe(0);
+      expect((JSON.parse(drift.stdout) as { hosts: { outcome: string }[] }).hosts.map((h) => h.outcome)).toEqual(['in_sync']);
+    };
+    await inSync(inventory);
+    if (!findCommand('nft')) return;
+    const nftInventory = join(lab.dir, 'inventory-by-source-nft.yaml');
+    writeFileSync(nftInventory, readFileSync(inventory, 'utf8').replace(/multilink_firewall: \w+/, 'multilink_firewall: nft'));
+    const moved = await cli('deploy', nftInventory, '--json');
+    expect(moved.code, moved.stdout + moved.stderr).toBe(0);
+    expect(jsonHosts(moved).r1.changes.map((c) => c.kind)).toContain('nft');
+    await inSync(nftInventory);
+    // A new guest source (no conntrack entry yet): over lte by the nft table's rules.
+    await addClientAddresses(lab, ['192.0.2.131']);
+    expect(await openConnections(lab, { count: 3, concurrency: 3, source: '192.0.2.131', perMs: 3000, totalMs: 30_000 })).toEqual({ ok: 3, failed: 0, notStarted: 0 });
+    expect(await egress('192.0.2.131')).toEqual(['lte', 'lte', 'lte']);
   });
 
   it('a data-plane lab that fails after its servers started leaves nothing behind', async () => {

@@ -117,11 +117,20 @@ describe('the inventory command', () => {
     expect(r.stdout).toBe(['@core:', '  |--@dc:', '  |  |--dc1', '  |  |--dc2', '  |--@edge-hubs:', '  |  |--br-north-01.example.net', '  |  |--hub0', '  |  |--hub3', '  |  |--hub6', ''].join('\n'));
   });
 
+  it('--graph --limit shows only the selected hosts and the groups above them (issue 22 §5: it was ignored)', async () => {
+    const r = await cli('inventory', `${CORPUS}ini-branches/hosts`, '--graph', '--limit', 'hub0:dc2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(['@all:', '  |--@core:', '  |  |--@dc:', '  |  |  |--dc2', '  |  |--@edge-hubs:', '  |  |  |--hub0', ''].join('\n'));
+    const core = await cli('inventory', `${CORPUS}ini-branches/hosts`, '--graph', 'core', '--limit', 'br-north-01.example.net');
+    expect(core.stdout).toBe(['@core:', '  |--@edge-hubs:', '  |  |--br-north-01.example.net', ''].join('\n'));
+  });
+
   it.each([
     [['--host', 'edge'], /--host takes one host of the inventory; "edge" names 7/],
     [['--graph', 'nosuch'], /--graph takes a group of the inventory, not "nosuch"/],
     [['--list', '--graph'], /inventory takes one of --list, --host and --graph/],
     [['--limit', 'nosuch'], /--limit: host pattern 'nosuch' names no host or group/],
+    [['--host', 'hub0', '--limit', 'core'], /--limit selects hosts for --list and --graph; --host names its one host itself/],
   ])('refuses %j', async (args, message) => {
     const r = await cli('inventory', `${CORPUS}ini-branches/hosts`, ...args);
     expect(r.code).toBe(1);

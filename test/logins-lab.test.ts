@@ -270,7 +270,7 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
       const wrong = await deploy(inventory({ ...vars, ansible_become_password: 'wrong one' }, nextWeights()));
       expect(wrong.code).toBe(1);
       expect(outcome(wrong)).toMatchObject({ outcome: 'failed' });
-      expect(outcome(wrong).message).toMatch(new RegExp(`^nothing was changed: r1: become \\(${method}\\) refused the password`));
+      expect(outcome(wrong).message).toMatch(new RegExp(`^nothing was changed: become \\(${method}\\) refused the password`));
       expect(fingerprint()).toBe(before);
     });
 

@@ -22,9 +22,26 @@ function dualStack(method: HostConfig['play']['method']): HostConfig {
   });
 }
 
+/** Exceptions by source prefix and LAN interface, both families, host addresses included (nft merges adjacent payload matches). */
+function bySource(method: HostConfig['play']['method']): HostConfig {
+  return hostConfig({
+    method,
+    lan: ['lan0', 'guest'],
+    links: [link('dsl', 1, 1, { gateway6: '2001:db8:1::1' }), link('cable', 2, 2), link('lte', 3, 3, { gateway6: 'auto' })],
+    exceptions: [
+      exception({ in: ['guest'], via: 'lte' }),
+      exception({ source: ['192.0.2.0/25', '2001:db8:5::/48'], in: ['lan0', 'guest'], protocol: 'udp', ports: [5060, 5061], via: 'dsl' }),
+      exception({ source: ['198.51.100.7/32'], destination: '203.0.113.5/32', protocol: 'tcp', via: 'main' }),
+      exception({ source: ['2001:db8:6::1/128'], destination: '2001:db8:99::/48', via: 'lte' }),
+      exception({ source: ['192.0.2.128/25'], protocol: 'tcp', via: 'cable' }),
+    ],
+  });
+}
+
 const CONFIGS: [string, HostConfig][] = [
   ...METHODS.map((m): [string, HostConfig] => [`three links, ${m}`, threeLinkConfig(m)]),
   ...METHODS.map((m): [string, HostConfig] => [`dual stack, ${m}`, dualStack(m)]),
+  ['exceptions by source and LAN, sticky', bySource('sticky')],
   ['forwarded only, one link', hostConfig({ traffic: ['forwarded'], links: [link('dsl', 1, 1, { inbound: false })] })],
 ];
 
@@ -37,6 +54,7 @@ describe('nft rules from the iptables vocabulary', () => {
     ['-d 203.0.113.5/32 -p tcp -m mark --mark 0x0/0xff00 -j MARK --set-xmark 0x200/0xff00', 'ip daddr 203.0.113.5 meta l4proto tcp meta mark & 0x0000ff00 == 0x00000000 meta mark set meta mark & 0xffff02ff | 0x00000200'],
     ['-p udp -m mark --mark 0x0/0xff00 -m udp --sport 68 --dport 67 -j RETURN', 'meta mark & 0x0000ff00 == 0x00000000 udp sport 68 udp dport 67 return'],
     ['-o wan1', 'oifname "wan1" counter'],
+    ['-s 192.0.2.0/25 -d 203.0.113.5/32 -i guest -p udp -m mark --mark 0x0/0xff00 -m udp --dport 5060 -j RETURN', 'ip saddr 192.0.2.0/25 ip daddr 203.0.113.5 iifname "guest" meta mark & 0x0000ff00 == 0x00000000 udp dport 5060 return'],
   ])('%s', (rule, nft) => {
     expect(nftRule(rule, ctx, [0x100, 0x200, 0xff00])).toBe(nft);
   });

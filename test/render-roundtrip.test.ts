@@ -119,6 +119,9 @@ const fullPlay: Partial<HostConfig['play']> = {
     exception({ destination: '198.51.100.0/24', protocol: 'udp', via: 'lte' }),
     exception({ ports: [5060], via: 'cable' }),
     exception({ protocol: 'tcp', ports: Array.from({ length: 17 }, (_, i) => 7000 + i), via: 'main' }),
+    exception({ in: ['lan1'], via: 'lte' }),
+    exception({ source: ['192.0.2.0/25', '198.51.100.7/32'], in: ['lan0', 'lan1'], protocol: 'udp', ports: [5060], via: 'dsl' }),
+    exception({ source: ['192.0.2.128/25'], destination: '203.0.113.0/24', protocol: 'tcp', via: 'main' }),
   ],
 };
 
@@ -158,6 +161,28 @@ describe.skipIf(skipReason !== undefined).each(FLAVOURS)('iptables-%s round trip
     // Loading the chains again empties and refills them: nothing doubles, jumps untouched.
     inNs(ns, [`iptables-${f}-restore`, '--noflush'], chainsOnly(d));
     expectLiveEqualsDesired(ns, f, d);
+  });
+
+  it('IPv6 exceptions by source and LAN: ip6tables-save prints back exactly the desired rules', () => {
+    if (!ns) throw new Error('no namespace');
+    const d = compileHost(
+      hostConfig({
+        ...fullPlay,
+        method: 'sticky',
+        links: [link('dsl', 1, 1, { gateway6: '2001:db8:1::1' }), link('cable', 2, 1), link('lte', 3, 1, { gateway6: 'auto' })],
+        exceptions: [
+          exception({ in: ['lan1'], via: 'lte' }),
+          exception({ source: ['2001:db8:5::/48', '2001:db8:6::1/128', '192.0.2.0/24'], in: ['lan0', 'lan1'], protocol: 'udp', ports: [5060], via: 'dsl' }),
+          exception({ source: ['fd00:0:0:1::/64'], destination: '2001:db8:99::/48', protocol: 'tcp', via: 'main' }),
+        ],
+      }),
+    );
+    const v6 = d.chains.filter((c) => c.family === 6 && c.table === 'mangle');
+    expect(v6.find((c) => c.name === 'ML_NEW')?.rules.filter((r) => r.includes('-s ')).length).toBe(5);
+    inNs(ns, [`ip6tables-${f}-restore`], NETFILTER_TABLES.map((t) => `*${t}\nCOMMIT\n`).join(''));
+    inNs(ns, [`ip6tables-${f}-restore`, '--noflush'], firstDeploy(d).ip6tables);
+    const live = parseSave(inNs(ns, [`ip6tables-${f}-save`, '-t', 'mangle']));
+    for (const c of v6) expect(live.get(c.name), `${f} ip6tables ${c.name}`).toEqual(c.rules);
   });
 
   it('replacing only the balance chain with a subset leaves the rest as it was', () => {

@@ -70,7 +70,7 @@ describe.skipIf(!support.ok)('--shard K/N and report merge on a lab of 3 routers
     expect(res.code).toBe(0);
     expect(doc.command).toBe('deploy');
     expect(doc.hosts.map((h) => h.host)).toEqual(names());
-    expect(doc.summary).toEqual({ changed: 3 });
+    expect(doc.summary).toEqual({ unchanged: 0, changed: 3, rolled_back: 0, failed: 0, unreachable: 0, skipped: 0, would_change: 0 });
     expect(doc).not.toHaveProperty('shard');
     expect(res.stderr).toBe('merged 2 shards of deploy: 3 hosts: changed=3; exit 0\n');
   });
@@ -99,7 +99,7 @@ describe.skipIf(!support.ok)('--shard K/N and report merge on a lab of 3 routers
     const { res, doc } = await merge(runs);
     expect(res.code).toBe(2);
     expect(doc.command).toBe('deploy --check');
-    expect(doc.summary).toEqual({ unchanged: 2, would_change: 1 });
+    expect(doc.summary).toEqual({ unchanged: 2, changed: 0, rolled_back: 0, failed: 0, unreachable: 0, skipped: 0, would_change: 1 });
     // A merge of documents from different commands is refused.
     const drift = await shards(['drift', lab.inventory], 2);
     const mixed = await cli('report', 'merge', runs[0].file, drift[1].file);
@@ -130,7 +130,7 @@ describe.skipIf(!support.ok)('--shard K/N and report merge on a lab of 3 routers
     expectPartition(back, 2);
     const b = await merge(back);
     expect(b.res.code, b.res.stdout).toBe(0);
-    expect(b.doc.summary).toEqual({ changed: 3 });
+    expect(b.doc.summary).toEqual({ unchanged: 0, changed: 3, rolled_back: 0, failed: 0, unreachable: 0, skipped: 0, would_change: 0 });
   });
 
   it('a bad --shard is a usage error before any host is contacted', async () => {

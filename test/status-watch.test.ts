@@ -225,7 +225,7 @@ describe('watchFleet over a fake transport', () => {
     const frames: WatchHost[][] = [];
     await watchFleet(targets(['r1', 'r2']), t, { ...opts, forks: 1, frames: 4 }, (hosts) => frames.push(hosts.map((h) => structuredClone(h))));
     expect(frames.map((f) => f.map((h) => h.state).join(' '))).toEqual(['ok ok', 'ok unreachable', 'ok ok', 'ok ok']);
-    expect(frames[1][1].message).toBe('r2: connection lost: read ECONNRESET');
+    expect(frames[1][1].message).toBe('connection lost: read ECONNRESET');
     expect(frames[1][1].status?.links).toHaveLength(3);
     expect(t.connectionCount('r1')).toBe(1);
     expect(t.connectionCount('r2')).toBe(2);

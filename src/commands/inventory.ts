@@ -28,7 +28,8 @@ export function inventoryCommand(file: string, opts: InventoryCommandOptions, ou
   if (diags.hasErrors) throw new InputError(diags.items);
   for (const d of diags.items) output.err(formatDiagnostic(d));
   if (opts.host !== undefined) {
-    // As ansible-inventory: a pattern that must name exactly one host; --limit does not apply.
+    // As ansible-inventory: a pattern that must name exactly one host; a --limit is refused, not ignored.
+    if (opts.limit !== undefined) throw new UsageError('--limit selects hosts for --list and --graph; --host names its one host itself');
     const { hosts: found } = matchPattern(opts.host, inventory);
     if (found.length !== 1) throw new UsageError(`--host takes one host of the inventory; ${JSON.stringify(opts.host)} names ${found.length}`);
     output.out(ansibleJson(hostVarsOf(inventory, found[0])));
@@ -37,7 +38,7 @@ export function inventoryCommand(file: string, opts: InventoryCommandOptions, ou
   if (opts.graph !== undefined && opts.graph !== false) {
     const group = opts.graph === true ? 'all' : opts.graph;
     if (!inventory.groups.has(group)) throw new UsageError(`--graph takes a group of the inventory, not ${JSON.stringify(group)}`);
-    output.out(inventoryGraph(inventory, group));
+    output.out(inventoryGraph(inventory, group, hosts));
     return 0;
   }
   output.out(ansibleJson(inventoryListing(inventory, hosts)));

@@ -14,9 +14,9 @@ import { CHAIN_BALANCE, setMark, unmarked } from './iptables-text.js';
 /** multiport takes at most 15 ports per rule. */
 const MULTIPORT_MAX = 15;
 
-/** The match parts of one exception, in iptables-save's order: -d, -p, then -m matches. */
+/** The match parts of one exception, in iptables-save's order: -s, -d, -i, -p, then -m matches. */
 interface MatchParts {
-  /** `-d A/L -p tcp`: fields of the entry itself, printed before any -m. */
+  /** `-s A/L -d A/L -i IF -p tcp`: fields of the entry itself, printed before any -m. */
   head: string[];
   /** `-m tcp --dport 21` or `-m multiport --dports 21,22`. */
   tail: string[];
@@ -44,8 +44,18 @@ function unbalanced(family: Family): MatchParts[] {
 }
 
 /**
- * ML_NEW of one family: an exception with a destination belongs to its destination's family;
- * one without, to both. In IPv6 an exception via a link without IPv6 does not apply (its
+ * The exception's sources of this family; undefined when it has sources but none of this
+ * family (it does not apply), [] when it has none (any source).
+ */
+function familySources(ex: ExceptionSpec, family: Family): string[] | undefined {
+  if (ex.source === undefined || ex.source.length === 0) return [];
+  const mine = ex.source.filter((c) => c.includes(':') === (family === 6));
+  return mine.length > 0 ? mine : undefined;
+}
+
+/**
+ * ML_NEW of one family: an exception with a destination (or only sources of one family)
+ * belongs to that family; one without addresses, to both. In IPv6 an exception via a link without IPv6 does not apply (its
  * connections are balanced over the links that carry IPv6).
  */
 export function newChainRules(exceptions: ExceptionSpec[], links: CompiledLink[], mask: number, family: Family = 4): string[] {
@@ -53,8 +63,10 @@ export function newChainRules(exceptions: ExceptionSpec[], links: CompiledLink[]
   for (const ex of exceptions) {
     if (ex.destination !== undefined && ex.destination.includes(':') !== (family === 6)) continue;
     if (family === 6 && ex.via !== 'main' && !links.some((l) => l.name === ex.via)) continue;
+    const sources = familySources(ex, family);
+    if (sources === undefined) continue;
     const target = exceptionTarget(ex, links, mask);
-    for (const parts of exceptionMatches(ex)) bodies.push({ parts, target });
+    for (const parts of exceptionMatches({ ...ex, source: sources })) bodies.push({ parts, target });
   }
   bodies.push({ parts: { head: [], tail: [] }, target: `-j ${CHAIN_BALANCE}` });
   return bodies.map(({ parts, target }, i) => {
@@ -71,35 +83,50 @@ function exceptionTarget(ex: ExceptionSpec, links: CompiledLink[], mask: number)
   return setMark(link.mark, mask);
 }
 
-/** One exception can need several rules: ports without a protocol, or more than 15 ports. */
+/**
+ * One exception can need several rules: one per source and per LAN interface (iptables
+ * itself expands `-s a,b` into one rule each), ports without a protocol, more than 15 ports.
+ * The head keeps iptables-save's order: -s, -d, -i, -p.
+ */
 export function exceptionMatches(ex: ExceptionSpec): MatchParts[] {
-  const dst = ex.destination === undefined ? [] : destinationMatch(ex.destination);
-  const ports = ex.ports === undefined ? [] : [...new Set(ex.ports)];
-  if (ports.length === 0) {
-    return [{ head: [...dst, ...(ex.protocol ? [`-p ${ex.protocol}`] : [])], tail: [] }];
+  const dst = ex.destination === undefined ? [] : addressMatch('-d', ex.destination);
+  const sources = ex.source === undefined || ex.source.length === 0 ? [[]] : ex.source.map((c) => addressMatch('-s', c));
+  const ins = ex.in === undefined || ex.in.length === 0 ? [[]] : ex.in.map((i) => [`-i ${i}`]);
+  const out: MatchParts[] = [];
+  for (const src of sources) {
+    for (const iface of ins) {
+      for (const p of protoMatches(ex)) out.push({ head: [...src, ...dst, ...iface, ...p.head], tail: p.tail });
+    }
   }
-  // Port matches need a protocol; without one, the ports apply to both tcp and udp.
+  return out;
+}
+
+/** The protocol and port parts: ports without a protocol apply to both tcp and udp. */
+function protoMatches(ex: ExceptionSpec): MatchParts[] {
+  const ports = ex.ports === undefined ? [] : [...new Set(ex.ports)];
+  if (ports.length === 0) return [{ head: ex.protocol ? [`-p ${ex.protocol}`] : [], tail: [] }];
   const protocols = ex.protocol ? [ex.protocol] : (['tcp', 'udp'] as const);
   const out: MatchParts[] = [];
   for (const proto of protocols) {
     for (let i = 0; i < ports.length; i += MULTIPORT_MAX) {
       const chunk = ports.slice(i, i + MULTIPORT_MAX);
       const tail = chunk.length === 1 ? [`-m ${proto} --dport ${chunk[0]}`] : [`-m multiport --dports ${chunk.join(',')}`];
-      out.push({ head: [...dst, `-p ${proto}`], tail });
+      out.push({ head: [`-p ${proto}`], tail });
     }
   }
   return out;
 }
 
-/** `-d A/L` with host bits cleared, as iptables prints it; 0.0.0.0/0 (::/0) is no match at all. */
-function destinationMatch(cidr: string): string[] {
+/** `-d A/L` (or `-s`) with host bits cleared, as iptables prints it; 0.0.0.0/0 (::/0) is no match at all. */
+function addressMatch(flag: '-s' | '-d', cidr: string): string[] {
+  const what = flag === '-s' ? 'source' : 'destination';
   if (cidr.includes(':')) {
     const c6 = parseCidr6(cidr);
-    if (!c6) throw new Error(`exception destination '${cidr}' is not an IPv6 prefix`);
-    return c6.prefix === 0 ? [] : [`-d ${formatCidr6(c6)}`];
+    if (!c6) throw new Error(`exception ${what} '${cidr}' is not an IPv6 prefix`);
+    return c6.prefix === 0 ? [] : [`${flag} ${formatCidr6(c6)}`];
   }
   const parsed = parseCidr(cidr);
-  if (!parsed) throw new Error(`exception destination '${cidr}' is not an IPv4 CIDR`);
+  if (!parsed) throw new Error(`exception ${what} '${cidr}' is not an IPv4 CIDR`);
   if (parsed.prefix === 0) return [];
-  return [`-d ${networkAddress(parsed)}/${parsed.prefix}`];
+  return [`${flag} ${networkAddress(parsed)}/${parsed.prefix}`];
 }

@@ -4,7 +4,7 @@ import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { DRIFT_STATUSES, type DriftReport, type DriftStatus, type HostDrift } from '../model/drift.js';
 import type { Session, Transport } from '../transport/transport.js';
-import { errorMessage, UnreachableError } from '../errors.js';
+import { hostReason, UnreachableError } from '../errors.js';
 import { classifyDrift } from '../plan/drift.js';
 import { connectHost, gatherFacts } from './host.js';
 import { runPool } from '../util/pool.js';
@@ -31,8 +31,8 @@ export async function driftHost(cfg: HostConfig, desired: DesiredState, transpor
       ...(links ? { links } : {}),
     };
   } catch (e) {
-    if (e instanceof UnreachableError) return { host: cfg.name, status: 'unreachable', differences: [], message: e.message };
-    return { host: cfg.name, status: 'error', differences: [], message: errorMessage(e) };
+    if (e instanceof UnreachableError) return { host: cfg.name, status: 'unreachable', differences: [], message: e.reason };
+    return { host: cfg.name, status: 'error', differences: [], message: hostReason(e) };
   } finally {
     await session?.close().catch(() => undefined);
   }

@@ -16,7 +16,7 @@ import type { HostFacts } from '../model/facts.js';
 import type { HostPlan } from '../model/plan.js';
 import type { HostResult } from '../model/result.js';
 import type { Session, Transport } from '../transport/transport.js';
-import { errorMessage, UnreachableError } from '../errors.js';
+import { hostReason, UnreachableError } from '../errors.js';
 import { formatDiagnostic } from '../diagnostics.js';
 import { gatherRequest, type GatherRequest } from '../facts/gather-request.js';
 import { gatherScript, parseGather } from '../facts/gather.js';
@@ -283,9 +283,9 @@ export async function checkHost(
     setPlan(plan);
     return withoutTransaction(cfg, desired, plan, opts, done)!;
   } catch (e) {
-    if (e instanceof UnreachableError) return done({ outcome: 'unreachable', message: e.message, changes: [] });
+    if (e instanceof UnreachableError) return done({ outcome: 'unreachable', message: e.reason, changes: [] });
     const err = e as HostFailure;
-    return done({ outcome: 'failed', message: err.message, changes: [], command: err.command, exitCode: err.exitCode, stderr: err.stderr });
+    return done({ outcome: 'failed', message: hostReason(e), changes: [], command: err.command, exitCode: err.exitCode, stderr: err.stderr });
   } finally {
     await session?.close().catch(() => undefined);
   }
@@ -440,7 +440,7 @@ export async function deployHost(
     } catch (e) {
       if (!(e instanceof UnreachableError) && !(e instanceof ExecTimeoutError)) throw e;
       run = 'ask again';
-      why = connected ? `contact lost while confirming (${e.message})` : `could not reconnect to confirm (${e.message})`;
+      why = connected ? `contact lost while confirming (${hostReason(e)})` : `could not reconnect to confirm (${hostReason(e)})`;
     } finally {
       await session?.close().catch(() => undefined);
       session = undefined;
@@ -452,17 +452,17 @@ export async function deployHost(
       // The plan may have reached the router: it may be armed. Never report "nothing changed".
       await session?.close().catch(() => undefined);
       session = undefined;
-      const run = await afterLostContact(c, sentAt, `contact lost after the plan was sent (${e.message})`, { changes: plan?.changes ?? [] });
+      const run = await afterLostContact(c, sentAt, `contact lost after the plan was sent (${hostReason(e)})`, { changes: plan?.changes ?? [] });
       return note(run);
     }
     if (sentAt !== undefined) {
-      const msg = errorMessage(e);
+      const msg = hostReason(e);
       return note(done({ outcome: 'failed', message: `${msg}; the plan had been sent: unless it is confirmed, the router's dead-man timer restores the prior state after ${opts.confirmTimeoutS} s — run drift`, changes: plan?.changes ?? [] }));
     }
     // Before the plan was sent nothing that multilink owns was changed.
-    if (e instanceof UnreachableError) return note(done({ outcome: 'unreachable', message: `${e.message}; nothing was changed`, changes: [] }));
+    if (e instanceof UnreachableError) return note(done({ outcome: 'unreachable', message: `${e.reason}; nothing was changed`, changes: [] }));
     const err = e as HostFailure;
-    return note(done({ outcome: 'failed', message: `nothing was changed: ${err.message}`, changes: [], command: err.command, exitCode: err.exitCode, stderr: err.stderr }));
+    return note(done({ outcome: 'failed', message: `nothing was changed: ${hostReason(e)}`, changes: [], command: err.command, exitCode: err.exitCode, stderr: err.stderr }));
   } finally {
     opts.gate?.settled(cfg.name);
     await session?.close().catch(() => undefined);

@@ -25,7 +25,9 @@ export async function removeHost(ref: HostRef, transport: Transport, opts: RunOp
   let plan: HostPlan | undefined;
   const done: Done = (r) => ({ result: { host: ref.name, durationMs: Date.now() - started, ...r }, plan });
   const look = await checkHost(ref, desired, transport, { ...opts, check: true }, events, done, (p) => (plan = p), planning);
-  if (!opts.check && (look.result.outcome === 'failed' || look.result.outcome === 'unreachable')) look.result.message = `nothing was changed: ${look.result.message ?? ''}`;
+  // Said as deploy says it: an unreachable host's reason first, a failure's after.
+  if (!opts.check && look.result.outcome === 'failed') look.result.message = `nothing was changed: ${look.result.message ?? ''}`;
+  if (!opts.check && look.result.outcome === 'unreachable') look.result.message = `${look.result.message ?? ''}; nothing was changed`;
   if (opts.check || look.result.outcome !== 'would_change') return look;
   const run = await deployHost(ref, desired, transport, { ...opts, check: false, command: 'remove' }, events, planning);
   run.result.durationMs = Date.now() - started;

@@ -3,7 +3,7 @@
 import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import type { Transport } from '../transport/transport.js';
-import { UnreachableError } from '../errors.js';
+import { hostReason, UnreachableError } from '../errors.js';
 import type { HostEvents } from '../model/events.js';
 import { generationsCommand, parseGenerations } from '../facts/generations.js';
 import { sectionReader } from '../facts/gather.js';
@@ -27,7 +27,7 @@ export async function rollbackHost(cfg: HostConfig, transport: Transport, opts: 
   let desired: DesiredState;
   let generation: number;
   const session = await connectHost(transport, cfg, opts).catch((e: unknown) => e as Error);
-  if (session instanceof Error) return fail(session instanceof UnreachableError ? 'unreachable' : 'failed', session.message);
+  if (session instanceof Error) return fail(session instanceof UnreachableError ? 'unreachable' : 'failed', hostReason(session));
   try {
     events.phase(cfg.name, 'gathering');
     const listing = await runScript(session, cfg.connection, fetchScript(state, undefined), opts.commandTimeoutMs);
@@ -54,7 +54,7 @@ export async function rollbackHost(cfg: HostConfig, transport: Transport, opts: 
     if (problems.length > 0) return fail('failed', `nothing was changed: generation ${generation}'s desired.json does not check out (${problems.join('; ')})`);
     desired = parsed as DesiredState;
   } catch (e) {
-    return fail(e instanceof UnreachableError ? 'unreachable' : 'failed', (e as Error).message);
+    return fail(e instanceof UnreachableError ? 'unreachable' : 'failed', hostReason(e));
   } finally {
     await session.close().catch(() => undefined);
   }

@@ -6,7 +6,7 @@
 import type { HostConfig } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import type { Session, Transport } from '../transport/transport.js';
-import { errorMessage, UnreachableError } from '../errors.js';
+import { hostReason, UnreachableError } from '../errors.js';
 import { parseStatus, statusScript } from '../facts/status-gather.js';
 import { hostRates } from '../report/status-rates.js';
 import { TREND_SPAN_MS, type WatchHost } from '../report/status-watch.js';
@@ -91,7 +91,7 @@ class WatchedHost {
 
   private away(state: 'unreachable' | 'error', e: unknown, opts: WatchOptions): void {
     this.view.state = state;
-    this.view.message = errorMessage(e);
+    this.view.message = hostReason(e);
     this.retryAt = Date.now() + (opts.retryMs ?? 5000);
   }
 

@@ -5,7 +5,7 @@ import type { CompiledLink, DesiredState } from '../model/desired.js';
 import type { LiveChain, LiveTable } from '../model/facts.js';
 import { STATUS_OUTCOMES, type AdaptiveLinkStatus, type FamilyLinkStatus, type HostStatus, type LinkStatus, type StatusOutcome, type StatusReport } from '../model/status.js';
 import type { Session, Transport } from '../transport/transport.js';
-import { errorMessage, UnreachableError } from '../errors.js';
+import { hostReason, UnreachableError } from '../errors.js';
 import { CHAIN_ACCT, hex } from '../compile/iptables-text.js';
 import { accountingInterface } from '../compile/accounting.js';
 import { eligibleLinks, ipv6Links } from '../compile/links.js';
@@ -169,8 +169,8 @@ export async function statusHost(cfg: HostConfig, desired: DesiredState, transpo
     if (res.code !== 0) return failed('error', `reading the status failed (exit ${res.code ?? 'signal'})${res.stderr.trim() ? `: ${res.stderr.trim()}` : ''}`);
     return hostStatus(desired, parseStatus(res.stdout, req));
   } catch (e) {
-    if (e instanceof UnreachableError) return failed('unreachable', e.message);
-    return failed('error', errorMessage(e));
+    if (e instanceof UnreachableError) return failed('unreachable', e.reason);
+    return failed('error', hostReason(e));
   } finally {
     await session?.close().catch(() => undefined);
   }

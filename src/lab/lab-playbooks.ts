@@ -25,6 +25,8 @@ export interface PlaybookLink {
 
 export interface PlaybookException {
   destination?: string;
+  source?: string[];
+  in?: string[];
   protocol?: 'tcp' | 'udp';
   ports?: number[];
   via: string;

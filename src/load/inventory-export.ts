@@ -67,16 +67,26 @@ export function inventoryListing(inventory: Inventory, hosts: readonly string[] 
   return out;
 }
 
-/** `ansible-inventory --graph [GROUP]`: child groups first, then the group's own hosts. */
-export function inventoryGraph(inventory: Inventory, group = 'all'): string {
+/**
+ * `ansible-inventory --graph [GROUP]`: child groups first, then the group's own hosts. With
+ * `hosts` (a --limit), only those hosts and the groups that hold one of them somewhere below.
+ */
+export function inventoryGraph(inventory: Inventory, group = 'all', hosts?: readonly string[]): string {
+  const selected = hosts === undefined ? undefined : new Set(hosts);
+  const holds = (name: string, seen = new Set<string>()): boolean => {
+    const g = inventory.groups.get(name);
+    if (!g || seen.has(name)) return false;
+    seen.add(name);
+    return g.hosts.some((h) => selected === undefined || selected.has(h)) || g.children.some((c) => holds(c, seen));
+  };
   const lines: string[] = [];
   const line = (text: string, depth: number): string => (depth ? `${'  |'.repeat(depth)}--${text}` : text);
   const visit = (name: string, depth: number): void => {
     const g = inventory.groups.get(name);
     if (!g) return;
     lines.push(line(`@${name}:`, depth));
-    for (const c of g.children) visit(c, depth + 1);
-    if (name !== 'all') for (const h of g.hosts) lines.push(line(h, depth + 1));
+    for (const c of g.children) if (selected === undefined || holds(c)) visit(c, depth + 1);
+    if (name !== 'all') for (const h of g.hosts) if (selected === undefined || selected.has(h)) lines.push(line(h, depth + 1));
   };
   visit(group, 0);
   return lines.join('\n');

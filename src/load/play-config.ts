@@ -24,7 +24,7 @@ export function resolvePlay(play: PlayNode, s: PlayScope, host?: { overlay?: YVa
     applyWeightOverlay(links, host.overlay, play, s);
     checkWeightsNotAllZero(links, play, s, host.overlay);
   }
-  const { method, traffic, lan } = resolveBalance(play, links, s);
+  const { method, traffic, lan, lanKnown } = resolveBalance(play, links, s);
   if (method !== 'adaptive' && links.some((l) => l.minShare !== undefined || l.maxShare !== undefined)) {
     s.r.error(`min_share and max_share bound the weights that method adaptive learns; play '${play.name}' balances with method ${method}`, { pos: play.linksAt });
   }
@@ -35,7 +35,7 @@ export function resolvePlay(play: PlayNode, s: PlayScope, host?: { overlay?: YVa
     traffic,
     lan,
     links,
-    exceptions: resolveExceptions(play, links, s),
+    exceptions: resolveExceptions(play, links, lanKnown ? lan : undefined, s),
     helpers: [...new Set(listOf(render(s, play.helpers), 'helpers', s, (n) => readEnum(n, 'helper', HELPERS, s.r)))],
     rpFilter: readRpFilter(render(s, play.rpFilter), s) ?? 'loose',
   };
@@ -58,7 +58,7 @@ function listOf<T>(node: YValue | undefined, what: string, s: PlayScope, read: (
   return (readList(node, what, s.r) ?? []).map(read).filter((v): v is T => v !== undefined);
 }
 
-function resolveBalance(play: PlayNode, links: LinkSpec[], s: PlayScope): Pick<PlayConfig, 'method' | 'traffic' | 'lan'> {
+function resolveBalance(play: PlayNode, links: LinkSpec[], s: PlayScope): Pick<PlayConfig, 'method' | 'traffic' | 'lan'> & { lanKnown: boolean } {
   const b = play.balance;
   const method = readEnum(field(s, b, 'method'), 'method', BALANCE_METHODS, s.r) ?? 'random';
   const trafficNode = field(s, b, 'traffic');
@@ -73,7 +73,7 @@ function resolveBalance(play: PlayNode, links: LinkSpec[], s: PlayScope): Pick<P
     const summary = `${which} needs a non-empty balance.lan: the interfaces forwarded connections come in on`;
     s.r.error(summary, trafficNode ?? lanNode ?? b ?? play);
   }
-  return { method, traffic, lan };
+  return { method, traffic, lan, lanKnown };
 }
 
 function readTraffic(node: YValue | undefined, s: PlayScope): TrafficKind[] {

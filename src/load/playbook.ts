@@ -10,7 +10,7 @@ import { findEntry, readYamlFile, type YMap, type YValue } from './yaml-source.j
 export const PLAY_KEYS = ['name', 'hosts', 'balance', 'links', 'exceptions', 'helpers', 'rp_filter', 'health'] as const;
 export const BALANCE_KEYS = ['method', 'traffic', 'lan'] as const;
 export const LINK_KEYS = ['name', 'interface', 'gateway', 'gateway6', 'weight', 'masquerade', 'masquerade6', 'tier', 'inbound', 'min_share', 'max_share'] as const;
-export const EXCEPTION_KEYS = ['destination', 'protocol', 'ports', 'via'] as const;
+export const EXCEPTION_KEYS = ['destination', 'source', 'in', 'protocol', 'ports', 'via'] as const;
 export const HEALTH_KEYS = ['targets', 'interval', 'down_after', 'up_after', 'quorum'] as const;
 
 export interface PlayNode {

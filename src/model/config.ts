@@ -75,6 +75,10 @@ export interface LinkSpec {
 export interface ExceptionSpec {
   /** CIDR, host bits zero (e.g. 192.168.1.0/24, 203.0.113.5/32, 2001:db8::/32), as iptables prints it. */
   destination?: string;
+  /** Source prefixes, written as destination is; one family each (a list may hold both). */
+  source?: string[];
+  /** LAN interfaces (of the play's balance.lan) the connection arrived on. */
+  in?: string[];
   protocol?: 'tcp' | 'udp';
   ports?: number[];
   /** 'main' (unmarked, normal routing) or a link name. */

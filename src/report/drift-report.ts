@@ -2,7 +2,7 @@
 // the one JSON document --json prints.
 import type { DriftReport, HostDrift } from '../model/drift.js';
 import type { Change } from '../model/plan.js';
-import { DRIFT_STATUSES } from '../model/drift.js';
+import { summaryLine } from './summary.js';
 import { changeDiff, changeLine } from './changes.js';
 import { formatTable } from './table.js';
 
@@ -36,8 +36,7 @@ export function hostDriftText(h: HostDrift): string {
 }
 
 export function driftSummaryLine(report: DriftReport): string {
-  const counts = DRIFT_STATUSES.map((s) => `${s}=${report.summary[s]}`).join(' ');
-  return `${report.hosts.length} host${report.hosts.length === 1 ? '' : 's'}: ${counts}`;
+  return summaryLine(report.hosts.length, report.summary);
 }
 
 export function driftTable(report: DriftReport): string {
@@ -54,6 +53,10 @@ export function driftText(report: DriftReport): string {
   return `${report.hosts.map(hostDriftText).join('\n')}\n\n${driftTable(report)}`;
 }
 
+/**
+ * Each host's `outcome`, as every fleet command names it; `status` (its old name) is kept as
+ * well for one release.
+ */
 export function driftJson(report: DriftReport): string {
-  return JSON.stringify(report, null, 2);
+  return JSON.stringify({ ...report, hosts: report.hosts.map(({ host, status, ...rest }) => ({ host, outcome: status, status, ...rest })) }, null, 2);
 }

@@ -11,7 +11,7 @@ import { driftExitCode } from '../plan/drift.js';
 import { countStatuses } from '../deploy/drift.js';
 import { formatShard, MAX_SHARDS, type Shard } from '../util/shard.js';
 import { HOST_RUN_COMMANDS, hostRunExitCode, statusExitCode, type HostRunCommand } from './exit-codes.js';
-import { countOutcomes } from './summary.js';
+import { countOutcomes, summaryLine } from './summary.js';
 
 export type FleetCommand = HostRunCommand | 'drift' | 'status';
 const FLEET_COMMANDS: readonly FleetCommand[] = [...HOST_RUN_COMMANDS, 'drift', 'status'];
@@ -48,11 +48,15 @@ interface ParsedReport {
   shard?: Shard;
 }
 
-/** The field of a host entry that says how it ended, and its values. */
-function stateField(command: FleetCommand): { field: 'outcome' | 'status'; values: readonly string[] } {
-  if (command === 'drift') return { field: 'status', values: DRIFT_STATUSES };
-  if (command === 'status') return { field: 'status', values: STATUS_OUTCOMES };
-  return { field: 'outcome', values: HOST_OUTCOMES };
+/**
+ * The field of a host entry that says how it ended, and its values: `outcome` for every
+ * command; drift and status documents of earlier releases have only `status`.
+ */
+function stateField(command: FleetCommand, entry: Record<string, unknown>): { field: 'outcome' | 'status'; values: readonly string[] } {
+  const field = entry.outcome === undefined && (command === 'drift' || command === 'status') ? 'status' : 'outcome';
+  if (command === 'drift') return { field, values: DRIFT_STATUSES };
+  if (command === 'status') return { field, values: STATUS_OUTCOMES };
+  return { field, values: HOST_OUTCOMES };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -67,6 +71,10 @@ function parseReport(input: ReportInput, problems: string[]): ParsedReport | und
     problems.push(`${at}: not a JSON document (${errorMessage(err)})`);
     return undefined;
   }
+  if (isObject(doc) && typeof doc.error === 'string') {
+    problems.push(`${at}: the command failed before any host result (${doc.error}): its hosts are unreported`);
+    return undefined;
+  }
   if (!isObject(doc) || typeof doc.command !== 'string' || !Array.isArray(doc.hosts)) {
     problems.push(`${at}: not the --json document of a multilink fleet command (expected "command" and "hosts")`);
     return undefined;
@@ -76,7 +84,6 @@ function parseReport(input: ReportInput, problems: string[]): ParsedReport | und
     problems.push(`${at}: ${JSON.stringify(doc.command)} documents cannot be merged (only ${FLEET_COMMANDS.join(', ')})`);
     return undefined;
   }
-  const { field, values } = stateField(command);
   const hosts: HostEntry[] = [];
   const states: string[] = [];
   doc.hosts.forEach((h: unknown, i) => {
@@ -84,6 +91,7 @@ function parseReport(input: ReportInput, problems: string[]): ParsedReport | und
       problems.push(`${at}: hosts[${i}] has no host name`);
       return;
     }
+    const { field, values } = stateField(command, h);
     const state = h[field];
     if (typeof state !== 'string' || !values.includes(state)) {
       problems.push(`${at}: host ${h.host} has ${field} ${JSON.stringify(state)}, not one of ${values.join(', ')}`);
@@ -188,6 +196,5 @@ export function mergeReports(inputs: readonly ReportInput[]): MergedReport {
 export function mergeSummaryLine(merged: MergedReport, documents: number): string {
   const { command, hosts, summary } = merged.document;
   const from = merged.shards !== undefined ? `${merged.shards} shards` : `${documents} document${documents === 1 ? '' : 's'}`;
-  const counts = Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' ');
-  return `merged ${from} of ${command}: ${hosts.length} host${hosts.length === 1 ? '' : 's'}${counts ? `: ${counts}` : ''}; exit ${merged.exitCode}`;
+  return `merged ${from} of ${command}: ${summaryLine(hosts.length, summary)}; exit ${merged.exitCode}`;
 }

@@ -1,6 +1,7 @@
 // Views of a status report: one table of every host's links, the monitor's history of link
 // changes, or the JSON document.
 import type { HostStatus, LinkStatus, StatusReport } from '../model/status.js';
+import { summaryLine } from './summary.js';
 import { formatTable } from './table.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -75,14 +76,13 @@ export function adaptiveText(report: StatusReport): string {
 export function statusText(report: StatusReport): string {
   const head = ['HOST', 'LINK', 'IF', 'CARRIER', 'WEIGHT', 'CONFIGURED', 'IN FORCE', 'CONNS', 'PACKETS', 'BYTES SENT', 'HEALTH', 'PROBES'];
   const notes = report.hosts.flatMap((h) => h.notes.map((n) => `note: ${h.host}: ${n}`));
-  const counts = (['ok', 'unreachable', 'error'] as const).map((s) => `${s}=${report.summary[s]}`).join(' ');
   const adaptive = adaptiveText(report);
   return [
     formatTable(head, report.hosts.flatMap(rows)),
     ...(adaptive ? ['', adaptive] : []),
     ...(notes.length ? ['', ...notes] : []),
     '',
-    `${report.hosts.length} host${report.hosts.length === 1 ? '' : 's'}: ${counts}`,
+    summaryLine(report.hosts.length, report.summary),
   ].join('\n');
 }
 
@@ -93,6 +93,10 @@ export function statusHistoryText(report: StatusReport): string {
   return `history of link states (the monitor keeps the last changes of each link):\n${formatTable(['HOST', 'LINK', 'TIME', 'CHANGE', 'WHY'], rows)}`;
 }
 
+/**
+ * Each host's `outcome`, as every fleet command names it; `status` (its old name) is kept as
+ * well for one release.
+ */
 export function statusJson(report: StatusReport): string {
-  return JSON.stringify(report, null, 2);
+  return JSON.stringify({ ...report, hosts: report.hosts.map(({ host, status, ...rest }) => ({ host, outcome: status, status, ...rest })) }, null, 2);
 }

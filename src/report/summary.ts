@@ -1,10 +1,21 @@
-// The closing table of a run and the counts per outcome.
-import type { HostOutcome, HostResult } from '../model/result.js';
+// The closing table of a run, the counts per outcome, and the one summary line every fleet
+// command (deploy, weights, rollback, remove, drift, status) ends with.
+import { HOST_OUTCOMES, type HostOutcome, type HostResult } from '../model/result.js';
 
-export function countOutcomes(results: readonly Pick<HostResult, 'outcome'>[]): Partial<Record<HostOutcome, number>> {
-  const counts: Partial<Record<HostOutcome, number>> = {};
-  for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+/** Hosts per outcome, every outcome named (0 when none ended so): the --json `summary`. */
+export function countOutcomes(results: readonly Pick<HostResult, 'outcome'>[]): Record<HostOutcome, number> {
+  const counts = Object.fromEntries(HOST_OUTCOMES.map((o) => [o, 0])) as Record<HostOutcome, number>;
+  for (const r of results) counts[r.outcome]++;
   return counts;
+}
+
+/**
+ * `3 hosts: changed=2 unreachable=1`: the hosts, then each outcome that some host ended
+ * with, in the command's order of outcomes. The same shape for every fleet command.
+ */
+export function summaryLine(hosts: number, summary: Readonly<Partial<Record<string, number>>>): string {
+  const counts = Object.entries(summary).filter(([, n]) => (n ?? 0) > 0).map(([k, n]) => `${k}=${n}`);
+  return `${hosts} host${hosts === 1 ? '' : 's'}${counts.length > 0 ? `: ${counts.join(' ')}` : ''}`;
 }
 
 export function summaryTable(results: HostResult[]): string {
@@ -12,6 +23,5 @@ export function summaryTable(results: HostResult[]): string {
   const head = ['HOST', 'RESULT', 'CHANGES', 'TIME', 'DETAIL'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (i < 4 ? r[i].length : 0))));
   const fmt = (r: string[]): string => r.map((c, i) => (i < 4 ? c.padEnd(widths[i]) : c)).join('  ').trimEnd();
-  const counts = Object.entries(countOutcomes(results)).map(([k, v]) => `${k}=${v}`).join(' ');
-  return [fmt(head), ...rows.map(fmt), '', `${results.length} hosts: ${counts}`].join('\n');
+  return [fmt(head), ...rows.map(fmt), '', summaryLine(results.length, countOutcomes(results))].join('\n');
 }

@@ -75,5 +75,5 @@ export function retriedMessage(cause: string, attempts: number, why: GiveUp): st
   if (why === 'final') return attempts <= 1 ? cause : `${cause} (attempt ${attempts}; the earlier ones were reset or closed before authentication)`;
   const count = attempts === 1 ? '1 attempt,' : `${attempts} attempts, each`;
   const limit = why === 'time' ? ' and no time left for another before the connect timeout' : '';
-  return `${cause}; gave up after ${count} reset or closed before authentication (as sshd does past MaxStartups)${limit}`;
+  return `${cause}; gave up after ${count} reset or closed before authentication${limit}`;
 }
