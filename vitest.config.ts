@@ -10,7 +10,7 @@ import { defineConfig } from 'vitest/config';
 //   run's names stay unique.
 const PARALLEL_SAFE = [
   'adaptive-awk', 'apply-units', 'compile-balance', 'compile', 'deploy-engine', 'drift', 'exit-codes',
-  'facts', 'hardening', 'hostile-output', 'inventory-bad', 'inventory-command', 'inventory-oracle',
+  'facts', 'fleet-output', 'hardening', 'hostile-output', 'inventory-bad', 'inventory-command', 'inventory-oracle',
   'inventory-values', 'ipv6-pipeline', 'load-ansible-tags', 'load-bad', 'load-connection-vars',
   'load-hostile', 'load-inventory', 'load-project', 'load-template', 'load-vault', 'monitor-record',
   'monitor', 'nft-table', 'plan', 'remove-cli', 'remove-plan', 'render-recorded', 'render', 'report-diff',
