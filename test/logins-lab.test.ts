@@ -4,7 +4,7 @@
 // Both servers run in the router's network namespace, in a mount namespace of their own with
 // an /etc overlay in RAM (test/helpers/login-servers.sh): the host's /etc is never written.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +178,31 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
     const r = await s.exec('sh -s', { stdin: script, timeoutMs: 10_000 });
     await s.close();
     expect(r).toEqual({ stdout: 'root\nno newline', stderr: 'err line\n', code: 0 });
+  });
+
+  it('a ProxyJump host that takes only passwords gets the password, as ssh would type it at its prompt; a wrong one names the jump host', async () => {
+    const home = join(dir, 'home-jump');
+    mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
+    const jump = `ProxyJump root@${servers.address}:${SSHD_PASSWORD_PORT}`;
+    writeFileSync(
+      join(home, '.ssh', 'config'),
+      ['Host to-dropbear', `  HostName ${servers.address}`, `  Port ${DROPBEAR_PORT}`, `  ${jump}`, 'Host to-sshd', `  HostName ${servers.address}`, `  IdentityFile ${lab.privateKey}`, `  ${jump}`, ''].join('\n'),
+    );
+    const via = (host: string, password: string): Promise<Session> =>
+      new Ssh2Transport({ homeDir: home, env: {}, localUser: 'root', sshConfig: 'builtin' }).connect(
+        { name: 'r1', connection: { host, user: 'root', become: false, password: new Secret(password) }, knownHosts: servers.knownHosts },
+        { acceptNewHostKeys: false, timeoutMs: 15_000 },
+      );
+    // Both hops by password (dropbear behind the password-only sshd), then a key-only target.
+    for (const host of ['to-dropbear', 'to-sshd']) {
+      const s = await via(host, servers.rootPassword);
+      expect((await s.exec('id -un', { timeoutMs: 10_000 })).stdout).toBe('root\n');
+      await s.close();
+    }
+    const err = await via('to-sshd', 'not it either').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnreachableError);
+    expect((err as Error).message).toMatch(new RegExp(`authentication failed for root@${servers.address.replace(/\./g, '\\.')}:${SSHD_PASSWORD_PORT} \\(tried keyboard-interactive, password\\)`));
+    expect((err as Error).message).not.toContain('not it either');
   });
 
   describe('deploys', () => {
