@@ -13,7 +13,7 @@ import { run } from '../src/cli.js';
 import type { LabInfo } from '../src/lab/manifest.js';
 import type { ConnectionVars } from '../src/model/config.js';
 import { Secret } from '../src/model/secret.js';
-import { BecomeError } from '../src/transport/become.js';
+import { BecomeError, type BecomeSpec } from '../src/transport/become.js';
 import { Ssh2Transport } from '../src/transport/ssh2-transport.js';
 import type { Session } from '../src/transport/transport.js';
 import { UnreachableError } from '../src/errors.js';
@@ -144,6 +144,18 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
     expect((err as Error).message).toContain(`become (${method}) refused the password`);
     expect((err as Error).message).not.toContain('wrong password');
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('sudo with requiretty, with and without a password, goes in through a terminal; ansible_become_exe and _flags as Ansible', async () => {
+    const s = await connect({ port: SSHD_PASSWORD_PORT, user: 'mlu', password: new Secret(servers.userPassword) });
+    const as = async (become: BecomeSpec): Promise<unknown> => s.exec('sh -s', { stdin: `${script}; exit 3`, timeoutMs: 20_000, become });
+    const expected = (user: string): unknown => ({ stdout: `${user}\nno newline`, stderr: 'err line\n', code: 3 });
+    expect(await as({ method: 'sudo', user: 'nobody', password: new Secret(servers.userPassword) })).toEqual(expected('nobody'));
+    expect(await as({ method: 'sudo', user: 'daemon' })).toEqual(expected('daemon'));
+    // Ansible's default sudo flags, -n dropped with a password; su through an exe of another name.
+    expect(await as({ method: 'sudo', user: 'root', exe: '/usr/bin/sudo', flags: ['-H', '-S', '-n'], password: new Secret(servers.userPassword) })).toEqual(expected('root'));
+    expect(await as({ method: 'su', user: 'root', exe: '/bin/su', flags: ['-s', '/bin/sh'], password: new Secret(servers.rootPassword) })).toEqual(expected('root'));
+    await s.close();
   });
 
   it('a wrong login password is unreachable, saying what was tried', async () => {

@@ -59,8 +59,12 @@ export async function startLoginServers(lab: LabInfo, router: string, dir: strin
   const userPassword = testPassword('mlu');
   writeFileSync(join(dir, 'passwords'), `root:${rootPassword}\nmlu:${userPassword}\n`, { mode: 0o600 });
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${lab.privateKey}.pub`));
-  // sudo asks every time (no cached credentials), tries 3 times as by default.
-  writeFileSync(join(dir, 'sudoers'), 'Defaults:mlu !lecture, timestamp_timeout=0\nmlu ALL=(ALL:ALL) ALL\n');
+  // sudo asks every time (no cached credentials), tries 3 times as by default. To become
+  // nobody or daemon it wants a terminal (requiretty); to become daemon it asks no password.
+  writeFileSync(
+    join(dir, 'sudoers'),
+    ['Defaults:mlu !lecture, timestamp_timeout=0', 'Defaults>nobody requiretty', 'Defaults>daemon requiretty', 'mlu ALL=(ALL:ALL) ALL', 'mlu ALL=(daemon) NOPASSWD: ALL', ''].join('\n'),
+  );
   writeFileSync(join(dir, 'doas.conf'), 'permit mlu as root\n');
   writeFileSync(join(dir, 'pam-sshd'), ['auth required pam_unix.so', 'account required pam_unix.so', 'session required pam_unix.so', ''].join('\n'));
   const sshdKey = keygen(join(dir, 'ssh_host_ed25519_key'));
