@@ -190,6 +190,25 @@ describe.skipIf(!supported)('multilink agrees with Ansible', () => {
     });
   }
 
+  // JSON.parse cannot tell 6.0 from 6, nor read NaN: these compare the printed text itself.
+  it.each(['py-forms/inventory.yaml', 'py-forms/hosts.ini'])('%s: floats, inf and nan, big ints, timestamps and !unsafe printed byte for byte as ansible-inventory --list prints them', async (name) => {
+    const file = join(CORPUS, name);
+    const expected = runAnsible(ansibleInventory as string, ['-i', file, '--list']);
+    expect(expected).toMatch(/: (?:Infinity|NaN|[0-9]+\.0|[0-9]{17,}),?\n/);
+    const ours = await cli('inventory', file, '--list');
+    expect(ours.stderr).toBe('');
+    expect(ours.stdout).toBe(expected);
+  });
+
+  it('a YAML host name that is a number: Ansible refuses it, so does multilink, at file:line:column', async () => {
+    const file = join(CORPUS, 'py-forms/numeric-host.yaml');
+    const said = spawnSync(ansibleInventory as string, ['-i', file, '--list'], { cwd: work, encoding: 'utf8', env: { ...process.env, ANSIBLE_CONFIG: join(work, 'ansible.cfg'), ANSIBLE_HOME: work, ANSIBLE_NOCOLOR: '1' } });
+    expect(said.stderr.replace(/\s+/g, ' ')).toContain('Host pattern 1234 must be a string. Enclose integers/floats in quotation marks.');
+    const ours = await cli('inventory', file, '--list');
+    expect(ours.code).toBe(1);
+    expect(ours.stderr).toContain(`${file}:7:9: error: Host pattern 1234 must be a string. Enclose integers/floats in quotation marks.`);
+  });
+
   it('an encrypted vars file without a password: Ansible stops, so does multilink, naming the file', async () => {
     const file = join(CORPUS, 'yaml-vault/inventory.yml');
     expect(() => runAnsible(ansibleInventory as string, ['-i', file, '--list'])).toThrow(/Attempting to decrypt but no vault secrets found/);
