@@ -191,7 +191,7 @@ describe.skipIf(!supported)('multilink agrees with Ansible', () => {
   }
 
   // JSON.parse cannot tell 6.0 from 6, nor read NaN: these compare the printed text itself.
-  it.each(['py-forms/inventory.yaml', 'py-forms/hosts.ini'])('%s: floats, inf and nan, big ints, timestamps and !unsafe printed byte for byte as ansible-inventory --list prints them', async (name) => {
+  it.each(['py-forms/inventory.yaml', 'py-forms/hosts.ini', 'py-forms/inventory.json'])('%s: floats, inf and nan, big ints, timestamps and !unsafe printed byte for byte as ansible-inventory --list prints them', async (name) => {
     const file = join(CORPUS, name);
     const expected = runAnsible(ansibleInventory as string, ['-i', file, '--list']);
     expect(expected).toMatch(/: (?:Infinity|NaN|[0-9]+\.0|[0-9]{17,}),?\n/);

@@ -366,13 +366,13 @@ interface ScalarLike {
 /**
  * A plain, untagged scalar of YAML text by PyYAML's rules; any other the yaml package's value.
  * `py`: the JSON Ansible prints for it where JavaScript's differs (a JSON source's floats and
- * big ints too: Python reads `6.0` as a float there as well).
+ * big ints too: JSON's `6.0` and `1e3` are floats for Python).
  */
 function scalarForm(node: ScalarLike, c: Converter): { value: ScalarValue; py?: string } {
   if (!c.json && node.type === 'PLAIN' && !node.tag && typeof node.source === 'string') return resolvePlainScalarForm(node.source);
   const value = scalarValue(node.value, node.source);
   if (c.json && typeof value === 'number' && node.source !== undefined) {
-    const py = pyNumberJson(value, /[.]/.test(node.source), node.source);
+    const py = pyNumberJson(value, /[.eE]/.test(node.source), node.source);
     if (py !== undefined) return { value, py };
   }
   return { value };
