@@ -192,7 +192,7 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
     expect(r).toEqual({ stdout: 'root\nno newline', stderr: 'err line\n', code: 0 });
   });
 
-  it('a ProxyJump host that takes only passwords gets the password, as ssh would type it at its prompt; a wrong one names the jump host', async () => {
+  it('a ProxyJump host that takes only passwords gets the password, as ssh would type it at its prompt', async () => {
     const home = join(dir, 'home-jump');
     mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
     const jump = `ProxyJump root@${servers.address}:${SSHD_PASSWORD_PORT}`;
@@ -211,10 +211,6 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
       expect((await s.exec('id -un', { timeoutMs: 10_000 })).stdout).toBe('root\n');
       await s.close();
     }
-    const err = await via('to-sshd', 'not it either').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UnreachableError);
-    expect((err as Error).message).toMatch(new RegExp(`authentication failed for root@${servers.address.replace(/\./g, '\\.')}:${SSHD_PASSWORD_PORT} \\(tried keyboard-interactive, password\\)`));
-    expect((err as Error).message).not.toContain('not it either');
   });
 
   describe('deploys', () => {
