@@ -20,7 +20,7 @@ import { UnreachableError } from '../src/errors.js';
 import { findCommand } from '../src/lab/packages.js';
 import { inRouter, labSupport, startTestLab } from './helpers/lab.js';
 import { cli, jsonHosts, type CliResult } from './helpers/cli.js';
-import { DROPBEAR_PORT, SSHD_PASSWORD_PORT, startLoginServers, type LoginServers } from './helpers/login-servers.js';
+import { BUSYBOX_SU, busyboxWithSu, DROPBEAR_PORT, SSHD_PASSWORD_PORT, startLoginServers, type LoginServers } from './helpers/login-servers.js';
 
 const support = labSupport();
 /** doas comes from Debian's opendoas; without it, doas is not tried (said once). */
@@ -100,11 +100,15 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
   let lab: LabInfo;
   let servers: LoginServers;
   let dir = '';
+  let busybox: string | undefined;
 
   beforeAll(async () => {
     lab = await startTestLab(1);
     dir = mkdtempSync(join(tmpdir(), 'multilink-logins-'));
-    servers = await startLoginServers(lab, 'r1', join(dir, 'servers'));
+    const bb = busyboxWithSu(join(dir, 'busybox'));
+    if ('missing' in bb) console.warn(`logins-lab: BusyBox su not tried: ${bb.missing}`);
+    else busybox = bb.file;
+    servers = await startLoginServers(lab, 'r1', join(dir, 'servers'), busybox);
   });
   afterAll(() => {
     servers?.stop();
@@ -156,6 +160,18 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
     expect(await as({ method: 'sudo', user: 'root', exe: '/usr/bin/sudo', flags: ['-H', '-S', '-n'], password: new Secret(servers.userPassword) })).toEqual(expected('root'));
     expect(await as({ method: 'su', user: 'root', exe: '/bin/su', flags: ['-s', '/bin/sh'], password: new Secret(servers.rootPassword) })).toEqual(expected('root'));
     await s.close();
+  });
+
+  it('BusyBox su (OpenWrt\'s applet, setuid): its prompt comes on standard output, the password goes to its standard input; a wrong one is refused', async (ctx) => {
+    if (!busybox) return ctx.skip();
+    const s = await connect({ port: SSHD_PASSWORD_PORT, user: 'mlu', password: new Secret(servers.userPassword) });
+    const su = (password: string): Promise<unknown> =>
+      s.exec('sh -s', { stdin: `${script}; exit 3`, timeoutMs: 20_000, become: { method: 'su', user: 'root', exe: BUSYBOX_SU, password: new Secret(password) } });
+    expect(await su(servers.rootPassword)).toEqual({ stdout: 'root\nno newline', stderr: 'err line\n', code: 3 });
+    const err = await su('not root\'s').catch((e: unknown) => e);
+    await s.close();
+    expect(err).toBeInstanceOf(BecomeError);
+    expect((err as Error).message).toMatch(/become \(su\) refused the password/);
   });
 
   it('a wrong login password is unreachable, saying what was tried', async () => {
