@@ -4,7 +4,7 @@
 // matching and --limit must select exactly the hosts Ansible selects, in Ansible's order.
 // Needs ansible-core (Debian package, installed by .ci/run); skipped with a reason without it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,9 @@ import { loadInventory } from '../src/load/inventory.js';
 import { matchLimit, matchPattern } from '../src/load/patterns.js';
 import { setWeightsInIni } from '../src/load/weights-edit-ini.js';
 import { cli } from './helpers/cli.js';
+import { vaultEncrypt } from './helpers/vault-encrypt.js';
+import { readVaultSecrets, vaultSettingsFromConfig } from '../src/load/vault-secrets.js';
+import { ansibleJson, inventoryListing } from '../src/load/inventory-export.js';
 
 const CORPUS = fileURLToPath(new URL('./fixtures/inventories/', import.meta.url));
 const HELPER = fileURLToPath(new URL('./helpers/ansible-patterns.py', import.meta.url));
@@ -189,6 +192,63 @@ describe.skipIf(!supported)('multilink agrees with Ansible', () => {
       }
     });
   }
+
+  // JSON.parse cannot tell 6.0 from 6, nor read NaN: these compare the printed text itself.
+  it.each(['py-forms/inventory.yaml', 'py-forms/hosts.ini', 'py-forms/inventory.json'])('%s: floats, inf and nan, big ints, timestamps and !unsafe printed byte for byte as ansible-inventory --list prints them', async (name) => {
+    const file = join(CORPUS, name);
+    const expected = runAnsible(ansibleInventory as string, ['-i', file, '--list']);
+    expect(expected).toMatch(/: (?:Infinity|NaN|[0-9]+\.0|[0-9]{17,}),?\n/);
+    const ours = await cli('inventory', file, '--list');
+    expect(ours.stderr).toBe('');
+    expect(ours.stdout).toBe(expected);
+  });
+
+  it('a YAML host name that is a number: Ansible refuses it, so does multilink, at file:line:column', async () => {
+    const file = join(CORPUS, 'py-forms/numeric-host.yaml');
+    const said = spawnSync(ansibleInventory as string, ['-i', file, '--list'], { cwd: work, encoding: 'utf8', env: { ...process.env, ANSIBLE_CONFIG: join(work, 'ansible.cfg'), ANSIBLE_HOME: work, ANSIBLE_NOCOLOR: '1' } });
+    expect(said.stderr.replace(/\s+/g, ' ')).toContain('Host pattern 1234 must be a string. Enclose integers/floats in quotation marks.');
+    const ours = await cli('inventory', file, '--list');
+    expect(ours.code).toBe(1);
+    expect(ours.stderr).toContain(`${file}:7:9: error: Host pattern 1234 must be a string. Enclose integers/floats in quotation marks.`);
+  });
+
+  it('ANSIBLE_VAULT_IDENTITY and ANSIBLE_VAULT_ID_MATCH (and ansible.cfg\'s vault settings) decide which password opens what, as in Ansible', async () => {
+    const dir = mkdtempSync(join(work, 'vault-match-'));
+    mkdirSync(join(dir, 'group_vars'));
+    writeFileSync(join(dir, 'inventory.yml'), 'all:\n  hosts:\n    r1:\n');
+    writeFileSync(join(dir, 'group_vars', 'all.yml'), vaultEncrypt('gw: 192.0.2.1\n', 'prod password', 'prod'));
+    writeFileSync(join(dir, 'prod.pw'), 'prod password\n');
+    const inv = join(dir, 'inventory.yml');
+    const cases: { env: Record<string, string>; args: string[]; cfg?: Record<string, string> }[] = [
+      { env: { ANSIBLE_VAULT_ID_MATCH: 'yes' }, args: ['--vault-id', `dev@${dir}/prod.pw`] },
+      { env: { ANSIBLE_VAULT_ID_MATCH: 'true', ANSIBLE_VAULT_IDENTITY: 'prod' }, args: ['--vault-password-file', `${dir}/prod.pw`] },
+      { env: {}, args: [], cfg: { vault_id_match: 'True', vault_identity: 'prod', vault_password_file: 'prod.pw' } },
+      { env: {}, args: [], cfg: { vault_id_match: 'True', vault_identity: 'dev', vault_password_file: 'prod.pw' } },
+      { env: { ANSIBLE_VAULT_IDENTITY: 'prod' }, args: [], cfg: { vault_id_match: 'True', vault_identity: 'dev', vault_password_file: 'prod.pw' } },
+    ];
+    const outcomes: string[] = [];
+    for (const c of cases) {
+      const cfgFile = join(dir, 'ansible.cfg');
+      writeFileSync(cfgFile, `[defaults]\n${Object.entries(c.cfg ?? {}).map(([k, v]) => `${k} = ${v}\n`).join('')}`);
+      const theirs = spawnSync(ansibleInventory as string, ['-i', inv, '--list', ...c.args], {
+        cwd: work,
+        encoding: 'utf8',
+        env: { ...process.env, ANSIBLE_CONFIG: cfgFile, ANSIBLE_HOME: work, ANSIBLE_NOCOLOR: '1', ...c.env },
+      });
+      // multilink's side: the same options, environment and settings (ansible.cfg's file is read by the command line).
+      const opts = { vaultId: c.args[0] === '--vault-id' ? [c.args[1]] : [], vaultPasswordFile: c.args[0] === '--vault-password-file' ? [c.args[1]] : [] };
+      const io = { env: { ...process.env, ...c.env }, cwd: dir, prompt: async (): Promise<undefined> => undefined, warn: (): void => undefined };
+      const diags = new Diagnostics();
+      const { inventory } = loadInventory(inv, diags, { vault: await readVaultSecrets(opts, io, vaultSettingsFromConfig(c.cfg ?? {}, dir)) });
+      const label = JSON.stringify(c);
+      expect({ label, ok: !diags.hasErrors }).toEqual({ label, ok: theirs.status === 0 });
+      if (theirs.status === 0) expect(JSON.parse(ansibleJson(inventoryListing(inventory)))).toEqual(JSON.parse(theirs.stdout));
+      else expect(diags.items.map(formatDiagnostic).join('\n')).toMatch(/cannot decrypt this vault-encrypted file/);
+      outcomes.push(theirs.status === 0 ? 'opened' : 'refused');
+    }
+    // Each case is worth having: refused and opened, by the environment, by ansible.cfg, and the environment over it.
+    expect(outcomes).toEqual(['refused', 'opened', 'opened', 'refused', 'opened']);
+  });
 
   it('an encrypted vars file without a password: Ansible stops, so does multilink, naming the file', async () => {
     const file = join(CORPUS, 'yaml-vault/inventory.yml');

@@ -69,6 +69,26 @@ describe('connection vars: passwords and become', () => {
     expect(errors.join('\n')).not.toMatch(/first|second|hidden/);
   });
 
+  it('ansible_become_exe and ansible_become_flags (and the method\'s own names): a command, and flags split as shlex does; anything else refused', () => {
+    const p = load(
+      [
+        "        r1: { ansible_become: true, ansible_become_exe: /usr/local/bin/sudo, ansible_become_flags: \"-H -S -n --prompt 'a b'\" }",
+        '        r2: { ansible_become: true, ansible_become_method: su, ansible_su_exe: busybox-su, ansible_su_flags: -l }',
+        "        r3: { ansible_become: true, ansible_become_exe: 'sudo; reboot', ansible_become_flags: \"-u 'unclosed\" }",
+        '        r4: { ansible_become_exe: never-read }',
+        '',
+      ].join('\n'),
+    );
+    const errors = p.diagnostics.filter((d) => d.severity === 'error').map((d) => d.summary);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/^ansible_become_exe: expected a command name or absolute path .*, got 'sudo; reboot'/);
+    expect(errors[1]).toMatch(/^ansible_become_flags: expected flags as shell words/);
+    const [r1, r2, r4] = ['r1', 'r2', 'r4'].map((h) => connection(p, h));
+    expect([r1.becomeExe, r1.becomeFlags]).toEqual(['/usr/local/bin/sudo', ['-H', '-S', '-n', '--prompt', 'a b']]);
+    expect([r2.becomeExe, r2.becomeFlags]).toEqual(['busybox-su', ['-l']]);
+    expect(r4.becomeExe).toBeUndefined();
+  });
+
   it('a Secret prints, serialises and inspects as [secret]', () => {
     const conn = { host: 'r1', password: new Secret('hunter2') };
     expect(JSON.stringify(conn)).toBe('{"host":"r1","password":"[secret]"}');

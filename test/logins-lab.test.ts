@@ -4,7 +4,7 @@
 // Both servers run in the router's network namespace, in a mount namespace of their own with
 // an /etc overlay in RAM (test/helpers/login-servers.sh): the host's /etc is never written.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,14 +13,14 @@ import { run } from '../src/cli.js';
 import type { LabInfo } from '../src/lab/manifest.js';
 import type { ConnectionVars } from '../src/model/config.js';
 import { Secret } from '../src/model/secret.js';
-import { BecomeError } from '../src/transport/become.js';
+import { BecomeError, type BecomeSpec } from '../src/transport/become.js';
 import { Ssh2Transport } from '../src/transport/ssh2-transport.js';
 import type { Session } from '../src/transport/transport.js';
 import { UnreachableError } from '../src/errors.js';
 import { findCommand } from '../src/lab/packages.js';
 import { inRouter, labSupport, startTestLab } from './helpers/lab.js';
 import { cli, jsonHosts, type CliResult } from './helpers/cli.js';
-import { DROPBEAR_PORT, SSHD_PASSWORD_PORT, startLoginServers, type LoginServers } from './helpers/login-servers.js';
+import { BUSYBOX_SU, busyboxWithSu, DROPBEAR_PORT, SSHD_PASSWORD_PORT, startLoginServers, type LoginServers } from './helpers/login-servers.js';
 
 const support = labSupport();
 /** doas comes from Debian's opendoas; without it, doas is not tried (said once). */
@@ -100,11 +100,15 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
   let lab: LabInfo;
   let servers: LoginServers;
   let dir = '';
+  let busybox: string | undefined;
 
   beforeAll(async () => {
     lab = await startTestLab(1);
     dir = mkdtempSync(join(tmpdir(), 'multilink-logins-'));
-    servers = await startLoginServers(lab, 'r1', join(dir, 'servers'));
+    const bb = busyboxWithSu(join(dir, 'busybox'));
+    if ('missing' in bb) console.warn(`logins-lab: BusyBox su not tried: ${bb.missing}`);
+    else busybox = bb.file;
+    servers = await startLoginServers(lab, 'r1', join(dir, 'servers'), busybox);
   });
   afterAll(() => {
     servers?.stop();
@@ -146,6 +150,30 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
+  it('sudo with requiretty, with and without a password, goes in through a terminal; ansible_become_exe and _flags as Ansible', async () => {
+    const s = await connect({ port: SSHD_PASSWORD_PORT, user: 'mlu', password: new Secret(servers.userPassword) });
+    const as = async (become: BecomeSpec): Promise<unknown> => s.exec('sh -s', { stdin: `${script}; exit 3`, timeoutMs: 20_000, become });
+    const expected = (user: string): unknown => ({ stdout: `${user}\nno newline`, stderr: 'err line\n', code: 3 });
+    expect(await as({ method: 'sudo', user: 'nobody', password: new Secret(servers.userPassword) })).toEqual(expected('nobody'));
+    expect(await as({ method: 'sudo', user: 'daemon' })).toEqual(expected('daemon'));
+    // Ansible's default sudo flags, -n dropped with a password; su through an exe of another name.
+    expect(await as({ method: 'sudo', user: 'root', exe: '/usr/bin/sudo', flags: ['-H', '-S', '-n'], password: new Secret(servers.userPassword) })).toEqual(expected('root'));
+    expect(await as({ method: 'su', user: 'root', exe: '/bin/su', flags: ['-s', '/bin/sh'], password: new Secret(servers.rootPassword) })).toEqual(expected('root'));
+    await s.close();
+  });
+
+  it('BusyBox su (OpenWrt\'s applet, setuid): its prompt comes on standard output, the password goes to its standard input; a wrong one is refused', async (ctx) => {
+    if (!busybox) return ctx.skip();
+    const s = await connect({ port: SSHD_PASSWORD_PORT, user: 'mlu', password: new Secret(servers.userPassword) });
+    const su = (password: string): Promise<unknown> =>
+      s.exec('sh -s', { stdin: `${script}; exit 3`, timeoutMs: 20_000, become: { method: 'su', user: 'root', exe: BUSYBOX_SU, password: new Secret(password) } });
+    expect(await su(servers.rootPassword)).toEqual({ stdout: 'root\nno newline', stderr: 'err line\n', code: 3 });
+    const err = await su('not root\'s').catch((e: unknown) => e);
+    await s.close();
+    expect(err).toBeInstanceOf(BecomeError);
+    expect((err as Error).message).toMatch(/become \(su\) refused the password/);
+  });
+
   it('a wrong login password is unreachable, saying what was tried', async () => {
     const err = await connect({ port: SSHD_PASSWORD_PORT, user: 'root', password: new Secret('not it') }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnreachableError);
@@ -178,6 +206,27 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
     const r = await s.exec('sh -s', { stdin: script, timeoutMs: 10_000 });
     await s.close();
     expect(r).toEqual({ stdout: 'root\nno newline', stderr: 'err line\n', code: 0 });
+  });
+
+  it('a ProxyJump host that takes only passwords gets the password, as ssh would type it at its prompt', async () => {
+    const home = join(dir, 'home-jump');
+    mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
+    const jump = `ProxyJump root@${servers.address}:${SSHD_PASSWORD_PORT}`;
+    writeFileSync(
+      join(home, '.ssh', 'config'),
+      ['Host to-dropbear', `  HostName ${servers.address}`, `  Port ${DROPBEAR_PORT}`, `  ${jump}`, 'Host to-sshd', `  HostName ${servers.address}`, `  IdentityFile ${lab.privateKey}`, `  ${jump}`, ''].join('\n'),
+    );
+    const via = (host: string, password: string): Promise<Session> =>
+      new Ssh2Transport({ homeDir: home, env: {}, localUser: 'root', sshConfig: 'builtin' }).connect(
+        { name: 'r1', connection: { host, user: 'root', become: false, password: new Secret(password) }, knownHosts: servers.knownHosts },
+        { acceptNewHostKeys: false, timeoutMs: 15_000 },
+      );
+    // Both hops by password (dropbear behind the password-only sshd), then a key-only target.
+    for (const host of ['to-dropbear', 'to-sshd']) {
+      const s = await via(host, servers.rootPassword);
+      expect((await s.exec('id -un', { timeoutMs: 10_000 })).stdout).toBe('root\n');
+      await s.close();
+    }
   });
 
   describe('deploys', () => {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../src/model/secret.js';
-import { BECOME_OK, becomeCommand, BecomeHandshake, PtyInput, PtyOutput, SUDO_PROMPT, wrapBecome, type BecomeSpec } from '../src/transport/become.js';
+import { BECOME_OK, becomeCommand, BecomeHandshake, becomeWay, PtyInput, PtyOutput, SUDO_PROMPT, sudoFlagsWithPassword, sudoWantsTty, wrapBecome, type BecomeSpec } from '../src/transport/become.js';
 
 describe('wrapBecome', () => {
   it('leaves the command alone without become', () => {
@@ -61,6 +61,46 @@ describe('become with a password: the handshake (become.ts)', () => {
     denied.feed('out', 'doas: Operation not permitted\r\n');
     expect(denied.closed(1)).toBe('become (doas) failed (exit 1): doas: Operation not permitted');
     expect(new BecomeHandshake(spec('su', 'x'), false).timedOut(30_000)).toBe('become (su) did not let us in within 30 s (no password prompt was recognised and no success)');
+  });
+
+  it('ansible_become_exe replaces the command, ansible_become_flags the default flags (sudo drops -n with a password, as Ansible); every word quoted', () => {
+    const then = `sh -c 'printf '\\''%s\\n'\\'' ${BECOME_OK}; exec sh -s'`;
+    const flags = ['-H', '-S', '-n', '-Hn', '--non-interactive', '--prompt', "it's"];
+    expect(sudoFlagsWithPassword(flags)).toEqual(['-H', '-S', '-H', '--prompt', "it's"]);
+    expect(becomeCommand({ ...spec('sudo', 'x'), exe: '/opt/bin/sudo', flags }).command).toBe(`/opt/bin/sudo -H -S -H --prompt 'it'\\''s' -p ${SUDO_PROMPT} -u root -- ${then}`);
+    // Without a password the flags stay as given; -S is added when they lack it (the handshake reads no password otherwise).
+    expect(becomeCommand({ ...spec('sudo'), flags: ['-n', '-E'] }).command).toBe(`sudo -n -E -S -p ${SUDO_PROMPT} -u root -- ${then}`);
+    expect(becomeCommand({ ...spec('su', 'x'), exe: 'busybox', flags: ['su', '-s', '/bin/ash'] }).command).toBe(`LC_ALL=C busybox su -s /bin/ash root -c ${then.slice('sh -c '.length)}`);
+    expect(becomeCommand({ ...spec('doas', 'x'), exe: 'doas', flags: ['-s; id'] }).command).toMatch(/^LC_ALL=C doas '-s; id' -u root sh -c /);
+    // Plain sudo without a password keeps `sudo -n`; another exe or flags go through the handshake.
+    expect(becomeWay('sh -s', spec('sudo')).handshake).toBeUndefined();
+    expect(becomeWay('sh -s', { ...spec('sudo'), exe: 'sudo' }).handshake).toBeDefined();
+    expect(becomeWay('sh -s', { ...spec('sudo'), flags: [] }).handshake).toBeDefined();
+  });
+
+  it('sudo that wants a terminal (requiretty): said so by the handshake and by sudo -n, and then run through one', () => {
+    const plain = new BecomeHandshake(spec('sudo', 'pw'), false);
+    plain.feed('err', 'sudo: sorry, you must have a tty to run sudo\n');
+    expect(plain.wantsTty).toBe(true);
+    expect(plain.closed(1)).toBe('become (sudo) failed (exit 1): sudo: sorry, you must have a tty to run sudo');
+    expect(new BecomeHandshake(spec('su', 'pw'), false).wantsTty).toBe(false);
+    expect(sudoWantsTty(spec('sudo'), 1, 'sudo: sorry, you must have a tty to run sudo\n')).toBe(true);
+    expect(sudoWantsTty(spec('sudo'), 1, 'ip: command failed\n')).toBe(false);
+    expect(sudoWantsTty({ ...spec('sudo'), tty: true }, 1, 'sudo: sorry, you must have a tty to run sudo\n')).toBe(false);
+    const viaTty = becomeCommand({ ...spec('sudo', 'pw'), tty: true });
+    expect(viaTty.pty).toBe(true);
+    expect(viaTty.command).toMatch(new RegExp(`^sudo -p ${SUDO_PROMPT} -u root -- sh -c 'stty raw`));
+    const h = new BecomeHandshake({ ...spec('sudo', 'pw'), tty: true }, true);
+    expect(h.feed('out', `${SUDO_PROMPT} `)).toEqual({ kind: 'send', data: 'pw\n' });
+    expect(h.feed('out', `\r\n\n${BECOME_OK}\n`)).toEqual({ kind: 'ready', rest: '' });
+  });
+
+  it('BusyBox su (OpenWrt) prompts on standard output: answered there too', () => {
+    const h = new BecomeHandshake(spec('su', 'pw'), false);
+    expect(h.feed('out', 'Password: ')).toEqual({ kind: 'send', data: 'pw\n' });
+    expect(h.feed('out', '\n')).toEqual({ kind: 'wait' });
+    h.feed('err', 'su: incorrect password\n');
+    expect(h.closed(1)).toBe('become (su) refused the password (su: incorrect password)');
   });
 
   it('through a terminal: input framed by lines, the end said; output split into stdout, stderr and the code', () => {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readVaultSecrets, VaultPasswordError, type SecretIO, type VaultSourceOptions } from '../src/load/vault-secrets.js';
+import { effectiveVaultSettings, readVaultSecrets, vaultSettingsFromConfig, VaultPasswordError, type SecretIO, type VaultSourceOptions } from '../src/load/vault-secrets.js';
+import { vaultEncrypt } from './helpers/vault-encrypt.js';
 import { typeKeys } from '../src/util/secret-prompt.js';
 
 const VAULT = fileURLToPath(new URL('./fixtures/vault/', import.meta.url));
@@ -152,6 +153,56 @@ describe('the environment', () => {
     const rec = io();
     expect(await secrets({}, rec)).toEqual([]);
     expect(rec.prompts).toEqual([]);
+  });
+
+  it('ANSIBLE_VAULT_IDENTITY names the passwords given without a label (files, prompts) and the texts of format 1.1', async () => {
+    const rec = io({ ANSIBLE_VAULT_IDENTITY: 'ops', ANSIBLE_VAULT_PASSWORD_FILE: file('ops-env', 'pw-env\n') }, ['typed 1', 'typed 2']);
+    const got = await secrets({ vaultId: ['prompt', `lab@${file('lab', 'pw-lab\n')}`], vaultPasswordFile: [file('ops-cli', 'pw-cli\n')], askVaultPass: true }, rec);
+    expect(got.map((g) => g.id)).toEqual(['ops', 'lab', 'ops', 'ops', 'ops']);
+    expect(rec.prompts).toEqual(['Vault password (ops): ', 'Vault password: ']);
+    const keyring = await readVaultSecrets({ vaultId: [`ops@${file('ops-right', 'right\n')}`] }, io({ ANSIBLE_VAULT_IDENTITY: 'ops', ANSIBLE_VAULT_ID_MATCH: 'yes' }).io);
+    // A 1.1 text is the identity's: with the match on, only ops's password is tried, and it opens it.
+    expect(keyring.open(vaultEncrypt('x', 'right'), 'this value')).toMatchObject({ ok: true, id: 'ops' });
+  });
+
+  it('ANSIBLE_VAULT_ID_MATCH: a text is tried only with its own vault id\'s passwords (by default with every one)', async () => {
+    const both = { vaultId: [`dev@${file('dev-pw', 'dev password\n')}`, `prod@${file('prod-pw', 'prod password\n')}`] };
+    const forProd = vaultEncrypt('secret', 'dev password', 'prod');
+    const loose = await readVaultSecrets(both, io().io);
+    expect(loose.open(forProd, 'this value')).toMatchObject({ ok: true, id: 'dev' });
+    for (const word of ['1', 'True', 'on', 'y']) {
+      const strict = await readVaultSecrets(both, io({ ANSIBLE_VAULT_ID_MATCH: word }).io);
+      expect(strict.open(forProd, 'this value')).toEqual({ ok: false, problem: "cannot decrypt this value with vault id 'prod' (wrong password?)" });
+    }
+    const none = await readVaultSecrets({ vaultId: [both.vaultId[0]] }, io({ ANSIBLE_VAULT_ID_MATCH: 'true' }).io);
+    expect(none.open(forProd, 'this value')).toEqual({
+      ok: false,
+      problem: "cannot decrypt this value (vault id 'prod'): vault_id_match allows only a password of vault id 'prod', and none was given (given: 'dev')",
+    });
+    expect((await readVaultSecrets(both, io({ ANSIBLE_VAULT_ID_MATCH: 'no' }).io)).open(forProd, 'this value')).toMatchObject({ ok: true });
+  });
+});
+
+describe('ansible.cfg\'s vault settings (vaultSettingsFromConfig, read by the caller from [defaults])', () => {
+  it('types them as Ansible does: quotes removed, the list split, the file from the config\'s folder, the match a boolean', () => {
+    expect(
+      vaultSettingsFromConfig({ vault_identity: "'ops'", vault_identity_list: 'a@x.pw, b@/abs/y.pw', vault_password_file: 'pw/file', vault_id_match: 'True', inventory: 'hosts' }, '/etc/proj'),
+    ).toEqual({ identity: 'ops', identityList: ['a@x.pw', 'b@/abs/y.pw'], passwordFile: '/etc/proj/pw/file', idMatch: true });
+    expect(vaultSettingsFromConfig({ vault_id_match: 'false' }, '/x')).toEqual({ idMatch: false });
+    expect(vaultSettingsFromConfig({}, '/x')).toEqual({});
+  });
+
+  it('the environment wins, setting by setting', async () => {
+    const config = vaultSettingsFromConfig({ vault_identity: 'cfg', vault_password_file: file('cfg-pw', 'from cfg\n'), vault_id_match: 'yes', vault_identity_list: `l@${file('cfg-list', 'listed\n')}` }, work);
+    expect(effectiveVaultSettings(config, { ANSIBLE_VAULT_IDENTITY: 'env', ANSIBLE_VAULT_ID_MATCH: '0' })).toEqual({ ...config, identity: 'env', idMatch: false });
+    const keyring = await readVaultSecrets({}, io().io, config);
+    expect(keyring.secrets.map((x) => [x.id, x.password.toString()])).toEqual([
+      ['l', 'listed'],
+      ['cfg', 'from cfg'],
+    ]);
+    expect(keyring.matching).toEqual({ identity: 'cfg', idMatch: true });
+    const overridden = await readVaultSecrets({}, io({ ANSIBLE_VAULT_IDENTITY_LIST: '', ANSIBLE_VAULT_PASSWORD_FILE: file('env-pw', 'from env\n') }).io, config);
+    expect(overridden.secrets.map((x) => [x.id, x.password.toString()])).toEqual([['cfg', 'from env']]);
   });
 });
 

@@ -10,6 +10,7 @@ import { isRemotePath } from '../net/names.js';
 import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from '../shell/layout.js';
 import type { PlayScope } from './play-scope.js';
 import type { VarTable } from './template.js';
+import { splitShellWords, ShellWordsError } from './shell-words.js';
 import { expected, parseWhole, readBool, readEnum, readString, readWhole } from './values.js';
 import type { YValue } from './yaml-source.js';
 
@@ -107,6 +108,30 @@ function readBecome(connection: ConnectionVars, v: VarReader, s: PlayScope): voi
   } else if (user !== undefined) expected(s.r, userVar.name, 'a user name', userVar.node as YValue);
   const password = readSecret(aliased(v, ['ansible_become_password', 'ansible_become_pass', `ansible_${method}_pass`]), s);
   if (password !== undefined) connection.becomePassword = password;
+  const exeVar = aliased(v, ['ansible_become_exe', `ansible_${method}_exe`]);
+  const exe = readString(exeVar.node, exeVar.name, s.r);
+  if (exe !== undefined && BECOME_EXE.test(exe)) connection.becomeExe = exe;
+  else if (exe !== undefined) expected(s.r, exeVar.name, 'a command name or absolute path (letters, digits, _ . / + -, not starting with -)', exeVar.node as YValue);
+  const flagsVar = aliased(v, ['ansible_become_flags', `ansible_${method}_flags`]);
+  const flags = readString(flagsVar.node, flagsVar.name, s.r);
+  if (flags !== undefined) {
+    const words = flagWords(flags);
+    if (typeof words === 'string') expected(s.r, flagsVar.name, words, flagsVar.node as YValue);
+    else connection.becomeFlags = words;
+  }
+}
+
+/** What ansible_become_exe may name: a command or a path, never an option or a shell word. */
+const BECOME_EXE = /^(?!-)[A-Za-z0-9_./+-]+$/;
+
+/** ansible_become_flags split as Ansible's shlex.split does; each word is quoted on the command line. */
+function flagWords(text: string): string[] | string {
+  if (/[\0\r\n]/.test(text)) return 'flags on one line, without NUL';
+  try {
+    return splitShellWords(text).map((w) => w.text);
+  } catch (err) {
+    return `flags as shell words (${err instanceof ShellWordsError ? err.message : String(err)})`;
+  }
 }
 
 /** A user name as sudo -u, su and doas -u take it. */

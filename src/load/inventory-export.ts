@@ -1,7 +1,9 @@
 // The inventory as understood, in the shapes ansible-inventory prints: --list (groups with
 // hosts and children, _meta.hostvars), --host (one host's vars), --graph (the tree), so the
 // output of the two tools can be diffed.
+import { randomBytes } from 'node:crypto';
 import type { Inventory } from '../model/inventory.js';
+import { PyJson } from './yaml-source.js';
 
 export interface InventoryListing {
   _meta: { hostvars: Record<string, Record<string, unknown>> };
@@ -32,7 +34,8 @@ const INTERNAL_VARS = new Set([
 ]);
 
 export function hostVarsOf(inventory: Inventory, host: string): Record<string, unknown> {
-  const vars = inventory.hosts.get(host)?.vars ?? {};
+  const h = inventory.hosts.get(host);
+  const vars = h?.printedVars?.() ?? h?.vars ?? {};
   return Object.fromEntries(Object.entries(vars).filter(([k]) => !INTERNAL_VARS.has(k)));
 }
 
@@ -92,14 +95,22 @@ export function inventoryGraph(inventory: Inventory, group = 'all', hosts?: read
   return lines.join('\n');
 }
 
-/** JSON as ansible-inventory writes it: keys sorted, four-space indent. */
+/**
+ * JSON as ansible-inventory writes it: keys sorted, four-space indent, numbers and timestamps
+ * in Python's form (PyJson: `6.0`, `NaN`, every digit of a big int), which goes in through a
+ * placeholder string no value can hold (it names a random token).
+ */
 export function ansibleJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value), null, 4);
+  const token = `\u0000py-${randomBytes(8).toString('hex')}:`;
+  const text = JSON.stringify(sortKeys(value, token), null, 4);
+  const placeholder = new RegExp(`"${JSON.stringify(token).slice(1, -1).replace(/\\/g, '\\\\')}((?:[^"\\\\]|\\\\.)*)"`, 'g');
+  return text.replace(placeholder, (_, json: string) => JSON.parse(`"${json}"`) as string);
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
+function sortKeys(value: unknown, token: string): unknown {
+  if (value instanceof PyJson) return `${token}${value.json}`;
+  if (Array.isArray(value)) return value.map((v) => sortKeys(v, token));
   if (value === null || typeof value !== 'object') return value;
   const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return Object.fromEntries(entries.map(([k, v]) => [k, sortKeys(v)]));
+  return Object.fromEntries(entries.map(([k, v]) => [k, sortKeys(v, token)]));
 }

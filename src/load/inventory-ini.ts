@@ -5,7 +5,7 @@
 import type { SourcePos } from '../model/source.js';
 import type { InventoryBuilder } from './inventory-builder.js';
 import { HostRangeError, parseHostEntry } from './host-range.js';
-import { parsePythonLiteral, UnusableLiteral, type PyValue } from './python-literal.js';
+import { parsePythonLiteral, PyNum, UnusableLiteral, type PyValue } from './python-literal.js';
 import { ShellWordsError, splitShellWords } from './shell-words.js';
 import type { VarDef } from './template.js';
 import { checkVarName } from './var-table.js';
@@ -174,7 +174,7 @@ function readChildLine(line: string, parent: string, at: (offset?: number) => So
 function iniValue(text: string, pos: SourcePos, b: InventoryBuilder, q: Quote): YValue | undefined {
   let literal;
   try {
-    literal = parsePythonLiteral(text);
+    literal = parsePythonLiteral(text, true);
   } catch (e) {
     if (!(e instanceof UnusableLiteral)) throw e;
     b.r.error(`value ${q(text)} is a Python ${e.message}, which Ansible cannot use either; quote it to keep it as a string`, { pos });
@@ -188,6 +188,7 @@ function iniValue(text: string, pos: SourcePos, b: InventoryBuilder, q: Quote): 
 }
 
 function toYValue(v: PyValue, pos: SourcePos): YValue {
+  if (v instanceof PyNum) return { kind: 'scalar', value: v.value, pos, py: v.py };
   if (Array.isArray(v)) return { kind: 'seq', items: v.map((i) => toYValue(i, pos)), pos };
   if (v !== null && typeof v === 'object') {
     return { kind: 'map', entries: Object.entries(v).map(([key, value]) => ({ key, keyPos: pos, value: toYValue(value, pos) })), pos };

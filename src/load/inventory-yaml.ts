@@ -72,6 +72,11 @@ function readHosts(b: InventoryBuilder, group: string, node: YValue): void {
       b.r.error('host name must not be empty', { pos: e.keyPos });
       continue;
     }
+    if (e.numericKey) {
+      // Ansible's YAML inventory refuses a host key PyYAML read as an int or float.
+      b.r.error(`Host pattern ${e.key} must be a string. Enclose integers/floats in quotation marks.`, { pos: e.keyPos });
+      continue;
+    }
     let entry;
     try {
       entry = parseHostEntry(e.key);

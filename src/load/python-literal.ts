@@ -1,8 +1,20 @@
 // Python literals as Ansible's INI inventory reads its values (ast.literal_eval): strings
 // with their quotes and escapes, ints (0x, 0o, 0b, 1_000), floats, True/False/None, lists,
 // tuples, dicts. Whatever literal_eval refuses stays the text as written, as in Ansible.
+import { pyNumberJson } from './py-number.js';
 
-export type PyValue = string | number | boolean | null | PyValue[] | { [key: string]: PyValue };
+export type PyValue = string | number | boolean | null | PyNum | PyValue[] | { [key: string]: PyValue };
+
+/**
+ * A number whose JSON Python prints otherwise than JavaScript (a whole float `3.0`, `1e+16`,
+ * `-0.0`, an int beyond 2^53): given only when asked for (`forms`).
+ */
+export class PyNum {
+  constructor(
+    readonly value: number,
+    readonly py: string,
+  ) {}
+}
 
 /** Why a literal cannot be used although Python accepts it (sets, complex numbers). */
 export class UnusableLiteral extends Error {}
@@ -12,7 +24,7 @@ class NotLiteral {}
 
 type Token =
   | { kind: 'str'; value: string; bytes: boolean }
-  | { kind: 'num'; value: number | 'complex' }
+  | { kind: 'num'; value: number | 'complex'; text: string }
   | { kind: 'name'; value: string }
   | { kind: 'op'; value: string }
   | { kind: 'end' };
@@ -22,7 +34,7 @@ type Token =
  * it does not (the caller keeps the text). Throws UnusableLiteral for literals Ansible
  * accepts but cannot represent in its variables (it fails later, on output).
  */
-export function parsePythonLiteral(text: string): { value: PyValue } | undefined {
+export function parsePythonLiteral(text: string, forms = false): { value: PyValue } | undefined {
   let tokens: Token[];
   try {
     tokens = tokenize(text.replace(/^[ \t]+/, ''));
@@ -31,7 +43,7 @@ export function parsePythonLiteral(text: string): { value: PyValue } | undefined
     throw e;
   }
   try {
-    const p = new Parser(tokens);
+    const p = new Parser(tokens, forms);
     const value = p.topLevel();
     return { value };
   } catch (e) {
@@ -146,7 +158,7 @@ function tokenize(text: string): Token[] {
       const after = text[i + num[0].length];
       // 010, 1_, 1x: not a Python number
       if (after !== undefined && /[0-9A-Za-z_.]/.test(after)) throw new NotLiteral();
-      tokens.push({ kind: 'num', value: numberValue(num[0]) });
+      tokens.push({ kind: 'num', value: numberValue(num[0]), text: num[0] });
       i += num[0].length;
       continue;
     }
@@ -171,7 +183,11 @@ function tokenize(text: string): Token[] {
 class Parser {
   private i = 0;
 
-  constructor(private readonly tokens: Token[]) {}
+  constructor(
+    private readonly tokens: Token[],
+    /** Numbers that print otherwise in Python come as PyNum. */
+    private readonly forms = false,
+  ) {}
 
   private peek(): Token {
     return this.tokens[this.i];
@@ -212,12 +228,12 @@ class Parser {
       const operand = this.peek();
       if (operand.kind !== 'num') throw new NotLiteral();
       this.i++;
-      return this.number(operand.value, t.value === '-');
+      return this.number(operand.value, operand.text, t.value === '-');
     }
     return this.atom();
   }
 
-  private number(value: number | 'complex', negate = false): PyValue {
+  private number(value: number | 'complex', text: string, negate = false): PyValue {
     if (value === 'complex') throw new UnusableLiteral('complex number');
     // literal_eval takes `1+2j` (a complex number) but no other arithmetic.
     if (this.isOp('+') || this.isOp('-')) {
@@ -225,7 +241,12 @@ class Parser {
       if (next.kind === 'num' && next.value === 'complex') throw new UnusableLiteral('complex number');
       throw new NotLiteral();
     }
-    return negate ? -value : value;
+    const n = negate ? -value : value;
+    if (!this.forms) return n;
+    // A float has a dot or an exponent (hex digits are no exponent).
+    const float = !/^0[xXoObB]/.test(text) && /[.eE]/.test(text);
+    const py = pyNumberJson(n, float, `${negate ? '-' : ''}${text}`);
+    return py === undefined ? n : new PyNum(n, py);
   }
 
   private atom(): PyValue {
@@ -243,7 +264,7 @@ class Parser {
         return value;
       }
       case 'num':
-        return this.number(t.value);
+        return this.number(t.value, t.text);
       case 'name':
         if (t.value === 'True') return true;
         if (t.value === 'False') return false;
@@ -324,6 +345,7 @@ class Parser {
 /** JSON keys, as Ansible's JSON output writes non-string keys. */
 function dictKey(key: PyValue): string {
   if (typeof key === 'string') return key;
+  if (key instanceof PyNum) return key.py;
   if (typeof key === 'number') return Number.isInteger(key) ? String(key) : String(key);
   if (typeof key === 'boolean') return key ? 'true' : 'false';
   if (key === null) return 'null';

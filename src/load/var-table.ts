@@ -3,7 +3,7 @@
 import type { SourcePos } from '../model/source.js';
 import { didYouMean, kindOf, type Reporter } from './report.js';
 import type { VarDef, VarTable } from './template.js';
-import { toJS, type YValue } from './yaml-source.js';
+import { toJS, toPyJS, type YValue } from './yaml-source.js';
 
 export const MULTILINK_VARS = [
   'multilink_playbooks',
@@ -55,12 +55,13 @@ export function mergeVars(...tables: VarTable[]): VarTable {
   return out;
 }
 
-export function varsToRecord(table: VarTable): { vars: Record<string, unknown>; varPos: Record<string, VarDef['keyPos']> } {
+export function varsToRecord(table: VarTable): { vars: Record<string, unknown>; varPos: Record<string, VarDef['keyPos']>; printedVars: () => Record<string, unknown> } {
   const vars: Record<string, unknown> = {};
   const varPos: Record<string, VarDef['keyPos']> = {};
   for (const [k, def] of table) {
     vars[k] = toJS(def.value);
     varPos[k] = def.keyPos;
   }
-  return { vars, varPos };
+  const printedVars = (): Record<string, unknown> => Object.fromEntries([...table].map(([k, def]) => [k, toPyJS(def.value)]));
+  return { vars, varPos, printedVars };
 }

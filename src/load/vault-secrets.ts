@@ -34,23 +34,84 @@ export class VaultPasswordError extends Error {
 
 const PROMPTS = ['prompt', 'prompt_ask_vault_pass'];
 
-/** The passwords of every source given, or an empty keyring when none is. */
-export async function readVaultSecrets(opts: VaultSourceOptions, io: SecretIO): Promise<VaultKeyring> {
-  const slugs = [...listOf(io.env.ANSIBLE_VAULT_IDENTITY_LIST), ...(opts.vaultId ?? [])];
-  const files = [...(opts.vaultPasswordFile ?? []), ...(io.env.ANSIBLE_VAULT_PASSWORD_FILE ? [io.env.ANSIBLE_VAULT_PASSWORD_FILE] : [])];
-  for (const file of files) slugs.push(`${DEFAULT_VAULT_ID}@${file}`);
-  if (opts.askVaultPass) slugs.push(`${DEFAULT_VAULT_ID}@prompt_ask_vault_pass`);
+/**
+ * Ansible's vault settings (ansible.cfg's [defaults] or their ANSIBLE_VAULT_* variables):
+ * each is taken from the environment when set there, else from the configuration.
+ */
+export interface VaultSettings {
+  /** vault_identity (ANSIBLE_VAULT_IDENTITY): the id of a password given without one, and of a 1.1 text. Default 'default'. */
+  identity?: string;
+  /** vault_identity_list (ANSIBLE_VAULT_IDENTITY_LIST): [LABEL@]SOURCE entries, read before --vault-id. */
+  identityList?: string[];
+  /** vault_password_file (ANSIBLE_VAULT_PASSWORD_FILE): read after --vault-password-file. */
+  passwordFile?: string;
+  /** vault_id_match (ANSIBLE_VAULT_ID_MATCH): a text is tried only with the passwords of its own vault id. */
+  idMatch?: boolean;
+}
+
+/**
+ * The vault settings of an ansible.cfg's [defaults] section (its raw values: `raw.vault_identity`
+ * …), as Ansible types them: quotes around a value removed, the list split at commas, the
+ * password file's path taken from `configDir` (the file's folder) and ~ expanded, the match a
+ * boolean of Ansible's words (yes, on, true, 1, y, t).
+ */
+export function vaultSettingsFromConfig(raw: Readonly<Record<string, string | undefined>>, configDir: string): VaultSettings {
+  const settings: VaultSettings = {};
+  const value = (key: string): string | undefined => (raw[key] === undefined ? undefined : unquote(raw[key].trim()));
+  const identity = value('vault_identity');
+  if (identity) settings.identity = identity;
+  const list = value('vault_identity_list');
+  if (list !== undefined) settings.identityList = listOf(list);
+  const file = value('vault_password_file');
+  if (file) settings.passwordFile = expandPath(file, configDir);
+  const match = value('vault_id_match');
+  if (match !== undefined) settings.idMatch = ansibleBoolean(match);
+  return settings;
+}
+
+/** The settings in force: each ANSIBLE_VAULT_* variable set in `env` over the configuration's value. */
+export function effectiveVaultSettings(config: VaultSettings, env: Readonly<Record<string, string | undefined>>): VaultSettings {
+  const out: VaultSettings = { ...config };
+  if (env.ANSIBLE_VAULT_IDENTITY) out.identity = env.ANSIBLE_VAULT_IDENTITY.trim();
+  if (env.ANSIBLE_VAULT_IDENTITY_LIST !== undefined) out.identityList = listOf(env.ANSIBLE_VAULT_IDENTITY_LIST);
+  if (env.ANSIBLE_VAULT_PASSWORD_FILE) out.passwordFile = env.ANSIBLE_VAULT_PASSWORD_FILE;
+  if (env.ANSIBLE_VAULT_ID_MATCH !== undefined) out.idMatch = ansibleBoolean(env.ANSIBLE_VAULT_ID_MATCH);
+  return out;
+}
+
+/** Ansible's boolean() of a setting: its true words, anything else false. */
+function ansibleBoolean(text: string): boolean {
+  return ['y', 'yes', 'on', '1', 'true', 't', '1.0'].includes(text.trim().toLowerCase());
+}
+
+/** Ansible's unquote(): one pair of matching quotes around a value goes. */
+function unquote(text: string): string {
+  return text.length >= 2 && (text[0] === '"' || text[0] === "'") && text.endsWith(text[0]) ? text.slice(1, -1) : text;
+}
+
+/**
+ * The passwords of every source given, or an empty keyring when none is. `config`: the vault
+ * settings of ansible.cfg (vaultSettingsFromConfig); the environment's are applied over them.
+ */
+export async function readVaultSecrets(opts: VaultSourceOptions, io: SecretIO, config: VaultSettings = {}): Promise<VaultKeyring> {
+  const settings = effectiveVaultSettings(config, io.env);
+  const identity = settings.identity ?? DEFAULT_VAULT_ID;
+  const slugs = [...(settings.identityList ?? []), ...(opts.vaultId ?? [])];
+  const files = [...(opts.vaultPasswordFile ?? []), ...(settings.passwordFile ? [settings.passwordFile] : [])];
+  for (const file of files) slugs.push(`${identity}@${file}`);
+  if (opts.askVaultPass) slugs.push(`${identity}@prompt_ask_vault_pass`);
+  const matching = { identity, idMatch: settings.idMatch ?? false };
   const secrets: VaultSecret[] = [];
   let failed: VaultPasswordError | undefined;
   for (const slug of slugs) {
     const { label, source } = splitVaultId(slug);
-    const id = label ?? DEFAULT_VAULT_ID;
+    const id = label ?? identity;
     if (PROMPTS.includes(source)) {
       secrets.push({ id, password: await askPassword(source === 'prompt' ? `Vault password (${id}): ` : 'Vault password: ', id, io) });
       continue;
     }
     try {
-      secrets.push({ id, password: await readPasswordSource(source, label, new VaultKeyring(secrets), io) });
+      secrets.push({ id, password: await readPasswordSource(source, label, new VaultKeyring(secrets, matching), io) });
     } catch (e) {
       if (!(e instanceof VaultPasswordError)) throw e;
       // As Ansible: a source that fails is a warning while another one gives a password.
@@ -59,7 +120,7 @@ export async function readVaultSecrets(opts: VaultSourceOptions, io: SecretIO): 
     }
   }
   if (failed && secrets.length === 0) throw failed;
-  return new VaultKeyring(secrets);
+  return new VaultKeyring(secrets, matching);
 }
 
 /** `LABEL@SOURCE` or `SOURCE`; the label ends at the first @. */

@@ -93,6 +93,17 @@ function unpad(padded: Buffer): Buffer {
   return padded.subarray(0, padded.length - n);
 }
 
+/**
+ * Which passwords a text is tried with, as Ansible's settings say: `identity` (vault_identity,
+ * ANSIBLE_VAULT_IDENTITY; default 'default') is the id of a 1.1 text, which names none;
+ * `idMatch` (vault_id_match, ANSIBLE_VAULT_ID_MATCH) tries only the passwords of the text's own
+ * id, where by default every other one is tried after them.
+ */
+export interface VaultMatching {
+  identity?: string;
+  idMatch?: boolean;
+}
+
 /** One decryption's outcome; `problem` is a whole sentence naming the vault id(s), never the text. */
 export type Opened = { ok: true; plaintext: Buffer; id: string } | { ok: false; problem: string };
 
@@ -105,7 +116,10 @@ export type Opened = { ok: true; plaintext: Buffer; id: string } | { ok: false; 
 export class VaultKeyring {
   private readonly opened = new Map<string, Opened>();
 
-  constructor(readonly secrets: readonly VaultSecret[] = []) {}
+  constructor(
+    readonly secrets: readonly VaultSecret[] = [],
+    readonly matching: VaultMatching = {},
+  ) {}
 
   /** `what` names the thing in messages: "this vaulted value", "this vault-encrypted file". */
   open(text: string, what: string): Opened {
@@ -126,13 +140,19 @@ export class VaultKeyring {
       if (e instanceof VaultFormatError) return { ok: false, problem: `${what} is not Ansible Vault data: ${e.message}` };
       throw e;
     }
-    const id = envelope.label ?? DEFAULT_VAULT_ID;
+    // A 1.1 text names no id: Ansible gives it the default identity (vault_identity).
+    const id = envelope.label ?? this.matching.identity ?? DEFAULT_VAULT_ID;
     if (this.secrets.length === 0) {
       // A 1.1 text names no vault id: Ansible calls it 'default', the id of a password given without one.
       const how = envelope.label ? `--vault-id ${id}@FILE, --vault-password-file FILE` : '--vault-password-file FILE, --vault-id FILE';
       return { ok: false, problem: `cannot decrypt ${what} (vault id '${id}'): no vault password was given; use ${how} or --ask-vault-pass` };
     }
-    const ordered = [...this.secrets.filter((s) => s.id === id), ...this.secrets.filter((s) => s.id !== id)];
+    const own = this.secrets.filter((s) => s.id === id);
+    const ordered = this.matching.idMatch ? own : [...own, ...this.secrets.filter((s) => s.id !== id)];
+    if (ordered.length === 0) {
+      const given = [...new Set(this.secrets.map((s) => `'${s.id}'`))].join(', ');
+      return { ok: false, problem: `cannot decrypt ${what} (vault id '${id}'): vault_id_match allows only a password of vault id '${id}', and none was given (given: ${given})` };
+    }
     try {
       for (const secret of ordered) {
         const plaintext = decryptPayload(payload, secret.password);

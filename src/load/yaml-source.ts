@@ -5,7 +5,8 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, typ
 import type { Diagnostics } from '../diagnostics.js';
 import type { SourcePos } from '../model/source.js';
 import { openFileText, VaultKeyring } from './vault.js';
-import { resolvePlainScalar } from './yaml11-scalars.js';
+import { pyNumberJson } from './py-number.js';
+import { resolvePlainScalarForm } from './yaml11-scalars.js';
 
 /** Set on values produced by a {{ var }} template, so a bad value can name its source. */
 export interface ValueOrigin {
@@ -27,6 +28,8 @@ export interface YScalar {
   unsafe?: true;
   /** Decrypted from Ansible Vault (a vaulted value, or any value of an encrypted file): messages never show it. */
   secret?: true;
+  /** The JSON Ansible prints for this value where JavaScript's differs: `6.0`, `Infinity`, an int beyond 2^53, a timestamp's isoformat (py-number.ts). */
+  py?: string;
 }
 
 /**
@@ -44,6 +47,8 @@ export interface YVault {
 
 export interface YEntry {
   key: string;
+  /** The key was written as a number (`1234:`), which Ansible takes for no host name. */
+  numericKey?: true;
   keyPos: SourcePos;
   value: YValue;
 }
@@ -269,8 +274,10 @@ function convert(node: unknown, c: Converter, fallback: number): YValue {
     if (isMap(node)) return c.json ? convertJsonObject(node.items, pos, c) : convertMap(node.items, pos, c);
     if (isSeq(node)) return { kind: 'seq', items: node.items.map((item) => convert(item, c, offsetOf(node))), pos };
     if (isScalar(node)) {
-      const value = scalarOf(node, c);
-      return typeof value === 'number' && node.source ? { kind: 'scalar', value, text: node.source, pos } : { kind: 'scalar', value, pos };
+      const { value, py } = scalarForm(node, c);
+      const scalar: YScalar = typeof value === 'number' && node.source ? { kind: 'scalar', value, text: node.source, pos } : { kind: 'scalar', value, pos };
+      if (py !== undefined) scalar.py = py;
+      return scalar;
     }
     return { kind: 'scalar', value: null, pos };
   } finally {
@@ -323,9 +330,10 @@ function convertMap(items: PairLike[], pos: SourcePos, c: Converter): YMap {
       c.diags.error('YAML: mapping keys must be plain strings', { pos: keyPos });
       continue;
     }
-    const key = pair.key === null ? '' : String(scalarOf(pair.key, c));
+    const keyValue = pair.key === null ? '' : scalarForm(pair.key, c);
+    const key = typeof keyValue === 'string' ? keyValue : keyText(keyValue);
     const value = pair.value === null ? { kind: 'scalar' as const, value: null, pos: keyPos } : convert(pair.value, c, 0);
-    entries.push({ key, keyPos, value });
+    entries.push(typeof keyValue !== 'string' && typeof keyValue.value === 'number' ? { key, keyPos, value, numericKey: true } : { key, keyPos, value });
   }
   // YAML merge keys (<<: *base): explicit keys win over merged ones, whatever their order.
   const explicit = new Set(entries.map((e) => e.key));
@@ -355,10 +363,26 @@ interface ScalarLike {
   tag?: string;
 }
 
-/** A plain, untagged scalar of YAML text by PyYAML's rules; any other the yaml package's value. */
-function scalarOf(node: ScalarLike, c: Converter): ScalarValue {
-  if (!c.json && node.type === 'PLAIN' && !node.tag && typeof node.source === 'string') return resolvePlainScalar(node.source);
-  return scalarValue(node.value, node.source);
+/**
+ * A plain, untagged scalar of YAML text by PyYAML's rules; any other the yaml package's value.
+ * `py`: the JSON Ansible prints for it where JavaScript's differs (a JSON source's floats and
+ * big ints too: JSON's `6.0` and `1e3` are floats for Python).
+ */
+function scalarForm(node: ScalarLike, c: Converter): { value: ScalarValue; py?: string } {
+  if (!c.json && node.type === 'PLAIN' && !node.tag && typeof node.source === 'string') return resolvePlainScalarForm(node.source);
+  const value = scalarValue(node.value, node.source);
+  if (c.json && typeof value === 'number' && node.source !== undefined) {
+    const py = pyNumberJson(value, /[.eE]/.test(node.source), node.source);
+    if (py !== undefined) return { value, py };
+  }
+  return { value };
+}
+
+/** A key as Ansible's JSON prints it: Python's json.dumps of a number key is its repr (`6.0`, `16` for 0x10, `Infinity`). */
+function keyText(form: { value: ScalarValue; py?: string }): string {
+  const { value, py } = form;
+  if (typeof value === 'number' && py !== undefined) return py;
+  return String(value);
 }
 
 /** Timestamps, binary and other exotic YAML 1.1 types are kept as the text the user wrote. */
@@ -384,6 +408,25 @@ export function toJS(node: YValue): unknown {
       return node.items.map(toJS);
     case 'map':
       return Object.fromEntries(node.entries.map((e) => [e.key, toJS(e.value)]));
+  }
+}
+
+/** A value whose JSON is given as text (Python's form of a number or timestamp): see ansibleJson. */
+export class PyJson {
+  constructor(readonly json: string) {}
+}
+
+/** toJS, with the numbers and timestamps Python would print otherwise as PyJson: for `inventory --list`. */
+export function toPyJS(node: YValue): unknown {
+  switch (node.kind) {
+    case 'scalar':
+      return node.py !== undefined && !node.unsafe ? new PyJson(node.py) : toJS(node);
+    case 'seq':
+      return node.items.map(toPyJS);
+    case 'map':
+      return Object.fromEntries(node.entries.map((e) => [e.key, toPyJS(e.value)]));
+    case 'vault':
+      return toJS(node);
   }
 }
 

@@ -2,6 +2,7 @@
 // SafeConstructor. The yaml package's own 1.1 schema differs where it matters for routers:
 // it takes `e1`, `e10`, `E5` for (NaN) floats and `1e3` for 1000, where PyYAML needs a dot
 // and a signed exponent (`1.0e+3`); it takes `y`/`n` for booleans and `08` for 8.
+import { pyNumberJson, yamlTimestamp } from './py-number.js';
 import type { ScalarValue } from './yaml-source.js';
 
 const BOOL = /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
@@ -61,4 +62,22 @@ export function resolvePlainScalar(source: string): ScalarValue {
   if ('-+0123456789'.includes(first) && INT.test(source)) return yamlInt(source) ?? source;
   if ('-+0123456789.'.includes(first) && FLOAT.test(source)) return yamlFloat(source);
   return source;
+}
+
+/**
+ * A plain scalar's value, and the JSON Ansible prints for it where JavaScript's would differ
+ * (py-number.ts): a whole or exponent float (`6.0`, `1e+20`), inf and nan, an int beyond
+ * 2^53; a timestamp's value is its text as Jinja2 prints a datetime, its JSON isoformat's.
+ */
+export function resolvePlainScalarForm(source: string): { value: ScalarValue; py?: string } {
+  const value = resolvePlainScalar(source);
+  if (typeof value === 'number') {
+    const py = pyNumberJson(value, !INT.test(source), source);
+    return py === undefined ? { value } : { value, py };
+  }
+  if (typeof value === 'string' && value === source && source[0] >= '0' && source[0] <= '9') {
+    const ts = yamlTimestamp(source);
+    if (ts) return { value: ts.text, py: ts.json };
+  }
+  return { value };
 }

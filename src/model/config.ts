@@ -27,6 +27,10 @@ export interface ConnectionVars {
   becomeUser?: string;
   /** ansible_become_password (ansible_become_pass, ansible_sudo_pass…): what sudo, su or doas asks for. */
   becomePassword?: Secret;
+  /** ansible_become_exe: the command that stands for sudo, su or doas. */
+  becomeExe?: string;
+  /** ansible_become_flags as words: they replace the method's default flags. */
+  becomeFlags?: string[];
 }
 
 export type BecomeMethod = 'sudo' | 'su' | 'doas';

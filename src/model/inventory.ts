@@ -29,6 +29,8 @@ export interface InventoryHost {
   vars: Record<string, unknown>;
   /** Where each merged var was defined (the winning definition). */
   varPos: Record<string, SourcePos>;
+  /** The merged vars as ansible-inventory prints them: Python's floats, big ints and timestamps kept (PyJson). */
+  printedVars?: () => Record<string, unknown>;
   pos?: SourcePos;
 }
 

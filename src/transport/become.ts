@@ -24,6 +24,12 @@ export interface BecomeSpec {
   /** Default root. */
   user: string;
   password?: Secret;
+  /** ansible_become_exe: the command that stands for sudo, su or doas. */
+  exe?: string;
+  /** ansible_become_flags, split into words: they replace the method's default flags. */
+  flags?: readonly string[];
+  /** Through a pseudo-terminal: sudo whose sudoers says `Defaults requiretty` (found out by a first try). */
+  tty?: boolean;
 }
 
 /** What a connection's become vars ask for, if anything. */
@@ -33,6 +39,8 @@ export function becomeSpec(connection: ConnectionVars): BecomeSpec | undefined {
     method: connection.becomeMethod ?? 'sudo',
     user: connection.becomeUser ?? 'root',
     ...(connection.becomePassword ? { password: connection.becomePassword } : {}),
+    ...(connection.becomeExe !== undefined ? { exe: connection.becomeExe } : {}),
+    ...(connection.becomeFlags !== undefined ? { flags: connection.becomeFlags } : {}),
   };
 }
 
@@ -42,9 +50,30 @@ export function wrapBecome(command: string, become: boolean, user = 'root'): str
   return user === 'root' ? `sudo -n -- sh -c ${quote(command)}` : `sudo -n -u ${quote(user)} -- sh -c ${quote(command)}`;
 }
 
-/** sudo without a password needs no handshake. */
+/** Plain sudo without a password needs no handshake (`sudo -n`); another exe or flags do. */
 export function needsHandshake(spec: BecomeSpec): boolean {
-  return spec.method !== 'sudo' || spec.password !== undefined;
+  return spec.method !== 'sudo' || spec.password !== undefined || spec.exe !== undefined || spec.flags !== undefined || spec.tty === true;
+}
+
+/** What sudo says when sudoers requires a terminal (`Defaults requiretty`), or when it needs one to ask. */
+const TTY_REQUIRED = /sudo: sorry, you must have a tty to run sudo|sudo: a terminal is required/;
+
+/** A plain `sudo -n` that refused to run without a terminal: worth one more try through one. */
+export function sudoWantsTty(spec: BecomeSpec | undefined, code: number | null, stderr: string): boolean {
+  return spec?.method === 'sudo' && spec.tty !== true && code === 1 && TTY_REQUIRED.test(stderr);
+}
+
+/**
+ * sudo's flags as Ansible's sudo plugin makes them when it has a password: `-n` and
+ * `--non-interactive` dropped, and the n taken out of a group of short flags (`-Hn` → `-H`).
+ */
+export function sudoFlagsWithPassword(flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const flag of flags) {
+    if (flag === '-n' || flag === '--non-interactive') continue;
+    out.push(flag.startsWith('--') ? flag : flag.replace(/^(-\w*)n(\w*.*)$/, '$1$2'));
+  }
+  return out;
 }
 
 export const BECOME_OK = 'multilink-become-ok';
@@ -88,17 +117,30 @@ export interface BecomeCommand {
   pty: boolean;
 }
 
-/** The command line of a handshake channel that ends in `sh -s` as the become user. */
+/**
+ * The command line of a handshake channel that ends in `sh -s` as the become user. As in
+ * Ansible, ansible_become_exe replaces the method's command and ansible_become_flags its
+ * default flags (sudo: multilink's `-S` without a terminal; su, doas: none); what carries the
+ * password is added to them as Ansible adds its prompt: sudo's `-S` (without a terminal) and
+ * `-p`, with sudo's `-n` dropped when there is a password. Every word is quoted.
+ */
 export function becomeCommand(spec: BecomeSpec): BecomeCommand {
   const then = sh`${ANNOUNCE}; exec sh -s`;
+  const exe = spec.exe ?? spec.method;
+  const flags = spec.flags ?? [];
   switch (spec.method) {
-    case 'sudo':
-      return { command: sh`sudo -S -p ${SUDO_PROMPT} -u ${spec.user} -- sh -c ${then.text}`.text, pty: false };
+    case 'sudo': {
+      const given = spec.password !== undefined ? sudoFlagsWithPassword(flags) : [...flags];
+      // Through a terminal sudo reads the password from it; without one, from its standard input.
+      if (spec.tty) return { command: sh`${[exe, ...given]} -p ${SUDO_PROMPT} -u ${spec.user} -- sh -c ${PTY_WRAPPER.text}`.text, pty: true };
+      const stdin = given.includes('-S') || given.includes('--stdin') ? [] : ['-S'];
+      return { command: sh`${[exe, ...given, ...stdin]} -p ${SUDO_PROMPT} -u ${spec.user} -- sh -c ${then.text}`.text, pty: false };
+    }
     case 'su':
       // C locale: su's (PAM's) prompt is then "Password: ".
-      return { command: sh`LC_ALL=C su ${spec.user} -c ${then.text}`.text, pty: false };
+      return { command: sh`LC_ALL=C ${[exe, ...flags, spec.user]} -c ${then.text}`.text, pty: false };
     case 'doas':
-      return { command: sh`LC_ALL=C doas -u ${spec.user} sh -c ${PTY_WRAPPER.text}`.text, pty: true };
+      return { command: sh`LC_ALL=C ${[exe, ...flags]} -u ${spec.user} sh -c ${PTY_WRAPPER.text}`.text, pty: true };
   }
 }
 
@@ -154,8 +196,7 @@ export class BecomeHandshake {
     else this.err += text;
     const at = this.markerAt();
     if (at !== undefined) return { kind: 'ready', rest: this.out.slice(at) };
-    // sudo -S and PAM (su) prompt on standard error; on a terminal everything is one stream.
-    const promptText = this.pty ? this.out : this.err;
+    const promptText = this.promptText();
     if (!this.isPrompt(promptText)) return { kind: 'wait' };
     if (this.answeredAt !== undefined) {
       if (promptText.length <= this.answeredAt) return { kind: 'wait' };
@@ -167,6 +208,11 @@ export class BecomeHandshake {
     }
     this.answeredAt = promptText.length;
     return { kind: 'send', data: `${this.spec.password.reveal()}\n` };
+  }
+
+  /** sudo said it needs a terminal (`Defaults requiretty`) before it let us in. */
+  get wantsTty(): boolean {
+    return this.spec.method === 'sudo' && !this.pty && this.answeredAt === undefined && TTY_REQUIRED.test(this.err);
   }
 
   /** The channel closed before BECOME_OK. */
@@ -188,6 +234,16 @@ export class BecomeHandshake {
     return `${this.label} refused the password${said ? ` (${said})` : ''}`;
   }
 
+  /**
+   * Where the prompt is: sudo -S and PAM (su) prompt on standard error, BusyBox su (OpenWrt)
+   * on standard output; on a terminal everything is one stream.
+   */
+  private promptText(): string {
+    if (this.pty) return this.out;
+    if (this.spec.method === 'su' && !this.isPrompt(this.err) && this.isPrompt(this.out)) return this.out;
+    return this.err;
+  }
+
   private markerAt(): number | undefined {
     const line = `${BECOME_OK}\n`;
     if (this.out.startsWith(line)) return line.length;
@@ -203,7 +259,7 @@ export class BecomeHandshake {
 
   /** What the remote said, without our prompts, its prompts and, in any case, the password. */
   private remoteText(): string {
-    const text = (this.pty ? this.out : this.err)
+    const text = (this.pty ? this.out : `${this.out}\n${this.err}`)
       .split(SUDO_PROMPT)
       .join('\n')
       .split(/\r?\n|\r/)
@@ -267,6 +323,8 @@ export class BecomeError extends Error {
   constructor(
     readonly host: string,
     message: string,
+    /** sudo refused to go on without a terminal: one more try through one may get in. */
+    readonly wantsTty = false,
   ) {
     super(`${host}: ${message}`);
     this.name = 'BecomeError';

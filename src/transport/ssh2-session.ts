@@ -5,7 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Client as Ssh2Client, ClientChannel, PseudoTtyOptions } from 'ssh2';
 import { errorMessage, UnreachableError } from '../errors.js';
 import type { Secret } from '../model/secret.js';
-import { BECOME_TIMEOUT_MS, BecomeError, becomeWay, PtyInput, PtyOutput, type BecomeHandshake, type BecomeSpec, type BecomeWay } from './become.js';
+import { BECOME_TIMEOUT_MS, BecomeError, becomeWay, PtyInput, PtyOutput, sudoWantsTty, type BecomeHandshake, type BecomeSpec, type BecomeWay } from './become.js';
 import { ChannelFloodError, ExecTimeoutError } from './exec-timeout-error.js';
 import { PromptWatch, splitAtPrompt } from './prompt.js';
 import type { ConverseOptions, ConverseResult, ExecOptions, ExecResult, Session } from './transport.js';
@@ -124,6 +124,24 @@ export class Ssh2Session implements Session {
       return Promise.reject(new UnreachableError(this.name, `connection lost: ${this.lostReason}`));
     }
     const spec = become && become.password === undefined && this.becomePassword ? { ...become, password: this.becomePassword } : become;
+    // sudo that wants a terminal (sudoers' requiretty) refused before it ran anything, and
+    // before anything was sent to it: once more through a pseudo-terminal.
+    const viaTty = spec && { ...spec, tty: true };
+    return this.runAs(command, timeoutMs, spec, start).then(
+      (res) => (viaTty && sudoWantsTty(spec, res.code, res.stderr) ? this.runAs(command, timeoutMs, viaTty, start) : res),
+      (err: unknown) => {
+        if (viaTty && err instanceof BecomeError && err.wantsTty && !spec.tty) return this.runAs(command, timeoutMs, viaTty, start);
+        throw err;
+      },
+    );
+  }
+
+  private runAs(
+    command: string,
+    timeoutMs: number,
+    spec: BecomeSpec | undefined,
+    start: (input: Input, stdout: NodeJS.EventEmitter, turn: { pause(): void; resume(): void; readonly closed: boolean }) => void,
+  ): Promise<ExecResult> {
     let way: BecomeWay;
     try {
       way = becomeWay(command, spec);
@@ -257,7 +275,7 @@ export class Ssh2Session implements Session {
             code = typeof exitCode === 'number' ? exitCode : null;
           });
           ch.on('close', () => {
-            if (!started && handshake) finish(new BecomeError(this.name, handshake.closed(code)));
+            if (!started && handshake) finish(new BecomeError(this.name, handshake.closed(code), handshake.wantsTty));
             else finish(undefined);
           });
           if (!handshake) start(input, text, turn);

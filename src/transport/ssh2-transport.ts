@@ -125,6 +125,10 @@ export class Ssh2Transport implements Transport {
         useDefaultKeys: jcfg.identityFiles.length === 0,
         identitiesOnly: jcfg.identitiesOnly ?? false,
         ...(jcfg.rsaSha1HostKeys ? { rsaSha1HostKeys: true } : {}),
+        // Ansible hands its one password to ssh (sshpass), which types it at whichever
+        // password prompt comes, a ProxyJump host's included: a jump host gets it the same way,
+        // after its keys, as the target does.
+        ...(password !== undefined ? { password } : {}),
       };
     });
     return [...(await Promise.all(jumps)), targetHop];

@@ -13,7 +13,8 @@ mount -t overlay overlay -o "lowerdir=/etc,upperdir=$d/ovl/upper,workdir=$d/ovl/
 useradd -M -d "$d/home/mlu" -s /bin/sh mlu
 mkdir -p "$d/home/mlu" "$d/home/root/.ssh"
 chown mlu: "$d/home/mlu"
-chpasswd < "$d/passwords"
+# SHA-512 hashes: PAM, dropbear and BusyBox su read them (BusyBox knows no yescrypt).
+chpasswd -c SHA512 < "$d/passwords"
 rm -f "$d/passwords"
 # root's home here: dropbear reads ~/.ssh/authorized_keys and has no option for another file.
 sed -i "s#^root:\([^:]*\):0:0:\([^:]*\):[^:]*:#root:\1:0:0:\2:$d/home/root:#" /etc/passwd
@@ -23,6 +24,11 @@ chmod 0600 "$d/home/root/.ssh/authorized_keys"
 install -m 0440 "$d/sudoers" /etc/sudoers.d/multilink-test
 install -m 0644 "$d/doas.conf" /etc/doas.conf
 install -m 0644 "$d/pam-sshd" /etc/pam.d/sshd
+# BusyBox su, OpenWrt's, when the test found a BusyBox that has it: setuid root, as it must be.
+if [ -f "$d/busybox" ]; then
+  mkdir -p /etc/multilink-busybox
+  install -m 4755 "$d/busybox" /etc/multilink-busybox/su
+fi
 mkdir -p /run/sshd
 /usr/sbin/sshd -D -e -f "$d/sshd_config" >>"$d/sshd.log" 2>&1 &
 echo $! > "$d/sshd.pid"

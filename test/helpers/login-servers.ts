@@ -5,7 +5,7 @@
 // asks for a password, su and doas. Everything is written in the test's own folder.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabInfo } from '../../src/lab/manifest.js';
@@ -18,6 +18,27 @@ export const LOGIN_COMMANDS: Readonly<Record<string, string>> = { sudo: 'sudo', 
 const SCRIPT = fileURLToPath(new URL('./login-servers.sh', import.meta.url));
 export const SSHD_PASSWORD_PORT = 2222;
 export const DROPBEAR_PORT = 2022;
+
+/** Where BusyBox su is inside the servers' namespace, when a BusyBox with it was found (busyboxWithSu). */
+export const BUSYBOX_SU = '/etc/multilink-busybox/su';
+
+/**
+ * A BusyBox that has the su applet: the host's, or else Debian's busybox-static unpacked into
+ * `dir` (apt-get download, not installed: it would replace the host's busybox). Undefined,
+ * with the reason, when there is none.
+ */
+export function busyboxWithSu(dir: string): { file: string } | { missing: string } {
+  const hasSu = (bb: string): boolean => spawnSync(bb, ['--list'], { encoding: 'utf8' }).stdout?.split('\n').includes('su') ?? false;
+  const host = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+  if (host && hasSu(host)) return { file: host };
+  mkdirSync(dir, { recursive: true });
+  const got = spawnSync('apt-get', ['download', 'busybox-static'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  const deb = existsSync(dir) ? readdirSync(dir).find((f) => f.startsWith('busybox-static') && f.endsWith('.deb')) : undefined;
+  if (got.status !== 0 || !deb) return { missing: `the host's busybox has no su and apt-get download busybox-static failed: ${(got.stderr ?? '').trim().split('\n').pop() ?? ''}` };
+  spawnSync('dpkg', ['-x', join(dir, deb), join(dir, 'x')], { timeout: 60_000 });
+  const file = join(dir, 'x', 'bin', 'busybox');
+  return existsSync(file) && hasSu(file) ? { file } : { missing: `busybox-static (${deb}) has no su applet` };
+}
 
 export interface LoginServers {
   dir: string;
@@ -48,7 +69,7 @@ function keygen(file: string): string {
   return `${type} ${key}`;
 }
 
-export async function startLoginServers(lab: LabInfo, router: string, dir: string): Promise<LoginServers> {
+export async function startLoginServers(lab: LabInfo, router: string, dir: string, busybox?: string): Promise<LoginServers> {
   const r = lab.routers.find((x) => x.name === router);
   if (!r) throw new Error(`no router ${router}`);
   mkdirSync(join(dir, 'ovl'), { recursive: true });
@@ -59,8 +80,13 @@ export async function startLoginServers(lab: LabInfo, router: string, dir: strin
   const userPassword = testPassword('mlu');
   writeFileSync(join(dir, 'passwords'), `root:${rootPassword}\nmlu:${userPassword}\n`, { mode: 0o600 });
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${lab.privateKey}.pub`));
-  // sudo asks every time (no cached credentials), tries 3 times as by default.
-  writeFileSync(join(dir, 'sudoers'), 'Defaults:mlu !lecture, timestamp_timeout=0\nmlu ALL=(ALL:ALL) ALL\n');
+  if (busybox) copyFileSync(busybox, join(dir, 'busybox'));
+  // sudo asks every time (no cached credentials), tries 3 times as by default. To become
+  // nobody or daemon it wants a terminal (requiretty); to become daemon it asks no password.
+  writeFileSync(
+    join(dir, 'sudoers'),
+    ['Defaults:mlu !lecture, timestamp_timeout=0', 'Defaults>nobody requiretty', 'Defaults>daemon requiretty', 'mlu ALL=(ALL:ALL) ALL', 'mlu ALL=(daemon) NOPASSWD: ALL', ''].join('\n'),
+  );
   writeFileSync(join(dir, 'doas.conf'), 'permit mlu as root\n');
   writeFileSync(join(dir, 'pam-sshd'), ['auth required pam_unix.so', 'account required pam_unix.so', 'session required pam_unix.so', ''].join('\n'));
   const sshdKey = keygen(join(dir, 'ssh_host_ed25519_key'));
