@@ -13,7 +13,7 @@ const PARALLEL_SAFE = [
   'facts', 'fleet-output', 'hardening', 'hostile-output', 'inventory-bad', 'inventory-command', 'inventory-oracle',
   'inventory-values', 'ipv6-pipeline', 'load-ansible-tags', 'load-bad', 'load-connection-vars',
   'load-hostile', 'load-inventory', 'load-project', 'load-template', 'load-vault', 'monitor-record',
-  'monitor', 'nft-table', 'plan', 'remove-cli', 'remove-plan', 'render-recorded', 'render', 'report-diff',
+  'monitor', 'nft-table', 'py-number', 'plan', 'remove-cli', 'remove-plan', 'render-recorded', 'render', 'report-diff',
   'report-merge', 'shard', 'shell-scripts', 'shell-sh', 'state-entries', 'status-metrics', 'status',
   'stored-desired', 'transport-become', 'transport-fake', 'transport-known-hosts',
   'transport-openssh-config', 'transport-ssh-config', 'txn-purge-shell', 'vault-cipher', 'vault-cli',
