@@ -6,8 +6,8 @@ import { InputError } from '../errors.js';
 import type { HostConfig, HostRef } from '../model/config.js';
 import type { Inventory } from '../model/inventory.js';
 import { formatPos, type SourcePos } from '../model/source.js';
-import { localPath, resolveConnection, resolveSettings, varReader } from './host-settings.js';
-import { loadInventory, type InventoryOptions } from './inventory.js';
+import { localPath, resolveConnection, resolveSettings, varReader, type ConnectionDefaults } from './host-settings.js';
+import { inventorySources, loadInventory, type InventoryArg, type InventoryInput, type InventoryOptions } from './inventory.js';
 import { matchLimit, matchPattern } from './patterns.js';
 import { resolvePlay } from './play-config.js';
 import type { PlayScope } from './play-scope.js';
@@ -89,10 +89,13 @@ class Playbooks {
   }
 }
 
-export function loadProject(inventoryPath: string, options: LoadOptions = {}): LoadedProject {
+export function loadProject(inventoryArg: InventoryArg, options: LoadOptions = {}): LoadedProject {
   const diags = new Diagnostics();
   const vault = options.vault ?? new VaultKeyring();
-  const { inventory, hostVars } = loadInventory(inventoryPath, diags, { ...options, vault });
+  const given: Partial<InventoryInput> = typeof inventoryArg === 'string' ? {} : inventoryArg;
+  const extraVars = [...(given.extraVars ?? []), ...(options.extraVars ?? [])];
+  const { inventory, hostVars } = loadInventory(inventorySources(inventoryArg), diags, { ...options, vault, extraVars });
+  const defaults = given.connection ?? {};
   const playbooks = new Playbooks(inventory, diags, vault);
   const hosts: HostConfig[] = [];
   const untargeted: string[] = [];
@@ -106,14 +109,14 @@ export function loadProject(inventoryPath: string, options: LoadOptions = {}): L
     if (plays.length === 0) {
       untargeted.push(name);
       if (options.untargeted) {
-        const ref = resolveRef(name, vars, inventory, s, options.connect === false ? scope(hostDiags, { host: name, vars }, 'sealed') : s);
+        const ref = resolveRef(name, vars, inventory, s, options.connect === false ? scope(hostDiags, { host: name, vars }, 'sealed') : s, defaults);
         if (!hostDiags.hasErrors) untargetedRefs.push(ref);
       }
     } else {
       reportSecondPlays(name, plays, s);
       // Connection vars are used only by a command that connects: else vaulted ones stay sealed.
       const c = options.connect === false ? scope(hostDiags, { host: name, vars }, 'sealed') : s;
-      const config = resolveHost(name, plays[0], vars, inventory, s, c);
+      const config = resolveHost(name, plays[0], vars, inventory, s, c, defaults);
       if (!hostDiags.hasErrors && !books.some((b) => b.hasErrors)) hosts.push(config);
     }
     diags.push(...hostDiags.items);
@@ -183,22 +186,22 @@ function reportSecondPlays(host: string, plays: PlayNode[], s: PlayScope): void 
 }
 
 /** `c` reads the connection vars: `s` itself, or its twin that leaves vaulted values sealed. */
-function resolveHost(name: string, play: PlayNode, vars: VarTable, inventory: Inventory, s: PlayScope, c: PlayScope): HostConfig {
+function resolveHost(name: string, play: PlayNode, vars: VarTable, inventory: Inventory, s: PlayScope, c: PlayScope, defaults: ConnectionDefaults): HostConfig {
   const v = varReader(vars, s);
   const config = resolvePlay(play, s, { overlay: v.value('multilink_weights') });
   const hostPos = inventory.hosts.get(name)?.pos ?? { file: inventory.file, line: 1, col: 1 };
   return {
     name,
-    connection: resolveConnection(name, hostPos, varReader(vars, c), c),
+    connection: resolveConnection(name, hostPos, varReader(vars, c), c, defaults),
     settings: resolveSettings(v, config.links.length, s),
     play: config,
   };
 }
 
 /** A host without a play: how to reach it and where multilink keeps its files there. */
-function resolveRef(name: string, vars: VarTable, inventory: Inventory, s: PlayScope, c: PlayScope): HostRef {
+function resolveRef(name: string, vars: VarTable, inventory: Inventory, s: PlayScope, c: PlayScope, defaults: ConnectionDefaults): HostRef {
   const hostPos = inventory.hosts.get(name)?.pos ?? { file: inventory.file, line: 1, col: 1 };
-  return { name, connection: resolveConnection(name, hostPos, varReader(vars, c), c), settings: resolveSettings(varReader(vars, s), 0, s) };
+  return { name, connection: resolveConnection(name, hostPos, varReader(vars, c), c, defaults), settings: resolveSettings(varReader(vars, s), 0, s) };
 }
 
 /** Same problem found for many hosts is one diagnostic; order by file (as met), line, column. */
