@@ -78,7 +78,8 @@ export function loadInventory(sources: InventorySources, diags: Diagnostics, opt
   const r = new Reporter(diags);
   const vault = options.vault ?? new VaultKeyring();
   const read = list.flatMap((source) => readSources(source, diags, options));
-  const raw = read.length === 1 ? read[0].raw : mergeSources(read.map((s) => s.raw), r);
+  // Reconciled once, after every source is read, as Ansible's parse_sources does.
+  const raw = read.length === 1 ? read[0].builder.reconcile() : mergeSources(read.map((s) => s.builder.raw), r);
   const groupFiles = new Map<string, VarTable>();
   const hostFiles = new Map<string, VarTable>();
   // As Ansible's host_group_vars: group_vars/ and host_vars/ beside each source given (in a folder given: in it).
@@ -105,7 +106,8 @@ export function loadInventoryFile(file: InventorySources, options: InventoryOpti
 interface Source {
   file: string;
   format: InventoryFormat;
-  raw: RawInventory;
+  /** What the source defines, not yet reconciled. */
+  builder: InventoryBuilder;
 }
 
 /** `-i r1,r2,` names hosts; like Ansible, a comma means a host list unless such a file exists. */
@@ -173,7 +175,7 @@ function hostList(source: string, diags: Diagnostics): Source {
     const port = m?.[2] === undefined ? undefined : { value: Number(m[2]), pos };
     b.addHost(host, 'ungrouped', pos, port);
   }
-  return { file: source, format: 'ini', raw: b.reconcile() };
+  return { file: source, format: 'ini', builder: b };
 }
 
 /**
@@ -193,16 +195,11 @@ function mergeSources(raws: RawInventory[], r: Reporter): RawInventory {
       for (const def of h.vars.values()) b.setHostVar(h.name, def);
     }
     for (const g of raw.groups.values()) {
-      for (const c of g.children) if (!(g.name === 'all' && c.name !== 'ungrouped' && isTopLevel(raw, c.name))) b.addChild(g.name, c.name, c.pos);
-      for (const h of g.hosts) if (g.name !== 'ungrouped') b.addHost(h, g.name, raw.hosts.get(h)?.pos ?? { file: '-i', line: 1, col: 1 });
+      for (const c of g.children) b.addChild(g.name, c.name, c.pos);
+      for (const h of g.hosts) b.addHost(h, g.name, raw.hosts.get(h)?.pos ?? { file: '-i', line: 1, col: 1 });
     }
   }
   return b.reconcile();
-}
-
-/** A group under `all` only because it has no other parent: reconciliation puts it back if it still has none. */
-function isTopLevel(raw: RawInventory, name: string): boolean {
-  return ![...raw.groups.values()].some((g) => g.name !== 'all' && g.children.some((c) => c.name === name));
 }
 
 function readSource(file: string, diags: Diagnostics, options: InventoryOptions): Source | undefined {
@@ -221,12 +218,12 @@ function readSource(file: string, diags: Diagnostics, options: InventoryOptions)
     }
     const b = new InventoryBuilder(new Reporter(diags));
     readScriptInventory(file, b, options.scriptTimeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS);
-    return { file, format: 'script', raw: b.reconcile() };
+    return { file, format: 'script', builder: b };
   }
   const opened = openFileText(text, file, options.vault ?? new VaultKeyring(), diags);
   if (!opened) return undefined;
   const source = readText(opened.text, file, diags, opened.decrypted);
-  if (source && opened.decrypted) for (const vars of varTablesOf(source.raw)) for (const def of vars.values()) markSecret(def.value);
+  if (source && opened.decrypted) for (const vars of varTablesOf(source.builder.raw)) for (const def of vars.values()) markSecret(def.value);
   return source;
 }
 
@@ -246,7 +243,7 @@ function readText(text: string, file: string, diags: Diagnostics, secret: boolea
     const b = new InventoryBuilder(new Reporter(yaml));
     readYamlInventory(root, b);
     diags.push(...yaml.items);
-    return { file, format: 'yaml', raw: b.reconcile() };
+    return { file, format: 'yaml', builder: b };
   }
   const asIni = new Diagnostics();
   const source = ini(text, file, asIni, secret);
@@ -263,7 +260,7 @@ function readText(text: string, file: string, diags: Diagnostics, secret: boolea
 function ini(text: string, file: string, diags: Diagnostics, secret: boolean): Source {
   const b = new InventoryBuilder(new Reporter(diags));
   readIniInventory(text, file, b, { secret });
-  return { file, format: 'ini', raw: b.reconcile() };
+  return { file, format: 'ini', builder: b };
 }
 
 function isExecutable(file: string): boolean {

@@ -13,6 +13,7 @@ import { resolvePlay } from './play-config.js';
 import type { PlayScope } from './play-scope.js';
 import { loadPlaybook, type PlayNode } from './playbook.js';
 import { Reporter } from './report.js';
+import { UnhonouredVars } from './unhonoured-vars.js';
 import { TemplateRenderer, type VaultAccess, type VarTable } from './template.js';
 import { readList, readString } from './values.js';
 import { VaultKeyring } from './vault.js';
@@ -100,12 +101,14 @@ export function loadProject(inventoryArg: InventoryArg, options: LoadOptions = {
   const hosts: HostConfig[] = [];
   const untargeted: string[] = [];
   const untargetedRefs: HostRef[] = [];
+  const unhonoured = new UnhonouredVars();
   for (const name of limitHosts(options.limit, inventory, diags)) {
     const vars = withMagicVars(hostVars.get(name) ?? new Map(), name, inventory);
     const hostDiags = new Diagnostics();
     const s = scope(hostDiags, { host: name, vars }, vault);
     const books = playbookFiles(vars, s).map((f) => playbooks.load(f.file, f.pos));
     const plays = [...new Set(books.flatMap((b) => b.plays))].filter((p) => p.links.length > 0 && playbooks.targetsOf(p).has(name));
+    if (options.connect !== false && (plays.length > 0 || options.untargeted)) noteUnhonoured(unhonoured, name, vars, vault);
     if (plays.length === 0) {
       untargeted.push(name);
       if (options.untargeted) {
@@ -124,7 +127,17 @@ export function loadProject(inventoryArg: InventoryArg, options: LoadOptions = {
   // Every play is also checked without a host: its mistakes show even if nobody uses it.
   // A play without links configures nothing (a warning said so): no balance to check.
   for (const play of playbooks.all()) if (play.links.length > 0) resolvePlay(play, scope(diags, undefined, vault));
+  diags.push(...unhonoured.warnings());
   return { inventory, hosts, untargeted, untargetedRefs, diagnostics: tidy(diags.items) };
+}
+
+/** The host's Ansible connection vars multilink does not honour (ansible_connection templated; its problems are not this check's to report). */
+function noteUnhonoured(into: UnhonouredVars, host: string, vars: VarTable, vault: VaultKeyring): void {
+  const names = [...vars.values()].filter((d) => d.name.startsWith('ansible_')).map((d): [string, SourcePos] => [d.name, d.keyPos]);
+  if (names.length === 0) return;
+  const connection = vars.has('ansible_connection') ? varReader(vars, scope(new Diagnostics(), { host, vars }, vault)).value('ansible_connection') : undefined;
+  const value = connection?.kind === 'scalar' && connection.value !== null ? String(connection.value) : undefined;
+  into.note(host, names, value);
 }
 
 /** Throws InputError carrying every diagnostic when any of them is an error. */
