@@ -322,7 +322,7 @@ describe.skipIf(!supported)('inventory sources and -e as ansible-inventory reads
       'ansible.cfg': '',
     });
     const merged = await sameListing(root, ['-i', 'b/hosts.yml', '-i', 'a.ini']);
-    expect((merged._meta as { hostvars: Record<string, unknown> }).hostvars.r1).toEqual({ x: '1', y: '1', z: 3 });
+    expect((merged._meta as { hostvars: Record<string, unknown> }).hostvars.r1).toEqual({ x: 1, y: 1, z: 3 });
     await sameListing(root, ['-i', 'h1,h2:2222,192.0.2.7']);
   });
 
