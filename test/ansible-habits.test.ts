@@ -266,6 +266,8 @@ describe.skipIf(!supported)('-u, --private-key, -T and -e reach the connection a
     expect(byFlags['192.0.2.1']).toEqual({ user: 'flaguser', key: '/keys/flag.key', timeout: 11 });
     expect(byFlags['192.0.2.2']).toMatchObject({ user: 'invuser', key: '/keys/inv.key' });
     expect(await multilinkSsh(root, flags, env)).toEqual(byFlags);
+    // Ansible's other spellings: --user, --key-file, --timeout.
+    expect(await multilinkSsh(root, ['--user', 'flaguser', '--key-file', '/keys/flag.key', '--timeout', '11'], env)).toEqual(byFlags);
   });
 
   it('-e over everything, inventory vars included (key=value, JSON, @file; the later -e wins)', async () => {

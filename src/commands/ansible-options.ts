@@ -4,7 +4,7 @@
 // playbook given on the command line gets a hint instead of "too many arguments".
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { Diagnostics } from '../diagnostics.js';
 import { UsageError } from '../errors.js';
 import { resolveAnsibleSettings, type AnsibleFlags, type AnsibleSettings, type AnsibleWorld } from '../load/ansible-cfg.js';
@@ -31,6 +31,7 @@ export interface AnsibleOptionValues {
   extraVars: string[];
   user?: string;
   privateKey?: string;
+  keyFile?: string;
   timeout?: number;
 }
 
@@ -50,6 +51,7 @@ export function withAnsibleOptions(cmd: Command, kind: AnsibleOptionsKind, world
     cmd
       .option('-u, --user <name>', 'connect as this user where the inventory sets no ansible_user (default: ANSIBLE_REMOTE_USER, ansible.cfg remote_user, ~/.ssh/config)')
       .option('--private-key <file>', 'SSH key where the inventory sets no ansible_ssh_private_key_file (default: ANSIBLE_PRIVATE_KEY_FILE, ansible.cfg private_key_file)')
+      .addOption(new Option('--key-file <file>', 'same as --private-key (Ansible\'s other name for it)').hideHelp().conflicts('privateKey'))
       .option('-T, --timeout <s>', 'same as --connect-timeout, as ansible -T (default: ANSIBLE_TIMEOUT, ansible.cfg timeout, 15)', positiveInt('--timeout'));
   }
   return cmd.hook('preAction', (_, action) => {
@@ -67,7 +69,8 @@ export function applyAnsibleOptions(action: Command, kind: AnsibleOptionsKind, w
   if (given) flags.inventory = given;
   if (kind.connects) {
     if (opts.user !== undefined) flags.remoteUser = opts.user;
-    if (opts.privateKey !== undefined) flags.privateKeyFile = opts.privateKey;
+    const key = opts.privateKey ?? opts.keyFile;
+    if (key !== undefined) flags.privateKeyFile = key;
     if (action.getOptionValueSource('forks') === 'cli') flags.forks = action.getOptionValue('forks') as number;
     const connectTimeout = action.getOptionValueSource('connectTimeout') === 'cli' ? opts.connectTimeout : undefined;
     if (connectTimeout !== undefined && opts.timeout !== undefined && connectTimeout !== opts.timeout) {
