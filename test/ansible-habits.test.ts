@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli.js';
 import { UnreachableError } from '../src/errors.js';
@@ -333,6 +334,13 @@ describe.skipIf(!supported)('inventory sources and -e as ansible-inventory reads
     expect(((await sameListing(root, [])) as { ungrouped: { hosts: string[] } }).ungrouped.hosts).toEqual(['from-cfg']);
     const env = { ANSIBLE_INVENTORY: join(root, 'env-inv.yml') };
     expect(((await sameListing(root, [], env)) as { ungrouped: { hosts: string[] } }).ungrouped.hosts).toEqual(['from-env']);
+  });
+
+  it('ansible.cfg vault_password_file opens an encrypted inventory, as ansible-inventory does', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/inventories/ini-vault/', import.meta.url));
+    const root = tree('inv-vault', { 'ansible.cfg': `[defaults]\ninventory = ${join(fixture, 'hosts')}\nvault_password_file = ${join(fixture, 'default.pass')}\n` });
+    const want = await sameListing(root, []);
+    expect(JSON.stringify(want)).toContain('ini-secret');
   });
 
   it('-e key=value (strings, quotes, escapes), inline JSON and YAML, @file, repeated: over host vars', async () => {
