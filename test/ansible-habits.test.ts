@@ -5,7 +5,7 @@
 // -e against `ansible-inventory --list`. Everything lives in the test's temp folder: HOME,
 // the working folder and ANSIBLE_CONFIG are pointed there, for Ansible and for multilink.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -162,7 +162,7 @@ describe('ansible.cfg search and values (no Ansible needed)', () => {
     const w = world(join(root, 'p'), join(root, 'home'), { ANSIBLE_FORKS: '9', ANSIBLE_REMOTE_USER: 'e' });
     expect(resolveAnsibleSettings({}, w)).toMatchObject({ forks: 9, remoteUser: 'e', inventory: [join(root, 'p/i1')] });
     const s = resolveAnsibleSettings({ forks: 3, remoteUser: 'f', inventory: ['x', 'r1,r2'] }, w);
-    expect(s).toMatchObject({ forks: 3, remoteUser: 'f', inventory: [join(root, 'p/x'), 'r1,r2'] });
+    expect(s).toMatchObject({ forks: 3, remoteUser: 'f', inventory: ['x', 'r1,r2'] });
   });
 
   it.each([
@@ -195,10 +195,22 @@ class RecordingTransport implements Transport {
   }
 }
 
+/**
+ * Paths on the command line are the process's (relative to its working folder): the test
+ * runs in the repository, so words naming a file of the scenario's working folder are
+ * written out in full, as if multilink had been started there.
+ */
+function inCwd(cwd: string, args: string[]): string[] {
+  return args.map((a) => {
+    const [at, path] = a.startsWith('@') ? ['@', a.slice(1)] : ['', a];
+    return path !== '' && !path.startsWith('/') && existsSync(join(cwd, path)) ? `${at}${join(cwd, path)}` : a;
+  });
+}
+
 async function multilink(w: AnsibleWorld, transport: Transport, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await run(['node', 'multilink', ...args], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) }, () => transport, undefined, w);
+  const code = await run(['node', 'multilink', ...inCwd(w.cwd, args)], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) }, () => transport, undefined, w);
   return { code, stdout, stderr };
 }
 
@@ -288,7 +300,7 @@ describe.skipIf(!supported)('inventory sources and -e as ansible-inventory reads
     const a = runAnsible(ansibleInventory as string, ['--list', ...args], { cwd, home, env: { ANSIBLE_CONFIG: join(cwd, 'ansible.cfg'), ...env } });
     expect(a.status, a.stderr).toBe(0);
     const want = JSON.parse(a.stdout) as Record<string, unknown>;
-    const ours = await cliIn(world(cwd, home, { ANSIBLE_CONFIG: join(cwd, 'ansible.cfg'), ...env }), 'inventory', '--list', ...args);
+    const ours = await cliIn(world(cwd, home, { ANSIBLE_CONFIG: join(cwd, 'ansible.cfg'), ...env }), 'inventory', '--list', ...inCwd(cwd, args));
     expect(ours.stderr).toBe('');
     expect(ours.code).toBe(0);
     expect(JSON.parse(ours.stdout)).toEqual(want);

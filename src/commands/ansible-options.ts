@@ -3,7 +3,6 @@
 // variable, then ansible.cfg, then the default). A command's positional inventory stays; a
 // playbook given on the command line gets a hint instead of "too many arguments".
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { Diagnostics } from '../diagnostics.js';
 import { UsageError } from '../errors.js';
@@ -63,7 +62,7 @@ export function withAnsibleOptions(cmd: Command, kind: AnsibleOptionsKind, world
 /** The hook's work, on the command about to run: rewrites its arguments and defaults. */
 export function applyAnsibleOptions(action: Command, kind: AnsibleOptionsKind, world: AnsibleWorld): AnsibleSettings {
   const opts = action.opts<AnsibleOptionValues & { connectTimeout?: number; vaultPasswordFile?: string[] }>();
-  const args = splitArguments(action, kind, opts.inventory !== undefined, world.cwd);
+  const args = splitArguments(action, kind, opts.inventory !== undefined);
   const flags: AnsibleFlags = {};
   const given = opts.inventory ?? (args.inventory === undefined ? undefined : [args.inventory]);
   if (given) flags.inventory = given;
@@ -89,9 +88,7 @@ export function applyAnsibleOptions(action: Command, kind: AnsibleOptionsKind, w
       `no inventory given: name it (multilink ${action.name()} INVENTORY, or -i INVENTORY), or set ANSIBLE_INVENTORY or inventory in ansible.cfg (${settings.cfg ? `${settings.cfg.file} sets none that exists` : 'none was found'}; looked for ${settings.inventory.join(', ')})`,
     );
   }
-  // -e @FILE is relative to the working folder, like the other paths of the command line.
-  const extraVars = (opts.extraVars ?? []).map((e) => (e.startsWith('@') ? `@${resolve(world.cwd, e.slice(1))}` : e));
-  const input: InventoryInput = { sources: settings.inventory, extraVars };
+  const input: InventoryInput = { sources: settings.inventory, extraVars: opts.extraVars ?? [] };
   const connection = { ...(settings.remoteUser ? { user: settings.remoteUser } : {}), ...(settings.privateKeyFile ? { privateKeyFile: settings.privateKeyFile } : {}) };
   if (kind.connects && Object.keys(connection).length > 0) input.connection = connection;
   action.processedArgs[0] = input;
@@ -109,13 +106,13 @@ export function applyAnsibleOptions(action: Command, kind: AnsibleOptionsKind, w
 }
 
 /** The positional words: the inventory (unless -i gave it), LINK=WEIGHT words for weights, and nothing else. */
-function splitArguments(action: Command, kind: AnsibleOptionsKind, inventoryFlag: boolean, cwd: string): { inventory?: string; assignments: string[] } {
+function splitArguments(action: Command, kind: AnsibleOptionsKind, inventoryFlag: boolean): { inventory?: string; assignments: string[] } {
   const words = action.args.slice();
-  const isAssignment = (word: string): boolean => word.includes('=') && !existsSync(resolve(cwd, word));
+  const isAssignment = (word: string): boolean => word.includes('=') && !existsSync(word);
   let inventory: string | undefined;
   if (!inventoryFlag && words.length > 0 && !(kind.assignments && isAssignment(words[0]))) inventory = words.shift();
   for (const w of inventory === undefined ? words : [inventory, ...words]) {
-    const hint = playbookHint(w, cwd);
+    const hint = playbookHint(w);
     if (hint) throw new UsageError(hint);
   }
   if (kind.assignments) {
@@ -134,13 +131,12 @@ function splitArguments(action: Command, kind: AnsibleOptionsKind, inventoryFlag
  * A word naming a playbook (a YAML list of plays): multilink takes its playbooks from the
  * inventory's multilink_playbooks, never from the command line.
  */
-export function playbookHint(word: string, cwd: string): string | undefined {
+export function playbookHint(word: string): string | undefined {
   if (!/\.ya?ml$/i.test(word)) return undefined;
   let text: string;
   try {
-    const path = resolve(cwd, word);
-    if (!statSync(path).isFile()) return undefined;
-    text = readFileSync(path, 'utf8');
+    if (!statSync(word).isFile()) return undefined;
+    text = readFileSync(word, 'utf8');
   } catch {
     return undefined;
   }

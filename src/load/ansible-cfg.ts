@@ -159,7 +159,8 @@ export function resolveAnsibleSettings(flags: AnsibleFlags, world: AnsibleWorld)
   const settings: AnsibleSettings = { inventory: [], inventoryFrom: '', warnings };
   if (cfg) settings.cfg = cfg;
   if (flags.inventory?.length) {
-    settings.inventory = flags.inventory.map((p) => (isHostList(p) ? p : resolve(world.cwd, expandHome(p, world))));
+    // As given: relative to the working folder, and messages keep them short.
+    settings.inventory = [...flags.inventory];
     settings.inventoryFrom = 'the command line';
   } else {
     const found = lookup('inventory');
