@@ -329,6 +329,13 @@ describe.skipIf(!supported)('inventory sources and -e as ansible-inventory reads
     expect(Object.keys((want._meta as { hostvars: object }).hostvars).sort()).toEqual(['c1', 'r1', 'r2', 'r3']);
   });
 
+  it('a file in the folder that is no inventory is refused by name (Ansible warns and skips it: a typo would drop routers)', async () => {
+    const root = tree('inv-folder-readme', { 'inv/hosts': '[g]\nr1\n', 'inv/README': 'This folder holds the routers of the north.\n', 'home/.keep': '' });
+    const r = await cliIn(world(root, join(root, 'home')), 'inventory', '-i', join(root, 'inv'), '--graph');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${join(root, 'inv/README')}:1:`);
+  });
+
   it('repeated -i merge in order (later vars win); a host list r1,r2:2222,', async () => {
     const root = tree('inv-repeat', {
       'a.ini': '[g]\nr1 x=1 y=1\n',
