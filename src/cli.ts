@@ -99,6 +99,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
     .argument('[link=weight...]', 'new weights, e.g. lte=0 dsl=2')
     .option('-l, --limit <name>', 'the group or host to write the weights at (default: all)')
     .option('--no-write', 'apply without editing the inventory (drift will show it)')
+    .option('-D, --diff', 'show each change as a unified diff', false)
     .action(async (inventory: InventoryInput, assignments: string[], opts) => {
       exit(await weightsCommand(inventory, assignments, opts, transport(), output));
     });
@@ -108,6 +109,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
     .argument('[inventory]', 'inventory file')
     .requiredOption('-l, --limit <pattern>', 'the hosts to roll back (required)')
     .option('--generation <n>', 'the confirmed generation to restore (default: the one before the current)', positiveInt('--generation'))
+    .option('-D, --diff', 'show each change as a unified diff', false)
     .action(async (inventory: InventoryInput, opts) => {
       exit(await rollbackCommand(inventory, opts, transport(), output));
     });
@@ -120,6 +122,7 @@ function program(output: Output, transportOf: (asked: AskedSecrets) => Transport
     .argument('[inventory]', 'inventory file')
     .requiredOption('-l, --limit <pattern>', 'the hosts to remove multilink from (required; all: --limit all)')
     .option('-C, --check', 'change nothing; exit 0 nothing to remove, 2 something would be removed, 1 error', false)
+    .option('-D, --diff', 'show each change as a unified diff', false)
     .action(async (inventory: InventoryInput, opts) => {
       exit(await removeCommand(inventory, opts, transport(), output));
     });

@@ -447,8 +447,13 @@ describe('the command line an Ansible user types', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ command: 'deploy --check' });
     expect(t.seen.map((s) => s.host)).toEqual(['192.0.2.1']);
-    const removed = await multilink(w, new RecordingTransport(), 'remove', 'inv/hosts.yml', '-C', '-l', 'r2', '--json');
+    const removed = await multilink(w, new RecordingTransport(), 'remove', 'inv/hosts.yml', '-C', '-D', '-l', 'r2', '--json');
     expect(JSON.parse(removed.stdout)).toMatchObject({ command: 'remove --check' });
+    for (const args of [['rollback', '-D', '-l', 'r1'], ['weights', 'dsl=2', '--no-write', '-D', '-l', 'r1']]) {
+      const r2 = await multilink(w, new RecordingTransport(), args[0], 'inv/hosts.yml', ...args.slice(1), '-vv');
+      expect(r2.stderr).not.toMatch(/unknown option/);
+      expect(r2.stdout).toMatch(/r1: unreachable/);
+    }
     const both = await multilink(w, new RecordingTransport(), 'drift', '-i', 'inv/hosts.yml', '-T', '5', '--connect-timeout', '6');
     expect(both.stderr).toContain('-T/--timeout 5 and --connect-timeout 6 say two things: give one');
   });
