@@ -31,10 +31,20 @@ function increase(_: string, previous: number): number {
   return previous + 1;
 }
 
-/** The version in package.json (beside src/ and dist/). */
+/**
+ * The version in multilink's package.json: beside src/ and dist/, or further up when the
+ * code is built elsewhere (bench/.build/src). Never fails a command: "unknown" if not found.
+ */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  for (const up of ['../', '../../', '../../../']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(`${up}package.json`, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'multilink' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not there: look further up
+    }
+  }
+  return 'unknown';
 }
 
 function percentage(value: string): number {
@@ -45,13 +55,13 @@ function percentage(value: string): number {
 /** Options of every command that contacts hosts. */
 function hostOptions(cmd: Command, transactional: boolean): Command {
   cmd
-    .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
+    .addOption(new Option('-f, --forks <n>', 'hosts worked on at once').argParser(positiveInt('--forks')).default(50, 'ANSIBLE_FORKS, ansible.cfg forks, else 50'))
     .option('--json', 'print one JSON document on stdout and nothing else', false)
     .option('-v, --verbose', 'print every phase of every host (plain output); -vv, -vvv as in Ansible', increase, 0)
     .option('--accept-new-host-keys', 'record unknown host keys (never changed ones)', false)
     .option('-k, --ask-pass', 'ask for the SSH password (also opens passphrase-protected keys), for hosts without ansible_password', false)
     .option('-K, --ask-become-pass', 'ask for the become password, for hosts without ansible_become_password', false)
-    .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15))
+    .addOption(new Option('--connect-timeout <s>', 'seconds to connect and authenticate').argParser(positiveInt('--connect-timeout')).default(15, 'ANSIBLE_TIMEOUT, ansible.cfg timeout, else 15'))
     .addOption(
       new Option('--command-timeout <s>', "seconds any one remote command may take; for a change also the router's plan deadline (at least 10 s): how long its lock waits for the plan")
         .argParser(positiveInt('--command-timeout'))
