@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli.js';
 import { UnreachableError } from '../src/errors.js';
-import { resolveAnsibleSettings, type AnsibleWorld } from '../src/load/ansible-cfg.js';
+import { ansibleCfgValue, parseAnsibleCfg, resolveAnsibleSettings, type AnsibleWorld } from '../src/load/ansible-cfg.js';
 import type { ConnectOptions, ConnectTarget, Session, Transport } from '../src/transport/transport.js';
 import { hermeticWorld } from './helpers/ansible-world.js';
 import { cliIn } from './helpers/cli.js';
@@ -163,6 +163,15 @@ describe('ansible.cfg search and values (no Ansible needed)', () => {
     expect(resolveAnsibleSettings({}, w)).toMatchObject({ forks: 9, remoteUser: 'e', inventory: [join(root, 'p/i1')] });
     const s = resolveAnsibleSettings({ forks: 3, remoteUser: 'f', inventory: ['x', 'r1,r2'] }, w);
     expect(s).toMatchObject({ forks: 3, remoteUser: 'f', inventory: ['x', 'r1,r2'] });
+  });
+
+  it('other settings are there for their readers: ansibleCfgValue (configparser: keys any case, ; comments, continuation lines)', () => {
+    const cfg = parseAnsibleCfg('[defaults]\nVault_Identity_List = "dev@~/.dev.pass, prod@prompt" ; ids\nlong = first\n  second\n[ssh_connection]\nssh_args: -o X=1\n', 'x.cfg');
+    expect(ansibleCfgValue(cfg, 'vault_identity_list')).toBe('dev@~/.dev.pass, prod@prompt');
+    expect(ansibleCfgValue(cfg, 'long')).toBe('first\nsecond');
+    expect(ansibleCfgValue(cfg, 'ssh_args', 'ssh_connection')).toBe('-o X=1');
+    expect(ansibleCfgValue(cfg, 'missing')).toBeUndefined();
+    expect(ansibleCfgValue(undefined, 'vault_identity_list')).toBeUndefined();
   });
 
   it.each([

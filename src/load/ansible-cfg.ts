@@ -84,6 +84,15 @@ export function parseAnsibleCfg(text: string, file: string): AnsibleCfg {
   return { file, sections };
 }
 
+/**
+ * One value of an ansible.cfg as Ansible reads it (one pair of quotes around it dropped), for
+ * settings read elsewhere: ansibleCfgValue(cfg, 'vault_identity_list').
+ */
+export function ansibleCfgValue(cfg: AnsibleCfg | undefined, key: string, section = 'defaults'): string | undefined {
+  const text = cfg?.sections.get(section)?.get(key.toLowerCase());
+  return text === undefined ? undefined : unquote(text);
+}
+
 /** configparser with inline_comment_prefixes=(';',): a `;` after blank space starts a comment. */
 function stripInlineComment(line: string): string {
   const m = /\s;/.exec(line);
