@@ -20,6 +20,7 @@ import type { HostFacts } from '../src/model/facts.js';
 import { convergedFacts, twoLinkDesired } from './helpers/desired.js';
 import { convergedFactsFor } from './helpers/converged.js';
 import { gatherOutput } from './helpers/gather-output.js';
+import { hermeticWorld } from './helpers/ansible-world.js';
 
 type Mutation = (f: HostFacts) => void;
 const chain = (f: HostFacts, table: 'mangle' | 'nat' | 'raw', name: string) => f.iptables[table].chains.find((c) => c.name === name)!;
@@ -250,7 +251,7 @@ describe('multilink drift, in-process with a fake transport', () => {
   const drift = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
     let stdout = '';
     let stderr = '';
-    const code = await run(['node', 'multilink', 'drift', inventory, ...args], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) }, () => transport);
+    const code = await run(['node', 'multilink', 'drift', inventory, ...args], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) }, () => transport, undefined, hermeticWorld());
     return { code, stdout, stderr };
   };
 

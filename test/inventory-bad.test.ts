@@ -9,6 +9,7 @@ import { InputError } from '../src/errors.js';
 import { loadInventory, loadInventoryFile } from '../src/load/inventory.js';
 import { assertNoErrors, loadProject } from '../src/load/resolve.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
+import { hermeticWorld } from './helpers/ansible-world.js';
 
 const BAD = relative(process.cwd(), fileURLToPath(new URL('./fixtures/inventories/bad/', import.meta.url)));
 
@@ -90,7 +91,7 @@ describe('bad INI and YAML inventories', () => {
   it('the command line refuses before any host is contacted', async () => {
     const transport = new FakeTransport();
     let stderr = '';
-    const code = await run(['node', 'multilink', 'deploy', `${BAD}/ini/hosts`], { out: () => undefined, err: (t) => (stderr += `${t}\n`) }, () => transport);
+    const code = await run(['node', 'multilink', 'deploy', `${BAD}/ini/hosts`], { out: () => undefined, err: (t) => (stderr += `${t}\n`) }, () => transport, undefined, hermeticWorld());
     expect(code).toBe(1);
     expect(transport.connects).toEqual([]);
     expect(stderr).toContain(`${INI_ERRORS.length} problems in the input; no host was contacted`);

@@ -101,7 +101,7 @@ describe('the inventory command', () => {
       uplinks: ['fiber', 'lte'],
       weights: { fiber: 3, lte: 1 },
     });
-    expect(r.stdout).toMatch(/^{\n {4}"ansible_user": "root",\n {4}"mtu": 1000,/);
+    expect(r.stdout).toMatch(/^{\n {4}"ansible_user": "root",\n {4}"mtu": 1000\.0,/);
   });
 
   it('--list --limit keeps only the selected hosts', async () => {

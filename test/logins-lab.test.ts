@@ -21,6 +21,7 @@ import { findCommand } from '../src/lab/packages.js';
 import { inRouter, labSupport, startTestLab } from './helpers/lab.js';
 import { cli, jsonHosts, type CliResult } from './helpers/cli.js';
 import { BUSYBOX_SU, busyboxWithSu, DROPBEAR_PORT, SSHD_PASSWORD_PORT, startLoginServers, type LoginServers } from './helpers/login-servers.js';
+import { hermeticWorld } from './helpers/ansible-world.js';
 
 const support = labSupport();
 /** doas comes from Debian's opendoas; without it, doas is not tried (said once). */
@@ -345,6 +346,7 @@ describe.skipIf(!support.ok)('logins and become (lab)', () => {
           asked.push(prompt);
           return asked.length === 1 ? servers.userPassword : '';
         },
+        hermeticWorld(),
       );
       outputs.push({ code, stdout, stderr });
       expect(code, stdout + stderr).toBe(0);

@@ -24,7 +24,7 @@ function project(): string {
 describe('multilink remove (command line)', () => {
   it('is in the command list and has its own help', async () => {
     const top = await cli('--help');
-    expect(top.stdout).toMatch(/remove \[options\] <inventory>/);
+    expect(top.stdout).toMatch(/remove \[options\] \[inventory\]/);
     const help = await cli('remove', '--help');
     expect(help.stdout).toMatch(/--limit <pattern>/);
     expect(help.stdout).toMatch(/--check/);

@@ -41,6 +41,13 @@ function buildCli(dir: string): string {
   return join(out, 'bin.js');
 }
 
+/** The environment without ANSIBLE_* and with ANSIBLE_CONFIG at an empty file of the test's: no real ~/.ansible.cfg or /etc/ansible is read. */
+function hermeticEnv(bin: string): NodeJS.ProcessEnv {
+  const cfg = join(bin, '..', 'ansible.cfg');
+  writeFileSync(cfg, '');
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANSIBLE_'))), ANSIBLE_CONFIG: cfg };
+}
+
 describe.skipIf(!support.ok)('a controller frozen after @@ML-ready while a link dies (OpenWrt-like router)', () => {
   let lab: LabInfo;
   let bin = '';
@@ -99,7 +106,7 @@ describe.skipIf(!support.ok)('a controller frozen after @@ML-ready while a link 
     let child: ChildProcess | undefined;
     let stdout = '';
     try {
-      child = spawn(process.execPath, [bin, 'deploy', heavier, '--json', '--command-timeout', String(DEADLINE_S), '--confirm-timeout', '20'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, [bin, 'deploy', heavier, '--json', '--command-timeout', String(DEADLINE_S), '--confirm-timeout', '20'], { stdio: ['ignore', 'pipe', 'pipe'], env: hermeticEnv(bin) });
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
       child.stderr!.on('data', () => undefined);
       const exited = new Promise<number | null>((ok) => child!.on('exit', (code) => ok(code)));

@@ -19,6 +19,7 @@ import { parseNftTable } from '../src/facts/nft-list.js';
 import type { LabInfo, LabRouter } from '../src/lab/lab.js';
 import { Ssh2Transport } from '../src/transport/ssh2-transport.js';
 import type { ConverseOptions, Session, Transport } from '../src/transport/transport.js';
+import { hermeticWorld } from './helpers/ansible-world.js';
 
 const support = labSupport();
 if (!support.ok) console.warn(`skipping the fault sweep: ${support.reason}`);
@@ -94,7 +95,7 @@ async function deploy(inventory: string, transport: Transport, command: 'deploy'
   const code = await run(['node', 'multilink', command, inventory, ...limit, '--json', '--confirm-timeout', String(CONFIRM_S), '--connect-timeout', '5', '--command-timeout', '30'], {
     out: (t) => (stdout += t),
     err: () => undefined,
-  }, () => transport);
+  }, () => transport, undefined, hermeticWorld());
   const host = (JSON.parse(stdout) as { hosts: { outcome: string; message?: string }[] }).hosts[0];
   return { code, outcome: host.outcome, message: host.message ?? '' };
 }

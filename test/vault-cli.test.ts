@@ -11,6 +11,7 @@ import { run } from '../src/cli.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
 import { cli, type CliResult } from './helpers/cli.js';
 import { vaultEncrypt } from './helpers/vault-encrypt.js';
+import { hermeticWorld } from './helpers/ansible-world.js';
 
 const prompts: string[] = [];
 let typed: string | undefined = 'unset';
@@ -41,7 +42,7 @@ async function withTransport(...args: string[]): Promise<CliResult & { t: FakeTr
   for (const h of ['r1', 'r2']) t.setUnreachable(h, 'no route to host (test)');
   let stdout = '';
   let stderr = '';
-  const code = await run(['node', 'multilink', ...args], { out: (s) => (stdout += `${s}\n`), err: (s) => (stderr += `${s}\n`) }, () => t);
+  const code = await run(['node', 'multilink', ...args], { out: (s) => (stdout += `${s}\n`), err: (s) => (stderr += `${s}\n`) }, () => t, undefined, hermeticWorld());
   return { code, stdout, stderr, t };
 }
 

@@ -9,6 +9,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../src/cli.js';
 import { loadProject } from '../src/load/resolve.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
+import { hermeticWorld } from './helpers/ansible-world.js';
 
 const INVENTORY = `all:
   vars:
@@ -39,7 +40,7 @@ const inv = join(dir, 'inv.yaml');
 async function weights(...args: string[]): Promise<{ code: number; stderr: string; transport: FakeTransport }> {
   let stderr = '';
   const transport = new FakeTransport();
-  const code = await run(['node', 'multilink', 'weights', inv, ...args], { out: () => undefined, err: (t) => (stderr += `${t}\n`) }, () => transport);
+  const code = await run(['node', 'multilink', 'weights', inv, ...args], { out: () => undefined, err: (t) => (stderr += `${t}\n`) }, () => transport, undefined, hermeticWorld());
   return { code, stderr, transport };
 }
 

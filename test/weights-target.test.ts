@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli.js';
 import { loadInventoryFile } from '../src/load/inventory.js';
 import { FakeTransport } from '../src/transport/fake-transport.js';
+import { hermeticWorld } from './helpers/ansible-world.js';
 
 const CORPUS = fileURLToPath(new URL('./fixtures/inventories/', import.meta.url));
 const PLAYBOOK = `- name: three uplinks
@@ -35,7 +36,7 @@ function copy(folder: string): string {
 
 async function weights(inventory: string, ...args: string[]): Promise<{ code: number; stderr: string }> {
   let stderr = '';
-  const code = await run(['node', 'multilink', 'weights', inventory, ...args], { out: () => undefined, err: (t) => (stderr += `${t}\n`) }, () => new FakeTransport());
+  const code = await run(['node', 'multilink', 'weights', inventory, ...args], { out: () => undefined, err: (t) => (stderr += `${t}\n`) }, () => new FakeTransport(), undefined, hermeticWorld());
   return { code, stderr };
 }
 

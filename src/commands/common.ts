@@ -3,6 +3,7 @@ import type { HostConfig, HostRef } from '../model/config.js';
 import type { DesiredState } from '../model/desired.js';
 import { InputError, UsageError } from '../errors.js';
 import { loadProject, assertNoErrors, type LoadOptions } from '../load/resolve.js';
+import type { InventoryArg } from '../load/inventory.js';
 import type { VaultKeyring } from '../load/vault.js';
 import { compileHost } from '../compile/desired-state.js';
 import { formatDiagnostic } from '../diagnostics.js';
@@ -24,7 +25,7 @@ export interface Target {
  * Load, validate and compile: everything that happens before any host is contacted. `load`
  * carries the vault passwords and whether the command connects (render does not).
  */
-export function loadTargets(inventory: string, limit: string | undefined, output: Output, shard?: Shard, load: Pick<LoadOptions, 'vault' | 'connect'> = {}): Target[] {
+export function loadTargets(inventory: InventoryArg, limit: string | undefined, output: Output, shard?: Shard, load: Pick<LoadOptions, 'vault' | 'connect'> = {}): Target[] {
   const project = loadProject(inventory, { limit, ...load });
   assertNoErrors(project);
   for (const d of project.diagnostics) output.err(formatDiagnostic(d));
@@ -37,7 +38,7 @@ export function loadTargets(inventory: string, limit: string | undefined, output
  * `remove`: every host within --limit, whether a play targets it or not (the router's own
  * ownership record says what to remove): how to reach it and where multilink's files are.
  */
-export function loadHostRefs(inventory: string, limit: string, output: Output, shard?: Shard, load: Pick<LoadOptions, 'vault'> = {}): HostRef[] {
+export function loadHostRefs(inventory: InventoryArg, limit: string, output: Output, shard?: Shard, load: Pick<LoadOptions, 'vault'> = {}): HostRef[] {
   const project = loadProject(inventory, { limit, ...load, untargeted: true });
   assertNoErrors(project);
   for (const d of project.diagnostics) output.err(formatDiagnostic(d));
@@ -56,7 +57,7 @@ export function shardHosts<T extends { name: string }>(hosts: T[], shard: Shard 
   return selected;
 }
 
-export function chooseView(command: string, opts: { json?: boolean; diff?: boolean; verbose?: boolean; shard?: Shard }, output: Output): FleetEvents {
+export function chooseView(command: string, opts: { json?: boolean; diff?: boolean; verbose?: number; shard?: Shard }, output: Output): FleetEvents {
   if (opts.json) return new JsonView(output, command, opts.shard);
   if (process.stdout.isTTY && !process.env.CI) return new ListrView(output, { diff: Boolean(opts.diff) });
   return new PlainView(output, { diff: Boolean(opts.diff), verbose: Boolean(opts.verbose) });
@@ -73,7 +74,8 @@ export function positiveInt(name: string): (value: string) => number {
 export interface HostCommandOptions {
   forks: number;
   json: boolean;
-  verbose: boolean;
+  /** -v given how many times (-vvv: 3). */
+  verbose: number;
   acceptNewHostKeys: boolean;
   connectTimeout: number;
   commandTimeout: number;

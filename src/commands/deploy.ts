@@ -1,4 +1,5 @@
 // `multilink deploy INVENTORY`: converge every targeted host to its compiled state.
+import type { InventoryArg } from '../load/inventory.js';
 import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
 import { deployHost } from '../deploy/host.js';
@@ -14,7 +15,7 @@ export interface DeployCommandOptions extends HostCommandOptions {
   maxFailPercentage?: number;
 }
 
-export async function deployCommand(inventory: string, opts: DeployCommandOptions, transport: Transport, output: Output): Promise<number> {
+export async function deployCommand(inventory: InventoryArg, opts: DeployCommandOptions, transport: Transport, output: Output): Promise<number> {
   const targets = loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
   const byName = new Map(targets.map((t) => [t.cfg.name, t]));
   const view = chooseView(opts.check ? 'deploy --check' : 'deploy', opts, output);

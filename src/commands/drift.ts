@@ -1,5 +1,6 @@
 // `multilink drift INVENTORY`: compare every targeted host with its compiled state, change
 // nothing. Exit 0 all in sync, 2 drift on some host, 1 some host could not be checked.
+import type { InventoryArg } from '../load/inventory.js';
 import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
 import { driftFleet } from '../deploy/drift.js';
@@ -24,7 +25,7 @@ export function checkOptions(opts: CheckCommandOptions): { forks: number; accept
   return { forks: opts.forks, acceptNewHostKeys: opts.acceptNewHostKeys, connectTimeoutMs: opts.connectTimeout * 1000, commandTimeoutMs: opts.commandTimeout * 1000 };
 }
 
-export async function driftCommand(inventory: string, opts: CheckCommandOptions, transport: Transport, output: Output): Promise<number> {
+export async function driftCommand(inventory: InventoryArg, opts: CheckCommandOptions, transport: Transport, output: Output): Promise<number> {
   const targets = loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
   const report = await driftFleet(targets, transport, checkOptions(opts));
   output.out(opts.json ? driftJson(opts.shard ? { ...report, shard: opts.shard } : report) : driftText(report));

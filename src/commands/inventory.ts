@@ -3,7 +3,7 @@
 import { Diagnostics, formatDiagnostic } from '../diagnostics.js';
 import { InputError, UsageError } from '../errors.js';
 import { ansibleJson, hostVarsOf, inventoryGraph, inventoryListing } from '../load/inventory-export.js';
-import { loadInventory } from '../load/inventory.js';
+import { inventorySources, loadInventory, type InventoryArg } from '../load/inventory.js';
 import { matchPattern } from '../load/patterns.js';
 import { limitHosts } from '../load/resolve.js';
 import type { VaultKeyring } from '../load/vault.js';
@@ -19,11 +19,12 @@ export interface InventoryCommandOptions {
   vault?: VaultKeyring;
 }
 
-export function inventoryCommand(file: string, opts: InventoryCommandOptions, output: Output): number {
+export function inventoryCommand(file: InventoryArg, opts: InventoryCommandOptions, output: Output): number {
   const actions = [opts.list, opts.host !== undefined, opts.graph !== undefined && opts.graph !== false].filter(Boolean).length;
   if (actions > 1) throw new UsageError('inventory takes one of --list, --host and --graph');
   const diags = new Diagnostics();
-  const { inventory } = loadInventory(file, diags, { vault: opts.vault });
+  const extraVars = typeof file === 'string' ? [] : (file.extraVars ?? []);
+  const { inventory } = loadInventory(inventorySources(file), diags, { vault: opts.vault, extraVars });
   const hosts = opts.limit === undefined ? undefined : limitHosts(opts.limit, inventory, diags);
   if (diags.hasErrors) throw new InputError(diags.items);
   for (const d of diags.items) output.err(formatDiagnostic(d));

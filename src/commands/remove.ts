@@ -1,5 +1,6 @@
 // `multilink remove INVENTORY --limit PATTERN [--check]`: take multilink off the targeted
 // routers, through the same transaction as deploy; hosts no play targets any more included.
+import type { InventoryArg } from '../load/inventory.js';
 import { UsageError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
@@ -13,7 +14,7 @@ export interface RemoveCommandOptions extends HostCommandOptions {
   check: boolean;
 }
 
-export async function removeCommand(inventory: string, opts: RemoveCommandOptions, transport: Transport, output: Output): Promise<number> {
+export async function removeCommand(inventory: InventoryArg, opts: RemoveCommandOptions, transport: Transport, output: Output): Promise<number> {
   // Taking a whole fleet off by accident is worse than a refusal: say which hosts.
   if (!opts.limit) throw new UsageError('remove needs --limit PATTERN naming the hosts to take multilink off (all: --limit all)');
   const hosts = loadHostRefs(inventory, opts.limit, output, opts.shard, { vault: opts.vault });

@@ -1,4 +1,5 @@
 // `multilink rollback INVENTORY --limit PATTERN [--generation N]`.
+import type { InventoryArg } from '../load/inventory.js';
 import { UsageError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
@@ -12,7 +13,7 @@ export interface RollbackCommandOptions extends HostCommandOptions {
   generation?: number;
 }
 
-export async function rollbackCommand(inventory: string, opts: RollbackCommandOptions, transport: Transport, output: Output): Promise<number> {
+export async function rollbackCommand(inventory: InventoryArg, opts: RollbackCommandOptions, transport: Transport, output: Output): Promise<number> {
   // A fleet-wide rollback by accident is worse than a refusal: say which hosts.
   if (!opts.limit) throw new UsageError('rollback needs --limit PATTERN naming the hosts to roll back');
   const targets = loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault });

@@ -1,6 +1,7 @@
 // `multilink status INVENTORY`: per host and link, health, the share in force, connections
 // and traffic: one reading as a table, JSON, OpenMetrics or Prometheus text, or with
 // --watch a view refreshed in place. Exit 0 when every host answered, 1 otherwise.
+import type { InventoryArg } from '../load/inventory.js';
 import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
 import { UsageError } from '../errors.js';
@@ -45,7 +46,7 @@ function formatOf(opts: StatusCommandOptions): StatusFormat {
   return opts.json ? 'json' : (opts.format ?? 'table');
 }
 
-export async function statusCommand(inventory: string, opts: StatusCommandOptions, transport: Transport, output: Output): Promise<number> {
+export async function statusCommand(inventory: InventoryArg, opts: StatusCommandOptions, transport: Transport, output: Output): Promise<number> {
   const format = formatOf(opts);
   if (opts.watch) {
     if (format !== 'table') throw new UsageError(`--watch draws a view for people; for machines use --format ${format} without --watch (one reading per run)`);

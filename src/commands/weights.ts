@@ -2,6 +2,7 @@
 // Writes multilink_weights at the level --limit names (all, a group or a host; comments and
 // layout kept), then replaces only the balancing chain on those hosts, through the same
 // transaction and confirmation as deploy. Established connections keep their link.
+import type { InventoryArg } from '../load/inventory.js';
 import { readFileSync } from 'node:fs';
 import { replaceFileContent, withFileLock } from '../util/file-replace.js';
 import { dirname, join, resolve } from 'node:path';
@@ -194,7 +195,7 @@ function printWeights(output: Output, before: HostConfig[], after: Map<string, H
   }
 }
 
-export async function weightsCommand(inventory: string, assignments: string[], opts: WeightsCommandOptions, transport: Transport, output: Output): Promise<number> {
+export async function weightsCommand(inventory: InventoryArg, assignments: string[], opts: WeightsCommandOptions, transport: Transport, output: Output): Promise<number> {
   const weights = parseAssignments(assignments);
   const before = loadProject(inventory, { limit: opts.limit, vault: opts.vault });
   assertNoErrors(before);
@@ -202,6 +203,9 @@ export async function weightsCommand(inventory: string, assignments: string[], o
   checkLinks(before.hosts, weights);
   let hosts: HostConfig[];
   if (opts.write) {
+    if (before.inventory.sources) {
+      throw new UsageError(`weights writes multilink_weights into one inventory file, and the inventory here is ${before.inventory.sources.length} files (a folder or several -i): give the file to write with -i, or apply without writing: --no-write`);
+    }
     const file = targetFile(before.inventory, level);
     const write = levelWeights(level, before.inventory, before.hosts, weights);
     // Read, edit, write and check under one lock: a second writer (a shard) takes its turn.

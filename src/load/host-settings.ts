@@ -69,7 +69,19 @@ function aliased(v: VarReader, names: readonly string[]): { name: string; node: 
   return { name: names[0], node: undefined };
 }
 
-export function resolveConnection(host: string, hostPos: SourcePos, v: VarReader, s: PlayScope): ConnectionVars {
+/** A user name ssh takes (see SSH_USER): for -u and ansible.cfg's remote_user, checked before loading. */
+export function sshUserProblem(user: string): string | undefined {
+  return SSH_USER.test(user) && !user.endsWith('\\') ? undefined : `expected a user name (${USER_RULE})`;
+}
+
+/** What -u, --private-key, ANSIBLE_REMOTE_USER… and ansible.cfg give: used where no inventory var says otherwise. */
+export interface ConnectionDefaults {
+  user?: string;
+  /** Absolute. */
+  privateKeyFile?: string;
+}
+
+export function resolveConnection(host: string, hostPos: SourcePos, v: VarReader, s: PlayScope, defaults: ConnectionDefaults = {}): ConnectionVars {
   const hostVar = aliased(v, ['ansible_ssh_host', 'ansible_host']);
   const address = readString(hostVar.node, hostVar.name, s.r) ?? host;
   if (!HOST_NAME.test(address)) {
@@ -84,9 +96,11 @@ export function resolveConnection(host: string, hostPos: SourcePos, v: VarReader
   const user = readString(userVar.node, userVar.name, s.r);
   if (user !== undefined && SSH_USER.test(user) && !user.endsWith('\\')) connection.user = user;
   else if (user !== undefined) expected(s.r, userVar.name, `a user name (${USER_RULE})`, userVar.node as YValue);
+  else if (defaults.user !== undefined) connection.user = defaults.user;
   const keyVar = aliased(v, ['ansible_ssh_private_key_file', 'ansible_private_key_file']);
   const key = readString(keyVar.node, keyVar.name, s.r);
   if (key !== undefined) connection.privateKeyFile = localPath(key, v.definedIn(keyVar.name) ?? '.');
+  else if (defaults.privateKeyFile !== undefined) connection.privateKeyFile = defaults.privateKeyFile;
   const password = readSecret(aliased(v, ['ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password']), s);
   if (password !== undefined) connection.password = password;
   if (connection.become) readBecome(connection, v, s);

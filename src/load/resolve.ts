@@ -6,13 +6,14 @@ import { InputError } from '../errors.js';
 import type { HostConfig, HostRef } from '../model/config.js';
 import type { Inventory } from '../model/inventory.js';
 import { formatPos, type SourcePos } from '../model/source.js';
-import { localPath, resolveConnection, resolveSettings, varReader } from './host-settings.js';
-import { loadInventory, type InventoryOptions } from './inventory.js';
+import { localPath, resolveConnection, resolveSettings, varReader, type ConnectionDefaults } from './host-settings.js';
+import { inventorySources, loadInventory, type InventoryArg, type InventoryInput, type InventoryOptions } from './inventory.js';
 import { matchLimit, matchPattern } from './patterns.js';
 import { resolvePlay } from './play-config.js';
 import type { PlayScope } from './play-scope.js';
 import { loadPlaybook, type PlayNode } from './playbook.js';
 import { Reporter } from './report.js';
+import { UnhonouredVars } from './unhonoured-vars.js';
 import { TemplateRenderer, type VaultAccess, type VarTable } from './template.js';
 import { readList, readString } from './values.js';
 import { VaultKeyring } from './vault.js';
@@ -89,31 +90,36 @@ class Playbooks {
   }
 }
 
-export function loadProject(inventoryPath: string, options: LoadOptions = {}): LoadedProject {
+export function loadProject(inventoryArg: InventoryArg, options: LoadOptions = {}): LoadedProject {
   const diags = new Diagnostics();
   const vault = options.vault ?? new VaultKeyring();
-  const { inventory, hostVars } = loadInventory(inventoryPath, diags, { ...options, vault });
+  const given: Partial<InventoryInput> = typeof inventoryArg === 'string' ? {} : inventoryArg;
+  const extraVars = [...(given.extraVars ?? []), ...(options.extraVars ?? [])];
+  const { inventory, hostVars } = loadInventory(inventorySources(inventoryArg), diags, { ...options, vault, extraVars });
+  const defaults = given.connection ?? {};
   const playbooks = new Playbooks(inventory, diags, vault);
   const hosts: HostConfig[] = [];
   const untargeted: string[] = [];
   const untargetedRefs: HostRef[] = [];
+  const unhonoured = new UnhonouredVars();
   for (const name of limitHosts(options.limit, inventory, diags)) {
     const vars = withMagicVars(hostVars.get(name) ?? new Map(), name, inventory);
     const hostDiags = new Diagnostics();
     const s = scope(hostDiags, { host: name, vars }, vault);
     const books = playbookFiles(vars, s).map((f) => playbooks.load(f.file, f.pos));
     const plays = [...new Set(books.flatMap((b) => b.plays))].filter((p) => p.links.length > 0 && playbooks.targetsOf(p).has(name));
+    if (options.connect !== false && (plays.length > 0 || options.untargeted)) noteUnhonoured(unhonoured, name, vars, vault);
     if (plays.length === 0) {
       untargeted.push(name);
       if (options.untargeted) {
-        const ref = resolveRef(name, vars, inventory, s, options.connect === false ? scope(hostDiags, { host: name, vars }, 'sealed') : s);
+        const ref = resolveRef(name, vars, inventory, s, options.connect === false ? scope(hostDiags, { host: name, vars }, 'sealed') : s, defaults);
         if (!hostDiags.hasErrors) untargetedRefs.push(ref);
       }
     } else {
       reportSecondPlays(name, plays, s);
       // Connection vars are used only by a command that connects: else vaulted ones stay sealed.
       const c = options.connect === false ? scope(hostDiags, { host: name, vars }, 'sealed') : s;
-      const config = resolveHost(name, plays[0], vars, inventory, s, c);
+      const config = resolveHost(name, plays[0], vars, inventory, s, c, defaults);
       if (!hostDiags.hasErrors && !books.some((b) => b.hasErrors)) hosts.push(config);
     }
     diags.push(...hostDiags.items);
@@ -121,7 +127,17 @@ export function loadProject(inventoryPath: string, options: LoadOptions = {}): L
   // Every play is also checked without a host: its mistakes show even if nobody uses it.
   // A play without links configures nothing (a warning said so): no balance to check.
   for (const play of playbooks.all()) if (play.links.length > 0) resolvePlay(play, scope(diags, undefined, vault));
+  diags.push(...unhonoured.warnings());
   return { inventory, hosts, untargeted, untargetedRefs, diagnostics: tidy(diags.items) };
+}
+
+/** The host's Ansible connection vars multilink does not honour (ansible_connection templated; its problems are not this check's to report). */
+function noteUnhonoured(into: UnhonouredVars, host: string, vars: VarTable, vault: VaultKeyring): void {
+  const names = [...vars.values()].filter((d) => d.name.startsWith('ansible_')).map((d): [string, SourcePos] => [d.name, d.keyPos]);
+  if (names.length === 0) return;
+  const connection = vars.has('ansible_connection') ? varReader(vars, scope(new Diagnostics(), { host, vars }, vault)).value('ansible_connection') : undefined;
+  const value = connection?.kind === 'scalar' && connection.value !== null ? String(connection.value) : undefined;
+  into.note(host, names, value);
 }
 
 /** Throws InputError carrying every diagnostic when any of them is an error. */
@@ -183,22 +199,22 @@ function reportSecondPlays(host: string, plays: PlayNode[], s: PlayScope): void 
 }
 
 /** `c` reads the connection vars: `s` itself, or its twin that leaves vaulted values sealed. */
-function resolveHost(name: string, play: PlayNode, vars: VarTable, inventory: Inventory, s: PlayScope, c: PlayScope): HostConfig {
+function resolveHost(name: string, play: PlayNode, vars: VarTable, inventory: Inventory, s: PlayScope, c: PlayScope, defaults: ConnectionDefaults): HostConfig {
   const v = varReader(vars, s);
   const config = resolvePlay(play, s, { overlay: v.value('multilink_weights') });
   const hostPos = inventory.hosts.get(name)?.pos ?? { file: inventory.file, line: 1, col: 1 };
   return {
     name,
-    connection: resolveConnection(name, hostPos, varReader(vars, c), c),
+    connection: resolveConnection(name, hostPos, varReader(vars, c), c, defaults),
     settings: resolveSettings(v, config.links.length, s),
     play: config,
   };
 }
 
 /** A host without a play: how to reach it and where multilink keeps its files there. */
-function resolveRef(name: string, vars: VarTable, inventory: Inventory, s: PlayScope, c: PlayScope): HostRef {
+function resolveRef(name: string, vars: VarTable, inventory: Inventory, s: PlayScope, c: PlayScope, defaults: ConnectionDefaults): HostRef {
   const hostPos = inventory.hosts.get(name)?.pos ?? { file: inventory.file, line: 1, col: 1 };
-  return { name, connection: resolveConnection(name, hostPos, varReader(vars, c), c), settings: resolveSettings(varReader(vars, s), 0, s) };
+  return { name, connection: resolveConnection(name, hostPos, varReader(vars, c), c, defaults), settings: resolveSettings(varReader(vars, s), 0, s) };
 }
 
 /** Same problem found for many hosts is one diagnostic; order by file (as met), line, column. */

@@ -35,9 +35,12 @@ export interface InventoryHost {
 }
 
 export interface Inventory {
-  /** Absolute path of the inventory file. */
+  /** Absolute path of the inventory file (or folder; several sources: their paths joined by commas). */
   file: string;
+  /** How the one inventory file was read; absent for a folder or several sources. */
   format?: InventoryFormat;
+  /** For a folder or several sources: every file read, in the order merged. */
+  sources?: string[];
   groups: Map<string, InventoryGroup>;
   hosts: Map<string, InventoryHost>;
 }

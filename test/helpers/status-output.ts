@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli.js';
 import type { Transport } from '../../src/transport/transport.js';
+import { hermeticWorld } from './ansible-world.js';
 
 export const fixture = (name: string): string => readFileSync(new URL(`../fixtures/status/${name}`, import.meta.url), 'utf8');
 
@@ -83,6 +84,6 @@ export function statusProject(routers: string[]): { inventory: string; remove: (
 export async function runStatus(inventory: string, transport: Transport, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await run(['node', 'multilink', 'status', inventory, ...args], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) }, () => transport);
+  const code = await run(['node', 'multilink', 'status', inventory, ...args], { out: (t) => (stdout += `${t}\n`), err: (t) => (stderr += `${t}\n`) }, () => transport, undefined, hermeticWorld());
   return { code, stdout, stderr };
 }
