@@ -371,6 +371,13 @@ describe.skipIf(!supported)('inventory sources and -e as ansible-inventory reads
     expect(JSON.stringify(want)).toContain('ini-secret');
   });
 
+  it('ansible.cfg vault_identity_list opens it too (a labelled password file), as ansible-inventory does', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/inventories/ini-vault/', import.meta.url));
+    const root = tree('inv-vault-ids', { 'ansible.cfg': `[defaults]\ninventory = ${join(fixture, 'hosts')}\nvault_identity_list = ops@${join(fixture, 'default.pass')}\n` });
+    const want = await sameListing(root, []);
+    expect(JSON.stringify(want)).toContain('ini-secret');
+  });
+
   it('-e key=value (strings, quotes, escapes), inline JSON and YAML, @file, repeated: over host vars', async () => {
     const root = tree('inv-extra', {
       'hosts': '[g]\nr1 a=1 keep=yes\n[g:vars]\nb=2\n',

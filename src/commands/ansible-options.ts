@@ -97,10 +97,8 @@ export function applyAnsibleOptions(action: Command, kind: AnsibleOptionsKind, w
     if (settings.forks !== undefined) action.setOptionValueWithSource('forks', settings.forks, 'config');
     if (settings.timeout !== undefined) action.setOptionValueWithSource('connectTimeout', settings.timeout, 'config');
   }
-  // Ansible adds its vault_password_file to the ones given; ANSIBLE_VAULT_PASSWORD_FILE replaces the cfg's.
-  if (settings.vaultPasswordFile && world.env.ANSIBLE_VAULT_PASSWORD_FILE === undefined && Array.isArray(opts.vaultPasswordFile)) {
-    action.setOptionValueWithSource('vaultPasswordFile', [...opts.vaultPasswordFile, settings.vaultPasswordFile], 'config');
-  }
+  // The cfg's vault settings (vault_password_file, vault_identity_list, …) are read by the vault
+  // options' hook from this, with ANSIBLE_VAULT_* over them (commands/vault-options.ts).
   action.setOptionValue('ansibleCfg', settings.cfg);
   return settings;
 }
