@@ -38,8 +38,8 @@ describe.skipIf(SHELLS.length === 0)('monitor-stream.sh', () => {
       const { stdout } = run(shell, 'count', `
 show() { echo "lost=$ml_lost ans=$ml_ans new=$ml_new rtt=$ml_rtt_us next=$ml_next"; }
 s0_4_1_1=900; s0_4_1_2=900; s0_4_1_3=900
-echo '1000 0.186' > "$R/reply.4_1_1"
-echo '950 1.2' > "$R/reply.4_1_2"
+echo '1000 0.186 4' > "$R/reply.4_1_1"
+echo '950 1.2 7' > "$R/reply.4_1_2"
 # Target 3 never answered: it counts from its ping's start (900).
 ml_up=1030; ml_next=1055
 ml_stream_link 4 1 '192.0.2.1 192.0.2.2 192.0.2.3' 1; show
@@ -52,15 +52,22 @@ ml_up=1034; ml_next=9999; ml_stream_link 4 1 '192.0.2.1' 1; show
 ml_up=1035; ml_next=9999; ml_stream_link 4 1 '192.0.2.1' 1; show
 ml_up=1084; ml_next=9999; ml_stream_link 4 1 '192.0.2.1' 1; show
 ml_up=1085; ml_next=9999; ml_stream_link 4 1 '192.0.2.1' 1; show
-echo '1080 12.5' > "$R/reply.4_1_1"
+echo '1080 12.5 5' > "$R/reply.4_1_1"
 ml_up=1085; ml_next=9999; ml_stream_link 4 1 '192.0.2.1' 1; show
+# Three replies since the last round (the monitor woke late): all three count.
+echo '1088 0.5 8' > "$R/reply.4_1_1"
+ml_up=1090; ml_next=9999; ml_stream_link 4 1 '192.0.2.1' 1; show
+# Its ping started again: the count starts from 1.
+echo '1095 0.5 1' > "$R/reply.4_1_1"
+ml_up=1096; ml_next=9999; ml_stream_link 4 1 '192.0.2.1' 1; show
 # An unreadable reply (a write under way) counts as none.
 : > "$R/reply.6_2_1"; s0_6_2_1=1000
 ml_up=1110; ml_next=9999; ml_stream_link 6 2 '2001:db8::1' 1; show
 `);
       expect(stdout.split('\n')).toEqual([
         // 1: 0 lost (its next due at 1035), 2: (1030-950-10)/25 = 2, 3: (1030-900-10)/25 = 4.
-        'lost=0 ans=1 new=2 rtt=693 next=1035',
+        // new: the replies the best target had since its ping started (7, target 2).
+        'lost=0 ans=1 new=7 rtt=693 next=1035',
         'lost=2 ans=1 new=0 rtt= next=1035',
         'lost=4 ans=1 new=0 rtt= next=1035',
         'lost=0 ans=1 new=0 rtt= next=1035',
@@ -68,6 +75,8 @@ ml_up=1110; ml_next=9999; ml_stream_link 6 2 '2001:db8::1' 1; show
         'lost=2 ans=0 new=0 rtt= next=1085',
         'lost=3 ans=0 new=0 rtt= next=1110',
         'lost=0 ans=1 new=1 rtt=12500 next=1115',
+        'lost=0 ans=1 new=3 rtt=500 next=1123',
+        'lost=0 ans=1 new=1 rtt=500 next=1130',
         'lost=4 ans=0 new=0 rtt= next=1135',
         '',
       ]);
@@ -94,14 +103,14 @@ ml_uptime; ml_stream_keep 4_1_1 4 192.0.2.1; first=$sp_4_1_1
 ml_stream_keep 4_1_2 4 192.0.2.2
 sleep 0.6
 ml_uptime; ml_stream_keep 4_1_1 4 192.0.2.1; [ "$sp_4_1_1" = "$first" ] && echo "not again within a second"
-read -r at rtt < "$R/reply.4_1_1"; echo "reply rtt $rtt"
+read -r at rtt n < "$R/reply.4_1_1"; echo "reply rtt $rtt n $n"
 sleep 0.6
 ml_uptime; ml_stream_keep 4_1_1 4 192.0.2.1; [ "$sp_4_1_1" != "$first" ] && echo "started again"
 read -r hung < "$R/ping.4_1_2"; echo "$hung" > "$R/hung"; echo "$sp_4_1_2" > "$R/reader"
 ml_stream_stop
 echo "keys$ml_skeys"
 `);
-      expect(stdout).toBe('not again within a second\nreply rtt 0.22\nstarted again\nkeys 4_1_1 4_1_2\n');
+      expect(stdout).toBe('not again within a second\nreply rtt 0.22 n 3\nstarted again\nkeys 4_1_1 4_1_2\n');
       const hung = Number(readFileSync(join(dir, 'hung'), 'utf8'));
       const reader = Number(readFileSync(join(dir, 'reader'), 'utf8'));
       expect(hung).toBeGreaterThan(1);

@@ -159,7 +159,7 @@ describe('ml_stream_ping: the long-lived ping of sub-second probes, as rendered'
       const d = twoLinkDesired();
       d.monitor = compileMonitor({ ...health, intervalMs: 250 }, d.links, 'random', 0xff00);
       const { params, functions } = monitorData(d);
-      expect(params.stream).toEqual({ intervalCs: 25, toleranceCs: 10 });
+      expect(params.stream).toEqual({ intervalCs: 25, toleranceCs: 5 });
       // exec takes no function: a ping on PATH prints what it was given (a subshell each, as exec replaces it).
       const bin = mkdtempSync(join(tmpdir(), 'ml-ping-'));
       writeFileSync(join(bin, 'ping'), '#!/bin/sh\nprintf "%s\\n" "$*"\n', { mode: 0o755 });
@@ -180,14 +180,16 @@ for ml_iputils in 1 ''; do for f in 4 6; do ( ml_link 2; ml_stream_ping "$f" 198
       expect(monitorScript(d)).toMatch(/^ML_IVL_CS='?25'?$/m);
     });
   }
-  it('at 100 ms the lateness is 50 ms, at 900 ms 100 ms; at 1 s and more there is no streaming', () => {
+  it('at 100 ms the lateness is 30 ms, at 250 ms 50 ms, at 900 ms 100 ms; at 1 s and more there is no streaming', () => {
     const at = (intervalMs: number) => {
       const d = twoLinkDesired();
       d.monitor = compileMonitor({ ...health, intervalMs }, d.links, 'random', 0xff00);
       return monitorData(d).params.stream;
     };
-    expect(at(100)).toEqual({ intervalCs: 10, toleranceCs: 5 });
+    expect(at(100)).toEqual({ intervalCs: 10, toleranceCs: 3 });
+    expect(at(250)).toEqual({ intervalCs: 25, toleranceCs: 5 });
     expect(at(900)).toEqual({ intervalCs: 90, toleranceCs: 10 });
+    expect(at(500)).toEqual({ intervalCs: 50, toleranceCs: 10 });
     expect(at(1000)).toBeUndefined();
     expect(at(5000)).toBeUndefined();
   });

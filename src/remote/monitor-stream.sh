@@ -29,14 +29,17 @@ ml_uptime() {
   ml_up=${ml_up:-0}
 }
 
-# ml_stream_read FILE: ping's lines on stdin; each reply rewrites FILE as `UPTIME_CS RTT`
-# (RTT in ms as ping printed it). iputils and BusyBox both print `… bytes from …: … time=T ms`.
+# ml_stream_read FILE: ping's lines on stdin; each reply rewrites FILE as `UPTIME_CS RTT N`
+# (RTT in ms as ping printed it, N the replies so far: a monitor that wakes late still counts
+# each). iputils and BusyBox both print `… bytes from …: … time=T ms`.
 ml_stream_read() {
+  ml_sn=0
   while IFS= read -r ml_sl; do
     case $ml_sl in *" bytes from "*"time="*) ;; *) continue ;; esac
     ml_uptime
+    ml_sn=$((ml_sn + 1))
     ml_sr=${ml_sl##*time=}
-    echo "$ml_up ${ml_sr%% *}" > "$1"
+    echo "$ml_up ${ml_sr%% *} $ml_sn" > "$1"
   done
 }
 
@@ -106,23 +109,28 @@ ml_ms_us() {
 
 # ml_stream_link F K TARGETS QUORUM: link K's family-F probes now (ml_up): ml_lost, the probes
 # lost in a row by the QUORUM-th best target (the link answers while QUORUM targets do);
-# ml_ans, the targets that lost none; ml_new, those with a reply since the last call;
-# ml_rtt_us, the mean round-trip time of those new replies (empty: none). Lowers ml_next to
-# the earliest moment one of these targets' count grows.
+# ml_ans, the targets that lost none; ml_new, the replies the QUORUM-th best target had since
+# the last call; ml_rtt_us, the mean round-trip time of the targets' latest replies, when new
+# (empty: none). Lowers ml_next to the earliest moment one of these targets' count grows.
 ml_stream_link() {
   ml_sl_f=$1; ml_sl_k=$2; ml_sl_q=$4
-  ml_ans=0; ml_new=0; ml_sum=0; ml_lv=; ml_st=0
+  ml_ans=0; ml_fresh=0; ml_sum=0; ml_lv=; ml_nv=; ml_st=0
   for ml_target in $3; do
     ml_st=$((ml_st + 1))
     ml_key=${ml_sl_f}_${ml_sl_k}_$ml_st
-    ml_last=; ml_rtt=; ml_seen=; ml_s0=; { read -r ml_last ml_rtt < "$R/reply.$ml_key"; } 2>/dev/null
-    eval "ml_seen=\${sl_$ml_key:-}; ml_s0=\${s0_$ml_key:-$ml_up}"
-    case $ml_last in ''|*[!0-9]*) ml_last=$ml_s0 ;; esac
+    ml_last=; ml_rtt=; ml_n=; ml_seen=; ml_s0=; ml_sn0=0; { read -r ml_last ml_rtt ml_n < "$R/reply.$ml_key"; } 2>/dev/null
+    eval "ml_seen=\${sl_$ml_key:-}; ml_sn0=\${sn_$ml_key:-0}; ml_s0=\${s0_$ml_key:-$ml_up}"
+    case $ml_last$ml_n in ''|*[!0-9]*) ml_last=$ml_s0; ml_n=$ml_sn0 ;; esac
+    # Replies since the last call (a ping started again counts from 1).
+    ml_nn=0
     if [ "$ml_last" != "$ml_seen" ] && [ "$ml_last" != "$ml_s0" ]; then
-      eval "sl_$ml_key=$ml_last"
+      eval "sl_$ml_key=$ml_last; sn_$ml_key=$ml_n"
+      ml_nn=$((ml_n - ml_sn0))
+      [ "$ml_nn" -gt 0 ] || ml_nn=$ml_n
       ml_ms_us "$ml_rtt"
-      if [ -n "$ml_us" ]; then ml_new=$((ml_new + 1)); ml_sum=$((ml_sum + ml_us)); fi
+      if [ -n "$ml_us" ]; then ml_fresh=$((ml_fresh + 1)); ml_sum=$((ml_sum + ml_us)); fi
     fi
+    ml_nv="$ml_nv $ml_nn"
     ml_late=$((ml_up - ml_last - ML_TOL_CS))
     ml_l=0
     [ "$ml_late" -ge 0 ] && ml_l=$((ml_late / ML_IVL_CS))
@@ -132,7 +140,7 @@ ml_stream_link() {
     [ "$ml_due" -lt "$ml_next" ] && ml_next=$ml_due
   done
   ml_rtt_us=
-  [ "$ml_new" -gt 0 ] && ml_rtt_us=$((ml_sum / ml_new))
+  [ "$ml_fresh" -gt 0 ] && ml_rtt_us=$((ml_sum / ml_fresh))
   # The QUORUM-th smallest count: the least X that QUORUM targets lost at most X of.
   ml_lost=
   for ml_x in $ml_lv; do
@@ -141,6 +149,14 @@ ml_stream_link() {
     if [ "$ml_c" -ge "$ml_sl_q" ] && { [ -z "$ml_lost" ] || [ "$ml_x" -lt "$ml_lost" ]; }; then ml_lost=$ml_x; fi
   done
   ml_lost=${ml_lost:-0}
+  # The QUORUM-th largest number of new replies: the most QUORUM targets each had.
+  ml_new=
+  for ml_x in $ml_nv; do
+    ml_c=0
+    for ml_y in $ml_nv; do [ "$ml_y" -ge "$ml_x" ] && ml_c=$((ml_c + 1)); done
+    if [ "$ml_c" -ge "$ml_sl_q" ] && { [ -z "$ml_new" ] || [ "$ml_x" -gt "$ml_new" ]; }; then ml_new=$ml_x; fi
+  done
+  ml_new=${ml_new:-0}
 }
 
 # ml_stream_sleep: starts the sleep until ml_next (at least 20 ms, at most an interval from

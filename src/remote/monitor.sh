@@ -321,7 +321,7 @@ while :; do
       ml_stream_link 4 "$ml_k" "$ML_TARGETS" "$ML_QUORUM"
       ml_probe_stats "$ml_k" "$ml_st" "$ml_ans" "$ml_rtt_us"
       ml_f=$ml_lost
-      if [ "$ml_f" -gt 0 ]; then ml_s=0; elif [ "$ml_new" -gt 0 ]; then ml_s=$((ml_s + 1)); fi
+      if [ "$ml_f" -gt 0 ]; then ml_s=0; else ml_s=$((ml_s + ml_new)); fi
       ml_why="$ml_f probes lost in a row"
       [ "$ml_f" = 0 ] && ml_why="$ml_s probes answered in a row"
     else

@@ -129,7 +129,7 @@ ml_v6_round() {
       elif [ -n "$ML_STREAM" ]; then
         ml_stream_link 6 "$ml_k" "$ML_TARGETS6" "$ML_QUORUM6"
         ml_6f=$ml_lost
-        if [ "$ml_6f" -gt 0 ]; then ml_6s=0; elif [ "$ml_new" -gt 0 ]; then ml_6s=$((ml_6s + 1)); fi
+        if [ "$ml_6f" -gt 0 ]; then ml_6s=0; else ml_6s=$((ml_6s + ml_new)); fi
         ml_6why="$ml_6f IPv6 probes lost in a row"
         [ "$ml_6f" = 0 ] && ml_6why="$ml_6s IPv6 probes answered in a row"
       else

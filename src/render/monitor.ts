@@ -100,12 +100,14 @@ function probeFunction(waitMs: number): Sh {
 export const STREAM_BELOW_MS = 1000;
 
 /**
- * The lateness a streamed reply may have before its probe counts as lost: half the interval,
- * from 50 ms to 100 ms. It covers jitter, not the round-trip time (the count runs from the
- * last reply). In centiseconds, as the monitor reads /proc/uptime.
+ * The lateness a streamed reply may have before its probe counts as lost: a fifth of the
+ * interval, from 30 ms to 100 ms (50 ms at 250 ms). It covers jitter, not the round-trip time
+ * (the count runs from the last reply), and it adds to every failover: a link is out
+ * interval × down_after + this after its last reply. In centiseconds, as the monitor reads
+ * /proc/uptime (10 ms steps).
  */
 export function streamToleranceCs(intervalMs: number): number {
-  return Math.max(5, Math.min(10, Math.round(intervalMs / 20)));
+  return Math.max(3, Math.min(10, Math.round(intervalMs / 50)));
 }
 
 /**
