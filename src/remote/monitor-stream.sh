@@ -10,9 +10,9 @@
 #   round-trip time, which LAST already includes.
 # - A ping that ended (its device gone, the route refused) is started again, at most once a
 #   second per target; the lost count goes on from the last reply.
-# - The monitor wakes at the next moment a count would grow (ml_next), at most an interval
-#   later: with replies coming, just after each one, so a dead link's third lost probe is
-#   counted ML_TOL_CS after it was due.
+# - The monitor wakes at the next moment a count would grow (ml_next, and 30 ms to gather
+#   targets due together), at most an interval later: with replies coming, just after each
+#   round of them, so a dead link's third lost probe is counted ML_TOL_CS + 30 ms after it was due.
 # A probe is named by a KEY: F_K_T, family F (4 or 6), link K, target T. Per key: sp_KEY (its
 # reader's pid), ss_KEY (when it started, for the throttle), s0_KEY (when the first started:
 # LAST until a reply comes), sl_KEY (the last reply counted); the ping writes its pid into
@@ -159,10 +159,11 @@ ml_stream_link() {
   ml_new=${ml_new:-0}
 }
 
-# ml_stream_sleep: starts the sleep until ml_next (at least 20 ms, at most an interval from
-# ml_up) in the background: ml_sleep its pid.
+# ml_stream_sleep: starts the sleep until 30 ms after ml_next (at least 20 ms, at most an
+# interval from ml_up) in the background: ml_sleep its pid. The 30 ms gather targets whose
+# replies come a little apart into one round, not one round each.
 ml_stream_sleep() {
-  ml_d=$((ml_next - ml_up))
+  ml_d=$((ml_next + 3 - ml_up))
   [ "$ml_d" -lt 2 ] && ml_d=2
   [ "$ml_d" -gt "$ML_IVL_CS" ] && ml_d=$ML_IVL_CS
   ml_dc=$((ml_d % 100))
