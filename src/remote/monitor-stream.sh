@@ -54,14 +54,14 @@ ml_stream_start() {
 ml_skeys=
 
 # ml_live PID [PARENT]: PID runs (not a zombie) and, with PARENT, is its child. Reads /proc only.
+# Called for every probe at every round: parameter expansion only (state, then parent, after
+# the command's closing parenthesis).
 ml_live() {
   { read -r ml_ls < "/proc/$1/stat"; } 2>/dev/null || return 1
-  set -f
-  # shellcheck disable=SC2086 # split on purpose: the fields of /proc/PID/stat
-  set -- "$1" "${2:-}" ${ml_ls##*) }
-  set +f
-  [ "$3" != Z ] || return 1
-  [ -z "$2" ] || [ "$4" = "$2" ]
+  ml_ls=${ml_ls##*) }
+  case $ml_ls in Z*) return 1 ;; esac
+  ml_ls=${ml_ls#* }
+  [ -z "${2:-}" ] || [ "${ml_ls%% *}" = "$2" ]
 }
 
 # ml_stream_end KEY: the key's ping (if it is still this monitor's child) and reader end, and
