@@ -60,6 +60,8 @@ ml_up=1090; ml_next=9999; ml_stream_link 4 1 '192.0.2.1' 1; show
 # Its ping started again: the count starts from 1.
 echo '1095 0.5 1' > "$R/reply.4_1_1"
 ml_up=1096; ml_next=9999; ml_stream_link 4 1 '192.0.2.1' 1; show
+# Quorum 2 of 3: the second best target decides both counts.
+for q in 1 2 3; do ml_pick 1 ' 4 0 2' $q; printf 'lost%s=%s ' $q $ml_pk; ml_pick -1 ' 1 5 3' $q; printf 'new%s=%s ' $q $ml_pk; done; echo
 # An unreadable reply (a write under way) counts as none.
 : > "$R/reply.6_2_1"; s0_6_2_1=1000
 ml_up=1110; ml_next=9999; ml_stream_link 6 2 '2001:db8::1' 1; show
@@ -77,6 +79,7 @@ ml_up=1110; ml_next=9999; ml_stream_link 6 2 '2001:db8::1' 1; show
         'lost=0 ans=1 new=1 rtt=12500 next=1115',
         'lost=0 ans=1 new=3 rtt=500 next=1123',
         'lost=0 ans=1 new=1 rtt=500 next=1130',
+        'lost1=0 new1=5 lost2=2 new2=3 lost3=4 new3=1 ',
         'lost=4 ans=0 new=0 rtt= next=1135',
         '',
       ]);

@@ -141,22 +141,22 @@ ml_stream_link() {
   done
   ml_rtt_us=
   [ "$ml_fresh" -gt 0 ] && ml_rtt_us=$((ml_sum / ml_fresh))
-  # The QUORUM-th smallest count: the least X that QUORUM targets lost at most X of.
-  ml_lost=
-  for ml_x in $ml_lv; do
+  # The QUORUM-th smallest count: the least X that QUORUM targets lost at most X of; and the
+  # QUORUM-th largest number of new replies: the most that QUORUM targets each had.
+  ml_pick 1 "$ml_lv" "$ml_sl_q"; ml_lost=$ml_pk
+  ml_pick -1 "$ml_nv" "$ml_sl_q"; ml_new=$ml_pk
+}
+
+# ml_pick S LIST Q: ml_pk = the Q-th smallest of LIST (numbers) for S 1, the Q-th largest for
+# S -1: the first X, in that order, that Q of them reach; 0 for an empty LIST.
+ml_pick() {
+  ml_pk=
+  for ml_x in $2; do
     ml_c=0
-    for ml_y in $ml_lv; do [ "$ml_y" -le "$ml_x" ] && ml_c=$((ml_c + 1)); done
-    if [ "$ml_c" -ge "$ml_sl_q" ] && { [ -z "$ml_lost" ] || [ "$ml_x" -lt "$ml_lost" ]; }; then ml_lost=$ml_x; fi
+    for ml_y in $2; do [ $(( (ml_y - ml_x) * $1 )) -le 0 ] && ml_c=$((ml_c + 1)); done
+    if [ "$ml_c" -ge "$3" ] && { [ -z "$ml_pk" ] || [ $(( (ml_x - ml_pk) * $1 )) -lt 0 ]; }; then ml_pk=$ml_x; fi
   done
-  ml_lost=${ml_lost:-0}
-  # The QUORUM-th largest number of new replies: the most QUORUM targets each had.
-  ml_new=
-  for ml_x in $ml_nv; do
-    ml_c=0
-    for ml_y in $ml_nv; do [ "$ml_y" -ge "$ml_x" ] && ml_c=$((ml_c + 1)); done
-    if [ "$ml_c" -ge "$ml_sl_q" ] && { [ -z "$ml_new" ] || [ "$ml_x" -gt "$ml_new" ]; }; then ml_new=$ml_x; fi
-  done
-  ml_new=${ml_new:-0}
+  ml_pk=${ml_pk:-0}
 }
 
 # ml_stream_sleep: starts the sleep until 30 ms after ml_next (at least 20 ms, at most an
