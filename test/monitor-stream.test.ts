@@ -85,14 +85,15 @@ ml_up=1110; ml_next=9999; ml_stream_link 6 2 '2001:db8::1' 1; show
       ]);
     });
 
-    it(`${name}: round-trip times as ping prints them, the uptime, and the sleep to 30 ms past the next due count (at most an interval)`, () => {
+    it(`${name}: round-trip times as ping prints them, the uptime, and the sleep to 30 ms past the next due count (at most an interval; whole seconds where sleep takes no fraction)`, () => {
       const { stdout } = run(shell, 'units', `
 for t in 0.186 12.3 103 0.05 1.2345 007.5 x 1e3; do ml_ms_us "$t"; printf '%s ' "$t=$ml_us"; done; echo
 ml_uptime; case $ml_up in ''|0*|*[!0-9]*) echo "bad uptime $ml_up" ;; *) echo uptime ok ;; esac
 sleep() { echo "$1" > "$R/slept"; }
 for n in 1000 1001 1012 1020 1100; do ml_up=1000; ml_next=$n; ml_stream_sleep; wait "$ml_sleep"; printf '%s ' "$(cat "$R/slept")"; done; echo
+ml_bound_s=1; ml_up=1000; ml_next=1012; ml_stream_sleep; wait "$ml_sleep"; cat "$R/slept"
 `);
-      expect(stdout).toBe('0.186=186 12.3=12300 103=103000 0.05=50 1.2345=1234 007.5=7500 x= 1e3= \nuptime ok\n0.03 0.04 0.15 0.23 0.25 \n');
+      expect(stdout).toBe('0.186=186 12.3=12300 103=103000 0.05=50 1.2345=1234 007.5=7500 x= 1e3= \nuptime ok\n0.03 0.04 0.15 0.23 0.25 \n1\n');
     });
 
     it(`${name}: a ping's reply lines are read as they come; one that ends is started again, at most once a second; stopping leaves nothing running`, () => {

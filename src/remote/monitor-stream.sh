@@ -168,6 +168,8 @@ ml_stream_sleep() {
   [ "$ml_d" -gt "$ML_IVL_CS" ] && ml_d=$ML_IVL_CS
   ml_dc=$((ml_d % 100))
   [ "$ml_dc" -lt 10 ] && ml_dc=0$ml_dc
-  sleep "$((ml_d / 100)).$ml_dc" &
+  # A sleep without fractions (a BusyBox built so: monitor.sh sets ml_bound_s) would fail at
+  # once and the loop would spin: whole seconds then, slower but bounded.
+  if [ -n "${ml_bound_s:-}" ]; then sleep 1 & else sleep "$((ml_d / 100)).$ml_dc" & fi
   ml_sleep=$!
 }
