@@ -67,10 +67,10 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
 
   // Dual stack (issue 18): gateway6 auto, fixed and none, an IPv6 exception and target.
   // The nft backend (issue 19): its payloads, reset and the monitor's nft loads.
-  // Sub-second probes (issue 20): the monitor's streaming probes, with adaptive and dual stack.
+  // Sub-second probes (issue 20): the monitor's streaming probes, dual stack (one variant: only
+  // the monitor script differs, and each variant checks every script, ~20 s).
   const variants: { method: (typeof METHODS)[number] | 'adaptive'; ipv6: boolean; nft: boolean; intervalMs?: number }[] = [
     ...[...METHODS, 'adaptive' as const].map((method) => ({ method, ipv6: false, nft: false })),
-    { method: 'adaptive' as const, ipv6: false, nft: false, intervalMs: 250 },
     { method: 'random' as const, ipv6: true, nft: false, intervalMs: 250 },
     { method: 'random' as const, ipv6: true, nft: false },
     { method: 'sticky' as const, ipv6: true, nft: false },
