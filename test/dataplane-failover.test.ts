@@ -4,6 +4,9 @@
 // + 1 s while a stream on another link keeps flowing, and is back within interval × up_after
 // + 1 s after repair; one silent target of two causes no failover; the tier-2 link carries
 // new connections only while both tier-1 links are down; sticky keeps each source on one link.
+// Issue 20 §1: at interval 250 ms, down_after 3, up_after 4 (one long-lived ping per target and
+// link), a dead upstream is out within 1 s and back within 2 s, streams elsewhere untouched
+// (ML_FAILOVER_REPEATS=N repeats that case N times on the same lab).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,7 +62,7 @@ describe.skipIf(!support.ok)('link monitor on the data-plane lab', () => {
     lab = await startTestLab(1, { dataplane: true });
     // A second health target behind every ISP, and probe sources, inside the lab's namespaces.
     await addServerAddress(lab, '198.51.100.2');
-    await addClientAddresses(lab, ['192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.14', '192.0.2.20', '192.0.2.21', '192.0.2.22', '192.0.2.23', '192.0.2.24']);
+    await addClientAddresses(lab, ['192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.14', '192.0.2.20', '192.0.2.21', '192.0.2.22', '192.0.2.23', '192.0.2.24', '192.0.2.25']);
     await deployHealth('random', { method: 'random', weights: [1, 2, 3] });
     expect(await waitFor(allUp, 10_000)).toBeDefined();
     await startStreamServer(lab, { maxS: 600 });
@@ -185,4 +188,71 @@ describe.skipIf(!support.ok)('link monitor on the data-plane lab', () => {
     }
     console.log(`sticky: ${seen.join(' ')}`);
   }, 90_000);
+
+  it('at interval 250 ms, down_after 3, up_after 4: a dead upstream is out within 1 s and back within 2 s, streams on the other links untouched', async () => {
+    const fast = { ...HEALTH, intervalS: 0.25, downAfter: 3, upAfter: 4 };
+    await deployPlaybook(lab, 'failover-250ms', renderHealthPlaybook({ method: 'random', weights: [1, 2, 3], health: fast }));
+    expect(await waitFor(allUp, 10_000)).toBeDefined();
+    const repeats = Math.max(1, Math.min(50, Number(process.env.ML_FAILOVER_REPEATS ?? 1) || 1));
+    const figures: string[] = [];
+    for (let rep = 0; rep < repeats; rep++) {
+      expect(await waitFor(allUp, 5_000)).toBeDefined();
+      const hold = startHold(lab, { count: 6, maxS: 20 });
+      const probe = startProbe(lab, { source: '192.0.2.25', count: 300, totalMs: 7_000 });
+      await sleep(1500);
+      const streamLinks = await connectionLinks(lab, { dport: STREAM_PORT });
+      // The drop rule is in place somewhere between breakAt and breakDone (ip netns exec and
+      // iptables take tens of ms, more on a busy machine): times count from breakDone, and the
+      // figures show both.
+      const breakAt = Date.now();
+      await breakIsp(lab, 2);
+      const breakDone = Date.now();
+      let downAt: number | undefined;
+      let repairAt: number;
+      let repairDone = 0;
+      try {
+        downAt = await waitFor(() => monitorState(lab)?.links.cable === 'down', 5_000, 10);
+        await sleep(Math.max(0, breakAt + 2500 - Date.now()));
+      } finally {
+        repairAt = Date.now();
+        await repairIsp(lab, 2);
+        repairDone = Date.now();
+      }
+      const upAt = await waitFor(() => monitorState(lab)?.links.cable === 'up', 5_000, 10);
+      await sleep(Math.max(0, repairAt + 2500 - Date.now()));
+      const { attempts } = await probe.stop();
+      const held = await hold.stop();
+      const probeLinks = await connectionLinks(lab, { dport: lab.dataplane!.tcpPort, source: '192.0.2.25' });
+      const fo = failoverFigures(attempts.filter((a) => a.start < repairAt), breakAt);
+      const downS = ((downAt ?? Infinity) - breakDone) / 1000;
+      const allOkS = ((fo.allOkFrom ?? Infinity) - breakDone) / 1000;
+      const upS = ((upAt ?? Infinity) - repairDone) / 1000;
+      const backS = ((firstOnLink(attempts, probeLinks, 'cable', repairAt) ?? Infinity) - repairDone) / 1000;
+      const others = held.streams.filter((x) => streamLinks.has(x.port) && streamLinks.get(x.port) !== 'cable');
+      const verdicts = others.map((x) => streamSurvived(held, x, breakAt, repairAt + 2000));
+      const gap = Math.max(0, ...verdicts.map((v) => v.maxGapMs));
+      figures.push(`break took ${breakDone - breakAt} ms, repair ${repairDone - repairAt} ms; from then: down ${downS.toFixed(2)} s, all new ok ${allOkS.toFixed(2)} s (${fo.failed} failed), up ${upS.toFixed(2)} s, first on cable ${backS.toFixed(2)} s, ${others.length} streams elsewhere, longest pause ${gap} ms`);
+      /** Where a stream's first silent slot of its longest pause lies, from breakDone (ms). */
+      const pauseAt = (port: number): number => {
+        const x = held.streams.find((y) => y.port === port)!;
+        let gap = 0;
+        let best = 0;
+        let at = 0;
+        for (let i = Math.max(0, Math.floor((breakAt - held.t0) / held.bucketMs)); i < x.buckets.length; i++) {
+          gap = x.buckets[i] > 0 ? 0 : gap + held.bucketMs;
+          if (gap > best) [best, at] = [gap, held.t0 + (i + 1) * held.bucketMs - gap];
+        }
+        return at - breakDone;
+      };
+      const streamText = verdicts.map((v) => `${streamLinks.get(v.port)}:${v.maxGapMs}ms${v.maxGapMs > 0 ? `@${pauseAt(v.port)}` : ''}${v.ok ? '' : `(${v.reason ?? 'lost'})`}`);
+      console.log(`250 ms failover #${rep + 1}: ${figures[figures.length - 1]}; repair at ${repairDone - breakDone} ms; streams ${streamText.join(' ')}`);
+      expect(downS).toBeLessThanOrEqual(1.0);
+      expect(allOkS).toBeLessThanOrEqual(1.0);
+      expect(upS).toBeLessThanOrEqual(2.0);
+      expect(backS).toBeLessThanOrEqual(2.0);
+      expect(attempts.filter((a) => a.start >= repairAt && !a.ok)).toEqual([]);
+      expect(others.length).toBeGreaterThan(0);
+      for (const v of verdicts) expect(v, `stream from port ${v.port}`).toMatchObject({ ok: true });
+    }
+  }, 60_000 + 15_000 * Math.max(1, Math.min(50, Number(process.env.ML_FAILOVER_REPEATS ?? 1) || 1)));
 });

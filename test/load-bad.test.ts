@@ -72,7 +72,7 @@ const CASES: BadCase[] = [
       ['playbook.yaml:18:18', "helper: expected one of ftp, got 'sip'"],
       ['playbook.yaml:19:14', "rp_filter: expected one of loose, off, got 'strict'"],
       ['playbook.yaml:21:29', "health target: expected an IPv4 address (a.b.c.d), got 'dns.example'"],
-      ['playbook.yaml:22:15', 'interval: expected a duration from 100ms to 60m, like 1s or 500ms, got 1'],
+      ['playbook.yaml:22:15', 'interval: expected a duration from 100ms to 60m, like 1s, 250ms or 0.25s, got 1'],
       ['playbook.yaml:23:17', 'down_after: expected a whole number >= 1, got 0'],
       ['playbook.yaml:24:13', 'quorum: expected at most the number of targets (1), got 3'],
     ],

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileMonitor, fullMask } from '../src/compile/monitor.js';
 import { monitorData, monitorScript, monitorTag, scriptTag } from '../src/render/monitor.js';
@@ -146,4 +149,48 @@ rm -f "$f"`;
       });
     }
   }
+});
+
+// Issue 20 §1: under a second, one long-lived ping per target and link (monitor-stream.sh);
+// from a second on, the round probes above, unchanged.
+describe('ml_stream_ping: the long-lived ping of sub-second probes, as rendered', () => {
+  for (const shell of SHELLS) {
+    it(`at interval 250 ms (${shell.join(' ')}): ping -i 0.25, iputils with -n and the link's mark (IPv4), BusyBox with neither; ML_STREAM with the interval and lateness in centiseconds`, () => {
+      const d = twoLinkDesired();
+      d.monitor = compileMonitor({ ...health, intervalMs: 250 }, d.links, 'random', 0xff00);
+      const { params, functions } = monitorData(d);
+      expect(params.stream).toEqual({ intervalCs: 25, toleranceCs: 5 });
+      // exec takes no function: a ping on PATH prints what it was given (a subshell each, as exec replaces it).
+      const bin = mkdtempSync(join(tmpdir(), 'ml-ping-'));
+      writeFileSync(join(bin, 'ping'), '#!/bin/sh\nprintf "%s\\n" "$*"\n', { mode: 0o755 });
+      const script = `${functions.text}
+PATH='${bin}':$PATH
+ml_ping6='ping -6'
+for ml_iputils in 1 ''; do for f in 4 6; do ( ml_link 2; ml_stream_ping "$f" 198.51.100.1 ); done; done`;
+      const r = spawnSync(shell[0], [...shell.slice(1), '-c', script], { encoding: 'utf8' });
+      rmSync(bin, { recursive: true, force: true });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.trim().split('\n')).toEqual([
+        '-n -i 0.25 -m 512 -I wan2 198.51.100.1',
+        '-6 -n -i 0.25 -I wan2 198.51.100.1',
+        '-i 0.25 -I wan2 198.51.100.1',
+        '-6 -i 0.25 -I wan2 198.51.100.1',
+      ]);
+      expect(monitorScript(d)).toMatch(/^ML_STREAM='?yes'?$/m);
+      expect(monitorScript(d)).toMatch(/^ML_IVL_CS='?25'?$/m);
+    });
+  }
+  it('at 100 ms the lateness is 30 ms, at 250 ms 50 ms, at 900 ms 100 ms; at 1 s and more there is no streaming', () => {
+    const at = (intervalMs: number) => {
+      const d = twoLinkDesired();
+      d.monitor = compileMonitor({ ...health, intervalMs }, d.links, 'random', 0xff00);
+      return monitorData(d).params.stream;
+    };
+    expect(at(100)).toEqual({ intervalCs: 10, toleranceCs: 3 });
+    expect(at(250)).toEqual({ intervalCs: 25, toleranceCs: 5 });
+    expect(at(900)).toEqual({ intervalCs: 90, toleranceCs: 10 });
+    expect(at(500)).toEqual({ intervalCs: 50, toleranceCs: 10 });
+    expect(at(1000)).toBeUndefined();
+    expect(at(5000)).toBeUndefined();
+  });
 });

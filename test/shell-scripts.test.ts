@@ -67,14 +67,17 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
 
   // Dual stack (issue 18): gateway6 auto, fixed and none, an IPv6 exception and target.
   // The nft backend (issue 19): its payloads, reset and the monitor's nft loads.
-  const variants = [
+  // Sub-second probes (issue 20): the monitor's streaming probes, dual stack (one variant: only
+  // the monitor script differs, and each variant checks every script, ~20 s).
+  const variants: { method: (typeof METHODS)[number] | 'adaptive'; ipv6: boolean; nft: boolean; intervalMs?: number }[] = [
     ...[...METHODS, 'adaptive' as const].map((method) => ({ method, ipv6: false, nft: false })),
+    { method: 'random' as const, ipv6: true, nft: false, intervalMs: 250 },
     { method: 'random' as const, ipv6: true, nft: false },
     { method: 'sticky' as const, ipv6: true, nft: false },
     { method: 'sticky' as const, ipv6: true, nft: true },
   ];
-  for (const { method, ipv6, nft } of variants) {
-    it(`the scripts generated for a ${method} play with health, ftp and exceptions pass too${ipv6 ? ' (dual stack)' : ''}${nft ? ' (nft backend)' : ''}`, () => {
+  for (const { method, ipv6, nft, intervalMs = 1000 } of variants) {
+    it(`the scripts generated for a ${method} play with health, ftp and exceptions pass too${ipv6 ? ' (dual stack)' : ''}${nft ? ' (nft backend)' : ''}${intervalMs < 1000 ? ` (interval ${intervalMs} ms)` : ''}`, () => {
       const six = (gateway6: string) => (ipv6 ? { gateway6 } : {});
       const cfg = hostConfig({
         method,
@@ -85,7 +88,7 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
           ...(ipv6 ? [exception({ destination: '2001:db8:ff::/48', via: 'cable' })] : []),
         ],
         helpers: ['ftp'],
-        health: { targets: ['198.51.100.1', '198.51.100.2', ...(ipv6 ? ['2001:db8:ff::1'] : [])], intervalMs: 1000, downAfter: 3, upAfter: 3, quorum: 1 },
+        health: { targets: ['198.51.100.1', '198.51.100.2', ...(ipv6 ? ['2001:db8:ff::1'] : [])], intervalMs, downAfter: 3, upAfter: 3, quorum: 1 },
       });
       if (nft) cfg.settings = { ...cfg.settings, firewall: 'nft' };
       const desired = withBackend(compileHost(cfg), nft ? 'nft' : 'iptables');

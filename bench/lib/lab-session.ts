@@ -51,7 +51,7 @@ function installSafetyNet(): void {
   }
 }
 
-export async function startLab(routers: number, log: (line: string) => void): Promise<LabInfo> {
+export async function startLab(routers: number, log: (line: string) => void, extra: { openwrt?: readonly string[] } = {}): Promise<LabInfo> {
   installSafetyNet();
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -63,7 +63,7 @@ export async function startLab(routers: number, log: (line: string) => void): Pr
     const subnet = await findFreeSubnet(224 + ((process.pid + counter) % 32));
     if (subnet === undefined) throw new Error('no free 198.18.X.0/24 subnet for a bench lab');
     try {
-      return await labUp({ routers, dir, prefix, subnet, log });
+      return await labUp({ routers, dir, prefix, subnet, log, ...extra });
     } catch (err) {
       lastError = err;
       removeSync(dir);

@@ -126,10 +126,20 @@ export function readCidr(node: YValue | undefined, what: string, r: Reporter, op
 /** "1s", "500ms", "2m" in milliseconds. */
 export function readDuration(node: YValue | undefined, what: string, r: Reporter): number | undefined {
   if (!node) return undefined;
-  const m = node.kind === 'scalar' && typeof node.value === 'string' ? /^(\d+)(ms|s|m)$/.exec(node.value.trim()) : null;
-  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'] : 0;
+  // Whole or decimal (`0.25s`, `.5s`), read digit by digit: no float rounding decides what is
+  // a whole number of milliseconds.
+  const m = node.kind === 'scalar' && typeof node.value === 'string' ? /^(\d*)(?:\.(\d+))?(ms|s|m)$/.exec(node.value.trim()) : null;
+  let ms = 0;
+  if (m && (m[1] !== '' || m[2] !== undefined)) {
+    const unit = { ms: 1, s: 1000, m: 60_000 }[m[3] as 'ms' | 's' | 'm'];
+    const frac = (m[2] ?? '').replace(/0+$/, '');
+    const scale = 10 ** frac.length;
+    const whole = Number(m[1] || '0') * unit;
+    const part = Number(frac || '0') * unit;
+    ms = part % scale === 0 ? whole + part / scale : 0;
+  }
   if (ms >= 100 && ms <= 3_600_000) return ms;
-  return expected(r, what, 'a duration from 100ms to 60m, like 1s or 500ms', node);
+  return expected(r, what, 'a duration from 100ms to 60m, like 1s, 250ms or 0.25s', node);
 }
 
 /** A name the kernel would accept for an interface (it reaches ip and iptables quoted anyway). */

@@ -91,12 +91,19 @@ ml_weights_event() {
   ml_syslog "weights learnt: $ml_told_text"
 }
 
-# ml_probe_stats K SENT ANSWERED: a round of link K's probes into its statistics: probes sent
-# and lost since the monitor started, and the round-trip time (µs, from the answers ping
+# ml_probe_stats K SENT ANSWERED [RTT_US]: a round of link K's probes into its statistics: probes
+# sent and lost since the monitor started, and the round-trip time (µs, from the answers ping
 # printed into $R/probe.K.T for T up to SENT: files of more targets, from an earlier
-# configuration, are not read) and loss (per mille) smoothed over rounds (each round weighs 1/4).
+# configuration, are not read; streaming probes (ML_STREAM) give it as RTT_US, empty for no new
+# answer) and loss (per mille) smoothed over rounds (each round weighs 1/4).
 ml_probe_stats() {
+  if [ -n "${ML_STREAM:-}" ]; then ml_rtt=${4:-}; else ml_probe_rtt "$@"; fi
+  ml_probe_count "$@"
+}
+ml_probe_rtt() {
   ml_rtt=$(awk -F'= ' -v max="$2" '{ t = FILENAME; sub(/.*\./, "", t) } t + 0 > max { next } /min\/avg\/max/ { split($2, v, "/"); s += v[2]; n++ } END { if (n) printf "%d\n", s * 1000 / n }' "$R/probe.$1".* 2>/dev/null)
+}
+ml_probe_count() {
   eval "ml_ps=\${psent_$1:-0}; ml_pl=\${plost_$1:-0}; ml_pr=\${prtt_$1:-}; ml_pm=\${ploss_$1:-}"
   ml_lp=$(( ($2 - $3) * 1000 / $2 ))
   ml_ps=$((ml_ps + $2)); ml_pl=$((ml_pl + $2 - $3))

@@ -18,7 +18,8 @@
 # starts or changes); what it rewrites every few seconds (state, probes, log, history,
 # measurements) is in the run folder ML_RUN ($R, a RAM disk), so flash is not worn.
 # Parameters: ML_STATE, ML_RUN, ML_TARGETS (empty: no probes), ML_QUORUM, ML_DOWN_AFTER, ML_UP_AFTER,
-# ML_INTERVAL, ML_WAIT, ML_N, ML_MASK, ML_LINKS, and monitor-record.sh's. Defined before this
+# ML_INTERVAL, ML_WAIT, ML_N, ML_MASK, ML_LINKS, ML_STREAM (set: sub-second probes, kept by
+# monitor-stream.sh, with ML_IVL_CS and ML_TOL_CS), and monitor-record.sh's. Defined before this
 # file: lib.sh, ml_link K (sets ml_name, ml_if, ml_mark, ml_table, ml_gw: fixed, none or auto,
 # ml_via: the fixed gateway, ml_rpf: the interface's rp_filter), ml_probe TARGET FILE (one
 # ping through link ml_k, in the background), ml_balance MASK, ml_tier MASK (the tier whose
@@ -221,9 +222,9 @@ fi
 
 ( umask 077; mkdir -p "$R" ) || exit 1
 # Probe answers of an earlier configuration (it may have had more targets) are not this one's.
-rm -f "$R"/probe.* "$R"/probe6.*
+rm -f "$R"/probe.* "$R"/probe6.* "$R"/reply.* "$R"/ping.*
 echo $$ > "$M/pid"
-trap 'ml_adapt_save; rm -f "$M/pid"; exit 0' TERM INT
+trap 'ml_adapt_save; ml_stream_stop; rm -f "$M/pid"; exit 0' TERM INT
 ml_saved=; ml_saved6=
 if [ -r "$R/state" ] && [ "$(sed -n 's/^links //p' "$R/state")" = "$ML_LINKS" ]; then
   ml_saved=$(sed -n 's/^mask //p' "$R/state")
@@ -252,19 +253,27 @@ if [ "$ml_pending" = 1 ]; then
   done
 fi
 ml_started=
+# With ML_STREAM (monitor-stream.sh) the guard and the tables are kept once a second, not at
+# every round: the probes alone need the interval. ml_house says when (always without it).
+ml_house=1; ml_house_at=
 while :; do
   # Its script gone (`multilink remove`, or a stop that missed a monitor still starting, before
   # it wrote its pid): nothing is left for it to keep.
-  [ -f "$M/monitor.sh" ] || exit 0
-  ml_guard
+  [ -f "$M/monitor.sh" ] || { ml_stream_stop; exit 0; }
+  if [ -n "$ML_STREAM" ]; then
+    ml_uptime; ml_house=0
+    if [ -z "$ml_house_at" ] || [ $((ml_up - ml_house_at)) -ge 100 ]; then ml_house=1; ml_house_at=$ml_up; fi
+  fi
+  [ "$ml_house" = 1 ] && ml_guard
   [ "$ml_pending" = 1 ] && ml_load "$(ml_mask)" && ml_pending=0
   ml_gw_changed=0
   ml_k=1; ml_probes=
   while [ "$ml_k" -le "$ML_N" ]; do
     ml_link "$ml_k"; ml_t=0
-    ml_table_keep
+    [ "$ml_house" = 1 ] && ml_table_keep
     for ml_target in $ML_TARGETS; do
       ml_t=$((ml_t + 1))
+      if [ -n "$ML_STREAM" ]; then ml_stream_keep "4_${ml_k}_$ml_t" 4 "$ml_target"; continue; fi
       ml_probe "$ml_target" "$R/probe.$ml_k.$ml_t"
       ml_probes="$ml_probes probe.$ml_k.$ml_t:$!"
     done
@@ -280,10 +289,17 @@ while :; do
   # The interval runs beside the probes, and a round's verdict is taken as soon as its probes
   # are back, at most ML_WAIT (less than the interval) after they started: a link is out
   # within interval × (down_after - 1) + ML_WAIT of its first failed probe.
-  sleep "$ML_INTERVAL" &
-  ml_sleep=$!
-  # shellcheck disable=SC2086
-  ml_round_wait $ml_probes
+  if [ -z "$ML_STREAM" ]; then
+    sleep "$ML_INTERVAL" &
+    ml_sleep=$!
+    # shellcheck disable=SC2086
+    ml_round_wait $ml_probes
+  else
+    # The verdicts are taken now; the next round comes at the earliest moment one would change.
+    ml_uptime
+    # shellcheck disable=SC2034 # ml_stream_link lowers it, ml_stream_sleep reads it
+    ml_next=$((ml_up + ML_IVL_CS))
+  fi
   ml_probes=
   ml_changed=0; ml_down=
   ml_k=1
@@ -300,6 +316,14 @@ while :; do
       ml_s=0; ml_f=$ML_DOWN_AFTER; ml_why="no default route on $ml_if"
     elif [ -z "$ML_TARGETS" ]; then
       ml_s=$ML_UP_AFTER; ml_f=0; ml_why="default route on $ml_if"
+    elif [ -n "$ML_STREAM" ]; then
+      # Lost probes in a row (counted from the last reply), and answers one after the other.
+      ml_stream_link 4 "$ml_k" "$ML_TARGETS" "$ML_QUORUM"
+      ml_probe_stats "$ml_k" "$ml_st" "$ml_ans" "$ml_rtt_us"
+      ml_f=$ml_lost
+      if [ "$ml_f" -gt 0 ]; then ml_s=0; else ml_s=$((ml_s + ml_new)); fi
+      ml_why="$ml_f probes lost in a row"
+      [ "$ml_f" = 0 ] && ml_why="$ml_s probes answered in a row"
     else
       ml_ok=0; ml_t=0
       for ml_target in $ML_TARGETS; do
@@ -336,6 +360,8 @@ while :; do
     [ "$ml_tier_now" != "$ml_tier_was" ] && ml_tier_event "$ml_tier_was" "$ml_tier_now"
     ml_tier_was=$ml_tier_now
   fi
+  # Streaming: the next round comes when a lost count would grow, at most an interval on.
+  [ -n "$ML_STREAM" ] && ml_stream_sleep
   [ -n "$ML_ADAPT" ] && ml_adapt_sample_until "$ml_sleep"
   wait "$ml_sleep"
 done

@@ -101,6 +101,7 @@ ml_v6_probes() {
   ml_6t=0
   for ml_6target in $ML_TARGETS6; do
     ml_6t=$((ml_6t + 1))
+    if [ -n "$ML_STREAM" ]; then ml_stream_keep "6_${ml_k}_$ml_6t" 6 "$ml_6target"; continue; fi
     # shellcheck disable=SC2086 # ml_ping6 is `ping -6` or `ping6`
     $ml_ping6 -q -c 1 -W "$ML_WAIT_S6" -w "$ML_WAIT_S6" -I "$ml_if" "$ml_6target" > "$R/probe6.$ml_k.$ml_6t" 2>/dev/null &
     ml_probes="$ml_probes probe6.$ml_k.$ml_6t:$!"
@@ -116,7 +117,8 @@ ml_v6_round() {
   while [ "$ml_k" -le "$ML_N" ]; do
     ml_link "$ml_k"
     if [ -n "$ml_gw6" ]; then
-      ml_table6_keep
+      # Streaming (ML_STREAM): the table is kept once a second (ml_house), its verdict stays.
+      if [ "$ml_house" = 1 ]; then ml_table6_keep; eval "t6_$ml_k=\$ml_t6"; else eval "ml_t6=\${t6_$ml_k:-ok}"; fi
       ml_6u=; ml_6f=; ml_6s=; eval "ml_6u=\$up6_$ml_k; ml_6f=\$fail6_$ml_k; ml_6s=\$ok6_$ml_k"
       if [ "$ml_t6" = absent ]; then
         ml_6s=0; ml_6f=$ML_DOWN_AFTER; ml_6why="no device $ml_if"
@@ -124,6 +126,12 @@ ml_v6_round() {
         ml_6s=0; ml_6f=$ML_DOWN_AFTER; ml_6why="no IPv6 default route on $ml_if"
       elif [ -z "$ML_TARGETS6" ]; then
         ml_6s=$ML_UP_AFTER; ml_6f=0; ml_6why="IPv6 default route on $ml_if"
+      elif [ -n "$ML_STREAM" ]; then
+        ml_stream_link 6 "$ml_k" "$ML_TARGETS6" "$ML_QUORUM6"
+        ml_6f=$ml_lost
+        if [ "$ml_6f" -gt 0 ]; then ml_6s=0; else ml_6s=$((ml_6s + ml_new)); fi
+        ml_6why="$ml_6f IPv6 probes lost in a row"
+        [ "$ml_6f" = 0 ] && ml_6why="$ml_6s IPv6 probes answered in a row"
       else
         ml_6ok=0; ml_6t=0
         for ml_6target in $ML_TARGETS6; do

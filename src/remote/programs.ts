@@ -143,6 +143,8 @@ export interface MonitorParams {
   historyPerLink: number;
   /** Rounds between state file writes for the probe statistics alone. */
   statsEvery: number;
+  /** Sub-second probes (monitor-stream.sh): the interval and a reply's allowed lateness, in centiseconds. */
+  stream?: { intervalCs: number; toleranceCs: number };
 }
 
 /** src/remote/adaptive.awk: the learning and chain program of method adaptive. */
@@ -182,6 +184,9 @@ export function monitorVariables(p: MonitorParams): Record<string, string | numb
     ML_LOG_MAX: positive(p.logMaxBytes),
     ML_HISTORY: positive(p.historyPerLink),
     ML_STATS_EVERY: positive(p.statsEvery),
+    ML_STREAM: p.stream ? 'yes' : '',
+    ML_IVL_CS: p.stream ? positive(p.stream.intervalCs) : 0,
+    ML_TOL_CS: p.stream ? positive(p.stream.toleranceCs) : 0,
   };
 }
 
@@ -213,6 +218,11 @@ export function monitorIpv6Lib(): Sh {
 /** How a monitor round waits for its probes, bounded by ML_WAIT (monitor-round.sh); needs lib.sh. */
 export function monitorRoundLib(): Sh {
   return scriptFile(file('monitor-round.sh'));
+}
+
+/** Sub-second probes: one long-lived ping per target and link (monitor-stream.sh); needs lib.sh and ml_stream_ping. */
+export function monitorStreamLib(): Sh {
+  return scriptFile(file('monitor-stream.sh'));
 }
 
 /** The monitor loop; needs lib.sh, ml_link, ml_probe, ml_balance (and ml_balance6), ml_tier, monitorRecordLib, monitorRoundLib, monitorTablesLib and monitorIpv6Lib before it. */

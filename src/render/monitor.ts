@@ -13,7 +13,7 @@ import { isIPv4 } from '../net/ipv4.js';
 import { isIPv6 } from '../net/ipv6.js';
 import { isInterfaceName } from '../net/names.js';
 import { eligibleLinks } from '../compile/links.js';
-import { adaptiveAwk, monitorGuardLib, monitorIpv6Lib, monitorProgram, monitorRecordLib, monitorRoundLib, monitorTablesLib, type MonitorParams } from '../remote/programs.js';
+import { adaptiveAwk, monitorGuardLib, monitorIpv6Lib, monitorProgram, monitorRecordLib, monitorRoundLib, monitorStreamLib, monitorTablesLib, type MonitorParams } from '../remote/programs.js';
 import { lines, shellLib } from '../shell/lib.js';
 import { joinSh, sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { chainPayload } from './iptables-restore.js';
@@ -89,6 +89,42 @@ function probeFunction(waitMs: number): Sh {
   else
     ping -q -c 1 -W ${s} -w ${s} -I "$ml_if" "$1" > "$2" 2>/dev/null &
   fi
+}`;
+}
+
+/**
+ * Below this interval the monitor probes with one long-lived ping per target and link
+ * (monitor-stream.sh); from it on, with one ping per round (ml_probe), as it always did: the
+ * default timing keeps the method every router has run, with its bounds for old pings.
+ */
+export const STREAM_BELOW_MS = 1000;
+
+/**
+ * The lateness a streamed reply may have before its probe counts as lost: a fifth of the
+ * interval, from 30 ms to 100 ms (50 ms at 250 ms). It covers jitter, not the round-trip time
+ * (the count runs from the last reply), and it adds to every failover: a link is out
+ * interval × down_after + this after its last reply. In centiseconds, as the monitor reads
+ * /proc/uptime (10 ms steps).
+ */
+export function streamToleranceCs(intervalMs: number): number {
+  return Math.max(3, Math.min(10, Math.round(intervalMs / 50)));
+}
+
+/**
+ * ml_stream_ping F TARGET: becomes (exec) a long-lived ping to TARGET through link ml_k, one
+ * line per reply, every interval (-i, seconds: iputils takes under 0.2 s only from root,
+ * which the monitor is). iputils (ml_iputils) gets -n (no name lookups) and, for IPv4, the
+ * link's mark, as ml_probe does; IPv6's goes by the link's oif rule, as its round probes do.
+ */
+function streamPingFunction(intervalMs: number): Sh {
+  const i = seconds(intervalMs);
+  return sh`ml_stream_ping() {
+  if [ "$1" = 6 ]; then
+    # shellcheck disable=SC2086 # ml_ping6 is \`ping -6\` or \`ping6\`
+    if [ -n "$ml_iputils" ]; then exec $ml_ping6 -n -i ${i} -I "$ml_if" "$2"; else exec $ml_ping6 -i ${i} -I "$ml_if" "$2"; fi
+  fi
+  if [ -n "$ml_iputils" ]; then exec ping -n -i ${i} -m "$ml_mark" -I "$ml_if" "$2"; fi
+  exec ping -i ${i} -I "$ml_if" "$2"
 }`;
 }
 
@@ -195,10 +231,11 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     logMaxBytes: MONITOR_LOG_MAX_BYTES,
     historyPerLink: MONITOR_HISTORY_PER_LINK,
     statsEvery: Math.max(1, Math.round(STATS_EVERY_MS / m.intervalMs)),
+    ...(m.intervalMs < STREAM_BELOW_MS ? { stream: { intervalCs: Math.round(m.intervalMs / 10), toleranceCs: streamToleranceCs(m.intervalMs) } } : {}),
   };
   const a = m.adaptive;
   const six = m.balance6 ? [balanceFunction(d, 6)] : [];
-  const probe = probeFunction(waitMs);
+  const probe = lines(probeFunction(waitMs), streamPingFunction(m.intervalMs));
   if (!a) return { params, functions: lines(linkFunction(d), probe, balanceFunction(d), ...six, tierFunction(d)) };
   const step = lowestBit(d.settings.markMask);
   params.adaptive = {
@@ -220,7 +257,7 @@ function guardLines(d: DesiredState, family: 4 | 6): string[] {
 function body(d: DesiredState): string {
   const { params, functions } = monitorData(d);
   // lib.sh detects the iptables flavour when the monitor starts, as every script does.
-  return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorRoundLib(), monitorTablesLib(), monitorIpv6Lib(), monitorGuardLib(), functions, monitorProgram(params)).text;
+  return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorRoundLib(), monitorStreamLib(), monitorTablesLib(), monitorIpv6Lib(), monitorGuardLib(), functions, monitorProgram(params)).text;
 }
 
 function tagOf(text: string): string {
