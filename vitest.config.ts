@@ -11,7 +11,7 @@ import { defineConfig } from 'vitest/config';
 const PARALLEL_SAFE = [
   'adaptive-awk', 'apply-units', 'compile-balance', 'compile', 'deploy-engine', 'drift', 'exit-codes',
   'facts', 'fleet-output', 'hardening', 'hostile-output', 'inventory-bad', 'inventory-command', 'inventory-oracle',
-  'inventory-values', 'ipv6-pipeline', 'load-ansible-tags', 'load-bad', 'load-connection-vars',
+  'interval-syntax', 'inventory-values', 'ipv6-pipeline', 'load-ansible-tags', 'load-bad', 'load-connection-vars',
   'load-hostile', 'load-inventory', 'load-project', 'load-template', 'load-vault', 'monitor-record',
   'monitor', 'nft-table', 'py-number', 'plan', 'remove-cli', 'remove-plan', 'render-recorded', 'render', 'report-diff',
   'report-merge', 'shard', 'shell-scripts', 'shell-sh', 'state-entries', 'status-metrics', 'status',
