@@ -6,7 +6,7 @@
 // wrote (the boot hook, the state and run folders); no process of it runs. r2 is removed
 // through an inventory whose play no longer targets it. A second remove is `unchanged`;
 // `--check` exits 2 while there is something to remove, 0 once there is none.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabInfo, LabRouter } from '../src/lab/lab.js';
@@ -15,6 +15,7 @@ import { OPENWRT_STATE_DIR, labRunDir } from '../src/lab/lab-files.js';
 import { cli, jsonHosts } from './helpers/cli.js';
 import { labSupport, startTestLab, stopTestLab } from './helpers/lab.js';
 import { strayProcesses } from './helpers/router-procs.js';
+import { commandLines, fencedBlocks, namedFile, readmeSection } from './helpers/readme.js';
 
 const support = labSupport();
 if (!support.ok) console.warn(`skipping the remove lab tests: ${support.reason}`);
@@ -42,6 +43,8 @@ describe.skipIf(!support.ok)('multilink remove on a Debian and an OpenWrt-like l
     const script = [
       `for t in ${tables}; do echo "== iptables $t"; iptables-${r.iptables}-save -t $t | sed -e '/^#/d' -e 's/ \\[[0-9]*:[0-9]*\\]$//'; done`,
       `for t in ${tables}; do echo "== ip6tables $t"; ip6tables-${r.iptables}-save -t $t | sed -e '/^#/d' -e 's/ \\[[0-9]*:[0-9]*\\]$//'; done`,
+      // Only multilink's own table: iptables-nft leaves its own (empty) tables behind, as it does.
+      'echo "== nft tables"; ! command -v nft >/dev/null || nft list tables | grep -w multilink || true',
       'echo "== rules"; ip -4 rule show; ip -6 rule show',
       "echo \"== routes\"; ip -4 route show table all; ip -6 route show table all | sed 's/ expires [0-9]*sec//'",
       'echo "== sysctls"; grep -r . /proc/sys/net/ipv4/conf /proc/sys/net/ipv6/conf /proc/sys/net/ipv4/ip_forward 2>/dev/null',
@@ -127,5 +130,51 @@ describe.skipIf(!support.ok)('multilink remove on a Debian and an OpenWrt-like l
     expect((await cli('remove', r1Only, '--limit', 'all', '--check')).code).toBe(0);
     // Looking changed nothing either: no state folder made for a lock.
     for (const r of lab.routers) expect(await fingerprint(r), r.name).toBe(before[r.name]);
+  }, 180_000);
+
+  it("the README's first real router, run as written on r1 (Debian): look, check, deploy, status, remove; r1 as before", async () => {
+    const section = readmeSection('Your first real router');
+    const r = lab.routers[0];
+    const { state, run } = folders(r);
+    const walk = join(lab.dir, 'first-router');
+    mkdirSync(walk, { recursive: true });
+    // What a lab must change: the router's address and key, the known_hosts file, and the
+    // state and boot-hook paths (a lab router shares this machine's /var and /etc).
+    const shown = namedFile(section, 'routers.yaml');
+    const edits: [string, string][] = [
+      ['ansible_host: 192.0.2.1', `ansible_host: ${r.mgmtAddress}`],
+      ['ansible_ssh_private_key_file: ~/.ssh/multilink', `ansible_ssh_private_key_file: ${lab.privateKey}`],
+      ['  vars:\n', `  vars:\n    multilink_known_hosts: ${lab.knownHosts}\n    multilink_state_dir: ${state}\n    multilink_run_dir: ${run}\n    multilink_boot: ${hook}\n`],
+    ];
+    let routers = shown;
+    for (const [from, to] of edits) {
+      expect(routers, `the README's routers.yaml has ${from}`).toContain(from);
+      routers = routers.replace(from, to);
+    }
+    writeFileSync(join(walk, 'routers.yaml'), routers);
+    writeFileSync(join(walk, 'links.yaml'), namedFile(section, 'links.yaml'));
+
+    const block = fencedBlocks(section, 'sh').find((b) => b.includes('multilink deploy routers.yaml'));
+    expect(block).toBeDefined();
+    const lines = commandLines(block ?? '');
+    expect(lines.map((w) => w.slice(0, 2).join(' '))).toEqual(['multilink inventory', 'multilink render', 'multilink deploy', 'multilink deploy', 'multilink status', 'multilink remove']);
+    // Exit codes as the README says: --check exits 2 while there is something to change.
+    const codes = [0, 0, 2, 0, 0, 0];
+    const out: string[] = [];
+    for (const [i, words] of lines.entries()) {
+      const args = words.slice(1).map((w) => (w === 'routers.yaml' ? join(walk, 'routers.yaml') : w));
+      const res = await cli(...args);
+      expect(res.code, `${words.join(' ')}\n${res.stdout}${res.stderr}`).toBe(codes[i]);
+      out.push(res.stdout);
+    }
+    expect(out[0]).toMatch(/@routers:\n[\s|]*--branch1\n/);
+    expect(out[1]).toMatch(/ML_BALANCE/);
+    expect(out[2]).toMatch(/branch1/);
+    expect(out[3]).toMatch(/branch1: changed/);
+    expect(out[4]).toMatch(/dsl/);
+    expect(out[4]).toMatch(/cable/);
+    expect(out[5]).toMatch(/branch1: changed/);
+    expect(await fingerprint(r), r.name).toBe(before[r.name]);
+    expect(strayProcesses(r), r.name).toEqual([]);
   }, 180_000);
 });
