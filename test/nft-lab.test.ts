@@ -152,7 +152,8 @@ describe.skipIf(!support.ok || !nft)('the nft backend on lab routers (iptables-n
     const ms = await within(() => table('r1').text === synced, 2000);
     expect(ms, `not back within 2 s:\n${monitorLog('r1')}`).toBeDefined();
     console.log(`nft flush ruleset: table inet multilink back in ${ms} ms`);
-    expect(monitorLog('r1')).toMatch(/restored generation \d+'s rules after a foreign flush/);
+    // The log line follows the restore's last command.
+    expect(await within(() => /restored generation \d+'s rules after a foreign flush/.test(monitorLog('r1')), 1000), monitorLog('r1')).toBeDefined();
     const drift = await cli('drift', inventory, '--limit', 'r1', '--json');
     expect(drift.code, drift.stdout).toBe(0);
     const status = await cli('status', inventory, '--limit', 'r1');
