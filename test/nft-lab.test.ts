@@ -174,6 +174,14 @@ describe.skipIf(!support.ok || !nft)('the nft backend on lab routers (iptables-n
     const drift = await cli('drift', inventory, '--limit', 'r1', '--json');
     expect(drift.code, drift.stdout).toBe(2);
     expect(drift.stdout).toMatch(/multilink/);
+    // A deploy puts the table back without restarting the monitor (its script is the same): the
+    // guard resumes, and puts back the next deletion.
+    const res = await cli('deploy', inventory, '--limit', 'r1', '--json');
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(jsonHosts(res).r1.changes?.map((c) => c.object)).toEqual(['table inet multilink']);
+    expect(await within(() => /guard resumed/.test(monitorLog('r1')), 3000), monitorLog('r1')).toBeDefined();
+    expect(inRouter(lab, 'r1', 'nft', ['delete', 'table', 'inet', 'multilink']).code).toBe(0);
+    expect(await within(() => table('r1').text === synced, 2000), monitorLog('r1')).toBeDefined();
   }, 120_000);
 
   it('rollback to the iptables generation puts back exactly what iptables held and removes the table', async () => {
