@@ -118,6 +118,7 @@ describe('compileHost', () => {
       ],
       modules: ['nf_conntrack_ftp', 'nf_nat_ftp'],
       balanceChain: { table: 'mangle', name: 'ML_BALANCE' },
+      monitor: { intervalMs: 1000, guardOnly: true, links: [], balance: {} },
     };
     expect(compileHost(cfg)).toEqual(expected);
   });
@@ -322,6 +323,7 @@ describe('compileHost', () => {
     // An auto link needs the monitor even without health: it follows the gateway.
     expect(d.monitor).toMatchObject({ intervalMs: 1000, links: [{ name: 'dsl', gateway: 'fixed', table: 101 }, { name: 'ppp', gateway: 'none' }, { name: 'wifi', gateway: 'auto' }] });
     expect(d.monitor?.probes).toBeUndefined();
-    expect(compileHost(hostConfig()).monitor).toBeUndefined();
+    // Without health, auto or adaptive only the guard runs (issue 19 §3): no link, no probe, no chain of its own.
+    expect(compileHost(hostConfig()).monitor).toEqual({ intervalMs: 1000, guardOnly: true, links: [], balance: {} });
   });
 });

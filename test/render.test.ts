@@ -163,7 +163,15 @@ modprobe nf_conntrack_ftp
 modprobe nf_nat_ftp
 
 # link monitor
-# (none)
+# guard only (no health, gateway auto or adaptive): the script is lib.sh, src/remote/monitor-record.sh, src/remote/monitor-guard.sh, these variables, then src/remote/monitor-guard-loop.sh
+ML_STATE=/var/lib/multilink
+ML_RUN=/var/run/multilink
+ML_INTERVAL=1
+ML_CHAIN=ML_BALANCE
+ML_NFT=''
+ML_GUARD='-A PREROUTING -j ML_PRE|-A OUTPUT -j ML_OUT|-A POSTROUTING -j ML_ACCT|-A POSTROUTING -j ML_MASQ|-A PREROUTING -i lan0 -j ML_HELPERS|-A OUTPUT -j ML_HELPERS'
+ML_GUARD6=''
+ML_LOG_MAX=65536
 `);
   });
 

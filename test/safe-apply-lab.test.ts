@@ -190,7 +190,21 @@ describe.skipIf(!support.ok)('safe apply on a lab of 3 routers', () => {
     expect((await cli('deploy', inv, '--limit', r.name)).code).toBe(0);
     expect(existsSync(hook)).toBe(true);
     const confirmed = state(0);
-    // A reboot: every ML_ chain, jump, ip rule, route and sysctl of multilink is gone.
+    // A reboot: the (guard-only) monitor stops, every ML_ chain, jump, ip rule, route and
+    // sysctl of multilink is gone. Its pid leads its process group (setsid).
+    const monitorPid = (): number => Number(readFileSync(join(r.stateDir, 'monitor', 'pid'), 'utf8').trim());
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const before = monitorPid();
+    process.kill(-before, 'SIGKILL');
+    for (let i = 0; i < 50 && alive(before); i++) await new Promise((ok) => setTimeout(ok, 100));
+    expect(alive(before)).toBe(false);
     const ipt = `iptables-${r.iptables}`;
     const wipe = [
       ...['mangle', 'nat', 'raw'].map((t) => `${ipt}-save -t ${t} | awk '/^-A / && $2 !~ /^ML_/ && / -j ML_/ {sub(/^-A/, "-D"); print}' | while read -r l; do eval "${ipt} -t ${t} $l"; done; for c in $(${ipt}-save -t ${t} | sed -n 's/^:\\(ML_[^ ]*\\).*/\\1/p'); do ${ipt} -t ${t} -F $c; done; for c in $(${ipt}-save -t ${t} | sed -n 's/^:\\(ML_[^ ]*\\).*/\\1/p'); do ${ipt} -t ${t} -X $c; done`),
@@ -205,6 +219,9 @@ describe.skipIf(!support.ok)('safe apply on a lab of 3 routers', () => {
     const boot = inRouter(lab, r.name, 'sh', [hook]);
     expect(boot.code, boot.stdout + boot.stderr).toBe(0);
     expect(state(0)).toBe(confirmed);
+    // The boot hook started the monitor again.
+    expect(monitorPid()).not.toBe(before);
+    expect(alive(monitorPid())).toBe(true);
   });
 
   it('a deleted or edited boot hook is drift, and deploy installs it again', async () => {

@@ -136,6 +136,17 @@ describe.skipIf(missing.length > 0)('router-side shell', () => {
     });
   }
 
+  it('the guard-only monitor of a play without health passes too (iptables dual stack, nft)', () => {
+    for (const nft of [false, true]) {
+      const cfg = hostConfig({ links: [link('dsl', 1, 1, { gateway6: 'fe80::1' }), link('cable', 2, 2)] });
+      const desired = withBackend(compileHost(cfg), nft ? 'nft' : 'iptables');
+      expect(desired.monitor?.guardOnly).toBe(true);
+      const script = monitorScript(desired);
+      expect(script).toMatch(nft ? /^ML_NFT=yes$/m : /^ML_GUARD6='-A /m);
+      expect(checkScript(`guard-only-${nft ? 'nft' : 'iptables'}`, script)).toBe('');
+    }
+  });
+
   it('the scripts of a remove (dual stack, a boot hook, a leftover of an interrupted purge) pass too', () => {
     const cfg = hostConfig({ links: [link('dsl', 1, 1, { gateway6: 'fe80::1' }), link('cable', 2, 2)] });
     const deployed = compileHost(cfg);

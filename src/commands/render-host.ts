@@ -4,9 +4,9 @@ import type { DesiredState } from '../model/desired.js';
 import { freshFacts } from '../facts/fresh.js';
 import { planHost } from '../plan/plan.js';
 import { withBackend } from '../plan/backend.js';
-import { monitorVariables } from '../remote/programs.js';
+import { guardVariables, monitorVariables } from '../remote/programs.js';
 import { assign } from '../shell/sh.js';
-import { monitorData } from '../render/monitor.js';
+import { guardData, monitorData } from '../render/monitor.js';
 import { renderPlan, type Action } from '../render/ops.js';
 
 function section(title: string, lines: string[]): string {
@@ -17,6 +17,12 @@ const commands = (actions: Action[]): string[] => actions.map((a) => a.command.t
 
 function monitorLines(desired: DesiredState): string[] {
   if (!desired.monitor) return [];
+  if (desired.monitor.guardOnly) {
+    return [
+      '# guard only (no health, gateway auto or adaptive): the script is lib.sh, src/remote/monitor-record.sh, src/remote/monitor-guard.sh, these variables, then src/remote/monitor-guard-loop.sh',
+      ...Object.entries(guardVariables(guardData(desired))).map(([k, v]) => assign(k, v).text),
+    ];
+  }
   const { params, functions } = monitorData(desired);
   return [
     `# the script is lib.sh, src/remote/monitor-record.sh, src/remote/monitor-round.sh, these functions and variables, then src/remote/monitor.sh`,

@@ -7,7 +7,7 @@ import { newChainRules } from './exceptions.js';
 import { helperModules, helperRules } from './helpers.js';
 import { CHAIN_ACCT, CHAIN_BALANCE, CHAIN_HELPERS, CHAIN_MASQ, CHAIN_NEW, CHAIN_OUT, CHAIN_PRE } from './iptables-text.js';
 import { compileLinks, ipv6Links } from './links.js';
-import { compileMonitor } from './monitor.js';
+import { compileMonitor, guardOnlyMonitor } from './monitor.js';
 import { outputRules, preroutingRules } from './mark-chain.js';
 import { linkRoutes, linkRoutes6, policyRules } from './rules.js';
 import { masqueradeRules } from './nat.js';
@@ -91,6 +91,6 @@ export function compileHost(cfg: HostConfig): DesiredState {
     balanceChain: { table: 'mangle', name: CHAIN_BALANCE },
     ...(play.health || play.method === 'adaptive' || links.some((l) => l.gateway === 'auto' || l.gateway6 === 'auto')
       ? { monitor: compileMonitor(play.health, links, play.method, mask) }
-      : {}),
+      : { monitor: guardOnlyMonitor() }),
   };
 }

@@ -32,6 +32,19 @@ export function adaptiveSpec(links: CompiledLink[]): AdaptiveSpec {
   };
 }
 
+/**
+ * The monitor of a play that needs none for its links: it only puts multilink's netfilter
+ * objects back after another tool flushed them, within a second (issue 19 §3).
+ */
+export function guardOnlyMonitor(): MonitorSpec {
+  return { intervalMs: WATCH_INTERVAL_MS, guardOnly: true, links: [], balance: {} };
+}
+
+/** The monitor that watches links (probes, `gateway: auto`, adaptive), not only the guard. */
+export function linkMonitor(m: MonitorSpec | undefined): MonitorSpec | undefined {
+  return m && !m.guardOnly ? m : undefined;
+}
+
 export function compileMonitor(health: HealthSpec | undefined, links: CompiledLink[], method: BalanceMethod, markMask: number): MonitorSpec {
   if (links.length > MAX_MONITORED_LINKS) throw new Error(`the link monitor handles at most ${MAX_MONITORED_LINKS} links`);
   const links6 = ipv6Links(links);

@@ -9,6 +9,7 @@ import { hostReason, UnreachableError } from '../errors.js';
 import { CHAIN_ACCT, hex } from '../compile/iptables-text.js';
 import { accountingInterface } from '../compile/accounting.js';
 import { eligibleLinks, ipv6Links } from '../compile/links.js';
+import { linkMonitor } from '../compile/monitor.js';
 import { balanceShares, round } from '../facts/balance-shares.js';
 import { parseStatus, statusScript, type StatusFacts, type StatusRequest } from '../facts/status-gather.js';
 import { nftFamilyCounters, type NftFamilyCounters } from '../facts/nft-status.js';
@@ -63,7 +64,7 @@ function ipv6Status(desired: DesiredState, facts: StatusFacts, l: CompiledLink, 
   return {
     gateway: l.gateway6,
     ...(m?.gateway6 ? { learned: m.gateway6 } : {}),
-    health: desired.monitor ? (m?.state6 ?? 'unmonitored') : 'unmonitored',
+    health: linkMonitor(desired.monitor) ? (m?.state6 ?? 'unmonitored') : 'unmonitored',
     ...(m?.since6 ? { since: m.since6 } : {}),
     configuredShare: configuredShare(ipv6Links(desired.links), l),
     share: c.live ? (c.live.shares.get(l.mark) ?? 0) : null,
@@ -137,12 +138,12 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
       connections,
       ...counted(v4.acct, l.interface),
       operstate: facts.operstate[l.interface] ?? null,
-      health: desired.monitor ? (facts.monitor?.links.find((m) => m.link === l.name)?.state ?? 'unmonitored') : 'unmonitored',
+      health: linkMonitor(desired.monitor) ? (facts.monitor?.links.find((m) => m.link === l.name)?.state ?? 'unmonitored') : 'unmonitored',
       ...(healthSince(facts, l.name) ? { since: healthSince(facts, l.name) } : {}),
       newConnections: v4.balanced ? (v4.balanced.get(l.mark) ?? 0) : null,
       counters: facts.interfaces[l.interface] ?? null,
-      ...(desired.monitor && facts.monitor?.probes?.[l.name] ? { probe: facts.monitor.probes[l.name] } : {}),
-      ...(desired.monitor ? { history: facts.history.filter((c) => c.link === l.name) } : {}),
+      ...(linkMonitor(desired.monitor) && facts.monitor?.probes?.[l.name] ? { probe: facts.monitor.probes[l.name] } : {}),
+      ...(linkMonitor(desired.monitor) ? { history: facts.history.filter((c) => c.link === l.name) } : {}),
       ...adaptiveStatus(facts, l.index),
       ...(v6 && l.gateway6 !== undefined ? { ipv6: ipv6Status(desired, facts, l, v6) } : {}),
     };

@@ -94,6 +94,7 @@ export function storedDesiredProblems(v: unknown, cfg: HostConfig): string[] {
     const probes = m.probes === undefined || (arr(m.probes.targets).every((t) => isIPv4(String(t))) && isUint(m.probes.downAfter, 1000) && isUint(m.probes.upAfter, 1000) && isUint(m.probes.quorum, 1000));
     const ok =
       probes &&
+      (m.guardOnly === undefined || m.guardOnly === true) &&
       isUint(m.intervalMs, 3_600_000) &&
       arr(m.links).every((l) => {
         const k = l as NonNullable<DesiredState['monitor']>['links'][number];

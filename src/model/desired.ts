@@ -133,6 +133,12 @@ export interface AdaptiveSpec {
 
 export interface MonitorSpec {
   intervalMs: number;
+  /**
+   * A play without `health`, `gateway: auto` or method adaptive: the monitor only guards
+   * multilink's netfilter objects against foreign flushes (monitor-guard.sh) every intervalMs;
+   * it probes nothing, keeps no table and no link state (links and balance are empty).
+   */
+  guardOnly?: boolean;
   probes?: ProbeSpec;
   adaptive?: AdaptiveSpec;
   links: { name: string; index: number; interface: string; mark: number; table: number; gateway: 'fixed' | 'none' | 'auto'; gateway6?: 'fixed' | 'none' | 'auto' }[];

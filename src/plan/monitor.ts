@@ -38,7 +38,8 @@ export function planMonitor(desired: DesiredState, facts: HostFacts): MonitorPla
   }
   const sameLinks = (live.linkNames ?? []).join(' ') === m.links.map((l) => l.name).join(' ');
   const mask = sameLinks && live.mask !== undefined && m.balance[String(live.mask)] ? live.mask : fullMask(m.links);
-  const plan: MonitorPlan = { changes: [], balance: m.balance[String(mask)], mask };
+  // A guard-only monitor keeps no link state: the chains are the play's, as with no monitor.
+  const plan: MonitorPlan = m.guardOnly ? { changes: [], balance: chain?.rules ?? [], ...(chain6 ? { balance6: chain6.rules } : {}) } : { changes: [], balance: m.balance[String(mask)], mask };
   if (m.balance6) {
     const mask6 = sameLinks && live.mask6 !== undefined && m.balance6[String(live.mask6)] ? live.mask6 : fullMask(ipv6Links(m.links));
     plan.balance6 = m.balance6[String(mask6)];

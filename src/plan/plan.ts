@@ -14,6 +14,7 @@ import { planBootHook } from './boot-hook.js';
 import { chooseBackend, iptablesPart, withBackend } from './backend.js';
 import { planNft } from './nft.js';
 import { nftTable } from '../compile/nft-table.js';
+import { linkMonitor } from '../compile/monitor.js';
 
 export function planHost(compiled: DesiredState, facts: HostFacts): HostPlan {
   const diags = new Diagnostics();
@@ -31,7 +32,7 @@ export function planHost(compiled: DesiredState, facts: HostFacts): HostPlan {
   const file = planOwned(desired, owned, facts.owned);
   const boot = planBootHook(desired, facts);
   const changes = [...modules.changes, ...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...nft.changes, ...file, ...monitor.changes, ...boot.changes];
-  const links = desired.monitor ? facts.monitor.links : undefined;
+  const links = linkMonitor(desired.monitor) ? facts.monitor.links : undefined;
   const base = { host: desired.host, changes, clashes: rules.clashes, diagnostics: diags.items, ...(links ? { links } : {}), firewall: choice.backend, firewallWhy: choice.why };
   if (diags.hasErrors) {
     return { ...base, action: 'refused', reason: diags.items.find((d) => d.severity === 'error')?.summary };

@@ -5,6 +5,7 @@ import type { Diagnostics } from '../diagnostics.js';
 import type { DesiredState } from '../model/desired.js';
 import type { HostFacts } from '../model/facts.js';
 import { isVolatileFs } from '../facts/router.js';
+import { linkMonitor } from '../compile/monitor.js';
 import { DEFAULT_STATE_DIR } from '../shell/layout.js';
 
 export function checkRouter(desired: DesiredState, facts: HostFacts, diags: Diagnostics): void {
@@ -20,7 +21,7 @@ export function checkRouter(desired: DesiredState, facts: HostFacts, diags: Diag
       diags.warning('the ping on this router is neither iputils nor BusyBox: the link monitor needs `ping -c 1 -W SEC -w SEC -I IFACE` (whole seconds)', { host });
     }
   }
-  if (desired.monitor && !t.conntrack) {
+  if (linkMonitor(desired.monitor) && !t.conntrack) {
     diags.warning('conntrack is not installed: when the monitor takes a link out, its UDP flows and tunnels stay on it until they time out', {
       host,
       detail: 'install conntrack (Debian: apt-get install conntrack; OpenWrt: opkg install conntrack)',

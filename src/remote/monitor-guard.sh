@@ -4,7 +4,7 @@
 # table`) are put back from the last confirmed generation (its netfilter.sh) within a round,
 # and said so: monitor log, syslog, $R/restored (read by `multilink status`). A tool that
 # keeps deleting them is not fought: after ML_GUARD_MAX restores within a minute the guard
-# stops and says so; `multilink drift` shows the rest.
+# stops and says so; `multilink drift` shows the rest. Once they are back (a deploy) it resumes.
 # Needs lib.sh, monitor-record.sh and ml_deploying; parameters ML_NFT, ML_CHAIN, ML_GUARD and
 # ML_GUARD6 (the jump lines iptables-save and ip6tables-save must show, `|`-separated), ML_STATE.
 ML_GUARD_MAX=3
@@ -36,7 +36,14 @@ ml_guard_lost() {
 # ml_guard: one check; when the rules are gone and no deploy holds the lock, the current
 # generation's netfilter part is made again and the balancing chain reloaded (ml_pending).
 ml_guard() {
-  [ -z "$ml_guard_off" ] || return 0
+  if [ -n "$ml_guard_off" ]; then
+    # Stopped: until a deploy (or a hand) puts them back, which a deploy that changes nothing
+    # of the monitor does without restarting it; then it guards again, counting afresh.
+    ml_guard_lost && return 0
+    ml_guard_off=; ml_guard_times=
+    ml_log "guard resumed: multilink's rules are back"
+    return 0
+  fi
   ml_guard_lost || return 0
   ml_deploying && return 0
   ml_gen=$(cat "$ML_STATE/current" 2>/dev/null) || return 0

@@ -116,6 +116,7 @@ ml_probe_count() {
 
 # ml_probe_lines: the state file's statistics, `probe NAME sent=N lost=N rtt_us=N|- loss_pm=N`
 # per probed link (nothing without probes). Fields are key=value so more can follow.
+# shellcheck disable=SC2153,SC2154 # ML_N and ml_link's ml_name: monitor.sh's (the guard-only monitor has neither)
 ml_probe_lines() {
   ml_q=1
   while [ "$ml_q" -le "$ML_N" ]; do

@@ -230,6 +230,37 @@ export function monitorProgram(p: MonitorParams): Sh {
   return scriptFile(file('monitor.sh'), monitorVariables(p));
 }
 
+/** The guard-only monitor's parameters (monitor-guard-loop.sh, monitor-guard.sh, monitor-record.sh's log). */
+export interface GuardParams {
+  stateDir: string;
+  runDir: string;
+  /** Seconds, as sleep(1) takes them. */
+  interval: string;
+  chain: string;
+  nft?: boolean;
+  guard?: string[];
+  guard6?: string[];
+  logMaxBytes: number;
+}
+
+export function guardVariables(p: GuardParams): Record<string, string | number> {
+  return {
+    ML_STATE: new StateLayout(p.stateDir).dir,
+    ML_RUN: new RunLayout(p.runDir).dir,
+    ML_INTERVAL: p.interval,
+    ML_CHAIN: p.chain,
+    ML_NFT: p.nft ? 'yes' : '',
+    ML_GUARD: (p.guard ?? []).join('|'),
+    ML_GUARD6: (p.guard6 ?? []).join('|'),
+    ML_LOG_MAX: positive(p.logMaxBytes),
+  };
+}
+
+/** The guard-only monitor's loop; needs lib.sh, monitorRecordLib and monitorGuardLib before it. */
+export function monitorGuardLoop(p: GuardParams): Sh {
+  return scriptFile(file('monitor-guard-loop.sh'), guardVariables(p));
+}
+
 /** The boot hook's own transaction id: what its lock epoch names (it has no transaction folder). */
 export const BOOT_TXN_ID = 'b0070000b0070000';
 /** Seconds the boot hook waits for a deploy that holds the lock, and that its own lock holds back others at most. */

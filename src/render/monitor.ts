@@ -13,7 +13,7 @@ import { isIPv4 } from '../net/ipv4.js';
 import { isIPv6 } from '../net/ipv6.js';
 import { isInterfaceName } from '../net/names.js';
 import { eligibleLinks } from '../compile/links.js';
-import { adaptiveAwk, monitorGuardLib, monitorIpv6Lib, monitorProgram, monitorRecordLib, monitorRoundLib, monitorStreamLib, monitorTablesLib, type MonitorParams } from '../remote/programs.js';
+import { adaptiveAwk, monitorGuardLib, monitorGuardLoop, monitorIpv6Lib, monitorProgram, monitorRecordLib, monitorRoundLib, monitorStreamLib, monitorTablesLib, type GuardParams, type MonitorParams } from '../remote/programs.js';
 import { lines, shellLib } from '../shell/lib.js';
 import { joinSh, sh, withHeredoc, type Sh } from '../shell/sh.js';
 import { chainPayload } from './iptables-restore.js';
@@ -202,7 +202,7 @@ const ADAPTIVE_SAVE_MS = 10 * 60_000;
 /** What multilink computed for this router's monitor: its parameters and data (what `render` shows). */
 export function monitorData(d: DesiredState): { params: MonitorParams; functions: Sh } {
   const m = d.monitor;
-  if (!m) throw new Error('the play has no health section');
+  if (!m || m.guardOnly) throw new Error('the play has no link monitor');
   const p = m.probes;
   for (const t of p?.targets ?? []) if (!isIPv4(t) && !isIPv6(t)) throw new Error(`invalid health target ${t}`);
   const targets4 = (p?.targets ?? []).filter((t) => !t.includes(':'));
@@ -254,7 +254,22 @@ function guardLines(d: DesiredState, family: 4 | 6): string[] {
   return d.jumps.filter((j) => (j.family ?? 4) === family).map((j) => `-A ${j.chain} ${j.rule}`);
 }
 
+/** A guard-only monitor's parameters (a play without health, gateway auto or adaptive). */
+export function guardData(d: DesiredState): GuardParams {
+  const m = d.monitor;
+  if (!m?.guardOnly) throw new Error('the monitor is not guard-only');
+  return {
+    stateDir: d.settings.stateDir,
+    runDir: d.settings.runDir,
+    interval: seconds(m.intervalMs),
+    chain: d.balanceChain.name,
+    ...(d.firewall === 'nft' ? { nft: true } : { guard: guardLines(d, 4), guard6: guardLines(d, 6) }),
+    logMaxBytes: MONITOR_LOG_MAX_BYTES,
+  };
+}
+
 function body(d: DesiredState): string {
+  if (d.monitor?.guardOnly) return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorGuardLib(), monitorGuardLoop(guardData(d))).text;
   const { params, functions } = monitorData(d);
   // lib.sh detects the iptables flavour when the monitor starts, as every script does.
   return lines(shellLib(d.settings.iptables), monitorRecordLib(), monitorRoundLib(), monitorStreamLib(), monitorTablesLib(), monitorIpv6Lib(), monitorGuardLib(), functions, monitorProgram(params)).text;

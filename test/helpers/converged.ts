@@ -1,6 +1,7 @@
 // Live facts of a router on which any DesiredState was applied (built-in chains, jumps, ML_
 // chains, ip rules, routes, sysctls, modules, ownership record), for engine tests driven by
 // compiled states.
+import { monitorScript } from '../../src/render/monitor.js';
 import { familyOf, type DesiredState, type Family, type NetfilterTable } from '../../src/model/desired.js';
 import type { FamilyFacts, HostFacts, IptablesFlavour } from '../../src/model/facts.js';
 import { parseIpRules } from '../../src/facts/ip-rule.js';
@@ -61,7 +62,8 @@ export function convergedFactsFor(d: DesiredState, flavour: IptablesFlavour = 'n
       ...(ipv6 ? { ipv6: true as const } : {}),
     },
     generations: { current: 1, list: [{ n: 1, confirmed: true }] },
-    monitor: { script: null, running: false, links: [] },
+    // A play without health has the guard-only monitor running (issue 19 §3).
+    monitor: d.monitor?.guardOnly ? { script: monitorScript(d), running: true, pid: 4242, links: [] } : { script: null, running: false, links: [] },
     mainDefaults: {},
     tools: { ping: 'iputils', conntrack: true, stateFs: 'ext4' },
   };

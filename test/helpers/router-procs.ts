@@ -45,6 +45,30 @@ function procsIn(ns: string): Proc[] {
   return out;
 }
 
+/**
+ * The router's link monitor, the one its pid file names, and what runs under it (its sleep,
+ * its nft or iptables-save): a play without health has one too (the guard-only monitor, issue
+ * 19 §3). Not the transaction's, not a stray; a second monitor would be.
+ */
+function monitorTree(r: LabRouter, all: Proc[]): Set<number> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(`${r.stateDir}/monitor/pid`, 'utf8').trim());
+  } catch {
+    return new Set();
+  }
+  const tree = new Set(all.some((p) => p.pid === pid && p.cmdline.includes(`${r.stateDir}/monitor/monitor.sh`)) ? [pid] : []);
+  for (let grew = tree.size > 0; grew; ) {
+    grew = false;
+    for (const p of all) {
+      if (tree.has(p.pid) || !tree.has(p.ppid)) continue;
+      tree.add(p.pid);
+      grew = true;
+    }
+  }
+  return tree;
+}
+
 function kill(pids: number[]): number {
   let n = 0;
   for (const pid of pids) {
@@ -78,7 +102,9 @@ export function killTransactionProcesses(r: LabRouter): number {
   if (!ns) return 0;
   let total = 0;
   for (let pass = 0; pass < 5; pass++) {
-    const all = procsIn(ns).filter((p) => p.pid !== r.sshdPid && !p.exe.endsWith('/sshd'));
+    const found = procsIn(ns);
+    const monitor = monitorTree(r, found);
+    const all = found.filter((p) => p.pid !== r.sshdPid && !p.exe.endsWith('/sshd') && !monitor.has(p.pid));
     const victims = new Set(all.filter((p) => p.cmdline === 'sh -s' || p.cmdline.includes(r.stateDir)).map((p) => p.pid));
     for (let grew = true; grew; ) {
       grew = false;
@@ -94,11 +120,11 @@ export function killTransactionProcesses(r: LabRouter): number {
   return total;
 }
 
-/** Processes left in the router besides its sshd (a lingering timer, a stuck shell). */
+/** Processes left in the router besides its sshd and its link monitor (a lingering timer, a stuck shell). */
 export function strayProcesses(r: LabRouter): string[] {
   const ns = netnsOf(r.sshdPid!);
   if (!ns) return [];
-  return procsIn(ns)
-    .filter((p) => p.pid !== r.sshdPid && !p.exe.endsWith('/sshd'))
-    .map((p) => `${p.pid} ${p.cmdline}`);
+  const all = procsIn(ns);
+  const monitor = monitorTree(r, all);
+  return all.filter((p) => p.pid !== r.sshdPid && !p.exe.endsWith('/sshd') && !monitor.has(p.pid)).map((p) => `${p.pid} ${p.cmdline}`);
 }
