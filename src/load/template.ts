@@ -7,7 +7,7 @@
 //   except under `default(…)` and the `defined`/`undefined` tests (Jinja2's StrictUndefined);
 // - `default`, `int`, `string`, `bool`, `ternary`, `lower`, `upper`, `replace`, `join` follow
 //   Jinja2/Ansible: Python truthiness ('' 0 [] {} None are false), Python string forms
-//   (True, False, None) when a value becomes part of a string;
+//   (True, False; None prints as nothing, as Ansible's finalize does) inside a string;
 // - a value that is exactly one `{{ expr }}` keeps the expression's type ("{{ ports }}" stays
 //   a list, "{{ n | int }}" a number), as Ansible's native mode does; anything else is a string.
 // `{% if %}`, `{% for %}`, `{% set %}` and `{# #}` work (the value is then a string); there is no
@@ -156,7 +156,8 @@ function filters(env: nunjucks.Environment): void {
     if (Array.isArray(v) || (v !== null && typeof v === 'object' && !(v instanceof Undef))) {
       throw new TemplateProblem(`a ${Array.isArray(v) ? 'list' : 'mapping'} cannot be part of a string`);
     }
-    return pyStr(v);
+    // Ansible's finalize: None prints as nothing (the `string` filter still gives 'None').
+    return v === null ? '' : pyStr(v);
   });
   // addTest is in nunjucks' API but missing from @types/nunjucks.
   const tests = env as nunjucks.Environment & { addTest(name: string, test: (v: JValue) => boolean): void };
@@ -330,7 +331,8 @@ export class TemplateRenderer {
       if (native) {
         captured = undefined;
         compiled.render({});
-        result = defined(captured);
+        // Ansible's finalize: an expression that yields None gives ''.
+        result = defined(captured) ?? '';
       } else result = compiled.render({});
     } catch (e) {
       if (!(e instanceof AlreadyReported) && !String(e).includes('multilink: already reported')) {
