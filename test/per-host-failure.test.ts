@@ -38,11 +38,15 @@ function project(name: string, playbook: string): string {
 }
 
 async function deploy(inventory: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; t: FakeTransport }> {
+  return command('deploy', inventory, ...args);
+}
+
+async function command(name: string, inventory: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; t: FakeTransport }> {
   const t = new FakeTransport();
   for (const h of ['r1', 'r2', 'r3']) t.setUnreachable(h, 'no route to host (test)');
   let stdout = '';
   let stderr = '';
-  const code = await run(['node', 'multilink', 'deploy', inventory, ...args], { out: (s) => (stdout += `${s}\n`), err: (s) => (stderr += `${s}\n`) }, () => t);
+  const code = await run(['node', 'multilink', name, inventory, ...args], { out: (s) => (stdout += `${s}\n`), err: (s) => (stderr += `${s}\n`) }, () => t);
   return { code, stdout, stderr, t };
 }
 
@@ -71,5 +75,30 @@ describe('deploy: a host with an undefined variable fails alone', () => {
     expect(r.t.connects).toEqual([]);
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).toContain("no filter named 'nope'");
+  });
+});
+
+describe('drift and rollback: the same', () => {
+  it("drift: r2 is 'error' with the diagnostic, r1 and r3 are checked (--json)", async () => {
+    const r = await command('drift', project('drift', PLAYBOOK), '--json');
+    expect(r.t.connects.map((c) => c.host).sort()).toEqual(['r1', 'r3']);
+    const doc = JSON.parse(r.stdout) as { hosts: { host: string; status: string; message?: string }[]; summary: Record<string, number> };
+    expect(doc.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['r1', 'unreachable'],
+      ['r2', 'error'],
+      ['r3', 'unreachable'],
+    ]);
+    expect(doc.hosts[1].message).toMatch(/playbook\.yaml:5:46: error: template '\{\{ gw \}\}'/);
+    expect(doc.summary).toMatchObject({ error: 1, unreachable: 2 });
+    expect(r.code).toBe(1);
+  });
+
+  it('rollback: r2 is failed, r1 and r3 are contacted (--json)', async () => {
+    const r = await command('rollback', project('rollback', PLAYBOOK), '--limit', 'all', '--json');
+    expect(r.t.connects.map((c) => c.host).sort()).toEqual(['r1', 'r3']);
+    const hosts = jsonHosts(r);
+    expect(hosts.r2.outcome).toBe('failed');
+    expect(hosts.r2.message).toMatch(/'gw' is undefined/);
+    expect(r.code).toBe(1);
   });
 });
