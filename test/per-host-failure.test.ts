@@ -78,7 +78,29 @@ describe('deploy: a host with an undefined variable fails alone', () => {
   });
 });
 
-describe('drift and rollback: the same', () => {
+describe('drift, status and rollback: the same', () => {
+  it("status: r2 is 'error' with the diagnostic, r1 and r3 are read (--json)", async () => {
+    const r = await command('status', project('status', PLAYBOOK), '--json');
+    expect(r.t.connects.map((c) => c.host).sort()).toEqual(['r1', 'r3']);
+    const doc = JSON.parse(r.stdout) as { hosts: { host: string; status: string; message?: string }[]; summary: Record<string, number> };
+    expect(doc.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['r1', 'unreachable'],
+      ['r2', 'error'],
+      ['r3', 'unreachable'],
+    ]);
+    expect(doc.hosts[1].message).toMatch(/playbook\.yaml:5:46: error: template '\{\{ gw \}\}'/);
+    expect(doc.summary).toEqual({ ok: 0, unreachable: 2, error: 1 });
+    expect(r.code).toBe(1);
+  });
+
+  it('status as a table and as OpenMetrics names the failed host too', async () => {
+    const inv = project('status-text', PLAYBOOK);
+    const table = await command('status', inv);
+    expect(table.stdout).toMatch(/r2.*error/);
+    const metrics = await command('status', inv, '--format', 'openmetrics');
+    expect(metrics.stdout).toContain('multilink_router_up{router="r2"} 0');
+  });
+
   it("drift: r2 is 'error' with the diagnostic, r1 and r3 are checked (--json)", async () => {
     const r = await command('drift', project('drift', PLAYBOOK), '--json');
     expect(r.t.connects.map((c) => c.host).sort()).toEqual(['r1', 'r3']);
