@@ -12,7 +12,7 @@ const PARALLEL_SAFE = [
   'adaptive-awk', 'apply-units', 'compile-balance', 'compile', 'deploy-engine', 'drift', 'exit-codes',
   'facts', 'fleet-output', 'hardening', 'hostile-output', 'inventory-bad', 'inventory-command', 'inventory-oracle',
   'interval-syntax', 'inventory-values', 'ipv6-pipeline', 'load-ansible-tags', 'load-bad', 'load-connection-vars',
-  'load-hostile', 'load-inventory', 'load-project', 'load-template', 'load-vault', 'monitor-record',
+  'load-hostile', 'load-inventory', 'load-project', 'load-template', 'load-vault', 'per-host-failure', 'template-oracle', 'monitor-record',
   'monitor', 'nft-table', 'py-number', 'plan', 'remove-cli', 'remove-plan', 'render-recorded', 'render', 'report-diff',
   'report-merge', 'shard', 'shell-scripts', 'shell-sh', 'state-entries', 'status-metrics', 'status',
   'stored-desired', 'transport-become', 'transport-fake', 'transport-known-hosts',

@@ -109,9 +109,9 @@ const CASES: BadCase[] = [
     errors: [
       ['playbook.yaml:3:40', "lan: expected an interface name the kernel accepts (1-15 of A-Z a-z 0-9 _ . @ + -, not . or ..), got '{{ lan_if }}' = 'lan 0' (lan_if set at ", 'r3'],
       ['playbook.yaml:5:46', "gateway: expected an IPv4 address like 100.64.1.1, 'auto' (follow the interface's DHCP/PPP default route) or 'none' (point-to-point), got '{{ gw }}' = 'dsl-gateway' (gw set at ", 'r2'],
-      ['playbook.yaml:5:46', "host r3 has no variable 'gw' (used in '{{ gw }}')", 'r3'],
-      ['playbook.yaml:6:48', "template '{{ gw | default('x') }}': only plain {{ name }} is supported, not 'gw | default('x')'"],
-      ['playbook.yaml:7:46', "template '100.64.3.{{ octet': '{{' is never closed by '}}'"],
+      ['playbook.yaml:5:46', "template '{{ gw }}': line 1, column 1: 'gw' is undefined", 'r3'],
+      ['playbook.yaml:6:48', "template '{{ gw2 | default('100.64.2.1') | nope }}': line 1, column 34: no filter named 'nope'"],
+      ['playbook.yaml:7:46', "template '100.64.3.{{ octet': expected variable end"],
     ],
   },
   {

@@ -2,24 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { Diagnostics } from '../src/diagnostics.js';
 import { Reporter } from '../src/load/report.js';
-import { parseTemplate, TemplateRenderer, type VarTable } from '../src/load/template.js';
+import { TemplateRenderer, type VarTable } from '../src/load/template.js';
 import { parseYaml, toJS, type YMap, type YValue } from '../src/load/yaml-source.js';
-
-describe('parseTemplate', () => {
-  it.each([
-    ['plain', { parts: ['plain'] }],
-    ['{{x}}', { parts: [{ var: 'x' }] }],
-    ['{{   dsl_gateway   }}', { parts: [{ var: 'dsl_gateway' }] }],
-    ['100.64.{{ a }}.{{b}}', { parts: ['100.64.', { var: 'a' }, '.', { var: 'b' }] }],
-    ['{{ a | default(1) }}', { error: "only plain {{ name }} is supported, not 'a | default(1)' (no filters or expressions)" }],
-    ['{{ a.b }}', { error: "only plain {{ name }} is supported, not 'a.b' (no filters or expressions)" }],
-    ['{{ }}', { error: "only plain {{ name }} is supported, not '' (no filters or expressions)" }],
-    ['{{ a', { error: "'{{' is never closed by '}}'" }],
-    ['{% if a %}x{% endif %}', { error: 'Jinja statements and comments ({% %}, {# #}) are not supported' }],
-  ])('%s', (text, result) => {
-    expect(parseTemplate(text)).toEqual(result);
-  });
-});
 
 function vars(yaml: string): VarTable {
   const map = parseYaml(yaml, 'vars.yaml', new Diagnostics()) as YMap;
@@ -41,16 +25,41 @@ describe('TemplateRenderer', () => {
     ['a: 1', 'x{{ a }}y', 'x1y'],
     ['a: "{{ b }}.1"\nb: 100.64.1', '{{ a }}', '100.64.1.1'],
     ['a: yes', '{{ a }}', true],
+    ['a: yes', 'x{{ a }}', 'xTrue'],
+    ['a: ~', 'x{{ a }}', 'x'],
+    ['a: ~', '{{ a | string }}', 'None'],
+    ['a: 1', '{{ nope | default(7) }}', 7],
+    ['a: 1', '{{ a | default(7) }}', 1],
+    ['a: ""', '{{ a | default(7, true) }}', 7],
+    ['a: WAN', '{{ a | lower }}-{{ a|upper }}', 'wan-WAN'],
+    ['a: "42"', '{{ a | int + 1 }}', 43],
+    ['a: "4.9"', '{{ a | int }}', 4],
+    ['a: eth', '{{ a | int(5) }}', 5],
+    ['a: 3', '{{ a | string }}', '3'],
+    ['a: eth0.1', "{{ a | replace('.', '_') }}", 'eth0_1'],
+    ['a: [x, 1]', "{{ a | join(',') }}", 'x,1'],
+    ['a: []', "{{ a | ternary('y', 'n') }}", 'n'],
+    ['a: ~', "{{ a | ternary('y', 'n', 'z') }}", 'z'],
+    ['a: {k: 2}', '{{ a.k * 2 }}', 4],
+    ['a: 2', "{% if a > 1 %}big{% else %}small{% endif %}", 'big'],
+    ['a: 2', '{{ nope is defined }}', false],
   ])('%j renders %s', (yaml, text, value) => {
     expect(render(yaml, text)).toEqual({ value, errors: [] });
   });
 
   it('names the undefined var and the host at the template', () => {
-    expect(render('a: 1', '{{ nope }}').errors).toEqual(["pb.yaml:3:7 host r1 has no variable 'nope' (used in '{{ nope }}')"]);
+    expect(render('a: 1', '{{ nope }}').errors).toEqual(["pb.yaml:3:7 template '{{ nope }}': line 1, column 1: 'nope' is undefined"]);
+    expect(render('a: 1', 'x {{ a }} {{a + nope}}').errors).toEqual(["pb.yaml:3:7 template 'x {{ a }} {{a + nope}}': line 1, column 11: 'nope' is undefined"]);
+    expect(render('a: {k: 1}', '{{ a.j }}').errors).toEqual(["pb.yaml:3:7 template '{{ a.j }}': line 1, column 1: 'a' has no key 'j', which is undefined"]);
+  });
+
+  it('refuses an unknown filter and bad syntax', () => {
+    expect(render('a: 1', '{{ a | nope }}').errors).toEqual(["pb.yaml:3:7 template '{{ a | nope }}': line 1, column 8: no filter named 'nope'"]);
+    expect(render('a: 1', '{{ a + }}').errors).toEqual(["pb.yaml:3:7 template '{{ a + }}': line 1, column 8: unexpected token: )"]);
   });
 
   it('reports an undefined var used by a var where that var is written', () => {
-    expect(render('a: "{{ nope }}"', '{{ a }}').errors).toEqual(["vars.yaml:1:4 host r1 has no variable 'nope' (used in '{{ nope }}')"]);
+    expect(render('a: "{{ nope }}"', '{{ a }}').errors).toEqual(["vars.yaml:1:4 template '{{ nope }}': line 1, column 1: 'nope' is undefined"]);
   });
 
   it('refuses a var that refers to itself', () => {
@@ -58,7 +67,7 @@ describe('TemplateRenderer', () => {
   });
 
   it('refuses a list inside a string', () => {
-    expect(render('a: [1]', 'x{{ a }}').errors).toEqual(["pb.yaml:3:7 template 'x{{ a }}': a list cannot be part of a string"]);
+    expect(render('a: [1]', 'x{{ a }}').errors).toEqual(["pb.yaml:3:7 template 'x{{ a }}': line 1, column 2: a list cannot be part of a string"]);
   });
 
   it('leaves templates unknown without a host, but still checks their syntax', () => {
@@ -67,7 +76,7 @@ describe('TemplateRenderer', () => {
     const at = { file: 'pb.yaml', line: 1, col: 1 };
     expect(t.render({ kind: 'scalar', value: '{{ a }}', pos: at })).toBeUndefined();
     expect(t.render({ kind: 'scalar', value: '{{ a|b }}', pos: at })).toBeUndefined();
-    expect(diags.items.map((d) => d.summary)).toEqual(["template '{{ a|b }}': only plain {{ name }} is supported, not 'a|b' (no filters or expressions)"]);
+    expect(diags.items.map((d) => d.summary)).toEqual(["template '{{ a|b }}': line 1, column 6: no filter named 'b'"]);
   });
 });
 

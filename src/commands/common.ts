@@ -6,12 +6,13 @@ import { loadProject, assertNoErrors, type LoadOptions } from '../load/resolve.j
 import type { InventoryArg } from '../load/inventory.js';
 import type { VaultKeyring } from '../load/vault.js';
 import { compileHost } from '../compile/desired-state.js';
-import { formatDiagnostic } from '../diagnostics.js';
+import { formatDiagnostic, type Diagnostic } from '../diagnostics.js';
 import { JsonView } from '../report/json-view.js';
 import { ListrView } from '../report/listr-view.js';
 import { PlainView } from '../report/plain-view.js';
 import type { Output } from '../report/view.js';
 import type { FleetEvents } from '../model/events.js';
+import type { HostResult } from '../model/result.js';
 import type { RunOptions } from '../deploy/host.js';
 import { ArmGate } from '../deploy/arm-gate.js';
 import { selectShard, shardNote, type Shard } from '../util/shard.js';
@@ -32,6 +33,52 @@ export function loadTargets(inventory: InventoryArg, limit: string | undefined, 
   if (project.untargeted.length) output.err(`note: no play targets ${project.untargeted.join(', ')}; left alone`);
   if (project.hosts.length === 0) throw new InputError([{ severity: 'error', summary: `no host to act on${limit ? ` (--limit ${limit})` : ''}` }]);
   return shardHosts(project.hosts, shard, output).map((cfg) => ({ cfg, desired: compileHost(cfg) }));
+}
+
+/** A host whose own data has errors: it fails, and the other hosts proceed. */
+export interface FailedHost {
+  name: string;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * As loadTargets, but an error that concerns one host (its diagnostic names the host: a
+ * templated value, an undefined variable, a bad value from its vars) fails only that host, as
+ * Ansible does; an error that names no host (a shared file's syntax, a playbook's own
+ * mistakes) still refuses everything before any contact. Every host to act on comes back
+ * in the inventory's order: a Target, or a FailedHost with its diagnostics.
+ */
+export function loadTargetsPerHost(
+  inventory: InventoryArg,
+  limit: string | undefined,
+  output: Output,
+  shard?: Shard,
+  load: Pick<LoadOptions, 'vault' | 'connect'> = {},
+): ({ target: Target } | { failed: FailedHost })[] {
+  const project = loadProject(inventory, { limit, ...load });
+  const errors = project.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.some((d) => d.host === undefined)) throw new InputError(project.diagnostics);
+  for (const d of project.diagnostics) output.err(formatDiagnostic(d));
+  if (project.untargeted.length) output.err(`note: no play targets ${project.untargeted.join(', ')}; left alone`);
+  const failed = new Map<string, FailedHost>();
+  for (const d of errors) {
+    const name = d.host as string;
+    const f = failed.get(name) ?? { name, diagnostics: [] };
+    f.diagnostics.push(d);
+    failed.set(name, f);
+  }
+  const good = new Map(project.hosts.filter((h) => !failed.has(h.name)).map((h) => [h.name, h]));
+  const all = [...project.inventory.hosts.keys()].filter((name) => good.has(name) || failed.has(name)).map((name) => ({ name }));
+  if (all.length === 0) throw new InputError([{ severity: 'error', summary: `no host to act on${limit ? ` (--limit ${limit})` : ''}` }]);
+  return shardHosts(all, shard, output).map(({ name }) => {
+    const cfg = good.get(name);
+    return cfg ? { target: { cfg, desired: compileHost(cfg) } } : { failed: failed.get(name) as FailedHost };
+  });
+}
+
+/** A failed host's result: its diagnostics, each with its file:line:column. */
+export function failedHostResult(f: FailedHost): HostResult {
+  return { host: f.name, outcome: 'failed', message: f.diagnostics.map((d) => formatDiagnostic({ ...d, host: undefined })).join('\n'), changes: [], durationMs: 0 };
 }
 
 /**

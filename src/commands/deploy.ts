@@ -5,7 +5,7 @@ import type { Output } from '../report/view.js';
 import { deployHost } from '../deploy/host.js';
 import { runFleet } from '../deploy/fleet.js';
 import { hostRunExitCode } from '../report/exit-codes.js';
-import { chooseView, loadTargets, runOptions, type HostCommandOptions } from './common.js';
+import { chooseView, failedHostResult, loadTargetsPerHost, runOptions, type FailedHost, type HostCommandOptions, type Target } from './common.js';
 
 export interface DeployCommandOptions extends HostCommandOptions {
   limit?: string;
@@ -16,15 +16,20 @@ export interface DeployCommandOptions extends HostCommandOptions {
 }
 
 export async function deployCommand(inventory: InventoryArg, opts: DeployCommandOptions, transport: Transport, output: Output): Promise<number> {
-  const targets = loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
-  const byName = new Map(targets.map((t) => [t.cfg.name, t]));
+  // A host whose own data is bad fails without contact; the others proceed (as in Ansible).
+  const hosts = loadTargetsPerHost(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
+  const byName = new Map<string, { target: Target } | { failed: FailedHost }>(hosts.map((h) => ['target' in h ? h.target.cfg.name : h.failed.name, h]));
   const view = chooseView(opts.check ? 'deploy --check' : 'deploy', opts, output);
   const runOpts = runOptions(opts, { check: opts.check });
   const results = await runFleet(
-    targets.map((t) => t.cfg),
+    [...byName.keys()].map((name) => ({ name })),
     { forks: opts.forks, serial: opts.serial, maxFailPercentage: opts.maxFailPercentage },
     view,
-    (cfg) => deployHost(cfg, byName.get(cfg.name)!.desired, transport, runOpts, view),
+    async ({ name }) => {
+      const h = byName.get(name)!;
+      if ('failed' in h) return { result: failedHostResult(h.failed) };
+      return deployHost(h.target.cfg, h.target.desired, transport, runOpts, view);
+    },
   );
   return hostRunExitCode(opts.check ? 'deploy --check' : 'deploy', results.map((r) => r.outcome));
 }

@@ -3,10 +3,11 @@
 import type { InventoryArg } from '../load/inventory.js';
 import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
-import { driftFleet } from '../deploy/drift.js';
+import { countStatuses, driftFleet } from '../deploy/drift.js';
 import { driftExitCode } from '../plan/drift.js';
 import { driftJson, driftText } from '../report/drift-report.js';
-import { loadTargets } from './common.js';
+import { failedHostResult, loadTargetsPerHost } from './common.js';
+import { DRIFT_STATUSES, type DriftStatus, type HostDrift } from '../model/drift.js';
 import type { Shard } from '../util/shard.js';
 import type { VaultKeyring } from '../load/vault.js';
 
@@ -26,8 +27,16 @@ export function checkOptions(opts: CheckCommandOptions): { forks: number; accept
 }
 
 export async function driftCommand(inventory: InventoryArg, opts: CheckCommandOptions, transport: Transport, output: Output): Promise<number> {
-  const targets = loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
-  const report = await driftFleet(targets, transport, checkOptions(opts));
+  // A host whose own data is bad is not checked ('error', with its diagnostics); the others are.
+  const hosts = loadTargetsPerHost(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
+  const checked = await driftFleet(hosts.flatMap((h) => ('target' in h ? [h.target] : [])), transport, checkOptions(opts));
+  const byName = new Map(checked.hosts.map((h) => [h.host, h]));
+  const all: HostDrift[] = hosts.map((h) => {
+    if ('target' in h) return byName.get(h.target.cfg.name) as HostDrift;
+    const failed = failedHostResult(h.failed);
+    return { host: failed.host, status: 'error', differences: [], ...(failed.message ? { message: failed.message } : {}) };
+  });
+  const report = { ...checked, hosts: all, summary: countStatuses<DriftStatus>(all.map((h) => h.status), DRIFT_STATUSES) };
   output.out(opts.json ? driftJson(opts.shard ? { ...report, shard: opts.shard } : report) : driftText(report));
   return driftExitCode(report.hosts.map((h) => h.status));
 }

@@ -6,13 +6,15 @@ import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
 import { UsageError } from '../errors.js';
 import { statusFleet } from '../deploy/status.js';
+import { countStatuses } from '../deploy/drift.js';
+import { STATUS_OUTCOMES, type HostStatus, type StatusOutcome } from '../model/status.js';
 import { watchFleet } from '../deploy/status-watch.js';
 import { statusHistoryText, statusJson, statusText } from '../report/status-report.js';
 import { openMetricsText, prometheusText, statusMetrics } from '../report/status-metrics.js';
 import { PLAIN_WIDTH, watchFrame, type WatchHost } from '../report/status-watch.js';
 import { TerminalScreen } from '../report/terminal-screen.js';
 import { statusExitCode } from '../report/exit-codes.js';
-import { loadTargets, type Target } from './common.js';
+import { failedHostResult, loadTargets, loadTargetsPerHost, type Target } from './common.js';
 import { checkOptions, type CheckCommandOptions } from './drift.js';
 
 export const STATUS_FORMATS = ['table', 'json', 'openmetrics', 'prometheus'] as const;
@@ -60,10 +62,17 @@ export async function statusCommand(inventory: InventoryArg, opts: StatusCommand
   if (opts.watch && !interactive && opts.frames === undefined) {
     throw new UsageError('--watch needs a terminal and stdout is not one: add --frames N to print N frames, or use --json or --format openmetrics for one reading');
   }
-  const targets = loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
-  if (opts.watch) return watchCommand(targets, opts, transport, output, interactive);
-
-  const report = await statusFleet(targets, transport, checkOptions(opts));
+  // The live view still refuses on any error; one reading fails only a host whose own data is bad.
+  if (opts.watch) return watchCommand(loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault }), opts, transport, output, interactive);
+  const hosts = loadTargetsPerHost(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
+  const read = await statusFleet(hosts.flatMap((h) => ('target' in h ? [h.target] : [])), transport, checkOptions(opts));
+  const byName = new Map(read.hosts.map((h) => [h.host, h]));
+  const all: HostStatus[] = hosts.map((h) => {
+    if ('target' in h) return byName.get(h.target.cfg.name) as HostStatus;
+    const failed = failedHostResult(h.failed);
+    return { host: failed.host, status: 'error', ...(failed.message ? { message: failed.message } : {}), links: [], notes: [] };
+  });
+  const report = { ...read, hosts: all, summary: countStatuses<StatusOutcome>(all.map((h) => h.status), STATUS_OUTCOMES) };
   if (format === 'json') output.out(statusJson(opts.shard ? { ...report, shard: opts.shard } : report));
   else if (format === 'openmetrics') output.out(openMetricsText(statusMetrics(report)).replace(/\n$/, ''));
   else if (format === 'prometheus') output.out(prometheusText(statusMetrics(report)).replace(/\n$/, ''));

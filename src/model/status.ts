@@ -89,7 +89,8 @@ export interface HostStatus {
   host: string;
   status: StatusOutcome;
   message?: string;
-  method: BalanceMethod;
+  /** Absent when the host failed before it was contacted (its own data had errors). */
+  method?: BalanceMethod;
   flavour?: IptablesFlavour;
   /** `nft`: multilink's rules are table inet multilink's (absent: the ML_ chains of iptables, `flavour`). */
   firewall?: 'nft';

@@ -106,7 +106,7 @@ function ipv6Cells(l: LinkStatus, v: FamilyLinkStatus, r: LinkRate | undefined, 
 
 function hostLine(h: WatchHost, o: FrameOptions): string {
   const parts = [h.host];
-  if (h.status) parts.push(h.status.method);
+  if (h.status?.method) parts.push(h.status.method);
   if (h.state === 'connecting') parts.push('connecting…');
   else if (h.state !== 'ok') parts.push(`${h.state}: ${plainText(h.message ?? '')}`.trim(), 'retrying');
   if (h.answeredAt !== undefined && (h.state !== 'ok' || o.now - h.answeredAt > 2 * o.intervalS * 1000 + 1000)) {
