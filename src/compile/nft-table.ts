@@ -71,6 +71,15 @@ export function nftTable(desired: DesiredState, full: DesiredState = desired): N
     const ctx = { family: familyOf(j), mask };
     chain.rules.push(`${nfproto(familyOf(j))} ${nftRule(j.rule, ctx, marks)}`);
   }
+  if (desired.probeMarks) {
+    // First in mangle_output: a probe bound to a link's interface leaves by the link's table.
+    let out = bases.get('mangle_output');
+    if (!out) {
+      out = { name: 'mangle_output', hook: baseChain({ table: 'mangle', chain: 'OUTPUT', rule: '' }).hook, rules: [] };
+      bases.set(out.name, out);
+    }
+    out.rules.unshift(...probeMarkRules(desired));
+  }
   chains.push(...bases.values());
   for (const c of desired.chains) {
     const family = familyOf(c);
@@ -85,6 +94,19 @@ export function nftTable(desired: DesiredState, full: DesiredState = desired): N
     for (const f of families) for (const l of f === 6 ? ipv6Links(full.links) : full.links) chains.push({ name: balanceTargetName(l.mark, f), rules: [`counter ${markSet('meta mark', l.mark, mask)}`] });
   }
   return { objects: [...helperObjects(full.chains), ...stickySets(full.chains)], chains };
+}
+
+/**
+ * DesiredState.probeMarks: the router's own echo requests whose first route lookup left by a
+ * link's interface (a socket bound to it: `ping -I`; the kernel takes the target for on-link
+ * there) get the link's mark, and the route chain routes them again through its fwmark rule.
+ * Echo requests only: the router's other connections are balanced as the play says.
+ */
+export function probeMarkRules(desired: DesiredState): string[] {
+  const mask = desired.settings.markMask;
+  const v4 = desired.links.map((l) => `oifname "${l.interface}" icmp type echo-request ${markSet('meta mark', l.mark, mask)}`);
+  const v6 = ipv6Links(desired.links).map((l) => `oifname "${l.interface}" icmpv6 type echo-request ${markSet('meta mark', l.mark, mask)}`);
+  return [...v4, ...v6];
 }
 
 /** The balancing chain alone (weights, the link monitor): its name in the table and its rules. */

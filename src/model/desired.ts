@@ -163,6 +163,13 @@ export interface DesiredState {
    * (plan/backend.ts) from multilink_firewall and what the router has.
    */
   firewall?: 'nft';
+  /**
+   * With the nft backend on a router whose `ip` makes no `oif` rules (BusyBox's): no oif rules;
+   * instead the table's mangle_output chain (type route) marks the router's own echo requests
+   * by the interface their socket is bound to (`ping -I`), so the fwmark rules send each
+   * link's probe through the link's table. Decided by the planner (plan/backend.ts).
+   */
+  probeMarks?: true;
   /** The chain that carries the balance; weights and the link monitor replace only this one. */
   balanceChain: { table: NetfilterTable; name: string };
   monitor?: MonitorSpec;

@@ -142,4 +142,6 @@ export interface HostPlan {
   /** The netfilter backend the plan is for (plan/backend.ts), and why. */
   firewall?: FirewallBackend;
   firewallWhy?: string;
+  /** The router's ip makes no oif rules: the probes leave by marks (DesiredState.probeMarks). */
+  probeMarks?: true;
 }
