@@ -7,8 +7,9 @@
 // connections reset; a simulated reboot restores the generation and the monitor.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabInfo } from '../src/lab/lab.js';
-import { addServerAddress } from '../src/lab/dataplane-traffic.js';
-import { waitFor } from '../src/lab/lab-process.js';
+import { addServerAddress, startHold, startStreamServer } from '../src/lab/dataplane-traffic.js';
+import { dataplaneOf } from '../src/lab/dataplane-setup.js';
+import { inNamespace, waitFor } from '../src/lab/lab-process.js';
 import { cli } from './helpers/cli.js';
 import { stopTestLab } from './helpers/lab.js';
 import { breakIsp, deployToR1, hostileLabSupport, issue9Playbook, monitorStateOn, repairIsp, runOnRouter, simulateReboot, startHostileLab } from './helpers/hostile-lab.js';
@@ -77,6 +78,73 @@ describe.skipIf(!can.ok)('a stock OpenWrt router with nothing installed', () => 
     }
     expect(await waitFor(async () => (await balance()).includes('ML_BAL_200'), 10_000, 100)).toBeDefined();
   }, 60_000);
+
+  it("each link's probe, a BusyBox `ping -I`, leaves by that link and is answered (the ISPs drop foreign sources)", async () => {
+    // Counted where packets leave the router, after the mark re-routed them: 1262-byte echo requests by device.
+    const count = LINKS.map((_, i) => `oifname "wan${i + 1}" icmp type echo-request ip length 1262 counter`).join('; ');
+    const setup = await runOnRouter(lab, 'r1', `nft add table inet mltest && nft 'add chain inet mltest post { type filter hook postrouting priority 0; policy accept; }' && for r in ${LINKS.map((_, i) => `'${count.split('; ')[i]}'`).join(' ')}; do nft add rule inet mltest post $r || exit 1; done`);
+    expect(setup.code, setup.stderr).toBe(0);
+    try {
+      for (let k = 1; k <= LINKS.length; k++) {
+        const ping = await runOnRouter(lab, 'r1', `ping -c 1 -W 2 -s 1234 -I wan${k} ${HEALTH.targets[0]}`);
+        expect(ping.code, `ping -I wan${k}: ${ping.stdout}${ping.stderr}`).toBe(0);
+      }
+      const listed = (await runOnRouter(lab, 'r1', 'nft list chain inet mltest post')).stdout;
+      const packets = LINKS.map((_, i) => Number(new RegExp(`oifname "wan${i + 1}" .* counter packets (\\d+)`).exec(listed)?.[1]));
+      expect(packets, listed).toEqual([1, 1, 1]);
+    } finally {
+      await runOnRouter(lab, 'r1', 'nft delete table inet mltest');
+    }
+  }, 30_000);
+
+  it("without a conntrack tool, a failed link's TCP connections are reset and its UDP flows refused, the others' untouched", async () => {
+    expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+    const dp = dataplaneOf(lab);
+    await startStreamServer(lab, { maxS: 40, mode: 'echo' });
+    // UDP: a sink on the server that never answers; connected client sockets send every 100 ms.
+    const sink = inNamespace(dp.serverNamespace, process.execPath, ['-e', `const s = require('node:dgram').createSocket('udp4'); s.bind(9999, '${dp.serverAddress}'); setTimeout(() => s.close(), 16000);`], { timeoutMs: 30_000, allowFailure: true });
+    const udpScript = `const dgram = require('node:dgram'); const out = [];
+for (let i = 0; i < 12; i++) { const s = dgram.createSocket('udp4'); const st = { port: 0, refusedAt: 0 }; out.push(st);
+  s.on('error', (e) => { if (e.code === 'ECONNREFUSED' && !st.refusedAt) st.refusedAt = Date.now(); });
+  s.connect(9999, '${dp.serverAddress}', () => { st.port = s.address().port; const t = setInterval(() => s.send('x', () => undefined), 100); setTimeout(() => { clearInterval(t); s.close(); }, 12000); }); }
+setTimeout(() => console.log(JSON.stringify(out)), 12500);`;
+    const udp = inNamespace(dp.clientNamespace, process.execPath, ['-e', udpScript], { timeoutMs: 30_000 });
+    const hold = startHold(lab, { count: 12, maxS: 12, sendMs: 100 });
+    try {
+      await new Promise((ok) => setTimeout(ok, 2000));
+      const ct = (await runOnRouter(lab, 'r1', 'cat /proc/net/nf_conntrack')).stdout;
+      const markOf = (proto: string, port: number): number | undefined => {
+        const line = ct.split('\n').find((l) => l.includes(` ${proto} `) && l.includes(` sport=${port} `));
+        return line ? Number(/ mark=(\d+)/.exec(line)?.[1]) : undefined;
+      };
+      const breakAt = Date.now();
+      await breakIsp(lab, 2);
+      const [held, sent] = await Promise.all([hold.done, udp]);
+      const table = (await runOnRouter(lab, 'r1', 'nft list table inet multilink; cat /var/run/multilink/log')).stdout;
+      const streams = held.streams.map((s) => ({ mark: markOf('tcp', s.port), error: s.error, afterMs: s.errorAt - breakAt }));
+      const flows = (JSON.parse(sent.stdout) as { port: number; refusedAt: number }[]).map((f) => ({ mark: markOf('udp', f.port), afterMs: f.refusedAt - breakAt, refused: f.refusedAt > 0 }));
+      const limitMs = (HEALTH.intervalS * HEALTH.downAfter + 1 + 0.5) * 1000;
+      // Weights 1:2:3: some of 12 on cable (mark 0x200) and some elsewhere, or the test shows nothing.
+      for (const list of [streams, flows]) {
+        expect(list.some((x) => x.mark === 0x200), JSON.stringify(list)).toBe(true);
+        expect(list.some((x) => x.mark !== 0x200), JSON.stringify(list)).toBe(true);
+      }
+      for (const s of streams) {
+        if (s.mark === 0x200) {
+          expect(s.error, JSON.stringify(s) + table).toBe('ECONNRESET');
+          expect(s.afterMs).toBeLessThanOrEqual(limitMs);
+        } else expect(s.error, JSON.stringify(s)).toBe('');
+      }
+      for (const f of flows) {
+        expect(f.refused, JSON.stringify(f)).toBe(f.mark === 0x200);
+        if (f.refused) expect(f.afterMs).toBeLessThanOrEqual(limitMs);
+      }
+    } finally {
+      await repairIsp(lab, 2);
+      await sink;
+    }
+    expect(await waitFor(async () => (await balance()).includes('ML_BAL_200'), 10_000, 100)).toBeDefined();
+  }, 90_000);
 
   it('a reboot restores the generation and the monitor', async () => {
     expect(await waitFor(allUp, 10_000, 100)).toBeDefined();

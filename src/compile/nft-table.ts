@@ -9,7 +9,7 @@ import { STICKY_SECONDS } from './balance.js';
 import { ipv6Links } from './links.js';
 import { pinnedMark } from './iptables-text.js';
 import { nftBalanceRules } from './nft-balance.js';
-import { balanceTargetName, ctMarkChainName, markChainName, markSet, nftChainName, nftRule } from './nft-rule.js';
+import { balanceTargetName, ctMarkChainName, hex8, markChainName, markSet, nftChainName, nftRule } from './nft-rule.js';
 
 interface BaseChain {
   name: string;
@@ -80,6 +80,13 @@ export function nftTable(desired: DesiredState, full: DesiredState = desired): N
     }
     out.rules.unshift(...probeMarkRules(desired));
   }
+  if (desired.resetDown) {
+    // The reset or ICMP error the table sends for a failed link's connection goes back to its
+    // sender by the main table: the connection's mark would send it out the dead link.
+    const out = bases.get('mangle_output');
+    const rule = `ct direction reply ${downMatch(mask)} return`;
+    if (out) out.rules.splice(desired.probeMarks ? probeMarkRules(desired).length : 0, 0, rule);
+  }
   chains.push(...bases.values());
   for (const c of desired.chains) {
     const family = familyOf(c);
@@ -93,7 +100,26 @@ export function nftTable(desired: DesiredState, full: DesiredState = desired): N
     for (const m of marks) chains.push({ name: ctMarkChainName(m), rules: [markSet('ct mark', m, mask)] });
     for (const f of families) for (const l of f === 6 ? ipv6Links(full.links) : full.links) chains.push({ name: balanceTargetName(l.mark, f), rules: [`counter ${markSet('meta mark', l.mark, mask)}`] });
   }
-  return { objects: [...helperObjects(full.chains), ...stickySets(full.chains)], chains };
+  if (desired.resetDown) chains.push(...resetDownChains(mask));
+  const down: NftObject[] = desired.resetDown ? [{ kind: 'set', name: DOWN_SET, lines: ['type mark'] }] : [];
+  return { objects: [...helperObjects(full.chains), ...stickySets(full.chains), ...down], chains };
+}
+
+/** DesiredState.resetDown: the set of the marks of the links the monitor has taken out. */
+export const DOWN_SET = 'ML_DOWN';
+
+/** The packets of a failed link's connections, forwarded or the router's own, are rejected. */
+function resetDownChains(mask: number): NftChain[] {
+  const rules = (ct: string): string[] => [`${ct} meta l4proto tcp reject with tcp reset`, `${ct} reject`];
+  return [
+    { name: 'reset_forward', hook: 'type filter hook forward priority mangle; policy accept;', rules: rules(downMatch(mask)) },
+    // The router's own connections; not its replies (the resets and errors sent above among them).
+    { name: 'reset_output', hook: 'type filter hook output priority mangle; policy accept;', rules: rules(`ct direction original ${downMatch(mask)}`) },
+  ];
+}
+
+function downMatch(mask: number): string {
+  return `ct mark & ${hex8(mask)} == @${DOWN_SET}`;
 }
 
 /**

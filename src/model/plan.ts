@@ -144,4 +144,6 @@ export interface HostPlan {
   firewallWhy?: string;
   /** The router's ip makes no oif rules: the probes leave by marks (DesiredState.probeMarks). */
   probeMarks?: true;
+  /** No conntrack tool: the table ends a failed link's connections (DesiredState.resetDown). */
+  resetDown?: true;
 }

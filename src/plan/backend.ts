@@ -13,6 +13,8 @@ export interface BackendChoice {
   error?: string;
   /** The router's ip makes no oif rules (BusyBox): the nft table marks the probes instead. */
   probeMarks?: true;
+  /** No conntrack tool, a link monitor: the nft table ends a failed link's connections. */
+  resetDown?: true;
 }
 
 export const INSTALL_NFT = 'Debian: apt-get install nftables; OpenWrt: opkg install nftables-json (apk add nftables-json)';
@@ -20,7 +22,8 @@ export const INSTALL_IPTABLES = 'Debian: apt-get install iptables; OpenWrt: opkg
 export const INSTALL_IP_FULL = 'Debian: apt-get install iproute2; OpenWrt: opkg install ip-full (apk add ip-full)';
 
 export function chooseBackend(desired: DesiredState, facts: HostFacts): BackendChoice {
-  const choice = chooseFirewall(desired, facts);
+  const firewall = chooseFirewall(desired, facts);
+  const choice = firewall.backend === 'nft' && !firewall.error && desired.monitor && !facts.tools.conntrack ? { ...firewall, resetDown: true as const } : firewall;
   if (choice.error || facts.tools.ipOif !== false) return choice;
   // BusyBox ip: no oif rules. The nft table can mark the probes instead; iptables cannot here.
   if (choice.backend === 'nft') return { ...choice, probeMarks: true };
@@ -54,11 +57,20 @@ function chooseFirewall(desired: DesiredState, facts: HostFacts): BackendChoice 
   return { backend: 'iptables', why };
 }
 
-/** The desired state as the chosen backend makes it (probeMarks: without oif rules, see DesiredState.probeMarks). */
-export function withBackend(desired: DesiredState, backend: FirewallBackend, probeMarks = false): DesiredState {
+/** What the router lacks that the nft table stands in for (BackendChoice, HostPlan). */
+export interface StandIns {
+  probeMarks?: true;
+  resetDown?: true;
+}
+
+/**
+ * The desired state as the chosen backend makes it; with the nft backend, the stand-ins the
+ * router needs (DesiredState.probeMarks: without oif rules; DesiredState.resetDown).
+ */
+export function withBackend(desired: DesiredState, backend: FirewallBackend, standIns: StandIns = {}): DesiredState {
   if (backend === 'nft') {
-    if (!probeMarks) return { ...desired, firewall: 'nft' };
-    return { ...desired, firewall: 'nft', probeMarks: true, rules: desired.rules.filter((r) => r.kind !== 'oif') };
+    const rules = standIns.probeMarks ? desired.rules.filter((r) => r.kind !== 'oif') : desired.rules;
+    return { ...desired, firewall: 'nft', rules, ...(standIns.probeMarks ? { probeMarks: true } : {}), ...(standIns.resetDown ? { resetDown: true } : {}) };
   }
   const { firewall: _ignored, ...rest } = desired;
   return rest;

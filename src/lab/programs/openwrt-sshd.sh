@@ -10,8 +10,7 @@ config=$2
 # The real programs onto their placeholders in the tree while /usr is still the host's (a
 # stock OpenWrt router's tree has only sshd's and nft's: its ip is BusyBox's, in /usr/bin).
 for f in xtables-nft-multi xtables-legacy-multi conntrack sshd nft; do
-  [ -f "$tree/sbin/$f" ] && [ ! -L "$tree/sbin/$f" ] || continue
-  mount --bind "/usr/sbin/$f" "$tree/sbin/$f"
+  if [ -f "$tree/sbin/$f" ] && [ ! -L "$tree/sbin/$f" ]; then mount --bind "/usr/sbin/$f" "$tree/sbin/$f"; fi
 done
 if [ -f "$tree/sbin/ip" ]; then mount --bind "$(command -v ip)" "$tree/sbin/ip"; fi
 mount --bind "$(command -v busybox)" "$tree/bin/busybox"
