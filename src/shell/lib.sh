@@ -74,7 +74,7 @@ ml_no_save() {
   return 0
 }
 ml_no_restore() {
-  if grep -q '^:\|^-[AIN] ' 2>/dev/null; then
+  if grep -q -e '^:' -e '^-[AIN] ' 2>/dev/null; then
     echo "$ML_NO_IPTABLES" >&2
     return 1
   fi
