@@ -5,7 +5,8 @@
 #   a `gateway: auto` link's table follows the interface's default route in main (DHCP,
 #   PPP); a link without one, without its device, or whose route cannot be put back is down;
 # - with probes, each target is pinged through each link in parallel (bound to the link's
-#   interface: an `oif` rule sends such sockets to the link's table; iputils ping also marks
+#   interface: an `oif` rule sends such sockets to the link's table, or where the router's ip
+#   makes none (BusyBox) the nft table's mangle_output marks them; iputils ping also marks
 #   them), and consecutive failed and good rounds take a link out and put it back. A probe
 #   that has not answered ML_WAIT after the round's start is killed: it failed.
 # When the set of healthy links changes it loads the balancing chain multilink precompiled
