@@ -176,4 +176,13 @@ setTimeout(() => console.log(JSON.stringify(out)), 20500);`;
     expect(drift.code, drift.stdout + drift.stderr).toBe(0);
     expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
   }, 60_000);
+
+  it('remove takes everything away, on nft alone', async () => {
+    const res = await cli('remove', inventory, '--limit', 'r1', '--json');
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    const left = await runOnRouter(lab, 'r1', 'nft list table inet multilink >/dev/null 2>&1 && echo table; ip rule | grep -c lookup');
+    expect(left.stdout.split('\n')[0]).toBe('3');
+    const again = await cli('remove', inventory, '--limit', 'r1', '--check', '--json');
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+  }, 60_000);
 });
