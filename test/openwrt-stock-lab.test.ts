@@ -120,8 +120,9 @@ setTimeout(() => console.log(JSON.stringify(out)), 20500);`;
         return tcp.length >= 12 && lines.filter((l) => l.includes(' udp ') && l.includes(' dport=9999 ')).length >= 12;
       };
       expect(await waitFor(made, 10_000, 200), ct).toBeDefined();
+      // The client's own entry (its port and the service's, in this order): not another with the same port number.
       const markOf = (proto: string, port: number): number | undefined => {
-        const line = ct.split('\n').find((l) => l.includes(` ${proto} `) && l.includes(` sport=${port} `));
+        const line = ct.split('\n').find((l) => l.includes(` ${proto} `) && l.includes(` sport=${port} dport=${proto === 'tcp' ? 9000 : 9999} `));
         return line ? Number(/ mark=(\d+)/.exec(line)?.[1]) : undefined;
       };
       const breakAt = Date.now();
