@@ -100,16 +100,17 @@ rm -f /var/tmp/ml-empty /var/tmp/ml-full`;
     const dp = dataplaneOf(lab);
     await startStreamServer(lab, { maxS: 40, mode: 'echo' });
     // UDP: a sink on the server that never answers; connected client sockets send every 100 ms.
-    const sink = inNamespace(dp.serverNamespace, process.execPath, ['-e', `const s = require('node:dgram').createSocket('udp4'); s.bind(9999, '${dp.serverAddress}'); setTimeout(() => s.close(), 22000);`], { timeoutMs: 40_000, allowFailure: true });
+    const sink = inNamespace(dp.serverNamespace, process.execPath, ['-e', `const s = require('node:dgram').createSocket('udp4'); s.bind(9999, '${dp.serverAddress}'); setTimeout(() => s.close(), 27000);`], { timeoutMs: 45_000, allowFailure: true });
     const udpScript = `const dgram = require('node:dgram'); const out = [];
 for (let i = 0; i < 12; i++) { const s = dgram.createSocket('udp4'); const st = { port: 0, refused: [] }; out.push(st);
   s.on('error', (e) => { if (e.code === 'ECONNREFUSED') st.refused.push(Date.now()); });
-  s.connect(9999, '${dp.serverAddress}', () => { st.port = s.address().port; const t = setInterval(() => s.send('x', () => undefined), 100); setTimeout(() => { clearInterval(t); s.close(); }, 20000); }); }
-setTimeout(() => console.log(JSON.stringify(out)), 20500);`;
+  s.connect(9999, '${dp.serverAddress}', () => { st.port = s.address().port; const t = setInterval(() => s.send('x', (e) => { if (e && e.code === 'ECONNREFUSED') st.refused.push(Date.now()); }), 100); setTimeout(() => { clearInterval(t); s.close(); }, 25000); }); }
+setTimeout(() => console.log(JSON.stringify(out)), 25500);`;
     const listening = async (): Promise<boolean> => (await inNamespace(dp.serverNamespace, 'ss', ['-Hlun', 'sport = :9999'], { allowFailure: true })).stdout.includes(':9999');
     expect(await waitFor(listening, 10_000, 100)).toBeDefined();
-    const udp = inNamespace(dp.clientNamespace, process.execPath, ['-e', udpScript], { timeoutMs: 40_000 });
-    const hold = startHold(lab, { count: 12, maxS: 20, sendMs: 100 });
+    const udp = inNamespace(dp.clientNamespace, process.execPath, ['-e', udpScript], { timeoutMs: 45_000 });
+    // Long enough for the slowest start under load (up to 10 s), the failover and the backed-off retransmission.
+    const hold = startHold(lab, { count: 12, maxS: 25, sendMs: 100 });
     try {
       // Every stream and flow made (and balanced) before the link dies: read from the router's conntrack table.
       let ct = '';
@@ -157,10 +158,13 @@ setTimeout(() => console.log(JSON.stringify(out)), 20500);`;
           expect(s.afterMs).toBeLessThanOrEqual(2 * limitMs + 1000);
         } else expect(s.error, JSON.stringify(s)).toBe('');
       }
-      for (const f of flows) {
-        expect(f.refused, JSON.stringify(f)).toBe(f.mark === 0x200);
-        if (f.refused) expect(f.afterMs).toBeLessThanOrEqual(limitMs);
-      }
+      // UDP: only the dead link's flows are refused. The kernel rate-limits the ICMP errors to one
+      // client (net.ipv4.icmp_ratelimit: a burst of 6, then about one a second), so not every
+      // one of several flows hears at once: at least one does within the bound.
+      for (const f of flows) if (f.mark !== 0x200) expect(f.refused, JSON.stringify(f)).toBe(false);
+      const heard = flows.filter((f) => f.mark === 0x200 && f.refused).map((f) => f.afterMs);
+      expect(heard.length, JSON.stringify(flows)).toBeGreaterThan(0);
+      expect(Math.min(...heard)).toBeLessThanOrEqual(limitMs);
     } finally {
       await repairIsp(lab, 2);
       await sink;
