@@ -14,7 +14,7 @@ const PARALLEL_SAFE = [
   'interval-syntax', 'inventory-values', 'ipv6-pipeline', 'load-ansible-tags', 'load-bad', 'load-connection-vars',
   'load-hostile', 'load-inventory', 'load-project', 'load-template', 'load-vault', 'per-host-failure', 'template-oracle', 'monitor-record',
   'monitor', 'nft-table', 'py-number', 'plan', 'remove-cli', 'remove-plan', 'render-recorded', 'render', 'report-diff',
-  'report-merge', 'shard', 'shell-scripts', 'shell-sh', 'state-entries', 'status-metrics', 'status',
+  'report-merge', 'shard', 'shell-scripts', 'shell-sh', 'state-entries', 'status-metrics', 'stock-openwrt-plan', 'status',
   'stored-desired', 'transport-become', 'transport-fake', 'transport-known-hosts',
   'transport-openssh-config', 'transport-ssh-config', 'txn-purge-shell', 'vault-cipher', 'vault-cli',
   'vault-logins', 'vault-secrets', 'weights-edit', 'weights-effective', 'weights-file', 'weights-target',

@@ -274,6 +274,14 @@ describe('OpenWrt-like routers and the lab’s shell programs', () => {
     expect(checkOpenwrt(['r4'], 3)).toMatch(/r1\.\.r3/);
   });
 
+  it('a stock OpenWrt router: OpenWrt-like, its inventory line names no iptables flavour and leaves the backend to the router', () => {
+    const plan = planTopology('ml', 2, 0, { openwrtStock: ['r1'] }).routers;
+    expect(plan.map((r) => [r.openwrt, r.openwrtStock ?? false, r.firewall])).toEqual([[true, true, 'auto'], [false, false, 'iptables']]);
+    const text = renderInventory({ header: ['h'], privateKey: '/k', knownHosts: '/kh', playbook: '/p', routers: [{ name: 'r1', mgmtAddress: '198.18.0.11', iptables: 'nft', stateDir: '', openwrt: true, openwrtStock: true, firewall: 'auto' }] });
+    const hosts = (parseYaml(text) as { all: { children: { lab: { hosts: Record<string, Record<string, unknown>> } } } }).all.children.lab.hosts;
+    expect(hosts.r1).toEqual({ ansible_host: '198.18.0.11', multilink_firewall: 'auto', multilink_state_dir: '/etc/multilink', multilink_boot: 'auto' });
+  });
+
   it('gives root /bin/sh and sshd its privilege-separation user; iptables is the router’s flavour', () => {
     const etc = openwrtEtcFiles({ name: 'r1' });
     expect(etc.passwd.split('\n')[0]).toBe('root:x:0:0:root:/root:/bin/sh');

@@ -13,17 +13,19 @@ export interface LabCommandOptions {
   /** commander's --no-bcp38: false turns the ISPs' source check off. */
   bcp38: boolean;
   openwrt?: string;
+  /** `--openwrt-stock [routers]`: true (no list: every router) or the list. */
+  openwrtStock?: string | boolean;
   firewall?: string;
   dhcpUplink: boolean;
   ptpUplink: boolean;
   ipv6: boolean;
 }
 
-function parseOpenwrt(names: string | undefined, routers: number): string[] | undefined {
+function parseOpenwrt(names: string | undefined, routers: number, flag = '--openwrt'): string[] | undefined {
   if (names === undefined) return undefined;
   if (names === 'all') return Array.from({ length: routers }, (_, i) => `r${i + 1}`);
   const list = names.split(',').map((n) => n.trim());
-  if (!list.every((n) => /^r[1-9][0-9]*$/.test(n))) throw new UsageError(`--openwrt takes router names like r1,r3 or all, not ${JSON.stringify(names)}`);
+  if (!list.every((n) => /^r[1-9][0-9]*$/.test(n))) throw new UsageError(`${flag} takes router names like r1,r3 or all, not ${JSON.stringify(names)}`);
   return list;
 }
 
@@ -63,6 +65,7 @@ export async function labCommand(action: string, opts: LabCommandOptions, output
   if (uplinks.length > 0 && !opts.dataplane) throw new UsageError('--dhcp-uplink and --ptp-uplink go with --dataplane');
   if (opts.ipv6 && !opts.dataplane) throw new UsageError('--ipv6 goes with --dataplane');
   const openwrt = parseOpenwrt(opts.openwrt, routers);
+  const openwrtStock = parseOpenwrt(opts.openwrtStock === true ? 'all' : opts.openwrtStock || undefined, routers, '--openwrt-stock');
   const info = await labUp({
     routers,
     dir: opts.dir,
@@ -72,6 +75,7 @@ export async function labCommand(action: string, opts: LabCommandOptions, output
     uplinks,
     ipv6: opts.ipv6,
     ...(openwrt ? { openwrt } : {}),
+    ...(openwrtStock ? { openwrtStock } : {}),
     ...(opts.firewall ? { firewall: parseFirewall(opts.firewall) } : {}),
     ...(rates ? { rates } : {}),
     ...(isDefault ? { subnet: DEFAULT_SUBNET } : {}),
@@ -81,6 +85,6 @@ export async function labCommand(action: string, opts: LabCommandOptions, output
 }
 
 function parseFirewall(v: string): LabFirewall {
-  if (v !== 'iptables' && v !== 'nft') throw new UsageError(`--firewall takes iptables or nft, not ${JSON.stringify(v)}`);
+  if (v !== 'iptables' && v !== 'nft' && v !== 'auto') throw new UsageError(`--firewall takes iptables, nft or auto, not ${JSON.stringify(v)}`);
   return v;
 }

@@ -33,7 +33,7 @@ function monitorLines(desired: DesiredState): string[] {
 
 export function renderHost(compiled: DesiredState): string {
   const plan = planHost(compiled, freshFacts(compiled));
-  const desired = withBackend(compiled, plan.firewall ?? 'iptables');
+  const desired = withBackend(compiled, plan.firewall ?? 'iptables', plan);
   const r = plan.ops ? renderPlan(plan.ops, desired) : undefined;
   const payload = (r?.iptables ?? '').trimEnd();
   const payload6 = (r?.ip6tables ?? '').trimEnd();

@@ -9,7 +9,7 @@ import { STICKY_SECONDS } from './balance.js';
 import { ipv6Links } from './links.js';
 import { pinnedMark } from './iptables-text.js';
 import { nftBalanceRules } from './nft-balance.js';
-import { balanceTargetName, ctMarkChainName, markChainName, markSet, nftChainName, nftRule } from './nft-rule.js';
+import { balanceTargetName, ctMarkChainName, hex8, markChainName, markSet, nftChainName, nftRule } from './nft-rule.js';
 
 interface BaseChain {
   name: string;
@@ -71,6 +71,22 @@ export function nftTable(desired: DesiredState, full: DesiredState = desired): N
     const ctx = { family: familyOf(j), mask };
     chain.rules.push(`${nfproto(familyOf(j))} ${nftRule(j.rule, ctx, marks)}`);
   }
+  if (desired.probeMarks) {
+    // First in mangle_output: a probe bound to a link's interface leaves by the link's table.
+    let out = bases.get('mangle_output');
+    if (!out) {
+      out = { name: 'mangle_output', hook: baseChain({ table: 'mangle', chain: 'OUTPUT', rule: '' }).hook, rules: [] };
+      bases.set(out.name, out);
+    }
+    out.rules.unshift(...probeMarkRules(desired));
+  }
+  if (desired.resetDown) {
+    // The reset or ICMP error the table sends for a failed link's connection goes back to its
+    // sender by the main table: the connection's mark would send it out the dead link.
+    const out = bases.get('mangle_output');
+    const rule = `ct direction reply ${downMatch(mask)} return`;
+    if (out) out.rules.splice(desired.probeMarks ? probeMarkRules(desired).length : 0, 0, rule);
+  }
   chains.push(...bases.values());
   for (const c of desired.chains) {
     const family = familyOf(c);
@@ -84,7 +100,39 @@ export function nftTable(desired: DesiredState, full: DesiredState = desired): N
     for (const m of marks) chains.push({ name: ctMarkChainName(m), rules: [markSet('ct mark', m, mask)] });
     for (const f of families) for (const l of f === 6 ? ipv6Links(full.links) : full.links) chains.push({ name: balanceTargetName(l.mark, f), rules: [`counter ${markSet('meta mark', l.mark, mask)}`] });
   }
-  return { objects: [...helperObjects(full.chains), ...stickySets(full.chains)], chains };
+  if (desired.resetDown) chains.push(...resetDownChains(mask));
+  const down: NftObject[] = desired.resetDown ? [{ kind: 'set', name: DOWN_SET, lines: ['type mark'] }] : [];
+  return { objects: [...helperObjects(full.chains), ...stickySets(full.chains), ...down], chains };
+}
+
+/** DesiredState.resetDown: the set of the marks of the links the monitor has taken out. */
+export const DOWN_SET = 'ML_DOWN';
+
+/** The packets of a failed link's connections, forwarded or the router's own, are rejected. */
+function resetDownChains(mask: number): NftChain[] {
+  const rules = (ct: string): string[] => [`${ct} meta l4proto tcp reject with tcp reset`, `${ct} reject`];
+  return [
+    { name: 'reset_forward', hook: 'type filter hook forward priority mangle; policy accept;', rules: rules(downMatch(mask)) },
+    // The router's own connections; not its replies (the resets and errors sent above among them).
+    { name: 'reset_output', hook: 'type filter hook output priority mangle; policy accept;', rules: rules(`ct direction original ${downMatch(mask)}`) },
+  ];
+}
+
+function downMatch(mask: number): string {
+  return `ct mark & ${hex8(mask)} == @${DOWN_SET}`;
+}
+
+/**
+ * DesiredState.probeMarks: the router's own echo requests whose first route lookup left by a
+ * link's interface (a socket bound to it: `ping -I`; the kernel takes the target for on-link
+ * there) get the link's mark, and the route chain routes them again through its fwmark rule.
+ * Echo requests only: the router's other connections are balanced as the play says.
+ */
+export function probeMarkRules(desired: DesiredState): string[] {
+  const mask = desired.settings.markMask;
+  const v4 = desired.links.map((l) => `oifname "${l.interface}" icmp type echo-request ${markSet('meta mark', l.mark, mask)}`);
+  const v6 = ipv6Links(desired.links).map((l) => `oifname "${l.interface}" icmpv6 type echo-request ${markSet('meta mark', l.mark, mask)}`);
+  return [...v4, ...v6];
 }
 
 /** The balancing chain alone (weights, the link monitor): its name in the table and its rules. */

@@ -352,7 +352,7 @@ export async function deployHost(
           const ops = plan.ops!;
           c.purges = ops.purge !== undefined;
           // The generation records the backend the plan chose (multilink_firewall auto).
-          const desired = withBackend(compiled, plan.firewall ?? 'iptables');
+          const desired = withBackend(compiled, plan.firewall ?? 'iptables', plan);
           c.desired = desired;
           const ipv6 = facts.v6 !== undefined;
           const scope = scopeOf({

@@ -138,6 +138,9 @@ export function sectionReader(stdout: string, what: string): { get(name: string)
 
 export function parseFlavour(text: string): IptablesFlavour {
   const flavour = text.trim();
+  // A router without iptables (lib.sh's none): nothing of multilink's is in iptables there, and
+  // tools.iptables says so; its scripts run lib.sh's no-iptables mode whatever flavour they name.
+  if (flavour === 'none') return 'nft';
   if (flavour !== 'legacy' && flavour !== 'nft') throw new GatherError(`unknown iptables flavour ${JSON.stringify(flavour)}`);
   return flavour;
 }

@@ -1,7 +1,8 @@
 // Fact: what the router has for multilink's run-time parts: which ping (iputils marks its
 // probes; BusyBox's cannot, but binds to the interface like every ping -I), whether
 // conntrack is there (to move a failed link's flows), and whether the state folder lives on
-// a volatile filesystem (OpenWrt's /var is RAM: generations there vanish at reboot).
+// a volatile filesystem (OpenWrt's /var is RAM: generations there vanish at reboot), whether
+// it has iptables at all, and whether its ip is iproute2 (BusyBox's makes no `oif` rules).
 import type { PingKind, RouterTools } from '../model/facts.js';
 import { StateLayout } from '../shell/layout.js';
 import { sh, type Sh } from '../shell/sh.js';
@@ -17,6 +18,8 @@ else
   esac
 fi
 if command -v conntrack >/dev/null 2>&1; then echo 'conntrack yes'; else echo 'conntrack no'; fi
+if command -v iptables-save >/dev/null 2>&1 || command -v iptables-nft-save >/dev/null 2>&1 || command -v iptables-legacy-save >/dev/null 2>&1; then echo 'iptables yes'; else echo 'iptables no'; fi
+case $(ip -V 2>&1) in *iproute2*) echo 'ip-oif yes' ;; *) echo 'ip-oif no' ;; esac
 ml_d=${dir}
 while [ ! -e "$ml_d" ] && [ -n "$ml_d" ] && [ "$ml_d" != / ]; do ml_d=\${ml_d%/*}; done
 ml_d=$(cd -P "\${ml_d:-/}" 2>/dev/null && pwd -P || echo "\${ml_d:-/}")
@@ -29,6 +32,8 @@ export function parseRouterTools(text: string): RouterTools {
     const [key, value = ''] = line.trim().split(/\s+/, 2);
     if (key === 'ping' && ['iputils', 'busybox', 'other', 'missing'].includes(value)) tools.ping = value as PingKind;
     else if (key === 'conntrack') tools.conntrack = value === 'yes';
+    else if (key === 'iptables') tools.iptables = value === 'yes';
+    else if (key === 'ip-oif') tools.ipOif = value === 'yes';
     else if (key === 'state-fs') tools.stateFs = value;
   }
   return tools;

@@ -70,7 +70,7 @@ export interface InventoryInput {
   privateKey: string;
   knownHosts: string;
   playbook: string;
-  routers: ReadonlyArray<Pick<LabRouter, 'name' | 'mgmtAddress' | 'iptables' | 'stateDir' | 'firewall'> & { openwrt?: boolean }>;
+  routers: ReadonlyArray<Pick<LabRouter, 'name' | 'mgmtAddress' | 'iptables' | 'stateDir' | 'firewall'> & { openwrt?: boolean; openwrtStock?: boolean }>;
 }
 
 /**
@@ -93,7 +93,8 @@ export function labRunDir(r: { stateDir: string; openwrt?: boolean }): string {
  * and /etc/rc.d there) and a state folder on persistent storage, as on a real one.
  */
 function hostVars(r: InventoryInput['routers'][number]): Record<string, string> {
-  const netfilter = { multilink_firewall: r.firewall ?? 'iptables', multilink_iptables: r.iptables };
+  // A stock OpenWrt router has no iptables: its line names no flavour, and the router decides the backend.
+  const netfilter: Record<string, string> = r.openwrtStock ? { multilink_firewall: r.firewall ?? 'auto' } : { multilink_firewall: r.firewall ?? 'iptables', multilink_iptables: r.iptables };
   if (r.openwrt) return { ansible_host: r.mgmtAddress, ...netfilter, multilink_state_dir: OPENWRT_STATE_DIR, multilink_boot: 'auto' };
   return { ansible_host: r.mgmtAddress, ...netfilter, multilink_state_dir: r.stateDir, multilink_run_dir: labRunDir(r) };
 }

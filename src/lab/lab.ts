@@ -77,6 +77,11 @@ export interface LabOptions {
   bcp38?: boolean;
   /** Routers built like OpenWrt (BusyBox userland, /var in RAM): names r1…rN. */
   openwrt?: readonly string[];
+  /**
+   * Routers built like a stock OpenWrt image (BusyBox for every command, `ip` included; only
+   * nft and sshd in /usr/sbin: no iptables, no conntrack tool, no `timeout`).
+   */
+  openwrtStock?: readonly string[];
   /** With dataplane: r1's extra uplinks, `dhcp` (wan4, leased by ISP 4) and `ptp` (wan5, point-to-point). */
   uplinks?: readonly ExtraUplink[];
   /**
@@ -125,8 +130,8 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
     (!dataplane && opts.rates ? 'rates apply only to a data-plane lab (--dataplane)' : undefined) ??
     (!dataplane && opts.uplinks?.length ? 'extra uplinks (DHCP, point-to-point) belong to a data-plane lab (--dataplane)' : undefined) ??
     (!dataplane && opts.ipv6 ? 'IPv6 (ISPs with router advertisements, a server behind them) belongs to a data-plane lab (--dataplane)' : undefined) ??
-    checkOpenwrt(opts.openwrt ?? [], routers) ??
-    (opts.openwrt?.length && /^\/(run|var|etc|usr)(\/|$)/.test(dir)
+    checkOpenwrt([...(opts.openwrt ?? []), ...(opts.openwrtStock ?? [])], routers) ??
+    ((opts.openwrt?.length || opts.openwrtStock?.length) && /^\/(run|var|etc|usr)(\/|$)/.test(dir)
       ? `an OpenWrt-like router mounts its own /run, /var, /etc and /usr/*bin over the host's: its lab folder ${dir} must be elsewhere`
       : undefined) ??
     (dataplane ? checkRates(rates) : undefined);
@@ -139,8 +144,8 @@ export async function labUp(opts: LabOptions = {}): Promise<LabInfo> {
   const started = Date.now();
 
   await step('check');
-  await ensureLabPackages(log, { ...(dataplane ? DATAPLANE_COMMANDS : {}), ...(opts.ipv6 ? IPV6_COMMANDS : {}), ...(opts.openwrt?.length ? OPENWRT_COMMANDS : {}) });
-  const plan = await checkHost(dir, prefix, routers, opts.subnet, dataplane, { bcp38: opts.bcp38, openwrt: opts.openwrt, ...(opts.firewall ? { firewall: opts.firewall } : {}) });
+  await ensureLabPackages(log, { ...(dataplane ? DATAPLANE_COMMANDS : {}), ...(opts.ipv6 ? IPV6_COMMANDS : {}), ...(opts.openwrt?.length || opts.openwrtStock?.length ? OPENWRT_COMMANDS : {}) });
+  const plan = await checkHost(dir, prefix, routers, opts.subnet, dataplane, { bcp38: opts.bcp38, openwrt: opts.openwrt, openwrtStock: opts.openwrtStock, ...(opts.firewall ? { firewall: opts.firewall } : {}) });
   const info = newLabInfo(plan, dir);
   const dp = dataplane ? newLabDataplane(dir, planDataplane(prefix, plan.routers[0], rates, opts.uplinks, opts.ipv6), rates) : undefined;
   if (dp) info.dataplane = dp;

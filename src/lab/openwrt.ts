@@ -3,6 +3,9 @@
 // -m, no bash, no coreutils), /usr/sbin holds only iptables, ip6tables, ip, conntrack and sshd, /etc is
 // the router's own folder (persistent, with a small /etc/rc.common and /etc/rc.d for boot
 // hooks) and /var and /run are RAM. Commands reach it over SSH, or here through nsenter.
+// A stock one (openwrtStock) is as a stock OpenWrt 23.05/24.10 image has it: BusyBox for every
+// command, `ip` included (no `oif` rules, no -batch), and only nft and sshd in /usr/sbin: no
+// iptables of any kind, no conntrack tool, no `timeout`.
 import { spawn } from 'node:child_process';
 import { closeSync, constants, copyFileSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +22,10 @@ export const OPENWRT_COMMANDS: Readonly<Record<string, string>> = { busybox: 'bu
 export const OPENWRT_SBIN_BINARIES = ['xtables-nft-multi', 'xtables-legacy-multi', 'conntrack', 'sshd', 'ip', 'nft'] as const;
 /** BusyBox applets left out: iproute2's `ip` in /usr/sbin stands for OpenWrt's ip-full. */
 const SKIPPED_APPLETS = new Set(['ip', 'ipaddr', 'iplink', 'iproute', 'iprule', 'iptunnel', 'ipneigh']);
+/** A stock image's /usr/sbin: nft and sshd, nothing else. */
+export const OPENWRT_STOCK_SBIN_BINARIES = ['sshd', 'nft'] as const;
+/** BusyBox applets a stock image lacks (OpenWrt's BusyBox is built without `timeout`). */
+const STOCK_SKIPPED_APPLETS = new Set(['timeout']);
 
 export interface OpenwrtTree {
   root: string;
@@ -69,9 +76,10 @@ export function buildOpenwrtTree(r: LabRouter, applets: readonly string[]): Open
   for (const d of [t.bin, t.sbin, t.etc, join(t.etc, 'init.d'), join(t.etc, 'rc.d')]) mkdirSync(d, { recursive: true, mode: 0o755 });
   const placeholder = (file: string): void => writeNewFile(file, '', 0o755);
   placeholder(join(t.bin, 'busybox'));
-  for (const a of applets) if (a !== 'busybox' && !SKIPPED_APPLETS.has(a)) symlinkSync('busybox', join(t.bin, a));
-  for (const b of OPENWRT_SBIN_BINARIES) placeholder(join(t.sbin, b));
-  for (const [name, target] of Object.entries(sbinLinks(r.iptables))) symlinkSync(target, join(t.sbin, name));
+  const skipped = r.openwrtStock ? STOCK_SKIPPED_APPLETS : SKIPPED_APPLETS;
+  for (const a of applets) if (a !== 'busybox' && !skipped.has(a)) symlinkSync('busybox', join(t.bin, a));
+  for (const b of r.openwrtStock ? OPENWRT_STOCK_SBIN_BINARIES : OPENWRT_SBIN_BINARIES) placeholder(join(t.sbin, b));
+  if (!r.openwrtStock) for (const [name, target] of Object.entries(sbinLinks(r.iptables))) symlinkSync(target, join(t.sbin, name));
   for (const [name, text] of Object.entries(openwrtEtcFiles(r))) writeNewFile(join(t.etc, name), text);
   // The dynamic loader's cache and the names iptables reads, as on any system.
   for (const f of ['ld.so.cache', 'protocols', 'services']) if (existsSync(`/etc/${f}`)) copyFileSync(`/etc/${f}`, join(t.etc, f), constants.COPYFILE_EXCL);

@@ -34,7 +34,7 @@ export function checkShippedInventory(info: LabInfo, file = join(dirname(info.di
     if (!router) problems.push(`${file}: host ${name} is not in this lab of ${info.routers.length} router(s)`);
     else if (vars.ansible_host !== router.mgmtAddress) {
       problems.push(`${file}: host ${name} has ansible_host ${String(vars.ansible_host)}, the lab gave it ${router.mgmtAddress}`);
-    } else if (vars.multilink_iptables !== router.iptables) {
+    } else if (!router.openwrtStock && vars.multilink_iptables !== router.iptables) {
       problems.push(`${file}: host ${name} should have multilink_iptables ${router.iptables}`);
     } else if ((vars.multilink_firewall ?? 'auto') !== (router.firewall ?? 'iptables')) {
       problems.push(`${file}: host ${name} should have multilink_firewall ${router.firewall ?? 'iptables'}`);

@@ -31,7 +31,7 @@ export const LAB_UPLINKS: readonly LabUplink[] = [
 
 export type LabIptables = 'nft' | 'legacy';
 /** The netfilter backend the lab's inventory asks for (multilink_firewall). */
-export type LabFirewall = 'iptables' | 'nft';
+export type LabFirewall = 'iptables' | 'nft' | 'auto';
 
 export interface RouterPlan {
   index: number;
@@ -51,6 +51,11 @@ export interface RouterPlan {
    * router's own and /var is RAM (see openwrt.ts).
    */
   openwrt: boolean;
+  /**
+   * Built like a stock OpenWrt image (with openwrt): BusyBox for every command, `ip` included,
+   * only nft and sshd in /usr/sbin: no iptables, no conntrack tool, no `timeout`.
+   */
+  openwrtStock?: boolean;
   /** Peer ends of the router's links in the lab's own namespaces. */
   switchPort: string;
   lanPeer: string;
@@ -108,7 +113,9 @@ export interface TopologyOptions {
   bcp38?: boolean;
   /** Names of the routers built like OpenWrt (r1…rN). */
   openwrt?: readonly string[];
-  /** multilink_firewall of every router in the lab's inventory; default iptables. */
+  /** Of those, the ones built like a stock OpenWrt image (openwrt.ts). */
+  openwrtStock?: readonly string[];
+  /** multilink_firewall of every router in the lab's inventory; default iptables (auto on a stock OpenWrt router). */
   firewall?: LabFirewall;
 }
 
@@ -119,9 +126,10 @@ export function checkOpenwrt(names: readonly string[], routers: number): string 
 }
 
 export function planTopology(prefix: string, routers: number, subnet: number, opts: TopologyOptions = {}): TopologyPlan {
-  const problem = checkPrefix(prefix) ?? checkRouters(routers) ?? checkSubnet(subnet) ?? checkOpenwrt(opts.openwrt ?? [], routers);
+  const problem = checkPrefix(prefix) ?? checkRouters(routers) ?? checkSubnet(subnet) ?? checkOpenwrt([...(opts.openwrt ?? []), ...(opts.openwrtStock ?? [])], routers);
   if (problem) throw new RangeError(problem);
-  const openwrt = new Set(opts.openwrt ?? []);
+  const stock = new Set(opts.openwrtStock ?? []);
+  const openwrt = new Set([...(opts.openwrt ?? []), ...stock]);
   const list: RouterPlan[] = [];
   for (let i = 1; i <= routers; i++) {
     const host = 10 + i;
@@ -133,8 +141,9 @@ export function planTopology(prefix: string, routers: number, subnet: number, op
       wanAddresses: LAB_UPLINKS.map((u) => `100.64.${u.k}.${host}`),
       lanAddress: LAN_ADDRESS,
       iptables: i % 2 === 1 ? 'nft' : 'legacy',
-      firewall: opts.firewall ?? 'iptables',
+      firewall: opts.firewall ?? (stock.has(`r${i}`) ? 'auto' : 'iptables'),
       openwrt: openwrt.has(`r${i}`),
+      ...(stock.has(`r${i}`) ? { openwrtStock: true } : {}),
       switchPort: `r${i}`,
       lanPeer: `r${i}`,
       upstreamPorts: LAB_UPLINKS.map((u) => `r${i}-w${u.k}`),

@@ -169,6 +169,22 @@ export interface DesiredState {
    * (plan/backend.ts) from multilink_firewall and what the router has.
    */
   firewall?: 'nft';
+  /**
+   * With the nft backend on a router whose `ip` makes no `oif` rules (BusyBox's): no oif rules;
+   * instead the table's mangle_output chain (type route) marks the router's own echo requests
+   * by the interface their socket is bound to (`ping -I`), so the fwmark rules send each
+   * link's probe through the link's table. Decided by the planner (plan/backend.ts).
+   */
+  probeMarks?: true;
+  /**
+   * With the nft backend and a link monitor on a router without the conntrack tool: the link
+   * monitor cannot delete a failed link's connections (`conntrack -D`), so the table ends them:
+   * the marks of the links it has taken out are in the set ML_DOWN, and every packet of a
+   * connection whose ct mark is in it is rejected as it is forwarded or sent (TCP with a reset:
+   * the client reconnects at once, on a live link; other protocols with an ICMP port
+   * unreachable). Decided by the planner (plan/backend.ts).
+   */
+  resetDown?: true;
   /** The chain that carries the balance; weights and the link monitor replace only this one. */
   balanceChain: { table: NetfilterTable; name: string };
   monitor?: MonitorSpec;

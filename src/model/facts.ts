@@ -83,6 +83,13 @@ export type PingKind = 'iputils' | 'busybox' | 'other' | 'missing';
 export interface RouterTools {
   ping: PingKind;
   conntrack: boolean;
+  /** Whether it has iptables of any kind (a stock OpenWrt image has none); absent in facts recorded before: true. */
+  iptables?: boolean;
+  /**
+   * Whether its `ip` makes `oif` rules (iproute2, ip-full, ip-tiny; BusyBox's refuses them, and
+   * -batch); absent in facts recorded before: true.
+   */
+  ipOif?: boolean;
   /** Filesystem type under the state folder (tmpfs, ramfs, ext4, overlay, …); '' when unknown. */
   stateFs: string;
 }

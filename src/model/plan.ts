@@ -142,4 +142,8 @@ export interface HostPlan {
   /** The netfilter backend the plan is for (plan/backend.ts), and why. */
   firewall?: FirewallBackend;
   firewallWhy?: string;
+  /** The router's ip makes no oif rules: the probes leave by marks (DesiredState.probeMarks). */
+  probeMarks?: true;
+  /** No conntrack tool: the table ends a failed link's connections (DesiredState.resetDown). */
+  resetDown?: true;
 }

@@ -20,7 +20,7 @@ export function planHost(compiled: DesiredState, facts: HostFacts): HostPlan {
   const diags = new Diagnostics();
   const choice = chooseBackend(compiled, facts);
   if (choice.error) diags.error(choice.error, { host: compiled.host });
-  const desired = withBackend(compiled, choice.backend);
+  const desired = withBackend(compiled, choice.backend, choice);
   const monitor = planMonitor(desired, facts);
   const balanced = withBalance(desired, monitor.balance, monitor.balance6);
   const nft = planNft(desired.firewall === 'nft' ? nftTable(balanced, desired) : null, facts.nft?.state === 'ok' ? facts.nft.table : undefined);
@@ -33,7 +33,7 @@ export function planHost(compiled: DesiredState, facts: HostFacts): HostPlan {
   const boot = planBootHook(desired, facts);
   const changes = [...modules.changes, ...sysctls.changes, ...routes.changes, ...rules.changes, ...iptables.changes, ...nft.changes, ...file, ...monitor.changes, ...boot.changes];
   const links = linkMonitor(desired.monitor) ? facts.monitor.links : undefined;
-  const base = { host: desired.host, changes, clashes: rules.clashes, diagnostics: diags.items, ...(links ? { links } : {}), firewall: choice.backend, firewallWhy: choice.why };
+  const base = { host: desired.host, changes, clashes: rules.clashes, diagnostics: diags.items, ...(links ? { links } : {}), firewall: choice.backend, firewallWhy: choice.why, ...(choice.probeMarks ? { probeMarks: true as const } : {}), ...(choice.resetDown ? { resetDown: true as const } : {}) };
   if (diags.hasErrors) {
     return { ...base, action: 'refused', reason: diags.items.find((d) => d.severity === 'error')?.summary };
   }

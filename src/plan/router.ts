@@ -21,7 +21,12 @@ export function checkRouter(desired: DesiredState, facts: HostFacts, diags: Diag
       diags.warning('the ping on this router is neither iputils nor BusyBox: the link monitor needs `ping -c 1 -W SEC -w SEC -I IFACE` (whole seconds)', { host });
     }
   }
-  if (linkMonitor(desired.monitor) && !t.conntrack) {
+  if (linkMonitor(desired.monitor) && !t.conntrack && desired.resetDown) {
+    diags.warning('conntrack is not installed: when the monitor takes a link out, the table resets its TCP connections and refuses its other flows\' packets (ICMP port unreachable) until they reconnect or fall silent for conntrack\'s timeout', {
+      host,
+      detail: 'install conntrack to move them at once (Debian: apt-get install conntrack; OpenWrt: opkg install conntrack, or apk add conntrack)',
+    });
+  } else if (linkMonitor(desired.monitor) && !t.conntrack) {
     diags.warning('conntrack is not installed: when the monitor takes a link out, its UDP flows and tunnels stay on it until they time out', {
       host,
       detail: 'install conntrack (Debian: apt-get install conntrack; OpenWrt: opkg install conntrack)',

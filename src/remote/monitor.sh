@@ -5,7 +5,8 @@
 #   a `gateway: auto` link's table follows the interface's default route in main (DHCP,
 #   PPP); a link without one, without its device, or whose route cannot be put back is down;
 # - with probes, each target is pinged through each link in parallel (bound to the link's
-#   interface: an `oif` rule sends such sockets to the link's table; iputils ping also marks
+#   interface: an `oif` rule sends such sockets to the link's table, or where the router's ip
+#   makes none (BusyBox) the nft table's mangle_output marks them; iputils ping also marks
 #   them), and consecutive failed and good rounds take a link out and put it back. A probe
 #   that has not answered ML_WAIT after the round's start is killed: it failed.
 # When the set of healthy links changes it loads the balancing chain multilink precompiled
@@ -90,9 +91,13 @@ ml_load() {
 # chain, and stay there: so only once a chain without them is in force (ml_load).
 ml_flush_links=
 # ml_flush_out MASK: the chain for MASK is in force: each waiting link MASK leaves out loses its
-# conntrack entries (only its own, by mark), so its UDP flows and tunnels move.
+# conntrack entries (only its own, by mark), so its UDP flows and tunnels move. Without the
+# conntrack tool (ML_RESET_DOWN, the nft backend) the table's set ML_DOWN gets the marks of
+# every link MASK leaves out instead: their connections' packets are rejected (ml_reset_down).
 ml_flush_out() {
-  if command -v conntrack >/dev/null 2>&1; then
+  if [ -n "${ML_RESET_DOWN:-}" ]; then
+    ml_reset_down "$1"
+  elif command -v conntrack >/dev/null 2>&1; then
     for ml_fk in $ml_flush_links; do
       [ $(( ($1 >> (ml_fk - 1)) & 1 )) = 0 ] || continue
       ml_link "$ml_fk"
@@ -100,6 +105,23 @@ ml_flush_out() {
     done
   fi
   ml_flush_links=
+  return 0
+}
+# ml_reset_down MASK: the set ML_DOWN holds the marks of the links MASK leaves out, in one
+# transaction: a TCP connection made on one of them is reset at its next packet (the client
+# reconnects at once, balanced onto a live link); any other (UDP) gets an ICMP port unreachable
+# for each packet, so a connected socket sees an error and a new one is balanced anew. A flow
+# that ignores it and keeps its port stays refused until it is silent for conntrack's timeout.
+ml_reset_down() {
+  ml_rd=; ml_rk=1
+  while [ "$ml_rk" -le "$ML_N" ]; do
+    if [ $(( ($1 >> (ml_rk - 1)) & 1 )) = 0 ]; then ml_link "$ml_rk"; ml_rd="$ml_rd${ml_rd:+, }$ml_mark"; fi
+    ml_rk=$((ml_rk + 1))
+  done
+  {
+    echo 'flush set inet multilink ML_DOWN'
+    [ -z "$ml_rd" ] || echo "add element inet multilink ML_DOWN { $ml_rd }"
+  } | nft -f - >/dev/null 2>&1
   return 0
 }
 # Whether the balancing chain in force is already the one for MASK: then it is not reloaded
@@ -242,6 +264,9 @@ if [ -n "$ML_ADAPT" ]; then ml_awk=$(ml_adapt_program); ml_adapt_init; fi
 if [ -n "$ML_HAS6" ]; then ml_v6_init "$ml_saved6"; fi
 ml_pending=1
 ml_in_force "$(ml_mask)" && ml_pending=0
+# The set of the links out is the monitor's (a new table starts it empty): filled at once when
+# the chain in force is already its own, else with the chain's load.
+if [ "$ml_pending" = 0 ] && [ -n "${ML_RESET_DOWN:-}" ]; then ml_reset_down "$(ml_mask)"; fi
 # A chain to load at the start (after a reboot, a restore, a deploy that loaded its own): the
 # connections made meanwhile on links the saved state has down are deleted once it is in force.
 if [ "$ml_pending" = 1 ]; then

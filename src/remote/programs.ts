@@ -120,6 +120,8 @@ export interface MonitorParams {
   chain: string;
   /** The nft backend: the chain is table inet multilink's, loaded with nft -f. */
   nft?: boolean;
+  /** No conntrack tool: a failed link's connections are ended by the table's set ML_DOWN (DesiredState.resetDown). */
+  resetDown?: boolean;
   /** iptables backend: the jump lines (`-A CHAIN RULE`) iptables-save / ip6tables-save must show, else the guard restores. */
   guard?: string[];
   guard6?: string[];
@@ -172,6 +174,7 @@ export function monitorVariables(p: MonitorParams): Record<string, string | numb
     ML_LINKS: p.linkNames.join(' '),
     ML_CHAIN: p.chain,
     ML_NFT: p.nft ? 'yes' : '',
+    ML_RESET_DOWN: p.resetDown ? 'yes' : '',
     ML_GUARD: (p.guard ?? []).join('|'),
     ML_GUARD6: (p.guard6 ?? []).join('|'),
     ML_ADAPT: p.adaptive ? 'yes' : '',

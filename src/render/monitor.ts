@@ -228,6 +228,7 @@ export function monitorData(d: DesiredState): { params: MonitorParams; functions
     linkNames: m.links.map((l) => l.name),
     chain: d.balanceChain.name,
     ...(d.firewall === 'nft' ? { nft: true } : { guard: guardLines(d, 4), guard6: guardLines(d, 6) }),
+    ...(d.resetDown ? { resetDown: true } : {}),
     logMaxBytes: MONITOR_LOG_MAX_BYTES,
     historyPerLink: MONITOR_HISTORY_PER_LINK,
     statsEvery: Math.max(1, Math.round(STATS_EVERY_MS / m.intervalMs)),

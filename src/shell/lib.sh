@@ -59,11 +59,35 @@ ml_need6() {
   echo "no ip6tables-$ML_FLAVOUR tools on this host: a link with gateway6 needs them (Debian: apt-get install iptables; OpenWrt: opkg install ip6tables-zz-legacy or ip6tables-nft)" >&2
   return 1
 }
-# The flavour chosen (legacy or nft), for the gather.
+# The flavour chosen (legacy or nft; none on a router without iptables), for the gather.
 ml_flavour_name() {
   echo "$ML_FLAVOUR"
 }
-if [ "$ML_IPTABLES" != none ]; then ml_flavour || exit 90; fi
+# A router without iptables of any kind (stock OpenWrt since 22.03: nftables only) holds no
+# ML_ chain: its saves print nothing, and a restore that would make something fails, naming
+# the package. Only the nft backend runs there (the plan decides; plan/backend.ts).
+ml_iptables_absent() {
+  ! command -v iptables-save >/dev/null 2>&1 && ! command -v iptables-nft-save >/dev/null 2>&1 &&
+    ! command -v iptables-legacy-save >/dev/null 2>&1
+}
+ml_no_save() {
+  return 0
+}
+ml_no_restore() {
+  if grep -q -e '^:' -e '^-[AIN] ' 2>/dev/null; then
+    echo "$ML_NO_IPTABLES" >&2
+    return 1
+  fi
+  return 0
+}
+ML_NO_IPTABLES='no iptables on this host (Debian: apt-get install iptables; OpenWrt: opkg install iptables-nft ip6tables-nft, or apk add iptables-nft ip6tables-nft)'
+if [ "$ML_IPTABLES" != none ]; then
+  if ml_iptables_absent; then
+    ML_FLAVOUR=none; ML_SAVE=ml_no_save; ML_RESTORE=ml_no_restore; ML_SAVE6=ml_no_save; ML_RESTORE6=ml_no_restore
+  else
+    ml_flavour || exit 90
+  fi
+fi
 
 # One table as iptables-save prints it, without the comment lines (they carry a date) and
 # chain counters, so the same rules always print the same bytes.

@@ -39,15 +39,17 @@ export interface HostileLabOptions {
   uplinks?: readonly ExtraUplink[];
   /** r1 built like OpenWrt; default false. */
   openwrt?: boolean;
+  /** r1 built like a stock OpenWrt image (BusyBox ip, only nft and sshd in /usr/sbin); default false. */
+  openwrtStock?: boolean;
   /** Default true: ISPs drop spoofed sources. */
   bcp38?: boolean;
-  /** multilink_firewall in the lab's inventory; default iptables. */
-  firewall?: 'iptables' | 'nft';
+  /** multilink_firewall in the lab's inventory; default iptables (auto on a stock OpenWrt router). */
+  firewall?: 'iptables' | 'nft' | 'auto';
 }
 
 /** A fresh data-plane lab of issue 9's shape (removed by the lab helper's afterAll). */
 export function startHostileLab(opts: HostileLabOptions = {}): Promise<LabInfo> {
-  return startTestLab(1, { dataplane: true, uplinks: opts.uplinks ?? [], bcp38: opts.bcp38 ?? true, ...(opts.openwrt ? { openwrt: ['r1'] } : {}), ...(opts.firewall ? { firewall: opts.firewall } : {}) });
+  return startTestLab(1, { dataplane: true, uplinks: opts.uplinks ?? [], bcp38: opts.bcp38 ?? true, ...(opts.openwrt ? { openwrt: ['r1'] } : {}), ...(opts.openwrtStock ? { openwrtStock: ['r1'] } : {}), ...(opts.firewall ? { firewall: opts.firewall } : {}) });
 }
 
 /** Playbook lines for r1's extra uplinks: wifi `gateway: auto`, ptp `gateway: none`. */

@@ -62,7 +62,7 @@ export async function reserveTestLab(): Promise<TestLabOptions> {
   return { prefix, dir, subnet };
 }
 
-export async function startTestLab(routers: number, extra: Pick<LabOptions, 'dataplane' | 'rates' | 'bcp38' | 'openwrt' | 'uplinks' | 'ipv6' | 'firewall'> = {}): Promise<LabInfo> {
+export async function startTestLab(routers: number, extra: Pick<LabOptions, 'dataplane' | 'rates' | 'bcp38' | 'openwrt' | 'openwrtStock' | 'uplinks' | 'ipv6' | 'firewall'> = {}): Promise<LabInfo> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const opts = await reserveTestLab();
