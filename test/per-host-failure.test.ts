@@ -124,3 +124,18 @@ describe('drift, status and rollback: the same', () => {
     expect(r.code).toBe(1);
   });
 });
+
+describe('remove: a host with an undefined variable fails alone', () => {
+  it('r2 is failed, r1 and r3 are contacted (--json); a shared error still refuses all', async () => {
+    const r = await command('remove', project('remove', PLAYBOOK), '--limit', 'all', '--json');
+    expect(r.t.connects.map((c) => c.host).sort()).toEqual(['r1', 'r3']);
+    const hosts = jsonHosts(r);
+    expect(Object.keys(hosts)).toEqual(['r1', 'r2', 'r3']);
+    expect(hosts.r2.outcome).toBe('failed');
+    expect(hosts.r2.message).toMatch(/'gw' is undefined/);
+    expect(r.code).toBe(1);
+    const shared = await command('remove', project('remove-shared', `${PLAYBOOK}    - { name: cable, interface: wan3, gateway: "{{ gw | nope }}" }\n`), '--limit', 'all', '--json');
+    expect(shared.t.connects).toEqual([]);
+    expect(shared.code).toBe(1);
+  });
+});

@@ -56,6 +56,21 @@ export function loadTargetsPerHost(
   load: Pick<LoadOptions, 'vault' | 'connect'> = {},
 ): ({ target: Target } | { failed: FailedHost })[] {
   const project = loadProject(inventory, { limit, ...load });
+  const failed = failedHosts(project, output);
+  const good = new Map(project.hosts.filter((h) => !failed.has(h.name)).map((h) => [h.name, h]));
+  const all = [...project.inventory.hosts.keys()].filter((name) => good.has(name) || failed.has(name)).map((name) => ({ name }));
+  if (all.length === 0) throw new InputError([{ severity: 'error', summary: `no host to act on${limit ? ` (--limit ${limit})` : ''}` }]);
+  return shardHosts(all, shard, output).map(({ name }) => {
+    const cfg = good.get(name);
+    return cfg ? { target: { cfg, desired: compileHost(cfg) } } : { failed: failed.get(name) as FailedHost };
+  });
+}
+
+/**
+ * The hosts whose own data has errors (each diagnostic names its host), after printing the
+ * warnings; an error that names no host refuses everything (InputError), before any contact.
+ */
+function failedHosts(project: ReturnType<typeof loadProject>, output: Output): Map<string, FailedHost> {
   const errors = project.diagnostics.filter((d) => d.severity === 'error');
   if (errors.some((d) => d.host === undefined)) throw new InputError(project.diagnostics);
   for (const d of project.diagnostics) output.err(formatDiagnostic(d));
@@ -67,13 +82,7 @@ export function loadTargetsPerHost(
     f.diagnostics.push(d);
     failed.set(name, f);
   }
-  const good = new Map(project.hosts.filter((h) => !failed.has(h.name)).map((h) => [h.name, h]));
-  const all = [...project.inventory.hosts.keys()].filter((name) => good.has(name) || failed.has(name)).map((name) => ({ name }));
-  if (all.length === 0) throw new InputError([{ severity: 'error', summary: `no host to act on${limit ? ` (--limit ${limit})` : ''}` }]);
-  return shardHosts(all, shard, output).map(({ name }) => {
-    const cfg = good.get(name);
-    return cfg ? { target: { cfg, desired: compileHost(cfg) } } : { failed: failed.get(name) as FailedHost };
-  });
+  return failed;
 }
 
 /** A failed host's result: its diagnostics, each with its file:line:column. */
@@ -85,15 +94,18 @@ export function failedHostResult(f: FailedHost): HostResult {
  * `remove`: every host within --limit, whether a play targets it or not (the router's own
  * ownership record says what to remove): how to reach it and where multilink's files are.
  */
-export function loadHostRefs(inventory: InventoryArg, limit: string, output: Output, shard?: Shard, load: Pick<LoadOptions, 'vault'> = {}): HostRef[] {
+export function loadHostRefs(inventory: InventoryArg, limit: string, output: Output, shard?: Shard, load: Pick<LoadOptions, 'vault'> = {}): ({ ref: HostRef } | { failed: FailedHost })[] {
   const project = loadProject(inventory, { limit, ...load, untargeted: true });
-  assertNoErrors(project);
-  for (const d of project.diagnostics) output.err(formatDiagnostic(d));
-  const refs = new Map<string, HostRef>([...project.hosts, ...project.untargetedRefs].map((h) => [h.name, h]));
+  // A host whose own data is bad fails alone, as with deploy (its ref may be unusable).
+  const failed = failedHosts({ ...project, untargeted: [] }, output);
+  const refs = new Map<string, HostRef>([...project.hosts, ...project.untargetedRefs].filter((h) => !failed.has(h.name)).map((h) => [h.name, h]));
   // In the inventory's order.
-  const hosts = [...project.inventory.hosts.keys()].flatMap((name) => refs.get(name) ?? []);
+  const hosts = [...project.inventory.hosts.keys()].filter((name) => refs.has(name) || failed.has(name)).map((name) => ({ name }));
   if (hosts.length === 0) throw new InputError([{ severity: 'error', summary: `no host to act on (--limit ${limit})` }]);
-  return shardHosts(hosts, shard, output);
+  return shardHosts(hosts, shard, output).map(({ name }) => {
+    const ref = refs.get(name);
+    return ref ? { ref } : { failed: failed.get(name) as FailedHost };
+  });
 }
 
 /** With --shard: only this share of the targeted hosts (said on stderr; it may be none). */

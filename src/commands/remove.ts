@@ -7,7 +7,7 @@ import type { Output } from '../report/view.js';
 import { removeHost } from '../deploy/remove.js';
 import { runFleet } from '../deploy/fleet.js';
 import { hostRunExitCode } from '../report/exit-codes.js';
-import { chooseView, loadHostRefs, runOptions, type HostCommandOptions } from './common.js';
+import { chooseView, failedHostResult, loadHostRefs, runOptions, type HostCommandOptions } from './common.js';
 
 export interface RemoveCommandOptions extends HostCommandOptions {
   limit?: string;
@@ -21,6 +21,11 @@ export async function removeCommand(inventory: InventoryArg, opts: RemoveCommand
   const command = opts.check ? 'remove --check' : 'remove';
   const view = chooseView(command, opts, output);
   const runOpts = runOptions(opts, { check: opts.check });
-  const results = await runFleet(hosts, { forks: opts.forks }, view, (ref) => removeHost(ref, transport, runOpts, view));
+  const results = await runFleet(
+    hosts.map((h) => ('ref' in h ? { name: h.ref.name, h } : { name: h.failed.name, h })),
+    { forks: opts.forks },
+    view,
+    async ({ h }) => ('failed' in h ? { result: failedHostResult(h.failed) } : removeHost(h.ref, transport, runOpts, view)),
+  );
   return hostRunExitCode(command, results.map((r) => r.outcome));
 }
