@@ -9,7 +9,7 @@ import { addServerAddress, openConnections } from '../src/lab/dataplane-traffic.
 import { waitFor } from '../src/lab/lab-process.js';
 import { cli } from './helpers/cli.js';
 import { stopTestLab } from './helpers/lab.js';
-import { breakIsp, deployToR1, hostileLabSupport, issue9Playbook, monitorStateOn, repairIsp, runOnRouter, simulateReboot, startHostileLab } from './helpers/hostile-lab.js';
+import { breakIsp, deployToR1, hostileLabSupport, issue9Playbook, monitorStateOn, repairIsp, runOnRouter, expectRebootRestores, startHostileLab } from './helpers/hostile-lab.js';
 
 const can = hostileLabSupport();
 if (!can.ok) console.warn(`skipping the nft backend's OpenWrt-like router tests: ${can.reason}`);
@@ -91,13 +91,7 @@ describe.skipIf(!can.ok)('the nft backend on an OpenWrt-like router with health'
   }, 60_000);
 
   it('a reboot restores the table and the monitor from the last generation', async () => {
-    expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
-    const reboot = await simulateReboot(lab, 'r1');
-    expect(reboot.hooks.every((h) => h.code === 0), reboot.output).toBe(true);
-    expect(await balance()).toMatch(/numgen random/);
-    const drift = await cli('drift', inventory, '--json');
-    expect(drift.code, drift.stdout + drift.stderr).toBe(0);
-    expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+    await expectRebootRestores(lab, 'r1', inventory, balance, allUp);
   }, 60_000);
 
   // Issue 19 §3: another tool's reload deletes multilink's rules; the router puts them back.

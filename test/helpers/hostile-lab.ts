@@ -20,7 +20,9 @@ import { labRunDir } from '../../src/lab/lab-files.js';
 import { DEFAULT_RUN_DIR, RunLayout } from '../../src/shell/layout.js';
 import { monitorStateFromText, type MonitorState } from '../../src/lab/dataplane-health.js';
 import { renderDataplanePlaybook, type BalanceMethod, type HealthSettings, type PlaybookLink } from '../../src/lab/lab-playbooks.js';
-import { readOnRouter } from '../../src/lab/router-ops.js';
+import { readOnRouter, simulateReboot } from '../../src/lab/router-ops.js';
+import { waitFor } from '../../src/lab/lab-process.js';
+import { expect } from 'vitest';
 import { cli, type CliResult } from './cli.js';
 import { labSupport, startTestLab } from './lab.js';
 import { findCommand } from '../../src/lab/packages.js';
@@ -123,4 +125,18 @@ export function hostileLabSupport(): { ok: boolean; reason?: string } {
     if (!findCommand(cmd)) return { ok: false, reason: `${cmd} is missing (the test setup installs it as root)` };
   }
   return { ok: true };
+}
+
+/**
+ * A simulated reboot of an nft router with a link monitor: every boot hook succeeds, the
+ * balance is back as a numgen map, drift is 0 and every link is up again.
+ */
+export async function expectRebootRestores(lab: LabInfo, router: string, inventory: string, balance: () => Promise<string>, allUp: () => Promise<boolean>): Promise<void> {
+  expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
+  const reboot = await simulateReboot(lab, router);
+  expect(reboot.hooks.every((h) => h.code === 0), reboot.output).toBe(true);
+  expect(await balance()).toMatch(/numgen random/);
+  const drift = await cli('drift', inventory, '--json');
+  expect(drift.code, drift.stdout + drift.stderr).toBe(0);
+  expect(await waitFor(allUp, 10_000, 100)).toBeDefined();
 }
