@@ -8,6 +8,8 @@ import { parseModule } from '../src/facts/modules.js';
 import { parseOwned } from '../src/facts/owned.js';
 import { gatherScript, parseGather } from '../src/facts/gather.js';
 import { parseReply } from '../src/shell/reply.js';
+import { parseMonitorState } from '../src/facts/monitor.js';
+import { sinceText as statusSinceText } from '../src/report/status-report.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/facts/${name}`, import.meta.url), 'utf8');
 
@@ -165,5 +167,40 @@ describe('gather script and its output', () => {
   it('names a failed or missing section', () => {
     expect(() => parseGather(output.replace('@@ML ip-rule\n', '@@ML ip-rule\nx\n').replace(/(@@ML ip-rule[\s\S]*?)@@ML-rc 0/, '$1@@ML-rc 2'), req)).toThrow(/"ip-rule" failed with exit code 2/);
     expect(() => parseGather(output.replace('@@ML owned', '@@ML other'), req)).toThrow(/lacks section "owned"/);
+  });
+});
+
+describe("the monitor's since, counted from the router's uptime (issue 23 §12)", () => {
+  const state = (lines: string[]): ReturnType<typeof parseMonitorState> => parseMonitorState(['mask 3', 'links dsl cable', ...lines].join('\n'));
+
+  it('a change recorded with the clock set: its time, as recorded', () => {
+    const s = state(['link dsl up 2026-12-07T10:00:00Z 100', 'now 2026-12-07T10:05:00Z 400']);
+    expect(s.links[0]).toEqual({ link: 'dsl', state: 'up', since: '2026-12-07T10:00:00Z' });
+  });
+
+  it('a change recorded before NTP stepped the clock: counted back from the uptime', () => {
+    const s = state(['link dsl down 2018-03-01T00:00:07Z 50', 'link cable up - 60', 'now 2026-12-07T10:05:00Z 400']);
+    expect(s.links.map((l) => l.since)).toEqual(['2026-12-07T09:59:10Z', '2026-12-07T09:59:20Z']);
+  });
+
+  it('while the clock is still not set: only seconds after the boot, no time', () => {
+    const s = state(['link dsl up - 50', 'link6 dsl down - 70', 'now 2018-03-01T00:06:00Z 400']);
+    expect(s.links[0]).toEqual({ link: 'dsl', state: 'up', sinceBootS: 50, state6: 'down', sinceBootS6: 70 });
+    expect(statusSinceText({ sinceBootS: 50 })).toBe(' since boot+50s (router clock not set)');
+    expect(statusSinceText({ since: '2026-12-07T09:59:10Z', sinceBootS: 50 })).toBe(' since 2026-12-07T09:59:10Z');
+  });
+
+  it("an older monitor's line (no uptime), or an uptime of another boot: the time as recorded", () => {
+    const s = state(['link dsl up 2026-12-07T10:00:00Z', 'link cable up 2026-12-07T09:00:00Z 999', 'now 2026-12-07T10:05:00Z 400']);
+    expect(s.links.map((l) => l.since)).toEqual(['2026-12-07T10:00:00Z', '2026-12-07T09:00:00Z']);
+  });
+});
+
+describe("the monitor's since, read twice a second apart", () => {
+  it('gives the same time: a recorded time within 5 s of the uptime count is kept as recorded', () => {
+    const a = parseMonitorState('link dsl up 2026-12-07T10:00:00Z 100\nnow 2026-12-07T10:05:00Z 401');
+    const b = parseMonitorState('link dsl up 2026-12-07T10:00:00Z 100\nnow 2026-12-07T10:05:01Z 401');
+    expect(a.links[0].since).toBe('2026-12-07T10:00:00Z');
+    expect(b.links[0].since).toBe('2026-12-07T10:00:00Z');
   });
 });

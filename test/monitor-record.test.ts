@@ -182,5 +182,32 @@ ml_stats_due && echo due`);
       // cable was never probed: no line. Every fifth round is due.
       expect(stdout.split('\n').filter((l) => l === 'due' || l === 'round').join(' ')).toBe('round round round round due');
     });
+
+    it(`${name}: a change's time is the wall clock and the uptime, "-" for a clock not yet set; a restarted monitor keeps a link's since from the state file of this boot and the same health`, () => {
+      const up = Math.floor(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]));
+      const { stdout } = runRecord(shell, 'since', { ML_LOG_MAX: '4096', ML_HISTORY: '5' }, `
+ml_stamp; echo "stamp $ml_sw $ml_su"
+ml_now() { echo 2018-03-01T00:00:07Z; }
+ml_stamp; echo "unset $ml_sw"
+cat > "$R/state" <<END
+mask 1
+links dsl cable
+link dsl up 2026-12-07T10:00:00Z 5
+link cable down - 7
+link6 dsl down 2026-12-07T10:01:00Z 6
+link lte up 2026-12-07T10:00:00Z ${up + 100000}
+END
+if ml_kept_since link dsl 1; then echo "dsl kept $ml_ksw $ml_ksu"; fi
+if ml_kept_since link dsl 0; then echo "dsl down kept"; else echo "dsl down not kept"; fi
+if ml_kept_since link cable 0; then echo "cable kept $ml_ksw $ml_ksu"; fi
+if ml_kept_since link6 dsl 0; then echo "dsl6 kept $ml_ksw $ml_ksu"; fi
+if ml_kept_since link lte 1; then echo "lte kept"; else echo "lte of another boot not kept"; fi
+`);
+      const lines = stdout.trim().split('\n');
+      const stamp = /^stamp (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (\d+)$/.exec(lines[0]);
+      expect(stamp, lines[0]).not.toBeNull();
+      expect(Math.abs(Number(stamp?.[2]) - up)).toBeLessThanOrEqual(5);
+      expect(lines.slice(1)).toEqual(['unset -', 'dsl kept 2026-12-07T10:00:00Z 5', 'dsl down not kept', 'cable kept - 7', 'dsl6 kept 2026-12-07T10:01:00Z 6', 'lte of another boot not kept']);
+    });
   }
 });

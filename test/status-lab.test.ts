@@ -163,5 +163,25 @@ describe.skipIf(!lab0.ok)('status on the data-plane lab', () => {
     expect(history.code, history.stderr).toBe(0);
     expect(history.stdout).toMatch(/^r1\s+cable\s+\S+Z\s+up -> down\s+3 failed rounds$/m);
     expect(history.stdout).toMatch(/^r1\s+cable\s+\S+Z\s+down -> up\s+3 good rounds$/m);
+
+    // Issue 23 §12: a monitor that starts again (here: killed, and the deploy starts it) keeps
+    // each link's since from the state of this boot; it does not reset every link to "now".
+    const sinces = async (): Promise<Record<string, string | undefined>> => {
+      const res = await cli('status', inventory, '--json');
+      expect(res.code, res.stderr).toBe(0);
+      const doc = JSON.parse(res.stdout) as { hosts: { links: { link: string; since?: string }[] }[] };
+      return Object.fromEntries(doc.hosts[0].links.map((l) => [l.link, l.since]));
+    };
+    const before = await sinces();
+    expect(before.cable).toMatch(/Z$/);
+    expect(before.dsl).toMatch(/Z$/);
+    const pid = Number(readFileSync(join(lab.routers[0].stateDir, 'monitor', 'pid'), 'utf8').trim());
+    process.kill(pid, 'SIGTERM');
+    await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 5000);
+    await new Promise((r) => setTimeout(r, 1100));
+    const again = await cli('deploy', inventory);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(await waitFor(() => monitorState(lab)?.links.cable === 'up', 10_000)).toBeDefined();
+    expect(await sinces()).toEqual(before);
   }, 90_000);
 });

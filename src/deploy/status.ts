@@ -66,6 +66,7 @@ function ipv6Status(desired: DesiredState, facts: StatusFacts, l: CompiledLink, 
     ...(m?.gateway6 ? { learned: m.gateway6 } : {}),
     health: linkMonitor(desired.monitor) ? (m?.state6 ?? 'unmonitored') : 'unmonitored',
     ...(m?.since6 ? { since: m.since6 } : {}),
+    ...(m?.sinceBootS6 !== undefined ? { sinceBootS: m.sinceBootS6 } : {}),
     configuredShare: configuredShare(ipv6Links(desired.links), l),
     share: c.live ? (c.live.shares.get(l.mark) ?? 0) : null,
     newConnections: c.balanced ? (c.balanced.get(l.mark) ?? 0) : null,
@@ -75,6 +76,10 @@ function ipv6Status(desired: DesiredState, facts: StatusFacts, l: CompiledLink, 
 
 function healthSince(facts: StatusFacts, link: string): string | undefined {
   return facts.monitor?.links.find((m) => m.link === link)?.since;
+}
+
+function sinceBoot(facts: StatusFacts, link: string): number | undefined {
+  return facts.monitor?.links.find((m) => m.link === link)?.sinceBootS;
 }
 
 /** Packets per mark of the balance chain's rules: the new connections each link was given. */
@@ -140,6 +145,7 @@ export function hostStatus(desired: DesiredState, facts: StatusFacts): HostStatu
       operstate: facts.operstate[l.interface] ?? null,
       health: linkMonitor(desired.monitor) ? (facts.monitor?.links.find((m) => m.link === l.name)?.state ?? 'unmonitored') : 'unmonitored',
       ...(healthSince(facts, l.name) ? { since: healthSince(facts, l.name) } : {}),
+      ...(sinceBoot(facts, l.name) !== undefined ? { sinceBootS: sinceBoot(facts, l.name) } : {}),
       newConnections: v4.balanced ? (v4.balanced.get(l.mark) ?? 0) : null,
       counters: facts.interfaces[l.interface] ?? null,
       ...(linkMonitor(desired.monitor) && facts.monitor?.probes?.[l.name] ? { probe: facts.monitor.probes[l.name] } : {}),

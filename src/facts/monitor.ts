@@ -11,10 +11,16 @@ export function monitorScriptCommand(stateDir: string): Sh {
   return sh`if [ -r ${f} ]; then cat ${f}; fi`;
 }
 
+/**
+ * `now TIME UPTIME`: the router's clock and whole seconds since its boot, printed after the
+ * monitor's state file so its changes' times can be counted from the uptime (parseMonitorState).
+ */
+export const ROUTER_NOW: Sh = sh`ml_nu=; { read -r ml_nu _ < /proc/uptime; } 2>/dev/null; echo "now $(date -u +%Y-%m-%dT%H:%M:%SZ) \${ml_nu%%.*}"`;
+
 export function monitorRuntimeCommand(stateDir: string, runDir: string): Sh {
   const s = new StateLayout(stateDir);
   const r = new RunLayout(runDir);
-  return sh`if [ -r ${r.monitorState} ]; then cat ${r.monitorState}; fi
+  return sh`if [ -r ${r.monitorState} ]; then cat ${r.monitorState}; ${ROUTER_NOW}; fi
 ml_p=; { read -r ml_p < ${s.monitorPid}; } 2>/dev/null
 if ml_runs "$ml_p" monitor.sh; then echo "running $ml_p"; else echo stopped; fi`;
 }
@@ -42,26 +48,81 @@ function parseProbe(words: string[]): ProbeStats | undefined {
   return { sent, lost, rttMs: rttUs === undefined ? null : rttUs / 1000, loss: lossPm / 1000 };
 }
 
+/** A state line's `SINCE [UPTIME]`: the wall time (`-` while the router's clock was not set) and the seconds since boot. */
+function sinceWords(at: string | undefined, up: string | undefined): { at?: string; up?: number } {
+  return { ...(at && at !== '-' ? { at } : {}), ...(whole(up) !== undefined ? { up: whole(up) } : {}) };
+}
+
+/** The router's clock when the gather read it: `now TIME UPTIME`. */
+interface RouterNow {
+  at: number;
+  up: number;
+}
+
+/** A recorded time this close to the one counted from the uptime is right: the clock was not stepped since. */
+const STEP_S = 5;
+
+/** Before 2021 the clock of a router has not been set since its boot (no NTP answer yet). */
+const CLOCK_SET_FROM = Date.UTC(2021, 0, 1);
+
 /**
- * The state file the monitor writes: `mask N`, `links A B C`, `link NAME up|down SINCE`,
+ * Each change's time from the monitor's uptime and the router's clock now: right even when the
+ * change was recorded before NTP stepped the clock; while the clock is still not set, only how
+ * long after the boot (sinceBootS). Without an uptime (an older monitor) the time as recorded.
+ */
+function resolveSince(links: LinkState[], now: RouterNow | undefined): void {
+  // Counted back from the uptime (both read in whole seconds, a second apart at worst); a
+  // recorded time within STEP_S of it is kept as recorded, so two reads agree to the second.
+  const at = (up: number, recorded: string | undefined): string => {
+    const counted = now!.at - (now!.up - up) * 1000;
+    const kept = recorded === undefined ? Number.NaN : Date.parse(recorded);
+    return Math.abs(counted - kept) <= STEP_S * 1000 ? (recorded as string) : new Date(counted).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  };
+  const clockSet = now !== undefined && now.at >= CLOCK_SET_FROM;
+  for (const l of links as (LinkState & { sinceUp?: number; sinceUp6?: number })[]) {
+    if (now && l.sinceUp !== undefined && l.sinceUp <= now.up) {
+      if (clockSet) l.since = at(l.sinceUp, l.since);
+      else {
+        delete l.since;
+        l.sinceBootS = l.sinceUp;
+      }
+    }
+    if (now && l.sinceUp6 !== undefined && l.sinceUp6 <= now.up) {
+      if (clockSet) l.since6 = at(l.sinceUp6, l.since6);
+      else {
+        delete l.since6;
+        l.sinceBootS6 = l.sinceUp6;
+      }
+    }
+    delete l.sinceUp;
+    delete l.sinceUp6;
+  }
+}
+
+/**
+ * The state file the monitor writes: `mask N`, `links A B C`, `link NAME up|down SINCE UPTIME`,
  * `gateway NAME via G|dev|-`, `probe NAME KEY=VALUE…`.
  */
 export function parseMonitorState(text: string): MonitorStateFile {
   const state: MonitorStateFile = { links: [] };
+  let now: RouterNow | undefined;
   for (const line of text.split('\n')) {
     const words = line.trim().split(/\s+/);
-    if (words[0] === 'mask' && /^\d+$/.test(words[1] ?? '')) state.mask = Number(words[1]);
+    if (words[0] === 'now' && !Number.isNaN(Date.parse(words[1] ?? '')) && whole(words[2]) !== undefined) now = { at: Date.parse(words[1]), up: whole(words[2]) as number };
+    else if (words[0] === 'mask' && /^\d+$/.test(words[1] ?? '')) state.mask = Number(words[1]);
     else if (words[0] === 'mask6' && /^\d+$/.test(words[1] ?? '')) state.mask6 = Number(words[1]);
     else if (words[0] === 'link6' && words.length >= 3 && (words[2] === 'up' || words[2] === 'down')) {
       const link = state.links.find((l) => l.link === words[1]);
-      if (link) Object.assign(link, { state6: words[2], ...(words[3] ? { since6: words[3] } : {}) });
+      const since = sinceWords(words[3], words[4]);
+      if (link) Object.assign(link, { state6: words[2], ...(since.at ? { since6: since.at } : {}), ...(since.up !== undefined ? { sinceUp6: since.up } : {}) });
     } else if (words[0] === 'gateway6' && words.length >= 3) {
       const link = state.links.find((l) => l.link === words[1]);
       if (link) link.gateway6 = words.slice(2).join(' ');
     }
     else if (words[0] === 'links') state.linkNames = words.slice(1);
     else if (words[0] === 'link' && words.length >= 3 && (words[2] === 'up' || words[2] === 'down')) {
-      state.links.push({ link: words[1], state: words[2], ...(words[3] ? { since: words[3] } : {}) });
+      const since = sinceWords(words[3], words[4]);
+      state.links.push({ link: words[1], state: words[2], ...(since.at ? { since: since.at } : {}), ...(since.up !== undefined ? { sinceUp: since.up } : {}) });
     } else if (words[0] === 'gateway' && words.length >= 3) {
       const link = state.links.find((l) => l.link === words[1]);
       if (link) link.gateway = words.slice(2).join(' ');
@@ -70,6 +131,7 @@ export function parseMonitorState(text: string): MonitorStateFile {
       if (probe) state.probes = { ...state.probes, [words[1]]: probe };
     }
   }
+  resolveSince(state.links, now);
   return state;
 }
 

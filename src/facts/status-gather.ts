@@ -17,7 +17,7 @@ import { parseFlavour, sectionReader } from './gather.js';
 import { iptablesSaveCountersCommand, parseIptablesSave } from './iptables-save.js';
 import { parseNftTable } from './nft-list.js';
 import type { NftTable } from '../model/nft.js';
-import { parseAdaptive, parseMonitorHistory, parseMonitorState, type AdaptiveFile, type MonitorStateFile } from './monitor.js';
+import { parseAdaptive, parseMonitorHistory, parseMonitorState, ROUTER_NOW, type AdaptiveFile, type MonitorStateFile } from './monitor.js';
 import type { LinkChange } from '../model/link-state.js';
 
 export interface StatusRequest {
@@ -92,7 +92,7 @@ export function statusScript(req: StatusRequest): Sh {
     section('nft-counters', sh`if command -v nft >/dev/null 2>&1; then nft -t list table inet multilink 2>/dev/null; fi; true`),
     ...req.links.map((l) => section(`conntrack ${hex(l.mark)}`, conntrackCountCommand(l.mark, req.mask))),
     ...req.links.map((l) => section(`operstate ${l.interface}`, operstateCommand(l.interface))),
-    section('monitor-state', sh`ml_read ${layout.monitorState}`),
+    section('monitor-state', sh`ml_read ${layout.monitorState}; if [ -r ${layout.monitorState} ]; then ${ROUTER_NOW}; fi`),
     section('monitor-history', sh`ml_read ${layout.monitorHistory}`),
     section('monitor-restored', sh`ml_read ${layout.monitorRestored}`),
     ...(req.adaptive ? [section('monitor-adaptive', sh`ml_read ${layout.monitorAdaptive}`)] : []),

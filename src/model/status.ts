@@ -25,6 +25,8 @@ export interface LinkStatus {
   health: LinkHealth | 'unmonitored';
   /** When the monitor last changed this link's health. */
   since?: string;
+  /** Instead of since, while the router's clock is not set: the change's seconds after the router's boot. */
+  sinceBootS?: number;
   /**
    * New connections the live ML_BALANCE has sent to this link since it was loaded (its rules'
    * packet counters); null when that chain is missing. The monitor reloads it on a change.
@@ -50,6 +52,7 @@ export interface FamilyLinkStatus {
   learned?: string;
   health: LinkHealth | 'unmonitored';
   since?: string;
+  sinceBootS?: number;
   configuredShare: number;
   share: number | null;
   newConnections: number | null;

@@ -11,6 +11,32 @@
 
 ml_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
+# ml_stamp: when a link's health changes, as the state file keeps it: ml_sw, the wall clock
+# (UTC), or "-" while it is not yet set (a year before 2021: no NTP answer yet after a boot;
+# OpenWrt starts from its build date, Debian from 1970 without an RTC), and ml_su, whole
+# seconds since boot. Durations are counted from the uptime: status corrects the time of a
+# change recorded before NTP stepped the clock, and says when the clock is still not set.
+ml_stamp() {
+  ml_sw=$(ml_now)
+  case $ml_sw in 19*|200*|201*|2020-*) ml_sw=- ;; esac
+  ml_centis
+  ml_su=$((ml_cs / 100))
+}
+
+# ml_kept_since KIND NAME UP(1|0): a restarted monitor keeps when a link's health last
+# changed, from the state file it finds (same boot: its uptime is not ahead of ours; same
+# health): sets ml_ksw and ml_ksu and succeeds. KIND is link or link6. Needs ml_stamp first.
+ml_kept_since() {
+  ml_ksw=; ml_ksu=
+  if [ "$3" = 1 ]; then ml_kh=up; else ml_kh=down; fi
+  [ -r "$R/state" ] || return 1
+  while read -r ml_k1 ml_k2 ml_k3 ml_k4 ml_k5 _; do
+    if [ "$ml_k1" = "$1" ] && [ "$ml_k2" = "$2" ] && [ "$ml_k3" = "$ml_kh" ]; then ml_ksw=$ml_k4; ml_ksu=$ml_k5; fi
+  done < "$R/state"
+  case $ml_ksu in ''|*[!0-9]*) return 1 ;; esac
+  [ -n "$ml_ksw" ] && [ "$ml_ksu" -le "$ml_su" ]
+}
+
 # ml_log TEXT: a line "TIME TEXT" in $R/log. A line that would take the log past ML_LOG_MAX
 # bytes starts a new one and the old one becomes log.1 (replacing the one before): the two
 # never hold more than 2 × ML_LOG_MAX. The size is counted here, not asked of the file system

@@ -48,8 +48,8 @@ ml_write_state() {
     ml_w=1
     while [ "$ml_w" -le "$ML_N" ]; do
       ml_link "$ml_w"
-      eval "ml_u=\$up_$ml_w; ml_s=\$since_$ml_w; ml_g=\$gw_$ml_w"
-      if [ "$ml_u" = 1 ]; then echo "link $ml_name up $ml_s"; else echo "link $ml_name down $ml_s"; fi
+      ml_sb=; eval "ml_u=\$up_$ml_w; ml_s=\$since_$ml_w; ml_sb=\$sinceup_$ml_w; ml_g=\$gw_$ml_w"
+      if [ "$ml_u" = 1 ]; then echo "link $ml_name up $ml_s $ml_sb"; else echo "link $ml_name down $ml_s $ml_sb"; fi
       [ "$ml_gw" = auto ] && echo "gateway $ml_name ${ml_g:--}"
       ml_w=$((ml_w + 1))
     done
@@ -256,8 +256,13 @@ ml_k=1
 while [ "$ml_k" -le "$ML_N" ]; do
   ml_u=1
   case "$ml_saved" in ''|*[!0-9]*) ;; *) ml_u=$(( (ml_saved >> (ml_k - 1)) & 1 )) ;; esac
+  # A link whose health the saved state gives keeps its since; the others start now.
+  ml_link "$ml_k"
+  ml_stamp
+  # shellcheck disable=SC2034 # ml_sw and ml_su are read by the eval below
+  if [ -n "$ml_saved" ] && ml_kept_since link "$ml_name" "$ml_u"; then ml_sw=$ml_ksw; ml_su=$ml_ksu; fi
   # gw_K starts unknown (-), so the first round sets the table whatever it holds.
-  eval "up_$ml_k=$ml_u; fail_$ml_k=0; ok_$ml_k=0; since_$ml_k=$(ml_now); gw_$ml_k=-"
+  eval "up_$ml_k=$ml_u; fail_$ml_k=0; ok_$ml_k=0; since_$ml_k=\$ml_sw; sinceup_$ml_k=\$ml_su; gw_$ml_k=-"
   ml_k=$((ml_k + 1))
 done
 if [ -n "$ML_ADAPT" ]; then ml_awk=$(ml_adapt_program); ml_adapt_init; fi
@@ -362,11 +367,11 @@ while :; do
     fi
     if [ "$ml_u" = 1 ] && [ "$ml_f" -ge "$ML_DOWN_AFTER" ]; then
       ml_u=0; ml_changed=1; ml_down="$ml_down $ml_k"
-      eval "since_$ml_k=$(ml_now)"
+      ml_stamp; eval "since_$ml_k=\$ml_sw; sinceup_$ml_k=\$ml_su"
       ml_note "$ml_name" up down "$ml_why"
     elif [ "$ml_u" = 0 ] && [ "$ml_s" -ge "$ML_UP_AFTER" ]; then
       ml_u=1; ml_changed=1
-      eval "since_$ml_k=$(ml_now)"
+      ml_stamp; eval "since_$ml_k=\$ml_sw; sinceup_$ml_k=\$ml_su"
       ml_note "$ml_name" down up "$ml_why"
     fi
     eval "up_$ml_k=$ml_u; fail_$ml_k=$ml_f; ok_$ml_k=$ml_s"

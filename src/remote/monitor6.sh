@@ -25,7 +25,10 @@ ml_v6_init() {
   while [ "$ml_6k" -le "$ML_N" ]; do
     ml_6u=1
     case "${1:-}" in ''|*[!0-9]*) ;; *) ml_6u=$(( ($1 >> (ml_6k - 1)) & 1 )) ;; esac
-    eval "up6_$ml_6k=$ml_6u; fail6_$ml_6k=0; ok6_$ml_6k=0; since6_$ml_6k=$(ml_now); gw6_$ml_6k=-"
+    ml_link "$ml_6k"
+    ml_stamp
+    if [ -n "${1:-}" ] && ml_kept_since link6 "$ml_name" "$ml_6u"; then ml_sw=$ml_ksw; ml_su=$ml_ksu; fi
+    eval "up6_$ml_6k=$ml_6u; fail6_$ml_6k=0; ok6_$ml_6k=0; since6_$ml_6k=\$ml_sw; sinceup6_$ml_6k=\$ml_su; gw6_$ml_6k=-"
     ml_6k=$((ml_6k + 1))
   done
   ml_pending6=1
@@ -51,8 +54,8 @@ ml_v6_state_lines() {
   while [ "$ml_6k" -le "$ML_N" ]; do
     ml_link "$ml_6k"
     if [ -n "$ml_gw6" ]; then
-      ml_6u=; ml_6s=; ml_6g=; eval "ml_6u=\$up6_$ml_6k; ml_6s=\$since6_$ml_6k; ml_6g=\$gw6_$ml_6k"
-      if [ "$ml_6u" = 1 ]; then echo "link6 $ml_name up $ml_6s"; else echo "link6 $ml_name down $ml_6s"; fi
+      ml_6u=; ml_6s=; ml_6b=; ml_6g=; eval "ml_6u=\$up6_$ml_6k; ml_6s=\$since6_$ml_6k; ml_6b=\$sinceup6_$ml_6k; ml_6g=\$gw6_$ml_6k"
+      if [ "$ml_6u" = 1 ]; then echo "link6 $ml_name up $ml_6s $ml_6b"; else echo "link6 $ml_name down $ml_6s $ml_6b"; fi
       [ "$ml_gw6" = auto ] && echo "gateway6 $ml_name ${ml_6g:--}"
     fi
     ml_6k=$((ml_6k + 1))
@@ -144,11 +147,11 @@ ml_v6_round() {
       fi
       if [ "$ml_6u" = 1 ] && [ "$ml_6f" -ge "$ML_DOWN_AFTER" ]; then
         ml_6u=0; ml_6changed=1; ml_6down="$ml_6down $ml_k"
-        eval "since6_$ml_k=$(ml_now)"
+        ml_stamp; eval "since6_$ml_k=\$ml_sw; sinceup6_$ml_k=\$ml_su"
         ml_log "link $ml_name IPv6 down ($ml_6why)"; ml_syslog "link $ml_name IPv6 down ($ml_6why)"
       elif [ "$ml_6u" = 0 ] && [ "$ml_6s" -ge "$ML_UP_AFTER" ]; then
         ml_6u=1; ml_6changed=1
-        eval "since6_$ml_k=$(ml_now)"
+        ml_stamp; eval "since6_$ml_k=\$ml_sw; sinceup6_$ml_k=\$ml_su"
         ml_log "link $ml_name IPv6 up ($ml_6why)"; ml_syslog "link $ml_name IPv6 up ($ml_6why)"
       fi
       eval "up6_$ml_k=$ml_6u; fail6_$ml_k=$ml_6f; ok6_$ml_k=$ml_6s"

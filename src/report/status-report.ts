@@ -26,7 +26,7 @@ const num = (n: number | null): string => (n === null ? '?' : String(n));
 function ipv6Row(h: HostStatus, l: LinkStatus): string[][] {
   const v = l.ipv6;
   if (!v) return [];
-  const health = v.health === 'unmonitored' ? 'unmonitored' : `${v.health}${v.since ? ` since ${v.since}` : ''}`;
+  const health = v.health === 'unmonitored' ? 'unmonitored' : `${v.health}${sinceText(v)}`;
   return [[h.host, `${l.link} (IPv6)`, l.interface, '', '', formatShare(v.configuredShare), formatShare(v.share), '', num(v.packets), v.bytes === null ? '?' : formatBytes(v.bytes), health, v.learned ? `gateway ${v.learned}` : '']];
 }
 
@@ -43,7 +43,7 @@ function rows(h: HostStatus): string[][] {
     num(l.connections),
     num(l.packets),
     l.bytes === null ? '?' : formatBytes(l.bytes),
-    l.health === 'unmonitored' ? 'unmonitored' : `${l.health}${l.since ? ` since ${l.since}` : ''}`,
+    l.health === 'unmonitored' ? 'unmonitored' : `${l.health}${sinceText(l)}`,
     probeText(l),
   ], ...ipv6Row(h, l)]);
 }
@@ -99,4 +99,11 @@ export function statusHistoryText(report: StatusReport): string {
  */
 export function statusJson(report: StatusReport): string {
   return JSON.stringify({ ...report, hosts: report.hosts.map(({ host, status, ...rest }) => ({ host, outcome: status, status, ...rest })) }, null, 2);
+}
+
+/** ` since TIME`, or while the router's clock is not set ` since boot+Ns (router clock not set)`. */
+export function sinceText(v: { since?: string; sinceBootS?: number }): string {
+  if (v.since) return ` since ${v.since}`;
+  if (v.sinceBootS !== undefined) return ` since boot+${v.sinceBootS}s (router clock not set)`;
+  return '';
 }
