@@ -83,8 +83,13 @@ describe.each(shells)('issue 23 low items (%s)', (...shell) => {
     // Without the file: seconds since the epoch, in hundredths.
     const r = run(shell, `${shellLib('none').text}\nml_centis ${join(d, 'absent')}; echo "$ml_cs"`);
     expect(Math.abs(Number(r.out.trim()) / 100 - Date.now() / 1000)).toBeLessThan(5);
-    // The monitor's rate clock is that one (no awk %d on /proc/uptime left).
-    expect(readFileSync(new URL('../src/remote/monitor.sh', import.meta.url), 'utf8')).not.toMatch(/uptime/);
+    // The monitor's clocks are that one (no awk %d on /proc/uptime left, in the monitor or the
+    // sub-second probes' stream, whose ml_uptime is ml_centis).
+    for (const f of ['monitor.sh', 'monitor-stream.sh']) {
+      const text = readFileSync(new URL(`../src/remote/${f}`, import.meta.url), 'utf8');
+      expect(text, f).not.toMatch(/awk[^\n]*\/proc\/uptime|\/proc\/uptime[^\n]*awk/);
+      expect(text, f).not.toMatch(/read -r \S+ _ < \/proc\/uptime/);
+    }
   });
 
   it('§9: the restore check ignores route state flags and followed gateways, not a route or a fixed gateway', () => {

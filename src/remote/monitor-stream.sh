@@ -21,12 +21,11 @@
 # ping through link ml_k, one reply line each), ml_link K.
 # shellcheck disable=SC2154,SC2034
 
-# ml_uptime: ml_up = the uptime in centiseconds (/proc/uptime, read by the shell: no fork).
+# ml_uptime: ml_up = the uptime in centiseconds (lib.sh's ml_centis: /proc/uptime read by the
+# shell, no fork, whatever number of decimals it has).
 ml_uptime() {
-  read -r ml_up _ < /proc/uptime
-  ml_up=${ml_up%.*}${ml_up#*.}
-  ml_up=${ml_up#"${ml_up%%[!0]*}"}
-  ml_up=${ml_up:-0}
+  ml_centis
+  ml_up=$ml_cs
 }
 
 # ml_stream_read FILE: ping's lines on stdin; each reply rewrites FILE as `UPTIME_CS RTT N`
