@@ -1,7 +1,7 @@
 // One host's bad data fails that host, not the fleet (issue 22 §3): an undefined variable in
 // a template fails the host that lacks it, with file:line:column, and the others are
 // contacted; an error in a shared file still refuses everything before any contact.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -137,5 +137,27 @@ describe('remove: a host with an undefined variable fails alone', () => {
     const shared = await command('remove', project('remove-shared', `${PLAYBOOK}    - { name: cable, interface: wan3, gateway: "{{ gw | nope }}" }\n`), '--limit', 'all', '--json');
     expect(shared.t.connects).toEqual([]);
     expect(shared.code).toBe(1);
+  });
+});
+
+describe('weights: a host with an undefined variable fails alone', () => {
+  it('written at all: the file gets the weights, r1 and r3 are contacted, r2 is failed (--json)', async () => {
+    const inv = project('weights', PLAYBOOK);
+    const r = await command('weights', inv, 'dsl=2', '--json');
+    expect(r.t.connects.map((c) => c.host).sort()).toEqual(['r1', 'r3']);
+    const hosts = jsonHosts(r);
+    expect(Object.keys(hosts)).toEqual(['r1', 'r2', 'r3']);
+    expect(hosts.r2.outcome).toBe('failed');
+    expect(hosts.r2.message).toMatch(/'gw' is undefined/);
+    expect(r.code).toBe(1);
+    expect(readFileSync(inv, 'utf8')).toMatch(/multilink_weights:.*dsl: 2/);
+  });
+
+  it('--no-write: the same, and the file is left alone', async () => {
+    const inv = project('weights-no-write', PLAYBOOK);
+    const r = await command('weights', inv, 'dsl=2', '--no-write', '--json');
+    expect(r.t.connects.map((c) => c.host).sort()).toEqual(['r1', 'r3']);
+    expect(jsonHosts(r).r2.outcome).toBe('failed');
+    expect(readFileSync(inv, 'utf8')).toBe(INVENTORY);
   });
 });

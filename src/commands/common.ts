@@ -70,7 +70,7 @@ export function loadTargetsPerHost(
  * The hosts whose own data has errors (each diagnostic names its host), after printing the
  * warnings; an error that names no host refuses everything (InputError), before any contact.
  */
-function failedHosts(project: ReturnType<typeof loadProject>, output: Output): Map<string, FailedHost> {
+export function failedHosts(project: ReturnType<typeof loadProject>, output: Output): Map<string, FailedHost> {
   const errors = project.diagnostics.filter((d) => d.severity === 'error');
   if (errors.some((d) => d.host === undefined)) throw new InputError(project.diagnostics);
   for (const d of project.diagnostics) output.err(formatDiagnostic(d));

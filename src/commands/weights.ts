@@ -13,7 +13,7 @@ import type { Inventory } from '../model/inventory.js';
 import type { Transport } from '../transport/transport.js';
 import type { Output } from '../report/view.js';
 import { formatPos } from '../model/source.js';
-import { loadProject, assertNoErrors } from '../load/resolve.js';
+import { loadProject } from '../load/resolve.js';
 import { isVaultText } from '../load/vault.js';
 import { setWeightsInInventory, setWeightsInVarsFile, type WeightsLevel } from '../load/weights-edit.js';
 import { setWeightsInIni } from '../load/weights-edit-ini.js';
@@ -23,7 +23,7 @@ import { parseYaml } from '../load/yaml-source.js';
 import { compileHost } from '../compile/desired-state.js';
 import { deployHost } from '../deploy/host.js';
 import { runFleet } from '../deploy/fleet.js';
-import { chooseView, runOptions, shardHosts, type HostCommandOptions } from './common.js';
+import { chooseView, failedHostResult, failedHosts, runOptions, shardHosts, type FailedHost, type HostCommandOptions } from './common.js';
 import { hostRunExitCode } from '../report/exit-codes.js';
 
 export interface WeightsCommandOptions extends HostCommandOptions {
@@ -197,8 +197,10 @@ function printWeights(output: Output, before: HostConfig[], after: Map<string, H
 
 export async function weightsCommand(inventory: InventoryArg, assignments: string[], opts: WeightsCommandOptions, transport: Transport, output: Output): Promise<number> {
   const weights = parseAssignments(assignments);
-  const before = loadProject(inventory, { limit: opts.limit, vault: opts.vault });
-  assertNoErrors(before);
+  const loaded = loadProject(inventory, { limit: opts.limit, vault: opts.vault });
+  // A host whose own data is bad fails alone (as with deploy); an error naming no host refuses all.
+  const failed = failedHosts(loaded, output);
+  const before = { ...loaded, hosts: loaded.hosts.filter((h) => !failed.has(h.name)) };
   const level = levelOf(opts.limit, before.inventory);
   checkLinks(before.hosts, weights);
   let hosts: HostConfig[];
@@ -214,11 +216,13 @@ export async function weightsCommand(inventory: InventoryArg, assignments: strin
       replaceFileContent(file, edited(file, before.inventory, level, write));
       const reloaded = loadProject(inventory, { limit: opts.limit, vault: opts.vault });
       const byName = new Map(reloaded.hosts.map((h) => [h.name, h]));
-      const wrong = reloaded.diagnostics.some((d) => d.severity === 'error') ? [] : before.hosts.map((h) => mismatch(h, byName.get(h.name), weights, before.inventory)).filter((m) => m !== undefined);
-      if (reloaded.diagnostics.some((d) => d.severity === 'error') || wrong.length > 0) {
+      // The hosts that failed before may fail still; any other error is the edit's doing.
+      const newErrors = reloaded.diagnostics.filter((d) => d.severity === 'error' && (d.host === undefined || !failed.has(d.host)));
+      const wrong = newErrors.length > 0 ? [] : before.hosts.map((h) => mismatch(h, byName.get(h.name), weights, before.inventory)).filter((m) => m !== undefined);
+      if (newErrors.length > 0 || wrong.length > 0) {
         // Refused: the file is put back as it was, and no host is contacted.
         replaceFileContent(file, text);
-        assertNoErrors(reloaded);
+        if (newErrors.length > 0) throw new InputError(newErrors);
         const where = level.kind === 'all' ? 'all' : `${level.kind} ${level.name}`;
         throw new InputError(wrong.map((m) => ({ severity: 'error', summary: `writing multilink_weights at ${where} would not give the weights asked: ${m}`, detail: 'nothing was written; name the level that sets them with --limit, or apply without writing: --no-write' })));
       }
@@ -229,17 +233,21 @@ export async function weightsCommand(inventory: InventoryArg, assignments: strin
       output.err(`wrote multilink_weights: { ${Object.entries(write).map(([k, v]) => `${k}: ${v}`).join(', ')} } at ${level.kind === 'all' ? 'all' : `${level.kind} ${level.name}`} in ${file}`);
       printWeights(output, before.hosts, afterByName);
     }
-    hosts = after.hosts;
+    hosts = after.hosts.filter((h) => !failed.has(h.name));
   } else {
     hosts = before.hosts.map((h) => ({ ...h, play: { ...h.play, links: h.play.links.map((l) => (l.name in weights ? { ...l, weight: weights[l.name] } : l)) } }));
     if (!opts.json) printWeights(output, before.hosts, new Map(hosts.map((h) => [h.name, h])));
   }
-  // Every shard writes the same inventory change; each applies it to its own share.
-  hosts = shardHosts(hosts, opts.shard, output);
+  // Every shard writes the same inventory change; each applies it to its own share, in the
+  // inventory's order, the hosts that failed included.
+  const good = new Map(hosts.map((h) => [h.name, h]));
+  const all = [...before.inventory.hosts.keys()].filter((name) => good.has(name) || failed.has(name)).map((name) => ({ name }));
+  const jobs = shardHosts(all, opts.shard, output).map(({ name }): { name: string; cfg?: HostConfig; failed?: FailedHost } => ({ name, cfg: good.get(name), failed: failed.get(name) }));
   const view = chooseView('weights', opts, output);
   const runOpts = runOptions(opts, { balanceOnly: true, command: `weights ${assignments.join(' ')}` });
-  const byName = new Map(hosts.map((h) => [h.name, compileHost(h)]));
-  const results = await runFleet(hosts, { forks: opts.forks }, view, (cfg) => deployHost(cfg, byName.get(cfg.name)!, transport, runOpts, view));
+  const results = await runFleet(jobs, { forks: opts.forks }, view, async (job) =>
+    job.cfg ? deployHost(job.cfg, compileHost(job.cfg), transport, runOpts, view) : { result: failedHostResult(job.failed as FailedHost) },
+  );
   const behind = results.filter((r) => r.outcome !== 'changed' && r.outcome !== 'unchanged').map((r) => r.host);
   if (behind.length > 0 && opts.write && !opts.json) {
     output.err(`the inventory has the new weights; ${behind.join(', ')} still run the old ones: drift shows them, deploy converges them`);
