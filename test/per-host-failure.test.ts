@@ -161,3 +161,16 @@ describe('weights: a host with an undefined variable fails alone', () => {
     expect(readFileSync(inv, 'utf8')).toBe(INVENTORY);
   });
 });
+
+describe('status --watch: a host with an undefined variable is shown in error, never tried', () => {
+  it('r2 is in the frame with its diagnostic and is not retried; r1 and r3 are watched', async () => {
+    const r = await command('status', project('watch', PLAYBOOK), '--watch', '--frames', '1');
+    expect(r.t.connects.map((c) => c.host)).not.toContain('r2');
+    expect(r.t.connects.map((c) => c.host)).toContain('r1');
+    const r2 = r.stdout.split('\n').find((l) => l.startsWith('r2'));
+    expect(r2, r.stdout).toMatch(/^r2 · error: .*playbook\.yaml:5:46: error: template '\{\{ gw \}\}'/);
+    expect(r2).not.toMatch(/retrying/);
+    expect(r.stdout.split('\n').find((l) => l.startsWith('r1')), r.stdout).toMatch(/unreachable.*retrying/);
+    expect(r.code).toBe(1);
+  });
+});

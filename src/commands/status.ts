@@ -14,7 +14,7 @@ import { openMetricsText, prometheusText, statusMetrics } from '../report/status
 import { PLAIN_WIDTH, watchFrame, type WatchHost } from '../report/status-watch.js';
 import { TerminalScreen } from '../report/terminal-screen.js';
 import { statusExitCode } from '../report/exit-codes.js';
-import { failedHostResult, loadTargets, loadTargetsPerHost, type Target } from './common.js';
+import { failedHostResult, loadTargetsPerHost, type FailedHost, type Target } from './common.js';
 import { checkOptions, type CheckCommandOptions } from './drift.js';
 
 export const STATUS_FORMATS = ['table', 'json', 'openmetrics', 'prometheus'] as const;
@@ -63,7 +63,8 @@ export async function statusCommand(inventory: InventoryArg, opts: StatusCommand
     throw new UsageError('--watch needs a terminal and stdout is not one: add --frames N to print N frames, or use --json or --format openmetrics for one reading');
   }
   // The live view still refuses on any error; one reading fails only a host whose own data is bad.
-  if (opts.watch) return watchCommand(loadTargets(inventory, opts.limit, output, opts.shard, { vault: opts.vault }), opts, transport, output, interactive);
+  // A host whose own data is bad is shown in error, never tried; the others are watched.
+  if (opts.watch) return watchCommand(loadTargetsPerHost(inventory, opts.limit, output, opts.shard, { vault: opts.vault }), opts, transport, output, interactive);
   const hosts = loadTargetsPerHost(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
   const read = await statusFleet(hosts.flatMap((h) => ('target' in h ? [h.target] : [])), transport, checkOptions(opts));
   const byName = new Map(read.hosts.map((h) => [h.host, h]));
@@ -80,7 +81,19 @@ export async function statusCommand(inventory: InventoryArg, opts: StatusCommand
   return statusExitCode(report.hosts.map((h) => h.status));
 }
 
-async function watchCommand(targets: Target[], opts: StatusCommandOptions, transport: Transport, output: Output, interactive: boolean): Promise<number> {
+async function watchCommand(loaded: ({ target: Target } | { failed: FailedHost })[], opts: StatusCommandOptions, transport: Transport, output: Output, interactive: boolean): Promise<number> {
+  const targets = loaded.flatMap((h) => ('target' in h ? [h.target] : []));
+  const failedViews = new Map(loaded.flatMap((h): [string, WatchHost][] => ('failed' in h ? [[h.failed.name, { host: h.failed.name, state: 'error', message: failedHostResult(h.failed).message, trend: {}, final: true }]] : [])));
+  const order = loaded.map((h) => ('target' in h ? h.target.cfg.name : h.failed.name));
+  // The watched routers and the failed hosts, in the inventory's order.
+  const withFailed = (watched: WatchHost[]): WatchHost[] => {
+    const byName = new Map(watched.map((w) => [w.host, w]));
+    return order.flatMap((n) => byName.get(n) ?? failedViews.get(n) ?? []);
+  };
+  if (targets.length === 0) {
+    output.out(watchFrame(withFailed([]), { now: Date.now(), intervalS: opts.interval ?? 2, width: PLAIN_WIDTH, interactive: false }).join('\n'));
+    return 1;
+  }
   const intervalS = opts.interval ?? 2;
   const stop = new AbortController();
   const screen = interactive ? new TerminalScreen(process.stdout, process.stdin.isTTY ? process.stdin : undefined) : undefined;
@@ -95,12 +108,12 @@ async function watchCommand(targets: Target[], opts: StatusCommandOptions, trans
   };
   if (screen) process.stdout.on('resize', redraw);
   try {
-    last = await watchFleet(targets, transport, { ...checkOptions(opts), intervalMs: intervalS * 1000, ...(opts.frames ? { frames: opts.frames } : {}), signal: stop.signal }, (hosts, now) => {
-      last = hosts;
+    last = withFailed(await watchFleet(targets, transport, { ...checkOptions(opts), intervalMs: intervalS * 1000, ...(opts.frames ? { frames: opts.frames } : {}), signal: stop.signal }, (hosts, now) => {
+      last = withFailed(hosts);
       if (screen) redraw();
-      else output.out(`${frames > 0 ? '\n' : ''}${watchFrame(hosts, { now, intervalS, width: PLAIN_WIDTH, interactive: false }).join('\n')}`);
+      else output.out(`${frames > 0 ? '\n' : ''}${watchFrame(last, { now, intervalS, width: PLAIN_WIDTH, interactive: false }).join('\n')}`);
       frames++;
-    });
+    }));
   } finally {
     process.off('SIGINT', quit);
     process.off('SIGTERM', quit);

@@ -25,6 +25,8 @@ export interface WatchHost {
   trend: Record<string, TimedValue[]>;
   /** Epoch ms of the last answer. */
   answeredAt?: number;
+  /** Not tried again: a host whose own inventory data is bad (its error says why). */
+  final?: boolean;
 }
 
 /** Columns of a frame printed without a terminal (--frames in a pipe). */
@@ -108,7 +110,7 @@ function hostLine(h: WatchHost, o: FrameOptions): string {
   const parts = [h.host];
   if (h.status?.method) parts.push(h.status.method);
   if (h.state === 'connecting') parts.push('connecting…');
-  else if (h.state !== 'ok') parts.push(`${h.state}: ${plainText(h.message ?? '')}`.trim(), 'retrying');
+  else if (h.state !== 'ok') parts.push(`${h.state}: ${plainText(h.message ?? '')}`.trim(), ...(h.final ? [] : ['retrying']));
   if (h.answeredAt !== undefined && (h.state !== 'ok' || o.now - h.answeredAt > 2 * o.intervalS * 1000 + 1000)) {
     parts.push(`last answer ${formatAge(o.now - h.answeredAt)} ago`);
   }
