@@ -62,10 +62,10 @@ export async function statusCommand(inventory: InventoryArg, opts: StatusCommand
   if (opts.watch && !interactive && opts.frames === undefined) {
     throw new UsageError('--watch needs a terminal and stdout is not one: add --frames N to print N frames, or use --json or --format openmetrics for one reading');
   }
-  // The live view still refuses on any error; one reading fails only a host whose own data is bad.
-  // A host whose own data is bad is shown in error, never tried; the others are watched.
-  if (opts.watch) return watchCommand(loadTargetsPerHost(inventory, opts.limit, output, opts.shard, { vault: opts.vault }), opts, transport, output, interactive);
+  // A host whose own data is bad fails alone: 'error' in one reading; in the live view shown in
+  // error and never tried, while the others are watched.
   const hosts = loadTargetsPerHost(inventory, opts.limit, output, opts.shard, { vault: opts.vault });
+  if (opts.watch) return watchCommand(hosts, opts, transport, output, interactive);
   const read = await statusFleet(hosts.flatMap((h) => ('target' in h ? [h.target] : [])), transport, checkOptions(opts));
   const byName = new Map(read.hosts.map((h) => [h.host, h]));
   const all: HostStatus[] = hosts.map((h) => {
